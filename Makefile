@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# svmig top-level build.  `make check` installs what it needs, builds the
+# module and userspace, and runs every test (host unit tests, then the VM
+# tests in a QEMU guest booting Debian's kernel with a swtpm TPM).
+
+KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+	  sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+B := build
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib
+LDLIBS_SSL := -lcrypto -lssl
+
+.PHONY: all module sparse userspace tests check demo deps clean
+all: module userspace tests
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
+
+# C=2 checks every file, not only the ones rebuilt.
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 C=2 modules
+
+deps:
+	scripts/install-deps.sh
+
+include userspace/userspace.mk
+include tests/unit/unit.mk
+include tests/vm/vm.mk
+
+check: deps
+	$(MAKE) all
+	tests/run-all.sh
+
+demo: deps
+	$(MAKE) all
+	tests/vm/run-vm.sh --demo
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
+	rm -rf $(B)
