@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmig: secure VM live migration, the crypto and verification in the
+ * kernel.  /dev/svmig: one open file is one channel of one session.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/tpm.h>
+#include <linux/uaccess.h>
+
+#include "svmig.h"
+
+static bool svmig_have_tpm(void)
+{
+	struct tpm_chip *chip = tpm_default_chip();
+
+	if (!chip)
+		return false;
+	put_device(&chip->dev);
+	return true;
+}
+
+static int svmig_get_info(void __user *argp)
+{
+	struct svmig_info info = {
+		.abi_version = SVMIG_ABI_VERSION,
+		.page_size = SVMIG_PAGE_SIZE,
+		.features = SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW,
+		.max_regions = SVMIG_MAX_REGIONS,
+		.max_ring_entries = SVMIG_MAX_RING_ENTRIES,
+		.max_region_size = SVMIG_MAX_REGION_SIZE,
+		.max_total_size = SVMIG_MAX_TOTAL_SIZE,
+		.page_record_size = SVMIG_PAGE_REC_LEN,
+		.epoch_shift = SVMIG_EPOCH_SHIFT,
+	};
+
+	if (svmig_have_tpm())
+		info.features |= SVMIG_FEAT_TPM;
+	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static int svmig_get_stats(struct svmig_channel *ch, void __user *argp)
+{
+	struct svmig_stats st = ch->stats;
+
+	st.role = ch->role;
+	strscpy(st.aead_driver, svmig_aead_driver(ch), sizeof(st.aead_driver));
+	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static long svmig_channel_ioctl(struct svmig_channel *ch, unsigned int cmd, void __user *argp)
+{
+	switch (cmd) {
+	case SVMIG_IOC_SET_KEY:
+		return svmig_set_key(ch, argp);
+	case SVMIG_IOC_ADD_REGION:
+		return svmig_add_region(ch, argp);
+	case SVMIG_IOC_SETUP_RING:
+		return svmig_setup_ring(ch, argp);
+	case SVMIG_IOC_ATTACH_SOCK:
+		return svmig_attach_sock(ch, argp);
+	case SVMIG_IOC_SUBMIT:
+		return svmig_submit(ch, argp);
+	case SVMIG_IOC_FINISH:
+		return svmig_finish(ch);
+	case SVMIG_IOC_RECV:
+		return svmig_recv(ch, argp);
+	case SVMIG_IOC_VERIFY:
+		return svmig_verify(ch);
+	case SVMIG_IOC_GET_STATS:
+		return svmig_get_stats(ch, argp);
+	}
+	return -ENOTTY;
+}
+
+static long svmig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct svmig_channel *ch = file->private_data;
+	void __user *argp = (void __user *)arg;
+	long ret;
+
+	if (cmd == SVMIG_IOC_GET_INFO)
+		return svmig_get_info(argp);
+	if (mutex_lock_interruptible(&ch->lock))
+		return -ERESTARTSYS;
+	ret = svmig_channel_ioctl(ch, cmd, argp);
+	mutex_unlock(&ch->lock);
+	return ret;
+}
+
+static ssize_t svmig_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	struct svmig_channel *ch = file->private_data;
+	ssize_t ret;
+
+	if (mutex_lock_interruptible(&ch->lock))
+		return -ERESTARTSYS;
+	ret = svmig_tx_read(ch, buf, count);
+	mutex_unlock(&ch->lock);
+	return ret;
+}
+
+static ssize_t svmig_write(struct file *file, const char __user *buf, size_t count,
+			   loff_t *ppos)
+{
+	struct svmig_channel *ch = file->private_data;
+	ssize_t ret;
+
+	if (mutex_lock_interruptible(&ch->lock))
+		return -ERESTARTSYS;
+	ret = svmig_rx_write(ch, buf, count);
+	mutex_unlock(&ch->lock);
+	return ret;
+}
+
+static int svmig_open_file(struct inode *inode, struct file *file)
+{
+	struct svmig_channel *ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
+
+	if (!ch)
+		return -ENOMEM;
+	mutex_init(&ch->lock);
+	file->private_data = ch;
+	return stream_open(inode, file);
+}
+
+static int svmig_release(struct inode *inode, struct file *file)
+{
+	struct svmig_channel *ch = file->private_data;
+
+	svmig_detach_sock(ch);
+	svmig_free_ring(ch);
+	svmig_free_regions(ch);
+	svmig_keys_free(&ch->keys);
+	kfree_sensitive(ch->txbuf);
+	kfree_sensitive(ch->rxbuf);
+	mutex_destroy(&ch->lock);
+	kfree_sensitive(ch);
+	return 0;
+}
+
+static const struct file_operations svmig_fops = {
+	.owner = THIS_MODULE,
+	.open = svmig_open_file,
+	.release = svmig_release,
+	.read = svmig_read,
+	.write = svmig_write,
+	.unlocked_ioctl = svmig_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = svmig_ring_mmap,
+	.llseek = no_llseek,
+};
+
+static struct miscdevice svmig_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "svmig",
+	.fops = &svmig_fops,
+	.mode = 0600,
+};
+
+/* The ABI is the same for 32- and 64-bit callers: sizes are fixed. */
+static void svmig_abi_checks(void)
+{
+	BUILD_BUG_ON(sizeof(struct svmig_info) != 80);
+	BUILD_BUG_ON(sizeof(struct svmig_key_setup) != 88);
+	BUILD_BUG_ON(sizeof(struct svmig_region) != 48);
+	BUILD_BUG_ON(sizeof(struct svmig_ring_setup) != 64);
+	BUILD_BUG_ON(sizeof(struct svmig_dirty_gfn) != 16);
+	BUILD_BUG_ON(sizeof(struct svmig_submit) != 32);
+	BUILD_BUG_ON(sizeof(struct svmig_attach) != 24);
+	BUILD_BUG_ON(sizeof(struct svmig_recv) != 32);
+	BUILD_BUG_ON(sizeof(struct svmig_stats) != 216);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_hdr) != 16);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_hello) != 56);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_page) != 16);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_manifest) != 48);
+	BUILD_BUG_ON(SVMIG_PAGE_REC_LEN % 8 || SVMIG_HELLO_REC_LEN % 8 ||
+		     SVMIG_MANIFEST_REC_LEN % 8);
+}
+
+static int __init svmig_init(void)
+{
+	int ret;
+
+	svmig_abi_checks();
+	ret = svmig_selftest();
+	if (ret) {
+		pr_err("svmig: HKDF self-test failed (%d), not loading\n", ret);
+		return ret;
+	}
+	return misc_register(&svmig_misc);
+}
+
+static void __exit svmig_exit(void)
+{
+	misc_deregister(&svmig_misc);
+}
+
+module_init(svmig_init);
+module_exit(svmig_exit);
+
+MODULE_DESCRIPTION("svmig: VM live migration crypto and verification in the kernel");
+MODULE_AUTHOR("The svmig authors");
+MODULE_LICENSE("GPL");

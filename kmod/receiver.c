@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receiver side of page mode: reassemble records from the attached socket
+ * (or from write()), check them in the wire format's order, and only then
+ * copy a page into the registered guest memory.  Any refused record ends
+ * the channel: its verdict becomes FAILED and the VM must not resume.
+ */
+#include <crypto/algapi.h>
+#include <crypto/sha2.h>
+#include <linux/uaccess.h>
+
+#include "svmig.h"
+
+static int svmig_rx_ready(struct svmig_channel *ch)
+{
+	if (ch->role != SVMIG_ROLE_RECEIVER)
+		return -EINVAL;
+	if (ch->failed)
+		return -EPIPE;
+	return 0;
+}
+
+static int svmig_rx_hello(struct svmig_channel *ch, u8 *rec)
+{
+	struct svmig_wire_hello *h = (struct svmig_wire_hello *)(rec + SVMIG_HDR_LEN);
+	int ret;
+
+	if (h->flags)
+		return -EPROTO;
+	if (be32_to_cpu(h->channel) != ch->channel ||
+	    memcmp(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN))
+		return -EBADMSG;
+	ret = svmig_keys_accept_salt(ch, h->salt);
+	if (ret)
+		return ret;
+	return svmig_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
+}
+
+static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
+{
+	struct svmig_wire_page *wp = (struct svmig_wire_page *)(rec + SVMIG_HDR_LEN);
+	u32 gen = be32_to_cpu(wp->generation);
+	u64 page = be64_to_cpu(wp->page);
+	struct svmig_page_state *ps;
+	struct svmig_mregion *m;
+	int ret;
+
+	m = svmig_find_region(ch, be32_to_cpu(wp->slot));
+	if (!m || page >= m->npages || !gen)
+		return -EPROTO;
+	ret = svmig_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
+	if (ret)
+		return ret;
+	ch->rx_page_records++;
+	ps = &m->pages[page];
+	if (gen <= ps->gen) {
+		ch->stats.stale_pages++;
+		return 0;
+	}
+	if (copy_to_user(u64_to_user_ptr(m->uaddr + page * SVMIG_PAGE_SIZE), wp + 1,
+			 SVMIG_PAGE_SIZE))
+		return -EFAULT;
+	ps->gen = gen;
+	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+	ch->stats.pages++;
+	return 0;
+}
+
+static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
+{
+	struct svmig_wire_manifest *mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
+	u8 digest[SHA256_DIGEST_SIZE];
+	u64 pages;
+	int ret;
+
+	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
+	if (ret)
+		return ret;
+	svmig_table_digest(ch, digest, &pages);
+	ch->manifest_seen = true;
+	ch->stats.manifest_pages = be64_to_cpu(mf->pages);
+	if (be64_to_cpu(mf->pages) == pages &&
+	    be64_to_cpu(mf->page_records) == ch->rx_page_records &&
+	    !crypto_memneq(mf->digest, digest, sizeof(digest)))
+		ch->stats.verdict = SVMIG_VERDICT_VERIFIED;
+	else
+		ch->stats.verdict = SVMIG_VERDICT_MISMATCH;
+	return 0;
+}
+
+static int svmig_rx_dispatch(struct svmig_channel *ch, u8 *rec)
+{
+	switch (rec[1]) {
+	case SVMIG_REC_HELLO:
+		return svmig_rx_hello(ch, rec);
+	case SVMIG_REC_PAGE:
+		return svmig_rx_page(ch, rec);
+	case SVMIG_REC_MANIFEST:
+		return svmig_rx_manifest(ch, rec);
+	}
+	return -EPROTO;
+}
+
+/* One whole record is in rxbuf, its header already checked. */
+static int svmig_rx_record(struct svmig_channel *ch)
+{
+	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)ch->rxbuf;
+	int ret;
+
+	if (be64_to_cpu(hdr->seq) != ch->rx_seq) {
+		ch->stats.replays++;
+		return -EILSEQ;
+	}
+	if (ch->manifest_seen || (ch->rx_seq == 0) != (hdr->type == SVMIG_REC_HELLO))
+		ret = -EPROTO;
+	else
+		ret = svmig_rx_dispatch(ch, ch->rxbuf);
+	if (ret == -EBADMSG)
+		ch->stats.auth_failures++;
+	else if (ret == -EPROTO)
+		ch->stats.proto_errors++;
+	if (ret)
+		return ret;
+	ch->rx_seq++;
+	ch->started = true;
+	ch->stats.records++;
+	ch->stats.bytes += ch->rx_need;
+	return 0;
+}
+
+/* Bytes the current record still needs before the next step can run. */
+static size_t svmig_rx_want(struct svmig_channel *ch)
+{
+	return (ch->rx_need ? ch->rx_need : SVMIG_HDR_LEN) - ch->rx_len;
+}
+
+/* After bytes landed in rxbuf: check a completed header, apply a completed record. */
+static int svmig_rx_advance(struct svmig_channel *ch, bool *applied)
+{
+	int ret;
+
+	*applied = false;
+	if (!ch->rx_need && ch->rx_len == SVMIG_HDR_LEN) {
+		ret = svmig_check_hdr(ch->rxbuf, &ch->rx_need);
+		if (ret) {
+			ch->stats.proto_errors++;
+			return ret;
+		}
+	}
+	if (!ch->rx_need || ch->rx_len < ch->rx_need)
+		return 0;
+	ret = svmig_rx_record(ch);
+	ch->rx_len = 0;
+	ch->rx_need = 0;
+	*applied = !ret;
+	return ret;
+}
+
+static int svmig_check_recv(const struct svmig_recv *r)
+{
+	if (r->flags || r->resv || !svmig_zero(r->reserved, sizeof(r->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+static bool svmig_transient(int err)
+{
+	return err == -ERESTARTSYS || err == -EINTR || err == -EAGAIN;
+}
+
+int svmig_recv(struct svmig_channel *ch, void __user *argp)
+{
+	struct svmig_recv __user *urecv = argp;
+	struct svmig_recv r;
+	bool applied;
+	int ret, n;
+
+	if (copy_from_user(&r, argp, sizeof(r)))
+		return -EFAULT;
+	ret = svmig_check_recv(&r);
+	if (!ret)
+		ret = svmig_rx_ready(ch);
+	if (!ret && !ch->sock)
+		ret = -ENOTCONN;
+	if (ret)
+		return ret;
+
+	r.records = 0;
+	while (!ch->manifest_seen && (!r.max_records || r.records < r.max_records)) {
+		n = svmig_sock_recv(ch, ch->rxbuf + ch->rx_len, svmig_rx_want(ch));
+		if (n <= 0) {
+			/* End of stream before the manifest: truncated. */
+			ret = n ? n : -ECONNRESET;
+			if (!svmig_transient(ret))
+				svmig_fail(ch, ret);
+			break;
+		}
+		ch->rx_len += n;
+		ret = svmig_rx_advance(ch, &applied);
+		if (ret) {
+			svmig_fail(ch, ret);
+			break;
+		}
+		r.records += applied;
+	}
+	if (put_user(r.records, &urecv->records))
+		return -EFAULT;
+	return ret;
+}
+
+ssize_t svmig_rx_write(struct svmig_channel *ch, const char __user *buf, size_t count)
+{
+	size_t done = 0, n;
+	bool applied;
+	int ret;
+
+	ret = svmig_rx_ready(ch);
+	if (!ret && ch->sock)
+		ret = -EINVAL;
+	if (ret)
+		return ret;
+	while (done < count) {
+		n = min(svmig_rx_want(ch), count - done);
+		if (copy_from_user(ch->rxbuf + ch->rx_len, buf + done, n))
+			return done ? done : -EFAULT;
+		ch->rx_len += n;
+		done += n;
+		ret = svmig_rx_advance(ch, &applied);
+		if (ret)
+			return svmig_fail(ch, ret);
+	}
+	return done;
+}
+
+int svmig_verify(struct svmig_channel *ch)
+{
+	if (ch->role != SVMIG_ROLE_RECEIVER)
+		return -EINVAL;
+	if (ch->stats.verdict == SVMIG_VERDICT_VERIFIED)
+		return 0;
+	if (ch->stats.verdict == SVMIG_VERDICT_PENDING)
+		return -EINPROGRESS;
+	return -EBADMSG;
+}

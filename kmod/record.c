@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Record framing and AES-256-GCM sealing (Documentation/wire-format.rst).
+ *
+ * A record is sealed and opened in place: the header and the type's clear
+ * part are authenticated (with the implicit session/channel prefix), the
+ * rest is encrypted, and the 16-byte tag follows it.
+ */
+#include <crypto/aead.h>
+#include <linux/scatterlist.h>
+#include <asm/unaligned.h>
+
+#include "svmig.h"
+
+static size_t svmig_rec_len(u8 type)
+{
+	switch (type) {
+	case SVMIG_REC_HELLO:
+		return SVMIG_HELLO_REC_LEN;
+	case SVMIG_REC_PAGE:
+		return SVMIG_PAGE_REC_LEN;
+	case SVMIG_REC_MANIFEST:
+		return SVMIG_MANIFEST_REC_LEN;
+	}
+	return 0;
+}
+
+void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq)
+{
+	struct svmig_wire_hdr *hdr = (struct svmig_wire_hdr *)rec;
+
+	hdr->version = SVMIG_WIRE_VERSION;
+	hdr->type = type;
+	hdr->reserved = 0;
+	hdr->length = cpu_to_be32(length);
+	hdr->seq = cpu_to_be64(seq);
+}
+
+/* Checks a header from the wire; on success *rec_len is the record's size. */
+int svmig_check_hdr(const u8 *rec, size_t *rec_len)
+{
+	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
+	size_t len = svmig_rec_len(hdr->type);
+
+	if (hdr->version != SVMIG_WIRE_VERSION || hdr->reserved || !len)
+		return -EPROTO;
+	if (be32_to_cpu(hdr->length) != len - SVMIG_HDR_LEN)
+		return -EPROTO;
+	*rec_len = len;
+	return 0;
+}
+
+static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+		       size_t crypt_len, bool encrypt)
+{
+	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
+	struct svmig_keys *keys = &ch->keys;
+	struct aead_request *req = keys->req;
+	u64 seq = be64_to_cpu(hdr->seq);
+	size_t total = clear_len + crypt_len + (encrypt ? SVMIG_TAG_LEN : 0);
+	DECLARE_CRYPTO_WAIT(wait);
+	int ret;
+
+	ret = svmig_keys_for_seq(ch, seq);
+	if (ret)
+		return ret;
+	memset(keys->iv, 0, 4);
+	put_unaligned_be64(seq, keys->iv + 4);
+	sg_init_table(keys->sg, 2);
+	sg_set_buf(&keys->sg[0], keys->implicit_aad, SVMIG_IMPLICIT_AAD_LEN);
+	sg_set_buf(&keys->sg[1], rec, total);
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done, &wait);
+	aead_request_set_ad(req, SVMIG_IMPLICIT_AAD_LEN + clear_len);
+	aead_request_set_crypt(req, keys->sg, keys->sg, crypt_len, keys->iv);
+	ret = encrypt ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	return crypto_wait_req(ret, &wait);
+}
+
+/* Encrypts pt_len bytes after the clear part and appends the tag. */
+int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len)
+{
+	return svmig_crypt(ch, rec, clear_len, pt_len, true);
+}
+
+/* Verifies and decrypts; ct_len includes the tag.  -EBADMSG if forged. */
+int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len)
+{
+	return svmig_crypt(ch, rec, clear_len, ct_len, false);
+}
+
+const char *svmig_aead_driver(struct svmig_channel *ch)
+{
+	if (!ch->keys.aead)
+		return "";
+	return crypto_tfm_alg_driver_name(crypto_aead_tfm(ch->keys.aead));
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The submission ring: an mmap()ed array of struct svmig_dirty_gfn (the
+ * layout of KVM's dirty ring entries) with a producer index owned by
+ * userspace (tail) and a consumer index owned by the kernel (head).
+ *
+ * Ordering: userspace writes entries, then stores tail with release; the
+ * kernel loads tail with acquire, copies each entry out of the shared page
+ * exactly once, and publishes head with release after consuming.  The
+ * kernel never trusts the shared head: it keeps its own copy.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "svmig.h"
+
+static int svmig_check_ring_setup(struct svmig_channel *ch, const struct svmig_ring_setup *rs)
+{
+	if (rs->flags || !svmig_zero(rs->reserved, sizeof(rs->reserved)))
+		return -EINVAL;
+	if (!rs->entries || rs->entries > SVMIG_MAX_RING_ENTRIES ||
+	    !is_power_of_2(rs->entries))
+		return -EINVAL;
+	if (ch->role != SVMIG_ROLE_SENDER)
+		return -EINVAL;
+	if (ch->ring)
+		return -EBUSY;
+	return 0;
+}
+
+static struct svmig_ring *svmig_alloc_ring(u32 entries)
+{
+	struct svmig_ring *ring = kzalloc(sizeof(*ring), GFP_KERNEL);
+
+	if (!ring)
+		return NULL;
+	ring->size = PAGE_ALIGN(sizeof(struct svmig_ring_hdr) +
+				(size_t)entries * sizeof(struct svmig_dirty_gfn));
+	ring->hdr = vmalloc_user(ring->size);
+	if (!ring->hdr) {
+		kfree(ring);
+		return NULL;
+	}
+	ring->entries = (struct svmig_dirty_gfn *)(ring->hdr + 1);
+	ring->mask = entries - 1;
+	ring->hdr->ring_mask = ring->mask;
+	ring->hdr->ring_entries = entries;
+	return ring;
+}
+
+static void svmig_ring_put(struct svmig_ring *ring)
+{
+	if (!ring)
+		return;
+	vfree(ring->hdr);
+	kfree(ring);
+}
+
+int svmig_setup_ring(struct svmig_channel *ch, void __user *argp)
+{
+	struct svmig_ring_setup rs;
+	struct svmig_ring *ring;
+	int ret;
+
+	if (copy_from_user(&rs, argp, sizeof(rs)))
+		return -EFAULT;
+	ret = svmig_check_ring_setup(ch, &rs);
+	if (ret)
+		return ret;
+	ring = svmig_alloc_ring(rs.entries);
+	if (!ring)
+		return -ENOMEM;
+
+	rs.mmap_size = ring->size;
+	memset(&rs.off, 0, sizeof(rs.off));
+	rs.off.head = offsetof(struct svmig_ring_hdr, head);
+	rs.off.tail = offsetof(struct svmig_ring_hdr, tail);
+	rs.off.ring_mask = offsetof(struct svmig_ring_hdr, ring_mask);
+	rs.off.ring_entries = offsetof(struct svmig_ring_hdr, ring_entries);
+	rs.off.entries = sizeof(struct svmig_ring_hdr);
+	if (copy_to_user(argp, &rs, sizeof(rs))) {
+		svmig_ring_put(ring);
+		return -EFAULT;
+	}
+	/* mmap() reads ch->ring without the channel lock (see below). */
+	smp_store_release(&ch->ring, ring);
+	return 0;
+}
+
+/*
+ * mmap() runs under mmap_lock, and the channel lock is held across
+ * copy_{to,from}_user(), which may take mmap_lock: so no channel lock here.
+ * The ring is set up once and freed only when the file is released.
+ */
+int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct svmig_channel *ch = file->private_data;
+	struct svmig_ring *ring = smp_load_acquire(&ch->ring);
+	unsigned long size = vma->vm_end - vma->vm_start;
+
+	if (!ring || vma->vm_pgoff != (SVMIG_OFF_RING >> PAGE_SHIFT))
+		return -EINVAL;
+	if (size > ring->size)
+		return -EINVAL;
+	return remap_vmalloc_range(vma, ring->hdr, 0);
+}
+
+static void svmig_read_entry(struct svmig_ring *ring, u32 index, struct svmig_dirty_gfn *e)
+{
+	struct svmig_dirty_gfn *shared = &ring->entries[index & ring->mask];
+
+	e->flags = READ_ONCE(shared->flags);
+	e->slot = READ_ONCE(shared->slot);
+	e->offset = READ_ONCE(shared->offset);
+}
+
+/*
+ * Seals the pages of up to @max entries (0: all published ones).  Stops at
+ * the first entry that cannot be sent: a bad entry is consumed and refused
+ * (-EINVAL); a full transmit buffer (-ENOBUFS, no socket attached) or an
+ * interrupted send leaves the entry in the ring.  *done counts the entries consumed and sent.
+ */
+int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done)
+{
+	struct svmig_ring *ring = ch->ring;
+	struct svmig_dirty_gfn e;
+	u32 tail, avail, n;
+	int ret = 0;
+
+	*done = 0;
+	tail = smp_load_acquire(&ring->hdr->tail);
+	avail = tail - ring->head;
+	if (avail > ring->mask + 1) {
+		ch->stats.bad_entries++;
+		return -EINVAL;
+	}
+	n = max ? min(avail, max) : avail;
+	while (*done < n) {
+		ret = svmig_tx_room(ch, SVMIG_PAGE_REC_LEN);
+		if (ret)
+			break;
+		svmig_read_entry(ring, ring->head, &e);
+		ring->head++;
+		ret = svmig_send_page(ch, &e);
+		if (ret)
+			break;
+		(*done)++;
+	}
+	smp_store_release(&ring->hdr->head, ring->head);
+	return ret;
+}
+
+void svmig_free_ring(struct svmig_channel *ch)
+{
+	svmig_ring_put(ch->ring);
+	ch->ring = NULL;
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * svmig: internal definitions shared by the module's files.
+ *
+ * One open file of /dev/svmig is one channel (struct svmig_channel).  All of
+ * a channel's state is protected by its mutex; nothing here is touched from
+ * atomic context.
+ */
+#ifndef _SVMIG_H
+#define _SVMIG_H
+
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+#include <linux/svmig.h>
+
+struct aead_request;
+struct crypto_aead;
+struct crypto_shash;
+struct socket;
+
+#define SVMIG_MAX_REGIONS	32
+#define SVMIG_MAX_RING_ENTRIES	65536
+#define SVMIG_MAX_REGION_SIZE	(16ULL << 30)
+#define SVMIG_MAX_TOTAL_SIZE	(64ULL << 30)
+#define SVMIG_KEY_LEN		32
+#define SVMIG_IV_LEN		12
+#define SVMIG_IMPLICIT_AAD_LEN	24
+/* Sealed records wait here until a flush (socket) or read() (no socket). */
+#define SVMIG_TXBUF_SIZE	(16 * SVMIG_PAGE_REC_LEN)
+#define SVMIG_RXBUF_SIZE	SVMIG_PAGE_REC_LEN
+
+#define SVMIG_HDR_LEN		sizeof(struct svmig_wire_hdr)
+
+/* What a channel keeps per guest page: the last generation and its tag. */
+struct svmig_page_state {
+	u32 gen;
+	u8 tag[SVMIG_TAG_LEN];
+};
+
+struct svmig_mregion {
+	u32 slot;
+	u64 gpa;
+	u64 uaddr;
+	u64 npages;
+	struct svmig_page_state *pages;
+};
+
+struct svmig_keys {
+	struct crypto_shash *hmac;	/* hmac(sha256), for HKDF */
+	struct crypto_aead *aead;	/* gcm(aes) */
+	struct aead_request *req;
+	u8 k0[SVMIG_KEY_LEN];
+	u8 prk[SVMIG_KEY_LEN];
+	u8 salt[SVMIG_SALT_LEN];
+	bool have_k0;
+	bool have_prk;
+	bool have_epoch;
+	u32 epoch;
+	/* Referenced by scatterlists, so they live here and not on a stack. */
+	u8 implicit_aad[SVMIG_IMPLICIT_AAD_LEN];
+	u8 iv[SVMIG_IV_LEN];
+	struct scatterlist sg[2];
+};
+
+/* The shared part of the ring mapping, followed by the entry array. */
+struct svmig_ring_hdr {
+	u32 head;
+	u8 pad0[60];
+	u32 tail;
+	u8 pad1[60];
+	u32 ring_mask;
+	u32 ring_entries;
+	u8 pad2[56];
+};
+
+struct svmig_ring {
+	struct svmig_ring_hdr *hdr;	/* vmalloc_user(), mapped to userspace */
+	struct svmig_dirty_gfn *entries;
+	size_t size;
+	u32 head;			/* our copy: userspace cannot move it */
+	u32 mask;
+};
+
+struct svmig_channel {
+	struct mutex lock;
+	u32 role;			/* SVMIG_ROLE_* once keyed, else 0 */
+	u32 channel;
+	u8 session_id[SVMIG_SESSION_ID_LEN];
+	bool failed;			/* a fatal error ended the channel */
+	bool started;			/* first record sealed or accepted */
+	struct svmig_keys keys;
+
+	struct svmig_mregion regions[SVMIG_MAX_REGIONS];	/* by slot */
+	u32 nregions;
+	u64 total_pages;
+
+	struct svmig_ring *ring;	/* published with release, see ring.c */
+	struct socket *sock;
+
+	/* sender */
+	u8 *txbuf;
+	size_t tx_len;			/* bytes sealed into txbuf */
+	size_t tx_off;			/* bytes of them already sent or read */
+	u64 tx_seq;
+	bool finished;
+
+	/* receiver */
+	u8 *rxbuf;
+	size_t rx_len;			/* bytes of the current record so far */
+	size_t rx_need;			/* its full length, once the header is in */
+	u64 rx_seq;
+	u64 rx_page_records;		/* accepted + stale */
+	bool manifest_seen;
+
+	struct svmig_stats stats;	/* counters; the rest filled on read */
+};
+
+/* keys.c */
+int svmig_hkdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
+		       const u8 *ikm, size_t ikm_len, u8 *prk);
+int svmig_hkdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
+		      size_t info_len, u8 *okm, size_t okm_len);
+int svmig_set_key(struct svmig_channel *ch, void __user *argp);
+int svmig_keys_accept_salt(struct svmig_channel *ch, const u8 *salt);
+int svmig_keys_for_seq(struct svmig_channel *ch, u64 seq);
+void svmig_keys_free(struct svmig_keys *keys);
+int svmig_selftest(void);
+
+/* record.c */
+void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq);
+int svmig_check_hdr(const u8 *rec, size_t *rec_len);
+int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
+int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
+const char *svmig_aead_driver(struct svmig_channel *ch);
+
+/* region.c */
+int svmig_add_region(struct svmig_channel *ch, void __user *argp);
+struct svmig_mregion *svmig_find_region(struct svmig_channel *ch, u32 slot);
+void svmig_free_regions(struct svmig_channel *ch);
+
+/* ring.c */
+int svmig_setup_ring(struct svmig_channel *ch, void __user *argp);
+int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma);
+int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done);
+void svmig_free_ring(struct svmig_channel *ch);
+
+/* sender.c */
+int svmig_tx_room(struct svmig_channel *ch, size_t len);
+int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e);
+int svmig_submit(struct svmig_channel *ch, void __user *argp);
+int svmig_finish(struct svmig_channel *ch);
+ssize_t svmig_tx_read(struct svmig_channel *ch, char __user *buf, size_t count);
+
+/* receiver.c */
+int svmig_recv(struct svmig_channel *ch, void __user *argp);
+ssize_t svmig_rx_write(struct svmig_channel *ch, const char __user *buf, size_t count);
+int svmig_verify(struct svmig_channel *ch);
+
+/* manifest.c */
+void svmig_table_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
+
+/* transport.c */
+int svmig_attach_sock(struct svmig_channel *ch, void __user *argp);
+int svmig_sock_send(struct svmig_channel *ch, const u8 *buf, size_t len);
+int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len);
+void svmig_detach_sock(struct svmig_channel *ch);
+
+/* A channel error that ends it: every later operation fails. */
+static inline int svmig_fail(struct svmig_channel *ch, int err)
+{
+	ch->failed = true;
+	if (ch->role == SVMIG_ROLE_RECEIVER)
+		ch->stats.verdict = SVMIG_VERDICT_FAILED;
+	return err;
+}
+
+static inline bool svmig_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+#endif /* _SVMIG_H */
