@@ -128,12 +128,12 @@ void svmig_ring_publish(struct svmig_ring *ring)
 int svmig_submit(int fd, uint32_t max_entries, uint32_t *completed)
 {
 	struct svmig_submit s = { .max_entries = max_entries };
+	int ret = sys_result(ioctl(fd, SVMIG_IOC_SUBMIT, &s));
 
-	if (ioctl(fd, SVMIG_IOC_SUBMIT, &s) < 0)
-		return -errno;
+	/* The kernel reports what it consumed even when it stops on an error. */
 	if (completed)
 		*completed = s.completed;
-	return 0;
+	return ret;
 }
 
 static int flush_ring(struct svmig_ring *ring)
@@ -181,12 +181,11 @@ int svmig_finish(int fd)
 int svmig_recv(int fd, uint32_t max_records, uint32_t *records)
 {
 	struct svmig_recv r = { .max_records = max_records };
+	int ret = sys_result(ioctl(fd, SVMIG_IOC_RECV, &r));
 
-	if (ioctl(fd, SVMIG_IOC_RECV, &r) < 0)
-		return -errno;
 	if (records)
 		*records = r.records;
-	return 0;
+	return ret;
 }
 
 int svmig_verify(int fd)
