@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * wire: the svmig wire format (Documentation/wire-format.rst) in userspace,
+ * on OpenSSL.  It is the independent "oracle" implementation the kernel's
+ * is checked against: both must produce and accept the same bytes.
+ *
+ * Conventions:
+ *  - every int function returns 0 (or a byte count) on success and a
+ *    negative errno on failure;
+ *  - byte strings of fixed size are passed as pointers to that many bytes;
+ *  - a struct svmig_wire is one end of one channel, either the sender or
+ *    the receiver, used by one thread at a time.
+ *
+ * Receiver errors are the kernel's:
+ *   -EPROTO   malformed record: buffer length, version, type, reserved
+ *             field, length field, HELLO flags, a record out of place
+ *             (first record not a HELLO, a second HELLO, anything after the
+ *             MANIFEST), unknown slot or page outside its region;
+ *   -EILSEQ   seq is not the next one (replayed, reordered, dropped);
+ *   -EBADMSG  the tag does not verify, or the HELLO names another channel
+ *             or session.
+ * Checks run in the order: header, seq, place, clear part, tag.  A refused
+ * record changes nothing but the error counters (and w->failed), and
+ * writes nothing to the caller's buffers except a zeroed *rec; it is not
+ * fatal here (the genuine record is still accepted after it), whatever a
+ * kernel channel does.  A PAGE whose generation is not above the one in
+ * the table (so generation 0 always) is authentic but stale: counted,
+ * nothing written, table unchanged.
+ */
+#ifndef SVMIG_WIRE_H
+#define SVMIG_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/svmig.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SVMIG_HASH_LEN		32	/* SHA-256 */
+#define SVMIG_KEY_LEN		32	/* K0, PRK, K(epoch) */
+#define SVMIG_NONCE_LEN		12
+#define SVMIG_AAD_IMPLICIT_LEN	24	/* session_id || be32(channel) || be32(0) */
+#define SVMIG_HDR_LEN		16
+/* the largest AAD: implicit part, header, HELLO clear part */
+#define SVMIG_AAD_MAX_LEN	(SVMIG_AAD_IMPLICIT_LEN + SVMIG_HDR_LEN + \
+				 sizeof(struct svmig_wire_hello))
+/* the largest record on the wire (a PAGE record) */
+#define SVMIG_REC_MAX_LEN	SVMIG_PAGE_REC_LEN
+/* one page-table digest entry: be32 slot, be64 page, be32 gen, tag */
+#define SVMIG_DIGEST_ENTRY_LEN	32
+
+#define SVMIG_LABEL_SESSION	"svmig v1 session"
+#define SVMIG_LABEL_KEY		"svmig v1 key s2r"
+
+/* ---- HKDF-SHA-256 (RFC 5869), thin wrappers over EVP_KDF "HKDF" ---- */
+
+/*
+ * PRK = HKDF-Extract(salt, IKM); salt may be empty (salt_len 0, the RFC's
+ * "not provided"), IKM may not.  -EINVAL on bad arguments, -EIO/-ENOMEM
+ * from OpenSSL.
+ */
+int svmig_hkdf_extract(const uint8_t *salt, size_t salt_len,
+		       const uint8_t *ikm, size_t ikm_len,
+		       uint8_t prk[SVMIG_HASH_LEN]);
+/* OKM = HKDF-Expand(PRK, info, L = okm_len); okm_len <= 255 * 32. */
+int svmig_hkdf_expand(const uint8_t *prk, size_t prk_len,
+		      const uint8_t *info, size_t info_len,
+		      uint8_t *okm, size_t okm_len);
+
+/* ---- the key schedule, one step each ---- */
+
+/* K0 = HKDF-Extract(salt = "svmig v1 session" || session_id, IKM = secret) */
+int svmig_kdf_k0(const uint8_t secret[SVMIG_SECRET_LEN],
+		 const uint8_t session_id[SVMIG_SESSION_ID_LEN],
+		 uint8_t k0[SVMIG_KEY_LEN]);
+/* PRK = HKDF-Extract(salt = salt, IKM = K0) */
+int svmig_kdf_prk(const uint8_t k0[SVMIG_KEY_LEN],
+		  const uint8_t salt[SVMIG_SALT_LEN],
+		  uint8_t prk[SVMIG_KEY_LEN]);
+/* K(epoch) = HKDF-Expand(PRK, "svmig v1 key s2r" || be32(channel) || be32(epoch), 32) */
+int svmig_kdf_key(const uint8_t prk[SVMIG_KEY_LEN], uint32_t channel,
+		  uint32_t epoch, uint8_t key[SVMIG_KEY_LEN]);
+
+/* ---- the page table and its digest ---- */
+
+struct svmig_table_region {
+	uint32_t slot;
+	uint64_t npages;
+	uint32_t *gen;			/* [npages], 0: never sent/accepted */
+	uint8_t (*tag)[SVMIG_TAG_LEN];	/* [npages] */
+};
+
+/* Regions kept sorted by slot.  Zero-initialise before first use. */
+struct svmig_table {
+	struct svmig_table_region *regions;
+	size_t nregions;
+};
+
+/* -EEXIST: slot already present; -EINVAL: npages 0; -ENOMEM. */
+int svmig_table_add_region(struct svmig_table *t, uint32_t slot,
+			   uint64_t npages);
+/* The region of @slot, or NULL. */
+struct svmig_table_region *svmig_table_find(const struct svmig_table *t,
+					    uint32_t slot);
+/* Set one entry (tests use it to build expected tables); -EINVAL if absent. */
+int svmig_table_set(struct svmig_table *t, uint32_t slot, uint64_t page,
+		    uint32_t gen, const uint8_t tag[SVMIG_TAG_LEN]);
+/*
+ * SHA-256 over be32(slot) || be64(page) || be32(gen) || tag of every entry
+ * with gen != 0, slots ascending, pages ascending.  *pages (may be NULL)
+ * gets the number of such entries.
+ */
+int svmig_table_digest(const struct svmig_table *t,
+		       uint8_t digest[SVMIG_HASH_LEN], uint64_t *pages);
+void svmig_table_free(struct svmig_table *t);
+
+/* ---- one end of a channel ---- */
+
+/* What svmig_wire_open_record reports about an accepted record. */
+struct svmig_wire_rec {
+	uint8_t type;			/* SVMIG_REC_* */
+	uint64_t seq;
+	/* PAGE */
+	uint32_t slot;
+	uint32_t generation;
+	uint64_t page;
+	bool stale;			/* authentic but dropped: nothing written */
+	/* MANIFEST: its contents (host order) and the verdict */
+	uint64_t manifest_pages;
+	uint64_t manifest_page_records;
+	uint8_t manifest_digest[SVMIG_HASH_LEN];
+	uint32_t verdict;		/* SVMIG_VERDICT_* */
+};
+
+/* Counters with the meaning of struct svmig_stats' fields of the same name. */
+struct svmig_wire_stats {
+	uint64_t records;		/* sealed, or authenticated (stale included) */
+	uint64_t bytes;			/* wire bytes of those records */
+	uint64_t pages;			/* page records sealed or accepted (not stale) */
+	uint64_t stale_pages;
+	uint64_t auth_failures;		/* -EBADMSG */
+	uint64_t replays;		/* -EILSEQ */
+	uint64_t proto_errors;		/* -EPROTO */
+};
+
+struct evp_cipher_ctx_st;
+
+/*
+ * Treat as read-only outside wire.c; tests may read any field.
+ */
+struct svmig_wire {
+	uint32_t role;			/* SVMIG_ROLE_SENDER or _RECEIVER */
+	uint32_t channel;
+	uint8_t session_id[SVMIG_SESSION_ID_LEN];
+	uint8_t salt[SVMIG_SALT_LEN];
+	uint8_t k0[SVMIG_KEY_LEN];	/* until PRK exists, then wiped */
+	uint8_t prk[SVMIG_KEY_LEN];
+	bool have_k0, have_prk;
+	uint64_t next_seq;		/* next record to seal / to accept */
+	bool hello_done, manifest_done;
+	bool failed;			/* receiver: a record was refused */
+	/* the cached key K(key_epoch) and its cipher context */
+	bool key_valid, key_enc;
+	uint32_t key_epoch;
+	uint8_t key[SVMIG_KEY_LEN];
+	struct evp_cipher_ctx_st *ctx;
+	struct svmig_table table;
+	/* page records sealed (resends included), or seen (accepted + stale) */
+	uint64_t page_records;
+	uint32_t verdict;		/* receiver: PENDING until the MANIFEST */
+	struct svmig_wire_stats stats;
+	uint8_t scratch[SVMIG_PAGE_SIZE];	/* receiver: plaintext before copy-out */
+};
+
+/*
+ * role: SVMIG_ROLE_SENDER or SVMIG_ROLE_RECEIVER.  Computes K0 from @secret
+ * at once; no copy of @secret is kept (the caller wipes its own).
+ */
+int svmig_wire_init(struct svmig_wire *w, uint32_t role,
+		    const uint8_t session_id[SVMIG_SESSION_ID_LEN],
+		    uint32_t channel, const uint8_t secret[SVMIG_SECRET_LEN]);
+/* Wipes every key (OPENSSL_cleanse), frees the table and the cipher context. */
+void svmig_wire_free(struct svmig_wire *w);
+/* Register a region of @npages pages (both ends, same slots). */
+int svmig_wire_add_region(struct svmig_wire *w, uint32_t slot, uint64_t npages);
+/*
+ * Test hook: make @seq the next sequence number (both roles), e.g. to reach
+ * an epoch boundary without 2^20 records.  -EPERM before the HELLO.
+ */
+int svmig_wire_set_next_seq(struct svmig_wire *w, uint64_t seq);
+
+/*
+ * Given at least SVMIG_HDR_LEN bytes of a stream, the length of the whole
+ * record they start (header included): for stream readers.  -EAGAIN if
+ * fewer than SVMIG_HDR_LEN bytes, -EPROTO if the length field exceeds
+ * what any record can be.  Nothing else is checked.
+ */
+int svmig_wire_record_len(const uint8_t *buf, size_t len);
+
+/* ---- sender ---- */
+/*
+ * Sender functions write a whole record to @out (which must hold the type's
+ * SVMIG_*_REC_LEN bytes) and return its length.  Errors: -EPERM wrong role
+ * or out of order (HELLO not first, after the MANIFEST), -ENOKEY no salt
+ * yet, -EINVAL unknown slot or page out of range, -EOVERFLOW generation or
+ * epoch would wrap, -ENOMEM/-EIO from OpenSSL.
+ */
+
+/* Choose the salt (real use: 32 random bytes); derives PRK, wipes K0. */
+int svmig_wire_set_salt(struct svmig_wire *w,
+			const uint8_t salt[SVMIG_SALT_LEN]);
+/* HELLO at seq 0. */
+int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out);
+/* PAGE at the next seq with generation (table's + 1); updates the table. */
+int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
+			 const uint8_t plaintext[SVMIG_PAGE_SIZE], uint8_t *out);
+/* MANIFEST of the table at the next seq; nothing can be sealed after it. */
+int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out);
+
+/*
+ * Lower level, for forging: seal a PAGE record with an explicit seq and
+ * generation, without checking or touching any state (table, next_seq,
+ * counters).  Needs PRK (set_salt).
+ */
+int svmig_wire_seal_page_at(struct svmig_wire *w, uint64_t seq, uint32_t slot,
+			    uint64_t page, uint32_t generation,
+			    const uint8_t plaintext[SVMIG_PAGE_SIZE],
+			    uint8_t *out);
+/*
+ * Lowest level: out = hdr || clear || AES-256-GCM(K(seq >> 20), nonce(seq),
+ * AAD = implicit || hdr || clear, pt) || tag, where seq is read from @hdr.
+ * @hdr is used exactly as given (wire byte order, nothing checked), so a
+ * test can authenticate any header.  Touches no state.  Needs PRK.
+ */
+int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
+			const void *clear, size_t clear_len,
+			const void *pt, size_t pt_len, uint8_t *out);
+/* Fill a header in wire byte order. */
+void svmig_wire_hdr_fill(struct svmig_wire_hdr *hdr, uint8_t type,
+			 uint32_t length, uint64_t seq);
+
+/* ---- receiver ---- */
+/*
+ * Check and open one whole record (buf, len: exactly one record).  For an
+ * accepted, non-stale PAGE the plaintext goes to @page_out (SVMIG_PAGE_SIZE
+ * bytes; may be NULL to discard it); nothing is written there otherwise.
+ * @rec (may be NULL) describes the record; for a MANIFEST it holds the
+ * verdict, also kept in w->verdict.  Returns 0 or an errno as above.
+ */
+int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
+			   size_t len, uint8_t *page_out,
+			   struct svmig_wire_rec *rec);
+
+/* ---- test vectors ---- */
+/*
+ * Write the deterministic vectors of Documentation/wire-vectors.txt to @f
+ * (svmig-vectors prints them; the unit tests compare them with the file).
+ */
+int svmig_wire_write_vectors(FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SVMIG_WIRE_H */
