@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian packages svmig needs to build and to run its tests
+# (module build, userspace, host unit tests, the QEMU/swtpm test VM).
+# Idempotent: when everything is already installed it only asks dpkg and
+# returns.  Runs as root (CI) or through sudo.
+set -euo pipefail
+
+PACKAGES=(
+	# the kernel the test VM boots, and its headers to build svmig.ko
+	linux-image-amd64 linux-headers-amd64 kmod
+	# the test VM, its TPM and the tools around them
+	qemu-system-x86 swtpm swtpm-tools tpm2-tools busybox-static cpio socat
+	iproute2
+	# building userspace and the tests
+	gcc make git pkg-config sparse
+	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+	if [[ $status != installed ]]; then
+		missing+=("$pkg")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+echo "install-deps: installing: ${missing[*]}"
+
+SUDO=()
+if ((EUID != 0)); then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "install-deps: not root and sudo is not available" >&2
+		exit 1
+	fi
+	SUDO=(sudo)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+# Install the whole list, not only what is missing, so apt also pulls in
+# anything a half-installed package still needs.
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y --no-install-recommends "${PACKAGES[@]}"

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test run of `make check` (the Makefile builds everything first).
+# Phases, each counted as tests:
+#   1. kmod builds with W=1 without warnings (after a clean)
+#   2. sparse (C=2) reports nothing on kmod/
+#   3. host unit tests: every executable build/tests/unit/test_* (cmocka, TAP)
+#   4. VM tests: tests/vm/run-vm.sh, counted from its SVMIG-GUEST-TOTALS line
+# and ends with one line "N passed, M failed" (", K skipped" if any).
+# Exits non-zero if anything failed or nothing ran.  Logs: build/check/.
+#
+# Environment: KDIR or KVER select the kernel headers (default: the newest
+# /usr/src/linux-headers-*-amd64, as the Makefile does); SVMIG_SKIP_VM=1
+# leaves out the VM phase (for quick local runs; it is then reported as a
+# skip); SVMIG_* variables reach the VM tests (see tests/vm/guest-run.sh).
+set -uo pipefail
+export LC_ALL=C
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+ROOT=$PWD
+LOGDIR=$ROOT/build/check
+mkdir -p "$LOGDIR"
+
+if [[ -z ${KDIR:-} ]]; then
+	if [[ -z ${KVER:-} ]]; then
+		KVER=$(find /usr/src -maxdepth 1 -name 'linux-headers-*-amd64' -printf '%f\n' 2>/dev/null |
+			sed 's/^linux-headers-//' | sort -V | tail -n 1)
+	fi
+	KDIR=/usr/src/linux-headers-$KVER
+fi
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+result() { # result pass|fail|skip DESC [REASON]
+	case $1 in
+	pass)
+		passed=$((passed + 1))
+		echo "ok - $2"
+		;;
+	fail)
+		failed=$((failed + 1))
+		failures+=("$2")
+		echo "not ok - $2"
+		;;
+	skip)
+		skipped=$((skipped + 1))
+		echo "ok - $2 # SKIP ${3:-}"
+		;;
+	esac
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
+timing() { echo "# time: $1: $(elapsed "$2")s"; }
+t_all=$(now)
+
+# ------------------------------------------------- 1. W=1 build, no warnings
+t0=$(now)
+echo "# phase 1: kmod with W=1 (KDIR=$KDIR)"
+desc="kmod builds with W=1 without warnings"
+log=$LOGDIR/kmod-w1.log
+if [[ ! -d $KDIR ]]; then
+	result fail "$desc" && echo "# no kernel headers at $KDIR"
+else
+	make -C "$KDIR" M="$ROOT/kmod" clean >"$log" 2>&1
+	rc=0
+	make -s -C "$KDIR" M="$ROOT/kmod" W=1 modules >>"$log" 2>&1 || rc=$?
+	bad=$(grep -i -E 'warning:|error:' "$log")
+	if ((rc == 0)) && [[ -z $bad ]]; then
+		result pass "$desc"
+	else
+		result fail "$desc"
+		echo "# make exited $rc; see $log"
+		[[ -n $bad ]] && printf '%s\n' "$bad" | head -n 50 | sed 's/^/#   /'
+		((rc != 0)) && [[ -z $bad ]] && tail -n 20 "$log" | sed 's/^/#   /'
+	fi
+fi
+timing "kmod W=1 build" "$t0"
+
+# ------------------------------------------------------------- 2. sparse
+t0=$(now)
+echo "# phase 2: sparse"
+desc="sparse clean"
+log=$LOGDIR/sparse.log
+if [[ ! -d $KDIR ]]; then
+	result fail "$desc"
+elif ! command -v sparse >/dev/null 2>&1; then
+	result fail "$desc" && echo "# sparse is not installed (scripts/install-deps.sh)"
+else
+	rc=0
+	make -C "$KDIR" M="$ROOT/kmod" W=1 C=2 modules >"$log" 2>&1 || rc=$?
+	bad=$(grep -E ': (warning|error):' "$log")
+	if ((rc == 0)) && [[ -z $bad ]]; then
+		result pass "$desc"
+	else
+		result fail "$desc"
+		echo "# make exited $rc; see $log"
+		[[ -n $bad ]] && printf '%s\n' "$bad" | head -n 50 | sed 's/^/#   /'
+		((rc != 0)) && [[ -z $bad ]] && tail -n 20 "$log" | sed 's/^/#   /'
+	fi
+fi
+timing "sparse" "$t0"
+
+# ------------------------------------------------------ 3. host unit tests
+t0=$(now)
+echo "# phase 3: host unit tests"
+RE_RESULT='^(not )?ok([[:space:]]|$)'
+RE_DIRECTIVE='#[[:space:]]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])'
+nunit=0
+for t in build/tests/unit/test_*; do
+	[[ -f $t && -x $t ]] || continue
+	nunit=$((nunit + 1))
+	name=${t##*/}
+	log=$LOGDIR/$name.log
+	rc=0
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 300 "./$t" </dev/null >"$log" 2>&1 || rc=$?
+	results=0
+	notok=0
+	while IFS= read -r line || [[ -n $line ]]; do
+		line=${line%$'\r'}
+		echo "$name: $line"
+		[[ $line =~ $RE_RESULT ]] || continue
+		results=$((results + 1))
+		if [[ $line =~ $RE_DIRECTIVE ]]; then
+			skipped=$((skipped + 1))
+		elif [[ $line == "not ok"* ]]; then
+			failed=$((failed + 1))
+			notok=$((notok + 1))
+			failures+=("$name: $line")
+		else
+			passed=$((passed + 1))
+		fi
+	done <"$log"
+	if ((rc == 124 || rc == 137)); then
+		result fail "$name: killed by the timeout (300s)"
+	elif ((rc != 0 && notok == 0)); then
+		result fail "$name: exited with status $rc without reporting a failure"
+	elif ((rc == 0 && results == 0)); then
+		result fail "$name: printed no TAP results"
+	fi
+done
+((nunit)) || echo "# no unit tests found under build/tests/unit/"
+timing "host unit tests ($nunit binaries)" "$t0"
+
+# -------------------------------------------------------------- 4. VM tests
+t0=$(now)
+echo "# phase 4: VM tests (tests/vm/run-vm.sh)"
+log=$LOGDIR/vm.log
+if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
+	result skip "VM tests" "SVMIG_SKIP_VM=1"
+elif [[ ! -f kmod/svmig.ko ]]; then
+	result fail "VM tests: kmod/svmig.ko was not built"
+else
+	rc=0
+	tests/vm/run-vm.sh 2>&1 | tee "$log" || rc=$?
+	totals=$(tr -d '\r' <"$log" | grep -a -E '^SVMIG-GUEST-TOTALS: passed=[0-9]+ failed=[0-9]+ skipped=[0-9]+$' | tail -n 1)
+	if [[ -z $totals ]]; then
+		result fail "VM tests: no SVMIG-GUEST-TOTALS line (run-vm.sh exited $rc; see $log and build/vm/console.log)"
+	else
+		[[ $totals =~ passed=([0-9]+)\ failed=([0-9]+)\ skipped=([0-9]+) ]]
+		vp=${BASH_REMATCH[1]} vf=${BASH_REMATCH[2]} vs=${BASH_REMATCH[3]}
+		passed=$((passed + vp))
+		failed=$((failed + vf))
+		skipped=$((skipped + vs))
+		echo "# VM tests: $vp passed, $vf failed, $vs skipped"
+		((vf)) && failures+=("VM tests: $vf failed (see $log)")
+		if ((rc != 0 && vf == 0)); then
+			result fail "VM tests: run-vm.sh exited $rc"
+		fi
+	fi
+fi
+timing "VM tests" "$t0"
+timing "total" "$t_all"
+
+if ((${#failures[@]})); then
+	echo "# failed:"
+	printf '#   %s\n' "${failures[@]}"
+fi
+summary="$passed passed, $failed failed"
+((skipped)) && summary+=", $skipped skipped"
+echo "$summary"
+if ((failed > 0 || passed + failed == 0)); then
+	exit 1
+fi
+exit 0

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs INSIDE the test VM (tests/vm/run-vm.sh boots it), as root, with the
+# work tree as cwd and stdout on the serial console.  Loads svmig.ko and runs
+# every VM test, in this order:
+#   1. each executable build/tests/vm/t_*   (sorted, run directly)
+#   2. each tests/vm/t_*.sh                 (sorted, run with bash)
+# Each test prints TAP on stdout (stderr is merged): "1..N",
+# "ok N - desc", "not ok N - desc", "ok N - desc # SKIP reason".
+# Tests run with svmig loaded and must leave it loaded.
+#
+# Every result line is re-emitted prefixed with the test's name
+# ("t_foo: ok 3 - desc"); this script adds its own results in the same form
+# ("t_foo: not ok - timed out after 600 s", "t_foo: ok - dmesg clean").
+# Extra failures: a test exiting non-zero without a "not ok", a test killed
+# by the per-test timeout, a test whose plan does not match what it ran, a
+# test that leaves svmig unloaded, and any BUG/WARNING/Oops/... in dmesg.
+#
+# It ends with the two lines run-vm.sh and tests/run-all.sh parse:
+#   SVMIG-GUEST-TOTALS: passed=P failed=F skipped=S
+#   SVMIG-GUEST-RESULT: pass|fail
+# and exits 0 on pass, 1 on fail.
+#
+# Environment: SVMIG_TEST_TIMEOUT (seconds per test, default 600),
+# SVMIG_TESTS (optional space-separated list of test names to run, e.g.
+# "t_ioctl t_loadunload.sh"; default all), SVMIG_MODULE (the module to
+# load, default kmod/svmig.ko; the module must be named svmig).  Test output and each test's
+# dmesg are also saved under build/vm/guest-logs/.
+set -uo pipefail
+export LC_ALL=C
+
+cd "${SVMIG_WORKTREE:-$(dirname "${BASH_SOURCE[0]}")/../..}" || exit 1
+export SVMIG_WORKTREE=$PWD
+TEST_TIMEOUT=${SVMIG_TEST_TIMEOUT:-600}
+export SVMIG_TEST_TIMEOUT=$TEST_TIMEOUT
+MODULE=${SVMIG_MODULE:-kmod/svmig.ko}
+DMESG_BAD='BUG:|WARNING:|Oops|general protection|lockdep|possible circular|refcount_t:|kmemleak|UBSAN|KASAN|Call Trace'
+LOGDIR=build/vm/guest-logs
+TMPD=$(mktemp -d)
+rm -rf "$LOGDIR"
+mkdir -p "$LOGDIR"
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+# report NAME pass|fail|skip DESC [SKIP-REASON]
+report() {
+	case $2 in
+	pass)
+		passed=$((passed + 1))
+		echo "$1: ok - $3"
+		;;
+	fail)
+		failed=$((failed + 1))
+		failures+=("$1: $3")
+		echo "$1: not ok - $3"
+		;;
+	skip)
+		skipped=$((skipped + 1))
+		echo "$1: ok - $3 # SKIP ${4:-}"
+		;;
+	esac
+}
+
+svmig_loaded() { grep -q '^svmig ' /proc/modules; }
+
+# dmesg_check NAME: one result, "NAME: dmesg clean".
+dmesg_check() {
+	local name=$1 hits
+	dmesg >"$LOGDIR/$name.dmesg" 2>&1
+	hits=$(grep -E "$DMESG_BAD" "$LOGDIR/$name.dmesg")
+	if [[ -z $hits ]]; then
+		report "$name" pass "dmesg clean"
+		return
+	fi
+	report "$name" fail "dmesg clean"
+	printf '%s\n' "$hits" | sed "s|^|$name: # dmesg: |"
+	echo "$name: # full dmesg since the test started (last 150 lines):"
+	tail -n 150 "$LOGDIR/$name.dmesg" | sed "s|^|$name: #   |"
+}
+
+load_svmig() {
+	local out
+	if ! out=$(insmod "$MODULE" 2>&1); then
+		echo "# insmod $MODULE: $out"
+		return 1
+	fi
+	# devtmpfs creates the node; give it a moment.
+	for _ in $(seq 50); do
+		[[ -c /dev/svmig ]] && return 0
+		sleep 0.1
+	done
+	echo "# /dev/svmig did not appear after insmod"
+	return 0
+}
+
+# Classify one TAP line of test NAME, re-emit it, update the counters.
+# Sets the globals t_results, t_notok, t_plan, t_plan_reason, t_bail.
+RE_RESULT='^(not )?ok([[:space:]]|$)'
+RE_DIRECTIVE='#[[:space:]]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])'
+RE_PLAN='^1\.\.([0-9]+)(.*)$'
+tap_line() {
+	local name=$1 line=$2
+	echo "$name: $line"
+	if [[ $line =~ $RE_RESULT ]]; then
+		t_results=$((t_results + 1))
+		if [[ $line =~ $RE_DIRECTIVE ]]; then
+			skipped=$((skipped + 1))
+		elif [[ $line == "not ok"* ]]; then
+			failed=$((failed + 1))
+			t_notok=$((t_notok + 1))
+			failures+=("$name: $line")
+		else
+			passed=$((passed + 1))
+		fi
+	elif [[ -z $t_plan && $line =~ $RE_PLAN ]]; then
+		t_plan=${BASH_REMATCH[1]}
+		t_plan_reason=${BASH_REMATCH[2]}
+	elif [[ $line == "Bail out!"* ]]; then
+		t_bail=1
+	fi
+}
+
+# run_test PATH: run one test, with its synthetic results.
+run_test() {
+	local path=$1 name pid rc start secs log cmd reason
+	name=${path##*/}
+	log=$LOGDIR/$name.log
+	if [[ $path == *.sh ]]; then
+		cmd=(bash "$path")
+	else
+		cmd=("./$path")
+	fi
+	t_results=0 t_notok=0 t_plan='' t_plan_reason='' t_bail=0
+
+	if ! svmig_loaded; then
+		echo "$name: # svmig was not loaded before the test; loading it"
+		load_svmig
+	fi
+	echo "$name: # running ${cmd[*]} (timeout ${TEST_TIMEOUT}s)"
+	dmesg -C
+	start=$(date +%s.%N)
+	: >"$TMPD/$name.log"
+	# timeout(1) puts the test in its own process group: leftovers are
+	# killed below, so they cannot hold the console or the module.
+	(exec timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}") </dev/null >"$TMPD/$name.log" 2>&1 &
+	pid=$!
+	while IFS= read -r line || [[ -n $line ]]; do
+		tap_line "$name" "${line%$'\r'}"
+	done < <(tail -n +1 -s 0.2 -f --pid="$pid" "$TMPD/$name.log")
+	rc=0
+	wait "$pid" || rc=$?
+	if kill -0 -- "-$pid" 2>/dev/null; then
+		echo "$name: # killing processes the test left behind"
+		kill -KILL -- "-$pid" 2>/dev/null
+		sleep 0.5
+	fi
+	secs=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { printf "%.1f", a - b }')
+	cp "$TMPD/$name.log" "$log"
+
+	if ((rc == 124 || rc == 137)); then
+		report "$name" fail "killed by the per-test timeout (${TEST_TIMEOUT}s)"
+	elif ((t_bail)); then
+		report "$name" fail "bailed out"
+	elif ((rc != 0 && t_notok == 0)); then
+		report "$name" fail "exited with status $rc without reporting a failure"
+	fi
+	if ((rc != 124 && rc != 137)); then
+		if [[ $t_plan == 0 && $t_results == 0 ]]; then
+			reason=${t_plan_reason#*#}
+			reason=${reason#"${reason%%[![:space:]]*}"}
+			[[ ${reason:0:4} == [Ss][Kk][Ii][Pp] ]] && reason=${reason:4}
+			report "$name" skip "no tests to run" "${reason# }"
+		elif [[ -n $t_plan && $t_plan != "$t_results" ]]; then
+			report "$name" fail "planned $t_plan tests, ran $t_results"
+		elif [[ -z $t_plan && $t_results == 0 && $rc == 0 ]]; then
+			report "$name" fail "printed no TAP results"
+		fi
+	fi
+	if ! svmig_loaded; then
+		report "$name" fail "svmig still loaded after the test"
+		load_svmig
+	fi
+	dmesg_check "$name"
+	echo "$name: # took ${secs}s, exit status $rc"
+}
+
+# ------------------------------------------------------------------- setup
+echo "# svmig guest run: kernel $(uname -r), $(nproc) CPUs, $(date -u '+%F %T') UTC"
+echo "# work tree $PWD, per-test timeout ${TEST_TIMEOUT}s"
+dmesg -C
+
+if out=$(modprobe aesni_intel 2>&1); then
+	report setup pass "modprobe aesni_intel"
+else
+	report setup fail "modprobe aesni_intel"
+	echo "setup: # $out"
+fi
+if out=$(modprobe kvm_amd 2>&1) && [[ -c /dev/kvm ]]; then
+	report setup pass "modprobe kvm_amd (/dev/kvm present)"
+else
+	report setup skip "modprobe kvm_amd" "no nested KVM: ${out:-no /dev/kvm}"
+fi
+if [[ -c /dev/tpm0 ]]; then
+	report setup pass "/dev/tpm0 present"
+else
+	report setup fail "/dev/tpm0 present"
+fi
+
+module_ok=0
+if [[ ! -f $MODULE ]]; then
+	report setup fail "insmod $MODULE (not built)"
+else
+	svmig_loaded && rmmod svmig
+	if out=$(load_svmig); then
+		module_ok=1
+		report setup pass "insmod $MODULE"
+	else
+		report setup fail "insmod $MODULE"
+	fi
+	[[ -n $out ]] && printf '%s\n' "$out" | sed 's/^/setup: /'
+	if ((module_ok)); then
+		if [[ -c /dev/svmig ]]; then
+			report setup pass "/dev/svmig present"
+		else
+			report setup fail "/dev/svmig present"
+		fi
+	fi
+fi
+dmesg_check setup
+
+# ------------------------------------------------------------------- tests
+tests=()
+for f in build/tests/vm/t_*; do
+	[[ -f $f && -x $f ]] && tests+=("$f")
+done
+for f in tests/vm/t_*.sh; do
+	[[ -f $f ]] && tests+=("$f")
+done
+if [[ -n ${SVMIG_TESTS:-} ]]; then
+	selected=()
+	for f in "${tests[@]}"; do
+		[[ " $SVMIG_TESTS " == *" ${f##*/} "* ]] && selected+=("$f")
+	done
+	tests=("${selected[@]}")
+fi
+echo "# ${#tests[@]} tests: ${tests[*]##*/}"
+
+for t in "${tests[@]}"; do
+	if ((module_ok)); then
+		run_test "$t"
+	else
+		report "${t##*/}" fail "not run: svmig.ko did not load"
+	fi
+done
+
+# ---------------------------------------------------------------- teardown
+if ((module_ok)); then
+	dmesg -C
+	if ! svmig_loaded; then
+		report teardown fail "svmig still loaded after the tests"
+	elif out=$(rmmod svmig 2>&1); then
+		report teardown pass "rmmod svmig"
+	else
+		report teardown fail "rmmod svmig"
+		echo "teardown: # $out"
+		echo "teardown: # $(grep '^svmig ' /proc/modules)"
+	fi
+	dmesg_check teardown
+fi
+rm -rf "$TMPD"
+
+if ((${#failures[@]})); then
+	echo "# failed:"
+	printf '#   %s\n' "${failures[@]}"
+fi
+echo "SVMIG-GUEST-TOTALS: passed=$passed failed=$failed skipped=$skipped"
+if ((failed == 0)); then
+	echo "SVMIG-GUEST-RESULT: pass"
+	exit 0
+fi
+echo "SVMIG-GUEST-RESULT: fail"
+exit 1

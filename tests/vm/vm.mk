@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The VM tests' programs, built on the host and run inside the test VM
+# (tests/vm/run-vm.sh, tests/vm/guest-run.sh).  Included by the top-level
+# Makefile: paths are relative to the repository root, $(B) is the build
+# directory and $(LIBSVMIG) comes from userspace/userspace.mk.
+#
+#   tests/vm/vmm.c      -> $(B)/tests/vm/svmig-vmm       KVM VMM, dirty-log migration
+#   tests/vm/holdsock.c -> $(B)/tests/vm/svmig-holdsock  helper of t_loadunload.sh
+#   tests/vm/t_*.c      -> $(B)/tests/vm/t_*             TAP tests, one per file
+
+VM_B := $(B)/tests/vm
+VM_HDRS := uapi/linux/svmig.h userspace/lib/libsvmig.h $(wildcard tests/vm/*.h)
+VM_TESTS := $(patsubst tests/vm/%.c,$(VM_B)/%,$(wildcard tests/vm/t_*.c))
+VM_HELPERS := $(VM_B)/svmig-vmm \
+	$(patsubst tests/vm/%.c,$(VM_B)/svmig-%,$(wildcard tests/vm/holdsock.c))
+
+.PHONY: tests
+tests: $(VM_HELPERS) $(VM_TESTS)
+
+$(VM_B)/svmig-vmm: tests/vm/vmm.c $(LIBSVMIG) $(VM_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) -lpthread
+
+$(VM_B)/svmig-holdsock: tests/vm/holdsock.c $(LIBSVMIG) $(VM_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG)
+
+$(VM_B)/t_%: tests/vm/t_%.c $(LIBSVMIG) $(VM_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_SSL) -lpthread
