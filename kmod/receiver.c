@@ -105,13 +105,15 @@ static int svmig_rx_dispatch(struct svmig_channel *ch, u8 *rec)
 static int svmig_rx_record(struct svmig_channel *ch)
 {
 	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)ch->rxbuf;
+	bool hello = hdr->type == SVMIG_REC_HELLO;
 	int ret;
 
 	if (be64_to_cpu(hdr->seq) != ch->rx_seq) {
 		ch->stats.replays++;
 		return -EILSEQ;
 	}
-	if (ch->manifest_seen || (ch->rx_seq == 0) != (hdr->type == SVMIG_REC_HELLO))
+	/* The HELLO comes first, once; nothing follows the manifest. */
+	if (ch->manifest_seen || hello != !ch->rx_seq)
 		ret = -EPROTO;
 	else
 		ret = svmig_rx_dispatch(ch, ch->rxbuf);

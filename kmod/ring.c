@@ -84,7 +84,7 @@ int svmig_setup_ring(struct svmig_channel *ch, void __user *argp)
 		svmig_ring_put(ring);
 		return -EFAULT;
 	}
-	/* mmap() reads ch->ring without the channel lock (see below). */
+	/* Pairs with the acquire in svmig_ring_mmap(), which takes no lock. */
 	smp_store_release(&ch->ring, ring);
 	return 0;
 }
@@ -97,6 +97,7 @@ int svmig_setup_ring(struct svmig_channel *ch, void __user *argp)
 int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct svmig_channel *ch = file->private_data;
+	/* Pairs with the release in svmig_setup_ring(). */
 	struct svmig_ring *ring = smp_load_acquire(&ch->ring);
 	unsigned long size = vma->vm_end - vma->vm_start;
 
@@ -130,6 +131,7 @@ int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done)
 	int ret = 0;
 
 	*done = 0;
+	/* Pairs with userspace's release store: entries before tail are written. */
 	tail = smp_load_acquire(&ring->hdr->tail);
 	avail = tail - ring->head;
 	if (avail > ring->mask + 1) {
@@ -148,6 +150,7 @@ int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done)
 			break;
 		(*done)++;
 	}
+	/* Entries before head are read: userspace may reuse their slots. */
 	smp_store_release(&ring->hdr->head, ring->head);
 	return ret;
 }

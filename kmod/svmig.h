@@ -83,7 +83,7 @@ struct svmig_ring {
 };
 
 struct svmig_channel {
-	struct mutex lock;
+	struct mutex lock;		/* everything below; held across sleeps */
 	u32 role;			/* SVMIG_ROLE_* once keyed, else 0 */
 	u32 channel;
 	u8 session_id[SVMIG_SESSION_ID_LEN];

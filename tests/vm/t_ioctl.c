@@ -5,7 +5,9 @@
  * fields, reserved bits, bad regions, bad rings and ring entries.
  */
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -14,6 +16,17 @@
 
 #include "libsvmig.h"
 #include "tap.h"
+
+/* Entries copy straight from a KVM dirty ring: the layouts must agree. */
+_Static_assert(sizeof(struct svmig_dirty_gfn) == sizeof(struct kvm_dirty_gfn), "size");
+_Static_assert(offsetof(struct svmig_dirty_gfn, flags) == offsetof(struct kvm_dirty_gfn, flags),
+	       "flags");
+_Static_assert(offsetof(struct svmig_dirty_gfn, slot) == offsetof(struct kvm_dirty_gfn, slot),
+	       "slot");
+_Static_assert(offsetof(struct svmig_dirty_gfn, offset) == offsetof(struct kvm_dirty_gfn, offset),
+	       "offset");
+_Static_assert(SVMIG_GFN_F_DIRTY == KVM_DIRTY_GFN_F_DIRTY && SVMIG_GFN_F_RESET == KVM_DIRTY_GFN_F_RESET,
+	       "flags values");
 
 static const uint8_t session[SVMIG_SESSION_ID_LEN] = { 1, 2, 3, 4 };
 static const uint8_t secret[SVMIG_SECRET_LEN] = { 9, 8, 7, 6 };
