@@ -26,6 +26,7 @@
 #define SVMIG_FEAT_SOCKET	(1ULL << 1)	/* SVMIG_IOC_ATTACH_SOCK */
 #define SVMIG_FEAT_RW		(1ULL << 2)	/* records through read()/write() */
 #define SVMIG_FEAT_TPM		(1ULL << 3)	/* a TPM is present right now */
+#define SVMIG_FEAT_STREAM	(1ULL << 4)	/* SVMIG_KEY_STREAM: a byte stream */
 
 struct svmig_info {
 	__u32 abi_version;	/* SVMIG_ABI_VERSION */
@@ -44,6 +45,7 @@ struct svmig_info {
 #define SVMIG_ROLE_SENDER	(1U << 0)
 #define SVMIG_ROLE_RECEIVER	(1U << 1)
 #define SVMIG_KEY_NO_TPM	(1U << 2)	/* explicit, logged opt-in */
+#define SVMIG_KEY_STREAM	(1U << 3)	/* stream mode (QEMU fd: migration) */
 
 #define SVMIG_SESSION_ID_LEN	16
 #define SVMIG_SECRET_LEN	32
@@ -151,7 +153,8 @@ struct svmig_recv {
 #define SVMIG_STAT_TPM_SALT	(1U << 1)	/* salt came from the TPM */
 #define SVMIG_STAT_NO_TPM	(1U << 2)	/* keyed without a TPM (opt-in) */
 #define SVMIG_STAT_SOCKET	(1U << 3)	/* a socket is attached */
-#define SVMIG_STAT_FINISHED	(1U << 4)	/* sender: manifest emitted */
+#define SVMIG_STAT_FINISHED	(1U << 4)	/* sender: manifest or end emitted */
+#define SVMIG_STAT_STREAM	(1U << 5)	/* a stream-mode channel */
 
 struct svmig_stats {
 	__u32 role;		/* SVMIG_ROLE_* or 0 before SVMIG_IOC_SET_KEY */
@@ -168,7 +171,9 @@ struct svmig_stats {
 	__u64 bad_entries;	/* ring entries refused */
 	__u64 manifest_pages;	/* pages listed by the manifest */
 	char aead_driver[64];	/* crypto driver in use, e.g. generic-gcm-aesni */
-	__u64 reserved[8];
+	__u64 payload_bytes;	/* stream: plaintext bytes sealed, or verified */
+	__u64 discarded_bytes;	/* stream: verified but never read */
+	__u64 reserved[6];
 };
 
 #define SVMIG_IOC_MAGIC		0xE7
@@ -196,6 +201,11 @@ struct svmig_stats {
 #define SVMIG_REC_HELLO		1
 #define SVMIG_REC_PAGE		2
 #define SVMIG_REC_MANIFEST	3
+#define SVMIG_REC_DATA		4	/* stream mode: a piece of the stream */
+#define SVMIG_REC_END		5	/* stream mode: the authenticated end */
+
+/* Stream mode: plaintext bytes per DATA record, at most. */
+#define SVMIG_STREAM_RECORD_MAX	16384
 
 struct svmig_wire_hdr {
 	__u8 version;		/* SVMIG_WIRE_VERSION */
@@ -206,9 +216,11 @@ struct svmig_wire_hdr {
 };
 
 /* SVMIG_REC_HELLO: seq 0; clear, authenticated; no ciphertext; tag. */
+#define SVMIG_HELLO_F_STREAM	(1U << 0)	/* the channel is in stream mode */
+
 struct svmig_wire_hello {
 	__be32 channel;
-	__be32 flags;		/* 0 */
+	__be32 flags;		/* SVMIG_HELLO_F_* */
 	__u8 session_id[SVMIG_SESSION_ID_LEN];
 	__u8 salt[SVMIG_SALT_LEN];
 };
@@ -227,6 +239,16 @@ struct svmig_wire_manifest {
 	__u8 digest[32];	/* SHA-256 over the page table */
 };
 
+/*
+ * SVMIG_REC_DATA: no clear part; 1 to SVMIG_STREAM_RECORD_MAX bytes of the
+ * stream sealed; tag.  SVMIG_REC_END: this structure sealed; tag.
+ */
+struct svmig_wire_end {
+	__be64 records;		/* DATA records before this one */
+	__be64 bytes;		/* stream bytes they carried */
+	__u8 transcript[32];	/* SHA-256 over the tags of all records before */
+};
+
 #define SVMIG_HELLO_REC_LEN	(sizeof(struct svmig_wire_hdr) + \
 				 sizeof(struct svmig_wire_hello) + SVMIG_TAG_LEN)
 #define SVMIG_PAGE_REC_LEN	(sizeof(struct svmig_wire_hdr) + \
@@ -234,5 +256,9 @@ struct svmig_wire_manifest {
 				 SVMIG_PAGE_SIZE + SVMIG_TAG_LEN)
 #define SVMIG_MANIFEST_REC_LEN	(sizeof(struct svmig_wire_hdr) + \
 				 sizeof(struct svmig_wire_manifest) + SVMIG_TAG_LEN)
+#define SVMIG_DATA_REC_MAX	(sizeof(struct svmig_wire_hdr) + \
+				 SVMIG_STREAM_RECORD_MAX + SVMIG_TAG_LEN)
+#define SVMIG_END_REC_LEN	(sizeof(struct svmig_wire_hdr) + \
+				 sizeof(struct svmig_wire_end) + SVMIG_TAG_LEN)
 
 #endif /* _UAPI_LINUX_SVMIG_H */
