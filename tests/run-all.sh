@@ -7,13 +7,19 @@
 #   2. sparse (C=2) reports nothing on kmod/
 #   3. host unit tests: every executable build/tests/unit/test_* (cmocka, TAP)
 #   4. VM tests: tests/vm/run-vm.sh, counted from its SVMIG-GUEST-TOTALS line
+#   5. VM tests without a TPM: a second, short boot, tests/vm/run-vm.sh
+#      --no-tpm running only t_notpm (refusal without a TPM, logged opt-in),
+#      counted the same way
 # and ends with one line "N passed, M failed" (", K skipped" if any).
-# Exits non-zero if anything failed or nothing ran.  Logs: build/check/.
+# Exits non-zero if anything failed or nothing ran.  Logs: build/check/
+# (each boot's console log and guest logs are copied to build/check/vm/ and
+# build/check/vm-notpm/, since the second boot reuses build/vm/).
 #
 # Environment: KDIR or KVER select the kernel headers (default: the newest
 # /usr/src/linux-headers-*-amd64, as the Makefile does); SVMIG_SKIP_VM=1
-# leaves out the VM phase (for quick local runs; it is then reported as a
-# skip); SVMIG_* variables reach the VM tests (see tests/vm/guest-run.sh).
+# leaves out the VM phases (for quick local runs; they are then reported
+# as skips); SVMIG_* variables reach the VM tests (see
+# tests/vm/guest-run.sh), except that phase 5 sets SVMIG_TESTS=t_notpm.
 set -uo pipefail
 export LC_ALL=C
 
@@ -146,34 +152,70 @@ done
 ((nunit)) || echo "# no unit tests found under build/tests/unit/"
 timing "host unit tests ($nunit binaries)" "$t0"
 
-# -------------------------------------------------------------- 4. VM tests
+# ------------------------------------------------------- 4. and 5. VM tests
+# vm_phase NAME LOGNAME RUN-VM-ARGS...: one boot, counted from the guest's
+# SVMIG-GUEST-TOTALS line; its console and guest logs saved under
+# build/check/LOGNAME/.  Sets vm_log for the caller's extra checks.
+vm_phase() {
+	local name=$1 logname=$2 rc=0 totals vp vf vs saved console
+	shift 2
+	vm_log=$LOGDIR/$logname.log
+	saved=$LOGDIR/$logname
+	rm -rf "$saved"
+	tests/vm/run-vm.sh "$@" 2>&1 | tee "$vm_log" || rc=$?
+	mkdir -p "$saved"
+	# run-vm.sh names its console log in its messages when not console.log.
+	console=$(tr -d '\r' <"$vm_log" | sed -n 's/^run-vm: .*logging to \(.*\.log\)$/\1/p' | tail -n 1)
+	cp -f "${console:-build/vm/console.log}" "$saved/console.log" 2>/dev/null
+	[[ -d build/vm/guest-logs ]] && cp -a build/vm/guest-logs "$saved/" 2>/dev/null
+	totals=$(tr -d '\r' <"$vm_log" | grep -a -E '^SVMIG-GUEST-TOTALS: passed=[0-9]+ failed=[0-9]+ skipped=[0-9]+$' | tail -n 1)
+	if [[ -z $totals ]]; then
+		result fail "$name: no SVMIG-GUEST-TOTALS line (run-vm.sh exited $rc; see $vm_log and $saved/console.log)"
+		return 1
+	fi
+	[[ $totals =~ passed=([0-9]+)\ failed=([0-9]+)\ skipped=([0-9]+) ]]
+	vp=${BASH_REMATCH[1]} vf=${BASH_REMATCH[2]} vs=${BASH_REMATCH[3]}
+	passed=$((passed + vp))
+	failed=$((failed + vf))
+	skipped=$((skipped + vs))
+	echo "# $name: $vp passed, $vf failed, $vs skipped"
+	((vf)) && failures+=("$name: $vf failed (see $vm_log)")
+	if ((rc != 0 && vf == 0)); then
+		result fail "$name: run-vm.sh exited $rc"
+	fi
+	return 0
+}
+
 t0=$(now)
 echo "# phase 4: VM tests (tests/vm/run-vm.sh)"
-log=$LOGDIR/vm.log
 if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
 	result skip "VM tests" "SVMIG_SKIP_VM=1"
 elif [[ ! -f kmod/svmig.ko ]]; then
 	result fail "VM tests: kmod/svmig.ko was not built"
 else
-	rc=0
-	tests/vm/run-vm.sh 2>&1 | tee "$log" || rc=$?
-	totals=$(tr -d '\r' <"$log" | grep -a -E '^SVMIG-GUEST-TOTALS: passed=[0-9]+ failed=[0-9]+ skipped=[0-9]+$' | tail -n 1)
-	if [[ -z $totals ]]; then
-		result fail "VM tests: no SVMIG-GUEST-TOTALS line (run-vm.sh exited $rc; see $log and build/vm/console.log)"
-	else
-		[[ $totals =~ passed=([0-9]+)\ failed=([0-9]+)\ skipped=([0-9]+) ]]
-		vp=${BASH_REMATCH[1]} vf=${BASH_REMATCH[2]} vs=${BASH_REMATCH[3]}
-		passed=$((passed + vp))
-		failed=$((failed + vf))
-		skipped=$((skipped + vs))
-		echo "# VM tests: $vp passed, $vf failed, $vs skipped"
-		((vf)) && failures+=("VM tests: $vf failed (see $log)")
-		if ((rc != 0 && vf == 0)); then
-			result fail "VM tests: run-vm.sh exited $rc"
-		fi
-	fi
+	vm_phase "VM tests" vm
 fi
 timing "VM tests" "$t0"
+
+t0=$(now)
+echo "# phase 5: VM tests without a TPM (tests/vm/run-vm.sh --no-tpm, t_notpm)"
+desc="VM tests without a TPM"
+if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
+	result skip "$desc" "SVMIG_SKIP_VM=1"
+elif [[ ! -f kmod/svmig.ko ]]; then
+	result fail "$desc: kmod/svmig.ko was not built"
+elif [[ ! -x build/tests/vm/t_notpm ]]; then
+	result fail "$desc: build/tests/vm/t_notpm was not built"
+elif SVMIG_TESTS=t_notpm vm_phase "$desc" vm-notpm --no-tpm --timeout 600; then
+	# The boot must really have run t_notpm's checks, not skipped them.
+	notpm=$(tr -d '\r' <"$vm_log" | grep -a -c -E '^t_notpm: (not )?ok [0-9]+ ')
+	if tr -d '\r' <"$vm_log" | grep -a -q -E '^t_notpm: 1\.\.0([^0-9]|$)'; then
+		result fail "$desc: t_notpm skipped itself (a TPM in the --no-tpm boot?)"
+	elif ((notpm == 0)); then
+		result fail "$desc: t_notpm reported no results (see $vm_log)"
+	fi
+fi
+timing "VM tests without a TPM" "$t0"
 timing "total" "$t_all"
 
 if ((${#failures[@]})); then

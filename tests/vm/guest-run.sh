@@ -25,8 +25,10 @@
 # Environment: SVMIG_TEST_TIMEOUT (seconds per test, default 600),
 # SVMIG_TESTS (optional space-separated list of test names to run, e.g.
 # "t_ioctl t_loadunload.sh"; default all), SVMIG_MODULE (the module to
-# load, default kmod/svmig.ko; the module must be named svmig).  Test output and each test's
-# dmesg are also saved under build/vm/guest-logs/.
+# load, default kmod/svmig.ko; the module must be named svmig),
+# SVMIG_NO_TPM=1 (set by run-vm.sh --no-tpm only: the boot has no TPM, so
+# /dev/tpm0 must be absent instead of present).  Test output and each
+# test's dmesg are also saved under build/vm/guest-logs/.
 set -uo pipefail
 export LC_ALL=C
 
@@ -204,7 +206,14 @@ if out=$(modprobe kvm_amd 2>&1) && [[ -c /dev/kvm ]]; then
 else
 	report setup skip "modprobe kvm_amd" "no nested KVM: ${out:-no /dev/kvm}"
 fi
-if [[ -c /dev/tpm0 ]]; then
+if [[ ${SVMIG_NO_TPM:-0} == 1 ]]; then
+	# run-vm.sh --no-tpm: the boot must really have no TPM.
+	if [[ -e /dev/tpm0 ]]; then
+		report setup fail "no TPM (--no-tpm boot): /dev/tpm0 exists"
+	else
+		report setup pass "no TPM (--no-tpm boot)"
+	fi
+elif [[ -c /dev/tpm0 ]]; then
 	report setup pass "/dev/tpm0 present"
 else
 	report setup fail "/dev/tpm0 present"

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot Debian's kernel in QEMU (TCG) with a fresh swtpm TPM 2.0 and run a
-# script of this work tree inside it, as root, in a chroot of the host's /
-# (read-only over 9p) with the work tree shared read-write at its own path
-# (tests/vm/initramfs-init.sh does the guest side).
+# Boot Debian's kernel in QEMU (TCG) with a fresh swtpm TPM 2.0 (or, with
+# --no-tpm, without any TPM) and run a script of this work tree inside it,
+# as root, in a chroot of the host's / (read-only over 9p) with the work
+# tree shared read-write at its own path (tests/vm/initramfs-init.sh does
+# the guest side).
 #
-#   tests/vm/run-vm.sh [--demo] [--timeout SECS]
+#   tests/vm/run-vm.sh [--demo] [--no-tpm] [--timeout SECS]
 #
 #   (default)       run tests/vm/guest-run.sh (all VM tests)
 #   --demo          run tests/vm/guest-demo.sh instead
+#   --no-tpm        boot without swtpm and without a TPM device; the guest
+#                   gets SVMIG_NO_TPM=1 (t_notpm tests the TPM-less paths)
 #   --timeout SECS  kill the VM after SECS seconds (default 1500)
 #
 # Options for debugging (not part of `make check`):
@@ -21,7 +24,8 @@
 #
 # Contract with the guest script: it runs with cwd = the work tree, stdout
 # and stderr on the serial console, environment PATH, HOME=/tmp/home,
-# SVMIG_WORKTREE and every SVMIG_* variable of run-vm.sh's environment.
+# SVMIG_WORKTREE and every SVMIG_* variable of run-vm.sh's environment,
+# except SVMIG_NO_TPM, which is 1 exactly in a --no-tpm boot.
 # run-vm.sh exits 0 only if the console shows the line
 #   SVMIG-GUEST-RESULT: pass
 # (the last SVMIG-GUEST-RESULT line wins) and the script exited 0
@@ -40,6 +44,7 @@ timeout=1500
 shell=0
 keep=0
 print_abi=0
+no_tpm=0
 append=
 
 msg() { echo "run-vm: $*" >&2; }
@@ -52,6 +57,7 @@ usage() {
 while (($#)); do
 	case $1 in
 	--demo) script=tests/vm/guest-demo.sh ;;
+	--no-tpm) no_tpm=1 ;;
 	--timeout)
 		[[ ${2:-} =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
 		timeout=$2
@@ -126,7 +132,9 @@ if ((!shell)) && [[ ! -f $WORKTREE/$script ]]; then
 	fi
 	die "no such guest script: $WORKTREE/$script"
 fi
-for tool in qemu-system-x86_64 swtpm modprobe cpio gzip sha256sum flock; do
+tools=(qemu-system-x86_64 modprobe cpio gzip sha256sum flock)
+((no_tpm)) || tools+=(swtpm)
+for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run scripts/install-deps.sh)"
 done
 if [[ -f $WORKTREE/kmod/svmig.ko ]] && command -v modinfo >/dev/null 2>&1; then
@@ -271,40 +279,52 @@ if ! flock -n 8; then
 	msg "build/vm/console.log is in use by another run; logging to $CONSOLE_LOG"
 fi
 
+q() { printf '%s' "${1//,/,,}"; } # QEMU option values double their commas
+
 # swtpm wants ABSOLUTE paths (it chdirs when daemonized).  A unix socket
 # path must fit in 108 bytes; fall back to a short directory if it doesn't.
-SWTPM_SOCK=$BOOTDIR/swtpm.sock
-if ((${#SWTPM_SOCK} > 100)); then
-	SOCKDIR=$(mktemp -d /tmp/svmig-tpm.XXXXXX)
-	SWTPM_SOCK=$SOCKDIR/swtpm.sock
+TPM_ARGS=()
+if ((!no_tpm)); then
+	SWTPM_SOCK=$BOOTDIR/swtpm.sock
+	if ((${#SWTPM_SOCK} > 100)); then
+		SOCKDIR=$(mktemp -d /tmp/svmig-tpm.XXXXXX)
+		SWTPM_SOCK=$SOCKDIR/swtpm.sock
+	fi
+	SWTPM_PIDFILE=$BOOTDIR/swtpm.pid
+	swtpm socket --tpm2 \
+		--tpmstate "dir=$BOOTDIR/state" \
+		--ctrl "type=unixio,path=$SWTPM_SOCK" \
+		--log "file=$BOOTDIR/swtpm.log,level=1" \
+		--pid "file=$SWTPM_PIDFILE" \
+		--daemon ||
+		die "swtpm failed to start (see $BOOTDIR/swtpm.log)"
+	for _ in $(seq 50); do
+		[[ -S $SWTPM_SOCK && -s $SWTPM_PIDFILE ]] && break
+		sleep 0.1
+	done
+	[[ -S $SWTPM_SOCK ]] || die "swtpm did not create $SWTPM_SOCK"
+	TPM_ARGS=(
+		-chardev "socket,id=chrtpm,path=$(q "$SWTPM_SOCK")"
+		-tpmdev "emulator,id=tpm0,chardev=chrtpm"
+		-device "tpm-tis,tpmdev=tpm0"
+	)
 fi
-SWTPM_PIDFILE=$BOOTDIR/swtpm.pid
-swtpm socket --tpm2 \
-	--tpmstate "dir=$BOOTDIR/state" \
-	--ctrl "type=unixio,path=$SWTPM_SOCK" \
-	--log "file=$BOOTDIR/swtpm.log,level=1" \
-	--pid "file=$SWTPM_PIDFILE" \
-	--daemon ||
-	die "swtpm failed to start (see $BOOTDIR/swtpm.log)"
-for _ in $(seq 50); do
-	[[ -S $SWTPM_SOCK && -s $SWTPM_PIDFILE ]] && break
-	sleep 0.1
-done
-[[ -S $SWTPM_SOCK ]] || die "swtpm did not create $SWTPM_SOCK"
 
-# Variables for the guest: every SVMIG_* of our environment.
+# Variables for the guest: every SVMIG_* of our environment, and
+# SVMIG_NO_TPM=1 in a --no-tpm boot (never inherited).
 {
 	while IFS= read -r var; do
 		case $var in
-		SVMIG_WORKTREE | SVMIG_RUN | SVMIG_ENVFILE) continue ;;
+		SVMIG_WORKTREE | SVMIG_RUN | SVMIG_ENVFILE | SVMIG_NO_TPM) continue ;;
 		esac
 		printf 'export %s=%q\n' "$var" "${!var}"
 	done < <(compgen -e | grep '^SVMIG_' || true)
+	if ((no_tpm)); then
+		echo 'export SVMIG_NO_TPM=1'
+	fi
 } >"$BOOTDIR/guest.env"
 
 # ------------------------------------------------------------------- QEMU
-q() { printf '%s' "${1//,/,,}"; } # QEMU option values double their commas
-
 cmdline="console=ttyS0 panic=-1 loglevel=5 svmig_worktree=$WORKTREE svmig_env=$BOOTREL/guest.env"
 if ((shell)); then
 	cmdline+=" svmig_shell=1"
@@ -326,14 +346,14 @@ QEMU=(
 	-append "$cmdline"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$(q "$WORKTREE"),mount_tag=work,security_model=none,multidevs=remap"
-	-chardev "socket,id=chrtpm,path=$(q "$SWTPM_SOCK")"
-	-tpmdev "emulator,id=tpm0,chardev=chrtpm"
-	-device "tpm-tis,tpmdev=tpm0"
+	"${TPM_ARGS[@]}"
 	-device virtio-rng-pci
 )
 
 : >"$CONSOLE_LOG"
-msg "booting $KERNEL ($ABI) to run ${script} (timeout ${timeout}s)"
+tpm_desc="with swtpm"
+((!no_tpm)) || tpm_desc="WITHOUT a TPM"
+msg "booting $KERNEL ($ABI, $tpm_desc) to run ${script} (timeout ${timeout}s)"
 t0=$(date +%s.%N)
 
 if ((shell)); then
