@@ -125,7 +125,8 @@ static int svmig_check_key_setup(const struct svmig_key_setup *ks)
 {
 	u32 role = ks->flags & (SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER);
 
-	if (ks->flags & ~(SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER | SVMIG_KEY_NO_TPM))
+	if (ks->flags & ~(SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER | SVMIG_KEY_NO_TPM |
+			  SVMIG_KEY_STREAM))
 		return -EINVAL;
 	if (role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER)
 		return -EINVAL;
@@ -156,12 +157,16 @@ static int svmig_alloc_crypto(struct svmig_keys *keys)
 	return crypto_aead_setauthsize(keys->aead, SVMIG_TAG_LEN);
 }
 
+/* Linear (kmalloc) memory: records are sealed in place through scatterlists. */
 static int svmig_alloc_buffers(struct svmig_channel *ch)
 {
-	if (ch->role == SVMIG_ROLE_SENDER)
-		ch->txbuf = kmalloc(SVMIG_TXBUF_SIZE, GFP_KERNEL);
-	else
-		ch->rxbuf = kmalloc(SVMIG_RXBUF_SIZE, GFP_KERNEL);
+	if (ch->role == SVMIG_ROLE_SENDER) {
+		ch->txbuf_size = ch->stream ? SVMIG_STREAM_TXBUF_SIZE : SVMIG_PAGE_TXBUF_SIZE;
+		ch->txbuf = kmalloc(ch->txbuf_size, GFP_KERNEL);
+	} else {
+		ch->rxbuf_size = ch->stream ? SVMIG_DATA_REC_MAX : SVMIG_PAGE_REC_LEN;
+		ch->rxbuf = kmalloc(ch->rxbuf_size, GFP_KERNEL);
+	}
 	return ch->txbuf || ch->rxbuf ? 0 : -ENOMEM;
 }
 
@@ -211,7 +216,9 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 		put_device(&chip->dev);
 	}
 	ch->role = ks->flags & (SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER);
+	ch->stream = ks->flags & SVMIG_KEY_STREAM;
 	ch->channel = ks->channel;
+	sha256_init(&ch->transcript);
 	memcpy(ch->session_id, ks->session_id, SVMIG_SESSION_ID_LEN);
 	svmig_fill_implicit_aad(ch);
 
@@ -222,17 +229,22 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 		ret = svmig_derive_k0(&ch->keys, ks->session_id, ks->secret);
 	if (!ret && ch->role == SVMIG_ROLE_SENDER)
 		ret = svmig_sender_salt(ch, no_tpm_ok);
+	if (!ret)
+		strscpy(ch->stats.aead_driver,
+			crypto_tfm_alg_driver_name(crypto_aead_tfm(ch->keys.aead)),
+			sizeof(ch->stats.aead_driver));
 	return ret;
 }
 
 static void svmig_uninstall(struct svmig_channel *ch)
 {
 	svmig_keys_free(&ch->keys);
-	kfree(ch->txbuf);
-	kfree(ch->rxbuf);
+	kfree_sensitive(ch->txbuf);
+	kfree_sensitive(ch->rxbuf);
 	ch->txbuf = NULL;
 	ch->rxbuf = NULL;
 	ch->role = 0;
+	ch->stream = false;
 	ch->stats.flags &= ~(SVMIG_STAT_TPM_SALT | SVMIG_STAT_NO_TPM);
 }
 
@@ -252,7 +264,7 @@ int svmig_set_key(struct svmig_channel *ch, void __user *argp)
 	if (ret && ch->role)
 		svmig_uninstall(ch);
 	if (!ret)
-		ch->stats.flags |= SVMIG_STAT_KEYED;
+		ch->stats.flags |= SVMIG_STAT_KEYED | (ch->stream ? SVMIG_STAT_STREAM : 0);
 	kfree_sensitive(ks);
 	return ret;
 }

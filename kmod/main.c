@@ -9,6 +9,7 @@
 #include <linux/slab.h>
 #include <linux/tpm.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "svmig.h"
 
@@ -27,7 +28,8 @@ static int svmig_get_info(void __user *argp)
 	struct svmig_info info = {
 		.abi_version = SVMIG_ABI_VERSION,
 		.page_size = SVMIG_PAGE_SIZE,
-		.features = SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW,
+		.features = SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
+			    SVMIG_FEAT_STREAM,
 		.max_regions = SVMIG_MAX_REGIONS,
 		.max_ring_entries = SVMIG_MAX_RING_ENTRIES,
 		.max_region_size = SVMIG_MAX_REGION_SIZE,
@@ -41,13 +43,24 @@ static int svmig_get_info(void __user *argp)
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/*
+ * Without the channel lock, so a controller can watch a channel whose
+ * owner is blocked in a send or receive.  Counters may be mid-update;
+ * nothing read here is a pointer.
+ */
 static int svmig_get_stats(struct svmig_channel *ch, void __user *argp)
 {
-	struct svmig_stats st = ch->stats;
+	struct svmig_stats st;
 
-	st.role = ch->role;
-	strscpy(st.aead_driver, svmig_aead_driver(ch), sizeof(st.aead_driver));
+	memcpy(&st, data_race(&ch->stats), sizeof(st));
+	st.role = READ_ONCE(ch->role);
+	st.aead_driver[sizeof(st.aead_driver) - 1] = '\0';
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static int svmig_finish(struct svmig_channel *ch)
+{
+	return ch->stream ? svmig_stream_finish(ch) : svmig_page_finish(ch);
 }
 
 static long svmig_channel_ioctl(struct svmig_channel *ch, unsigned int cmd, void __user *argp)
@@ -69,8 +82,6 @@ static long svmig_channel_ioctl(struct svmig_channel *ch, unsigned int cmd, void
 		return svmig_recv(ch, argp);
 	case SVMIG_IOC_VERIFY:
 		return svmig_verify(ch);
-	case SVMIG_IOC_GET_STATS:
-		return svmig_get_stats(ch, argp);
 	}
 	return -ENOTTY;
 }
@@ -83,6 +94,8 @@ static long svmig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (cmd == SVMIG_IOC_GET_INFO)
 		return svmig_get_info(argp);
+	if (cmd == SVMIG_IOC_GET_STATS)
+		return svmig_get_stats(ch, argp);
 	if (mutex_lock_interruptible(&ch->lock))
 		return -ERESTARTSYS;
 	ret = svmig_channel_ioctl(ch, cmd, argp);
@@ -90,29 +103,72 @@ static long svmig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return ret;
 }
 
-static ssize_t svmig_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+static bool svmig_nonblock(struct kiocb *iocb)
 {
-	struct svmig_channel *ch = file->private_data;
+	return iocb->ki_filp->f_flags & O_NONBLOCK;
+}
+
+/* Stream mode: plaintext out of a receiver.  Page mode: records out of a sender. */
+static ssize_t svmig_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct svmig_channel *ch = iocb->ki_filp->private_data;
 	ssize_t ret;
 
 	if (mutex_lock_interruptible(&ch->lock))
 		return -ERESTARTSYS;
-	ret = svmig_tx_read(ch, buf, count);
+	if (ch->stream)
+		ret = svmig_stream_read(ch, to, svmig_nonblock(iocb));
+	else
+		ret = svmig_tx_read(ch, to);
 	mutex_unlock(&ch->lock);
 	return ret;
 }
 
-static ssize_t svmig_write(struct file *file, const char __user *buf, size_t count,
-			   loff_t *ppos)
+/* Stream mode: plaintext into a sender.  Page mode: records into a receiver. */
+static ssize_t svmig_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct svmig_channel *ch = file->private_data;
+	struct svmig_channel *ch = iocb->ki_filp->private_data;
 	ssize_t ret;
 
 	if (mutex_lock_interruptible(&ch->lock))
 		return -ERESTARTSYS;
-	ret = svmig_rx_write(ch, buf, count);
+	if (ch->stream)
+		ret = svmig_stream_write(ch, from, svmig_nonblock(iocb));
+	else
+		ret = svmig_rx_write(ch, from);
 	mutex_unlock(&ch->lock);
 	return ret;
+}
+
+/*
+ * Lockless, like GET_STATS: the socket's readiness (its wait queue is the
+ * one we sleep on) combined with what the channel already holds.
+ */
+static __poll_t svmig_poll(struct file *file, poll_table *wait)
+{
+	struct svmig_channel *ch = file->private_data;
+	__poll_t sock_mask = svmig_sock_poll(ch, wait);
+	bool has_sock = sock_mask || READ_ONCE(ch->sock);
+	u32 role = READ_ONCE(ch->role);
+	__poll_t mask = 0;
+
+	if (READ_ONCE(ch->failed))
+		return EPOLLERR | EPOLLIN | EPOLLOUT;
+	if (role == SVMIG_ROLE_RECEIVER) {
+		if (READ_ONCE(ch->pt_len) || READ_ONCE(ch->ended) ||
+		    (sock_mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (!has_sock)
+			mask |= EPOLLOUT | EPOLLWRNORM;
+	} else if (role == SVMIG_ROLE_SENDER) {
+		if (has_sock)
+			mask |= sock_mask & (EPOLLOUT | EPOLLWRNORM);
+		else
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		if (!has_sock && READ_ONCE(ch->tx_len) != READ_ONCE(ch->tx_off))
+			mask |= EPOLLIN | EPOLLRDNORM;
+	}
+	return mask;
 }
 
 static int svmig_open_file(struct inode *inode, struct file *file)
@@ -130,6 +186,7 @@ static int svmig_release(struct inode *inode, struct file *file)
 {
 	struct svmig_channel *ch = file->private_data;
 
+	svmig_stream_release(ch);
 	svmig_detach_sock(ch);
 	svmig_free_ring(ch);
 	svmig_free_regions(ch);
@@ -145,8 +202,9 @@ static const struct file_operations svmig_fops = {
 	.owner = THIS_MODULE,
 	.open = svmig_open_file,
 	.release = svmig_release,
-	.read = svmig_read,
-	.write = svmig_write,
+	.read_iter = svmig_read_iter,
+	.write_iter = svmig_write_iter,
+	.poll = svmig_poll,
 	.unlocked_ioctl = svmig_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = svmig_ring_mmap,
@@ -176,6 +234,7 @@ static void svmig_abi_checks(void)
 	BUILD_BUG_ON(sizeof(struct svmig_wire_hello) != 56);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_page) != 16);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_manifest) != 48);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_end) != 48);
 	BUILD_BUG_ON(SVMIG_PAGE_REC_LEN % 8 || SVMIG_HELLO_REC_LEN % 8 ||
 		     SVMIG_MANIFEST_REC_LEN % 8);
 }

@@ -8,10 +8,11 @@
 #include <crypto/algapi.h>
 #include <crypto/sha2.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "svmig.h"
 
-static int svmig_rx_ready(struct svmig_channel *ch)
+int svmig_rx_ready(struct svmig_channel *ch)
 {
 	if (ch->role != SVMIG_ROLE_RECEIVER)
 		return -EINVAL;
@@ -25,7 +26,7 @@ static int svmig_rx_hello(struct svmig_channel *ch, u8 *rec)
 	struct svmig_wire_hello *h = (struct svmig_wire_hello *)(rec + SVMIG_HDR_LEN);
 	int ret;
 
-	if (h->flags)
+	if (be32_to_cpu(h->flags) != (ch->stream ? SVMIG_HELLO_F_STREAM : 0))
 		return -EPROTO;
 	if (be32_to_cpu(h->channel) != ch->channel ||
 	    memcmp(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN))
@@ -77,7 +78,7 @@ static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
 	if (ret)
 		return ret;
 	svmig_table_digest(ch, digest, &pages);
-	ch->manifest_seen = true;
+	ch->ended = true;
 	ch->stats.manifest_pages = be64_to_cpu(mf->pages);
 	if (be64_to_cpu(mf->pages) == pages &&
 	    be64_to_cpu(mf->page_records) == ch->rx_page_records &&
@@ -97,6 +98,10 @@ static int svmig_rx_dispatch(struct svmig_channel *ch, u8 *rec)
 		return svmig_rx_page(ch, rec);
 	case SVMIG_REC_MANIFEST:
 		return svmig_rx_manifest(ch, rec);
+	case SVMIG_REC_DATA:
+		return svmig_rx_data(ch, rec);
+	case SVMIG_REC_END:
+		return svmig_rx_end(ch, rec);
 	}
 	return -EPROTO;
 }
@@ -112,8 +117,8 @@ static int svmig_rx_record(struct svmig_channel *ch)
 		ch->stats.replays++;
 		return -EILSEQ;
 	}
-	/* The HELLO comes first, once; nothing follows the manifest. */
-	if (ch->manifest_seen || hello != !ch->rx_seq)
+	/* The HELLO comes first, once; nothing follows the manifest or END. */
+	if (ch->ended || hello != !ch->rx_seq)
 		ret = -EPROTO;
 	else
 		ret = svmig_rx_dispatch(ch, ch->rxbuf);
@@ -123,6 +128,9 @@ static int svmig_rx_record(struct svmig_channel *ch)
 		ch->stats.proto_errors++;
 	if (ret)
 		return ret;
+	if (ch->stream)
+		sha256_update(&ch->transcript, ch->rxbuf + ch->rx_need - SVMIG_TAG_LEN,
+			      SVMIG_TAG_LEN);
 	ch->rx_seq++;
 	ch->started = true;
 	ch->stats.records++;
@@ -143,7 +151,7 @@ static int svmig_rx_advance(struct svmig_channel *ch, bool *applied)
 
 	*applied = false;
 	if (!ch->rx_need && ch->rx_len == SVMIG_HDR_LEN) {
-		ret = svmig_check_hdr(ch->rxbuf, &ch->rx_need);
+		ret = svmig_check_hdr(ch->rxbuf, ch->stream, &ch->rx_need);
 		if (ret) {
 			ch->stats.proto_errors++;
 			return ret;
@@ -170,12 +178,42 @@ static bool svmig_transient(int err)
 	return err == -ERESTARTSYS || err == -EINTR || err == -EAGAIN;
 }
 
+/*
+ * Receives from the socket until one record has been applied.  A signal or
+ * (nonblocking, or SO_RCVTIMEO) no data yet keeps a partial record for the
+ * next call; the end of the stream or a refused record ends the channel.
+ */
+int svmig_rx_sock_one(struct svmig_channel *ch, bool nonblock)
+{
+	bool applied = false;
+	int n, ret;
+
+	while (!applied) {
+		n = svmig_sock_recv(ch, ch->rxbuf + ch->rx_len, svmig_rx_want(ch), nonblock);
+		if (n == 0)	/* end of stream before the manifest or END: truncated */
+			return svmig_fail(ch, -ECONNRESET);
+		if (n < 0)
+			return svmig_transient(n) ? n : svmig_fail(ch, n);
+		ch->rx_len += n;
+		ret = svmig_rx_advance(ch, &applied);
+		if (ret)
+			return svmig_fail(ch, ret);
+	}
+	return 0;
+}
+
+/* Stream mode: plaintext nobody read() before RECV took over is dropped. */
+static void svmig_rx_discard(struct svmig_channel *ch)
+{
+	ch->stats.discarded_bytes += ch->pt_len;
+	ch->pt_len = 0;
+}
+
 int svmig_recv(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_recv __user *urecv = argp;
 	struct svmig_recv r;
-	bool applied;
-	int ret, n;
+	int ret;
 
 	if (copy_from_user(&r, argp, sizeof(r)))
 		return -EFAULT;
@@ -188,42 +226,34 @@ int svmig_recv(struct svmig_channel *ch, void __user *argp)
 		return ret;
 
 	r.records = 0;
-	while (!ch->manifest_seen && (!r.max_records || r.records < r.max_records)) {
-		n = svmig_sock_recv(ch, ch->rxbuf + ch->rx_len, svmig_rx_want(ch));
-		if (n <= 0) {
-			/* End of stream before the manifest: truncated. */
-			ret = n ? n : -ECONNRESET;
-			if (!svmig_transient(ret))
-				svmig_fail(ch, ret);
+	svmig_rx_discard(ch);
+	while (!ch->ended && (!r.max_records || r.records < r.max_records)) {
+		ret = svmig_rx_sock_one(ch, false);
+		if (ret)
 			break;
-		}
-		ch->rx_len += n;
-		ret = svmig_rx_advance(ch, &applied);
-		if (ret) {
-			svmig_fail(ch, ret);
-			break;
-		}
-		r.records += applied;
+		svmig_rx_discard(ch);
+		r.records++;
 	}
 	if (put_user(r.records, &urecv->records))
 		return -EFAULT;
 	return ret;
 }
 
-ssize_t svmig_rx_write(struct svmig_channel *ch, const char __user *buf, size_t count)
+/* Page mode without a socket: records written in chunks of any size. */
+ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from)
 {
 	size_t done = 0, n;
 	bool applied;
 	int ret;
 
 	ret = svmig_rx_ready(ch);
-	if (!ret && ch->sock)
+	if (!ret && (ch->sock || ch->stream))
 		ret = -EINVAL;
 	if (ret)
 		return ret;
-	while (done < count) {
-		n = min(svmig_rx_want(ch), count - done);
-		if (copy_from_user(ch->rxbuf + ch->rx_len, buf + done, n))
+	while (iov_iter_count(from)) {
+		n = min(svmig_rx_want(ch), iov_iter_count(from));
+		if (copy_from_iter(ch->rxbuf + ch->rx_len, n, from) != n)
 			return done ? done : -EFAULT;
 		ch->rx_len += n;
 		done += n;

@@ -12,15 +12,24 @@
 
 #include "svmig.h"
 
-static size_t svmig_rec_len(u8 type)
+/* The length a record of @type must have (0: not a type of this mode). */
+static size_t svmig_rec_len(u8 type, bool stream, size_t length)
 {
+	size_t min_data = SVMIG_HDR_LEN + 1 + SVMIG_TAG_LEN;
+
 	switch (type) {
 	case SVMIG_REC_HELLO:
 		return SVMIG_HELLO_REC_LEN;
 	case SVMIG_REC_PAGE:
-		return SVMIG_PAGE_REC_LEN;
+		return stream ? 0 : SVMIG_PAGE_REC_LEN;
 	case SVMIG_REC_MANIFEST:
-		return SVMIG_MANIFEST_REC_LEN;
+		return stream ? 0 : SVMIG_MANIFEST_REC_LEN;
+	case SVMIG_REC_DATA:
+		if (!stream || length < min_data || length > SVMIG_DATA_REC_MAX)
+			return 0;
+		return length;
+	case SVMIG_REC_END:
+		return stream ? SVMIG_END_REC_LEN : 0;
 	}
 	return 0;
 }
@@ -37,14 +46,13 @@ void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq)
 }
 
 /* Checks a header from the wire; on success *rec_len is the record's size. */
-int svmig_check_hdr(const u8 *rec, size_t *rec_len)
+int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len)
 {
 	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
-	size_t len = svmig_rec_len(hdr->type);
+	size_t length = (size_t)be32_to_cpu(hdr->length) + SVMIG_HDR_LEN;
+	size_t len = svmig_rec_len(hdr->type, stream, length);
 
-	if (hdr->version != SVMIG_WIRE_VERSION || hdr->reserved || !len)
-		return -EPROTO;
-	if (be32_to_cpu(hdr->length) != len - SVMIG_HDR_LEN)
+	if (hdr->version != SVMIG_WIRE_VERSION || hdr->reserved || !len || len != length)
 		return -EPROTO;
 	*rec_len = len;
 	return 0;
@@ -86,11 +94,4 @@ int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_le
 int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len)
 {
 	return svmig_crypt(ch, rec, clear_len, ct_len, false);
-}
-
-const char *svmig_aead_driver(struct svmig_channel *ch)
-{
-	if (!ch->keys.aead)
-		return "";
-	return crypto_tfm_alg_driver_name(crypto_aead_tfm(ch->keys.aead));
 }

@@ -79,6 +79,8 @@ int svmig_add_region(struct svmig_channel *ch, void __user *argp)
 	ret = svmig_check_region(&r);
 	if (ret)
 		return ret;
+	if (ch->stream)
+		return -EINVAL;
 	if (ch->started)
 		return -EBUSY;
 	ret = svmig_check_conflicts(ch, &r);

@@ -9,7 +9,9 @@
 #ifndef _SVMIG_H
 #define _SVMIG_H
 
+#include <crypto/sha2.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/svmig.h>
@@ -17,6 +19,7 @@
 struct aead_request;
 struct crypto_aead;
 struct crypto_shash;
+struct iov_iter;
 struct socket;
 
 #define SVMIG_MAX_REGIONS	32
@@ -26,9 +29,13 @@ struct socket;
 #define SVMIG_KEY_LEN		32
 #define SVMIG_IV_LEN		12
 #define SVMIG_IMPLICIT_AAD_LEN	24
-/* Sealed records wait here until a flush (socket) or read() (no socket). */
-#define SVMIG_TXBUF_SIZE	(16 * SVMIG_PAGE_REC_LEN)
-#define SVMIG_RXBUF_SIZE	SVMIG_PAGE_REC_LEN
+/*
+ * Sealed records wait in the transmit buffer until a flush (socket) or
+ * read() (no socket); the receive buffer holds one record.  Sizes stay
+ * within 64 KiB (an order-4 allocation).
+ */
+#define SVMIG_PAGE_TXBUF_SIZE	(15 * SVMIG_PAGE_REC_LEN)
+#define SVMIG_STREAM_TXBUF_SIZE	(3 * SVMIG_DATA_REC_MAX)
 
 #define SVMIG_HDR_LEN		sizeof(struct svmig_wire_hdr)
 
@@ -87,8 +94,10 @@ struct svmig_channel {
 	u32 role;			/* SVMIG_ROLE_* once keyed, else 0 */
 	u32 channel;
 	u8 session_id[SVMIG_SESSION_ID_LEN];
+	bool stream;			/* SVMIG_KEY_STREAM */
 	bool failed;			/* a fatal error ended the channel */
 	bool started;			/* first record sealed or accepted */
+	bool ended;			/* the manifest or END was sealed or accepted */
 	struct svmig_keys keys;
 
 	struct svmig_mregion regions[SVMIG_MAX_REGIONS];	/* by slot */
@@ -96,22 +105,27 @@ struct svmig_channel {
 	u64 total_pages;
 
 	struct svmig_ring *ring;	/* published with release, see ring.c */
-	struct socket *sock;
+	struct socket *sock;		/* likewise, see transport.c */
 
 	/* sender */
 	u8 *txbuf;
+	size_t txbuf_size;
 	size_t tx_len;			/* bytes sealed into txbuf */
 	size_t tx_off;			/* bytes of them already sent or read */
 	u64 tx_seq;
-	bool finished;
 
 	/* receiver */
 	u8 *rxbuf;
+	size_t rxbuf_size;
 	size_t rx_len;			/* bytes of the current record so far */
 	size_t rx_need;			/* its full length, once the header is in */
 	u64 rx_seq;
 	u64 rx_page_records;		/* accepted + stale */
-	bool manifest_seen;
+	size_t pt_off, pt_len;		/* stream: verified plaintext in rxbuf */
+
+	/* stream mode, both ends */
+	u64 data_records;
+	struct sha256_state transcript;	/* over the tags of all records so far */
 
 	struct svmig_stats stats;	/* counters; the rest filled on read */
 };
@@ -129,10 +143,9 @@ int svmig_selftest(void);
 
 /* record.c */
 void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq);
-int svmig_check_hdr(const u8 *rec, size_t *rec_len);
+int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len);
 int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
 int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
-const char *svmig_aead_driver(struct svmig_channel *ch);
 
 /* region.c */
 int svmig_add_region(struct svmig_channel *ch, void __user *argp);
@@ -145,17 +158,33 @@ int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma);
 int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done);
 void svmig_free_ring(struct svmig_channel *ch);
 
-/* sender.c */
+/* tx.c */
+int svmig_tx_ready(struct svmig_channel *ch);
+int svmig_tx_start(struct svmig_channel *ch);
 int svmig_tx_room(struct svmig_channel *ch, size_t len);
+void svmig_tx_account(struct svmig_channel *ch, size_t len);
+int svmig_tx_flush(struct svmig_channel *ch);
+
+/* sender.c (page mode) */
 int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e);
 int svmig_submit(struct svmig_channel *ch, void __user *argp);
-int svmig_finish(struct svmig_channel *ch);
-ssize_t svmig_tx_read(struct svmig_channel *ch, char __user *buf, size_t count);
+int svmig_page_finish(struct svmig_channel *ch);
+ssize_t svmig_tx_read(struct svmig_channel *ch, struct iov_iter *to);
 
 /* receiver.c */
+int svmig_rx_ready(struct svmig_channel *ch);
+int svmig_rx_sock_one(struct svmig_channel *ch, bool nonblock);
 int svmig_recv(struct svmig_channel *ch, void __user *argp);
-ssize_t svmig_rx_write(struct svmig_channel *ch, const char __user *buf, size_t count);
+ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from);
 int svmig_verify(struct svmig_channel *ch);
+
+/* stream.c */
+ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from, bool nonblock);
+ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to, bool nonblock);
+int svmig_stream_finish(struct svmig_channel *ch);
+void svmig_stream_release(struct svmig_channel *ch);
+int svmig_rx_data(struct svmig_channel *ch, u8 *rec);
+int svmig_rx_end(struct svmig_channel *ch, u8 *rec);
 
 /* manifest.c */
 void svmig_table_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
@@ -163,7 +192,8 @@ void svmig_table_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
 /* transport.c */
 int svmig_attach_sock(struct svmig_channel *ch, void __user *argp);
 int svmig_sock_send(struct svmig_channel *ch, const u8 *buf, size_t len);
-int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len);
+int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len, bool nonblock);
+__poll_t svmig_sock_poll(struct svmig_channel *ch, poll_table *wait);
 void svmig_detach_sock(struct svmig_channel *ch);
 
 /* A channel error that ends it: every later operation fails. */

@@ -38,7 +38,8 @@ int svmig_attach_sock(struct svmig_channel *ch, void __user *argp)
 		sockfd_put(sock);
 		return -EINVAL;
 	}
-	ch->sock = sock;
+	/* Pairs with the acquire in svmig_sock_poll(), which takes no lock. */
+	smp_store_release(&ch->sock, sock);
 	ch->stats.flags |= SVMIG_STAT_SOCKET;
 	return 0;
 }
@@ -55,12 +56,20 @@ int svmig_sock_send(struct svmig_channel *ch, const u8 *buf, size_t len)
 }
 
 /* Returns the bytes received, 0 at end of stream, or a negative errno. */
-int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len)
+int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len, bool nonblock)
 {
 	struct msghdr msg = { .msg_flags = 0 };
 	struct kvec iov = { .iov_base = buf, .iov_len = len };
 
-	return kernel_recvmsg(ch->sock, &msg, &iov, 1, len, 0);
+	return kernel_recvmsg(ch->sock, &msg, &iov, 1, len, nonblock ? MSG_DONTWAIT : 0);
+}
+
+/* The attached socket's readiness (0 without one); @wait may be NULL. */
+__poll_t svmig_sock_poll(struct svmig_channel *ch, poll_table *wait)
+{
+	struct socket *sock = smp_load_acquire(&ch->sock);
+
+	return sock ? vfs_poll(sock->file, wait) : 0;
 }
 
 void svmig_detach_sock(struct svmig_channel *ch)

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stream mode: an unmodified QEMU writes its migration stream into the
+ * sender's fd (QMP getfd + "migrate fd:NAME") and reads it back from the
+ * receiver's ("migrate-incoming fd:NAME").  The sender seals what each
+ * write() brings into DATA records of up to 16 KiB and sends them on the
+ * attached socket; the receiver hands read() only plaintext that verified.
+ * The END record (record count, byte count, transcript of tags) tells a
+ * finished stream from a cut one.
+ */
+#include <crypto/algapi.h>
+#include <linux/net.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+
+#include "svmig.h"
+
+/* Seconds the last close() may spend sending the END record. */
+#define SVMIG_END_SEND_TIMEOUT	10
+
+static int svmig_stream_tx_ready(struct svmig_channel *ch)
+{
+	if (!ch->stream)
+		return -EINVAL;
+	if (ch->role == SVMIG_ROLE_SENDER && ch->ended)
+		return -EPIPE;
+	return svmig_tx_ready(ch) ?: ch->sock ? 0 : -ENOTCONN;
+}
+
+/* One DATA record of n bytes from @from, sealed into the transmit buffer. */
+static int svmig_seal_data(struct svmig_channel *ch, struct iov_iter *from, size_t n)
+{
+	size_t len = SVMIG_HDR_LEN + n + SVMIG_TAG_LEN;
+	u8 *rec;
+	int ret;
+
+	ret = svmig_tx_room(ch, len);
+	if (ret)
+		return ret;
+	rec = ch->txbuf + ch->tx_len;
+	if (copy_from_iter(rec + SVMIG_HDR_LEN, n, from) != n)
+		return -EFAULT;
+	svmig_put_hdr(rec, SVMIG_REC_DATA, len - SVMIG_HDR_LEN, ch->tx_seq);
+	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, n);
+	if (ret)
+		return svmig_fail(ch, ret);
+	svmig_tx_account(ch, len);
+	ch->data_records++;
+	ch->stats.payload_bytes += n;
+	return 0;
+}
+
+/*
+ * Blocking: seals and sends everything, as a file does.  O_NONBLOCK: seals
+ * only while the socket has room for another record (-EAGAIN if none); a
+ * record once sealed is always sent whole.
+ */
+ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from, bool nonblock)
+{
+	size_t done = 0, n;
+	int ret;
+
+	ret = svmig_stream_tx_ready(ch);
+	if (!ret)
+		ret = svmig_tx_start(ch);
+	if (!ret)
+		ret = svmig_tx_flush(ch);
+	if (ret)
+		return ret;
+	while (iov_iter_count(from)) {
+		if (nonblock && !(svmig_sock_poll(ch, NULL) & EPOLLOUT)) {
+			ret = -EAGAIN;
+			break;
+		}
+		n = min_t(size_t, iov_iter_count(from), SVMIG_STREAM_RECORD_MAX);
+		ret = svmig_seal_data(ch, from, n);
+		if (ret)
+			break;
+		done += n;
+	}
+	if (!ret || done)
+		ret = svmig_tx_flush(ch) ?: ret;
+	return done ? done : ret;
+}
+
+/* The authenticated end: counts and transcript of everything before it. */
+int svmig_stream_finish(struct svmig_channel *ch)
+{
+	struct svmig_wire_end *end;
+	struct sha256_state tr;
+	u8 *rec;
+	int ret;
+
+	ret = svmig_stream_tx_ready(ch);
+	if (!ret)
+		ret = svmig_tx_start(ch);
+	if (!ret)
+		ret = svmig_tx_room(ch, SVMIG_END_REC_LEN);
+	if (ret)
+		return ret;
+	rec = ch->txbuf + ch->tx_len;
+	svmig_put_hdr(rec, SVMIG_REC_END, SVMIG_END_REC_LEN - SVMIG_HDR_LEN, ch->tx_seq);
+	end = (struct svmig_wire_end *)(rec + SVMIG_HDR_LEN);
+	end->records = cpu_to_be64(ch->data_records);
+	end->bytes = cpu_to_be64(ch->stats.payload_bytes);
+	tr = ch->transcript;
+	sha256_final(&tr, end->transcript);
+	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*end));
+	if (ret)
+		return svmig_fail(ch, ret);
+	svmig_tx_account(ch, SVMIG_END_REC_LEN);
+	ch->ended = true;
+	ch->stats.flags |= SVMIG_STAT_FINISHED;
+	return svmig_tx_flush(ch);
+}
+
+/*
+ * The last close() of a sender that wrote and did not FINISH ends the
+ * stream, as closing a file does: QEMU closes the fd when its migration
+ * completed.  The send is bounded so close() cannot hang on a dead peer.
+ */
+void svmig_stream_release(struct svmig_channel *ch)
+{
+	if (!ch->stream || ch->role != SVMIG_ROLE_SENDER || !ch->started ||
+	    ch->ended || ch->failed || !ch->sock)
+		return;
+	sock_set_sndtimeo(ch->sock->sk, SVMIG_END_SEND_TIMEOUT);
+	if (svmig_stream_finish(ch))
+		pr_info_ratelimited("svmig: channel %u: END not sent, the receiver will refuse\n",
+				    ch->channel);
+}
+
+int svmig_rx_data(struct svmig_channel *ch, u8 *rec)
+{
+	size_t n = ch->rx_need - SVMIG_HDR_LEN - SVMIG_TAG_LEN;
+	int ret;
+
+	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, n + SVMIG_TAG_LEN);
+	if (ret)
+		return ret;
+	ch->pt_off = SVMIG_HDR_LEN;
+	ch->pt_len = n;
+	ch->data_records++;
+	ch->stats.payload_bytes += n;
+	return 0;
+}
+
+int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
+{
+	struct svmig_wire_end *end = (struct svmig_wire_end *)(rec + SVMIG_HDR_LEN);
+	u8 transcript[SHA256_DIGEST_SIZE];
+	struct sha256_state tr;
+	int ret;
+
+	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, sizeof(*end) + SVMIG_TAG_LEN);
+	if (ret)
+		return ret;
+	tr = ch->transcript;
+	sha256_final(&tr, transcript);
+	ch->ended = true;
+	if (be64_to_cpu(end->records) == ch->data_records &&
+	    be64_to_cpu(end->bytes) == ch->stats.payload_bytes &&
+	    !crypto_memneq(end->transcript, transcript, sizeof(transcript)))
+		ch->stats.verdict = SVMIG_VERDICT_VERIFIED;
+	else
+		ch->stats.verdict = SVMIG_VERDICT_MISMATCH;
+	return 0;
+}
+
+/*
+ * Hands out verified plaintext, one record at a time.  0 (end of file) only
+ * after an END that verified; a cut or forged stream is an error.
+ */
+ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to, bool nonblock)
+{
+	size_t n;
+	int ret;
+
+	ret = svmig_rx_ready(ch);
+	if (!ret && !ch->stream)
+		ret = -EINVAL;
+	if (!ret && !ch->sock)
+		ret = -ENOTCONN;
+	if (ret)
+		return ret;
+	if (!iov_iter_count(to))
+		return 0;
+	while (!ch->pt_len) {
+		if (ch->ended)
+			return ch->stats.verdict == SVMIG_VERDICT_VERIFIED ? 0 : -EBADMSG;
+		ret = svmig_rx_sock_one(ch, nonblock);
+		if (ret)
+			return ret;
+	}
+	n = copy_to_iter(ch->rxbuf + ch->pt_off, ch->pt_len, to);
+	if (!n)
+		return -EFAULT;
+	ch->pt_off += n;
+	ch->pt_len -= n;
+	return n;
+}
