@@ -52,6 +52,7 @@ static int svmig_get_stats(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_stats st;
 
+	/* Racy by design, see above: a torn counter is harmless. */
 	memcpy(&st, data_race(&ch->stats), sizeof(st));
 	st.role = READ_ONCE(ch->role);
 	st.aead_driver[sizeof(st.aead_driver) - 1] = '\0';
