@@ -5,15 +5,22 @@
  * bit flips anywhere, truncation, extension, replay, reordering, drops,
  * splicing across sessions and channels, wrong keys, malformed headers
  * carrying valid tags, records out of place; stale pages are counted and
- * dropped.
+ * dropped.  In stream mode too: flips, replay, reordering, drops, cuts,
+ * ENDs claiming other counts or transcripts (MISMATCH), records and HELLOs
+ * of the other mode, DATA lengths out of range.
  */
+#include <openssl/evp.h>
+
 #include "test_util.h"
+
+#define NREC 6
 
 struct ends {
 	struct svmig_wire s, r;
 	uint8_t pt[SVMIG_PAGE_SIZE];
 	uint8_t hello[SVMIG_HELLO_REC_LEN];
-	uint8_t rec[4][SVMIG_REC_MAX_LEN];
+	uint8_t rec[NREC][SVMIG_REC_MAX_LEN];
+	size_t len[NREC];		/* stream records' lengths */
 	uint8_t tmp[SVMIG_REC_MAX_LEN + 16];
 };
 
@@ -72,6 +79,10 @@ static uint64_t be64_at(const uint8_t *p)
 static int expected(const struct svmig_wire *r, const uint8_t *rec,
 		    size_t byte)
 {
+	/* DATA of 48 bytes <-> END, one bit apart: well-formed, tag fails */
+	if (byte == 1 && r->stream && be32_at(rec + 4) == 64 &&
+	    (rec[1] == SVMIG_REC_DATA || rec[1] == SVMIG_REC_END))
+		return -EBADMSG;
 	if (byte < 8)
 		return -EPROTO;		/* version, type, reserved, length */
 	if (byte < 16)
@@ -543,7 +554,446 @@ static void test_stale(void **state)
 	assert_int_equal(reg->gen[4], 3);
 }
 
+/* ---- stream mode ---- */
+
+static int setup_stream(void **state)
+{
+	struct ends *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	t_sender_mode(&e->s, SVMIG_KEY_STREAM, NULL, T_CHANNEL, NULL, NULL);
+	t_receiver_mode(&e->r, SVMIG_KEY_STREAM, NULL, T_CHANNEL, NULL);
+	t_page(e->pt, 42);
+	assert_int_equal(svmig_wire_seal_hello(&e->s, e->hello),
+			 SVMIG_HELLO_REC_LEN);
+	*state = e;
+	return 0;
+}
+
+/* Seal DATA records of @sizes[i] bytes of e->pt into e->rec[i]. */
+static void seal_data(struct ends *e, const size_t *sizes, int n)
+{
+	int i;
+
+	assert_true(n < NREC);
+	for (i = 0; i < n; i++) {
+		e->len[i] = SVMIG_HDR_LEN + sizes[i] + SVMIG_TAG_LEN;
+		assert_int_equal(svmig_wire_seal_data(&e->s, e->pt, sizes[i],
+						      e->rec[i]), e->len[i]);
+	}
+}
+
+/* Seal the END into e->rec[i]. */
+static void seal_end(struct ends *e, int i)
+{
+	e->len[i] = SVMIG_END_REC_LEN;
+	assert_int_equal(svmig_wire_seal_end(&e->s, e->rec[i]),
+			 SVMIG_END_REC_LEN);
+}
+
+static void deliver(struct ends *e, int i)
+{
+	t_accept(&e->r, e->rec[i], e->len[i], NULL, NULL);
+}
+
+static int try(struct ends *e, int i)
+{
+	return t_open(&e->r, e->rec[i], e->len[i], NULL, NULL);
+}
+
+/* Deliver e->rec[i], an END: its verdict. */
+static uint32_t deliver_end(struct ends *e, int i)
+{
+	struct svmig_wire_rec info;
+
+	t_accept(&e->r, e->rec[i], e->len[i], NULL, &info);
+	assert_int_equal(info.type, SVMIG_REC_END);
+	assert_int_equal(info.verdict, e->r.verdict);
+	assert_true(e->r.manifest_done);
+	return info.verdict;
+}
+
+/* Seal any stream record: header fields, @pt_len bytes of e->pt or zeros. */
+static int seal_any(struct ends *e, struct svmig_wire *s, uint8_t type,
+		    uint32_t length, uint64_t seq, const void *pt,
+		    size_t pt_len, uint8_t *out)
+{
+	struct svmig_wire_hdr hdr;
+
+	svmig_wire_hdr_fill(&hdr, type, length, seq);
+	return svmig_wire_seal_raw(s ? s : &e->s, &hdr, NULL, 0,
+				   pt ? pt : e->pt, pt_len, out);
+}
+
+static void test_stream_bitflips_hello(void **state)
+{
+	struct ends *e = *state;
+
+	flip_every_bit(&e->r, e->hello, sizeof(e->hello));
+	assert_true(e->r.hello_done);
+}
+
+/* A DATA of 100 bytes, and one of 48 (one bit from an END). */
+static void test_stream_bitflips_data(void **state)
+{
+	static const size_t sizes[] = { 100, 48 };
+	struct ends *e = *state;
+
+	accept_hello(e);
+	seal_data(e, sizes, 2);
+	flip_every_bit(&e->r, e->rec[0], e->len[0]);
+	flip_every_bit(&e->r, e->rec[1], e->len[1]);
+	assert_int_equal(e->r.data_records, 2);
+	assert_int_equal(e->r.data_bytes, 148);
+	/* the refusals left counts and transcript alone */
+	seal_end(e, 2);
+	assert_int_equal(deliver_end(e, 2), SVMIG_VERDICT_VERIFIED);
+}
+
+static void test_stream_bitflips_end(void **state)
+{
+	static const size_t sizes[] = { 100 };
+	struct ends *e = *state;
+
+	accept_hello(e);
+	seal_data(e, sizes, 1);
+	deliver(e, 0);
+	seal_end(e, 1);
+	flip_every_bit(&e->r, e->rec[1], e->len[1]);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_VERIFIED);
+	/* the END again, or anything after it */
+	assert_int_equal(try(e, 1), -EILSEQ);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_DATA, 116, 3, NULL, 100,
+				  e->tmp), 132);
+	assert_int_equal(t_open(&e->r, e->tmp, 132, NULL, NULL), -EPROTO);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 3, NULL, 48,
+				  e->tmp), 80);
+	assert_int_equal(t_open(&e->r, e->tmp, 80, NULL, NULL), -EPROTO);
+}
+
+static void test_stream_replay(void **state)
+{
+	static const size_t sizes[] = { 10, 20 };
+	struct ends *e = *state;
+
+	accept_hello(e);
+	seal_data(e, sizes, 2);
+	seal_end(e, 2);
+	deliver(e, 0);
+	assert_int_equal(try(e, 0), -EILSEQ);
+	assert_int_equal(t_open(&e->r, e->hello, sizeof(e->hello), NULL, NULL),
+			 -EILSEQ);
+	deliver(e, 1);
+	assert_int_equal(try(e, 1), -EILSEQ);
+	assert_int_equal(e->r.stats.replays, 3);
+	assert_int_equal(deliver_end(e, 2), SVMIG_VERDICT_VERIFIED);
+}
+
+static void test_stream_reorder(void **state)
+{
+	static const size_t sizes[] = { 10, 20 };
+	struct ends *e = *state;
+
+	accept_hello(e);
+	seal_data(e, sizes, 2);
+	seal_end(e, 2);
+	assert_int_equal(try(e, 1), -EILSEQ);
+	assert_int_equal(try(e, 2), -EILSEQ);
+	deliver(e, 0);
+	assert_int_equal(try(e, 2), -EILSEQ);
+	deliver(e, 1);
+	assert_int_equal(deliver_end(e, 2), SVMIG_VERDICT_VERIFIED);
+}
+
+/*
+ * A dropped DATA: what follows is refused.  And were the sequence check
+ * bypassed (the test hook), the END would still say MISMATCH.
+ */
+static void test_stream_drop(void **state)
+{
+	static const size_t sizes[] = { 10, 20, 30 };
+	struct ends *e = *state;
+
+	accept_hello(e);
+	seal_data(e, sizes, 3);
+	seal_end(e, 3);
+	deliver(e, 0);
+	assert_int_equal(try(e, 2), -EILSEQ);
+	assert_int_equal(try(e, 3), -EILSEQ);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_PENDING);
+	assert_int_equal(svmig_wire_set_next_seq(&e->r, 3), 0);
+	deliver(e, 2);
+	assert_int_equal(deliver_end(e, 3), SVMIG_VERDICT_MISMATCH);
+}
+
+/*
+ * The stream cut before the END leaves the verdict PENDING (the caller's
+ * error, never an end of file); records cut or extended are refused.
+ */
+static void test_stream_truncated(void **state)
+{
+	static const size_t sizes[] = { 10, 20 };
+	struct ends *e = *state;
+	uint8_t *b = e->tmp;
+
+	accept_hello(e);
+	seal_data(e, sizes, 2);
+	seal_end(e, 2);
+	deliver(e, 0);
+	/* the END cut, length field untouched or agreeing */
+	memcpy(b, e->rec[2], SVMIG_END_REC_LEN);
+	assert_int_equal(t_open(&e->r, b, SVMIG_END_REC_LEN - 1, NULL, NULL),
+			 -EPROTO);
+	/* a DATA cut, length field untouched: */
+	memcpy(b, e->rec[1], e->len[1]);
+	assert_int_equal(t_open(&e->r, b, e->len[1] - 1, NULL, NULL), -EPROTO);
+	assert_int_equal(t_open(&e->r, b, SVMIG_HDR_LEN, NULL, NULL), -EPROTO);
+	/* ... or agreeing: well-formed, but the tag fails */
+	b[7]--;
+	assert_int_equal(t_open(&e->r, b, e->len[1] - 1, NULL, NULL), -EBADMSG);
+	/* extended, length field agreeing */
+	b[7] += 2;
+	b[e->len[1]] = 0;
+	assert_int_equal(t_open(&e->r, b, e->len[1] + 1, NULL, NULL), -EBADMSG);
+	b[7]--;
+	assert_int_equal(e->r.stats.proto_errors, 3);
+	assert_int_equal(e->r.stats.auth_failures, 2);
+	/* the connection ends here: no verdict */
+	deliver(e, 1);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_PENDING);
+	assert_false(e->r.manifest_done);
+	/* and the END arriving late still verifies */
+	assert_int_equal(deliver_end(e, 2), SVMIG_VERDICT_VERIFIED);
+}
+
+static void sha256(const void *p, size_t n, uint8_t out[SVMIG_HASH_LEN])
+{
+	unsigned int len = 0;
+
+	assert_int_equal(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL), 1);
+	assert_int_equal(len, SVMIG_HASH_LEN);
+}
+
+/*
+ * An END sealed with the right key, claiming other counts or another
+ * transcript: authentic, accepted, MISMATCH.
+ */
+static void test_stream_forged_end(void **state)
+{
+	static const size_t sizes[] = { 1, 100, 4096 };
+	enum { GENUINE, REC_UP, REC_DOWN, BYTES_UP, BYTES_DOWN, FLIP,
+	       NO_HELLO, REORDERED, ZERO, NVARIANTS };
+	struct ends *e = *state;
+	uint8_t end[sizeof(struct svmig_wire_end)], tags[4][SVMIG_TAG_LEN];
+	struct svmig_wire_rec info;
+	int v, i;
+
+	seal_data(e, sizes, 3);
+	assert_int_equal(svmig_wire_end_plaintext(&e->s, end), 0);
+	/* the sender's END is what the spec says */
+	memcpy(tags[0], e->hello + SVMIG_HELLO_REC_LEN - SVMIG_TAG_LEN,
+	       SVMIG_TAG_LEN);
+	for (i = 0; i < 3; i++)
+		memcpy(tags[i + 1], e->rec[i] + e->len[i] - SVMIG_TAG_LEN,
+		       SVMIG_TAG_LEN);
+	assert_int_equal(be64_at(end), 3);
+	assert_int_equal(be64_at(end + 8), 4197);
+	sha256(tags, sizeof(tags), e->tmp);
+	assert_memory_equal(end + 16, e->tmp, SVMIG_HASH_LEN);
+
+	for (v = 0; v < NVARIANTS; v++) {
+		uint8_t forged[sizeof(end)];
+
+		memcpy(forged, end, sizeof(end));
+		switch (v) {
+		case REC_UP:
+			forged[7]++;
+			break;
+		case REC_DOWN:
+			forged[7]--;
+			break;
+		case BYTES_UP:
+			forged[15]++;
+			break;
+		case BYTES_DOWN:
+			forged[15]--;
+			break;
+		case FLIP:
+			forged[16 + 31] ^= 0x80;
+			break;
+		case NO_HELLO:
+			sha256(tags[1], 3 * SVMIG_TAG_LEN, forged + 16);
+			break;
+		case REORDERED:
+			memcpy(e->tmp, tags[0], SVMIG_TAG_LEN);
+			memcpy(e->tmp + 16, tags[2], SVMIG_TAG_LEN);
+			memcpy(e->tmp + 32, tags[1], SVMIG_TAG_LEN);
+			memcpy(e->tmp + 48, tags[3], SVMIG_TAG_LEN);
+			sha256(e->tmp, 64, forged + 16);
+			break;
+		case ZERO:
+			memset(forged, 0, sizeof(forged));
+			break;
+		}
+		svmig_wire_free(&e->r);
+		t_receiver_mode(&e->r, SVMIG_KEY_STREAM, NULL, T_CHANNEL, NULL);
+		accept_hello(e);
+		for (i = 0; i < 3; i++)
+			deliver(e, i);
+		assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 4, forged,
+					  sizeof(forged), e->tmp),
+				 SVMIG_END_REC_LEN);
+		t_accept(&e->r, e->tmp, SVMIG_END_REC_LEN, NULL, &info);
+		assert_int_equal(info.verdict, v == GENUINE ?
+				 SVMIG_VERDICT_VERIFIED : SVMIG_VERDICT_MISMATCH);
+		assert_int_equal(info.end_records, be64_at(forged));
+		assert_int_equal(info.end_bytes, be64_at(forged + 8));
+		assert_memory_equal(info.end_transcript, forged + 16,
+				    SVMIG_HASH_LEN);
+	}
+}
+
+/*
+ * HELLOs and records of the other mode: -EPROTO both ways, with valid
+ * tags (both modes share the keys of the same inputs).
+ */
+static void test_stream_wrong_mode(void **state)
+{
+	struct ends *e = *state;
+	struct svmig_wire *ps = calloc(1, sizeof(*ps)), *pr = calloc(1, sizeof(*pr));
+	static const uint32_t bad_flags[] = { 0, 2, 3, 0x80000001 };
+	uint8_t phello[SVMIG_HELLO_REC_LEN], hello[56];
+	struct svmig_wire_hdr hdr;
+	size_t i;
+
+	assert_non_null(ps);
+	assert_non_null(pr);
+	t_sender(ps, NULL, T_CHANNEL, NULL, NULL);
+	t_receiver(pr, NULL, T_CHANNEL, NULL);
+	assert_int_equal(svmig_wire_seal_hello(ps, phello), SVMIG_HELLO_REC_LEN);
+	/* the page HELLO to the stream receiver and back */
+	assert_int_equal(t_open(&e->r, phello, sizeof(phello), NULL, NULL),
+			 -EPROTO);
+	assert_int_equal(t_open(pr, e->hello, sizeof(e->hello), NULL, NULL),
+			 -EPROTO);
+	/* a stream HELLO with other flags */
+	memcpy(hello, e->hello + 16, sizeof(hello));
+	svmig_wire_hdr_fill(&hdr, SVMIG_REC_HELLO, 72, 0);
+	for (i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
+		hello[4] = (uint8_t)(bad_flags[i] >> 24);
+		hello[7] = (uint8_t)bad_flags[i];
+		assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, hello,
+						     sizeof(hello), NULL, 0,
+						     e->tmp),
+				 SVMIG_HELLO_REC_LEN);
+		assert_int_equal(t_open(&e->r, e->tmp, SVMIG_HELLO_REC_LEN,
+					NULL, NULL), -EPROTO);
+	}
+	accept_hello(e);
+	t_accept(pr, phello, sizeof(phello), NULL, NULL);
+
+	/* a PAGE and a MANIFEST in the stream channel (slot 1 registered,
+	 * so only the mode refuses the page) */
+	assert_int_equal(svmig_wire_add_region(&e->r, 1, 8), 0);
+	assert_int_equal(svmig_wire_seal_page_at(&e->s, 1, 1, 0, 1, e->pt,
+						 e->tmp), SVMIG_PAGE_REC_LEN);
+	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
+			 -EPROTO);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_MANIFEST, 64, 1, NULL, 48,
+				  e->tmp), SVMIG_MANIFEST_REC_LEN);
+	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_MANIFEST_REC_LEN, NULL,
+				NULL), -EPROTO);
+	/* a DATA and an END in the page channel */
+	assert_int_equal(seal_any(e, ps, SVMIG_REC_DATA, 116, 1, NULL, 100,
+				  e->tmp), 132);
+	assert_int_equal(t_open(pr, e->tmp, 132, NULL, NULL), -EPROTO);
+	assert_int_equal(seal_any(e, ps, SVMIG_REC_END, 64, 1, NULL, 48,
+				  e->tmp), SVMIG_END_REC_LEN);
+	assert_int_equal(t_open(pr, e->tmp, SVMIG_END_REC_LEN, NULL, NULL),
+			 -EPROTO);
+	assert_int_equal(e->r.stats.proto_errors, 1 + 4 + 2);
+	assert_int_equal(pr->stats.proto_errors, 1 + 2);
+	assert_int_equal(e->r.stats.auth_failures + pr->stats.auth_failures, 0);
+	/* both channels go on */
+	assert_int_equal(svmig_wire_seal_page(ps, 1, 0, e->pt, e->tmp),
+			 SVMIG_PAGE_REC_LEN);
+	t_accept(pr, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL);
+	{
+		static const size_t sizes[] = { 5 };
+
+		seal_data(e, sizes, 1);
+		deliver(e, 0);
+	}
+	svmig_wire_free(ps);
+	svmig_wire_free(pr);
+	free(ps);
+	free(pr);
+}
+
+/* DATA or END in place of the HELLO; a second END. */
+static void test_stream_out_of_place(void **state)
+{
+	struct ends *e = *state;
+
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_DATA, 116, 0, NULL, 100,
+				  e->tmp), 132);
+	assert_int_equal(t_open(&e->r, e->tmp, 132, NULL, NULL), -EPROTO);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 0, NULL, 48,
+				  e->tmp), SVMIG_END_REC_LEN);
+	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_END_REC_LEN, NULL, NULL),
+			 -EPROTO);
+	accept_hello(e);
+	seal_end(e, 0);
+	assert_int_equal(deliver_end(e, 0), SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 2, NULL, 48,
+				  e->tmp), SVMIG_END_REC_LEN);
+	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_END_REC_LEN, NULL, NULL),
+			 -EPROTO);
+	assert_int_equal(e->r.stats.proto_errors, 3);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_VERIFIED);
+}
+
+/* DATA of 0 or 16385 bytes, END of 47 or 49, with valid tags: -EPROTO. */
+static void test_stream_bad_lengths(void **state)
+{
+	static const size_t sizes[] = { SVMIG_STREAM_RECORD_MAX, 1 };
+	struct ends *e = *state;
+	uint8_t *big = calloc(1, SVMIG_STREAM_RECORD_MAX + 1);
+
+	assert_non_null(big);
+	accept_hello(e);
+	/* length 16: an empty DATA */
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_DATA, 16, 1, NULL, 0,
+				  e->tmp), 32);
+	assert_int_equal(svmig_wire_record_len(e->tmp, 16), 32);
+	assert_int_equal(t_open(&e->r, e->tmp, 32, NULL, NULL), -EPROTO);
+	/* length 16401: 16385 bytes */
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_DATA, 16401, 1, big,
+				  SVMIG_STREAM_RECORD_MAX + 1, e->tmp),
+			 SVMIG_DATA_REC_MAX + 1);
+	assert_int_equal(svmig_wire_record_len(e->tmp, 16), -EPROTO);
+	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_DATA_REC_MAX + 1, NULL,
+				NULL), -EPROTO);
+	/* END lengths 63 and 65 */
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 63, 1, NULL, 47,
+				  e->tmp), 79);
+	assert_int_equal(t_open(&e->r, e->tmp, 79, NULL, NULL), -EPROTO);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 65, 1, NULL, 49,
+				  e->tmp), 81);
+	assert_int_equal(t_open(&e->r, e->tmp, 81, NULL, NULL), -EPROTO);
+	assert_int_equal(e->r.stats.proto_errors, 4);
+	assert_int_equal(e->r.stats.auth_failures, 0);
+	/* the extremes that are allowed */
+	seal_data(e, sizes, 2);
+	deliver(e, 0);
+	deliver(e, 1);
+	seal_end(e, 2);
+	assert_int_equal(deliver_end(e, 2), SVMIG_VERDICT_VERIFIED);
+	free(big);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TS(f) cmocka_unit_test_setup_teardown(f, setup_stream, teardown)
 
 int main(void)
 {
@@ -562,6 +1012,17 @@ int main(void)
 		T(test_malformed_with_valid_tag),
 		T(test_hello_malformed),
 		T(test_stale),
+		TS(test_stream_bitflips_hello),
+		TS(test_stream_bitflips_data),
+		TS(test_stream_bitflips_end),
+		TS(test_stream_replay),
+		TS(test_stream_reorder),
+		TS(test_stream_drop),
+		TS(test_stream_truncated),
+		TS(test_stream_forged_end),
+		TS(test_stream_wrong_mode),
+		TS(test_stream_out_of_place),
+		TS(test_stream_bad_lengths),
 	};
 
 	return cmocka_run_group_tests_name("attacks", tests, NULL, NULL);

@@ -2,8 +2,13 @@
 /*
  * A sender seals, a receiver opens: HELLO, pages (resends included) across
  * an epoch boundary, MANIFEST; the receiver ends with the sender's memory
- * and the verdict VERIFIED.
+ * and the verdict VERIFIED.  In stream mode: HELLO, DATA records of 1 to
+ * 16,384 bytes, END; the receiver gets the sender's bytes, and the END's
+ * counts and transcript (checked here against SHA-256 of the tags, computed
+ * apart) give VERIFIED.
  */
+#include <openssl/evp.h>
+
 #include "test_util.h"
 
 #define NSLOTS (sizeof(t_regions) / sizeof(t_regions[0]))
@@ -277,6 +282,259 @@ static void test_api_misuse(void **state)
 	assert_int_equal(svmig_wire_record_len(e->rec, 16), -EPROTO);
 }
 
+/* ---- stream mode ---- */
+
+#define MAX_TAGS 64
+
+struct sends {
+	struct svmig_wire s, r;
+	uint8_t rec[SVMIG_REC_MAX_LEN];
+	uint8_t in[SVMIG_STREAM_RECORD_MAX], out[SVMIG_STREAM_RECORD_MAX];
+	uint8_t tags[MAX_TAGS][SVMIG_TAG_LEN];	/* every record but the END */
+	size_t ntags;
+	uint64_t bytes, wire;
+	uint32_t seed;
+};
+
+static int setup_stream(void **state)
+{
+	struct sends *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	t_sender_mode(&e->s, SVMIG_KEY_STREAM, NULL, T_CHANNEL, NULL, NULL);
+	t_receiver_mode(&e->r, SVMIG_KEY_STREAM, NULL, T_CHANNEL, NULL);
+	assert_true(e->s.stream);
+	assert_int_equal(e->s.role, SVMIG_ROLE_SENDER);
+	assert_true(e->r.stream);
+	assert_int_equal(e->r.role, SVMIG_ROLE_RECEIVER);
+	*state = e;
+	return 0;
+}
+
+static int teardown_stream(void **state)
+{
+	struct sends *e = *state;
+
+	svmig_wire_free(&e->s);
+	svmig_wire_free(&e->r);
+	free(e);
+	return 0;
+}
+
+/* Deliver the record of @len bytes in e->rec; keep its tag (not an END's). */
+static void s_deliver(struct sends *e, int len, struct svmig_wire_rec *info)
+{
+	assert_true(len > 0);
+	assert_int_equal(svmig_wire_record_len(e->rec, SVMIG_HDR_LEN), len);
+	t_accept(&e->r, e->rec, (size_t)len, e->out, info);
+	e->wire += (uint64_t)len;
+	if (info->type == SVMIG_REC_END)
+		return;
+	assert_true(e->ntags < MAX_TAGS);
+	memcpy(e->tags[e->ntags++], e->rec + len - SVMIG_TAG_LEN,
+	       SVMIG_TAG_LEN);
+}
+
+static void s_hello(struct sends *e)
+{
+	struct svmig_wire_rec info;
+	int len = svmig_wire_seal_hello(&e->s, e->rec);
+
+	assert_int_equal(len, SVMIG_HELLO_REC_LEN);
+	/* flags: SVMIG_HELLO_F_STREAM, big-endian */
+	assert_int_equal(e->rec[20] | e->rec[21] | e->rec[22], 0);
+	assert_int_equal(e->rec[23], SVMIG_HELLO_F_STREAM);
+	s_deliver(e, len, &info);
+	assert_int_equal(info.type, SVMIG_REC_HELLO);
+	assert_memory_equal(e->r.prk, e->s.prk, SVMIG_KEY_LEN);
+}
+
+static void s_data(struct sends *e, size_t n)
+{
+	struct svmig_wire_rec info;
+	uint64_t seq = e->s.next_seq;
+	int len;
+
+	t_bytes(e->in, n, e->seed++);
+	len = svmig_wire_seal_data(&e->s, e->in, n, e->rec);
+	assert_int_equal(len, SVMIG_HDR_LEN + n + SVMIG_TAG_LEN);
+	s_deliver(e, len, &info);
+	assert_int_equal(info.type, SVMIG_REC_DATA);
+	assert_int_equal(info.seq, seq);
+	assert_int_equal(info.data_len, n);
+	assert_int_equal(info.verdict, SVMIG_VERDICT_PENDING);
+	assert_memory_equal(e->out, e->in, n);
+	e->bytes += n;
+}
+
+static void s_end(struct sends *e)
+{
+	struct svmig_wire_rec info;
+	uint8_t want[SVMIG_HASH_LEN];
+	unsigned int hlen = 0;
+	int len;
+
+	assert_int_equal(EVP_Digest(e->tags, e->ntags * SVMIG_TAG_LEN, want,
+				    &hlen, EVP_sha256(), NULL), 1);
+	len = svmig_wire_seal_end(&e->s, e->rec);
+	assert_int_equal(len, SVMIG_END_REC_LEN);
+	s_deliver(e, len, &info);
+	assert_int_equal(info.type, SVMIG_REC_END);
+	assert_int_equal(info.verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(info.end_records, e->ntags - 1);
+	assert_int_equal(info.end_bytes, e->bytes);
+	assert_memory_equal(info.end_transcript, want, SVMIG_HASH_LEN);
+	/* nothing after the END */
+	assert_int_equal(svmig_wire_seal_data(&e->s, e->in, 1, e->rec), -EPERM);
+	assert_int_equal(svmig_wire_seal_end(&e->s, e->rec), -EPERM);
+	/* the counters agree */
+	assert_int_equal(e->r.data_records, e->ntags - 1);
+	assert_int_equal(e->s.data_records, e->ntags - 1);
+	assert_int_equal(e->r.data_bytes, e->bytes);
+	assert_int_equal(e->s.data_bytes, e->bytes);
+	assert_int_equal(e->s.stats.records, e->r.stats.records);
+	assert_int_equal(e->r.stats.records, e->ntags + 1);
+	assert_int_equal(e->s.stats.bytes, e->wire);
+	assert_int_equal(e->r.stats.bytes, e->wire);
+	assert_int_equal(e->r.stats.pages, 0);
+	assert_false(e->r.failed);
+}
+
+static void run_stream(void **state, const size_t *sizes, size_t n)
+{
+	struct sends *e = *state;
+	size_t i;
+
+	s_hello(e);
+	for (i = 0; i < n; i++)
+		s_data(e, sizes[i]);
+	s_end(e);
+}
+
+#define RUN_STREAM(...) do {						\
+	static const size_t sizes[] = { __VA_ARGS__ };			\
+	run_stream(state, sizes, sizeof(sizes) / sizeof(sizes[0]));	\
+} while (0)
+
+static void test_stream_1(void **state)
+{
+	RUN_STREAM(1);
+}
+
+static void test_stream_100(void **state)
+{
+	RUN_STREAM(100);
+}
+
+static void test_stream_16384(void **state)
+{
+	RUN_STREAM(SVMIG_STREAM_RECORD_MAX);
+}
+
+static void test_stream_mix(void **state)
+{
+	RUN_STREAM(1, 100, SVMIG_STREAM_RECORD_MAX, 4096, 17, 48,
+		   SVMIG_STREAM_RECORD_MAX - 1, 2, 9000, SVMIG_STREAM_RECORD_MAX,
+		   1, 100);
+}
+
+/* HELLO then END: zero records, zero bytes, the HELLO's tag hashed. */
+static void test_stream_empty(void **state)
+{
+	run_stream(state, NULL, 0);
+}
+
+/* Across epochs 0 -> 1 -> 2, on both ends. */
+static void test_stream_epochs(void **state)
+{
+	struct sends *e = *state;
+	size_t i;
+
+	s_hello(e);
+	s_data(e, 10);
+	assert_int_equal(svmig_wire_set_next_seq(&e->s, (1u << 20) - 2), 0);
+	assert_int_equal(svmig_wire_set_next_seq(&e->r, (1u << 20) - 2), 0);
+	for (i = 0; i < 4; i++)
+		s_data(e, 1000 + i);
+	assert_int_equal(e->r.key_epoch, 1);
+	assert_int_equal(svmig_wire_set_next_seq(&e->s, (2u << 20) - 1), 0);
+	assert_int_equal(svmig_wire_set_next_seq(&e->r, (2u << 20) - 1), 0);
+	s_data(e, SVMIG_STREAM_RECORD_MAX);
+	s_end(e);
+	assert_int_equal(e->r.key_epoch, 2);
+}
+
+/* Stream-mode misuse, and page-mode calls on a stream end and back. */
+static void test_stream_api_misuse(void **state)
+{
+	struct sends *e = *state;
+	struct svmig_wire *p = calloc(1, sizeof(*p));
+	uint8_t sid[SVMIG_SESSION_ID_LEN], secret[SVMIG_SECRET_LEN];
+	uint8_t end[sizeof(struct svmig_wire_end)];
+
+	assert_non_null(p);
+	t_inputs(secret, sid, NULL);
+	/* flags: exactly one role, SVMIG_KEY_STREAM the only other bit */
+	assert_int_equal(svmig_wire_init(p, SVMIG_KEY_STREAM, sid, 0, secret),
+			 -EINVAL);
+	assert_int_equal(svmig_wire_init(p, SVMIG_ROLE_SENDER |
+					 SVMIG_ROLE_RECEIVER | SVMIG_KEY_STREAM,
+					 sid, 0, secret), -EINVAL);
+	assert_int_equal(svmig_wire_init(p, SVMIG_ROLE_SENDER |
+					 SVMIG_KEY_NO_TPM, sid, 0, secret),
+			 -EINVAL);
+	/* a page-mode sender seals no DATA or END, has no END plaintext */
+	t_sender(p, NULL, T_CHANNEL, NULL, NULL);
+	assert_int_equal(svmig_wire_seal_hello(p, e->rec), SVMIG_HELLO_REC_LEN);
+	assert_int_equal(e->rec[23], 0);
+	assert_int_equal(svmig_wire_seal_data(p, e->in, 1, e->rec), -EPERM);
+	assert_int_equal(svmig_wire_seal_end(p, e->rec), -EPERM);
+	assert_int_equal(svmig_wire_end_plaintext(p, end), -EPERM);
+	assert_int_equal(p->next_seq, 1);
+	svmig_wire_free(p);
+	free(p);
+
+	/* no DATA or END before the HELLO */
+	assert_int_equal(svmig_wire_seal_data(&e->s, e->in, 1, e->rec), -EPERM);
+	assert_int_equal(svmig_wire_seal_end(&e->s, e->rec), -EPERM);
+	s_hello(e);
+	/* a stream-mode sender seals no PAGE or MANIFEST */
+	assert_int_equal(svmig_wire_seal_page(&e->s, 1, 0, e->in, e->rec),
+			 -EPERM);
+	assert_int_equal(svmig_wire_seal_manifest(&e->s, e->rec), -EPERM);
+	/* DATA of 1 to 16384 bytes only */
+	assert_int_equal(svmig_wire_seal_data(&e->s, e->in, 0, e->rec), -EINVAL);
+	assert_int_equal(svmig_wire_seal_data(&e->s, e->in,
+					      SVMIG_STREAM_RECORD_MAX + 1,
+					      e->rec), -EINVAL);
+	assert_int_equal(svmig_wire_seal_data(&e->s, NULL, 1, e->rec), -EINVAL);
+	assert_int_equal(e->s.next_seq, 1);
+	assert_int_equal(e->s.data_records, 0);
+	/* the receiver seals nothing, the sender opens nothing */
+	assert_int_equal(svmig_wire_seal_data(&e->r, e->in, 1, e->rec), -EPERM);
+	assert_int_equal(svmig_wire_seal_end(&e->r, e->rec), -EPERM);
+	assert_int_equal(svmig_wire_open_record(&e->s, e->rec, 16, NULL, NULL),
+			 -EPERM);
+	/* the stream reader's length: DATA 17..16400 and END 64 after the
+	 * header; nothing above 16400 */
+	svmig_wire_hdr_fill((struct svmig_wire_hdr *)e->rec, SVMIG_REC_DATA,
+			    16400, 1);
+	assert_int_equal(svmig_wire_record_len(e->rec, 16), SVMIG_DATA_REC_MAX);
+	svmig_wire_hdr_fill((struct svmig_wire_hdr *)e->rec, SVMIG_REC_DATA,
+			    17, 1);
+	assert_int_equal(svmig_wire_record_len(e->rec, 16), 33);
+	svmig_wire_hdr_fill((struct svmig_wire_hdr *)e->rec, SVMIG_REC_END,
+			    64, 1);
+	assert_int_equal(svmig_wire_record_len(e->rec, 16), SVMIG_END_REC_LEN);
+	svmig_wire_hdr_fill((struct svmig_wire_hdr *)e->rec, SVMIG_REC_DATA,
+			    16401, 1);
+	assert_int_equal(svmig_wire_record_len(e->rec, 16), -EPROTO);
+	/* and the stream still works */
+	s_data(e, SVMIG_STREAM_RECORD_MAX);
+	s_end(e);
+}
+
 /* Digest: empty table is SHA-256(""); entries in slot, page order. */
 static void test_table_digest(void **state)
 {
@@ -340,6 +598,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_api_misuse, setup,
 						teardown),
 		cmocka_unit_test(test_table_digest),
+#define S(f) cmocka_unit_test_setup_teardown(f, setup_stream, teardown_stream)
+		S(test_stream_1),
+		S(test_stream_100),
+		S(test_stream_16384),
+		S(test_stream_mix),
+		S(test_stream_empty),
+		S(test_stream_epochs),
+		S(test_stream_api_misuse),
 	};
 
 	return cmocka_run_group_tests_name("roundtrip", tests, NULL, NULL);

@@ -46,18 +46,24 @@ static inline void t_inputs(uint8_t secret[SVMIG_SECRET_LEN],
 		t_fill(salt, SVMIG_SALT_LEN, 0x40);
 }
 
-/* Deterministic page contents, different for every seed. */
-static inline void t_page(uint8_t page[SVMIG_PAGE_SIZE], uint32_t seed)
+/* Deterministic bytes, different for every seed. */
+static inline void t_bytes(uint8_t *p, size_t n, uint32_t seed)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ULL * (seed + 1);
 	size_t i;
 
-	for (i = 0; i < SVMIG_PAGE_SIZE; i++) {
+	for (i = 0; i < n; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		page[i] = (uint8_t)x;
+		p[i] = (uint8_t)x;
 	}
+}
+
+/* Deterministic page contents, different for every seed. */
+static inline void t_page(uint8_t page[SVMIG_PAGE_SIZE], uint32_t seed)
+{
+	t_bytes(page, SVMIG_PAGE_SIZE, seed);
 }
 
 static inline void t_add_regions(struct svmig_wire *w)
@@ -69,68 +75,104 @@ static inline void t_add_regions(struct svmig_wire *w)
 						       t_regions[i].npages), 0);
 }
 
-/* A sender with the given inputs (NULL: the defaults) and the regions. */
-static inline void t_sender(struct svmig_wire *w, const uint8_t *sid,
-			    uint32_t channel, const uint8_t *secret,
-			    const uint8_t *salt)
+/*
+ * A sender with the given inputs (NULL: the defaults) in @mode (0: page
+ * mode, with the regions; SVMIG_KEY_STREAM: stream mode, no regions).
+ */
+static inline void t_sender_mode(struct svmig_wire *w, uint32_t mode,
+				 const uint8_t *sid, uint32_t channel,
+				 const uint8_t *secret, const uint8_t *salt)
 {
 	uint8_t dsecret[SVMIG_SECRET_LEN], dsid[SVMIG_SESSION_ID_LEN];
 	uint8_t dsalt[SVMIG_SALT_LEN];
 
 	t_inputs(dsecret, dsid, dsalt);
-	assert_int_equal(svmig_wire_init(w, SVMIG_ROLE_SENDER,
+	assert_int_equal(svmig_wire_init(w, SVMIG_ROLE_SENDER | mode,
 					 sid ? sid : dsid, channel,
 					 secret ? secret : dsecret), 0);
-	t_add_regions(w);
+	if (!mode)
+		t_add_regions(w);
 	assert_int_equal(svmig_wire_set_salt(w, salt ? salt : dsalt), 0);
+}
+
+static inline void t_receiver_mode(struct svmig_wire *w, uint32_t mode,
+				   const uint8_t *sid, uint32_t channel,
+				   const uint8_t *secret)
+{
+	uint8_t dsecret[SVMIG_SECRET_LEN], dsid[SVMIG_SESSION_ID_LEN];
+
+	t_inputs(dsecret, dsid, NULL);
+	assert_int_equal(svmig_wire_init(w, SVMIG_ROLE_RECEIVER | mode,
+					 sid ? sid : dsid, channel,
+					 secret ? secret : dsecret), 0);
+	if (!mode)
+		t_add_regions(w);
+}
+
+/* Page-mode ends with the regions. */
+static inline void t_sender(struct svmig_wire *w, const uint8_t *sid,
+			    uint32_t channel, const uint8_t *secret,
+			    const uint8_t *salt)
+{
+	t_sender_mode(w, 0, sid, channel, secret, salt);
 }
 
 static inline void t_receiver(struct svmig_wire *w, const uint8_t *sid,
 			      uint32_t channel, const uint8_t *secret)
 {
-	uint8_t dsecret[SVMIG_SECRET_LEN], dsid[SVMIG_SESSION_ID_LEN];
-
-	t_inputs(dsecret, dsid, NULL);
-	assert_int_equal(svmig_wire_init(w, SVMIG_ROLE_RECEIVER,
-					 sid ? sid : dsid, channel,
-					 secret ? secret : dsecret), 0);
-	t_add_regions(w);
+	t_receiver_mode(w, 0, sid, channel, secret);
 }
 
 /*
- * Open a record into a sentinel-filled page buffer.  On failure, check
- * that nothing was written to the page buffer and that the receiver's
- * sequence and table did not move.  Returns the receiver's result.
+ * Open a record into a sentinel-filled buffer.  Check that nothing is
+ * written there but an accepted non-stale page or DATA record's plaintext,
+ * and, on failure, that the receiver's sequence, table and stream state
+ * (counts, transcript, verdict) did not move.  On success the plaintext
+ * (a page, or rec->data_len bytes) is copied to @out if not NULL.
+ * Returns the receiver's result.
  */
 static inline int t_open(struct svmig_wire *r, const uint8_t *buf, size_t len,
-			 uint8_t *page_out, struct svmig_wire_rec *rec)
+			 uint8_t *out, struct svmig_wire_rec *rec)
 {
-	static uint8_t out[SVMIG_PAGE_SIZE];
+	static uint8_t o[SVMIG_STREAM_RECORD_MAX];
 	struct svmig_wire_rec dummy;
 	uint8_t digest0[SVMIG_HASH_LEN], digest1[SVMIG_HASH_LEN];
+	uint8_t end0[sizeof(struct svmig_wire_end)];
+	uint8_t end1[sizeof(struct svmig_wire_end)];
 	uint64_t seq0 = r->next_seq, pr0 = r->page_records;
-	size_t i;
+	uint32_t verdict0 = r->verdict;
+	size_t i, written = 0;
 	int ret;
 
 	if (!rec)
 		rec = &dummy;
-	memset(out, T_SENTINEL, sizeof(out));
+	memset(o, T_SENTINEL, sizeof(o));
 	assert_int_equal(svmig_table_digest(&r->table, digest0, NULL), 0);
-	ret = svmig_wire_open_record(r, buf, len, out, rec);
-	if (ret || rec->stale) {
-		for (i = 0; i < sizeof(out); i++)
-			if (out[i] != T_SENTINEL)
-				fail_msg("byte %zu written on refusal (%d)", i,
-					 ret);
-	}
+	if (r->stream)
+		assert_int_equal(svmig_wire_end_plaintext(r, end0), 0);
+	ret = svmig_wire_open_record(r, buf, len, o, rec);
+	if (!ret && rec->type == SVMIG_REC_PAGE && !rec->stale)
+		written = SVMIG_PAGE_SIZE;
+	else if (!ret && rec->type == SVMIG_REC_DATA)
+		written = rec->data_len;
+	for (i = written; i < sizeof(o); i++)
+		if (o[i] != T_SENTINEL)
+			fail_msg("byte %zu written (%d, %zu expected)", i, ret,
+				 written);
 	if (ret) {
 		assert_int_equal(r->next_seq, seq0);
 		assert_int_equal(r->page_records, pr0);
+		assert_int_equal(r->verdict, verdict0);
 		assert_int_equal(svmig_table_digest(&r->table, digest1, NULL), 0);
 		assert_memory_equal(digest0, digest1, SVMIG_HASH_LEN);
+		if (r->stream) {
+			/* records, bytes and the transcript */
+			assert_int_equal(svmig_wire_end_plaintext(r, end1), 0);
+			assert_memory_equal(end0, end1, sizeof(end0));
+		}
 	}
-	if (page_out && !ret)
-		memcpy(page_out, out, sizeof(out));
+	if (out && written)
+		memcpy(out, o, written);
 	return ret;
 }
 

@@ -3,9 +3,12 @@
  * Documentation/wire-vectors.txt cannot drift: regenerate it with the very
  * code svmig-vectors runs and compare byte for byte; then read it back as
  * a receiver would (keys from its inputs, records opened in order, pages
- * equal to the formulas its comments state, verdict VERIFIED).
+ * and stream bytes equal to the formulas its comments state, transcript
+ * equal to SHA-256 of its tags, verdicts VERIFIED).
  */
 #include <stdio.h>
+
+#include <openssl/evp.h>
 
 #include "test_util.h"
 
@@ -197,11 +200,86 @@ static void test_vectors_open(void **state)
 	free(text);
 }
 
+/* The stream section, with a stream-mode receiver from the same inputs. */
+static void test_vectors_open_stream(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		unsigned int mul, add;
+	} data[] = {
+		{ "stream_data1", 5, 5, 7 },
+		{ "stream_data2", 300, 13, 0x21 },
+	};
+	static uint8_t out[SVMIG_STREAM_RECORD_MAX];
+	uint8_t tags[3][SVMIG_TAG_LEN], want[SVMIG_HASH_LEN];
+	struct svmig_wire *r = calloc(1, sizeof(*r));
+	uint8_t *secret, *sid, *rec, *v;
+	struct svmig_wire_rec info;
+	size_t file_len, len, i, j;
+	char *text = read_vectors(&file_len);
+
+	(void)state;
+	assert_non_null(r);
+	secret = get(text, "secret", &len);
+	sid = get(text, "session_id", &len);
+	assert_int_equal(svmig_wire_init(r, SVMIG_ROLE_RECEIVER |
+					 SVMIG_KEY_STREAM, sid, 3, secret), 0);
+	rec = get(text, "stream_hello", &len);
+	assert_int_equal(len, SVMIG_HELLO_REC_LEN);
+	assert_int_equal(rec[23], SVMIG_HELLO_F_STREAM);
+	t_accept(r, rec, len, NULL, &info);
+	memcpy(tags[0], rec + len - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+	free(rec);
+
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		rec = get(text, data[i].name, &len);
+		assert_int_equal(len, SVMIG_HDR_LEN + data[i].len +
+				 SVMIG_TAG_LEN);
+		t_accept(r, rec, len, out, &info);
+		memcpy(tags[i + 1], rec + len - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+		free(rec);
+		assert_int_equal(info.type, SVMIG_REC_DATA);
+		assert_int_equal(info.seq, i + 1);
+		assert_int_equal(info.data_len, data[i].len);
+		for (j = 0; j < data[i].len; j++)
+			assert_int_equal(out[j], (j * data[i].mul +
+						  data[i].add) & 0xff);
+	}
+
+	v = get(text, "stream_transcript_input", &len);
+	assert_int_equal(len, sizeof(tags));
+	assert_memory_equal(v, tags, sizeof(tags));
+	free(v);
+	assert_int_equal(EVP_Digest(tags, sizeof(tags), want, NULL,
+				    EVP_sha256(), NULL), 1);
+	rec = get(text, "stream_end", &len);
+	assert_int_equal(len, SVMIG_END_REC_LEN);
+	t_accept(r, rec, len, NULL, &info);
+	free(rec);
+	assert_int_equal(info.type, SVMIG_REC_END);
+	assert_int_equal(info.verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(info.end_records, 2);
+	assert_int_equal(info.end_bytes, 305);
+	assert_memory_equal(info.end_transcript, want, SVMIG_HASH_LEN);
+	v = get(text, "stream_end_plaintext", &len);
+	assert_int_equal(len, sizeof(struct svmig_wire_end));
+	assert_memory_equal(v + 16, want, SVMIG_HASH_LEN);
+	free(v);
+
+	svmig_wire_free(r);
+	free(r);
+	free(secret);
+	free(sid);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors_match_file),
 		cmocka_unit_test(test_vectors_open),
+		cmocka_unit_test(test_vectors_open_stream),
 	};
 
 	return cmocka_run_group_tests_name("vectors", tests, NULL, NULL);

@@ -4,6 +4,7 @@
  * Documentation/wire-format.rst, which this file follows literally.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,12 @@
 #define HELLO_LENGTH		(HELLO_CLEAR_LEN + SVMIG_TAG_LEN)	/* 72 */
 #define PAGE_LENGTH		(PAGE_CLEAR_LEN + SVMIG_PAGE_SIZE + SVMIG_TAG_LEN)
 #define MANIFEST_LENGTH		(MANIFEST_PT_LEN + SVMIG_TAG_LEN)	/* 64 */
+#define END_PT_LEN		sizeof(struct svmig_wire_end)		/* 48 */
+#define END_LENGTH		(END_PT_LEN + SVMIG_TAG_LEN)		/* 64 */
+#define DATA_LENGTH_MAX		(SVMIG_STREAM_RECORD_MAX + SVMIG_TAG_LEN)
+/* seal_raw: any plaintext whose record length fits an int (forgeries) */
+#define SEAL_RAW_PT_MAX		((size_t)INT_MAX - SVMIG_HDR_LEN - \
+				 HELLO_CLEAR_LEN - SVMIG_TAG_LEN)
 
 _Static_assert(sizeof(struct svmig_wire_hdr) == SVMIG_HDR_LEN, "header");
 _Static_assert(HELLO_CLEAR_LEN == 56, "hello");
@@ -32,6 +39,12 @@ _Static_assert(SVMIG_HELLO_REC_LEN == SVMIG_HDR_LEN + HELLO_LENGTH &&
 	       SVMIG_PAGE_REC_LEN == SVMIG_HDR_LEN + PAGE_LENGTH &&
 	       SVMIG_MANIFEST_REC_LEN == SVMIG_HDR_LEN + MANIFEST_LENGTH,
 	       "uapi record lengths");
+_Static_assert(END_PT_LEN == 48 && END_LENGTH == 64 &&
+	       DATA_LENGTH_MAX == 16400, "stream record lengths");
+_Static_assert(SVMIG_END_REC_LEN == SVMIG_HDR_LEN + END_LENGTH &&
+	       SVMIG_DATA_REC_MAX == SVMIG_HDR_LEN + DATA_LENGTH_MAX &&
+	       SVMIG_REC_MAX_LEN >= SVMIG_PAGE_REC_LEN,
+	       "uapi stream record lengths");
 
 /* ---- big-endian helpers ---- */
 
@@ -408,22 +421,35 @@ out:
 
 /* ---- one end of a channel ---- */
 
-int svmig_wire_init(struct svmig_wire *w, uint32_t role,
+int svmig_wire_init(struct svmig_wire *w, uint32_t flags,
 		    const uint8_t session_id[SVMIG_SESSION_ID_LEN],
 		    uint32_t channel, const uint8_t secret[SVMIG_SECRET_LEN])
 {
+	uint32_t role = flags & ~SVMIG_KEY_STREAM;
 	int ret;
 
 	memset(w, 0, sizeof(*w));
 	if (role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER)
 		return -EINVAL;
 	w->role = role;
+	w->stream = flags & SVMIG_KEY_STREAM;
 	w->channel = channel;
 	memcpy(w->session_id, session_id, SVMIG_SESSION_ID_LEN);
 	w->verdict = SVMIG_VERDICT_PENDING;
 	w->ctx = EVP_CIPHER_CTX_new();
 	if (!w->ctx)
 		return -ENOMEM;
+	if (w->stream) {
+		w->transcript = EVP_MD_CTX_new();
+		if (!w->transcript) {
+			svmig_wire_free(w);
+			return -ENOMEM;
+		}
+		if (EVP_DigestInit_ex(w->transcript, EVP_sha256(), NULL) != 1) {
+			svmig_wire_free(w);
+			return -EIO;
+		}
+	}
 	ret = svmig_kdf_k0(secret, session_id, w->k0);
 	if (ret) {
 		svmig_wire_free(w);
@@ -436,6 +462,7 @@ int svmig_wire_init(struct svmig_wire *w, uint32_t role,
 void svmig_wire_free(struct svmig_wire *w)
 {
 	EVP_CIPHER_CTX_free(w->ctx);	/* cleanses the key schedule */
+	EVP_MD_CTX_free(w->transcript);
 	svmig_table_free(&w->table);
 	OPENSSL_cleanse(w, sizeof(*w));
 }
@@ -455,17 +482,24 @@ int svmig_wire_set_next_seq(struct svmig_wire *w, uint64_t seq)
 	return 0;
 }
 
-static uint32_t type_length(uint8_t type)
+/* A known type of @w's mode, with a length that type allows? */
+static bool header_ok(const struct svmig_wire *w, uint8_t type,
+		      uint32_t length)
 {
 	switch (type) {
 	case SVMIG_REC_HELLO:
-		return HELLO_LENGTH;
+		return length == HELLO_LENGTH;
 	case SVMIG_REC_PAGE:
-		return PAGE_LENGTH;
+		return !w->stream && length == PAGE_LENGTH;
 	case SVMIG_REC_MANIFEST:
-		return MANIFEST_LENGTH;
+		return !w->stream && length == MANIFEST_LENGTH;
+	case SVMIG_REC_DATA:
+		return w->stream && length > SVMIG_TAG_LEN &&
+		       length <= DATA_LENGTH_MAX;
+	case SVMIG_REC_END:
+		return w->stream && length == END_LENGTH;
 	}
-	return 0;
+	return false;
 }
 
 int svmig_wire_record_len(const uint8_t *buf, size_t len)
@@ -525,7 +559,7 @@ int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
 	uint64_t seq;
 	int ret;
 
-	if (clear_len > HELLO_CLEAR_LEN || pt_len > SVMIG_PAGE_SIZE ||
+	if (clear_len > HELLO_CLEAR_LEN || pt_len > SEAL_RAW_PT_MAX ||
 	    (clear_len && !clear) || (pt_len && !pt))
 		return -EINVAL;
 	if (!w->have_prk)
@@ -552,11 +586,56 @@ int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
 	return (int)(SVMIG_HDR_LEN + clear_len + pt_len + SVMIG_TAG_LEN);
 }
 
-static void sealed(struct svmig_wire *w, int len)
+/*
+ * Account for the record @rec of @len bytes just sealed or accepted: its
+ * tag into the transcript (stream mode, but not the END's), then the
+ * counters.  Nothing changes if the transcript update fails.
+ */
+static int advance(struct svmig_wire *w, const uint8_t *rec, size_t len)
 {
+	if (w->stream && rec[1] != SVMIG_REC_END &&
+	    EVP_DigestUpdate(w->transcript, rec + len - SVMIG_TAG_LEN,
+			     SVMIG_TAG_LEN) != 1)
+		return -EIO;
 	w->next_seq++;
 	w->stats.records++;
-	w->stats.bytes += (uint64_t)len;
+	w->stats.bytes += len;
+	return 0;
+}
+
+/* A record sealed into @out, or an error: advance(), and pass @len on. */
+static int sealed(struct svmig_wire *w, const uint8_t *out, int len)
+{
+	int ret;
+
+	if (len < 0)
+		return len;
+	ret = advance(w, out, (size_t)len);
+	return ret ? ret : len;
+}
+
+int svmig_wire_end_plaintext(const struct svmig_wire *w,
+			     uint8_t end[END_PT_LEN])
+{
+	EVP_MD_CTX *md;
+	unsigned int len = 0;
+	int ok;
+
+	if (!w->stream)
+		return -EPERM;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return -ENOMEM;
+	/* finish a copy: the transcript itself may go on */
+	ok = EVP_MD_CTX_copy_ex(md, w->transcript) == 1 &&
+	     EVP_DigestFinal_ex(md, end + 16, &len) == 1 &&
+	     len == SVMIG_HASH_LEN;
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return -EIO;
+	put_be64(end, w->data_records);
+	put_be64(end + 8, w->data_bytes);
+	return 0;
 }
 
 int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out)
@@ -568,15 +647,14 @@ int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out)
 	if (w->role != SVMIG_ROLE_SENDER || w->hello_done || w->next_seq)
 		return -EPERM;
 	put_be32(hello, w->channel);
-	put_be32(hello + 4, 0);
+	put_be32(hello + 4, w->stream ? SVMIG_HELLO_F_STREAM : 0);
 	memcpy(hello + 8, w->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(hello + 8 + SVMIG_SESSION_ID_LEN, w->salt, SVMIG_SALT_LEN);
 	svmig_wire_hdr_fill(&hdr, SVMIG_REC_HELLO, HELLO_LENGTH, 0);
-	ret = svmig_wire_seal_raw(w, &hdr, hello, sizeof(hello), NULL, 0, out);
-	if (ret < 0)
-		return ret;
-	w->hello_done = true;
-	sealed(w, ret);
+	ret = sealed(w, out, svmig_wire_seal_raw(w, &hdr, hello, sizeof(hello),
+						 NULL, 0, out));
+	if (ret > 0)
+		w->hello_done = true;
 	return ret;
 }
 
@@ -596,10 +674,11 @@ int svmig_wire_seal_page_at(struct svmig_wire *w, uint64_t seq, uint32_t slot,
 				   SVMIG_PAGE_SIZE, out);
 }
 
-static int sender_may_seal(const struct svmig_wire *w)
+/* A sender of mode @stream, between its HELLO and its MANIFEST or END? */
+static int sender_may_seal(const struct svmig_wire *w, bool stream)
 {
-	if (w->role != SVMIG_ROLE_SENDER || !w->hello_done ||
-	    w->manifest_done)
+	if (w->role != SVMIG_ROLE_SENDER || w->stream != stream ||
+	    !w->hello_done || w->manifest_done)
 		return -EPERM;
 	return 0;
 }
@@ -611,7 +690,7 @@ int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
 	uint32_t gen;
 	int ret;
 
-	ret = sender_may_seal(w);
+	ret = sender_may_seal(w, false);
 	if (ret)
 		return ret;
 	r = svmig_table_find(&w->table, slot);
@@ -620,15 +699,14 @@ int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
 	if (r->gen[page] == UINT32_MAX)
 		return -EOVERFLOW;
 	gen = r->gen[page] + 1;
-	ret = svmig_wire_seal_page_at(w, w->next_seq, slot, page, gen,
-				      plaintext, out);
+	ret = sealed(w, out, svmig_wire_seal_page_at(w, w->next_seq, slot,
+						     page, gen, plaintext, out));
 	if (ret < 0)
 		return ret;
 	r->gen[page] = gen;
 	memcpy(r->tag[page], out + ret - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
 	w->page_records++;
 	w->stats.pages++;
-	sealed(w, ret);
 	return ret;
 }
 
@@ -653,7 +731,7 @@ int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out)
 	struct svmig_wire_hdr hdr;
 	int ret;
 
-	ret = sender_may_seal(w);
+	ret = sender_may_seal(w, false);
 	if (ret)
 		return ret;
 	ret = make_manifest(m, &w->table, w->page_records);
@@ -661,11 +739,52 @@ int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out)
 		return ret;
 	svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, MANIFEST_LENGTH,
 			    w->next_seq);
-	ret = svmig_wire_seal_raw(w, &hdr, NULL, 0, m, sizeof(m), out);
-	if (ret < 0)
+	ret = sealed(w, out, svmig_wire_seal_raw(w, &hdr, NULL, 0, m,
+						 sizeof(m), out));
+	if (ret > 0)
+		w->manifest_done = true;
+	return ret;
+}
+
+int svmig_wire_seal_data(struct svmig_wire *w, const void *buf, size_t len,
+			 uint8_t *out)
+{
+	struct svmig_wire_hdr hdr;
+	int ret;
+
+	ret = sender_may_seal(w, true);
+	if (ret)
 		return ret;
-	w->manifest_done = true;
-	sealed(w, ret);
+	if (!len || len > SVMIG_STREAM_RECORD_MAX)
+		return -EINVAL;
+	svmig_wire_hdr_fill(&hdr, SVMIG_REC_DATA,
+			    (uint32_t)(len + SVMIG_TAG_LEN), w->next_seq);
+	ret = sealed(w, out, svmig_wire_seal_raw(w, &hdr, NULL, 0, buf, len,
+						 out));
+	if (ret > 0) {
+		w->data_records++;
+		w->data_bytes += len;
+	}
+	return ret;
+}
+
+int svmig_wire_seal_end(struct svmig_wire *w, uint8_t *out)
+{
+	uint8_t end[END_PT_LEN];
+	struct svmig_wire_hdr hdr;
+	int ret;
+
+	ret = sender_may_seal(w, true);
+	if (ret)
+		return ret;
+	ret = svmig_wire_end_plaintext(w, end);
+	if (ret)
+		return ret;
+	svmig_wire_hdr_fill(&hdr, SVMIG_REC_END, END_LENGTH, w->next_seq);
+	ret = sealed(w, out, svmig_wire_seal_raw(w, &hdr, NULL, 0, end,
+						 sizeof(end), out));
+	if (ret > 0)
+		w->manifest_done = true;
 	return ret;
 }
 
@@ -688,13 +807,6 @@ static int refuse(struct svmig_wire *w, int err)
 	return err;
 }
 
-static void accepted(struct svmig_wire *w, size_t len)
-{
-	w->next_seq++;
-	w->stats.records++;
-	w->stats.bytes += len;
-}
-
 static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 {
 	const uint8_t *hello = buf + SVMIG_HDR_LEN;
@@ -703,7 +815,8 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	size_t aad_len;
 	int ret;
 
-	if (get_be32(hello + 4))			/* flags */
+	/* flags: exactly this end's mode */
+	if (get_be32(hello + 4) != (w->stream ? SVMIG_HELLO_F_STREAM : 0))
 		return refuse(w, -EPROTO);
 	if (get_be32(hello) != w->channel ||
 	    CRYPTO_memcmp(hello + 8, w->session_id, SVMIG_SESSION_ID_LEN))
@@ -720,6 +833,8 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 		ret = gcm_open(w, 0, aad, aad_len, NULL, 0,
 			       hello + HELLO_CLEAR_LEN);
 	}
+	if (!ret)
+		ret = advance(w, buf, len);
 	if (ret) {
 		OPENSSL_cleanse(prk, sizeof(prk));
 		drop_key(w);
@@ -732,38 +847,51 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	OPENSSL_cleanse(w->k0, sizeof(w->k0));
 	w->have_k0 = false;
 	w->hello_done = true;
-	accepted(w, len);
 	return 0;
 }
 
+/*
+ * Authenticate a record (not a HELLO) whose clear part is @clear_len
+ * bytes: its plaintext, the rest but the tag, goes to w->scratch.
+ */
+static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		     uint64_t seq, size_t clear_len)
+{
+	const uint8_t *clear = buf + SVMIG_HDR_LEN, *ct = clear + clear_len;
+	size_t ct_len = len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN;
+	uint8_t aad[SVMIG_AAD_MAX_LEN];
+	size_t aad_len;
+	uint32_t epoch;
+	int ret;
+
+	if (epoch_of(seq, &epoch))
+		return refuse(w, -EPROTO);
+	ret = use_key(w, w->prk, epoch, false);
+	if (ret)
+		return ret;
+	aad_len = make_aad(aad, w, buf, clear, clear_len);
+	ret = gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
+	return ret == -EBADMSG ? refuse(w, ret) : ret;
+}
+
 static int open_page(struct svmig_wire *w, const uint8_t *buf, size_t len,
-		     uint64_t seq, uint8_t *page_out, struct svmig_wire_rec *rec)
+		     uint64_t seq, uint8_t *out, struct svmig_wire_rec *rec)
 {
 	const uint8_t *clear = buf + SVMIG_HDR_LEN;
-	const uint8_t *ct = clear + PAGE_CLEAR_LEN;
-	uint32_t slot = get_be32(clear), gen = get_be32(clear + 4), epoch;
+	uint32_t slot = get_be32(clear), gen = get_be32(clear + 4);
 	uint64_t page = get_be64(clear + 8);
-	uint8_t aad[SVMIG_AAD_MAX_LEN];
 	struct svmig_table_region *r;
-	size_t aad_len;
 	int ret;
 
 	r = svmig_table_find(&w->table, slot);
 	if (!r || page >= r->npages || !gen)
 		return refuse(w, -EPROTO);
-	ret = epoch_of(seq, &epoch);
-	if (ret)
-		return refuse(w, -EPROTO);
-	ret = use_key(w, w->prk, epoch, false);
+	ret = open_body(w, buf, len, seq, PAGE_CLEAR_LEN);
 	if (ret)
 		return ret;
-	aad_len = make_aad(aad, w, buf, clear, PAGE_CLEAR_LEN);
-	ret = gcm_open(w, seq, aad, aad_len, ct, SVMIG_PAGE_SIZE,
-		       ct + SVMIG_PAGE_SIZE);
+	ret = advance(w, buf, len);
 	if (ret)
-		return ret == -EBADMSG ? refuse(w, ret) : ret;
-
-	accepted(w, len);
+		goto out;
 	w->page_records++;
 	rec->slot = slot;
 	rec->generation = gen;
@@ -773,55 +901,83 @@ static int open_page(struct svmig_wire *w, const uint8_t *buf, size_t len,
 		w->stats.stale_pages++;
 	} else {
 		r->gen[page] = gen;
-		memcpy(r->tag[page], ct + SVMIG_PAGE_SIZE, SVMIG_TAG_LEN);
+		memcpy(r->tag[page], buf + len - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
 		w->stats.pages++;
-		if (page_out)
-			memcpy(page_out, w->scratch, SVMIG_PAGE_SIZE);
+		if (out)
+			memcpy(out, w->scratch, SVMIG_PAGE_SIZE);
 	}
+out:
 	OPENSSL_cleanse(w->scratch, SVMIG_PAGE_SIZE);
-	return 0;
+	return ret;
 }
 
-static int open_manifest(struct svmig_wire *w, const uint8_t *buf, size_t len,
-			 uint64_t seq, struct svmig_wire_rec *rec)
+static int open_data(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		     uint64_t seq, uint8_t *out, struct svmig_wire_rec *rec)
 {
-	const uint8_t *ct = buf + SVMIG_HDR_LEN;
-	uint8_t aad[SVMIG_AAD_MAX_LEN], mine[MANIFEST_PT_LEN];
-	size_t aad_len;
-	uint32_t epoch;
+	size_t n = len - SVMIG_HDR_LEN - SVMIG_TAG_LEN;
 	int ret;
 
-	ret = epoch_of(seq, &epoch);
-	if (ret)
-		return refuse(w, -EPROTO);
-	ret = use_key(w, w->prk, epoch, false);
+	ret = open_body(w, buf, len, seq, 0);
 	if (ret)
 		return ret;
-	aad_len = make_aad(aad, w, buf, NULL, 0);
-	ret = gcm_open(w, seq, aad, aad_len, ct, MANIFEST_PT_LEN,
-		       ct + MANIFEST_PT_LEN);
-	if (ret)
-		return ret == -EBADMSG ? refuse(w, ret) : ret;
-	ret = make_manifest(mine, &w->table, w->page_records);
-	if (ret) {
-		OPENSSL_cleanse(w->scratch, MANIFEST_PT_LEN);
-		return ret;
+	ret = advance(w, buf, len);
+	if (!ret) {
+		w->data_records++;
+		w->data_bytes += n;
+		rec->data_len = (uint32_t)n;
+		if (out)
+			memcpy(out, w->scratch, n);
 	}
-	/* pages, page records seen (accepted + stale) and digest all equal */
-	w->verdict = CRYPTO_memcmp(mine, w->scratch, MANIFEST_PT_LEN) ?
-		     SVMIG_VERDICT_MISMATCH : SVMIG_VERDICT_VERIFIED;
-	rec->manifest_pages = get_be64(w->scratch);
-	rec->manifest_page_records = get_be64(w->scratch + 8);
-	memcpy(rec->manifest_digest, w->scratch + 16, SVMIG_HASH_LEN);
-	rec->verdict = w->verdict;
-	OPENSSL_cleanse(w->scratch, MANIFEST_PT_LEN);
-	w->manifest_done = true;
-	accepted(w, len);
-	return 0;
+	OPENSSL_cleanse(w->scratch, n);
+	return ret;
+}
+
+/*
+ * MANIFEST or END: the receiver's own, computed before the record counts,
+ * against the sealed one; both are be64, be64, 32-byte hash.
+ */
+static int open_final(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		      uint64_t seq, struct svmig_wire_rec *rec)
+{
+	const uint8_t *theirs = w->scratch;
+	uint8_t mine[MANIFEST_PT_LEN];
+	int ret;
+
+	_Static_assert(MANIFEST_PT_LEN == END_PT_LEN, "final records");
+	ret = open_body(w, buf, len, seq, 0);
+	if (ret)
+		return ret;
+	if (w->stream)
+		ret = svmig_wire_end_plaintext(w, mine);
+	else
+		ret = make_manifest(mine, &w->table, w->page_records);
+	if (!ret)
+		ret = advance(w, buf, len);
+	if (!ret) {
+		/* END: records, bytes and transcript; MANIFEST: pages,
+		 * page records seen (accepted + stale) and digest */
+		w->verdict = CRYPTO_memcmp(mine, theirs, sizeof(mine)) ?
+			     SVMIG_VERDICT_MISMATCH : SVMIG_VERDICT_VERIFIED;
+		w->manifest_done = true;
+		if (w->stream) {
+			rec->end_records = get_be64(theirs);
+			rec->end_bytes = get_be64(theirs + 8);
+			memcpy(rec->end_transcript, theirs + 16,
+			       SVMIG_HASH_LEN);
+		} else {
+			rec->manifest_pages = get_be64(theirs);
+			rec->manifest_page_records = get_be64(theirs + 8);
+			memcpy(rec->manifest_digest, theirs + 16,
+			       SVMIG_HASH_LEN);
+		}
+	}
+	OPENSSL_cleanse(w->scratch, sizeof(mine));
+	OPENSSL_cleanse(mine, sizeof(mine));
+	return ret;
 }
 
 int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
-			   size_t len, uint8_t *page_out,
+			   size_t len, uint8_t *out,
 			   struct svmig_wire_rec *rec)
 {
 	struct svmig_wire_rec r;
@@ -842,14 +998,13 @@ int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 	type = buf[1];
 	length = get_be32(buf + 4);
 	seq = get_be64(buf + 8);
-	if (buf[0] != SVMIG_WIRE_VERSION || !type_length(type) ||
-	    get_be16(buf + 2) || length != type_length(type) ||
-	    len != SVMIG_HDR_LEN + (size_t)length)
+	if (buf[0] != SVMIG_WIRE_VERSION || !header_ok(w, type, length) ||
+	    get_be16(buf + 2) || len != SVMIG_HDR_LEN + (size_t)length)
 		return refuse(w, -EPROTO);
 	/* seq: -EILSEQ */
 	if (seq != w->next_seq)
 		return refuse(w, -EILSEQ);
-	/* place: the HELLO first and only first, nothing after the MANIFEST */
+	/* place: the HELLO first and only first, nothing after the last */
 	if (w->manifest_done || (type == SVMIG_REC_HELLO) == w->hello_done)
 		return refuse(w, -EPROTO);
 
@@ -858,18 +1013,20 @@ int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 		ret = open_hello(w, buf, len);
 		break;
 	case SVMIG_REC_PAGE:
-		ret = open_page(w, buf, len, seq, page_out, &r);
+		ret = open_page(w, buf, len, seq, out, &r);
 		break;
-	default:
-		ret = open_manifest(w, buf, len, seq, &r);
+	case SVMIG_REC_DATA:
+		ret = open_data(w, buf, len, seq, out, &r);
+		break;
+	default:			/* MANIFEST, END */
+		ret = open_final(w, buf, len, seq, &r);
 		break;
 	}
 	if (ret)
 		return ret;
 	r.type = type;
 	r.seq = seq;
-	if (type != SVMIG_REC_MANIFEST)
-		r.verdict = w->verdict;
+	r.verdict = w->verdict;
 	if (rec)
 		*rec = r;
 	return 0;
@@ -895,11 +1052,13 @@ static void fill_range(uint8_t *p, size_t len, uint8_t first)
 		p[i] = (uint8_t)(first + i);
 }
 
-static void fill_page(uint8_t *p, unsigned int mul, unsigned int add)
+/* byte i = (i * mul + add) & 0xff */
+static void fill_pattern(uint8_t *p, size_t len, unsigned int mul,
+			 unsigned int add)
 {
 	size_t i;
 
-	for (i = 0; i < SVMIG_PAGE_SIZE; i++)
+	for (i = 0; i < len; i++)
 		p[i] = (uint8_t)((i * mul + add) & 0xff);
 }
 
@@ -924,6 +1083,79 @@ static void put_record(FILE *f, const struct svmig_wire *w, const char *name,
 
 #define VEC_CHANNEL	3u
 #define VEC_SEQ_EPOCH1	(1ULL << SVMIG_EPOCH_SHIFT)
+
+/*
+ * The stream section: a stream-mode sender with the same inputs, @pt and
+ * @rec big enough for any record.
+ */
+static int write_stream_vectors(FILE *f, const uint8_t *secret,
+				const uint8_t *sid, const uint8_t *salt,
+				uint8_t *pt, uint8_t *rec)
+{
+	static const struct { size_t len; unsigned int mul, add; } data[] = {
+		{ 5, 5, 7 }, { 300, 13, 0x21 },
+	};
+	uint8_t tags[3][SVMIG_TAG_LEN], end[END_PT_LEN];
+	struct svmig_wire w;
+	size_t i;
+	int ret;
+
+	ret = svmig_wire_init(&w, SVMIG_ROLE_SENDER | SVMIG_KEY_STREAM, sid,
+			      VEC_CHANNEL, secret);
+	if (ret)
+		return ret;
+	ret = svmig_wire_set_salt(&w, salt);
+	if (ret)
+		goto out;
+	fputs("#\n# == Stream mode ==\n"
+	      "# A second sender, keyed for stream mode (SVMIG_KEY_STREAM) with\n"
+	      "# the inputs above, so the same K0, PRK and K(0) (test vectors\n"
+	      "# only: real channels never share a salt), sealing the records\n"
+	      "# below in this order.\n"
+	      "#\n"
+	      "# HELLO: seq 0, key K(0); channel 3, flags 1\n"
+	      "# (SVMIG_HELLO_F_STREAM), session_id, salt\n", f);
+	ret = svmig_wire_seal_hello(&w, rec);
+	if (ret < 0)
+		goto out;
+	put_record(f, &w, "stream_hello", rec, (size_t)ret, HELLO_CLEAR_LEN);
+	memcpy(tags[0], rec + ret - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+	for (i = 0; i < 2; i++) {
+		char name[32];
+
+		fprintf(f, "#\n# DATA: seq %zu, key K(0); %zu bytes of stream,"
+			" byte i = (i * %u + 0x%02x) & 0xff\n", i + 1, data[i].len,
+			data[i].mul, data[i].add);
+		fill_pattern(pt, data[i].len, data[i].mul, data[i].add);
+		ret = svmig_wire_seal_data(&w, pt, data[i].len, rec);
+		if (ret < 0)
+			goto out;
+		snprintf(name, sizeof(name), "stream_data%zu", i + 1);
+		put_record(f, &w, name, rec, (size_t)ret, 0);
+		memcpy(tags[i + 1], rec + ret - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+	}
+	ret = svmig_wire_end_plaintext(&w, end);
+	if (ret)
+		goto out;
+	fputs("#\n# END: seq 3, key K(0).  The transcript input: the tags of\n"
+	      "# the HELLO and the two DATA records, in order\n", f);
+	put_hex(f, "stream_transcript_input", (const uint8_t *)tags,
+		sizeof(tags));
+	fprintf(f, "# the plaintext: be64 records (%llu) || be64 bytes (%llu)"
+		" || SHA-256 of the transcript input\n",
+		(unsigned long long)get_be64(end),
+		(unsigned long long)get_be64(end + 8));
+	put_hex(f, "stream_end_plaintext", end, sizeof(end));
+	ret = svmig_wire_seal_end(&w, rec);
+	if (ret < 0)
+		goto out;
+	put_record(f, &w, "stream_end", rec, (size_t)ret, 0);
+	ret = 0;
+out:
+	OPENSSL_cleanse(pt, SVMIG_STREAM_RECORD_MAX);
+	svmig_wire_free(&w);
+	return ret;
+}
 
 int svmig_wire_write_vectors(FILE *f)
 {
@@ -993,7 +1225,7 @@ int svmig_wire_write_vectors(FILE *f)
 	ret = svmig_wire_init(&w, SVMIG_ROLE_SENDER, sid, VEC_CHANNEL, secret);
 	if (ret)
 		goto out_keys;
-	pt = malloc(SVMIG_PAGE_SIZE);
+	pt = malloc(SVMIG_STREAM_RECORD_MAX);
 	rec = calloc(1, SVMIG_REC_MAX_LEN);
 	ret = -ENOMEM;
 	if (!pt || !rec)
@@ -1016,7 +1248,7 @@ int svmig_wire_write_vectors(FILE *f)
 
 	fputs("#\n# PAGE: seq 1, key K(0); slot 1, page 5, generation 1;\n"
 	      "# plaintext byte i (i = 0..4095) = (i * 7 + 1) & 0xff\n", f);
-	fill_page(pt, 7, 1);
+	fill_pattern(pt, SVMIG_PAGE_SIZE, 7, 1);
 	ret = svmig_wire_seal_page(&w, 1, 5, pt, rec);
 	if (ret < 0)
 		goto out;
@@ -1025,7 +1257,7 @@ int svmig_wire_write_vectors(FILE *f)
 	fputs("#\n# PAGE (a resend of the same page): seq 2, key K(0); slot 1,\n"
 	      "# page 5, generation 2; plaintext byte i = (i * 11 + 3) & 0xff\n",
 	      f);
-	fill_page(pt, 11, 3);
+	fill_pattern(pt, SVMIG_PAGE_SIZE, 11, 3);
 	ret = svmig_wire_seal_page(&w, 1, 5, pt, rec);
 	if (ret < 0)
 		goto out;
@@ -1037,7 +1269,7 @@ int svmig_wire_write_vectors(FILE *f)
 	ret = svmig_wire_set_next_seq(&w, VEC_SEQ_EPOCH1);
 	if (ret)
 		goto out;
-	fill_page(pt, 3, 0x55);
+	fill_pattern(pt, SVMIG_PAGE_SIZE, 3, 0x55);
 	ret = svmig_wire_seal_page(&w, 0, 2, pt, rec);
 	if (ret < 0)
 		goto out;
@@ -1072,10 +1304,12 @@ int svmig_wire_write_vectors(FILE *f)
 	if (ret < 0)
 		goto out;
 	put_record(f, &w, "manifest", rec, (size_t)ret, 0);
-	ret = ferror(f) ? -EIO : 0;
+	ret = write_stream_vectors(f, secret, sid, salt, pt, rec);
+	if (!ret && ferror(f))
+		ret = -EIO;
 out:
 	if (pt)
-		OPENSSL_cleanse(pt, SVMIG_PAGE_SIZE);
+		OPENSSL_cleanse(pt, SVMIG_STREAM_RECORD_MAX);
 	free(pt);
 	free(rec);
 	svmig_wire_free(&w);

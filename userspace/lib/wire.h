@@ -9,13 +9,15 @@
  *    negative errno on failure;
  *  - byte strings of fixed size are passed as pointers to that many bytes;
  *  - a struct svmig_wire is one end of one channel, either the sender or
- *    the receiver, used by one thread at a time.
+ *    the receiver, used by one thread at a time, in page mode (HELLO, PAGE,
+ *    MANIFEST) or in stream mode (HELLO, DATA, END), chosen at init.
  *
  * Receiver errors are the kernel's:
- *   -EPROTO   malformed record: buffer length, version, type, reserved
- *             field, length field, HELLO flags, a record out of place
+ *   -EPROTO   malformed record: buffer length, version, type (unknown or
+ *             of the other mode), reserved field, length field, HELLO
+ *             flags (other bits, or the other mode), a record out of place
  *             (first record not a HELLO, a second HELLO, anything after the
- *             MANIFEST), unknown slot or page outside its region;
+ *             MANIFEST or END), unknown slot or page outside its region;
  *   -EILSEQ   seq is not the next one (replayed, reordered, dropped);
  *   -EBADMSG  the tag does not verify, or the HELLO names another channel
  *             or session.
@@ -48,8 +50,8 @@ extern "C" {
 /* the largest AAD: implicit part, header, HELLO clear part */
 #define SVMIG_AAD_MAX_LEN	(SVMIG_AAD_IMPLICIT_LEN + SVMIG_HDR_LEN + \
 				 sizeof(struct svmig_wire_hello))
-/* the largest record on the wire (a PAGE record) */
-#define SVMIG_REC_MAX_LEN	SVMIG_PAGE_REC_LEN
+/* the largest record on the wire (a full DATA record) */
+#define SVMIG_REC_MAX_LEN	SVMIG_DATA_REC_MAX
 /* one page-table digest entry: be32 slot, be64 page, be32 gen, tag */
 #define SVMIG_DIGEST_ENTRY_LEN	32
 
@@ -133,7 +135,13 @@ struct svmig_wire_rec {
 	uint64_t manifest_pages;
 	uint64_t manifest_page_records;
 	uint8_t manifest_digest[SVMIG_HASH_LEN];
-	uint32_t verdict;		/* SVMIG_VERDICT_* */
+	uint32_t verdict;		/* SVMIG_VERDICT_* (MANIFEST or END) */
+	/* DATA: plaintext bytes written to the caller's buffer */
+	uint32_t data_len;
+	/* END: its contents (host order); the verdict is above */
+	uint64_t end_records;
+	uint64_t end_bytes;
+	uint8_t end_transcript[SVMIG_HASH_LEN];
 };
 
 /* Counters with the meaning of struct svmig_stats' fields of the same name. */
@@ -148,6 +156,7 @@ struct svmig_wire_stats {
 };
 
 struct evp_cipher_ctx_st;
+struct evp_md_ctx_st;
 
 /*
  * Treat as read-only outside wire.c; tests may read any field.
@@ -160,8 +169,10 @@ struct svmig_wire {
 	uint8_t k0[SVMIG_KEY_LEN];	/* until PRK exists, then wiped */
 	uint8_t prk[SVMIG_KEY_LEN];
 	bool have_k0, have_prk;
+	bool stream;			/* stream mode (SVMIG_KEY_STREAM) */
 	uint64_t next_seq;		/* next record to seal / to accept */
-	bool hello_done, manifest_done;
+	bool hello_done;
+	bool manifest_done;		/* the MANIFEST or END is sealed/accepted */
 	bool failed;			/* receiver: a record was refused */
 	/* the cached key K(key_epoch) and its cipher context */
 	bool key_valid, key_enc;
@@ -171,16 +182,29 @@ struct svmig_wire {
 	struct svmig_table table;
 	/* page records sealed (resends included), or seen (accepted + stale) */
 	uint64_t page_records;
-	uint32_t verdict;		/* receiver: PENDING until the MANIFEST */
+	uint32_t verdict;		/* receiver: PENDING until MANIFEST/END */
+	/*
+	 * Stream mode: DATA records and their plaintext bytes sealed or
+	 * accepted, and SHA-256 over the tags of every record sealed or
+	 * accepted so far but the END (the HELLO's first), updated as each
+	 * one is sealed or accepted.  NULL in page mode.
+	 */
+	uint64_t data_records;
+	uint64_t data_bytes;
+	struct evp_md_ctx_st *transcript;
 	struct svmig_wire_stats stats;
-	uint8_t scratch[SVMIG_PAGE_SIZE];	/* receiver: plaintext before copy-out */
+	/* receiver: plaintext before copy-out (a page, a DATA record) */
+	uint8_t scratch[SVMIG_STREAM_RECORD_MAX];
 };
 
 /*
- * role: SVMIG_ROLE_SENDER or SVMIG_ROLE_RECEIVER.  Computes K0 from @secret
- * at once; no copy of @secret is kept (the caller wipes its own).
+ * @flags, as struct svmig_key_setup's: SVMIG_ROLE_SENDER or
+ * SVMIG_ROLE_RECEIVER, optionally | SVMIG_KEY_STREAM for a stream-mode end
+ * (w->role is then the role alone, w->stream true); other bits -EINVAL.
+ * Computes K0 from @secret at once; no copy of @secret is kept (the caller
+ * wipes its own).
  */
-int svmig_wire_init(struct svmig_wire *w, uint32_t role,
+int svmig_wire_init(struct svmig_wire *w, uint32_t flags,
 		    const uint8_t session_id[SVMIG_SESSION_ID_LEN],
 		    uint32_t channel, const uint8_t secret[SVMIG_SECRET_LEN]);
 /* Wipes every key (OPENSSL_cleanse), frees the table and the cipher context. */
@@ -197,29 +221,45 @@ int svmig_wire_set_next_seq(struct svmig_wire *w, uint64_t seq);
  * Given at least SVMIG_HDR_LEN bytes of a stream, the length of the whole
  * record they start (header included): for stream readers.  -EAGAIN if
  * fewer than SVMIG_HDR_LEN bytes, -EPROTO if the length field exceeds
- * what any record can be.  Nothing else is checked.
+ * what any record can be (SVMIG_REC_MAX_LEN - SVMIG_HDR_LEN, a full DATA
+ * record's).  Nothing else is checked.
  */
 int svmig_wire_record_len(const uint8_t *buf, size_t len);
 
 /* ---- sender ---- */
 /*
  * Sender functions write a whole record to @out (which must hold the type's
- * SVMIG_*_REC_LEN bytes) and return its length.  Errors: -EPERM wrong role
- * or out of order (HELLO not first, after the MANIFEST), -ENOKEY no salt
- * yet, -EINVAL unknown slot or page out of range, -EOVERFLOW generation or
- * epoch would wrap, -ENOMEM/-EIO from OpenSSL.
+ * SVMIG_*_REC_LEN bytes, SVMIG_HDR_LEN + len + SVMIG_TAG_LEN for DATA) and
+ * return its length.  Errors: -EPERM wrong role, wrong mode (PAGE or
+ * MANIFEST in stream mode, DATA or END in page mode) or out of order
+ * (HELLO not first, after the MANIFEST or END), -ENOKEY no salt yet,
+ * -EINVAL unknown slot, page out of range or DATA length not 1 to
+ * SVMIG_STREAM_RECORD_MAX, -EOVERFLOW generation or epoch would wrap,
+ * -ENOMEM/-EIO from OpenSSL.
  */
 
 /* Choose the salt (real use: 32 random bytes); derives PRK, wipes K0. */
 int svmig_wire_set_salt(struct svmig_wire *w,
 			const uint8_t salt[SVMIG_SALT_LEN]);
-/* HELLO at seq 0. */
+/* HELLO at seq 0; flags SVMIG_HELLO_F_STREAM in stream mode, else 0. */
 int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out);
 /* PAGE at the next seq with generation (table's + 1); updates the table. */
 int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
 			 const uint8_t plaintext[SVMIG_PAGE_SIZE], uint8_t *out);
 /* MANIFEST of the table at the next seq; nothing can be sealed after it. */
 int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out);
+/* Stream mode: DATA of @len (1..SVMIG_STREAM_RECORD_MAX) bytes of @buf. */
+int svmig_wire_seal_data(struct svmig_wire *w, const void *buf, size_t len,
+			 uint8_t *out);
+/* Stream mode: END at the next seq; nothing can be sealed after it. */
+int svmig_wire_seal_end(struct svmig_wire *w, uint8_t *out);
+/*
+ * Stream mode, either role: the struct svmig_wire_end (wire byte order)
+ * this end would seal, or expects, now: w->data_records, w->data_bytes and
+ * the transcript so far.  -EPERM in page mode.  Tests forge ENDs with it.
+ */
+int svmig_wire_end_plaintext(const struct svmig_wire *w,
+			     uint8_t end[sizeof(struct svmig_wire_end)]);
 
 /*
  * Lower level, for forging: seal a PAGE record with an explicit seq and
@@ -234,7 +274,8 @@ int svmig_wire_seal_page_at(struct svmig_wire *w, uint64_t seq, uint32_t slot,
  * Lowest level: out = hdr || clear || AES-256-GCM(K(seq >> 20), nonce(seq),
  * AAD = implicit || hdr || clear, pt) || tag, where seq is read from @hdr.
  * @hdr is used exactly as given (wire byte order, nothing checked), so a
- * test can authenticate any header.  Touches no state.  Needs PRK.
+ * test can authenticate any header, and @pt_len may be any length whose
+ * record fits an int (an oversize DATA, say).  Touches no state.  Needs PRK.
  */
 int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
 			const void *clear, size_t clear_len,
@@ -246,13 +287,18 @@ void svmig_wire_hdr_fill(struct svmig_wire_hdr *hdr, uint8_t type,
 /* ---- receiver ---- */
 /*
  * Check and open one whole record (buf, len: exactly one record).  For an
- * accepted, non-stale PAGE the plaintext goes to @page_out (SVMIG_PAGE_SIZE
- * bytes; may be NULL to discard it); nothing is written there otherwise.
- * @rec (may be NULL) describes the record; for a MANIFEST it holds the
- * verdict, also kept in w->verdict.  Returns 0 or an errno as above.
+ * accepted, non-stale PAGE the plaintext goes to @out (SVMIG_PAGE_SIZE
+ * bytes), for an accepted DATA record its rec->data_len bytes of plaintext
+ * (so in stream mode @out must hold SVMIG_STREAM_RECORD_MAX bytes, or the
+ * record's length field - SVMIG_TAG_LEN); @out may be NULL to discard
+ * them, and nothing is written there otherwise.  @rec (may be NULL)
+ * describes the record; for a MANIFEST or an END it holds the verdict,
+ * also kept in w->verdict.  An END is VERIFIED if its records, bytes and
+ * transcript all equal the receiver's (svmig_wire_end_plaintext() just
+ * before it), else MISMATCH.  Returns 0 or an errno as above.
  */
 int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
-			   size_t len, uint8_t *page_out,
+			   size_t len, uint8_t *out,
 			   struct svmig_wire_rec *rec);
 
 /* ---- test vectors ---- */
