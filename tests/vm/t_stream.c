@@ -17,6 +17,7 @@
 
 #include "libsvmig.h"
 #include "tap.h"
+#include "wire.h"
 
 static const uint8_t session[SVMIG_SESSION_ID_LEN] = "svmig-stream-01";
 static const uint8_t other_session[SVMIG_SESSION_ID_LEN] = "svmig-stream-02";
@@ -380,6 +381,81 @@ static void test_mode_mismatch(void)
 	pipeline_exit(&p);
 }
 
+/* svmig.ko's stream records equal the OpenSSL oracle's, byte for byte. */
+static void test_kernel_to_oracle(void)
+{
+	static const size_t sizes[] = { 10, 16384, 16384, 7232 };
+	static uint8_t captured[64 * 1024], mine[64 * 1024], plain[SVMIG_DATA_REC_MAX];
+	const struct svmig_wire_hello *h = (const void *)(captured + SVMIG_HDR_LEN);
+	struct svmig_wire_rec info;
+	struct svmig_wire tx, rx;
+	size_t cap = 0, len = 0, off = 0, got = 0, i;
+	struct pipeline p;
+	int ret = 0;
+
+	pipeline_init(&p, secret);
+	write_all(p.tx, pattern, 10);
+	write_all(p.tx, pattern + 10, 40000);
+	svmig_finish(p.tx);
+	while ((i = relay_take(&p, captured + cap)) > 0) {
+		cap += i;
+		if (captured[cap - i + 1] == SVMIG_REC_END)
+			break;
+	}
+	if (svmig_wire_init(&tx, SVMIG_ROLE_SENDER | SVMIG_KEY_STREAM, session, 0, secret) ||
+	    svmig_wire_set_salt(&tx, h->salt))
+		tap_bail("oracle sender");
+	len += svmig_wire_seal_hello(&tx, mine);
+	for (i = 0; i < 4; i++) {
+		len += svmig_wire_seal_data(&tx, pattern + off, sizes[i], mine + len);
+		off += sizes[i];
+	}
+	len += svmig_wire_seal_end(&tx, mine + len);
+	tap_ok(len == cap && !memcmp(mine, captured, len),
+	       "stream records of svmig.ko and the oracle are byte-identical (%zu bytes)", cap);
+
+	if (svmig_wire_init(&rx, SVMIG_ROLE_RECEIVER | SVMIG_KEY_STREAM, session, 0, secret))
+		tap_bail("oracle receiver");
+	for (off = 0; off < cap && !ret; off += i) {
+		i = svmig_wire_record_len(captured + off, cap - off);
+		ret = svmig_wire_open_record(&rx, captured + off, i, plain, &info);
+		if (!ret && info.type == SVMIG_REC_DATA) {
+			ret = memcmp(plain, pattern + got, info.data_len) ? -EIO : 0;
+			got += info.data_len;
+		}
+	}
+	tap_ok(!ret && got == 40010 && rx.verdict == SVMIG_VERDICT_VERIFIED,
+	       "the oracle opens the kernel's stream and verifies its END");
+	svmig_wire_free(&tx);
+	svmig_wire_free(&rx);
+	pipeline_exit(&p);
+}
+
+/* And svmig.ko reads back what the oracle sealed. */
+static void test_oracle_to_kernel(void)
+{
+	static uint8_t rec[SVMIG_DATA_REC_MAX], got[50000];
+	uint8_t salt[SVMIG_SALT_LEN] = { 7 };
+	struct svmig_wire tx;
+	struct pipeline p;
+	size_t n;
+
+	pipeline_init(&p, secret);
+	if (svmig_wire_init(&tx, SVMIG_ROLE_SENDER | SVMIG_KEY_STREAM, session, 0, secret) ||
+	    svmig_wire_set_salt(&tx, salt))
+		tap_bail("oracle sender");
+	write_all(p.b_relay, rec, svmig_wire_seal_hello(&tx, rec));
+	write_all(p.b_relay, rec, svmig_wire_seal_data(&tx, pattern, 1, rec));
+	write_all(p.b_relay, rec, svmig_wire_seal_data(&tx, pattern + 1, 16384, rec));
+	write_all(p.b_relay, rec, svmig_wire_seal_data(&tx, pattern + 16385, 777, rec));
+	write_all(p.b_relay, rec, svmig_wire_seal_end(&tx, rec));
+	n = read_exact(p.rx, got, sizeof(got));
+	tap_ok(n == 17162 && !memcmp(got, pattern, n), "svmig.ko reads the oracle's stream (%zu bytes)", n);
+	tap_errno(svmig_verify(p.rx), 0, "svmig.ko verifies the oracle's END");
+	svmig_wire_free(&tx);
+	pipeline_exit(&p);
+}
+
 int main(void)
 {
 	fill_pattern();
@@ -389,5 +465,7 @@ int main(void)
 	test_close_sends_end();
 	test_attacks();
 	test_mode_mismatch();
+	test_kernel_to_oracle();
+	test_oracle_to_kernel();
 	return tap_done();
 }

@@ -7,13 +7,13 @@
 #
 #   tests/vm/vmm.c      -> $(B)/tests/vm/svmig-vmm       KVM VMM, dirty-log migration
 #   tests/vm/holdsock.c -> $(B)/tests/vm/svmig-holdsock  helper of t_loadunload.sh
+#   tests/vm/relay.c    -> $(B)/tests/vm/svmig-relay     man in the middle for attacks
 #   tests/vm/t_*.c      -> $(B)/tests/vm/t_*             TAP tests, one per file
 
 VM_B := $(B)/tests/vm
 VM_HDRS := uapi/linux/svmig.h userspace/lib/libsvmig.h $(wildcard tests/vm/*.h)
 VM_TESTS := $(patsubst tests/vm/%.c,$(VM_B)/%,$(wildcard tests/vm/t_*.c))
-VM_HELPERS := $(VM_B)/svmig-vmm \
-	$(patsubst tests/vm/%.c,$(VM_B)/svmig-%,$(wildcard tests/vm/holdsock.c))
+VM_HELPERS := $(VM_B)/svmig-vmm $(VM_B)/svmig-holdsock $(VM_B)/svmig-relay
 
 .PHONY: tests
 tests: $(VM_HELPERS) $(VM_TESTS)
@@ -25,6 +25,10 @@ $(VM_B)/svmig-vmm: tests/vm/vmm.c $(LIBSVMIG) $(VM_HDRS)
 $(VM_B)/svmig-holdsock: tests/vm/holdsock.c $(LIBSVMIG) $(VM_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG)
+
+$(VM_B)/svmig-relay: tests/vm/relay.c uapi/linux/svmig.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(VM_B)/t_%: tests/vm/t_%.c $(LIBSVMIG) $(VM_HDRS)
 	@mkdir -p $(@D)

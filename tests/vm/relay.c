@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmig-relay: a man in the middle for the tests.  It sits on the data
+ * connection between two svmig channels (source connects to it, it
+ * connects to the destination), parses the records by their headers and
+ * forwards them, except for the one attack it was told to make on record
+ * number --at:
+ *
+ *   none     forward everything (a transparent relay)
+ *   flip     flip one bit in the record's ciphertext
+ *   replay   send the record again right after it
+ *   swap     send the record after the next one
+ *   drop     leave the record out
+ *   cut      close both connections before the record
+ *   splice   send, instead, record --at of the stream in --splice-from
+ *            (captured from another session with --capture)
+ *
+ *   svmig-relay --listen PORT --connect HOST:PORT [--attack A --at N]
+ *               [--capture FILE] [--splice-from FILE] [--ready FILE]
+ *
+ * It serves one connection and exits 0 when either side closed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/svmig.h>
+
+#define REC_MAX		(sizeof(struct svmig_wire_hdr) + 65536)
+
+enum attack { NONE, FLIP, REPLAY, SWAP, DROP, CUT, SPLICE };
+
+static const char *const attack_names[] = {
+	[NONE] = "none", [FLIP] = "flip", [REPLAY] = "replay", [SWAP] = "swap",
+	[DROP] = "drop", [CUT] = "cut", [SPLICE] = "splice",
+};
+
+struct record {
+	size_t len;
+	uint8_t buf[REC_MAX];
+};
+
+struct relay {
+	enum attack attack;
+	unsigned long at;
+	int in, out;
+	FILE *capture, *splice;
+	struct record held;		/* swap: the record waiting for its successor */
+	bool holding;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "svmig-relay: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static bool read_full(int fd, uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= n;
+	}
+	return true;
+}
+
+static void write_full(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n <= 0)
+			die("write");
+		buf += n;
+		len -= n;
+	}
+}
+
+/* One record from a socket or a capture file; false at the end. */
+static bool read_record(int fd, FILE *f, struct record *r)
+{
+	const struct svmig_wire_hdr *h = (const void *)r->buf;
+	size_t hl = sizeof(*h), body;
+
+	if (f ? fread(r->buf, 1, hl, f) != hl : !read_full(fd, r->buf, hl))
+		return false;
+	body = ntohl(h->length);
+	if (body > REC_MAX - hl) {
+		fprintf(stderr, "svmig-relay: record length %zu, giving up\n", body);
+		exit(2);
+	}
+	if (f ? fread(r->buf + hl, 1, body, f) != body : !read_full(fd, r->buf + hl, body))
+		return false;
+	r->len = hl + body;
+	return true;
+}
+
+static void forward(struct relay *rl, const struct record *r)
+{
+	write_full(rl->out, r->buf, r->len);
+}
+
+/* Record number n arrived: forward it, or attack it. */
+static bool relay_one(struct relay *rl, unsigned long n, struct record *r)
+{
+	struct record other;
+	unsigned long i;
+
+	if (rl->holding) {		/* swap: the successor first, then the held one */
+		forward(rl, r);
+		forward(rl, &rl->held);
+		rl->holding = false;
+		return true;
+	}
+	if (n != rl->at || rl->attack == NONE) {
+		forward(rl, r);
+		return true;
+	}
+	fprintf(stderr, "svmig-relay: %s on record %lu (type %u)\n",
+		attack_names[rl->attack], n, r->buf[1]);
+	switch (rl->attack) {
+	case FLIP:
+		r->buf[r->len - SVMIG_TAG_LEN - 1] ^= 0x10;
+		forward(rl, r);
+		break;
+	case REPLAY:
+		forward(rl, r);
+		forward(rl, r);
+		break;
+	case SWAP:
+		rl->held = *r;
+		rl->holding = true;
+		break;
+	case DROP:
+		break;
+	case CUT:
+		return false;
+	case SPLICE:
+		for (i = 0; i <= n; i++)
+			if (!read_record(-1, rl->splice, &other)) {
+				fprintf(stderr, "svmig-relay: --splice-from has no record %lu\n", n);
+				exit(2);
+			}
+		forward(rl, &other);
+		break;
+	case NONE:
+		break;
+	}
+	return true;
+}
+
+static int listen_on(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 1))
+		die("listen");
+	return fd;
+}
+
+static int connect_to(const char *hostport)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai;
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	int fd;
+
+	if (!colon || (size_t)(colon - hostport) >= sizeof(host)) {
+		fprintf(stderr, "svmig-relay: --connect HOST:PORT\n");
+		exit(2);
+	}
+	memcpy(host, hostport, colon - hostport);
+	host[colon - hostport] = '\0';
+	if (getaddrinfo(host, colon + 1, &hints, &ai))
+		die("getaddrinfo");
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen))
+		die("connect");
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static enum attack parse_attack(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(attack_names) / sizeof(attack_names[0]); i++)
+		if (!strcmp(s, attack_names[i]))
+			return i;
+	fprintf(stderr, "svmig-relay: unknown attack %s\n", s);
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv, struct relay *rl, int *port,
+		       const char **dest, const char **ready)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "attack", required_argument, NULL, 'a' },
+		{ "at", required_argument, NULL, 'n' },
+		{ "capture", required_argument, NULL, 'w' },
+		{ "splice-from", required_argument, NULL, 's' },
+		{ "ready", required_argument, NULL, 'r' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': *port = atoi(optarg); break;
+		case 'c': *dest = optarg; break;
+		case 'a': rl->attack = parse_attack(optarg); break;
+		case 'n': rl->at = strtoul(optarg, NULL, 0); break;
+		case 'w': rl->capture = fopen(optarg, "w"); if (!rl->capture) die(optarg); break;
+		case 's': rl->splice = fopen(optarg, "r"); if (!rl->splice) die(optarg); break;
+		case 'r': *ready = optarg; break;
+		default: exit(2);
+		}
+	}
+	if (!*port || !*dest || (rl->attack == SPLICE && !rl->splice)) {
+		fprintf(stderr, "usage: svmig-relay --listen PORT --connect HOST:PORT "
+			"[--attack none|flip|replay|swap|drop|cut|splice --at N] "
+			"[--capture FILE] [--splice-from FILE] [--ready FILE]\n");
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct record r;
+	struct relay rl = { .attack = NONE };
+	const char *dest = NULL, *ready = NULL;
+	unsigned long n = 0;
+	int port = 0, lfd;
+
+	parse_args(argc, argv, &rl, &port, &dest, &ready);
+	lfd = listen_on(port);
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+
+		if (!f || fclose(f))
+			die(ready);
+	}
+	rl.in = accept(lfd, NULL, NULL);
+	if (rl.in < 0)
+		die("accept");
+	close(lfd);
+	rl.out = connect_to(dest);
+	while (read_record(rl.in, NULL, &r)) {
+		if (rl.capture)
+			fwrite(r.buf, 1, r.len, rl.capture);
+		if (!relay_one(&rl, n++, &r))
+			break;
+	}
+	if (rl.holding)
+		forward(&rl, &rl.held);
+	fprintf(stderr, "svmig-relay: %lu records relayed\n", n);
+	if (rl.capture)
+		fclose(rl.capture);
+	close(rl.in);
+	close(rl.out);
+	return 0;
+}
