@@ -1,14 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Userspace: libsvmig.a (ioctl/ring helpers and the OpenSSL wire-format
-# implementation) and the svmig-vectors tool.  Included from the top-level
-# Makefile: paths are relative to the repository root.
+# Userspace: libsvmig.a (ioctl/ring helpers, the OpenSSL wire-format
+# implementation and a QMP client), the svmig-vectors and svmig-migrate
+# tools.  Included from the top-level Makefile: paths are relative to the
+# repository root.
+#
+# qmp.o needs json-c: a program that calls qmp_* links $(LDLIBS_JSON) after
+# $(LIBSVMIG); one that does not never pulls qmp.o out of the archive.
 
 LIBSVMIG := $(B)/libsvmig.a
-LIBSVMIG_SRCS := userspace/lib/libsvmig.c userspace/lib/wire.c
+LDLIBS_JSON := -ljson-c
+LIBSVMIG_SRCS := userspace/lib/libsvmig.c userspace/lib/wire.c \
+		 userspace/lib/qmp.c
 LIBSVMIG_OBJS := $(patsubst %.c,$(B)/%.o,$(LIBSVMIG_SRCS))
 LIBSVMIG_HDRS := uapi/linux/svmig.h userspace/lib/libsvmig.h \
-		 userspace/lib/wire.h
+		 userspace/lib/wire.h userspace/lib/qmp.h
 
 $(LIBSVMIG_OBJS): $(B)/userspace/lib/%.o: userspace/lib/%.c $(LIBSVMIG_HDRS) \
 		  | $(B)/userspace/lib
@@ -22,7 +28,11 @@ $(B)/svmig-vectors: userspace/tools/svmig-vectors.c $(LIBSVMIG_HDRS) \
 		    $(LIBSVMIG)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_SSL)
 
+$(B)/svmig-migrate: userspace/tools/svmig-migrate.c $(LIBSVMIG_HDRS) \
+		    $(LIBSVMIG)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_JSON)
+
 $(B)/userspace/lib:
 	mkdir -p $@
 
-userspace: $(LIBSVMIG) $(B)/svmig-vectors
+userspace: $(LIBSVMIG) $(B)/svmig-vectors $(B)/svmig-migrate
