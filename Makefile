@@ -14,7 +14,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib
 LDLIBS_SSL := -lcrypto -lssl
 
-.PHONY: all module sparse userspace tests check demo deps clean
+.PHONY: all module sparse userspace tests check demo bench deps clean
 all: module userspace tests
 
 module:
@@ -30,6 +30,7 @@ deps:
 include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
+include tests/qemu-guest/guest.mk
 
 check: deps
 	$(MAKE) all
@@ -38,6 +39,12 @@ check: deps
 demo: deps
 	$(MAKE) all
 	tests/vm/run-vm.sh --demo
+
+# Benchmarks (not part of check): figures in build/bench/, see
+# Documentation/performance.rst.
+bench: deps
+	$(MAKE) all
+	tests/vm/run-vm.sh --timeout 3600 --script tests/bench/guest-bench.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
