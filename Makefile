@@ -28,6 +28,7 @@ deps:
 	scripts/install-deps.sh
 
 include userspace/userspace.mk
+include userspace/svmigd/svmigd.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
 include tests/qemu-guest/guest.mk

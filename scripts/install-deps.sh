@@ -15,7 +15,7 @@ PACKAGES=(
 	iproute2
 	# building userspace and the tests
 	gcc make git pkg-config sparse
-	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev
+	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev libinih-dev
 )
 
 missing=()

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# svmigd, the control plane (Documentation/svmigd.rst): its components
+# build into libsvmigd.a, which the daemon, svmigctl and the unit tests
+# link.  Included from the top-level Makefile; paths relative to the root.
+
+LIBSVMIGD := $(B)/libsvmigd.a
+LIBSVMIGD_SRCS := $(filter-out userspace/svmigd/svmigd.c userspace/svmigd/svmigctl.c,\
+		  $(wildcard userspace/svmigd/*.c))
+LIBSVMIGD_OBJS := $(patsubst %.c,$(B)/%.o,$(LIBSVMIGD_SRCS))
+LIBSVMIGD_HDRS := $(wildcard userspace/svmigd/*.h)
+LDLIBS_SVMIGD := -linih -ltss2-esys -ltss2-mu -ltss2-tctildr -ltss2-rc
+
+$(LIBSVMIGD_OBJS): $(B)/userspace/svmigd/%.o: userspace/svmigd/%.c $(LIBSVMIGD_HDRS) \
+		   $(LIBSVMIG_HDRS) | $(B)/userspace/svmigd
+	$(CC) $(CFLAGS) -Iuserspace/svmigd -c -o $@ $<
+
+$(LIBSVMIGD): $(LIBSVMIGD_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/userspace/svmigd:
+	mkdir -p $@
+
+userspace: $(LIBSVMIGD)
