@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * svmigd's TPM component (Documentation/svmigd.rst, "Identities and keys",
+ * protocol steps ATTEST and KEY): the attestation key (AK), quotes, the
+ * per-migration ECDH key certified by the AK, and the pure-userspace
+ * verifiers of a peer's quote and certification (OpenSSL, no TPM).
+ *
+ * TPM side (tpm2-tss ESAPI): every command runs without sessions (empty
+ * passwords) and flushes each transient object it loads before it returns,
+ * except the ECDH key, which lives until svmigd_tpm_ecdh_free().  The AK is
+ * a primary key made from a fixed template in the owner hierarchy: the same
+ * key every time on the same TPM (until TPM2_Clear), nothing persisted.
+ *
+ * A context is one ESAPI context: not for concurrent use from two threads.
+ *
+ * Errors: 0 on success, a negative SVMIGD_TPM_E* code otherwise; the
+ * verifiers return a distinct code for each check and, when @why is not
+ * NULL, a sentence naming it.  svmigd_tpm_strerror() names any code;
+ * svmigd_tpm_last_error() gives the last TPM/TSS error of a context.
+ */
+#ifndef SVMIGD_TPM_H
+#define SVMIGD_TPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SVMIGD_TPM_DIGEST_LEN	32	/* SHA-256 */
+#define SVMIGD_TPM_QUAL_LEN	32	/* qualifying data (nonce) */
+#define SVMIGD_TPM_POINT_LEN	65	/* P-256 SEC1 uncompressed: 04 || x || y */
+#define SVMIGD_TPM_Z_LEN	32	/* ECDH shared secret: x coordinate */
+#define SVMIGD_TPM_SPKI_MAX	128	/* DER SubjectPublicKeyInfo (P-256: 91) */
+#define SVMIGD_TPM_SIG_MAX	72	/* DER ECDSA-Sig-Value, P-256 */
+#define SVMIGD_TPM_ATTEST_MAX	1024	/* marshalled TPMS_ATTEST */
+#define SVMIGD_TPM_PUBLIC_MAX	512	/* marshalled TPMT_PUBLIC */
+#define SVMIGD_TPM_NAME_LEN	34	/* nameAlg (be16) || SHA-256 */
+#define SVMIGD_TPM_PCR_COUNT	24	/* PCRs of the sha256 bank */
+
+enum {
+	SVMIGD_TPM_EINVAL = -1,		/* bad argument */
+	SVMIGD_TPM_ENOMEM = -2,		/* out of memory */
+	SVMIGD_TPM_ETPM = -3,		/* a TPM command or the TSS failed */
+	SVMIGD_TPM_ECRYPTO = -4,	/* OpenSSL failed (not a verdict) */
+	SVMIGD_TPM_ERANGE = -5,		/* a result does not fit our buffers */
+	SVMIGD_TPM_EAGAIN = -6,		/* PCRs kept changing during a quote */
+	/* verdicts of the verifiers */
+	SVMIGD_TPM_EAK = -20,		/* AK is not the enrolled one */
+	SVMIGD_TPM_EAKKEY = -21,	/* AK is not a DER P-256 public key */
+	SVMIGD_TPM_ESIG = -22,		/* signature does not verify */
+	SVMIGD_TPM_EATTEST = -23,	/* attest does not unmarshal */
+	SVMIGD_TPM_EMAGIC = -24,	/* magic != TPM_GENERATED_VALUE */
+	SVMIGD_TPM_ETYPE = -25,		/* wrong attestation type */
+	SVMIGD_TPM_EQUAL = -26,		/* extraData != qualifying data */
+	SVMIGD_TPM_EPCRSEL = -27,	/* PCR selection differs */
+	SVMIGD_TPM_EPCRDIGEST = -28,	/* pcrDigest != SHA-256(PCR values) */
+	SVMIGD_TPM_EPCRREF = -29,	/* a PCR differs from its reference */
+	SVMIGD_TPM_EPUBLIC = -30,	/* public area unacceptable */
+	SVMIGD_TPM_ENAME = -31,		/* certified name != public's name */
+};
+
+/* PCR values of the sha256 bank, in ascending index order. */
+struct svmigd_tpm_pcrs {
+	unsigned int count;
+	uint8_t index[SVMIGD_TPM_PCR_COUNT];
+	uint8_t value[SVMIGD_TPM_PCR_COUNT][SVMIGD_TPM_DIGEST_LEN];
+};
+
+/* The AK's public key, as the policy enrolls it (ak_sha256). */
+struct svmigd_tpm_ak {
+	uint8_t der[SVMIGD_TPM_SPKI_MAX];	/* SubjectPublicKeyInfo */
+	size_t der_len;
+	uint8_t sha256[SVMIGD_TPM_DIGEST_LEN];	/* SHA-256(der) */
+};
+
+/* A quote as sent to the peer (ATTEST). */
+struct svmigd_tpm_quote {
+	uint8_t attest[SVMIGD_TPM_ATTEST_MAX];	/* marshalled TPMS_ATTEST */
+	size_t attest_len;
+	uint8_t sig[SVMIGD_TPM_SIG_MAX];	/* DER ECDSA over SHA-256(attest) */
+	size_t sig_len;
+	struct svmigd_tpm_pcrs pcrs;		/* the quoted PCRs' values */
+};
+
+/* An ECDH key's public area and its certification by the AK (KEY). */
+struct svmigd_tpm_ecdh_cert {
+	uint8_t pub[SVMIGD_TPM_PUBLIC_MAX];	/* marshalled TPMT_PUBLIC */
+	size_t pub_len;
+	uint8_t attest[SVMIGD_TPM_ATTEST_MAX];	/* TPMS_ATTEST, ATTEST_CERTIFY */
+	size_t attest_len;
+	uint8_t sig[SVMIGD_TPM_SIG_MAX];	/* DER ECDSA by the AK */
+	size_t sig_len;
+};
+
+struct svmigd_tpm;
+struct svmigd_tpm_ecdh;
+
+const char *svmigd_tpm_strerror(int err);
+
+/*
+ * TPM side.  @tcti: a tctildr string, e.g. "device:/dev/tpmrm0" or
+ * "swtpm:host=127.0.0.1,port=2321" (NULL: the TSS default).
+ */
+int svmigd_tpm_open(const char *tcti, struct svmigd_tpm **out);
+void svmigd_tpm_close(struct svmigd_tpm *t);
+const char *svmigd_tpm_last_error(const struct svmigd_tpm *t);
+
+int svmigd_tpm_ak(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak);
+int svmigd_tpm_pcr_read(struct svmigd_tpm *t, const unsigned int *idx,
+			size_t n, struct svmigd_tpm_pcrs *pcrs);
+int svmigd_tpm_pcr_extend(struct svmigd_tpm *t, unsigned int idx,
+			  const uint8_t digest[SVMIGD_TPM_DIGEST_LEN]);
+int svmigd_tpm_quote(struct svmigd_tpm *t,
+		     const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+		     const unsigned int *idx, size_t n,
+		     struct svmigd_tpm_quote *q);
+
+int svmigd_tpm_ecdh_create(struct svmigd_tpm *t,
+			   const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+			   struct svmigd_tpm_ecdh **key,
+			   struct svmigd_tpm_ecdh_cert *cert);
+int svmigd_tpm_ecdh_point(const struct svmigd_tpm_ecdh *key,
+			  uint8_t point[SVMIGD_TPM_POINT_LEN]);
+int svmigd_tpm_ecdh_zgen(struct svmigd_tpm_ecdh *key,
+			 const uint8_t peer[SVMIGD_TPM_POINT_LEN],
+			 uint8_t z[SVMIGD_TPM_Z_LEN]);
+/* Flushes the key; call before svmigd_tpm_close() of its context. */
+void svmigd_tpm_ecdh_free(struct svmigd_tpm_ecdh *key);
+
+/* Userspace side (no TPM). */
+int svmigd_tpm_spki_sha256(const uint8_t *der, size_t der_len,
+			   uint8_t sha256[SVMIGD_TPM_DIGEST_LEN]);
+int svmigd_tpm_name(const uint8_t *pub, size_t pub_len,
+		    uint8_t name[SVMIGD_TPM_NAME_LEN]);
+
+/*
+ * Verify @q from the TPM whose AK is @ak_der (checked against @ak_sha256,
+ * the enrolled digest, unless NULL): signature, magic, type, extraData ==
+ * @qual, a selection of exactly @ref's PCRs, pcrDigest == SHA-256 of
+ * @q->pcrs' values, and each value == its reference.
+ */
+int svmigd_tpm_verify_quote(const uint8_t *ak_der, size_t ak_der_len,
+			    const uint8_t *ak_sha256,
+			    const struct svmigd_tpm_quote *q,
+			    const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+			    const struct svmigd_tpm_pcrs *ref,
+			    char *why, size_t why_len);
+
+/*
+ * Verify a peer's @cert (signature by @ak_der, ATTEST_CERTIFY, extraData
+ * == @qual, certified name == the name of @cert->pub, which must be a
+ * TPM-generated, non-duplicable P-256 ECDH key) and give its point.
+ */
+int svmigd_tpm_verify_ecdh(const uint8_t *ak_der, size_t ak_der_len,
+			   const uint8_t *ak_sha256,
+			   const struct svmigd_tpm_ecdh_cert *cert,
+			   const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+			   uint8_t point[SVMIGD_TPM_POINT_LEN],
+			   char *why, size_t why_len);
+
+#endif /* SVMIGD_TPM_H */
