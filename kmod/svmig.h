@@ -199,6 +199,8 @@ void svmig_detach_sock(struct svmig_channel *ch);
 /* A channel error that ends it: every later operation fails. */
 static inline int svmig_fail(struct svmig_channel *ch, int err)
 {
+	if (!ch->failed)
+		ch->stats.error = -err;
 	ch->failed = true;
 	if (ch->role == SVMIG_ROLE_RECEIVER)
 		ch->stats.verdict = SVMIG_VERDICT_FAILED;

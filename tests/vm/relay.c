@@ -25,6 +25,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,16 +78,17 @@ static bool read_full(int fd, uint8_t *buf, size_t len)
 	return true;
 }
 
-static void write_full(int fd, const uint8_t *buf, size_t len)
+static bool write_full(int fd, const uint8_t *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
 
 		if (n <= 0)
-			die("write");
+			return false;
 		buf += n;
 		len -= n;
 	}
+	return true;
 }
 
 /* One record from a socket or a capture file; false at the end. */
@@ -108,38 +110,32 @@ static bool read_record(int fd, FILE *f, struct record *r)
 	return true;
 }
 
-static void forward(struct relay *rl, const struct record *r)
+/* False once the destination hung up. */
+static bool forward(struct relay *rl, const struct record *r)
 {
-	write_full(rl->out, r->buf, r->len);
+	return write_full(rl->out, r->buf, r->len);
 }
 
-/* Record number n arrived: forward it, or attack it. */
+/* Record number n arrived: forward it, or attack it.  False ends the relay. */
 static bool relay_one(struct relay *rl, unsigned long n, struct record *r)
 {
 	struct record other;
 	unsigned long i;
 
 	if (rl->holding) {		/* swap: the successor first, then the held one */
-		forward(rl, r);
-		forward(rl, &rl->held);
 		rl->holding = false;
-		return true;
+		return forward(rl, r) && forward(rl, &rl->held);
 	}
-	if (n != rl->at || rl->attack == NONE) {
-		forward(rl, r);
-		return true;
-	}
+	if (n != rl->at || rl->attack == NONE)
+		return forward(rl, r);
 	fprintf(stderr, "svmig-relay: %s on record %lu (type %u)\n",
 		attack_names[rl->attack], n, r->buf[1]);
 	switch (rl->attack) {
 	case FLIP:
 		r->buf[r->len - SVMIG_TAG_LEN - 1] ^= 0x10;
-		forward(rl, r);
-		break;
+		return forward(rl, r);
 	case REPLAY:
-		forward(rl, r);
-		forward(rl, r);
-		break;
+		return forward(rl, r) && forward(rl, r);
 	case SWAP:
 		rl->held = *r;
 		rl->holding = true;
@@ -154,8 +150,7 @@ static bool relay_one(struct relay *rl, unsigned long n, struct record *r)
 				fprintf(stderr, "svmig-relay: --splice-from has no record %lu\n", n);
 				exit(2);
 			}
-		forward(rl, &other);
-		break;
+		return forward(rl, &other);
 	case NONE:
 		break;
 	}
@@ -250,6 +245,8 @@ int main(int argc, char **argv)
 	unsigned long n = 0;
 	int port = 0, lfd;
 
+	/* A peer that hangs up ends the relay through write() errors, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	parse_args(argc, argv, &rl, &port, &dest, &ready);
 	lfd = listen_on(port);
 	if (ready) {
@@ -264,8 +261,9 @@ int main(int argc, char **argv)
 	close(lfd);
 	rl.out = connect_to(dest);
 	while (read_record(rl.in, NULL, &r)) {
-		if (rl.capture)
-			fwrite(r.buf, 1, r.len, rl.capture);
+		if (rl.capture && (fwrite(r.buf, 1, r.len, rl.capture) != r.len ||
+				   fflush(rl.capture)))
+			die("capture");
 		if (!relay_one(&rl, n++, &r))
 			break;
 	}

@@ -305,7 +305,8 @@ static void run_attack(const struct attack *a)
 	tap_errno(svmig_verify(p.rx), -EBADMSG, "%s: VERIFY refuses", a->what);
 	tap_ok(read(p.rx, buf, 1) < 0 && errno == EPIPE, "%s: channel stays failed", a->what);
 	svmig_get_stats(p.rx, &st);
-	tap_ok(st.verdict == SVMIG_VERDICT_FAILED, "%s: verdict FAILED", a->what);
+	tap_ok(st.verdict == SVMIG_VERDICT_FAILED && st.error == -a->want,
+	       "%s: verdict FAILED, error %s recorded", a->what, strerror(st.error));
 	pipeline_exit(&p);
 }
 

@@ -173,7 +173,9 @@ struct svmig_stats {
 	char aead_driver[64];	/* crypto driver in use, e.g. generic-gcm-aesni */
 	__u64 payload_bytes;	/* stream: plaintext bytes sealed, or verified */
 	__u64 discarded_bytes;	/* stream: verified but never read */
-	__u64 reserved[6];
+	__s32 error;		/* the errno that failed the channel, or 0 */
+	__u32 resv;
+	__u64 reserved[5];
 };
 
 #define SVMIG_IOC_MAGIC		0xE7

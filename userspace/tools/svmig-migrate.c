@@ -652,7 +652,9 @@ static void rep_stats(struct ctx *c, const struct svmig_stats *st)
 	rep_int(o, "auth_failures", (long long)st->auth_failures);
 	rep_int(o, "replays", (long long)st->replays);
 	rep_int(o, "proto_errors", (long long)st->proto_errors);
-	jadd(o, "verdict", json_object_new_string(verdict_name(st->verdict)));
+	jadd(o, "error", json_object_new_string(st->error ? strerror(st->error) : ""));
+	if (st->role == SVMIG_ROLE_RECEIVER)
+		jadd(o, "verdict", json_object_new_string(verdict_name(st->verdict)));
 	jadd(o, "aead_driver", json_object_new_string(st->aead_driver));
 	jadd(o, "tpm_salted", json_object_new_boolean(
 		!!(st->flags & SVMIG_STAT_TPM_SALT)));
@@ -804,6 +806,27 @@ static int poll_migration(struct ctx *c, bool progress, long long *next)
 	return 0;
 }
 
+/*
+ * QEMU 7.2 can answer "completed" a moment before it has filled in the
+ * source's total-time and downtime: ask again, briefly, until it has.
+ */
+static void settle_timings(struct ctx *c)
+{
+	struct json_object *info, *v;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		if (!json_object_object_get_ex(c->final, "total-time", &v) ||
+		    json_object_get_int64(v) > 0)
+			return;
+		sleep_ms(POLL_MS);
+		if (qmp_cmd(c, "query-migrate", NULL, &info))
+			return;
+		json_object_put(c->final);
+		c->final = info;
+	}
+}
+
 /* Waits until QEMU's migration reached "completed"; -1 on anything else. */
 static int wait_migration(struct ctx *c, bool progress)
 {
@@ -822,8 +845,10 @@ static int wait_migration(struct ctx *c, bool progress)
 	if (ret < 0)
 		return -1;
 	st = jstr(c->final, "status");
-	if (is_status(st, "completed"))
+	if (is_status(st, "completed")) {
+		settle_timings(c);
 		return 0;
+	}
 	desc = jstr(c->final, "error-desc");
 	return failf(c, "QEMU reports the migration %s%s%s", st,
 		     desc ? ": " : "", desc ?: "");
@@ -1179,9 +1204,10 @@ static void in_explain(struct ctx *c)
 		return;
 	rep_stats(c, &st);
 	snprintf(c->err + len, sizeof(c->err) - len,
-		 "; svmig: verdict %s, %llu records accepted, %llu auth failures, "
+		 "; svmig: verdict %s%s%s, %llu records accepted, %llu auth failures, "
 		 "%llu replays, %llu protocol errors",
-		 verdict_name(st.verdict),
+		 verdict_name(st.verdict), st.error ? ", channel failed: " : "",
+		 st.error ? strerror(st.error) : "",
 		 (unsigned long long)st.records,
 		 (unsigned long long)st.auth_failures,
 		 (unsigned long long)st.replays,
