@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The host's append-only audit log (Documentation/svmigd.rst, Audit): one
+ * record per line, each line json-c's plain serialisation
+ * (JSON_C_TO_STRING_PLAIN) of an object with the keys in this order:
+ *
+ *   {"seq":1,"time":1700000000,"event":"request","who":"alice",
+ *    "what":"web-1","details":{...},"prev":"<64 hex>","sig":"<base64>"}
+ *
+ *   seq      1, 2, 3, ... without gaps
+ *   time     seconds since the epoch
+ *   details  any JSON object (digests of the request, quotes, keys, ...)
+ *   prev     SHA-256 of the previous line's bytes, without its newline;
+ *            64 zeros for the first record
+ *   sig      base64 of svmigd_sign() by the host key (ECDSA, or RSA-PSS,
+ *            over SHA-256) of the same serialisation without "sig", i.e.
+ *            the line up to ,"sig" followed by "}"
+ *
+ * Every line ends with "\n".  A line is accepted only in exactly this
+ * spelling, so that changing any byte of the file is detected.  What the
+ * chain cannot show is the loss of records at the end: compare
+ * svmigd_audit_report.records and .last_sha256 with a copy kept elsewhere.
+ */
+#ifndef SVMIGD_AUDIT_H
+#define SVMIGD_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "policy.h"
+
+#define SVMIGD_AUDIT_LINE_MAX	(1 << 20)	/* bytes of one record */
+
+/*
+ * Appends a record to the log at @path (created 0600 if absent), signed
+ * with @key.  @details is an object (borrowed, copied) or NULL for {}.
+ * The log is locked (flock) while the last line is read, checked (its form
+ * and signature: a log that does not end in a valid record of this key is
+ * not extended, -EBADMSG) and chained to, and until the new line is
+ * written and fsync'ed; a failed write is cut off again.  *seq (if not
+ * NULL) receives the record's seq.
+ */
+int svmigd_audit_append(const char *path, EVP_PKEY *key, const char *event,
+			const char *who, const char *what,
+			struct json_object *details, uint64_t *seq,
+			char *err, size_t errlen);
+
+struct svmigd_audit_report {
+	uint64_t records;	/* intact records (before the broken one) */
+	uint8_t last_sha256[SVMIGD_SHA256_LEN];	/* of the last intact line */
+	/* the first broken record: */
+	uint64_t line;		/* its line, from 1; 0 when all is intact */
+	uint64_t seq;		/* the seq it should have */
+	char why[256];		/* "bad JSON: ...", "seq gap: ...",
+				 * "bad hash link", "bad signature", ... */
+};
+
+/*
+ * Walks the log at @path and checks every record with the public key of
+ * the host certificate in @cert_path (PEM) or with @key.  Returns 0 when
+ * every record is intact, -EBADMSG when one is not (@rep names the first;
+ * @err says "<path>: record <seq> (line <n>): <why>"), another negative
+ * errno when the log or the certificate cannot be read.
+ */
+int svmigd_audit_verify(const char *path, const char *cert_path,
+			struct svmigd_audit_report *rep, char *err,
+			size_t errlen);
+int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
+			    struct svmigd_audit_report *rep, char *err,
+			    size_t errlen);
+
+#endif /* SVMIGD_AUDIT_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * svmigd.conf: the host's configuration (Documentation/svmigd.rst, Files),
+ * an INI file parsed with inih:
+ *
+ *   [host]    name, cert, key            the host's name (its certificate's
+ *                                        CN), certificate and key (PEM)
+ *   [trust]   anchors                    CA certificate files (federation):
+ *                                        a whitespace-separated list; the
+ *                                        key may be repeated, each adds
+ *   [policy]  file, signature, authority_cert
+ *   [listen]  control, data              "address:port" (IPv6: "[addr]:port")
+ *   [tpm]     tcti                       optional, default SVMIGD_DEFAULT_TCTI
+ *   [limits]  max_mem_mib, max_vcpus     positive decimal integers
+ *   [paths]   state_dir, audit_log       audit_log optional, default
+ *                                        "<state_dir>/audit.log"
+ *
+ * Everything else is required.  Unknown sections and keys, repeated keys,
+ * empty values, syntax errors and over-long lines are refused; the error
+ * names the file and the line.  Paths are kept as written (relative ones
+ * are relative to svmigd's working directory).
+ */
+#ifndef SVMIGD_CONFIG_H
+#define SVMIGD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SVMIGD_DEFAULT_TCTI	"device:/dev/tpmrm0"
+#define SVMIGD_HOST_NAME_MAX	64	/* a DNS label's worth, CN-sized */
+#define SVMIGD_ANCHORS_MAX	32
+#define SVMIGD_CONFIG_MAX	65536	/* bytes of svmigd.conf */
+
+struct svmigd_config {
+	/* [host] */
+	char *host_name;
+	char *host_cert;
+	char *host_key;
+	/* [trust] */
+	char **anchors;
+	size_t n_anchors;
+	/* [policy] */
+	char *policy_file;
+	char *policy_signature;
+	char *policy_authority_cert;
+	/* [listen] */
+	char *listen_control;
+	char *listen_data;
+	/* [tpm] */
+	char *tpm_tcti;
+	/* [limits] */
+	uint64_t max_mem_mib;
+	uint32_t max_vcpus;
+	/* [paths] */
+	char *state_dir;
+	char *audit_log;
+};
+
+/*
+ * Parses @path into @cfg (which needs no initialisation).  Returns 0, or a
+ * negative errno with "<path>:<line>: <what>" (or "<path>: <what>" for a
+ * missing key or an unreadable file) in @err; on failure @cfg holds
+ * nothing to free.
+ */
+int svmigd_config_load(struct svmigd_config *cfg, const char *path,
+		       char *err, size_t errlen);
+
+/* Frees what svmigd_config_load() allocated; @cfg is zeroed. */
+void svmigd_config_free(struct svmigd_config *cfg);
+
+/*
+ * A host name as svmigd.conf and policy.json spell it: 1 to
+ * SVMIGD_HOST_NAME_MAX of A-Z a-z 0-9 '.' '-' '_'.
+ */
+bool svmigd_valid_host_name(const char *s);
+
+#endif /* SVMIGD_CONFIG_H */

@@ -1,0 +1,1094 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * policy.json: signature, strict parsing, decisions; and the helpers the
+ * svmigd components share.  See policy.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "config.h"
+#include "policy.h"
+
+#define POL_JSON_DEPTH	16
+#define POL_WHERE_LEN	(3 * SVMIGD_NAME_MAX)
+
+static void pol_msg(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void pol_msg(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ================================================== shared helpers */
+
+void svmigd_hex_encode(char *out, const uint8_t *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int svmigd_hex_decode(uint8_t *out, size_t n, const char *hex)
+{
+	int hi, lo;
+	size_t i;
+
+	if (strnlen(hex, 2 * n + 1) != 2 * n)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		hi = hex_digit(hex[2 * i]);
+		lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+#define B64_MAX_IN	((size_t)1 << 28)
+
+char *svmigd_base64_encode(const uint8_t *in, size_t n)
+{
+	char *out;
+
+	if (n > B64_MAX_IN)
+		return NULL;
+	out = malloc((n + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	return out;
+}
+
+int svmigd_base64_decode(const char *in, size_t max, uint8_t **out, size_t *n)
+{
+	size_t len = strnlen(in, B64_MAX_IN + 1), pad;
+	uint8_t *buf;
+	char *again;
+	int got, ret = -EINVAL;
+
+	if (!len || len % 4 || max > B64_MAX_IN || len > (max + 2) / 3 * 4)
+		return -EINVAL;
+	buf = malloc(len / 4 * 3);
+	if (!buf)
+		return -ENOMEM;
+	got = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len);
+	pad = (in[len - 1] == '=') + (in[len - 2] == '=');
+	if (got < 0 || (size_t)got < pad || (size_t)got - pad > max)
+		goto fail;
+	got -= (int)pad;
+	/* only the canonical spelling: no whitespace, no stray bits */
+	ret = -ENOMEM;
+	again = svmigd_base64_encode(buf, (size_t)got);
+	if (!again)
+		goto fail;
+	ret = strcmp(again, in) ? -EINVAL : 0;
+	free(again);
+	if (ret)
+		goto fail;
+	*out = buf;
+	*n = (size_t)got;
+	return 0;
+fail:
+	free(buf);
+	return ret;
+}
+
+int svmigd_sha256(const void *data, size_t len, uint8_t out[SVMIGD_SHA256_LEN])
+{
+	return EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) == 1 ?
+	       0 : -ENOMEM;
+}
+
+int svmigd_cert_sha256(X509 *cert, uint8_t out[SVMIGD_SHA256_LEN])
+{
+	unsigned int n = 0;
+
+	if (X509_digest(cert, EVP_sha256(), out, &n) != 1 ||
+	    n != SVMIGD_SHA256_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+int svmigd_pubkey_sha256(EVP_PKEY *key, uint8_t out[SVMIGD_SHA256_LEN])
+{
+	unsigned char *der = NULL;
+	int len, ret;
+
+	len = i2d_PUBKEY(key, &der);
+	if (len <= 0)
+		return -EINVAL;
+	ret = svmigd_sha256(der, (size_t)len, out);
+	OPENSSL_free(der);
+	return ret;
+}
+
+static int key_supported(EVP_PKEY *key)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_EC:
+		return 0;
+	case EVP_PKEY_RSA:
+		return EVP_PKEY_get_bits(key) >= 2048 ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int key_set_pss(EVP_PKEY *key, EVP_PKEY_CTX *pctx, int saltlen)
+{
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)
+		return 0;
+	if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) <= 0)
+		return -EINVAL;
+	return 0;
+}
+
+int svmigd_sign(EVP_PKEY *key, const void *data, size_t len, uint8_t **sig,
+		size_t *siglen)
+{
+	EVP_PKEY_CTX *pctx;
+	EVP_MD_CTX *md;
+	uint8_t *s = NULL;
+	size_t n;
+	int ret;
+
+	ret = key_supported(key);
+	if (ret)
+		return ret;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return -ENOMEM;
+	ret = -EINVAL;
+	if (EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, key) != 1 ||
+	    key_set_pss(key, pctx, RSA_PSS_SALTLEN_DIGEST))
+		goto out;
+	ret = -ENOMEM;
+	n = (size_t)EVP_PKEY_get_size(key);
+	s = malloc(n);
+	if (!s)
+		goto out;
+	ret = -EINVAL;
+	if (EVP_DigestSign(md, s, &n, data, len) != 1) {
+		free(s);
+		goto out;
+	}
+	*sig = s;
+	*siglen = n;
+	ret = 0;
+out:
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ret;
+}
+
+int svmigd_verify(EVP_PKEY *key, const void *data, size_t len,
+		  const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY_CTX *pctx;
+	EVP_MD_CTX *md;
+	int ret;
+
+	ret = key_supported(key);
+	if (ret)
+		return ret;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return -ENOMEM;
+	ret = -EINVAL;
+	if (EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, key) != 1 ||
+	    key_set_pss(key, pctx, RSA_PSS_SALTLEN_AUTO))
+		goto out;
+	ret = EVP_DigestVerify(md, sig, siglen, data, len) == 1 ? 0 : -EBADMSG;
+out:
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ret;
+}
+
+int svmigd_read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	uint8_t *b;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		pol_msg(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		pol_msg(err, errlen, "%s: %s", path, strerror(-ret));
+		goto out;
+	}
+	ret = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		pol_msg(err, errlen, "%s: not a regular file of at most %zu bytes",
+			path, max);
+		goto out;
+	}
+	ret = -ENOMEM;
+	b = malloc((size_t)st.st_size + 1);
+	if (!b) {
+		pol_msg(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	n = read(fd, b, (size_t)st.st_size + 1);
+	if (n < 0 || n > st.st_size) {
+		ret = n < 0 ? -errno : -EIO;
+		pol_msg(err, errlen, "%s: %s", path,
+			n < 0 ? strerror(-ret) : "file grew while reading");
+		free(b);
+		goto out;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = (size_t)n;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+/* Line of byte @off. */
+static unsigned int text_line(const char *buf, size_t off)
+{
+	unsigned int line = 1;
+	size_t i;
+
+	for (i = 0; i < off; i++)
+		line += buf[i] == '\n';
+	return line;
+}
+
+int svmigd_json_parse(const char *buf, size_t len, int depth,
+		      struct json_object **out, char *err, size_t errlen)
+{
+	struct json_object *obj = NULL;
+	enum json_tokener_error e;
+	struct json_tokener *tok;
+	const char *nul;
+	size_t end;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	nul = memchr(buf, '\0', len);
+	if (nul) {
+		pol_msg(err, errlen, "NUL byte on line %u",
+			text_line(buf, (size_t)(nul - buf)));
+		return -EINVAL;
+	}
+	if (len > INT_MAX) {
+		pol_msg(err, errlen, "JSON text too long");
+		return -EINVAL;
+	}
+	tok = json_tokener_new_ex(depth);
+	if (!tok) {
+		pol_msg(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+			       JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (e == json_tokener_continue)
+		pol_msg(err, errlen, "truncated JSON");
+	else if (e != json_tokener_success)
+		pol_msg(err, errlen, "JSON error on line %u: %s",
+			text_line(buf, end), json_tokener_error_desc(e));
+	else
+		ret = 0;
+	while (!ret && end < len && isspace((unsigned char)buf[end]))
+		end++;
+	if (!ret && end < len) {
+		pol_msg(err, errlen, "data after the JSON value on line %u",
+			text_line(buf, end));
+		ret = -EINVAL;
+	}
+	json_tokener_free(tok);
+	if (ret)
+		json_object_put(obj);
+	else
+		*out = obj;
+	return ret;
+}
+
+X509 *svmigd_load_cert(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	X509 *cert;
+
+	if (!f) {
+		pol_msg(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!cert)
+		pol_msg(err, errlen, "%s: no PEM certificate", path);
+	ERR_clear_error();
+	return cert;
+}
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+EVP_PKEY *svmigd_load_key(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	EVP_PKEY *key;
+
+	if (!f) {
+		pol_msg(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	key = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!key) {
+		pol_msg(err, errlen, "%s: no unencrypted PEM private key", path);
+		return NULL;
+	}
+	if (key_supported(key)) {
+		pol_msg(err, errlen,
+			"%s: unsupported key (EC, or RSA of at least 2048 bits)",
+			path);
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	return key;
+}
+
+/* ================================================== parsing */
+
+struct pol_ctx {
+	const char *file;
+	const char *buf;
+	size_t len;
+	struct svmigd_policy *p;
+	char *err;
+	size_t errlen;
+};
+
+static int pol_fail(struct pol_ctx *c, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int pol_fail(struct pol_ctx *c, const char *where, const char *fmt, ...)
+{
+	char m[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	pol_msg(c->err, c->errlen, "%s: %s%s%s", c->file, where,
+		*where ? ": " : "", m);
+	return -EINVAL;
+}
+
+/* "where.key" into @buf, ending in "..." when cut. */
+static const char *pol_at(char *buf, const char *where, const char *key)
+{
+	int n = snprintf(buf, POL_WHERE_LEN, "%s%s%s", where,
+			 *where ? "." : "", key);
+
+	if (n < 0 || n >= POL_WHERE_LEN)
+		strcpy(buf + POL_WHERE_LEN - 4, "...");
+	return buf;
+}
+
+static struct json_object *pol_get(struct json_object *o, const char *key)
+{
+	return json_object_object_get(o, key);
+}
+
+/* An object with exactly the keys @keys. */
+static int pol_object(struct pol_ctx *c, struct json_object *o,
+		      const char *where, const char *const *keys, size_t nkeys)
+{
+	struct json_object_iterator it, end;
+	const char *name;
+	size_t i;
+
+	if (!json_object_is_type(o, json_type_object))
+		return pol_fail(c, where, "expected an object");
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		name = json_object_iter_peek_name(&it);
+		for (i = 0; i < nkeys; i++)
+			if (!strcmp(name, keys[i]))
+				break;
+		if (i == nkeys)
+			return pol_fail(c, where, "unknown key \"%s\"", name);
+	}
+	for (i = 0; i < nkeys; i++)
+		if (!json_object_object_get_ex(o, keys[i], NULL))
+			return pol_fail(c, where, "missing key \"%s\"", keys[i]);
+	return 0;
+}
+
+static int pol_hex(struct pol_ctx *c, struct json_object *v, const char *where,
+		   uint8_t *out, size_t n)
+{
+	if (!json_object_is_type(v, json_type_string) ||
+	    svmigd_hex_decode(out, n, json_object_get_string(v)))
+		return pol_fail(c, where, "expected %zu lowercase hex digits",
+				2 * n);
+	return 0;
+}
+
+static int pol_uint(struct pol_ctx *c, struct json_object *v,
+		    const char *where, int64_t max, uint64_t *out)
+{
+	int64_t n;
+
+	if (!json_object_is_type(v, json_type_int))
+		return pol_fail(c, where, "expected an integer");
+	n = json_object_get_int64(v);
+	if (n < 1 || n > max)
+		return pol_fail(c, where, "expected an integer from 1 to %lld",
+				(long long)max);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+bool svmigd_valid_name(const char *s)
+{
+	size_t i, n = strnlen(s, SVMIGD_NAME_MAX + 1);
+
+	if (!n || n > SVMIGD_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int pol_name(struct pol_ctx *c, const char *where, const char *name,
+		    bool host)
+{
+	if (host && !svmigd_valid_host_name(name))
+		return pol_fail(c, where,
+				"\"%.*s\" is not a host name (1 to %d of A-Z a-z 0-9 . - _)",
+				SVMIGD_NAME_MAX, name, SVMIGD_HOST_NAME_MAX);
+	if (!host && !svmigd_valid_name(name))
+		return pol_fail(c, where,
+				"expected 1 to %d characters, no control characters",
+				SVMIGD_NAME_MAX);
+	return 0;
+}
+
+static void pol_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* An array of names; hosts must be in the policy's hosts. */
+static int pol_strv(struct pol_ctx *c, struct json_object *a,
+		    const char *where, bool host, char ***out, size_t *nout)
+{
+	char w[POL_WHERE_LEN], idx[24];
+	struct json_object *v;
+	size_t i, n;
+	char **s;
+	int ret;
+
+	if (!json_object_is_type(a, json_type_array))
+		return pol_fail(c, where, "expected an array");
+	n = json_object_array_length(a);
+	s = calloc(n ? n : 1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		snprintf(idx, sizeof(idx), "%zu", i);
+		pol_at(w, where, idx);
+		v = json_object_array_get_idx(a, i);
+		ret = -EINVAL;
+		if (!json_object_is_type(v, json_type_string)) {
+			pol_fail(c, w, "expected a string");
+			goto fail;
+		}
+		ret = pol_name(c, w, json_object_get_string(v), host);
+		if (!ret && strlen(json_object_get_string(v)) !=
+			    (size_t)json_object_get_string_len(v))
+			ret = pol_fail(c, w, "NUL character");
+		if (ret)
+			goto fail;
+		if (host && !svmigd_policy_host(c->p, json_object_get_string(v))) {
+			ret = pol_fail(c, w, "host \"%s\" not in hosts",
+				       json_object_get_string(v));
+			goto fail;
+		}
+		ret = -ENOMEM;
+		s[i] = strdup(json_object_get_string(v));
+		if (!s[i])
+			goto fail;
+	}
+	*out = s;
+	*nout = n;
+	return 0;
+fail:
+	pol_strv_free(s, i);
+	return ret;
+}
+
+/* "0".."23", no leading zero. */
+static int pol_pcr_index(const char *s)
+{
+	size_t n = strlen(s);
+	int v;
+
+	if (n < 1 || n > 2 || !isdigit((unsigned char)s[0]) ||
+	    (n == 2 && (s[0] == '0' || !isdigit((unsigned char)s[1]))))
+		return -1;
+	v = n == 1 ? s[0] - '0' : (s[0] - '0') * 10 + s[1] - '0';
+	return v < SVMIGD_PCR_MAX ? v : -1;
+}
+
+static int pol_pcrs(struct pol_ctx *c, struct json_object *o,
+		    const char *where, struct svmigd_policy_host *h)
+{
+	static const char *const keys[] = { "sha256" };
+	char wbank[POL_WHERE_LEN], w[POL_WHERE_LEN];
+	struct json_object_iterator it, end;
+	struct json_object *bank;
+	const char *name;
+	int idx, ret;
+
+	ret = pol_object(c, o, where, keys, 1);
+	if (ret)
+		return ret;
+	bank = pol_get(o, "sha256");
+	pol_at(wbank, where, "sha256");
+	if (!json_object_is_type(bank, json_type_object))
+		return pol_fail(c, wbank, "expected an object");
+	it = json_object_iter_begin(bank);
+	end = json_object_iter_end(bank);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		name = json_object_iter_peek_name(&it);
+		pol_at(w, wbank, name);
+		idx = pol_pcr_index(name);
+		if (idx < 0)
+			return pol_fail(c, w, "PCR index must be 0 to %d",
+					SVMIGD_PCR_MAX - 1);
+		ret = pol_hex(c, json_object_iter_peek_value(&it), w,
+			      h->pcrs[idx], SVMIGD_SHA256_LEN);
+		if (ret)
+			return ret;
+		h->pcr_mask |= 1u << idx;
+	}
+	if (!h->pcr_mask)
+		return pol_fail(c, wbank, "no reference PCR values");
+	return 0;
+}
+
+static int pol_host(struct pol_ctx *c, const char *name, struct json_object *o,
+		    struct svmigd_policy_host *h)
+{
+	static const char *const keys[] = {
+		"ak_sha256", "pcrs", "max_mem_mib", "max_vcpus",
+	};
+	char where[POL_WHERE_LEN], w[POL_WHERE_LEN];
+	uint64_t v;
+	int ret;
+
+	pol_at(where, "hosts", name);
+	ret = pol_name(c, where, name, true);
+	if (!ret)
+		ret = pol_object(c, o, where, keys, 4);
+	if (ret)
+		return ret;
+	h->name = strdup(name);
+	if (!h->name)
+		return -ENOMEM;
+	ret = pol_hex(c, pol_get(o, "ak_sha256"), pol_at(w, where, "ak_sha256"),
+		      h->ak_sha256, SVMIGD_SHA256_LEN);
+	if (!ret)
+		ret = pol_pcrs(c, pol_get(o, "pcrs"), pol_at(w, where, "pcrs"), h);
+	if (!ret)
+		ret = pol_uint(c, pol_get(o, "max_mem_mib"),
+			       pol_at(w, where, "max_mem_mib"), INT64_MAX - 1,
+			       &h->max_mem_mib);
+	if (!ret)
+		ret = pol_uint(c, pol_get(o, "max_vcpus"),
+			       pol_at(w, where, "max_vcpus"), UINT32_MAX, &v);
+	if (!ret)
+		h->max_vcpus = (uint32_t)v;
+	return ret;
+}
+
+static int pol_role(struct pol_ctx *c, const char *name, struct json_object *o,
+		    struct svmigd_policy_role *r)
+{
+	static const char *const keys[] = { "vms", "sources", "targets" };
+	char where[POL_WHERE_LEN], w[POL_WHERE_LEN];
+	int ret;
+
+	pol_at(where, "roles", name);
+	ret = pol_name(c, where, name, false);
+	if (!ret)
+		ret = pol_object(c, o, where, keys, 3);
+	if (ret)
+		return ret;
+	r->name = strdup(name);
+	if (!r->name)
+		return -ENOMEM;
+	ret = pol_strv(c, pol_get(o, "vms"), pol_at(w, where, "vms"), false,
+		       &r->vms, &r->n_vms);
+	if (!ret)
+		ret = pol_strv(c, pol_get(o, "sources"),
+			       pol_at(w, where, "sources"), true, &r->sources,
+			       &r->n_sources);
+	if (!ret)
+		ret = pol_strv(c, pol_get(o, "targets"),
+			       pol_at(w, where, "targets"), true, &r->targets,
+			       &r->n_targets);
+	return ret;
+}
+
+static int pol_operator(struct pol_ctx *c, const char *name,
+			struct json_object *o, struct svmigd_policy_operator *op)
+{
+	static const char *const keys[] = { "cert_sha256", "roles" };
+	char where[POL_WHERE_LEN], w[POL_WHERE_LEN];
+	const struct svmigd_policy_operator *other;
+	size_t i;
+	int ret;
+
+	pol_at(where, "operators", name);
+	ret = pol_name(c, where, name, false);
+	if (!ret)
+		ret = pol_object(c, o, where, keys, 2);
+	if (ret)
+		return ret;
+	pol_at(w, where, "cert_sha256");
+	ret = pol_hex(c, pol_get(o, "cert_sha256"), w, op->cert_sha256,
+		      SVMIGD_SHA256_LEN);
+	if (ret)
+		return ret;
+	other = svmigd_policy_operator(c->p, op->cert_sha256);
+	if (other)
+		return pol_fail(c, w, "same certificate as operator %s",
+				other->name);
+	op->name = strdup(name);
+	if (!op->name)
+		return -ENOMEM;
+	pol_at(w, where, "roles");
+	ret = pol_strv(c, pol_get(o, "roles"), w, false, &op->roles,
+		       &op->n_roles);
+	for (i = 0; !ret && i < op->n_roles; i++)
+		if (!svmigd_policy_role(c->p, op->roles[i]))
+			ret = pol_fail(c, w, "role \"%s\" not in roles",
+				       op->roles[i]);
+	return ret;
+}
+
+/*
+ * Parses the members of @o into an array of @size-byte elements, one
+ * after the other; *count grows with each member parsed, so the lookups
+ * see the earlier ones and svmigd_policy_free() the partial ones.
+ */
+typedef int (*pol_member_fn)(struct pol_ctx *c, const char *name,
+			     struct json_object *o, void *elem);
+
+static int pol_members(struct pol_ctx *c, struct json_object *o,
+		       const char *where, size_t size, void **array,
+		       size_t *count, pol_member_fn fn)
+{
+	struct json_object_iterator it, end;
+	size_t n;
+	int ret;
+
+	if (!json_object_is_type(o, json_type_object))
+		return pol_fail(c, where, "expected an object");
+	n = (size_t)json_object_object_length(o);
+	*array = calloc(n ? n : 1, size);
+	if (!*array)
+		return -ENOMEM;
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		(*count)++;
+		ret = fn(c, json_object_iter_peek_name(&it),
+			 json_object_iter_peek_value(&it),
+			 (char *)*array + (*count - 1) * size);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int pol_host_fn(struct pol_ctx *c, const char *name,
+		       struct json_object *o, void *elem)
+{
+	return pol_host(c, name, o, elem);
+}
+
+static int pol_role_fn(struct pol_ctx *c, const char *name,
+		       struct json_object *o, void *elem)
+{
+	return pol_role(c, name, o, elem);
+}
+
+static int pol_operator_fn(struct pol_ctx *c, const char *name,
+			   struct json_object *o, void *elem)
+{
+	return pol_operator(c, name, o, elem);
+}
+
+static int pol_json(struct pol_ctx *c, struct json_object **root)
+{
+	char m[200];
+	int ret;
+
+	ret = svmigd_json_parse(c->buf, c->len, POL_JSON_DEPTH, root, m,
+				sizeof(m));
+	if (ret == -EINVAL)
+		return pol_fail(c, "", "%s", m);
+	return ret;
+}
+
+static int pol_parse(struct pol_ctx *c)
+{
+	static const char *const keys[] = {
+		"version", "hosts", "operators", "roles",
+	};
+	struct svmigd_policy *p = c->p;
+	struct json_object *root = NULL;
+	int ret;
+
+	ret = pol_json(c, &root);
+	if (!ret)
+		ret = pol_object(c, root, "", keys, 4);
+	if (ret)
+		goto out;
+	if (!json_object_is_type(pol_get(root, "version"), json_type_int) ||
+	    json_object_get_int64(pol_get(root, "version")) != 1) {
+		ret = pol_fail(c, "version", "expected 1");
+		goto out;
+	}
+	ret = pol_members(c, pol_get(root, "hosts"), "hosts", sizeof(*p->hosts),
+			  (void **)&p->hosts, &p->n_hosts, pol_host_fn);
+	if (!ret)
+		ret = pol_members(c, pol_get(root, "roles"), "roles",
+				  sizeof(*p->roles), (void **)&p->roles,
+				  &p->n_roles, pol_role_fn);
+	if (!ret)
+		ret = pol_members(c, pol_get(root, "operators"), "operators",
+				  sizeof(*p->operators), (void **)&p->operators,
+				  &p->n_operators, pol_operator_fn);
+out:
+	if (ret == -ENOMEM)
+		pol_msg(c->err, c->errlen, "%s: out of memory", c->file);
+	json_object_put(root);
+	return ret;
+}
+
+/* ================================================== loading */
+
+int svmigd_policy_load_key(struct svmigd_policy **out, const char *policy_path,
+			   const char *sig_path, EVP_PKEY *authority,
+			   char *err, size_t errlen)
+{
+	struct pol_ctx c = { .file = policy_path, .err = err, .errlen = errlen };
+	uint8_t *buf = NULL, *sig = NULL;
+	size_t len, siglen;
+	int ret;
+
+	*out = NULL;
+	ret = svmigd_read_file(policy_path, SVMIGD_POLICY_FILE_MAX, &buf, &len,
+			       err, errlen);
+	if (!ret)
+		ret = svmigd_read_file(sig_path, SVMIGD_SIG_MAX, &sig, &siglen,
+				       err, errlen);
+	if (ret)
+		goto out;
+	ret = svmigd_verify(authority, buf, len, sig, siglen);
+	if (ret) {
+		pol_msg(err, errlen, ret == -EBADMSG ?
+			"%s: signature %s does not verify with the policy authority's key" :
+			"%s: cannot check signature %s: unsupported authority key",
+			policy_path, sig_path);
+		goto out;
+	}
+	ret = -ENOMEM;
+	c.p = calloc(1, sizeof(*c.p));
+	if (!c.p ||
+	    svmigd_sha256(buf, len, c.p->sha256) ||
+	    svmigd_pubkey_sha256(authority, c.p->authority_sha256)) {
+		pol_msg(err, errlen, "%s: out of memory", policy_path);
+		goto out_free;
+	}
+	c.buf = (const char *)buf;
+	c.len = len;
+	ret = pol_parse(&c);
+	if (ret)
+		goto out_free;
+	*out = c.p;
+	goto out;
+out_free:
+	svmigd_policy_free(c.p);
+out:
+	free(buf);
+	free(sig);
+	return ret;
+}
+
+int svmigd_policy_load(struct svmigd_policy **out, const char *policy_path,
+		       const char *sig_path, const char *authority_cert_path,
+		       char *err, size_t errlen)
+{
+	EVP_PKEY *key;
+	X509 *cert;
+	int ret;
+
+	*out = NULL;
+	cert = svmigd_load_cert(authority_cert_path, err, errlen);
+	if (!cert)
+		return -EINVAL;
+	key = X509_get0_pubkey(cert);
+	if (!key) {
+		pol_msg(err, errlen, "%s: unreadable public key",
+			authority_cert_path);
+		ret = -EINVAL;
+	} else {
+		ret = svmigd_policy_load_key(out, policy_path, sig_path, key,
+					     err, errlen);
+	}
+	X509_free(cert);
+	ERR_clear_error();
+	return ret;
+}
+
+int svmigd_authority_sha256(const char *cert_path,
+			    uint8_t out[SVMIGD_SHA256_LEN],
+			    char *err, size_t errlen)
+{
+	EVP_PKEY *key;
+	X509 *cert;
+	int ret = -EINVAL;
+
+	cert = svmigd_load_cert(cert_path, err, errlen);
+	if (!cert)
+		return -EINVAL;
+	key = X509_get0_pubkey(cert);
+	if (key)
+		ret = svmigd_pubkey_sha256(key, out);
+	if (ret)
+		pol_msg(err, errlen, "%s: unreadable public key", cert_path);
+	X509_free(cert);
+	ERR_clear_error();
+	return ret;
+}
+
+void svmigd_policy_free(struct svmigd_policy *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_hosts; i++)
+		free(p->hosts[i].name);
+	for (i = 0; i < p->n_operators; i++) {
+		free(p->operators[i].name);
+		pol_strv_free(p->operators[i].roles, p->operators[i].n_roles);
+	}
+	for (i = 0; i < p->n_roles; i++) {
+		free(p->roles[i].name);
+		pol_strv_free(p->roles[i].vms, p->roles[i].n_vms);
+		pol_strv_free(p->roles[i].sources, p->roles[i].n_sources);
+		pol_strv_free(p->roles[i].targets, p->roles[i].n_targets);
+	}
+	free(p->hosts);
+	free(p->operators);
+	free(p->roles);
+	free(p);
+}
+
+/* ================================================== decisions */
+
+const struct svmigd_policy_host *
+svmigd_policy_host(const struct svmigd_policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_hosts; i++)
+		if (p->hosts[i].name && !strcmp(p->hosts[i].name, name))
+			return &p->hosts[i];
+	return NULL;
+}
+
+const struct svmigd_policy_operator *
+svmigd_policy_operator(const struct svmigd_policy *p,
+		       const uint8_t cert_sha256[SVMIGD_SHA256_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < p->n_operators; i++)
+		if (p->operators[i].name &&
+		    !CRYPTO_memcmp(p->operators[i].cert_sha256, cert_sha256,
+				   SVMIGD_SHA256_LEN))
+			return &p->operators[i];
+	return NULL;
+}
+
+const struct svmigd_policy_role *
+svmigd_policy_role(const struct svmigd_policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_roles; i++)
+		if (p->roles[i].name && !strcmp(p->roles[i].name, name))
+			return &p->roles[i];
+	return NULL;
+}
+
+static bool strv_has(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+static enum svmigd_policy_check role_check(const struct svmigd_policy_role *r,
+					   const char *vm, const char *source,
+					   const char *target)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_vms; i++)
+		if (!fnmatch(r->vms[i], vm, 0))
+			break;
+	if (i == r->n_vms)
+		return SVMIGD_POLICY_VM;
+	if (!strv_has(r->sources, r->n_sources, source))
+		return SVMIGD_POLICY_SOURCE;
+	if (!strv_has(r->targets, r->n_targets, target))
+		return SVMIGD_POLICY_TARGET;
+	return SVMIGD_POLICY_ALLOWED;
+}
+
+static int refuse(struct svmigd_policy_decision *d,
+		  enum svmigd_policy_check check, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(struct svmigd_policy_decision *d,
+		  enum svmigd_policy_check check, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->check = check;
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	return -EACCES;
+}
+
+int svmigd_policy_decide(const struct svmigd_policy *p,
+			 const uint8_t cert_sha256[SVMIGD_SHA256_LEN],
+			 const char *vm, const char *source, const char *target,
+			 struct svmigd_policy_decision *d)
+{
+	enum svmigd_policy_check check, best_check = SVMIGD_POLICY_NO_ROLE;
+	const struct svmigd_policy_operator *op;
+	const struct svmigd_policy_role *r, *best = NULL;
+	static const char *const what[] = {
+		[SVMIGD_POLICY_VM] = "vm",
+		[SVMIGD_POLICY_SOURCE] = "source",
+		[SVMIGD_POLICY_TARGET] = "target",
+	};
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	op = svmigd_policy_operator(p, cert_sha256);
+	if (!op)
+		return refuse(d, SVMIGD_POLICY_OPERATOR, "operator not enrolled");
+	d->operator = op->name;
+	if (!svmigd_policy_host(p, source))
+		return refuse(d, SVMIGD_POLICY_SOURCE_HOST,
+			      "host unknown: source %s", source);
+	if (!svmigd_policy_host(p, target))
+		return refuse(d, SVMIGD_POLICY_TARGET_HOST,
+			      "host unknown: target %s", target);
+	for (i = 0; i < op->n_roles; i++) {
+		r = svmigd_policy_role(p, op->roles[i]);
+		if (!r)
+			continue;	/* cannot happen: checked at load */
+		check = role_check(r, vm, source, target);
+		if (check == SVMIGD_POLICY_ALLOWED) {
+			d->role = r->name;
+			snprintf(d->reason, sizeof(d->reason),
+				 "allowed by role %s of operator %s", r->name,
+				 op->name);
+			return 0;
+		}
+		if (!best || check > best_check) {
+			best = r;
+			best_check = check;
+		}
+	}
+	if (!best)
+		return refuse(d, SVMIGD_POLICY_NO_ROLE, "operator %s has no role",
+			      op->name);
+	d->role = best->name;
+	return refuse(d, best_check, "role %s does not allow %s %s", best->name,
+		      what[best_check],
+		      best_check == SVMIGD_POLICY_VM ? vm :
+		      best_check == SVMIGD_POLICY_SOURCE ? source : target);
+}
