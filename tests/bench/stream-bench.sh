@@ -90,6 +90,17 @@ start_pair() { # WORKLOAD
 	fi
 }
 
+wait_listening() { # LOG
+	local i
+
+	for ((i = 0; i < 600; i++)); do
+		grep -q 'waiting for the source' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "# the destination never listened: $(tail -n 2 "$1")"
+	return 1
+}
+
 # One migration; appends "WORKLOAD MODE total_ms downtime_ms bytes" to $RESULTS.
 run_one() { # WORKLOAD MODE REP
 	local port json_in json_out rc_in rc_out pid_in total down bytes
@@ -103,10 +114,13 @@ run_one() { # WORKLOAD MODE REP
 	"$DRIVER" incoming --qmp "$(qemu_qmp_sock dst 2)" --listen "127.0.0.1:$port" \
 		"${margs[@]}" --resume --timeout 600 --json "$json_in" >"$OUTDIR/$1-$2-$3-in.log" 2>&1 &
 	pid_in=$!
+	# QEMU's own tcp: (plain, qemu-tls) connects once: wait for the listener.
+	wait_listening "$OUTDIR/$1-$2-$3-in.log" || { kill "$pid_in"; wait "$pid_in"; return 1; }
 	"$DRIVER" outgoing --qmp "$(qemu_qmp_sock src 2)" --connect "127.0.0.1:$port" \
 		"${margs[@]}" --max-bandwidth 100000 --timeout 600 --json "$json_out" \
 		>"$OUTDIR/$1-$2-$3-out.log" 2>&1
 	rc_out=$?
+	((rc_out)) && kill "$pid_in" 2>/dev/null
 	wait "$pid_in"
 	rc_in=$?
 	qemu_stop src
