@@ -1,0 +1,1496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmigd's protocol (userspace/svmigd/session.c) between two hosts, each
+ * with its own swtpm: host-a (provider A's CA) migrates to host-b
+ * (provider B's CA: federation); operators from an operator CA; a policy
+ * signed by a policy authority that enrols both AKs and the PCR values
+ * read from the swtpms.  Source and target run in two threads over a
+ * socketpair with svmig_tls; scripted peers (the test speaking the
+ * protocol itself, with a host's stolen TLS key and TPM) replay quotes
+ * and send requests the honest source would not.
+ *
+ * Threads only record what happened (cmocka's asserts belong to the main
+ * thread), the main thread checks after joining them.  Skipped without
+ * swtpm.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "audit.h"
+#include "msg.h"
+#include "pki.h"
+#include "policy.h"
+#include "request.h"
+#include "session.h"
+#include "swtpm.h"
+#include "tls.h"
+#include "tpm.h"
+
+#define T_TIMEOUT	5000	/* ms: nothing should wait for it */
+
+/* ---- the fixture ---- */
+
+enum { CA_A, CA_B, CA_X, CA_OP, CA_OP_X, N_CA };
+enum { H_A, H_B, H_X, H_ROGUE, N_H };
+enum { OP_ALICE, OP_BOB, OP_MALLORY, N_OP };
+enum { TPM_A, TPM_B, N_TPM };
+
+static const char *const ca_names[N_CA] = {
+	"provider A CA", "provider B CA", "unknown CA", "operator CA",
+	"unknown operator CA",
+};
+
+static const struct {
+	const char *cn;
+	int ca;
+} host_ids[N_H] = {
+	[H_A] = { "host-a", CA_A },
+	[H_B] = { "host-b", CA_B },
+	[H_X] = { "host-x", CA_B },		/* trusted, not in the policy */
+	[H_ROGUE] = { "host-a", CA_X },		/* an unknown CA's host-a */
+};
+
+static const struct {
+	const char *cn;
+	int ca;
+} op_ids[N_OP] = {
+	[OP_ALICE] = { "alice", CA_OP },	/* migrator: web-*, a -> b */
+	[OP_BOB] = { "bob", CA_OP },		/* narrow: web-*, a -> c */
+	[OP_MALLORY] = { "mallory", CA_OP_X },	/* enrolled, unknown CA */
+};
+
+static const unsigned int quote_pcrs[] = { 0, 7, 16 };
+#define NQUOTE	(sizeof(quote_pcrs) / sizeof(quote_pcrs[0]))
+#define RESET_PCR	16	/* the one tests extend, then reset */
+
+static struct {
+	bool have_swtpm;
+	char dir[64];
+	struct swtpm swtpm[N_TPM];
+	struct svmigd_tpm *tpm[N_TPM];
+	struct svmigd_tpm_ak ak[N_TPM];
+	struct svmigd_tpm_pcrs pcrs[N_TPM];
+	X509 *ca[N_CA];
+	EVP_PKEY *ca_key[N_CA];
+	char ca_path[N_CA][128];
+	X509 *host[N_H];
+	EVP_PKEY *host_key[N_H];
+	char host_cert[N_H][128], host_keyf[N_H][128];
+	struct svmig_tls_ctx *tls[N_H];
+	X509 *op[N_OP];
+	EVP_PKEY *op_key[N_OP];
+	EVP_PKEY *authority_key, *other_key;
+	char authority_path[128], policy_path[128], sig_path[128];
+	char *policy_text;
+	struct svmigd_policy *policy[N_TPM];	/* each host loads its own */
+	X509_STORE *anchors;			/* the operator CA */
+	char audit[N_TPM][128], forger_audit[128];
+} F;
+
+static void fpath(char *out, const char *name)
+{
+	snprintf(out, 128, "%s/%s", F.dir, name);
+}
+
+static int make_ca(int i)
+{
+	F.ca_key[i] = pki_key();
+	if (!F.ca_key[i])
+		return -1;
+	F.ca[i] = pki_cert(F.ca_key[i], ca_names[i], NULL, NULL);
+	snprintf(F.ca_path[i], sizeof(F.ca_path[i]), "%s/ca%d.pem", F.dir, i);
+	return F.ca[i] ? pki_write_cert(F.ca_path[i], F.ca[i]) : -1;
+}
+
+static int make_host(int i)
+{
+	const char *anchors[] = { F.ca_path[CA_A], F.ca_path[CA_B] };
+	struct svmig_tls_config cfg = {
+		.cert_file = F.host_cert[i], .key_file = F.host_keyf[i],
+		.anchor_files = anchors, .n_anchor_files = 2,
+	};
+	char err[SVMIG_TLS_ERR_LEN];
+	int ca = host_ids[i].ca;
+
+	F.host_key[i] = pki_key();
+	if (!F.host_key[i])
+		return -1;
+	F.host[i] = pki_cert(F.host_key[i], host_ids[i].cn, F.ca[ca],
+			     F.ca_key[ca]);
+	snprintf(F.host_cert[i], 128, "%s/host%d.pem", F.dir, i);
+	snprintf(F.host_keyf[i], 128, "%s/host%d.key", F.dir, i);
+	if (!F.host[i] || pki_write_cert(F.host_cert[i], F.host[i]) ||
+	    pki_write_key(F.host_keyf[i], F.host_key[i]))
+		return -1;
+	if (svmig_tls_ctx_new(&cfg, &F.tls[i], err, sizeof(err))) {
+		fprintf(stderr, "tls ctx %d: %s\n", i, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int make_op(int i)
+{
+	int ca = op_ids[i].ca;
+
+	F.op_key[i] = pki_key();
+	if (!F.op_key[i])
+		return -1;
+	F.op[i] = pki_cert(F.op_key[i], op_ids[i].cn, F.ca[ca], F.ca_key[ca]);
+	return F.op[i] ? 0 : -1;
+}
+
+static int make_pki(void)
+{
+	char err[256], *files[1];
+	X509 *auth;
+	int i, ret = 0;
+
+	for (i = 0; i < N_CA && !ret; i++)
+		ret = make_ca(i);
+	for (i = 0; i < N_H && !ret; i++)
+		ret = make_host(i);
+	for (i = 0; i < N_OP && !ret; i++)
+		ret = make_op(i);
+	if (ret)
+		return ret;
+	F.authority_key = pki_key();
+	F.other_key = pki_key();
+	auth = F.authority_key ?
+	       pki_cert(F.authority_key, "policy authority", NULL, NULL) : NULL;
+	fpath(F.authority_path, "authority.pem");
+	ret = auth && F.other_key ? pki_write_cert(F.authority_path, auth) : -1;
+	X509_free(auth);
+	files[0] = F.ca_path[CA_OP];
+	F.anchors = svmigd_request_anchors(files, 1, err, sizeof(err));
+	return ret || !F.anchors ? -1 : 0;
+}
+
+/* Each TPM as firmware left it: PCRs 0 and 7 measured; its AK and PCRs. */
+static int make_tpm(int i, const char *bin)
+{
+	uint8_t d[SVMIGD_TPM_DIGEST_LEN];
+
+	if (swtpm_start(&F.swtpm[i], bin) ||
+	    svmigd_tpm_open(F.swtpm[i].tcti, &F.tpm[i]))
+		return -1;
+	memset(d, 0x11 * (i + 1), sizeof(d));
+	if (svmigd_tpm_pcr_extend(F.tpm[i], 0, d))
+		return -1;
+	memset(d, 0x33 * (i + 1), sizeof(d));
+	if (svmigd_tpm_pcr_extend(F.tpm[i], 7, d) ||
+	    svmigd_tpm_ak(F.tpm[i], &F.ak[i]) ||
+	    svmigd_tpm_pcr_read(F.tpm[i], quote_pcrs, NQUOTE, &F.pcrs[i]))
+		return -1;
+	return 0;
+}
+
+static void hex32(char out[SVMIGD_SHA256_HEX_LEN + 1], const uint8_t *in)
+{
+	svmigd_hex_encode(out, in, SVMIGD_SHA256_LEN);
+}
+
+/* hosts.<name> of the policy for TPM @t. */
+static int policy_host(char *buf, size_t len, const char *name, int t,
+		       unsigned int mem, unsigned int vcpus)
+{
+	char ak[65], p[NQUOTE][65];
+	unsigned int i;
+
+	hex32(ak, F.ak[t].sha256);
+	for (i = 0; i < NQUOTE; i++)
+		hex32(p[i], F.pcrs[t].value[i]);
+	return snprintf(buf, len,
+			"\"%s\": { \"ak_sha256\": \"%s\", \"pcrs\": { \"sha256\": "
+			"{ \"0\": \"%s\", \"7\": \"%s\", \"16\": \"%s\" } },\n"
+			"  \"max_mem_mib\": %u, \"max_vcpus\": %u }",
+			name, ak, p[0], p[1], p[2], mem, vcpus);
+}
+
+static int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	int ok = f && fwrite(buf, 1, len, f) == len;
+
+	if (f && fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+static int make_policy(void)
+{
+	char a[1024], b[1024], fp[N_OP][65], zeros[65], err[256];
+	uint8_t md[SVMIGD_SHA256_LEN], *sig = NULL;
+	size_t siglen;
+	int i, n;
+
+	policy_host(a, sizeof(a), "host-a", TPM_A, 16384, 16);
+	policy_host(b, sizeof(b), "host-b", TPM_B, 4096, 8);
+	for (i = 0; i < N_OP; i++) {
+		if (svmigd_cert_sha256(F.op[i], md))
+			return -1;
+		hex32(fp[i], md);
+	}
+	memset(zeros, '0', 64);
+	zeros[64] = '\0';
+	F.policy_text = malloc(8192);
+	if (!F.policy_text)
+		return -1;
+	n = snprintf(F.policy_text, 8192,
+		     "{ \"version\": 1,\n\"hosts\": {\n%s,\n%s,\n"
+		     "\"host-c\": { \"ak_sha256\": \"%s\", \"pcrs\": { \"sha256\": "
+		     "{ \"0\": \"%s\" } }, \"max_mem_mib\": 1024, \"max_vcpus\": 1 } },\n"
+		     "\"operators\": {\n"
+		     "  \"alice\": { \"cert_sha256\": \"%s\", \"roles\": [\"migrator\"] },\n"
+		     "  \"bob\": { \"cert_sha256\": \"%s\", \"roles\": [\"narrow\"] },\n"
+		     "  \"mallory\": { \"cert_sha256\": \"%s\", \"roles\": [\"migrator\"] } },\n"
+		     "\"roles\": {\n"
+		     "  \"migrator\": { \"vms\": [\"web-*\"], \"sources\": [\"host-a\"], \"targets\": [\"host-b\"] },\n"
+		     "  \"narrow\": { \"vms\": [\"web-*\"], \"sources\": [\"host-a\"], \"targets\": [\"host-c\"] } } }\n",
+		     a, b, zeros, zeros, fp[OP_ALICE], fp[OP_BOB],
+		     fp[OP_MALLORY]);
+	if (n <= 0 || n >= 8192)
+		return -1;
+	fpath(F.policy_path, "policy.json");
+	fpath(F.sig_path, "policy.json.sig");
+	if (write_file(F.policy_path, F.policy_text, (size_t)n) ||
+	    svmigd_sign(F.authority_key, F.policy_text, (size_t)n, &sig,
+			&siglen))
+		return -1;
+	n = write_file(F.sig_path, sig, siglen);
+	free(sig);
+	for (i = 0; i < N_TPM && !n; i++) {
+		n = svmigd_policy_load(&F.policy[i], F.policy_path, F.sig_path,
+				       F.authority_path, err, sizeof(err));
+		if (n)
+			fprintf(stderr, "policy: %s\n", err);
+	}
+	return n;
+}
+
+static int group_setup(void **state)
+{
+	const char *bin = swtpm_binary();
+	int i;
+
+	(void)state;
+	if (setenv("TSS2_LOG", "all+NONE", 1))
+		return -1;
+	if (!bin)
+		return 0;
+	snprintf(F.dir, sizeof(F.dir), "/tmp/svmig-session-XXXXXX");
+	if (!mkdtemp(F.dir))
+		return -1;
+	for (i = 0; i < N_TPM; i++) {
+		if (make_tpm(i, bin))
+			return -1;
+		snprintf(F.audit[i], 128, "%s/audit-%c.log", F.dir, 'a' + i);
+	}
+	fpath(F.forger_audit, "forger.log");
+	if (make_pki() || make_policy())
+		return -1;
+	F.have_swtpm = true;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < N_TPM; i++) {
+		svmigd_policy_free(F.policy[i]);
+		svmigd_tpm_close(F.tpm[i]);
+		swtpm_stop(&F.swtpm[i]);
+	}
+	for (i = 0; i < N_H; i++) {
+		svmig_tls_ctx_free(F.tls[i]);
+		X509_free(F.host[i]);
+		EVP_PKEY_free(F.host_key[i]);
+	}
+	for (i = 0; i < N_OP; i++) {
+		X509_free(F.op[i]);
+		EVP_PKEY_free(F.op_key[i]);
+	}
+	for (i = 0; i < N_CA; i++) {
+		X509_free(F.ca[i]);
+		EVP_PKEY_free(F.ca_key[i]);
+	}
+	EVP_PKEY_free(F.authority_key);
+	EVP_PKEY_free(F.other_key);
+	X509_STORE_free(F.anchors);
+	free(F.policy_text);
+	if (F.dir[0])
+		swtpm_rmdir(F.dir);	/* removes the files, then the dir */
+	return 0;
+}
+
+/* Fresh audit logs for each test. */
+static int test_setup(void **state)
+{
+	(void)state;
+	unlink(F.audit[TPM_A]);
+	unlink(F.audit[TPM_B]);
+	unlink(F.forger_audit);
+	return 0;
+}
+
+#define SKIP_WITHOUT_SWTPM()	do { if (!F.have_swtpm) skip(); } while (0)
+
+/* ---- requests ---- */
+
+static void init_request(struct svmigd_request *r, const char *vm,
+			 const char *src, const char *tgt, uint64_t mem,
+			 uint32_t vcpus)
+{
+	char err[256];
+
+	assert_int_equal(svmigd_request_init(r, vm, src, tgt, mem, vcpus, err,
+					     sizeof(err)), 0);
+}
+
+static char *request_by(int op, const char *vm, const char *src,
+			const char *tgt, uint64_t mem, uint32_t vcpus)
+{
+	struct svmigd_request r;
+	char *s = NULL, err[256];
+
+	init_request(&r, vm, src, tgt, mem, vcpus);
+	assert_int_equal(svmigd_request_sign(&r, F.op_key[op], F.op[op], &s,
+					     err, sizeof(err)), 0);
+	return s;
+}
+
+static char *request(const char *vm, uint64_t mem, uint32_t vcpus)
+{
+	return request_by(OP_ALICE, vm, "host-a", "host-b", mem, vcpus);
+}
+
+static char *plain(struct json_object *o)
+{
+	char *s = strdup(json_object_to_json_string_ext(o,
+						JSON_C_TO_STRING_PLAIN));
+
+	assert_non_null(s);
+	json_object_put(o);
+	return s;
+}
+
+/* Alice's request without its signature. */
+static char *unsigned_request(void)
+{
+	char *s = request("web-1", 2048, 2);
+	struct json_object *o = json_tokener_parse(s);
+
+	assert_non_null(o);
+	json_object_object_del(o, "signature");
+	free(s);
+	return plain(o);
+}
+
+/* Alice's request and certificate, signed by bob's key. */
+static char *wrongly_signed_request(void)
+{
+	struct svmigd_request r;
+	struct json_object *o = NULL;
+	char *canon = NULL, *b64, err[256];
+	uint8_t *sig;
+	size_t siglen;
+
+	init_request(&r, "web-1", "host-a", "host-b", 2048, 2);
+	assert_int_equal(svmigd_request_sign_json(&r, F.op_key[OP_ALICE],
+						  F.op[OP_ALICE], &o, err,
+						  sizeof(err)), 0);
+	assert_int_equal(svmigd_request_canonical(&r, &canon, err,
+						  sizeof(err)), 0);
+	assert_int_equal(svmigd_sign(F.op_key[OP_BOB], canon, strlen(canon),
+				     &sig, &siglen), 0);
+	b64 = svmigd_base64_encode(sig, siglen);
+	assert_non_null(b64);
+	json_object_object_add(o, "signature", json_object_new_string(b64));
+	free(b64);
+	free(sig);
+	free(canon);
+	return plain(o);
+}
+
+/* ---- the two sides ---- */
+
+enum { RC_NONE, RC_OK, RC_FAILED, RC_OTHER_KEY, RC_OTHER_SESSION };
+
+struct side;
+typedef void (*script_fn)(struct side *d, struct svmig_tls_conn *conn);
+
+struct side {
+	bool source;
+	int id;				/* H_*: the TLS identity */
+	const char *connect_to;		/* source: the server's name */
+	struct svmigd_session_cfg cfg;
+	const char *request;
+	int receipt;			/* RC_*: what follows a session */
+	script_fn script;		/* instead of the session */
+	int fd;
+	pthread_t thread;
+	/* what happened */
+	int hs;				/* the handshake's */
+	int ret;
+	char err[SVMIGD_SESSION_ERR_LEN + SVMIG_TLS_ERR_LEN];
+	struct svmigd_session s;
+	int rret;
+	char rerr[SVMIGD_SESSION_ERR_LEN];
+	struct svmigd_receipt r;
+	char answer[512];		/* a scripted side: what came back */
+};
+
+static void side_init(struct side *d, bool source, const char *req)
+{
+	int t = source ? TPM_A : TPM_B;
+
+	memset(d, 0, sizeof(*d));
+	d->source = source;
+	d->id = source ? H_A : H_B;
+	d->connect_to = "host-b";
+	d->request = req;
+	d->cfg = (struct svmigd_session_cfg){
+		.host_name = source ? "host-a" : "host-b",
+		.policy = F.policy[t],
+		.tpm = F.tpm[t],
+		.host_key = F.host_key[source ? H_A : H_B],
+		.audit_log = F.audit[t],
+		.operator_anchors = F.anchors,
+		.max_mem_mib = 8192,
+		.max_vcpus = 4,
+		.timeout_ms = T_TIMEOUT,
+	};
+}
+
+static void pair_init(struct side *src, struct side *tgt, const char *req)
+{
+	side_init(src, true, req);
+	side_init(tgt, false, NULL);
+}
+
+/* The next message's type and reason, as "TYPE: reason", in d->answer. */
+static void read_answer(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct json_object *msg = NULL, *r;
+	int ret = svmig_msg_recv(conn, T_TIMEOUT, &msg);
+
+	if (ret) {
+		snprintf(d->answer, sizeof(d->answer), "recv: %d: %s", ret,
+			 svmig_tls_error(conn));
+		return;
+	}
+	r = json_object_object_get(msg, "reason");
+	snprintf(d->answer, sizeof(d->answer), "%s: %s", svmig_msg_type(msg),
+		 r ? json_object_get_string(r) : "");
+	json_object_put(msg);
+}
+
+static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct svmigd_session_cfg cfg = d->cfg;
+	struct svmigd_session s = d->s;
+
+	if (d->source) {
+		d->rret = svmigd_session_receipt_recv(conn, &d->cfg, &d->s,
+						      &d->r, d->rerr,
+						      sizeof(d->rerr));
+		return;
+	}
+	if (d->receipt == RC_OTHER_KEY) {	/* a forger's key and log */
+		cfg.host_key = F.other_key;
+		cfg.audit_log = F.forger_audit;
+	}
+	if (d->receipt == RC_OTHER_SESSION)
+		s.id[5] ^= 0x20;
+	d->rret = svmigd_session_receipt_send(conn, &cfg, &s,
+					      d->receipt != RC_FAILED, 1234,
+					      5678901, d->rerr,
+					      sizeof(d->rerr));
+	if (d->receipt == RC_OTHER_KEY || d->receipt == RC_OTHER_SESSION)
+		read_answer(d, conn);
+}
+
+static void side_session(struct side *d, struct svmig_tls_conn *conn)
+{
+	if (d->script) {
+		d->script(d, conn);
+		return;
+	}
+	if (d->source)
+		d->ret = svmigd_session_source(conn, &d->cfg, d->request,
+					       d->request ? strlen(d->request) : 0,
+					       &d->s, d->err, sizeof(d->err));
+	else
+		d->ret = svmigd_session_target(conn, &d->cfg, &d->s, d->err,
+					       sizeof(d->err));
+	if (!d->ret && d->receipt)
+		side_receipt(d, conn);
+}
+
+static void *side_main(void *p)
+{
+	struct side *d = p;
+	struct svmig_tls_conn *conn = NULL;
+
+	if (d->source)
+		d->hs = svmig_tls_connect(F.tls[d->id], d->fd, d->connect_to,
+					  T_TIMEOUT, &conn, d->err,
+					  sizeof(d->err));
+	else
+		d->hs = svmig_tls_accept(F.tls[d->id], d->fd, T_TIMEOUT, &conn,
+					 d->err, sizeof(d->err));
+	if (d->hs) {
+		d->ret = d->hs;
+	} else {
+		side_session(d, conn);
+		svmig_tls_shutdown(conn, 1000);
+		svmig_tls_free(conn);
+	}
+	close(d->fd);
+	return NULL;
+}
+
+static void start(struct side *d, int fd)
+{
+	d->fd = fd;
+	assert_int_equal(pthread_create(&d->thread, NULL, side_main, d), 0);
+}
+
+static void run(struct side *src, struct side *tgt)
+{
+	int fds[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	start(src, fds[0]);
+	start(tgt, fds[1]);
+	assert_int_equal(pthread_join(src->thread, NULL), 0);
+	assert_int_equal(pthread_join(tgt->thread, NULL), 0);
+}
+
+/* ---- checks ---- */
+
+static void has(const char *haystack, const char *needle)
+{
+	if (!strstr(haystack, needle))
+		fail_msg("\"%s\" not in \"%s\"", needle, haystack);
+}
+
+static bool is_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* @d failed with @ret, saying @why, and holds no session. */
+static void failed(const struct side *d, int ret, const char *why)
+{
+	if (d->ret != ret)
+		fail_msg("%s: %d (%d expected): %s",
+			 d->source ? "source" : "target", d->ret, ret, d->err);
+	has(d->err, why);
+	if (getenv("SVMIG_TEST_VERBOSE"))
+		fprintf(stderr, "  %s: %s\n", d->source ? "source" : "target",
+			d->err);
+	assert_true(is_zero(&d->s, sizeof(d->s)));
+}
+
+/* The log verifies with @key; its events, "a,b,c", in @out ("" if none). */
+static void audit_events(const char *path, EVP_PKEY *key, char *out,
+			 size_t len)
+{
+	struct svmigd_audit_report rep;
+	struct json_object *o;
+	char err[512], *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	out[0] = '\0';
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (svmigd_audit_verify_key(path, key, &rep, err, sizeof(err)))
+		fail_msg("audit log: %s", err);
+	while (getline(&line, &cap, f) > 0) {
+		o = json_tokener_parse(line);
+		assert_non_null(o);
+		snprintf(out + strlen(out), len - strlen(out), "%s%s",
+			 out[0] ? "," : "",
+			 json_object_get_string(json_object_object_get(o,
+								       "event")));
+		json_object_put(o);
+	}
+	free(line);
+	fclose(f);
+}
+
+static void audited(int t, const char *events)
+{
+	char got[256];
+
+	audit_events(F.audit[t], F.host_key[t == TPM_A ? H_A : H_B], got,
+		     sizeof(got));
+	if (strcmp(got, events))
+		fail_msg("host-%c audit log: \"%s\", \"%s\" expected",
+			 'a' + t, got, events);
+}
+
+/* The last record of host @t's log has @key == @val in its details. */
+static void audited_detail(int t, const char *key, const char *val)
+{
+	char *line = NULL, *last = NULL;
+	struct json_object *o, *d;
+	size_t cap = 0;
+	FILE *f = fopen(F.audit[t], "r");
+
+	assert_non_null(f);
+	while (getline(&line, &cap, f) > 0) {
+		free(last);
+		last = strdup(line);
+	}
+	free(line);
+	fclose(f);
+	assert_non_null(last);
+	o = json_tokener_parse(last);
+	free(last);
+	assert_non_null(o);
+	d = json_object_object_get(o, "details");
+	has(json_object_get_string(json_object_object_get(d, key)), val);
+	json_object_put(o);
+}
+
+/* ---- success ---- */
+
+static void check_established(const struct side *src, const struct side *tgt)
+{
+	const struct svmigd_session *a = &src->s, *b = &tgt->s;
+	uint8_t md[SVMIGD_SHA256_LEN];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (src->ret || tgt->ret)
+		fail_msg("source %d: %s; target %d: %s", src->ret, src->err,
+			 tgt->ret, tgt->err);
+	assert_true(a->source);
+	assert_false(b->source);
+	assert_memory_equal(a->secret, b->secret, SVMIGD_SECRET_LEN);
+	assert_false(is_zero(a->secret, SVMIGD_SECRET_LEN));
+	assert_memory_equal(a->id, b->id, SVMIGD_SESSION_ID_LEN);
+	assert_memory_equal(a->transcript, b->transcript, SVMIGD_SHA256_LEN);
+	/* id = SHA-256("svmig v1 session id" || H)[0..16) */
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestUpdate(ctx, "svmig v1 session id", 19), 1);
+	assert_int_equal(EVP_DigestUpdate(ctx, a->transcript, 32), 1);
+	assert_int_equal(EVP_DigestFinal_ex(ctx, md, NULL), 1);
+	EVP_MD_CTX_free(ctx);
+	assert_memory_equal(a->id, md, SVMIGD_SESSION_ID_LEN);
+	assert_string_equal(a->peer, "host-b");
+	assert_string_equal(b->peer, "host-a");
+	assert_memory_equal(a->quote_sha256, b->peer_quote_sha256, 32);
+	assert_memory_equal(b->quote_sha256, a->peer_quote_sha256, 32);
+	assert_memory_not_equal(a->quote_sha256, b->quote_sha256, 32);
+	assert_memory_equal(a->key_sha256, b->peer_key_sha256, 32);
+	assert_memory_equal(b->key_sha256, a->peer_key_sha256, 32);
+	assert_memory_equal(a->request.request_sha256,
+			    b->request.request_sha256, 32);
+	assert_string_equal(a->operator, "alice");
+	assert_string_equal(b->operator, "alice");
+	assert_string_equal(a->role, "migrator");
+	assert_string_equal(a->request.req.vm, b->request.req.vm);
+}
+
+static void test_success(void **state)
+{
+	struct side src, tgt, src2, tgt2;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.receipt = tgt.receipt = RC_OK;
+	run(&src, &tgt);
+	check_established(&src, &tgt);
+	if (src.rret || tgt.rret)
+		fail_msg("receipt: source %d: %s; target %d: %s", src.rret,
+			 src.rerr, tgt.rret, tgt.rerr);
+	assert_true(src.r.ok);
+	assert_int_equal(src.r.records, 1234);
+	assert_int_equal(src.r.bytes, 5678901);
+	assert_memory_equal(src.r.session, src.s.id, SVMIGD_SESSION_ID_LEN);
+	assert_memory_equal(src.r.transcript, src.s.transcript, 32);
+	assert_true(src.r.time > 0);
+	audited(TPM_A, "request,session,receipt");
+	audited(TPM_B, "request,session,receipt");
+	audited_detail(TPM_A, "verdict", "ok");
+
+	/* another session: another secret, another id */
+	free(req);
+	req = request("web-2", 1024, 1);
+	pair_init(&src2, &tgt2, req);
+	run(&src2, &tgt2);
+	check_established(&src2, &tgt2);
+	assert_memory_not_equal(src.s.secret, src2.s.secret, 32);
+	assert_memory_not_equal(src.s.id, src2.s.id, SVMIGD_SESSION_ID_LEN);
+	audited(TPM_A, "request,session,receipt,request,session");
+	audited(TPM_B, "request,session,receipt,request,session");
+	svmigd_session_wipe(&src.s);
+	assert_true(is_zero(&src.s, sizeof(src.s)));
+	free(req);
+}
+
+/* ---- refusals of the request ---- */
+
+/* A scripted source: sends d->request as is, records the answer. */
+static void script_request(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct json_object *msg = svmig_msg_new(SVMIG_MSG_REQUEST);
+	uint8_t nonce[SVMIGD_NONCE_LEN] = { 1, 2, 3 };
+
+	json_object_object_add(msg, "request", json_tokener_parse(d->request));
+	svmig_msg_add_hex(msg, "nonce", nonce, sizeof(nonce));
+	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+	json_object_put(msg);
+	if (!d->ret)
+		read_answer(d, conn);
+}
+
+/*
+ * @req is refused: by the honest source (@ret, @why; the target learns
+ * why), then, sent by a scripted source, by the target itself.
+ * @events: what the target logs when it refuses by itself.
+ */
+static void refused_request(const char *req, int ret, const char *why,
+			    const char *src_events, const char *tgt_events)
+{
+	struct side src, tgt;
+
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	run(&src, &tgt);
+	failed(&src, ret, why);
+	failed(&tgt, -ECONNABORTED, why);
+	has(tgt.err, "REQUEST: refused by host-a");
+	audited(TPM_A, src_events);
+	audited(TPM_B, "refused");
+	audited_detail(TPM_B, "reason", why);
+
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	src.script = script_request;
+	run(&src, &tgt);
+	failed(&tgt, ret, why);
+	has(src.answer, "ERROR: ");
+	has(src.answer, why);
+	audited(TPM_B, tgt_events);
+}
+
+static void test_unsigned_request(void **state)
+{
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = unsigned_request();
+	refused_request(req, -EBADMSG, "request is not signed", "refused",
+			"refused");
+	free(req);
+}
+
+static void test_wrongly_signed_request(void **state)
+{
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = wrongly_signed_request();
+	refused_request(req, -EBADMSG,
+			"signature does not verify with the certificate's key",
+			"refused", "refused");
+	free(req);
+}
+
+static void test_role_vm(void **state)
+{
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("db-1", 2048, 2);
+	refused_request(req, -EACCES,
+			"policy: role migrator does not allow vm db-1",
+			"request,refused", "request,refused");
+	free(req);
+}
+
+static void test_role_target(void **state)
+{
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request_by(OP_BOB, "web-1", "host-a", "host-b", 2048, 2);
+	refused_request(req, -EACCES,
+			"policy: role narrow does not allow target host-b",
+			"request,refused", "request,refused");
+	free(req);
+}
+
+/* Host certificate from an unknown CA; operator from an unknown CA. */
+static void test_unknown_ca(void **state)
+{
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.id = H_ROGUE;
+	run(&src, &tgt);
+	/*
+	 * TLS 1.3: the client learns of it when it sends its REQUEST or
+	 * reads the answer, whichever comes after the server's alert
+	 */
+	assert_int_equal(tgt.hs, -EACCES);
+	has(tgt.err, "certificate");
+	assert_true(src.ret == -EPROTO || src.ret == -ECONNRESET ||
+		    src.ret == -EPIPE);
+	if (!strstr(src.err, "REQUEST: sending REQUEST: ") &&
+	    !strstr(src.err, "ATTEST: waiting for ATTEST: "))
+		fail_msg("source: %s", src.err);
+	assert_true(is_zero(&src.s, sizeof(src.s)));
+	audited(TPM_A, "request,failed");
+	audited(TPM_B, "");
+	free(req);
+
+	req = request_by(OP_MALLORY, "web-1", "host-a", "host-b", 2048, 2);
+	refused_request(req, -EPERM, "operator certificate not trusted",
+			"refused", "refused");
+	free(req);
+}
+
+/* The request names another target; the peer's certificate another source. */
+static void test_wrong_host(void **state)
+{
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request_by(OP_BOB, "web-1", "host-a", "host-c", 512, 1);
+	pair_init(&src, &tgt, req);
+	run(&src, &tgt);
+	failed(&src, -EACCES,
+	       "REQUEST: the peer host is host-b, not the request's target host-c");
+	failed(&tgt, -ECONNABORTED, "not the request's target host-c");
+	audited(TPM_A, "request,refused");
+	audited(TPM_B, "refused");
+	free(req);
+
+	/* host-x (trusted CA) claims to be host-a */
+	test_setup(NULL);
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.id = H_X;
+	run(&src, &tgt);
+	failed(&tgt, -EACCES,
+	       "REQUEST: the peer host is host-x, not the request's source host-a");
+	failed(&src, -ECONNABORTED, "REQUEST: refused by host-b: the peer host is host-x");
+	audited(TPM_A, "request,refused");
+	audited(TPM_B, "request,refused");
+	free(req);
+
+	/* a target that is not the request's */
+	test_setup(NULL);
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	tgt.cfg.host_name = "host-c";
+	run(&src, &tgt);
+	failed(&tgt, -EACCES,
+	       "the request's target is host-b, not this host (host-c)");
+	failed(&src, -ECONNABORTED, "refused by host-b");
+	free(req);
+}
+
+/* A replay cache of request nonces on the target. */
+struct seen {
+	uint8_t nonce[8][SVMIGD_NONCE_LEN];
+	int n;
+};
+
+static int check_fresh(void *arg, const struct svmigd_request_verified *v,
+		       char *why, size_t whylen)
+{
+	struct seen *seen = arg;
+	int i;
+
+	for (i = 0; i < seen->n; i++)
+		if (!memcmp(seen->nonce[i], v->req.nonce, SVMIGD_NONCE_LEN)) {
+			snprintf(why, whylen, "replayed (nonce seen before)");
+			return -1;
+		}
+	if (seen->n < 8)
+		memcpy(seen->nonce[seen->n++], v->req.nonce, SVMIGD_NONCE_LEN);
+	return 0;
+}
+
+static void test_replayed_request(void **state)
+{
+	struct seen seen = { .n = 0 };
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	tgt.cfg.check_request = check_fresh;
+	tgt.cfg.check_arg = &seen;
+	run(&src, &tgt);
+	check_established(&src, &tgt);
+	pair_init(&src, &tgt, req);
+	tgt.cfg.check_request = check_fresh;
+	tgt.cfg.check_arg = &seen;
+	run(&src, &tgt);
+	failed(&tgt, -EACCES, "request refused: replayed");
+	failed(&src, -ECONNABORTED, "REQUEST: refused by host-b: request refused: replayed");
+	audited(TPM_B, "request,session,request,refused");
+	free(req);
+}
+
+static void test_tampered_policy(void **state)
+{
+	struct svmigd_policy *p = NULL;
+	char path[128], err[256], *text;
+	char *at;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	text = strdup(F.policy_text);
+	assert_non_null(text);
+	at = strstr(text, "\"max_vcpus\": 8");	/* host-b's */
+	assert_non_null(at);
+	at[strlen("\"max_vcpus\": ")] = '9';
+	fpath(path, "tampered.json");
+	assert_int_equal(write_file(path, text, strlen(text)), 0);
+	assert_int_equal(svmigd_policy_load(&p, path, F.sig_path,
+					    F.authority_path, err,
+					    sizeof(err)), -EBADMSG);
+	assert_null(p);
+	has(err, "signature");
+	/* the untouched file still loads */
+	assert_int_equal(svmigd_policy_load(&p, F.policy_path, F.sig_path,
+					    F.authority_path, err,
+					    sizeof(err)), 0);
+	svmigd_policy_free(p);
+	unlink(path);
+	free(text);
+}
+
+/* A scripted source: sends d->request, a whole message, as is. */
+static void script_raw(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct json_object *msg = json_tokener_parse(d->request);
+
+	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+	json_object_put(msg);
+	if (!d->ret)
+		read_answer(d, conn);
+}
+
+static void test_protocol_violation(void **state)
+{
+	static const struct {
+		const char *msg, *why;
+	} cases[] = {
+		{ "{\"type\":\"KEY\"}", "expected a REQUEST message, got KEY" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\"}",
+		  "malformed REQUEST message: field \"nonce\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"x\":1}",
+		  "malformed REQUEST message: unknown fields" },
+		{ "{\"type\":\"REQUEST\",\"request\":[],\"nonce\":\""
+		  "0000000000000000000000000000000000000000000000000000000000000000\"}",
+		  "request refused: signed request: expected an object" },
+	};
+	struct side src, tgt;
+	size_t i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_setup(NULL);
+		pair_init(&src, &tgt, cases[i].msg);
+		src.script = script_raw;
+		run(&src, &tgt);
+		failed(&tgt, i < 3 ? -EPROTO : -EBADMSG, cases[i].why);
+		has(src.answer, "ERROR: ");
+		has(src.answer, cases[i].why);
+		audited(TPM_B, "refused");
+	}
+}
+
+/* An audit log that cannot be written stops the session. */
+static void test_audit_unwritable(void **state)
+{
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	tgt.cfg.audit_log = "/nonexistent/svmig/audit.log";
+	run(&src, &tgt);
+	failed(&tgt, -ENOENT, "REQUEST: audit log: /nonexistent/svmig/audit.log");
+	has(tgt.err, "(not audited: ");
+	failed(&src, -ECONNABORTED, "REQUEST: refused by host-b: internal error");
+	audited(TPM_A, "request,refused");
+	free(req);
+}
+
+/* ---- attestation ---- */
+
+/* Resets the resettable PCR of TPM @t (locality 0). */
+static void pcr_reset(int t)
+{
+	TSS2_TCTI_CONTEXT *tcti = NULL;
+	ESYS_CONTEXT *esys = NULL;
+
+	assert_int_equal(Tss2_TctiLdr_Initialize(F.swtpm[t].tcti, &tcti), 0);
+	assert_int_equal(Esys_Initialize(&esys, tcti, NULL), 0);
+	assert_int_equal(Esys_PCR_Reset(esys, ESYS_TR_PCR0 + RESET_PCR,
+					ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					ESYS_TR_NONE), 0);
+	Esys_Finalize(&esys);
+	Tss2_TctiLdr_Finalize(&tcti);
+}
+
+static void pcr_off(int t)
+{
+	uint8_t d[SVMIGD_TPM_DIGEST_LEN];
+
+	memset(d, 0x5a, sizeof(d));
+	assert_int_equal(svmigd_tpm_pcr_extend(F.tpm[t], RESET_PCR, d), 0);
+}
+
+/* The target's PCRs, then the source's, off their reference values. */
+static void test_pcrs_off(void **state)
+{
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pcr_off(TPM_B);
+	pair_init(&src, &tgt, req);
+	run(&src, &tgt);
+	pcr_reset(TPM_B);
+	failed(&src, -EACCES,
+	       "ATTEST: host-b's quote: PCR 16 differs from its reference value");
+	failed(&tgt, -ECONNABORTED,
+	       "ATTEST: refused by host-a: host-b's quote: PCR 16 differs");
+	audited(TPM_A, "request,refused");
+	audited(TPM_B, "request,refused");
+	audited_detail(TPM_A, "reason", "PCR 16");
+	audited_detail(TPM_B, "by", "peer");
+
+	test_setup(NULL);
+	pcr_off(TPM_A);
+	pair_init(&src, &tgt, req);
+	run(&src, &tgt);
+	pcr_reset(TPM_A);
+	failed(&tgt, -EACCES,
+	       "ATTEST: host-a's quote: PCR 16 differs from its reference value");
+	failed(&src, -ECONNABORTED,
+	       "ATTEST: refused by host-b: host-a's quote: PCR 16 differs");
+
+	/* back to normal */
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	run(&src, &tgt);
+	check_established(&src, &tgt);
+	free(req);
+}
+
+/*
+ * A man in the middle with both hosts' TLS keys (stolen) relays the
+ * messages between two TLS sessions: the target's quote carries the other
+ * session's E.
+ */
+struct mitm {
+	int fd_s, fd_t;
+	pthread_t thread;
+	int ret;
+	char err[SVMIG_TLS_ERR_LEN];
+};
+
+static int relay(struct svmig_tls_conn *from, struct svmig_tls_conn *to)
+{
+	struct json_object *msg;
+	int ret = svmig_msg_recv(from, T_TIMEOUT, &msg);
+
+	if (!ret)
+		ret = svmig_msg_send(to, msg, T_TIMEOUT);
+	json_object_put(msg);
+	return ret;
+}
+
+static void *mitm_main(void *p)
+{
+	struct svmig_tls_conn *cs = NULL, *ct = NULL;
+	struct mitm *m = p;
+
+	m->ret = svmig_tls_accept(F.tls[H_B], m->fd_s, T_TIMEOUT, &cs, m->err,
+				  sizeof(m->err));
+	if (!m->ret)
+		m->ret = svmig_tls_connect(F.tls[H_A], m->fd_t, "host-b",
+					   T_TIMEOUT, &ct, m->err,
+					   sizeof(m->err));
+	if (!m->ret)
+		m->ret = relay(cs, ct);		/* REQUEST */
+	if (!m->ret)
+		m->ret = relay(ct, cs);		/* ATTEST */
+	if (!m->ret)
+		m->ret = relay(cs, ct);		/* the source's ERROR */
+	if (ct)
+		svmig_tls_shutdown(ct, 1000);
+	if (cs)
+		svmig_tls_shutdown(cs, 1000);
+	svmig_tls_free(ct);
+	svmig_tls_free(cs);
+	close(m->fd_s);
+	close(m->fd_t);
+	return NULL;
+}
+
+static void test_relayed_quote(void **state)
+{
+	struct side src, tgt;
+	struct mitm m = { 0 };
+	char *req;
+	int a[2], b[2];
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	m.fd_s = a[1];
+	m.fd_t = b[0];
+	start(&src, a[0]);
+	assert_int_equal(pthread_create(&m.thread, NULL, mitm_main, &m), 0);
+	start(&tgt, b[1]);
+	assert_int_equal(pthread_join(src.thread, NULL), 0);
+	assert_int_equal(pthread_join(m.thread, NULL), 0);
+	assert_int_equal(pthread_join(tgt.thread, NULL), 0);
+	if (m.ret)
+		fail_msg("relay: %d: %s", m.ret, m.err);
+	failed(&src, -EACCES, "ATTEST: host-b's quote: the qualifying data is not this session's");
+	failed(&tgt, -ECONNABORTED, "ATTEST: refused by host-a: host-b's quote: the qualifying data");
+	audited(TPM_A, "request,refused");
+	audited(TPM_B, "request,refused");
+	free(req);
+}
+
+/* ---- scripted peers that replay a quote from an earlier session ---- */
+
+static char *recorded;		/* an ATTEST message, JSON text */
+
+/* An ATTEST of TPM @t for the verifier's @nonce over E of @conn. */
+static struct json_object *quote_msg(int t, struct svmig_tls_conn *conn,
+				     const uint8_t *nonce, bool with_nonce)
+{
+	struct json_object *msg = svmig_msg_new(SVMIG_MSG_ATTEST), *pcrs;
+	uint8_t e[SVMIG_TLS_EXPORTER_LEN], qual[32], own[32] = { 9 };
+	struct svmigd_tpm_quote q;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char idx[4];
+	unsigned int i;
+
+	if (!msg || !md || svmig_tls_exporter(conn, e) ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, e, sizeof(e)) != 1 ||
+	    EVP_DigestUpdate(md, "quote", 5) != 1 ||
+	    EVP_DigestUpdate(md, nonce, 32) != 1 ||
+	    EVP_DigestFinal_ex(md, qual, NULL) != 1 ||
+	    svmigd_tpm_quote(F.tpm[t], qual, quote_pcrs, NQUOTE, &q)) {
+		EVP_MD_CTX_free(md);
+		json_object_put(msg);
+		return NULL;
+	}
+	EVP_MD_CTX_free(md);
+	if (with_nonce)
+		svmig_msg_add_hex(msg, "nonce", own, sizeof(own));
+	svmig_msg_add_hex(msg, "ak", F.ak[t].der, F.ak[t].der_len);
+	svmig_msg_add_hex(msg, "attest", q.attest, q.attest_len);
+	svmig_msg_add_hex(msg, "sig", q.sig, q.sig_len);
+	pcrs = json_object_new_object();
+	for (i = 0; i < q.pcrs.count; i++) {
+		snprintf(idx, sizeof(idx), "%u", q.pcrs.index[i]);
+		svmig_msg_add_hex(pcrs, idx, q.pcrs.value[i], 32);
+	}
+	json_object_object_add(msg, "pcrs", pcrs);
+	return msg;
+}
+
+static int recv_nonce(struct svmig_tls_conn *conn, const char *type,
+		      uint8_t nonce[32])
+{
+	struct json_object *msg;
+	int ret = svmig_msg_expect(conn, type, T_TIMEOUT, &msg);
+
+	if (!ret)
+		ret = svmig_msg_get_hex(msg, "nonce", nonce, 32);
+	json_object_put(msg);
+	return ret;
+}
+
+static struct json_object *replay_or_quote(struct side *d, int t,
+					   struct svmig_tls_conn *conn,
+					   const uint8_t *nonce)
+{
+	if (recorded)
+		return json_tokener_parse(recorded);
+	return quote_msg(t, conn, nonce, !d->source);
+}
+
+/* Sends our ATTEST: recorded if we have one, else a genuine one (kept). */
+static void send_attest(struct side *d, int t, struct svmig_tls_conn *conn,
+			const uint8_t *nonce)
+{
+	struct json_object *msg = replay_or_quote(d, t, conn, nonce);
+
+	if (!msg) {
+		d->ret = -EIO;
+		return;
+	}
+	if (!recorded)
+		recorded = strdup(json_object_to_json_string_ext(msg,
+						JSON_C_TO_STRING_PLAIN));
+	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+	json_object_put(msg);
+	if (!d->ret)
+		read_answer(d, conn);
+}
+
+static void say_goodbye(struct svmig_tls_conn *conn)
+{
+	struct json_object *msg = svmig_msg_new("ERROR");
+
+	json_object_object_add(msg, "reason", json_object_new_string("test over"));
+	svmig_msg_send(conn, msg, T_TIMEOUT);
+	json_object_put(msg);
+}
+
+/* host-b (stolen key, its genuine TPM) against the honest source. */
+static void script_evil_target(struct side *d, struct svmig_tls_conn *conn)
+{
+	uint8_t nonce[32];
+
+	d->ret = recv_nonce(conn, SVMIG_MSG_REQUEST, nonce);
+	if (!d->ret)
+		send_attest(d, TPM_B, conn, nonce);
+	say_goodbye(conn);
+}
+
+/* host-a (stolen key, its genuine TPM) against the honest target. */
+static void script_evil_source(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct json_object *msg = svmig_msg_new(SVMIG_MSG_REQUEST);
+	uint8_t nonce[32] = { 7 }, peer[32];
+
+	json_object_object_add(msg, "request", json_tokener_parse(d->request));
+	svmig_msg_add_hex(msg, "nonce", nonce, sizeof(nonce));
+	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+	json_object_put(msg);
+	if (!d->ret)
+		d->ret = recv_nonce(conn, SVMIG_MSG_ATTEST, peer);
+	if (!d->ret)
+		send_attest(d, TPM_A, conn, peer);
+	say_goodbye(conn);
+}
+
+static void test_replayed_quote(void **state)
+{
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	/* a genuine quote of host-b in session 1: the source takes it */
+	free(recorded);
+	recorded = NULL;
+	pair_init(&src, &tgt, req);
+	tgt.script = script_evil_target;
+	run(&src, &tgt);
+	assert_int_equal(tgt.ret, 0);
+	has(tgt.answer, "ATTEST: ");	/* the source's own quote came */
+	failed(&src, -ECONNABORTED, "test over");
+	assert_non_null(recorded);
+	/* replayed in session 2 */
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	tgt.script = script_evil_target;
+	run(&src, &tgt);
+	failed(&src, -EACCES, "ATTEST: host-b's quote: the qualifying data is not this session's");
+	has(tgt.answer, "ERROR: host-b's quote: the qualifying data");
+	audited(TPM_A, "request,refused");
+
+	/* the same with a quote of host-a against the target */
+	free(recorded);
+	recorded = NULL;
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	src.script = script_evil_source;
+	run(&src, &tgt);
+	assert_int_equal(src.ret, 0);
+	has(src.answer, "ADMIT: ");	/* the target took the quote */
+	failed(&tgt, -ECONNABORTED, "KEY: refused by host-a: test over");
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	src.script = script_evil_source;
+	run(&src, &tgt);
+	failed(&tgt, -EACCES, "ATTEST: host-a's quote: the qualifying data is not this session's");
+	has(src.answer, "ERROR: host-a's quote: the qualifying data");
+	audited(TPM_B, "request,refused");
+	free(recorded);
+	recorded = NULL;
+	free(req);
+}
+
+/* ---- admission ---- */
+
+static void test_out_of_resources(void **state)
+{
+	static const struct {
+		uint64_t mem, limit;
+		uint32_t vcpus;
+		const char *reason, *detail;
+	} cases[] = {
+		{ 2048, 1024, 2, "memory",
+		  "vm_mem_mib 2048 exceeds this host's limit of 1024 MiB" },
+		{ 2048, 8192, 6, "vcpus",
+		  "vm_vcpus 6 exceeds this host's limit of 4" },
+		{ 6144, 8192, 2, "policy",
+		  "vm_mem_mib 6144 exceeds the policy's limit of 4096 MiB for host-b" },
+	};
+	struct side src, tgt;
+	char *req, want[256];
+	size_t i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_setup(NULL);
+		req = request("web-1", cases[i].mem, cases[i].vcpus);
+		pair_init(&src, &tgt, req);
+		tgt.cfg.max_mem_mib = cases[i].limit;
+		run(&src, &tgt);
+		snprintf(want, sizeof(want), "ADMIT: refused by host-b: %s: %s",
+			 cases[i].reason, cases[i].detail);
+		failed(&src, -ECONNABORTED, want);
+		snprintf(want, sizeof(want), "ADMIT: refused (%s): %s",
+			 cases[i].reason, cases[i].detail);
+		failed(&tgt, -EACCES, want);
+		audited(TPM_A, "request,refused");
+		audited(TPM_B, "request,refused");
+		audited_detail(TPM_A, "by", "peer");
+		audited_detail(TPM_B, "by", "us");
+		free(req);
+	}
+}
+
+/* ---- receipts ---- */
+
+static void test_forged_receipt(void **state)
+{
+	static const struct {
+		int receipt, ret;
+		const char *why;
+	} cases[] = {
+		{ RC_OTHER_KEY, -EBADMSG, "RECEIPT: receipt refused: its signature does not verify with host-b's certificate" },
+		{ RC_OTHER_SESSION, -EBADMSG, "RECEIPT: receipt refused: it is for session" },
+		{ RC_FAILED, -EREMOTEIO, "RECEIPT: host-b reports that the migration failed" },
+	};
+	struct side src, tgt;
+	char *req;
+	size_t i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_setup(NULL);
+		pair_init(&src, &tgt, req);
+		src.receipt = tgt.receipt = cases[i].receipt;
+		run(&src, &tgt);
+		check_established(&src, &tgt);
+		if (tgt.rret)
+			fail_msg("receipt_send: %d: %s", tgt.rret, tgt.rerr);
+		if (src.rret != cases[i].ret)
+			fail_msg("receipt_recv: %d (%d expected): %s",
+				 src.rret, cases[i].ret, src.rerr);
+		has(src.rerr, cases[i].why);
+		if (cases[i].ret == -EBADMSG) {
+			has(tgt.answer, "ERROR: receipt refused");
+			assert_true(is_zero(&src.r, sizeof(src.r)));
+			audited(TPM_A, "request,session,refused");
+		} else {
+			assert_false(src.r.ok);
+			audited(TPM_A, "request,session,receipt");
+			audited_detail(TPM_A, "verdict", "failed");
+		}
+	}
+	free(req);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_success, test_setup),
+		cmocka_unit_test_setup(test_unknown_ca, test_setup),
+		cmocka_unit_test_setup(test_wrong_host, test_setup),
+		cmocka_unit_test_setup(test_unsigned_request, test_setup),
+		cmocka_unit_test_setup(test_wrongly_signed_request, test_setup),
+		cmocka_unit_test_setup(test_role_vm, test_setup),
+		cmocka_unit_test_setup(test_role_target, test_setup),
+		cmocka_unit_test_setup(test_replayed_request, test_setup),
+		cmocka_unit_test_setup(test_tampered_policy, test_setup),
+		cmocka_unit_test_setup(test_protocol_violation, test_setup),
+		cmocka_unit_test_setup(test_audit_unwritable, test_setup),
+		cmocka_unit_test_setup(test_pcrs_off, test_setup),
+		cmocka_unit_test_setup(test_relayed_quote, test_setup),
+		cmocka_unit_test_setup(test_replayed_quote, test_setup),
+		cmocka_unit_test_setup(test_out_of_resources, test_setup),
+		cmocka_unit_test_setup(test_forged_receipt, test_setup),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

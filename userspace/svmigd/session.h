@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * session: svmigd's protocol between a SOURCE and a TARGET host over an
+ * established control connection (Documentation/svmigd.rst, "Protocol"),
+ * steps REQUEST, ATTEST, ADMIT and KEY up to the session secret, and the
+ * RECEIPT.  DATA (the kernel's channels, QEMU) is the caller's.
+ *
+ * Messages (msg.h's framing: be32 length, one JSON object; binary fields
+ * in lowercase hex; framed here rather than by svmig_msg_send/recv so that
+ * the transcript holds the bytes as sent), in this order:
+ *
+ *   S -> T  REQUEST {request: <the operator's signed request>, nonce: Ns}
+ *   T -> S  ATTEST  {nonce: Nt, ak, attest, sig, pcrs: {"<i>": hex}}
+ *   S -> T  ATTEST  {ak, attest, sig, pcrs}
+ *   T -> S  ADMIT   {verdict: "accept"} or
+ *                   {verdict: "refuse", reason: "memory" | "vcpus" |
+ *                    "policy", detail: <words>}
+ *   T -> S  KEY     {pub, attest, sig}     (the ECDH key, certified by the AK)
+ *   S -> T  KEY     {pub, attest, sig}
+ *   ...DATA...
+ *   T -> S  RECEIPT {receipt: {session, verdict, records, bytes,
+ *                    transcript, time}, signature}
+ *
+ * and, from either side in place of the message the other one waits for,
+ * ERROR {step, reason}: a refusal (its reason) or "internal error".
+ *
+ * REQUEST: both sides verify the request (request.h, operator anchors,
+ * time window) and decide with their policy (policy.h); the source checks
+ * that it is the request's source and that the TLS peer's CN is its
+ * target, the target the converse.  ATTEST: each side quotes, with its AK,
+ * the PCRs the policy lists for itself (the verifier compares them with
+ * the same list: both hosts run the same signed policy), qualifying data
+ * SHA-256(E || "quote" || the verifier's nonce), E being the TLS exporter
+ * (tls.h); each checks the peer's AK against the policy's ak_sha256 and
+ * the quote against the policy's PCR values for the peer.  ADMIT: the
+ * request's vm_mem_mib and vm_vcpus against the target's own limits
+ * (reasons "memory", "vcpus") and the limits the policy sets for the
+ * target ("policy").  KEY: qualifying data SHA-256(E || "ecdh"); the
+ * target's first, so that a refusal of it reaches the target in-band (a
+ * refusal of the source's, the last message, reaches the source as an
+ * ERROR in place of the RECEIPT).
+ *
+ * The transcript is every frame of REQUEST, both ATTESTs, ADMIT and both
+ * KEYs, as sent (be32 length and JSON text), in order; H its SHA-256:
+ *
+ *   secret = HKDF-SHA-256(salt = H, IKM = Z, info = "svmig v1 session secret"), 32 bytes
+ *   id     = SHA-256("svmig v1 session id" || H)[0..16)
+ *
+ * The receipt is json-c's plain serialisation of an object with the keys
+ * in this order (the verifier rebuilds it from the fields it parsed):
+ *
+ *   {"session":"<32 hex>","verdict":"ok"|"failed","records":N,"bytes":N,
+ *    "transcript":"<64 hex: H>","time":T}
+ *
+ * signed with svmigd_sign() by the target's host key; the signature, in
+ * hex, travels next to it.  The source verifies it with the public key of
+ * the target's TLS certificate, and that session and transcript are its own.
+ *
+ * Every request, refusal, failure, established session and receipt is
+ * appended to the host's audit log (audit.h): events "request",
+ * "refused" (details: step, reason, "by": "us" or "peer"), "failed"
+ * (step, error), "session" (digests of the request, both quotes, both
+ * ECDH points; session id; H) and "receipt".  An audit log that cannot be
+ * written stops a session before it has a secret.
+ *
+ * Functions return 0 or a negative errno, and put a sentence in @err
+ * ("ATTEST: host-b's quote: PCR 16 differs from its reference value"):
+ *   -EACCES        refused here (names, policy, attestation, limits,
+ *                  replay); the reason went to the peer in an ERROR (in
+ *                  the ADMIT for limits)
+ *   -ECONNABORTED  refused by the peer: @err gives its reason
+ *   -EBADMSG       the request or a receipt is malformed, unsigned, or
+ *                  its signature does not verify
+ *   -EPERM, -ESTALE  the request's (request.h)
+ *   -EPROTO        the peer broke the protocol (unexpected message, bad
+ *                  field)
+ *   -EREMOTEIO     a valid receipt whose verdict is "failed"
+ *   tls.h's        the connection failed (no ERROR is sent then)
+ *   -EIO, -ENOMEM  the TPM or this host failed ("internal error" is sent;
+ *                  the same for the audit log's errors, audit.h's)
+ * On failure the session holds nothing (zeroed); Z and every transient
+ * secret are wiped on every path.
+ *
+ * The TPM context, the policy and the other inputs are only read; one
+ * session at a time per TPM context (tpm.h).
+ */
+#ifndef SVMIGD_SESSION_H
+#define SVMIGD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "policy.h"
+#include "request.h"
+#include "tls.h"
+#include "tpm.h"
+
+#define SVMIGD_SECRET_LEN		32
+#define SVMIGD_SESSION_ID_LEN		16
+#define SVMIGD_SESSION_ERR_LEN		512	/* enough for any @err */
+#define SVMIGD_SESSION_WINDOW		300	/* s: default request window */
+#define SVMIGD_SESSION_TIMEOUT		30000	/* ms: default per message */
+
+struct svmigd_session_cfg {
+	const char *host_name;		/* this host (its certificate's CN) */
+	const struct svmigd_policy *policy;
+	struct svmigd_tpm *tpm;
+	EVP_PKEY *host_key;		/* signs receipts and audit records */
+	const char *audit_log;
+	X509_STORE *operator_anchors;	/* svmigd_request_anchors() */
+	/* target: this host's resource limits (svmigd.conf [limits]) */
+	uint64_t max_mem_mib;
+	uint32_t max_vcpus;
+	int64_t request_window;		/* s; 0: SVMIGD_SESSION_WINDOW */
+	int timeout_ms;			/* per message; 0: default, < 0: none */
+	/*
+	 * Target, optional: a last say on a verified, allowed request (e.g.
+	 * a replay cache of request nonces, a VM already arriving); non-zero
+	 * refuses it with @why.
+	 */
+	int (*check_request)(void *arg, const struct svmigd_request_verified *v,
+			     char *why, size_t whylen);
+	void *check_arg;
+};
+
+/* An established session (until DATA and the receipt). */
+struct svmigd_session {
+	bool source;				/* our role */
+	uint8_t secret[SVMIGD_SECRET_LEN];	/* wipe with svmigd_session_wipe */
+	uint8_t id[SVMIGD_SESSION_ID_LEN];
+	uint8_t transcript[SVMIGD_SHA256_LEN];	/* H */
+	char peer[SVMIGD_HOST_NAME_MAX + 1];	/* the other host's name */
+	struct svmigd_request_verified request;
+	char operator[SVMIGD_NAME_MAX + 1];	/* as enrolled in the policy */
+	char role[SVMIGD_NAME_MAX + 1];		/* the role that allowed it */
+	/* SHA-256 of the quotes' TPMS_ATTEST and of the ECDH points */
+	uint8_t quote_sha256[SVMIGD_SHA256_LEN];
+	uint8_t peer_quote_sha256[SVMIGD_SHA256_LEN];
+	uint8_t key_sha256[SVMIGD_SHA256_LEN];
+	uint8_t peer_key_sha256[SVMIGD_SHA256_LEN];
+};
+
+/* A receipt as verified by the source. */
+struct svmigd_receipt {
+	uint8_t session[SVMIGD_SESSION_ID_LEN];
+	bool ok;				/* verdict "ok" */
+	uint64_t records, bytes;		/* what the target received */
+	uint8_t transcript[SVMIGD_SHA256_LEN];
+	int64_t time;
+	uint8_t sha256[SVMIGD_SHA256_LEN];	/* of its canonical form */
+};
+
+/*
+ * The source: sends @request (the operator's signed request, JSON text of
+ * @len bytes) and runs the protocol up to the secret.
+ */
+int svmigd_session_source(struct svmig_tls_conn *conn,
+			  const struct svmigd_session_cfg *cfg,
+			  const char *request, size_t len,
+			  struct svmigd_session *out, char *err, size_t errlen);
+
+/* The target: waits for the REQUEST and runs the protocol up to the secret. */
+int svmigd_session_target(struct svmig_tls_conn *conn,
+			  const struct svmigd_session_cfg *cfg,
+			  struct svmigd_session *out, char *err, size_t errlen);
+
+/* Wipes and zeroes @s. */
+void svmigd_session_wipe(struct svmigd_session *s);
+
+/*
+ * Target: signs and sends the receipt of session @s, "ok" when @ok
+ * (SVMIG_IOC_RECV and SVMIG_IOC_VERIFY succeeded), with what the data
+ * channel counted; audited.
+ */
+int svmigd_session_receipt_send(struct svmig_tls_conn *conn,
+				const struct svmigd_session_cfg *cfg,
+				const struct svmigd_session *s, bool ok,
+				uint64_t records, uint64_t bytes,
+				char *err, size_t errlen);
+
+/*
+ * Source: receives and verifies the receipt of session @s (signature by
+ * the key of the peer's TLS certificate, session id, transcript); audited.
+ * 0 only for a valid receipt with verdict "ok"; -EREMOTEIO for a valid
+ * one with "failed" (@r filled in both cases); a refused receipt is
+ * answered with an ERROR.
+ */
+int svmigd_session_receipt_recv(struct svmig_tls_conn *conn,
+				const struct svmigd_session_cfg *cfg,
+				const struct svmigd_session *s,
+				struct svmigd_receipt *r,
+				char *err, size_t errlen);
+
+#endif /* SVMIGD_SESSION_H */
