@@ -20,6 +20,7 @@
 # leaves out the VM phases (for quick local runs; they are then reported
 # as skips); SVMIG_* variables reach the VM tests (see
 # tests/vm/guest-run.sh), except that phase 5 sets SVMIG_TESTS=t_notpm.
+# Phase 6 boots two VMs joined by a network (tests/vm/run-two-hosts.sh).
 set -uo pipefail
 export LC_ALL=C
 
@@ -216,6 +217,21 @@ elif SVMIG_TESTS=t_notpm vm_phase "$desc" vm-notpm --no-tpm --timeout 600; then
 	fi
 fi
 timing "VM tests without a TPM" "$t0"
+
+# Phase 6: two test VMs ("hosts"), each with its own TPM, on one network:
+# the harness the control-plane tests run on.
+echo "# phase 6: two hosts (tests/vm/run-two-hosts.sh, t2_smoke.sh)"
+t0=$(now)
+desc="two-host harness: own TPMs, network, rendezvous"
+if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
+	result skip "$desc" "SVMIG_SKIP_VM=1"
+elif tests/vm/run-two-hosts.sh --timeout 300 --script tests/vm/t2_smoke.sh \
+	>"$LOGDIR/two-hosts.log" 2>&1; then
+	result pass "$desc"
+else
+	result fail "$desc" "see $LOGDIR/two-hosts.log and build/vm2/"
+fi
+timing "two hosts" "$t0"
 timing "total" "$t_all"
 
 if ((${#failures[@]})); then

@@ -20,6 +20,13 @@
 #   --shell         interactive shell in the guest (serial console on stdio)
 #   --append ARGS   extra kernel command line arguments
 #   --keep          keep this boot's swtpm state directory
+#   --smp N         N virtual CPUs (default 2)
+#   --console-log PATH
+#                   write the serial console to PATH (default build/vm/console.log)
+#   --nic-socket listen=127.0.0.1:PORT | connect=127.0.0.1:PORT
+#                   add a virtio-net NIC on a QEMU socket netdev over
+#                   loopback (tests/vm/run-two-hosts.sh joins two VMs so)
+#   --mac MAC       that NIC's MAC address (default 52:54:00:12:34:56)
 #   --print-abi     print the kernel ABI the VM would boot, and exit
 #
 # Contract with the guest script: it runs with cwd = the work tree, stdout
@@ -46,6 +53,10 @@ keep=0
 print_abi=0
 no_tpm=0
 append=
+smp=2
+console_log=
+nic_socket=
+mac=52:54:00:12:34:56
 
 msg() { echo "run-vm: $*" >&2; }
 die() { msg "$*"; exit 2; }
@@ -78,6 +89,27 @@ while (($#)); do
 		shift
 		;;
 	--keep) keep=1 ;;
+	--smp)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--smp needs a number of CPUs"
+		smp=$2
+		shift
+		;;
+	--console-log)
+		[[ -n ${2:-} ]] || die "--console-log needs a path"
+		console_log=$2
+		shift
+		;;
+	--nic-socket)
+		[[ ${2:-} =~ ^(listen|connect)=127\.0\.0\.1:[0-9]+$ ]] ||
+			die "--nic-socket needs listen=127.0.0.1:PORT or connect=127.0.0.1:PORT"
+		nic_socket=$2
+		shift
+		;;
+	--mac)
+		[[ ${2:-} =~ ^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$ ]] || die "--mac needs a MAC address"
+		mac=$2
+		shift
+		;;
 	--print-abi) print_abi=1 ;;
 	-h | --help)
 		usage
@@ -274,7 +306,9 @@ mkdir -p "$BOOTDIR/state"
 # build/vm/console.log belongs to one run at a time; a concurrent run
 # (several engineers, two simulated hosts) logs to its own file instead.
 exec 8>"$VMDIR/.console.lock"
-if ! flock -n 8; then
+if [[ -n $console_log ]]; then
+	CONSOLE_LOG=$console_log
+elif ! flock -n 8; then
 	CONSOLE_LOG=$VMDIR/console-${BOOTDIR##*/boot-}.log
 	msg "build/vm/console.log is in use by another run; logging to $CONSOLE_LOG"
 fi
@@ -336,7 +370,7 @@ fi
 QEMU=(
 	qemu-system-x86_64
 	-name svmig-test
-	-accel tcg -cpu max -smp 2 -m 2048
+	-accel tcg -cpu max -smp "$smp" -m 2048
 	-nographic -nodefaults -no-reboot
 	-chardev "stdio,id=con,signal=on,logfile=$(q "$CONSOLE_LOG")"
 	-serial chardev:con
@@ -349,6 +383,12 @@ QEMU=(
 	"${TPM_ARGS[@]}"
 	-device virtio-rng-pci
 )
+if [[ -n $nic_socket ]]; then
+	QEMU+=(
+		-netdev "socket,id=net0,$nic_socket"
+		-device "virtio-net-pci,netdev=net0,mac=$mac,romfile="
+	)
+fi
 
 : >"$CONSOLE_LOG"
 tpm_desc="with swtpm"
