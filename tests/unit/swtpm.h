@@ -8,6 +8,7 @@
 #ifndef SVMIG_TEST_SWTPM_H
 #define SVMIG_TEST_SWTPM_H
 
+#include "tmpdir.h"
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -150,21 +151,7 @@ static inline int swtpm_wait(struct swtpm *s)
 
 static inline void swtpm_rmdir(const char *path)
 {
-	char file[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(path);
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (snprintf(file, sizeof(file), "%s/%s", path, e->d_name) <
-		    (int)sizeof(file))
-			unlink(file);
-	}
-	closedir(d);
-	rmdir(path);
+	test_rmdir(path);
 }
 
 static inline void swtpm_kill(struct swtpm *s)

@@ -24,6 +24,7 @@
 
 #include <json-c/json.h>
 
+#include "tmpdir.h"
 #include "audit.h"
 #include "pki.h"
 
@@ -71,20 +72,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	struct dirent *e;
-	char p[sizeof(T->dir) + sizeof(e->d_name) + 2];
-	DIR *d;
-
 	(void)state;
-	d = opendir(T->dir);
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.') {
-			snprintf(p, sizeof(p), "%s/%s", T->dir, e->d_name);
-			unlink(p);
-		}
-	closedir(d);
-	assert_int_equal(rmdir(T->dir), 0);
+	assert_int_equal(test_rmdir(T->dir), 0);
 	EVP_PKEY_free(T->host);
 	EVP_PKEY_free(T->other);
 	EVP_PKEY_free(T->rsa);

@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "tmpdir.h"
 #include "pki.h"
 #include "request.h"
 
@@ -118,20 +119,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	struct dirent *e;
-	char p[sizeof(T->dir) + sizeof(e->d_name) + 2];
-	DIR *d;
-
 	(void)state;
-	d = opendir(T->dir);
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.') {
-			snprintf(p, sizeof(p), "%s/%s", T->dir, e->d_name);
-			unlink(p);
-		}
-	closedir(d);
-	assert_int_equal(rmdir(T->dir), 0);
+	assert_int_equal(test_rmdir(T->dir), 0);
 	X509_STORE_free(T->anchors);
 	X509_free(T->ca);
 	X509_free(T->alice);

@@ -29,21 +29,6 @@ static const char *const audit_keys[] = {
 
 #define N_AUDIT_KEYS (sizeof(audit_keys) / sizeof(audit_keys[0]))
 
-static int audit_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int audit_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* ---------------------------------------------------------- one record */
 
 static bool audit_is(struct json_object *o, const char *key,
@@ -60,10 +45,10 @@ static int audit_form(struct json_object *o, char *why, size_t whylen)
 	size_t i;
 
 	if (!json_object_is_type(o, json_type_object))
-		return audit_fail(why, whylen, -EBADMSG,
+		return svmigd_fail(why, whylen, -EBADMSG,
 				  "bad record: not an object");
 	if ((size_t)json_object_object_length(o) != N_AUDIT_KEYS)
-		return audit_fail(why, whylen, -EBADMSG,
+		return svmigd_fail(why, whylen, -EBADMSG,
 				  "bad record: %d keys instead of %zu",
 				  json_object_object_length(o), N_AUDIT_KEYS);
 	it = json_object_iter_begin(o);
@@ -74,7 +59,7 @@ static int audit_form(struct json_object *o, char *why, size_t whylen)
 			if (!strcmp(name, audit_keys[i]))
 				break;
 		if (i == N_AUDIT_KEYS)
-			return audit_fail(why, whylen, -EBADMSG,
+			return svmigd_fail(why, whylen, -EBADMSG,
 					  "bad record: unknown key \"%s\"", name);
 	}
 	if (!audit_is(o, "seq", json_type_int) ||
@@ -86,7 +71,7 @@ static int audit_form(struct json_object *o, char *why, size_t whylen)
 	    !audit_is(o, "details", json_type_object) ||
 	    !audit_is(o, "prev", json_type_string) ||
 	    !audit_is(o, "sig", json_type_string))
-		return audit_fail(why, whylen, -EBADMSG,
+		return svmigd_fail(why, whylen, -EBADMSG,
 				  "bad record: a field has the wrong type");
 	return 0;
 }
@@ -98,9 +83,9 @@ static int audit_canonical(struct json_object *o, const char *line, size_t len,
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
 	if (!s)
-		return audit_fail(why, whylen, -ENOMEM, "out of memory");
+		return svmigd_fail(why, whylen, -ENOMEM, "out of memory");
 	if (strlen(s) != len || memcmp(s, line, len))
-		return audit_fail(why, whylen, -EBADMSG,
+		return svmigd_fail(why, whylen, -EBADMSG,
 				  "bad JSON: not in canonical form");
 	return 0;
 }
@@ -118,19 +103,19 @@ static int audit_signature(struct json_object *o, EVP_PKEY *key,
 	ret = svmigd_base64_decode(b64, SVMIGD_SIG_MAX, &sig, &siglen);
 	if (ret)
 		return ret == -ENOMEM ?
-		       audit_fail(why, whylen, ret, "out of memory") :
-		       audit_fail(why, whylen, -EBADMSG,
+		       svmigd_fail(why, whylen, ret, "out of memory") :
+		       svmigd_fail(why, whylen, -EBADMSG,
 				  "bad signature: not canonical base64");
 	json_object_object_del(o, "sig");
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	ret = s ? svmigd_verify(key, s, strlen(s), sig, siglen) : -ENOMEM;
 	free(sig);
 	if (ret == -ENOMEM)
-		return audit_fail(why, whylen, ret, "out of memory");
+		return svmigd_fail(why, whylen, ret, "out of memory");
 	if (ret == -EBADMSG)
-		return audit_fail(why, whylen, ret, "bad signature");
+		return svmigd_fail(why, whylen, ret, "bad signature");
 	if (ret)
-		return audit_fail(why, whylen, -EINVAL,
+		return svmigd_fail(why, whylen, -EINVAL,
 				  "unsupported key (EC, or RSA of at least 2048 bits)");
 	return 0;
 }
@@ -153,8 +138,8 @@ static int audit_check(const char *line, size_t len, EVP_PKEY *key,
 	ret = svmigd_json_parse(line, len, AUDIT_JSON_DEPTH, &o, m, sizeof(m));
 	if (ret)
 		return ret == -ENOMEM ?
-		       audit_fail(why, whylen, ret, "out of memory") :
-		       audit_fail(why, whylen, -EBADMSG, "bad JSON: %s", m);
+		       svmigd_fail(why, whylen, ret, "out of memory") :
+		       svmigd_fail(why, whylen, -EBADMSG, "bad JSON: %s", m);
 	ret = audit_form(o, why, whylen);
 	if (!ret)
 		ret = audit_canonical(o, line, len, why, whylen);
@@ -162,19 +147,19 @@ static int audit_check(const char *line, size_t len, EVP_PKEY *key,
 		goto out;
 	s = (uint64_t)json_object_get_int64(json_object_object_get(o, "seq"));
 	if (seq && s != seq) {
-		ret = audit_fail(why, whylen, -EBADMSG,
+		ret = svmigd_fail(why, whylen, -EBADMSG,
 				 "seq gap: expected %llu, found %llu",
 				 (unsigned long long)seq, (unsigned long long)s);
 		goto out;
 	}
 	if (svmigd_hex_decode(link, SVMIGD_SHA256_LEN,
 			      json_object_get_string(json_object_object_get(o, "prev")))) {
-		ret = audit_fail(why, whylen, -EBADMSG,
+		ret = svmigd_fail(why, whylen, -EBADMSG,
 				 "bad hash link: prev is not 64 lowercase hex digits");
 		goto out;
 	}
 	if (prev && memcmp(link, prev, SVMIGD_SHA256_LEN)) {
-		ret = audit_fail(why, whylen, -EBADMSG,
+		ret = svmigd_fail(why, whylen, -EBADMSG,
 				 "bad hash link: prev is not SHA-256 of the previous line");
 		goto out;
 	}
@@ -193,7 +178,7 @@ static int audit_broken(struct svmigd_audit_report *rep, uint64_t line,
 {
 	rep->line = line;
 	rep->seq = rep->records + 1;
-	return audit_fail(err, errlen, -EBADMSG, "%s: record %llu (line %llu): %s",
+	return svmigd_fail(err, errlen, -EBADMSG, "%s: record %llu (line %llu): %s",
 			  path, (unsigned long long)rep->seq,
 			  (unsigned long long)line, rep->why);
 }
@@ -213,7 +198,7 @@ int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
 	memset(rep, 0, sizeof(*rep));
 	f = fopen(path, "re");
 	if (!f)
-		return audit_fail(err, errlen, -errno, "%s: %s", path,
+		return svmigd_fail(err, errlen, -errno, "%s: %s", path,
 				  strerror(errno));
 	while (!ret && (n = getline(&line, &cap, f)) > 0) {
 		lineno++;
@@ -226,7 +211,7 @@ int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
 		}
 		len--;
 		if (len > SVMIGD_AUDIT_LINE_MAX)
-			ret = audit_fail(rep->why, sizeof(rep->why), -EBADMSG,
+			ret = svmigd_fail(rep->why, sizeof(rep->why), -EBADMSG,
 					 "line longer than %d bytes",
 					 SVMIGD_AUDIT_LINE_MAX);
 		else
@@ -235,14 +220,14 @@ int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
 		if (ret == -EBADMSG)
 			ret = audit_broken(rep, lineno, path, err, errlen);
 		else if (ret)
-			audit_fail(err, errlen, ret, "%s: %s", path, rep->why);
+			svmigd_fail(err, errlen, ret, "%s: %s", path, rep->why);
 		else if (svmigd_sha256(line, len, prev))
-			ret = audit_fail(err, errlen, -ENOMEM, "out of memory");
+			ret = svmigd_fail(err, errlen, -ENOMEM, "out of memory");
 		else
 			rep->records++;
 	}
 	if (!ret && ferror(f))
-		ret = audit_fail(err, errlen, -EIO, "%s: read error", path);
+		ret = svmigd_fail(err, errlen, -EIO, "%s: read error", path);
 	if (!ret)
 		memcpy(rep->last_sha256, prev, sizeof(prev));
 	free(line);
@@ -280,15 +265,15 @@ static int audit_last_line(int fd, off_t size, char **line, size_t *len,
 	bool found = false;
 
 	if (pread(fd, buf, 1, end) != 1)
-		return audit_fail(err, errlen, -EIO, "read error");
+		return svmigd_fail(err, errlen, -EIO, "read error");
 	if (buf[0] != '\n')
-		return audit_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				  "ends with an incomplete line");
 	while (start > 0 && !found) {
 		chunk = start < AUDIT_CHUNK ? (size_t)start : AUDIT_CHUNK;
 		at = start - (off_t)chunk;
 		if (pread(fd, buf, chunk, at) != (ssize_t)chunk)
-			return audit_fail(err, errlen, -EIO, "read error");
+			return svmigd_fail(err, errlen, -EIO, "read error");
 		for (i = chunk; i > 0 && !found; i--)
 			if (buf[i - 1] == '\n') {
 				found = true;
@@ -297,17 +282,17 @@ static int audit_last_line(int fd, off_t size, char **line, size_t *len,
 		if (!found)
 			start = at;
 		if (end - start > SVMIGD_AUDIT_LINE_MAX)
-			return audit_fail(err, errlen, -EBADMSG,
+			return svmigd_fail(err, errlen, -EBADMSG,
 					  "last line longer than %d bytes",
 					  SVMIGD_AUDIT_LINE_MAX);
 	}
 	*len = (size_t)(end - start);
 	l = malloc(*len + 1);
 	if (!l)
-		return audit_fail(err, errlen, -ENOMEM, "out of memory");
+		return svmigd_fail(err, errlen, -ENOMEM, "out of memory");
 	if (pread(fd, l, *len, start) != (ssize_t)*len) {
 		free(l);
-		return audit_fail(err, errlen, -EIO, "read error");
+		return svmigd_fail(err, errlen, -EIO, "read error");
 	}
 	l[*len] = '\0';
 	*line = l;
@@ -331,9 +316,9 @@ static int audit_tail(int fd, off_t size, EVP_PKEY *key, uint64_t *seq,
 		return ret;
 	ret = audit_check(line, len, key, 0, NULL, seq, why, sizeof(why));
 	if (ret)
-		audit_fail(err, errlen, ret, "last record: %s", why);
+		svmigd_fail(err, errlen, ret, "last record: %s", why);
 	else if (svmigd_sha256(line, len, prev))
-		ret = audit_fail(err, errlen, -ENOMEM, "out of memory");
+		ret = svmigd_fail(err, errlen, -ENOMEM, "out of memory");
 	free(line);
 	return ret;
 }
@@ -470,19 +455,19 @@ static int audit_put(int fd, off_t size, const char *path, EVP_PKEY *key,
 		ret = audit_seal(o, key, &line, &len);
 	json_object_put(o);
 	if (ret)
-		return audit_fail(err, errlen, ret, "%s: cannot sign: %s", path,
+		return svmigd_fail(err, errlen, ret, "%s: cannot sign: %s", path,
 				  ret == -ENOMEM ? "out of memory" :
 				  "unsupported key");
 	/* never write what verify would refuse (NaN, over-long, ...) */
 	if (len - 1 > SVMIGD_AUDIT_LINE_MAX)
-		ret = audit_fail(why, sizeof(why), -EBADMSG,
+		ret = svmigd_fail(why, sizeof(why), -EBADMSG,
 				 "longer than %d bytes", SVMIGD_AUDIT_LINE_MAX);
 	else
 		ret = audit_check(line, len - 1, key, seq, prev, NULL, why,
 				  sizeof(why));
 	if (ret) {
 		free(line);
-		return audit_fail(err, errlen, ret == -ENOMEM ? ret : -EINVAL,
+		return svmigd_fail(err, errlen, ret == -ENOMEM ? ret : -EINVAL,
 				  "%s: record not loggable: %s", path, why);
 	}
 	ret = audit_write(fd, line, len);
@@ -493,10 +478,10 @@ static int audit_put(int fd, off_t size, const char *path, EVP_PKEY *key,
 	free(line);
 	if (ret) {
 		if (ftruncate(fd, size))
-			return audit_fail(err, errlen, ret,
+			return svmigd_fail(err, errlen, ret,
 					  "%s: write failed (%s), and so did cutting it off",
 					  path, strerror(-ret));
-		return audit_fail(err, errlen, ret, "%s: write: %s", path,
+		return svmigd_fail(err, errlen, ret, "%s: write: %s", path,
 				  strerror(-ret));
 	}
 	return 0;
@@ -547,25 +532,25 @@ int svmigd_audit_append(const char *path, EVP_PKEY *key, const char *event,
 
 	if (!event || !who || !what ||
 	    (details && !json_object_is_type(details, json_type_object)))
-		return audit_fail(err, errlen, -EINVAL,
+		return svmigd_fail(err, errlen, -EINVAL,
 				  "%s: event, who, what and an object of details needed",
 				  path);
 	if (details && !audit_finite(details, 1))
-		return audit_fail(err, errlen, -EINVAL,
+		return svmigd_fail(err, errlen, -EINVAL,
 				  "%s: record not loggable: details too deep or not finite numbers",
 				  path);
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return audit_fail(err, errlen, -errno, "%s: %s", path,
+		return svmigd_fail(err, errlen, -errno, "%s: %s", path,
 				  strerror(errno));
 	if (flock(fd, LOCK_EX) || fstat(fd, &st)) {
-		ret = audit_fail(err, errlen, -errno, "%s: %s", path,
+		ret = svmigd_fail(err, errlen, -errno, "%s: %s", path,
 				 strerror(errno));
 		goto out;
 	}
 	ret = audit_tail(fd, st.st_size, key, &last, prev, m, sizeof(m));
 	if (ret) {
-		audit_fail(err, errlen, ret, "%s: not extended: %s", path, m);
+		svmigd_fail(err, errlen, ret, "%s: not extended: %s", path, m);
 		goto out;
 	}
 	ret = audit_put(fd, st.st_size, path, key, last + 1, prev, event, who,

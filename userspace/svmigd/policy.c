@@ -355,6 +355,18 @@ int svmigd_json_parse(const char *buf, size_t len, int depth,
 	return ret;
 }
 
+int svmigd_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
 X509 *svmigd_load_cert(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");

@@ -220,6 +220,10 @@ int svmigd_json_parse(const char *buf, size_t len, int depth,
  */
 int svmigd_read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 		     char *err, size_t errlen);
+/* Formats a message into err (if any) and returns ret: for error paths. */
+int svmigd_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* PEM files: the first certificate; a private key (never prompts). */
 X509 *svmigd_load_cert(const char *path, char *err, size_t errlen);
 EVP_PKEY *svmigd_load_key(const char *path, char *err, size_t errlen);

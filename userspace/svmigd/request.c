@@ -27,42 +27,27 @@ static const char *const req_keys[] = {
 
 #define N_REQ_KEYS (sizeof(req_keys) / sizeof(req_keys[0]))
 
-static int req_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int req_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
-#define req_nomem(err, errlen) req_fail(err, errlen, -ENOMEM, "out of memory")
+#define req_nomem(err, errlen) svmigd_fail(err, errlen, -ENOMEM, "out of memory")
 
 static int req_check(const struct svmigd_request *r, char *err, size_t errlen)
 {
 	if (!memchr(r->vm, '\0', sizeof(r->vm)) || !svmigd_valid_name(r->vm))
-		return req_fail(err, errlen, -EINVAL,
+		return svmigd_fail(err, errlen, -EINVAL,
 				"vm: expected 1 to %d characters, no control characters",
 				SVMIGD_NAME_MAX);
 	if (!memchr(r->source, '\0', sizeof(r->source)) ||
 	    !svmigd_valid_host_name(r->source))
-		return req_fail(err, errlen, -EINVAL, "source: not a host name");
+		return svmigd_fail(err, errlen, -EINVAL, "source: not a host name");
 	if (!memchr(r->target, '\0', sizeof(r->target)) ||
 	    !svmigd_valid_host_name(r->target))
-		return req_fail(err, errlen, -EINVAL, "target: not a host name");
+		return svmigd_fail(err, errlen, -EINVAL, "target: not a host name");
 	if (r->vm_mem_mib < 1 || r->vm_mem_mib > REQ_INT_MAX)
-		return req_fail(err, errlen, -EINVAL,
+		return svmigd_fail(err, errlen, -EINVAL,
 				"vm_mem_mib: expected 1 to 2^63-2");
 	if (r->vm_vcpus < 1)
-		return req_fail(err, errlen, -EINVAL, "vm_vcpus: expected >= 1");
+		return svmigd_fail(err, errlen, -EINVAL, "vm_vcpus: expected >= 1");
 	if (r->time < 1 || r->time > REQ_INT_MAX)
-		return req_fail(err, errlen, -EINVAL,
+		return svmigd_fail(err, errlen, -EINVAL,
 				"time: expected 1 to 2^63-2");
 	return 0;
 }
@@ -86,13 +71,13 @@ int svmigd_request_init(struct svmigd_request *r, const char *vm,
 	if (req_copy(r->vm, sizeof(r->vm), vm) ||
 	    req_copy(r->source, sizeof(r->source), source) ||
 	    req_copy(r->target, sizeof(r->target), target))
-		return req_fail(err, errlen, -EINVAL, "name too long");
+		return svmigd_fail(err, errlen, -EINVAL, "name too long");
 	r->vm_mem_mib = vm_mem_mib;
 	r->vm_vcpus = vm_vcpus;
 	r->time = (int64_t)time(NULL);
 	if (RAND_bytes(r->nonce, sizeof(r->nonce)) != 1) {
 		ERR_clear_error();
-		return req_fail(err, errlen, -EIO, "no random nonce");
+		return svmigd_fail(err, errlen, -EIO, "no random nonce");
 	}
 	return req_check(r, err, errlen);
 }
@@ -207,7 +192,7 @@ int svmigd_request_sign_json(const struct svmigd_request *r, EVP_PKEY *key,
 	*out = NULL;
 	if (X509_check_private_key(cert, key) != 1) {
 		ERR_clear_error();
-		return req_fail(err, errlen, -EINVAL,
+		return svmigd_fail(err, errlen, -EINVAL,
 				"the key does not match the certificate");
 	}
 	ret = svmigd_request_canonical(r, &canon, err, errlen);
@@ -215,7 +200,7 @@ int svmigd_request_sign_json(const struct svmigd_request *r, EVP_PKEY *key,
 		return ret;
 	ret = svmigd_sign(key, canon, strlen(canon), &sig, &siglen);
 	if (ret) {
-		req_fail(err, errlen, ret, "cannot sign: %s",
+		svmigd_fail(err, errlen, ret, "cannot sign: %s",
 			 ret == -ENOMEM ? "out of memory" : "unsupported key");
 		goto out;
 	}
@@ -258,14 +243,14 @@ static int req_str(struct json_object *o, const char *key, char *dst,
 	struct json_object *v = json_object_object_get(o, key);
 
 	if (!json_object_is_type(v, json_type_string))
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"request.%s: expected a string", key);
 	if (strlen(json_object_get_string(v)) !=
 	    (size_t)json_object_get_string_len(v))
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"request.%s: NUL character", key);
 	if (req_copy(dst, size, json_object_get_string(v)))
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"request.%s: longer than %zu bytes", key,
 				size - 1);
 	return 0;
@@ -277,11 +262,11 @@ static int req_int(struct json_object *o, const char *key, int64_t max,
 	struct json_object *v = json_object_object_get(o, key);
 
 	if (!json_object_is_type(v, json_type_int))
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"request.%s: expected an integer", key);
 	*out = json_object_get_int64(v);
 	if (*out < 1 || *out > max)
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"request.%s: expected an integer from 1 to %lld",
 				key, (long long)max);
 	return 0;
@@ -296,7 +281,7 @@ static int req_keys_check(struct json_object *o, const char *where,
 	size_t i;
 
 	if (!json_object_is_type(o, json_type_object))
-		return req_fail(err, errlen, -EBADMSG, "%s: expected an object",
+		return svmigd_fail(err, errlen, -EBADMSG, "%s: expected an object",
 				where);
 	it = json_object_iter_begin(o);
 	end = json_object_iter_end(o);
@@ -306,12 +291,12 @@ static int req_keys_check(struct json_object *o, const char *where,
 			if (!strcmp(name, keys[i]))
 				break;
 		if (i == nkeys)
-			return req_fail(err, errlen, -EBADMSG,
+			return svmigd_fail(err, errlen, -EBADMSG,
 					"%s: unknown key \"%s\"", where, name);
 	}
 	for (i = 0; i < nkeys; i++)
 		if (!json_object_object_get_ex(o, keys[i], NULL))
-			return req_fail(err, errlen, -EBADMSG,
+			return svmigd_fail(err, errlen, -EBADMSG,
 					"%s: missing key \"%s\"", where, keys[i]);
 	return 0;
 }
@@ -347,7 +332,7 @@ static int req_parse(struct json_object *o, struct svmigd_request *r,
 	if (!json_object_is_type(nonce, json_type_string) ||
 	    svmigd_hex_decode(r->nonce, SVMIGD_NONCE_LEN,
 			      json_object_get_string(nonce)))
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"request.nonce: expected %d lowercase hex digits",
 				2 * SVMIGD_NONCE_LEN);
 	ret = req_check(r, err, errlen);
@@ -372,7 +357,7 @@ static int req_read_cert(const char *pem, X509 **out, char *err, size_t errlen)
 	BIO_free(bio);
 	ERR_clear_error();
 	if (!cert)
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"cert: expected one PEM certificate");
 	*out = cert;
 	return 0;
@@ -393,7 +378,7 @@ static int req_chain(X509 *cert, X509_STORE *anchors, int64_t now,
 	X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
 	ret = 0;
 	if (X509_verify_cert(ctx) != 1)
-		ret = req_fail(err, errlen, -EPERM,
+		ret = svmigd_fail(err, errlen, -EPERM,
 			       "operator certificate not trusted: %s",
 			       X509_verify_cert_error_string(
 				       X509_STORE_CTX_get_error(ctx)));
@@ -407,13 +392,13 @@ static int req_fresh(const struct svmigd_request *r, int64_t now,
 		     int64_t window, char *err, size_t errlen)
 {
 	if (window < 0 || now < 0)
-		return req_fail(err, errlen, -EINVAL, "bad time or window");
+		return svmigd_fail(err, errlen, -EINVAL, "bad time or window");
 	if (r->time <= now && now - r->time > window)
-		return req_fail(err, errlen, -ESTALE,
+		return svmigd_fail(err, errlen, -ESTALE,
 				"request is stale: made %lld s ago (window %lld s)",
 				(long long)(now - r->time), (long long)window);
 	if (r->time > now && r->time - now > window)
-		return req_fail(err, errlen, -ESTALE,
+		return svmigd_fail(err, errlen, -ESTALE,
 				"request is from the future: %lld s ahead (window %lld s)",
 				(long long)(r->time - now), (long long)window);
 	return 0;
@@ -430,14 +415,14 @@ static int req_unpack(struct json_object *env, struct json_object **req,
 	int ret;
 
 	if (!json_object_is_type(env, json_type_object))
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"signed request: expected an object");
 	if (!json_object_object_get_ex(env, "signature", &v) ||
 	    (json_object_is_type(v, json_type_string) &&
 	     !json_object_get_string_len(v)))
-		return req_fail(err, errlen, -EBADMSG, "request is not signed");
+		return svmigd_fail(err, errlen, -EBADMSG, "request is not signed");
 	if (!json_object_object_get_ex(env, "cert", NULL))
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"request carries no certificate");
 	ret = req_keys_check(env, "signed request", keys, 3, err, errlen);
 	if (ret)
@@ -446,7 +431,7 @@ static int req_unpack(struct json_object *env, struct json_object **req,
 	for (i = 1; i < 3; i++)
 		if (!json_object_is_type(json_object_object_get(env, keys[i]),
 					 json_type_string))
-			return req_fail(err, errlen, -EBADMSG,
+			return svmigd_fail(err, errlen, -EBADMSG,
 					"%s: expected a string", keys[i]);
 	*pem = json_object_get_string(json_object_object_get(env, "cert"));
 	*sig = json_object_get_string(v);
@@ -465,7 +450,7 @@ static int req_signature(const struct svmigd_request *r, X509 *cert,
 	ret = svmigd_base64_decode(b64, SVMIGD_SIG_MAX, &sig, &siglen);
 	if (ret)
 		return ret == -ENOMEM ? req_nomem(err, errlen) :
-		       req_fail(err, errlen, -EBADMSG,
+		       svmigd_fail(err, errlen, -EBADMSG,
 				"signature: not canonical base64 of at most %d bytes",
 				SVMIGD_SIG_MAX);
 	ret = svmigd_request_canonical(r, &canon, err, errlen);
@@ -475,10 +460,10 @@ static int req_signature(const struct svmigd_request *r, X509 *cert,
 		ret = svmigd_verify(X509_get0_pubkey(cert), canon, strlen(canon),
 				    sig, siglen);
 		if (ret == -EBADMSG)
-			req_fail(err, errlen, ret,
+			svmigd_fail(err, errlen, ret,
 				 "signature does not verify with the certificate's key");
 		else if (ret)
-			req_fail(err, errlen, -EBADMSG,
+			svmigd_fail(err, errlen, -EBADMSG,
 				 "cert: unsupported key (EC, or RSA of at least 2048 bits)");
 		ret = ret ? -EBADMSG : 0;
 	}
@@ -535,13 +520,13 @@ int svmigd_request_verify(const char *signed_req, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	if (len > SVMIGD_REQUEST_MAX)
-		return req_fail(err, errlen, -EBADMSG,
+		return svmigd_fail(err, errlen, -EBADMSG,
 				"signed request longer than %d bytes",
 				SVMIGD_REQUEST_MAX);
 	ret = svmigd_json_parse(signed_req, len, REQ_JSON_DEPTH, &o, m,
 				sizeof(m));
 	if (ret)
-		return req_fail(err, errlen, ret == -ENOMEM ? ret : -EBADMSG,
+		return svmigd_fail(err, errlen, ret == -ENOMEM ? ret : -EBADMSG,
 				"signed request: %s", m);
 	ret = svmigd_request_verify_json(o, anchors, now, window, out, err,
 					 errlen);
@@ -556,7 +541,7 @@ X509_STORE *svmigd_request_anchors(char *const *files, size_t n,
 	size_t i;
 
 	if (!n) {
-		req_fail(err, errlen, -EINVAL, "no trust anchors");
+		svmigd_fail(err, errlen, -EINVAL, "no trust anchors");
 		return NULL;
 	}
 	store = X509_STORE_new();
@@ -567,7 +552,7 @@ X509_STORE *svmigd_request_anchors(char *const *files, size_t n,
 	for (i = 0; i < n; i++) {
 		if (X509_STORE_load_file(store, files[i]) == 1)
 			continue;
-		req_fail(err, errlen, -EINVAL, "%s: no PEM certificate",
+		svmigd_fail(err, errlen, -EINVAL, "%s: no PEM certificate",
 			 files[i]);
 		X509_STORE_free(store);
 		store = NULL;
