@@ -20,7 +20,8 @@
 # leaves out the VM phases (for quick local runs; they are then reported
 # as skips); SVMIG_* variables reach the VM tests (see
 # tests/vm/guest-run.sh), except that phase 5 sets SVMIG_TESTS=t_notpm.
-# Phase 6 boots two VMs joined by a network (tests/vm/run-two-hosts.sh).
+# Phases 6 and 7 boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
+# a smoke test of the harness, then a migration through svmigd.
 set -uo pipefail
 export LC_ALL=C
 
@@ -232,6 +233,21 @@ else
 	result fail "$desc" "see $LOGDIR/two-hosts.log and build/vm2/"
 fi
 timing "two hosts" "$t0"
+
+# Phase 7: a migration between the two hosts through svmigd, svmig.ko and
+# TPM-rooted keys, with a refusal, a failure and a replay.
+echo "# phase 7: svmigd between two hosts (tests/vm/t2_migrate.sh)"
+t0=$(now)
+desc="svmigd: attested migration host-a -> host-b, refusal, failure, replay, audit"
+if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
+	result skip "$desc" "SVMIG_SKIP_VM=1"
+elif tests/vm/run-two-hosts.sh --timeout 600 --script tests/vm/t2_migrate.sh \
+	>"$LOGDIR/two-hosts-migrate.log" 2>&1; then
+	result pass "$desc"
+else
+	result fail "$desc" "see $LOGDIR/two-hosts-migrate.log and build/vm2/"
+fi
+timing "svmigd between two hosts" "$t0"
 timing "total" "$t_all"
 
 if ((${#failures[@]})); then

@@ -23,3 +23,13 @@ $(B)/userspace/svmigd:
 	mkdir -p $@
 
 userspace: $(LIBSVMIGD)
+
+# The daemon and the operator's CLI.
+SVMIGD_BINS := $(B)/svmigd $(B)/svmigctl
+
+$(SVMIGD_BINS): $(B)/%: userspace/svmigd/%.c $(LIBSVMIGD_HDRS) $(LIBSVMIG_HDRS) \
+		$(LIBSVMIGD) $(LIBSVMIG)
+	$(CC) $(CFLAGS) -Iuserspace/svmigd $(LDFLAGS) -o $@ $< $(LIBSVMIGD) \
+		$(LIBSVMIG) $(LDLIBS_SVMIGD) $(LDLIBS_JSON) $(LDLIBS_SSL)
+
+userspace: $(SVMIGD_BINS)

@@ -1,0 +1,381 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Two-host migration through svmigd: the script both guests of
+#   tests/vm/run-two-hosts.sh --script tests/vm/t2_migrate.sh --timeout 600
+# run (SVMIG_HOST says which).  TAP on the console, then
+# "SVMIG-GUEST-RESULT: pass|fail".
+#
+#   - host-a makes a test PKI with openssl (two provider CAs: host-a's and
+#     host-b's certificates; an operator CA with alice and bob; a policy
+#     authority) in its results directory, which host-b reads over 9p (so
+#     host-a knows host-b's key: a test shortcut);
+#   - each host reads its TPM's AK digest and PCRs 0 and 7 (svmigctl tpm-ak)
+#     and posts them; host-a writes policy.json (alice: role migrator,
+#     web-* from host-a to host-b; bob: role local, host-a to host-a only)
+#     and signs it (openssl dgst -sha256 -sign authority.key);
+#   - both start svmigd (control :7400, data :7401); host-b starts a
+#     destination QEMU (-incoming defer), host-a the running self-checking
+#     test guest; each links its QMP socket as <qmp-dir>/web-1.qmp;
+#   - host-a: bob's request is refused (role) and the source VM runs on;
+#     alice's request migrates web-1: svmigctl migrate succeeds, the source
+#     QEMU quits; web-2, which host-b has no QEMU for, fails after the
+#     session and its source VM runs on; alice's first request again is
+#     refused by host-b (replay);
+#   - host-b: the destination runs and its guest keeps passing self-checks;
+#   - both: the audit log verifies (svmigctl audit verify).
+# Logs: $SVMIG_RESULTS_DIR/{svmigd.log,audit.log,migrate*.txt,...}.
+set -uo pipefail
+export LC_ALL=C
+
+if [[ -z ${SVMIG_HOST:-} ]]; then
+	echo "1..0 # SKIP not a two-host run (tests/vm/run-two-hosts.sh)"
+	exit 0
+fi
+cd "${SVMIG_WORKTREE:?}" || exit 1
+# shellcheck source=tests/vm/qemu-lib.sh
+. tests/vm/qemu-lib.sh
+
+RES=${SVMIG_RESULTS_DIR:?}
+A_RES=${RES%/*}/host-a
+CTL_PORT=7400
+DATA_PORT=7401
+SVMIGD=$PWD/build/svmigd
+SVMIGCTL=$PWD/build/svmigctl
+TCTI=device:/dev/tpmrm0
+VM=web-1
+T=$(mktemp -d /tmp/t2m.XXXXXX)
+STATE=$T/state
+QMPDIR=$T/qmp
+daemon_pid=
+
+n=0
+failed=0
+ok() { # ok 0|1 DESC [DIAG...]
+	local pass=$1 desc=$2
+	shift 2
+	n=$((n + 1))
+	if ((pass)); then
+		echo "ok $n - $desc"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $desc"
+		(($#)) && printf '# %s\n' "$@"
+	fi
+	return 0
+}
+check() { # check DESC COMMAND...
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok 1 "$desc"
+	else
+		ok 0 "$desc" "${out:-(no output)}"
+	fi
+}
+# shellcheck disable=SC2317 # called from the EXIT trap
+cleanup() {
+	trap - EXIT
+	if [[ -n $daemon_pid ]]; then
+		kill -TERM "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	[[ -f $STATE/audit.log ]] && cp "$STATE/audit.log" "$RES/audit.log"
+	QEMU_LIB_LOGDIR=$RES/qemu qemu_cleanup
+	rm -rf "$T"
+}
+QEMU_LIB_NO_TRAP=1
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+finish() {
+	svmig_rdv_post finished "$([[ $failed == 0 ]] && echo pass || echo fail)" 2>/dev/null
+	svmig_rdv_wait finished 120 >/dev/null 2>&1
+	echo "# $SVMIG_HOST: $n checks, $failed failed"
+	if ((failed == 0 && n > 0)); then
+		echo "SVMIG-GUEST-RESULT: pass"
+		exit 0
+	fi
+	echo "SVMIG-GUEST-RESULT: fail"
+	exit 1
+}
+bail() { # bail DESC [DIAG...]: a failed step the rest depends on
+	ok 0 "$@"
+	svmig_rdv_post abort "$1" 2>/dev/null
+	finish
+}
+
+# ---------------------------------------------------------------- PKI
+# t2_pki DIR: CAs (ca-a, ca-b, op-ca), host-a/host-b, alice/bob, authority.
+# shellcheck disable=SC2317 # called through check
+t2_pki() (
+	local d=$1 h ca
+	mkdir -p "$d" && cd "$d" || return 1
+	for ca in ca-a ca-b op-ca authority; do
+		openssl ecparam -name prime256v1 -genkey -noout -out "$ca.key" &&
+			openssl req -x509 -new -key "$ca.key" -subj "/CN=svmig test $ca" \
+				-days 2 -sha256 -out "$ca.pem" \
+				-addext basicConstraints=critical,CA:TRUE \
+				-addext keyUsage=critical,keyCertSign,cRLSign,digitalSignature ||
+			return 1
+	done
+	for h in host-a:ca-a host-b:ca-b alice:op-ca bob:op-ca; do
+		ca=${h#*:}
+		h=${h%%:*}
+		printf '%s\n' basicConstraints=CA:FALSE \
+			keyUsage=critical,digitalSignature \
+			extendedKeyUsage=serverAuth,clientAuth >"$h.ext"
+		[[ $h == host-* ]] && echo "subjectAltName=DNS:$h" >>"$h.ext"
+		openssl ecparam -name prime256v1 -genkey -noout -out "$h.key" &&
+			openssl req -new -key "$h.key" -subj "/CN=$h" -out "$h.csr" &&
+			openssl x509 -req -in "$h.csr" -CA "$ca.pem" -CAkey "$ca.key" \
+				-CAcreateserial -days 2 -sha256 -extfile "$h.ext" \
+				-out "$h.pem" 2>/dev/null || return 1
+	done
+)
+
+cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
+# jfield JSON KEY: the string value of "KEY" (flat, as svmigctl prints it)
+jfield() { sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$1"; }
+
+# t2_policy OUT A_AK_JSON B_AK_JSON ALICE_PEM BOB_PEM
+t2_policy() {
+	local out=$1 host ak json=
+	for host in host-a host-b; do
+		ak=$2
+		[[ $host == host-b ]] && ak=$3
+		json+="${json:+,}\"$host\":{\"ak_sha256\":\"$(jfield "$ak" ak_sha256)\","
+		json+="\"pcrs\":{\"sha256\":{\"0\":\"$(jfield "$ak" 0)\",\"7\":\"$(jfield "$ak" 7)\"}},"
+		json+="\"max_mem_mib\":4096,\"max_vcpus\":4}"
+	done
+	cat >"$out" <<EOF
+{
+  "version": 1,
+  "hosts": { $json },
+  "operators": {
+    "alice": { "cert_sha256": "$(cert_sha256 "$4")", "roles": ["migrator"] },
+    "bob": { "cert_sha256": "$(cert_sha256 "$5")", "roles": ["local"] }
+  },
+  "roles": {
+    "migrator": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-b"] },
+    "local": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-a"] }
+  }
+}
+EOF
+}
+
+echo "# t2_migrate on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADDR)"
+
+# ------------------------------------------------------------ environment
+ip link set lo up 2>/dev/null || true
+# svmig.ko's gcm(aes) (as guest-run.sh), and nested KVM if there is one
+modprobe aesni_intel 2>/dev/null || true
+if [[ ! -e /dev/kvm ]]; then
+	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
+fi
+if [[ ! -c /dev/svmig ]]; then
+	out=$(insmod kmod/svmig.ko 2>&1)
+	for _ in $(seq 50); do
+		[[ -c /dev/svmig ]] && break
+		sleep 0.1
+	done
+fi
+[[ -c /dev/svmig ]] || bail "/dev/svmig (insmod kmod/svmig.ko)" "${out:-}"
+ok 1 "/dev/svmig present"
+[[ -x $SVMIGD && -x $SVMIGCTL ]] || bail "build/svmigd and build/svmigctl built (make userspace)"
+mkdir -p "$STATE" "$QMPDIR" "$T/pki"
+
+# -------------------------------------------------------------------- PKI
+if [[ $SVMIG_HOST == host-a ]]; then
+	check "test PKI made with openssl" t2_pki "$RES/pki"
+	svmig_rdv_post pki "$RES/pki"
+else
+	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
+fi
+cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$T/pki/" 2>/dev/null
+[[ -f $T/pki/$SVMIG_HOST.pem ]] || bail "PKI files readable" "$(ls "$A_RES/pki" 2>&1)"
+
+# ---------------------------------------------------------- TPM and policy
+ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
+ok "$([[ $(jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] && echo 1 || echo 0)" \
+	"svmigctl tpm-ak: AK digest and PCRs 0, 7 of our TPM" "$ak"
+echo "# $SVMIG_HOST AK: $ak"
+svmig_rdv_post ak "$ak"
+peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
+if [[ $SVMIG_HOST == host-a ]]; then
+	t2_policy "$RES/policy.json" "$ak" "$peer_ak" "$T/pki/alice.pem" "$T/pki/bob.pem" &&
+		openssl dgst -sha256 -sign "$T/pki/authority.key" \
+			-out "$RES/policy.json.sig" "$RES/policy.json"
+	check "policy.json written and signed by the authority" test -s "$RES/policy.json.sig"
+	svmig_rdv_post policy
+else
+	svmig_rdv_wait policy >/dev/null || bail "host-a's policy"
+fi
+cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || bail "policy readable"
+
+out=$("$SVMIGCTL" policy check --policy "$T/policy.json" --sig "$T/policy.json.sig" \
+	--authority "$T/pki/authority.pem" --cert "$T/pki/alice.pem" \
+	--vm "$VM" --source host-a --target host-b 2>&1)
+ok "$([[ $? == 0 && $out == allowed* ]] && echo 1 || echo 0)" "policy check: alice may migrate $VM host-a -> host-b" "$out"
+out=$("$SVMIGCTL" policy check --policy "$T/policy.json" --sig "$T/policy.json.sig" \
+	--authority "$T/pki/authority.pem" --cert "$T/pki/bob.pem" \
+	--vm "$VM" --source host-a --target host-b 2>&1)
+ok "$([[ $? == 1 && $out == refused* ]] && echo 1 || echo 0)" "policy check: bob may not ($out)" "$out"
+
+# ----------------------------------------------------------------- svmigd
+cat >"$T/svmigd.conf" <<EOF
+[host]
+name = $SVMIG_HOST
+cert = $T/pki/$SVMIG_HOST.pem
+key = $T/pki/$SVMIG_HOST.key
+[trust]
+anchors = $T/pki/ca-a.pem $T/pki/ca-b.pem
+[policy]
+file = $T/policy.json
+signature = $T/policy.json.sig
+authority_cert = $T/pki/authority.pem
+[listen]
+control = $SVMIG_ADDR:$CTL_PORT
+data = $SVMIG_ADDR:$DATA_PORT
+[tpm]
+tcti = $TCTI
+[limits]
+max_mem_mib = 1024
+max_vcpus = 2
+[paths]
+state_dir = $STATE
+EOF
+"$SVMIGD" --config "$T/svmigd.conf" --qmp-dir "$QMPDIR" \
+	--operator-ca "$T/pki/op-ca.pem" --timeout 240 \
+	--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT" >"$RES/svmigd.log" 2>&1 &
+daemon_pid=$!
+up=0
+for _ in $(seq 100); do
+	"$SVMIGCTL" status --config "$T/svmigd.conf" >"$RES/status.json" 2>&1 && up=1 && break
+	kill -0 "$daemon_pid" 2>/dev/null || break
+	sleep 0.1
+done
+((up)) || bail "svmigd starts and answers svmigctl status" "$(tail -n 5 "$RES/svmigd.log")"
+ok 1 "svmigd runs: $(cat "$RES/status.json")"
+
+# ------------------------------------------------------------------- QEMU
+if [[ $SVMIG_HOST == host-a ]]; then
+	qemu_lib_init || bail "qemu_lib_init"
+	svmig_rdv_post accel "$QEMU_ACCEL"
+	echo "# nested QEMU accel $QEMU_ACCEL ($QEMU_ACCEL_WHY)"
+	if qemu_start src --guest --mem 64 --append "pages=512 burst=128" &&
+		qemu_wait_serial src '^selfcheck ok iter=2 ' 120 && ! qemu_guest_failed src; then
+		ok 1 "source QEMU runs the self-checking guest"
+	else
+		bail "source QEMU runs the self-checking guest" "$(qemu_dump_logs src 2>&1)"
+	fi
+	ln -s "$(qemu_qmp_sock src 2)" "$QMPDIR/$VM.qmp"
+	svmig_rdv_wait dst-ready >/dev/null || bail "$SVMIG_PEER's destination QEMU"
+else
+	QEMU_ACCEL=$(svmig_rdv_wait accel) || bail "host-a's accelerator"
+	qemu_lib_init || bail "qemu_lib_init"
+	if qemu_start dst --guest --mem 64 --incoming; then
+		ok 1 "destination QEMU waits (-incoming defer, accel $QEMU_ACCEL)"
+	else
+		bail "destination QEMU waits" "$(qemu_dump_logs dst 2>&1)"
+	fi
+	ln -s "$(qemu_qmp_sock dst 2)" "$QMPDIR/$VM.qmp"
+	svmig_rdv_post dst-ready
+fi
+
+# -------------------------------------------------------------- migration
+if [[ $SVMIG_HOST == host-a ]]; then
+	P=$T/pki
+	check "svmigctl request (bob)" "$SVMIGCTL" request --vm "$VM" --source host-a \
+		--target host-b --mem 64 --vcpus 1 --cert "$P/bob.pem" --key "$P/bob.key" \
+		--out "$T/req-bob.json"
+	"$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-bob.json" \
+		>"$RES/migrate-bob.txt" 2>&1
+	rc=$?
+	st=$(qemu_qmp src query-status 2>&1)
+	ok "$([[ $rc == 1 && $st == *'"running"'* ]] && echo 1 || echo 0)" \
+		"bob's request is refused, the source VM runs on" \
+		"svmigctl exit $rc: $(tail -n 3 "$RES/migrate-bob.txt")" "$st"
+	grep -q 'does not allow target' "$RES/migrate-bob.txt"
+	ok "$((! $?))" "the refusal names the rule" "$(tail -n 2 "$RES/migrate-bob.txt")"
+
+	check "svmigctl request (alice)" "$SVMIGCTL" request --vm "$VM" --source host-a \
+		--target host-b --mem 64 --vcpus 1 --cert "$P/alice.pem" --key "$P/alice.key" \
+		--out "$T/req-alice.json"
+	timeout 300 "$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-alice.json" \
+		>"$RES/migrate-alice.txt" 2>&1
+	rc=$?
+	sed 's/^/# /' "$RES/migrate-alice.txt"
+	ok "$((rc == 0))" "svmigctl migrate: alice's request migrates $VM to host-b" \
+		"svmigctl exit $rc"
+	gone=0
+	for _ in $(seq 100); do
+		qemu_alive src || { gone=1; break; }
+		sleep 0.1
+	done
+	ok "$gone" "the source QEMU quit after the receipt"
+	svmig_rdv_post migrated "$rc"
+
+	# A failure after the session: host-b has no QEMU for web-2, so it
+	# sends a failed receipt; the source VM must run on.
+	if qemu_start src2 --guest --mem 64 --append "pages=512 burst=128" &&
+		qemu_wait_serial src2 '^selfcheck ok iter=2 ' 120; then
+		ln -s "$(qemu_qmp_sock src2 2)" "$QMPDIR/web-2.qmp"
+		"$SVMIGCTL" request --vm web-2 --source host-a --target host-b --mem 64 \
+			--vcpus 1 --cert "$P/alice.pem" --key "$P/alice.key" \
+			--out "$T/req-web2.json" &&
+			timeout 120 "$SVMIGCTL" migrate --config "$T/svmigd.conf" \
+				--request "$T/req-web2.json" >"$RES/migrate-web2.txt" 2>&1
+		rc=$?
+		sed 's/^/# /' "$RES/migrate-web2.txt"
+		st=$(qemu_qmp src2 query-status 2>&1)
+		it=$(qemu_guest_iter src2)
+		ok "$([[ $rc == 1 && $st == *'"running"'* ]] && echo 1 || echo 0)" \
+			"web-2: the target fails (no destination QEMU), the source VM runs on" \
+			"svmigctl exit $rc" "$st"
+		if [[ -n $it ]] && qemu_wait_serial src2 "^selfcheck (ok iter=$((it + 2)) |FAIL)" 120 &&
+			! qemu_guest_failed src2; then
+			ok 1 "web-2: its guest keeps passing self-checks on the source"
+		else
+			ok 0 "web-2: its guest keeps passing self-checks on the source" \
+				"$(qemu_dump_logs src2 2>&1)"
+		fi
+	else
+		ok 0 "web-2: a second source VM starts" "$(qemu_dump_logs src2 2>&1)"
+	fi
+
+	"$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-alice.json" \
+		>"$RES/migrate-replay.txt" 2>&1
+	rc=$?
+	ok "$([[ $rc == 1 ]] && grep -q 'replay' "$RES/migrate-replay.txt" && echo 1 || echo 0)" \
+		"the same request again is refused by host-b (replay)" \
+		"svmigctl exit $rc: $(tail -n 2 "$RES/migrate-replay.txt")"
+	svmig_rdv_post replayed
+else
+	svmig_rdv_wait migrated 400 >/dev/null || bail "host-a's migration"
+	st=$(qemu_qmp dst query-status 2>&1)
+	ok "$([[ $st == *'"running"'* ]] && echo 1 || echo 0)" "the destination VM runs" "$st"
+	first=$(qemu_guest_iter dst)
+	if [[ -n $first ]] && qemu_wait_serial dst "^selfcheck (ok iter=$((first + 2)) |FAIL)" 120 &&
+		! qemu_guest_failed dst; then
+		ok 1 "the destination guest keeps passing self-checks (iteration $first, then $((first + 2)))"
+	else
+		ok 0 "the destination guest keeps passing self-checks" "$(qemu_dump_logs dst 2>&1)"
+	fi
+	svmig_rdv_wait replayed 400 >/dev/null
+	grep -q '"event":"failed"' "$STATE/audit.log" 2>/dev/null
+	ok "$((! $?))" "the audit log records web-2's failure"
+fi
+
+# ------------------------------------------------------------------ audit
+"$SVMIGCTL" audit verify --log "$STATE/audit.log" --cert "$T/pki/$SVMIG_HOST.pem" \
+	>"$T/audit.txt" 2>&1
+ok "$((! $?))" "svmigctl audit verify: $(cat "$T/audit.txt")"
+want=completed
+[[ $SVMIG_HOST == host-b ]] && want=receipt
+grep -q "\"event\":\"$want\"" "$STATE/audit.log" 2>/dev/null
+ok "$((! $?))" "the audit log records the $want"
+echo "# svmigd log:"
+sed 's/^/#   /' "$RES/svmigd.log"
+finish

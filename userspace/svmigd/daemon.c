@@ -1,0 +1,1163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmigd: the daemon (daemon.h).  The session (REQUEST .. KEY, RECEIPT) is
+ * session.c's; this file adds the sockets, the DATA step (/dev/svmig in
+ * stream mode, QEMU over QMP) and the decisions around it: exactly one
+ * copy of the VM runs at the end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+
+#include "libsvmig.h"
+#include "qmp.h"
+
+#include "audit.h"
+#include "config.h"
+#include "daemon.h"
+#include "policy.h"
+#include "request.h"
+#include "session.h"
+#include "tls.h"
+#include "tpm.h"
+
+#define FDNAME		"svmigd"
+#define POLL_MS		50
+#define CTL_LINE_MAX	(SVMIGD_REQUEST_MAX + 1024)
+#define NONCES_MAX	4096
+#define IO_TIMEOUT_MS	30000
+
+struct nonce_ent {
+	uint8_t nonce[SVMIGD_NONCE_LEN];
+	int64_t time;
+};
+
+struct daemon {
+	const struct svmigd_opts *o;
+	struct svmigd_config cfg;
+	struct svmigd_policy *policy;
+	struct svmigd_tpm *tpm;
+	struct svmig_tls_ctx *tls;
+	EVP_PKEY *key;
+	X509_STORE *op_anchors;
+	struct svmigd_session_cfg scfg;
+	char qmp_dir[512];
+	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int ctl_fd, data_fd, unix_fd;
+	int timeout_s;
+	struct nonce_ent nonces[NONCES_MAX];
+	size_t n_nonces;
+};
+
+/* One migration's DATA step, either side. */
+struct mig {
+	struct daemon *d;
+	struct svmigd_session *s;
+	struct svmig_tls_conn *conn;
+	int conn_fd;
+	struct qmp *q;
+	int sv, sock;
+	int client;			/* svmigctl, or -1 */
+	bool was_running;
+	struct svmig_stats st;
+	char err[1024];
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "svmigd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int failf(struct mig *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int failf(struct mig *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->err, sizeof(m->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ------------------------------------------------------------ sockets */
+
+static int split_hostport(const char *s, char *host, size_t hlen,
+			  char *port, size_t plen)
+{
+	const char *colon;
+	size_t n;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		n = (size_t)(end - s - 1);
+		if (n >= hlen)
+			return -EINVAL;
+		memcpy(host, s + 1, n);
+		host[n] = 0;
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - s);
+		if (n >= hlen)
+			return -EINVAL;
+		memcpy(host, s, n);
+		host[n] = 0;
+	}
+	if (!colon[1] || strlen(colon + 1) >= plen)
+		return -EINVAL;
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static int resolve(const char *hostport, bool passive, struct addrinfo **ai)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	char host[256], port[32];
+
+	if (split_hostport(hostport, host, sizeof(host), port, sizeof(port)))
+		return -EINVAL;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	hints.ai_flags |= AI_NUMERICSERV;
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, ai))
+		return -EHOSTUNREACH;
+	return 0;
+}
+
+static int tcp_listen(const char *hostport)
+{
+	struct addrinfo *ai;
+	int fd, one = 1;
+
+	if (resolve(hostport, true, &ai))
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 8)) {
+		logf_("listen on %s: %s", hostport, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int tcp_connect(const char *hostport, int timeout_ms)
+{
+	struct addrinfo *ai, *p;
+	int fd = -1;
+
+	if (resolve(hostport, false, &ai))
+		return -1;
+	for (p = ai; p; p = p->ai_next) {
+		struct pollfd pfd;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		fd = socket(p->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, p->ai_addr, p->ai_addrlen) && errno != EINPROGRESS)
+			goto next;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, timeout_ms) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr)
+			goto next;
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+			goto next;
+		break;
+next:
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, timeout_ms) == 1;
+}
+
+static bool same_host(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       sizeof(struct in6_addr));
+	return false;
+}
+
+/* Drops data connections left in the backlog by earlier attempts. */
+static void drain_data(struct daemon *d)
+{
+	int fd;
+
+	while ((fd = accept4(d->data_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		close(fd);
+}
+
+/* ------------------------------------------------------------ svmigctl */
+
+static void ctl_send(int fd, struct json_object *obj)
+{
+	const char *s;
+	size_t len, off = 0;
+
+	if (fd < 0)
+		return;
+	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(s);
+	while (off < len) {
+		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
+	send(fd, "\n", 1, MSG_NOSIGNAL);
+}
+
+static void progress(struct mig *m, const char *step, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void progress(struct mig *m, const char *step, const char *fmt, ...)
+{
+	struct json_object *o;
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	logf_("%s: %s", step, buf);
+	if (m->client < 0)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("progress"));
+	json_object_object_add(o, "step", json_object_new_string(step));
+	json_object_object_add(o, "detail", json_object_new_string(buf));
+	ctl_send(m->client, o);
+	json_object_put(o);
+}
+
+/* ------------------------------------------------------------ audit */
+
+static void audit(struct mig *m, const char *event, const char *step,
+		  const char *what_err)
+{
+	struct json_object *det = json_object_new_object();
+	char hex[2 * SVMIGD_SESSION_ID_LEN + 1];
+	char err[512];
+
+	svmigd_hex_encode(hex, m->s->id, SVMIGD_SESSION_ID_LEN);
+	json_object_object_add(det, "session", json_object_new_string(hex));
+	json_object_object_add(det, "role", json_object_new_string(
+		m->s->source ? "source" : "target"));
+	json_object_object_add(det, "peer", json_object_new_string(m->s->peer));
+	json_object_object_add(det, "step", json_object_new_string(step));
+	if (what_err)
+		json_object_object_add(det, "error",
+				       json_object_new_string(what_err));
+	if (m->st.records) {
+		json_object_object_add(det, "records",
+				       json_object_new_int64((int64_t)m->st.records));
+		json_object_object_add(det, "bytes",
+				       json_object_new_int64((int64_t)m->st.bytes));
+	}
+	if (svmigd_audit_append(m->d->scfg.audit_log, m->d->key, event,
+				m->s->operator, m->s->request.req.vm, det, NULL,
+				err, sizeof(err)))
+		logf_("audit: %s", err);
+	json_object_put(det);
+}
+
+/* ------------------------------------------------------------ QMP */
+
+static const char *jstr(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool is(const char *a, const char *b)
+{
+	return a && !strcmp(a, b);
+}
+
+static bool vm_path_name(const char *vm)
+{
+	const char *p;
+
+	if (!vm[0] || vm[0] == '.')
+		return false;
+	for (p = vm; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+		      *p == '_'))
+			return false;
+	return true;
+}
+
+static int qmp_connect(struct mig *m)
+{
+	char path[1024], err[512];
+	const char *vm = m->s->request.req.vm;
+
+	if (!vm_path_name(vm))
+		return failf(m, "VM name '%s' cannot name a QMP socket", vm);
+	snprintf(path, sizeof(path), "%s/%s.qmp", m->d->qmp_dir, vm);
+	if (qmp_open(path, QMP_DEFAULT_TIMEOUT_MS, &m->q, err, sizeof(err)))
+		return failf(m, "QMP %s: %s", path, err);
+	return 0;
+}
+
+static int qmp_cmd(struct mig *m, const char *cmd, struct json_object **ret)
+{
+	if (ret)
+		*ret = NULL;
+	if (qmp_execute(m->q, cmd, NULL, ret))
+		return failf(m, "QMP %s: %s", cmd, qmp_strerror(m->q));
+	return 0;
+}
+
+static int vm_status(struct mig *m, char *st, size_t len)
+{
+	struct json_object *ret;
+
+	if (qmp_cmd(m, "query-status", &ret))
+		return -1;
+	snprintf(st, len, "%s", jstr(ret, "status") ?: "?");
+	json_object_put(ret);
+	return 0;
+}
+
+static int pass_fd_migrate(struct mig *m, const char *cmd)
+{
+	struct json_object *args = json_object_new_object();
+	int ret;
+
+	json_object_object_add(args, "fdname", json_object_new_string(FDNAME));
+	ret = qmp_execute_fd(m->q, "getfd", args, m->sv, NULL);
+	json_object_put(args);
+	if (ret)
+		return failf(m, "QMP getfd: %s", qmp_strerror(m->q));
+	args = json_object_new_object();
+	json_object_object_add(args, "uri", json_object_new_string("fd:" FDNAME));
+	ret = qmp_execute(m->q, cmd, args, NULL);
+	json_object_put(args);
+	if (ret)
+		return failf(m, "QMP %s: %s", cmd, qmp_strerror(m->q));
+	return 0;
+}
+
+/*
+ * Waits for "completed"; gives up on failed/cancelled, the timeout, or
+ * (@watch) when the control connection turns readable: the peer gave up.
+ */
+static int wait_migration(struct mig *m, bool watch)
+{
+	long long deadline = now_ms() + (long long)m->d->timeout_s * 1000;
+	long long next = 0;
+
+	for (;;) {
+		struct json_object *info;
+		const char *st;
+
+		if (qmp_cmd(m, "query-migrate", &info))
+			return -1;
+		st = jstr(info, "status");
+		if (is(st, "completed")) {
+			json_object_put(info);
+			return 0;
+		}
+		if (is(st, "failed") || is(st, "cancelled")) {
+			failf(m, "QEMU reports the migration %s%s%s", st,
+			      jstr(info, "error-desc") ? ": " : "",
+			      jstr(info, "error-desc") ?: "");
+			json_object_put(info);
+			return -1;
+		}
+		if (now_ms() >= next) {
+			struct json_object *ram;
+
+			if (json_object_object_get_ex(info, "ram", &ram))
+				progress(m, "data", "%s: %s bytes transferred",
+					 st ?: "?", jstr(ram, "transferred") ?: "0");
+			next = now_ms() + 1000;
+		}
+		json_object_put(info);
+		if (stopping)
+			return failf(m, "svmigd is stopping");
+		if (now_ms() >= deadline)
+			return failf(m, "the migration did not complete within %d s",
+				     m->d->timeout_s);
+		if (watch && readable(m->conn_fd, 0))
+			return failf(m, "%s ended the session during DATA",
+				     m->s->peer);
+		sleep_ms(POLL_MS);
+	}
+}
+
+static void wait_terminal(struct mig *m)
+{
+	long long deadline = now_ms() + 10000;
+
+	while (now_ms() < deadline && qmp_usable(m->q)) {
+		struct json_object *info;
+		const char *st;
+
+		if (qmp_execute(m->q, "query-migrate", NULL, &info))
+			return;
+		st = jstr(info, "status");
+		if (!st || is(st, "completed") || is(st, "failed") ||
+		    is(st, "cancelled")) {
+			json_object_put(info);
+			return;
+		}
+		json_object_put(info);
+		sleep_ms(POLL_MS);
+	}
+}
+
+/* ------------------------------------------------------------ /dev/svmig */
+
+static int svmig_key(struct mig *m, uint32_t role)
+{
+	uint32_t flags = role | SVMIG_KEY_STREAM |
+			 (m->d->o->no_tpm_salt ? SVMIG_KEY_NO_TPM : 0);
+	struct svmig_info info;
+	int ret;
+
+	ret = svmig_open();
+	if (ret < 0)
+		return failf(m, "cannot open %s: %s", SVMIG_DEVICE, strerror(-ret));
+	m->sv = ret;
+	ret = svmig_get_info(m->sv, &info);
+	if (ret)
+		return failf(m, "SVMIG_IOC_GET_INFO: %s", strerror(-ret));
+	if (!(info.features & SVMIG_FEAT_STREAM))
+		return failf(m, "svmig.ko has no stream mode");
+	ret = svmig_set_key(m->sv, flags, 0, m->s->id, m->s->secret);
+	/* The kernel holds the keys now: nothing of the secret stays here. */
+	OPENSSL_cleanse(m->s->secret, sizeof(m->s->secret));
+	if (ret)
+		return failf(m, "SVMIG_IOC_SET_KEY: %s", strerror(-ret));
+	return 0;
+}
+
+static int set_sock_timeout(int fd, int opt, int secs)
+{
+	struct timeval tv = { .tv_sec = secs };
+
+	return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+static void cut_socket(struct mig *m)
+{
+	if (m->sock >= 0)
+		shutdown(m->sock, SHUT_RDWR);
+}
+
+/* ------------------------------------------------------------ target */
+
+static int check_request(void *arg, const struct svmigd_request_verified *v,
+			 char *why, size_t whylen)
+{
+	struct daemon *d = arg;
+	int64_t now = time(NULL);
+	int64_t window = d->scfg.request_window;
+	size_t i, j;
+
+	/* forget what is outside the window: the request check refuses it */
+	for (i = j = 0; i < d->n_nonces; i++)
+		if (d->nonces[i].time >= now - 2 * window)
+			d->nonces[j++] = d->nonces[i];
+	d->n_nonces = j;
+	for (i = 0; i < d->n_nonces; i++) {
+		if (!memcmp(d->nonces[i].nonce, v->req.nonce, SVMIGD_NONCE_LEN)) {
+			snprintf(why, whylen, "replayed request (nonce seen before)");
+			return -1;
+		}
+	}
+	if (d->n_nonces == NONCES_MAX) {
+		snprintf(why, whylen, "too many recent requests");
+		return -1;
+	}
+	memcpy(d->nonces[d->n_nonces].nonce, v->req.nonce, SVMIGD_NONCE_LEN);
+	d->nonces[d->n_nonces++].time = now;
+	return 0;
+}
+
+static int target_accept_data(struct mig *m, const struct sockaddr_storage *peer)
+{
+	long long deadline = now_ms() + IO_TIMEOUT_MS;
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct pollfd pfd[2] = {
+			{ .fd = m->d->data_fd, .events = POLLIN },
+			{ .fd = m->conn_fd, .events = POLLIN },
+		};
+		int left = (int)(deadline - now_ms()), fd;
+
+		if (left <= 0)
+			return failf(m, "no data connection from %s within %d s",
+				     m->s->peer, IO_TIMEOUT_MS / 1000);
+		if (poll(pfd, 2, left) <= 0)
+			continue;
+		if (pfd[1].revents)
+			return failf(m, "%s ended the session before DATA",
+				     m->s->peer);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		fd = accept4(m->d->data_fd, (struct sockaddr *)&ss, &sl,
+			     SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!same_host(&ss, peer)) {
+			logf_("data connection from a stranger refused");
+			close(fd);
+			continue;
+		}
+		m->sock = fd;
+		return 0;
+	}
+}
+
+static int target_data(struct mig *m, const struct sockaddr_storage *peer)
+{
+	char st[64];
+	int ret;
+
+	if (qmp_connect(m) || vm_status(m, st, sizeof(st)))
+		return -1;
+	if (!is(st, "inmigrate"))
+		return failf(m, "the destination QEMU is %s, not waiting for a "
+			     "migration (-incoming defer)", st);
+	if (svmig_key(m, SVMIG_ROLE_RECEIVER))
+		return -1;
+	if (target_accept_data(m, peer))
+		return -1;
+	if (set_sock_timeout(m->sock, SO_RCVTIMEO, 60))
+		return failf(m, "SO_RCVTIMEO: %s", strerror(errno));
+	ret = svmig_attach_socket(m->sv, m->sock);
+	if (ret)
+		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
+	progress(m, "data", "%s connected; receiver keyed and attached", m->s->peer);
+	audit(m, "data", "attached", NULL);
+	if (pass_fd_migrate(m, "migrate-incoming") || wait_migration(m, false))
+		return -1;
+	ret = svmig_recv(m->sv, 0, NULL);
+	if (ret)
+		return failf(m, "no verified END record: %s", strerror(-ret));
+	ret = svmig_verify(m->sv);
+	if (ret)
+		return failf(m, "SVMIG_IOC_VERIFY: %s", ret == -EBADMSG ?
+			     "the END does not match the stream" : strerror(-ret));
+	ret = svmig_get_stats(m->sv, &m->st);
+	if (ret)
+		return failf(m, "SVMIG_IOC_GET_STATS: %s", strerror(-ret));
+	if (m->st.verdict != SVMIG_VERDICT_VERIFIED || m->st.auth_failures ||
+	    m->st.replays || m->st.proto_errors)
+		return failf(m, "verdict %u, %llu auth failures, %llu replays, "
+			     "%llu protocol errors", m->st.verdict,
+			     (unsigned long long)m->st.auth_failures,
+			     (unsigned long long)m->st.replays,
+			     (unsigned long long)m->st.proto_errors);
+	if (vm_status(m, st, sizeof(st)))
+		return -1;
+	if (is(st, "running")) {
+		qmp_execute(m->q, "stop", NULL, NULL);
+		return failf(m, "the destination VM resumed before verification");
+	}
+	audit(m, "data", "verified", NULL);
+	if (qmp_cmd(m, "cont", NULL) || vm_status(m, st, sizeof(st)))
+		return -1;
+	if (!is(st, "running"))
+		return failf(m, "the destination VM is %s after cont", st);
+	return 0;
+}
+
+static void serve_target(struct daemon *d, int fd,
+			 const struct sockaddr_storage *peer)
+{
+	struct svmigd_session s;
+	struct mig m = { .d = d, .s = &s, .conn_fd = fd, .sv = -1, .sock = -1,
+			 .client = -1 };
+	char err[SVMIGD_SESSION_ERR_LEN];
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	drain_data(d);
+	ret = svmig_tls_accept(d->tls, fd, IO_TIMEOUT_MS, &m.conn, err, sizeof(err));
+	if (ret) {
+		logf_("control connection: %s", err);
+		return;
+	}
+	ret = svmigd_session_target(m.conn, &d->scfg, &s, err, sizeof(err));
+	if (ret) {
+		logf_("session refused or failed: %s", err);
+		goto out;
+	}
+	logf_("session with %s for vm %s (operator %s, role %s)", s.peer,
+	      s.request.req.vm, s.operator, s.role);
+	ret = target_data(&m, peer);
+	OPENSSL_cleanse(s.secret, sizeof(s.secret));
+	if (ret) {
+		logf_("DATA failed: %s", m.err);
+		cut_socket(&m);
+		audit(&m, "failed", "data", m.err);
+		if (m.q && qmp_usable(m.q) && !qmp_execute(m.q, "quit", NULL, NULL))
+			logf_("destination QEMU told to quit");
+	} else {
+		audit(&m, "data", "resumed", NULL);
+		logf_("vm %s received, verified and resumed", s.request.req.vm);
+	}
+	if (svmigd_session_receipt_send(m.conn, &d->scfg, &s, !ret,
+					m.st.records, m.st.bytes, err, sizeof(err)))
+		logf_("receipt: %s", err);
+	svmig_tls_shutdown(m.conn, 2000);
+out:
+	svmigd_session_wipe(&s);
+	if (m.q)
+		qmp_close(m.q);
+	close_fd(&m.sv);
+	close_fd(&m.sock);
+	svmig_tls_free(m.conn);
+}
+
+/* ------------------------------------------------------------ source */
+
+static int peer_addrs(struct daemon *d, const char *name, char *ctl,
+		      size_t clen, char *data, size_t dlen)
+{
+	size_t n = strlen(name), i;
+
+	for (i = 0; i < d->o->n_peers; i++) {
+		const char *p = d->o->peers[i], *comma;
+
+		if (strncmp(p, name, n) || p[n] != '=')
+			continue;
+		p += n + 1;
+		comma = strchr(p, ',');
+		if (comma) {
+			snprintf(ctl, clen, "%.*s", (int)(comma - p), p);
+			snprintf(data, dlen, "%s", comma + 1);
+		} else {
+			char host[256], port[32];
+
+			snprintf(ctl, clen, "%s", p);
+			if (split_hostport(p, host, sizeof(host), port, sizeof(port)))
+				return -EINVAL;
+			snprintf(data, dlen, strchr(host, ':') ? "[%s]:%d" : "%s:%d",
+				 host, atoi(port) + 1);
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int source_data(struct mig *m, const char *data_addr)
+{
+	struct json_object *args;
+	char st[64];
+	int one = 1, ret;
+
+	if (qmp_connect(m) || vm_status(m, st, sizeof(st)))
+		return -1;
+	if (is(st, "inmigrate"))
+		return failf(m, "the source QEMU is waiting for a migration itself");
+	m->was_running = is(st, "running");
+	if (svmig_key(m, SVMIG_ROLE_SENDER))
+		return -1;
+	m->sock = tcp_connect(data_addr, IO_TIMEOUT_MS);
+	if (m->sock < 0)
+		return failf(m, "cannot connect to %s's data address %s",
+			     m->s->peer, data_addr);
+	setsockopt(m->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (set_sock_timeout(m->sock, SO_SNDTIMEO, 60))
+		return failf(m, "SO_SNDTIMEO: %s", strerror(errno));
+	ret = svmig_attach_socket(m->sv, m->sock);
+	if (ret)
+		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
+	progress(m, "data", "connected to %s; sender keyed and attached", data_addr);
+	audit(m, "data", "attached", NULL);
+	/* QEMU's default 32 MiB/s may not converge with a busy guest. */
+	args = json_object_new_object();
+	json_object_object_add(args, "max-bandwidth",
+			       json_object_new_int64(1LL << 30));
+	if (qmp_execute(m->q, "migrate-set-parameters", args, NULL))
+		logf_("migrate-set-parameters: %s", qmp_strerror(m->q));
+	json_object_put(args);
+	if (pass_fd_migrate(m, "migrate") || wait_migration(m, true))
+		return -1;
+	ret = svmig_finish(m->sv);
+	if (ret)
+		return failf(m, "SVMIG_IOC_FINISH: %s", strerror(-ret));
+	svmig_get_stats(m->sv, &m->st);
+	close_fd(&m->sv);
+	close_fd(&m->sock);
+	progress(m, "data", "QEMU completed; END sent (%llu records)",
+		 (unsigned long long)m->st.records);
+	return 0;
+}
+
+/* Keeps the source VM running after a failure. */
+static void source_resume(struct mig *m)
+{
+	struct json_object *ret;
+	const char *st;
+
+	if (!m->q || !qmp_usable(m->q)) {
+		progress(m, "recover", "no QMP connection to the source QEMU: CHECK IT BY HAND");
+		return;
+	}
+	qmp_execute(m->q, "migrate_cancel", NULL, NULL);
+	wait_terminal(m);
+	if (qmp_execute(m->q, "query-status", NULL, &ret)) {
+		progress(m, "recover", "cannot query the source VM: CHECK IT BY HAND");
+		return;
+	}
+	st = jstr(ret, "status") ?: "?";
+	if (is(st, "running"))
+		progress(m, "recover", "the source VM is running");
+	else if (!qmp_execute(m->q, "cont", NULL, NULL))
+		progress(m, "recover", "the source VM was %s: resumed it", st);
+	else
+		progress(m, "recover", "the source VM is %s, cont failed: CHECK IT BY HAND", st);
+	json_object_put(ret);
+}
+
+static void result(int client, bool ok, const char *error,
+		   const struct svmigd_receipt *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string("result"));
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	if (error)
+		json_object_object_add(o, "error", json_object_new_string(error));
+	if (r) {
+		struct json_object *ro = json_object_new_object();
+		char hex[2 * SVMIGD_SHA256_LEN + 1];
+
+		svmigd_hex_encode(hex, r->session, SVMIGD_SESSION_ID_LEN);
+		json_object_object_add(ro, "session", json_object_new_string(hex));
+		json_object_object_add(ro, "verdict",
+				       json_object_new_string(r->ok ? "ok" : "failed"));
+		json_object_object_add(ro, "records", json_object_new_int64((int64_t)r->records));
+		json_object_object_add(ro, "bytes", json_object_new_int64((int64_t)r->bytes));
+		svmigd_hex_encode(hex, r->sha256, SVMIGD_SHA256_LEN);
+		json_object_object_add(ro, "sha256", json_object_new_string(hex));
+		json_object_object_add(o, "receipt", ro);
+	}
+	ctl_send(client, o);
+	json_object_put(o);
+}
+
+static void serve_migrate(struct daemon *d, int client, struct json_object *req)
+{
+	struct svmigd_request_verified v;
+	struct svmigd_session s;
+	struct svmigd_receipt r;
+	struct mig m = { .d = d, .s = &s, .conn_fd = -1, .sv = -1, .sock = -1,
+			 .client = client };
+	char err[SVMIGD_SESSION_ERR_LEN], ctl[300], data[300];
+	const char *text;
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	if (!req || !json_object_is_type(req, json_type_object)) {
+		result(client, false, "no request object", NULL);
+		return;
+	}
+	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	/* Learn the target from the request, checked as the session will. */
+	ret = svmigd_request_verify(text, strlen(text), d->op_anchors, time(NULL),
+				    d->scfg.request_window, &v, err, sizeof(err));
+	if (ret) {
+		result(client, false, err, NULL);
+		return;
+	}
+	if (strcmp(v.req.source, d->cfg.host_name)) {
+		snprintf(err, sizeof(err), "the request's source is %s, not this host (%s)",
+			 v.req.source, d->cfg.host_name);
+		result(client, false, err, NULL);
+		return;
+	}
+	if (peer_addrs(d, v.req.target, ctl, sizeof(ctl), data, sizeof(data))) {
+		snprintf(err, sizeof(err), "no address for %s (svmigd --peer %s=HOST:PORT)",
+			 v.req.target, v.req.target);
+		result(client, false, err, NULL);
+		return;
+	}
+	progress(&m, "connect", "%s at %s", v.req.target, ctl);
+	m.conn_fd = tcp_connect(ctl, IO_TIMEOUT_MS);
+	if (m.conn_fd < 0) {
+		snprintf(err, sizeof(err), "cannot connect to %s at %s", v.req.target, ctl);
+		result(client, false, err, NULL);
+		return;
+	}
+	if (svmig_tls_connect(d->tls, m.conn_fd, v.req.target, IO_TIMEOUT_MS,
+			      &m.conn, err, sizeof(err))) {
+		result(client, false, err, NULL);
+		goto out;
+	}
+	progress(&m, "session", "TLS up; REQUEST, ATTEST, ADMIT, KEY");
+	ret = svmigd_session_source(m.conn, &d->scfg, text, strlen(text), &s,
+				    err, sizeof(err));
+	if (ret) {
+		result(client, false, err, NULL);
+		goto out;
+	}
+	progress(&m, "session", "established with %s (operator %s, role %s)",
+		 s.peer, s.operator, s.role);
+	ret = source_data(&m, data);
+	OPENSSL_cleanse(s.secret, sizeof(s.secret));
+	if (ret) {
+		progress(&m, "data", "failed: %s", m.err);
+		audit(&m, "failed", "data", m.err);
+		cut_socket(&m);
+		close_fd(&m.sv);
+		close_fd(&m.sock);
+		source_resume(&m);
+		/*
+		 * The target's answer if it is on its way (it gave up first):
+		 * for the log and the audit.  Otherwise closing the control
+		 * connection tells the target to give up.
+		 */
+		if (readable(m.conn_fd, 2000)) {
+			ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s,
+							  &r, err, sizeof(err));
+			if (ret == -EREMOTEIO)
+				snprintf(err, sizeof(err), "%s's receipt says failed",
+					 s.peer);
+			progress(&m, "receipt", "%s", err);
+		}
+		result(client, false, m.err, NULL);
+		goto out;
+	}
+	progress(&m, "receipt", "waiting for %s's receipt", s.peer);
+	ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s, &r, err, sizeof(err));
+	if (ret) {
+		/* no valid "ok" receipt: the source VM must run */
+		progress(&m, "receipt", "%s", ret == -EREMOTEIO ?
+			 "the target reports failure" : err);
+		audit(&m, "failed", "receipt", err);
+		source_resume(&m);
+		result(client, false, ret == -EREMOTEIO ?
+		       "the target could not verify or resume the VM" : err,
+		       ret == -EREMOTEIO ? &r : NULL);
+		goto out;
+	}
+	if (qmp_execute(m.q, "quit", NULL, NULL) && qmp_usable(m.q))
+		progress(&m, "quit", "quit: %s", qmp_strerror(m.q));
+	else
+		progress(&m, "quit", "valid receipt: source QEMU told to quit");
+	audit(&m, "completed", "quit", NULL);
+	result(client, true, NULL, &r);
+	svmig_tls_shutdown(m.conn, 2000);
+out:
+	svmigd_session_wipe(&s);
+	if (m.q)
+		qmp_close(m.q);
+	close_fd(&m.sv);
+	close_fd(&m.sock);
+	svmig_tls_free(m.conn);
+	close_fd(&m.conn_fd);
+}
+
+static void serve_client(struct daemon *d, int fd)
+{
+	static char line[CTL_LINE_MAX];
+	size_t len = 0;
+	long long deadline = now_ms() + 10000;
+	struct json_object *obj, *v;
+	const char *cmd;
+	char err[256];
+
+	while (len < sizeof(line) - 1) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, (int)(deadline - now_ms())) != 1)
+			return;
+		n = read(fd, line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+		if (memchr(line, '\n', len))
+			break;
+	}
+	line[len] = 0;
+	if (svmigd_json_parse(line, len, 16, &obj, err, sizeof(err)) ||
+	    !json_object_is_type(obj, json_type_object)) {
+		result(fd, false, "not a JSON object", NULL);
+		return;
+	}
+	cmd = jstr(obj, "cmd");
+	if (is(cmd, "status")) {
+		struct json_object *o = json_object_new_object();
+		char hex[2 * SVMIGD_SHA256_LEN + 1];
+
+		svmigd_hex_encode(hex, d->policy->sha256, SVMIGD_SHA256_LEN);
+		json_object_object_add(o, "type", json_object_new_string("result"));
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "host", json_object_new_string(d->cfg.host_name));
+		json_object_object_add(o, "policy_sha256", json_object_new_string(hex));
+		ctl_send(fd, o);
+		json_object_put(o);
+	} else if (is(cmd, "migrate")) {
+		json_object_object_get_ex(obj, "request", &v);
+		serve_migrate(d, fd, v);
+	} else {
+		result(fd, false, "unknown command", NULL);
+	}
+	json_object_put(obj);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int unix_listen(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (snprintf(d->sock_path, sizeof(d->sock_path), "%s/" SVMIGD_SOCK_NAME,
+		     d->cfg.state_dir) >= (int)sizeof(d->sock_path)) {
+		logf_("state_dir too long for a unix socket");
+		return -1;
+	}
+	memcpy(sa.sun_path, d->sock_path, sizeof(sa.sun_path));
+	unlink(d->sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(d->sock_path, 0600) || listen(fd, 4)) {
+		logf_("%s: %s", d->sock_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int setup(struct daemon *d)
+{
+	char err[1024];
+	struct svmig_tls_config tc;
+	int ret;
+
+	if (svmigd_config_load(&d->cfg, d->o->config, err, sizeof(err))) {
+		logf_("%s", err);
+		return -1;
+	}
+	if (svmigd_policy_load(&d->policy, d->cfg.policy_file,
+			       d->cfg.policy_signature,
+			       d->cfg.policy_authority_cert, err, sizeof(err))) {
+		logf_("policy: %s", err);
+		return -1;
+	}
+	if (!svmigd_policy_host(d->policy, d->cfg.host_name)) {
+		logf_("policy: this host (%s) is not in it", d->cfg.host_name);
+		return -1;
+	}
+	ret = svmigd_tpm_open(d->cfg.tpm_tcti, &d->tpm);
+	if (ret) {
+		logf_("TPM %s: %s", d->cfg.tpm_tcti, svmigd_tpm_strerror(ret));
+		return -1;
+	}
+	d->key = svmigd_load_key(d->cfg.host_key, err, sizeof(err));
+	if (!d->key) {
+		logf_("%s", err);
+		return -1;
+	}
+	tc.cert_file = d->cfg.host_cert;
+	tc.key_file = d->cfg.host_key;
+	tc.anchor_files = (const char *const *)d->cfg.anchors;
+	tc.n_anchor_files = d->cfg.n_anchors;
+	if (svmig_tls_ctx_new(&tc, &d->tls, err, sizeof(err))) {
+		logf_("TLS: %s", err);
+		return -1;
+	}
+	if (d->o->n_op_anchors)
+		d->op_anchors = svmigd_request_anchors(d->o->op_anchors,
+						       d->o->n_op_anchors,
+						       err, sizeof(err));
+	else
+		d->op_anchors = svmigd_request_anchors(d->cfg.anchors,
+						       d->cfg.n_anchors,
+						       err, sizeof(err));
+	if (!d->op_anchors) {
+		logf_("operator anchors: %s", err);
+		return -1;
+	}
+	d->scfg.host_name = d->cfg.host_name;
+	d->scfg.policy = d->policy;
+	d->scfg.tpm = d->tpm;
+	d->scfg.host_key = d->key;
+	d->scfg.audit_log = d->cfg.audit_log;
+	d->scfg.operator_anchors = d->op_anchors;
+	d->scfg.max_mem_mib = d->cfg.max_mem_mib;
+	d->scfg.max_vcpus = d->cfg.max_vcpus;
+	d->scfg.request_window = SVMIGD_SESSION_WINDOW;
+	d->scfg.check_request = check_request;
+	d->scfg.check_arg = d;
+	d->timeout_s = d->o->migrate_timeout_s > 0 ? d->o->migrate_timeout_s : 300;
+	if (d->o->qmp_dir)
+		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s", d->o->qmp_dir);
+	else
+		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s/qmp", d->cfg.state_dir);
+	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
+		logf_("%s: %s", d->cfg.state_dir, strerror(errno));
+		return -1;
+	}
+	d->ctl_fd = tcp_listen(d->cfg.listen_control);
+	d->data_fd = tcp_listen(d->cfg.listen_data);
+	if (d->ctl_fd < 0 || d->data_fd < 0)
+		return -1;
+	fcntl(d->data_fd, F_SETFL, fcntl(d->data_fd, F_GETFL) | O_NONBLOCK);
+	d->unix_fd = unix_listen(d);
+	return d->unix_fd < 0 ? -1 : 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	close_fd(&d->ctl_fd);
+	close_fd(&d->data_fd);
+	if (d->unix_fd >= 0)
+		unlink(d->sock_path);
+	close_fd(&d->unix_fd);
+	svmig_tls_ctx_free(d->tls);
+	X509_STORE_free(d->op_anchors);
+	EVP_PKEY_free(d->key);
+	if (d->tpm)
+		svmigd_tpm_close(d->tpm);
+	svmigd_policy_free(d->policy);
+	svmigd_config_free(&d->cfg);
+}
+
+int svmigd_daemon_run(const struct svmigd_opts *o)
+{
+	static struct daemon d;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int rc = 1;
+
+	d.o = o;
+	d.ctl_fd = d.data_fd = d.unix_fd = -1;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (setup(&d))
+		goto out;
+	logf_("%s: listening on %s (control), %s (data), %s; QMP sockets in %s",
+	      d.cfg.host_name, d.cfg.listen_control, d.cfg.listen_data,
+	      d.sock_path, d.qmp_dir);
+	while (!stopping) {
+		struct pollfd pfd[2] = {
+			{ .fd = d.ctl_fd, .events = POLLIN },
+			{ .fd = d.unix_fd, .events = POLLIN },
+		};
+		int fd;
+
+		if (poll(pfd, 2, 1000) <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+
+			fd = accept4(d.ctl_fd, (struct sockaddr *)&ss, &sl,
+				     SOCK_CLOEXEC);
+			if (fd >= 0) {
+				serve_target(&d, fd, &ss);
+				close(fd);
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			fd = accept4(d.unix_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0) {
+				serve_client(&d, fd);
+				close(fd);
+			}
+		}
+	}
+	logf_("stopping");
+	rc = 0;
+out:
+	teardown(&d);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * daemon: svmigd itself (Documentation/svmigd.rst), built from the tested
+ * components: config, policy, tpm, tls, session, audit.
+ *
+ * One process, one thread, one migration at a time: a poll() loop over
+ *   - the control address ([listen] control): peers (TLS, session.h); each
+ *     connection is served to its end as the TARGET;
+ *   - the data address ([listen] data): listened on from the start, so
+ *     that a source's data connection waits in the backlog; accepted only
+ *     during a session, and only from the control peer's address;
+ *   - <state_dir>/svmigd.sock: svmigctl, one JSON object per line each way.
+ *
+ * svmigctl's requests (one line, one object):
+ *   {"cmd":"status"}
+ *       -> {"type":"result","ok":true,"host":..,"policy_sha256":..}
+ *   {"cmd":"migrate","request":<the operator's signed request object>}
+ *       -> {"type":"progress","step":..,"detail":..} lines, then
+ *          {"type":"result","ok":true|false,"error":..,"receipt":{..}}
+ *
+ * VMs and QMP: the QEMU of VM "V" is reached at <qmp_dir>/V.qmp (a unix
+ * socket, or a symbolic link to one; qmp_dir defaults to
+ * <state_dir>/qmp).  On the source it is the running VM; on the target a
+ * QEMU started with -incoming defer (so -S), waiting.  VM names used so
+ * must be [A-Za-z0-9._-] and not start with '.'.
+ *
+ * Peers: svmigd.conf names no other host's address, so the source learns
+ * where the target is from --peer NAME=HOST:PORT[,HOST:PORT] (control,
+ * then data; the data address defaults to the control host, port + 1).
+ *
+ * Replays: the target keeps the nonces of the requests it admitted within
+ * the request window in memory and refuses a repeated one (check_request).
+ */
+#ifndef SVMIGD_DAEMON_H
+#define SVMIGD_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SVMIGD_SOCK_NAME	"svmigd.sock"
+#define SVMIGD_PEERS_MAX	32
+#define SVMIGD_OP_ANCHORS_MAX	8
+
+struct svmigd_opts {
+	const char *config;
+	const char *qmp_dir;			/* NULL: <state_dir>/qmp */
+	const char *peers[SVMIGD_PEERS_MAX];	/* NAME=CTRL[,DATA] */
+	size_t n_peers;
+	/* operator trust anchors; none: the [trust] anchors */
+	char *op_anchors[SVMIGD_OP_ANCHORS_MAX];
+	size_t n_op_anchors;
+	int migrate_timeout_s;			/* 0: 300 */
+	bool no_tpm_salt;			/* SVMIG_KEY_NO_TPM */
+};
+
+/* Runs until SIGTERM or SIGINT: 0, or 1 after a setup error (printed). */
+int svmigd_daemon_run(const struct svmigd_opts *o);
+
+#endif /* SVMIGD_DAEMON_H */

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmigd: the control plane daemon (Documentation/svmigd.rst, daemon.h).
+ *
+ *   svmigd --config FILE [--peer NAME=HOST:PORT[,HOST:PORT]]...
+ *          [--qmp-dir DIR] [--operator-ca FILE]... [--timeout SECS]
+ *          [--no-tpm-salt]
+ *
+ * Runs in the foreground, logs to stderr; SIGTERM or SIGINT stop it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: svmigd --config FILE [options]\n"
+"  --peer NAME=HOST:PORT[,HOST:PORT]  where host NAME's svmigd listens\n"
+"                       (control[,data]; data defaults to control port + 1)\n"
+"  --qmp-dir DIR        VM V's QMP socket is DIR/V.qmp (default STATE_DIR/qmp)\n"
+"  --operator-ca FILE   operator trust anchors (default: the [trust] anchors)\n"
+"  --timeout SECS       bound on one migration's DATA step (default 300)\n"
+"  --no-tpm-salt        key /dev/svmig with SVMIG_KEY_NO_TPM\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "peer", required_argument, NULL, 'p' },
+		{ "qmp-dir", required_argument, NULL, 'q' },
+		{ "operator-ca", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "no-tpm-salt", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct svmigd_opts o = { 0 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.config = optarg;
+			break;
+		case 'p':
+			if (o.n_peers == SVMIGD_PEERS_MAX || !strchr(optarg, '=')) {
+				fprintf(stderr, "svmigd: bad --peer %s\n", optarg);
+				return 2;
+			}
+			o.peers[o.n_peers++] = optarg;
+			break;
+		case 'q':
+			o.qmp_dir = optarg;
+			break;
+		case 'o':
+			if (o.n_op_anchors == SVMIGD_OP_ANCHORS_MAX) {
+				fprintf(stderr, "svmigd: too many --operator-ca\n");
+				return 2;
+			}
+			o.op_anchors[o.n_op_anchors++] = optarg;
+			break;
+		case 't':
+			o.migrate_timeout_s = atoi(optarg);
+			break;
+		case 'n':
+			o.no_tpm_salt = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!o.config || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return svmigd_daemon_run(&o);
+}
