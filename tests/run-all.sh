@@ -219,35 +219,30 @@ elif SVMIG_TESTS=t_notpm vm_phase "$desc" vm-notpm --no-tpm --timeout 600; then
 fi
 timing "VM tests without a TPM" "$t0"
 
-# Phase 6: two test VMs ("hosts"), each with its own TPM, on one network:
-# the harness the control-plane tests run on.
-echo "# phase 6: two hosts (tests/vm/run-two-hosts.sh, t2_smoke.sh)"
-t0=$(now)
-desc="two-host harness: own TPMs, network, rendezvous"
-if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
-	result skip "$desc" "SVMIG_SKIP_VM=1"
-elif tests/vm/run-two-hosts.sh --timeout 300 --script tests/vm/t2_smoke.sh \
-	>"$LOGDIR/two-hosts.log" 2>&1; then
-	result pass "$desc"
-else
-	result fail "$desc" "see $LOGDIR/two-hosts.log and build/vm2/"
-fi
-timing "two hosts" "$t0"
+# two_host_phase N SCRIPT DESC: one run of tests/vm/run-two-hosts.sh,
+# counted as one test (each host's TAP is in build/vm2/host-*.log).
+two_host_phase() {
+	local log t0
 
-# Phase 7: a migration between the two hosts through svmigd, svmig.ko and
-# TPM-rooted keys, with a refusal, a failure and a replay.
-echo "# phase 7: svmigd between two hosts (tests/vm/t2_migrate.sh)"
-t0=$(now)
-desc="svmigd: attested migration host-a -> host-b, refusal, failure, replay, audit"
-if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
-	result skip "$desc" "SVMIG_SKIP_VM=1"
-elif tests/vm/run-two-hosts.sh --timeout 600 --script tests/vm/t2_migrate.sh \
-	>"$LOGDIR/two-hosts-migrate.log" 2>&1; then
-	result pass "$desc"
-else
-	result fail "$desc" "see $LOGDIR/two-hosts-migrate.log and build/vm2/"
-fi
-timing "svmigd between two hosts" "$t0"
+	log=$LOGDIR/two-hosts-$(basename "$2" .sh).log
+	echo "# phase $1: two hosts, $2 (tests/vm/run-two-hosts.sh)"
+	t0=$(now)
+	if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
+		result skip "$3" "SVMIG_SKIP_VM=1"
+	elif tests/vm/run-two-hosts.sh --timeout 600 --script "$2" >"$log" 2>&1; then
+		result pass "$3"
+	else
+		result fail "$3" "see $log and build/vm2/"
+	fi
+	timing "$3" "$t0"
+}
+
+# Phase 6: two test VMs ("hosts"), each with its own TPM, on one network;
+# phase 7: a migration between them through svmigd, svmig.ko and TPM-rooted
+# keys, with a refusal, a failure and a replay.
+two_host_phase 6 tests/vm/t2_smoke.sh "two-host harness: own TPMs, network, rendezvous"
+two_host_phase 7 tests/vm/t2_migrate.sh \
+	"svmigd: attested migration host-a -> host-b, refusal, failure, replay, audit"
 timing "total" "$t_all"
 
 if ((${#failures[@]})); then
