@@ -720,12 +720,14 @@ static int peer_addrs(struct daemon *d, const char *name, char *ctl,
 			snprintf(data, dlen, "%s", comma + 1);
 		} else {
 			char host[256], port[32];
+			uint64_t num;
 
 			snprintf(ctl, clen, "%s", p);
-			if (split_hostport(p, host, sizeof(host), port, sizeof(port)))
+			if (split_hostport(p, host, sizeof(host), port, sizeof(port)) ||
+			    svmigd_parse_u64(port, 1, 65534, &num))
 				return -EINVAL;
 			snprintf(data, dlen, strchr(host, ':') ? "[%s]:%d" : "%s:%d",
-				 host, atoi(port) + 1);
+				 host, (int)num + 1);
 		}
 		return 0;
 	}

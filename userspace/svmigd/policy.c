@@ -355,6 +355,21 @@ int svmigd_json_parse(const char *buf, size_t len, int depth,
 	return ret;
 }
 
+int svmigd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int svmigd_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;

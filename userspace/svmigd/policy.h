@@ -220,6 +220,12 @@ int svmigd_json_parse(const char *buf, size_t len, int depth,
  */
 int svmigd_read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 		     char *err, size_t errlen);
+/*
+ * A whole decimal number in [min, max] (no sign, no junk, no overflow):
+ * 0 and *out, or -EINVAL.  For command lines and addresses.
+ */
+int svmigd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 /* Formats a message into err (if any) and returns ret: for error paths. */
 int svmigd_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

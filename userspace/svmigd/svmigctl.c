@@ -398,6 +398,12 @@ static int cmd_tpm_ak(const struct args *a)
 
 /* ------------------------------------------------------------ main */
 
+static int bad_number(const char *opt, const char *val)
+{
+	fprintf(stderr, PROG ": %s: not a number in range: %s\n", opt, val);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -424,6 +430,7 @@ int main(int argc, char **argv)
 	};
 	struct args a = { 0 };
 	const char *cmd, *sub = NULL;
+	uint64_t num;
 	int c;
 
 	if (argc < 2) {
@@ -444,8 +451,16 @@ int main(int argc, char **argv)
 		case 'v': a.vm = optarg; break;
 		case 's': a.source = optarg; break;
 		case 't': a.target = optarg; break;
-		case 'm': a.mem = strtoull(optarg, NULL, 10); break;
-		case 'n': a.vcpus = strtoul(optarg, NULL, 10); break;
+		case 'm':
+			if (svmigd_parse_u64(optarg, 1, 1ULL << 30, &num))
+				return bad_number("--mem", optarg);
+			a.mem = num;
+			break;
+		case 'n':
+			if (svmigd_parse_u64(optarg, 1, 4096, &num))
+				return bad_number("--vcpus", optarg);
+			a.vcpus = num;
+			break;
 		case 'c': a.cert = optarg; break;
 		case 'k': a.key = optarg; break;
 		case 'o': a.out = optarg; break;

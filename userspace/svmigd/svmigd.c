@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "policy.h"
 
 static void usage(FILE *f)
 {
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct svmigd_opts o = { 0 };
+	uint64_t num;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
@@ -65,7 +67,11 @@ int main(int argc, char **argv)
 			o.op_anchors[o.n_op_anchors++] = optarg;
 			break;
 		case 't':
-			o.migrate_timeout_s = atoi(optarg);
+			if (svmigd_parse_u64(optarg, 1, 86400, &num)) {
+				fprintf(stderr, "svmigd: --timeout takes 1 to 86400 seconds\n");
+				return 2;
+			}
+			o.migrate_timeout_s = (int)num;
 			break;
 		case 'n':
 			o.no_tpm_salt = true;
