@@ -36,18 +36,13 @@ cd "${SVMIG_WORKTREE:?}" || exit 1
 # shellcheck source=tests/vm/qemu-lib.sh
 . tests/vm/qemu-lib.sh
 
-RES=${SVMIG_RESULTS_DIR:?}
-A_RES=${RES%/*}/host-a
-CTL_PORT=7400
-DATA_PORT=7401
-SVMIGD=$PWD/build/svmigd
-SVMIGCTL=$PWD/build/svmigctl
-TCTI=device:/dev/tpmrm0
+# shellcheck source=tests/vm/svmigd-lib.sh
+. tests/vm/svmigd-lib.sh
+
 VM=web-1
 T=$(mktemp -d /tmp/t2m.XXXXXX)
 STATE=$T/state
 QMPDIR=$T/qmp
-daemon_pid=
 
 n=0
 failed=0
@@ -76,10 +71,7 @@ check() { # check DESC COMMAND...
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	trap - EXIT
-	if [[ -n $daemon_pid ]]; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
+	svmigd_stop
 	[[ -f $STATE/audit.log ]] && cp "$STATE/audit.log" "$RES/audit.log"
 	QEMU_LIB_LOGDIR=$RES/qemu qemu_cleanup
 	rm -rf "$T"
@@ -106,89 +98,17 @@ bail() { # bail DESC [DIAG...]: a failed step the rest depends on
 	finish
 }
 
-# ---------------------------------------------------------------- PKI
-# t2_pki DIR: CAs (ca-a, ca-b, op-ca), host-a/host-b, alice/bob, authority.
-# shellcheck disable=SC2317 # called through check
-t2_pki() (
-	local d=$1 h ca
-	mkdir -p "$d" && cd "$d" || return 1
-	for ca in ca-a ca-b op-ca authority; do
-		openssl ecparam -name prime256v1 -genkey -noout -out "$ca.key" &&
-			openssl req -x509 -new -key "$ca.key" -subj "/CN=svmig test $ca" \
-				-days 2 -sha256 -out "$ca.pem" \
-				-addext basicConstraints=critical,CA:TRUE \
-				-addext keyUsage=critical,keyCertSign,cRLSign,digitalSignature ||
-			return 1
-	done
-	for h in host-a:ca-a host-b:ca-b alice:op-ca bob:op-ca; do
-		ca=${h#*:}
-		h=${h%%:*}
-		printf '%s\n' basicConstraints=CA:FALSE \
-			keyUsage=critical,digitalSignature \
-			extendedKeyUsage=serverAuth,clientAuth >"$h.ext"
-		[[ $h == host-* ]] && echo "subjectAltName=DNS:$h" >>"$h.ext"
-		openssl ecparam -name prime256v1 -genkey -noout -out "$h.key" &&
-			openssl req -new -key "$h.key" -subj "/CN=$h" -out "$h.csr" &&
-			openssl x509 -req -in "$h.csr" -CA "$ca.pem" -CAkey "$ca.key" \
-				-CAcreateserial -days 2 -sha256 -extfile "$h.ext" \
-				-out "$h.pem" 2>/dev/null || return 1
-	done
-)
-
-cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
-# jfield JSON KEY: the string value of "KEY" (flat, as svmigctl prints it)
-jfield() { sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$1"; }
-
-# t2_policy OUT A_AK_JSON B_AK_JSON ALICE_PEM BOB_PEM
-t2_policy() {
-	local out=$1 host ak json=
-	for host in host-a host-b; do
-		ak=$2
-		[[ $host == host-b ]] && ak=$3
-		json+="${json:+,}\"$host\":{\"ak_sha256\":\"$(jfield "$ak" ak_sha256)\","
-		json+="\"pcrs\":{\"sha256\":{\"0\":\"$(jfield "$ak" 0)\",\"7\":\"$(jfield "$ak" 7)\"}},"
-		json+="\"max_mem_mib\":4096,\"max_vcpus\":4}"
-	done
-	cat >"$out" <<EOF
-{
-  "version": 1,
-  "hosts": { $json },
-  "operators": {
-    "alice": { "cert_sha256": "$(cert_sha256 "$4")", "roles": ["migrator"] },
-    "bob": { "cert_sha256": "$(cert_sha256 "$5")", "roles": ["local"] }
-  },
-  "roles": {
-    "migrator": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-b"] },
-    "local": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-a"] }
-  }
-}
-EOF
-}
-
 echo "# t2_migrate on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADDR)"
 
 # ------------------------------------------------------------ environment
-ip link set lo up 2>/dev/null || true
-# svmig.ko's gcm(aes) (as guest-run.sh), and nested KVM if there is one
-modprobe aesni_intel 2>/dev/null || true
-if [[ ! -e /dev/kvm ]]; then
-	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
-fi
-if [[ ! -c /dev/svmig ]]; then
-	out=$(insmod kmod/svmig.ko 2>&1)
-	for _ in $(seq 50); do
-		[[ -c /dev/svmig ]] && break
-		sleep 0.1
-	done
-fi
-[[ -c /dev/svmig ]] || bail "/dev/svmig (insmod kmod/svmig.ko)" "${out:-}"
+out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "${out:-}"
 ok 1 "/dev/svmig present"
 [[ -x $SVMIGD && -x $SVMIGCTL ]] || bail "build/svmigd and build/svmigctl built (make userspace)"
 mkdir -p "$STATE" "$QMPDIR" "$T/pki"
 
 # -------------------------------------------------------------------- PKI
 if [[ $SVMIG_HOST == host-a ]]; then
-	check "test PKI made with openssl" t2_pki "$RES/pki"
+	check "test PKI made with openssl" svmigd_pki "$RES/pki"
 	svmig_rdv_post pki "$RES/pki"
 else
 	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
@@ -198,13 +118,13 @@ cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$T/pki/" 2>/dev/null
 
 # ---------------------------------------------------------- TPM and policy
 ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-ok "$([[ $(jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] && echo 1 || echo 0)" \
+ok "$([[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] && echo 1 || echo 0)" \
 	"svmigctl tpm-ak: AK digest and PCRs 0, 7 of our TPM" "$ak"
 echo "# $SVMIG_HOST AK: $ak"
 svmig_rdv_post ak "$ak"
 peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
 if [[ $SVMIG_HOST == host-a ]]; then
-	t2_policy "$RES/policy.json" "$ak" "$peer_ak" "$T/pki/alice.pem" "$T/pki/bob.pem" &&
+	svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$T/pki/alice.pem" "$T/pki/bob.pem" &&
 		openssl dgst -sha256 -sign "$T/pki/authority.key" \
 			-out "$RES/policy.json.sig" "$RES/policy.json"
 	check "policy.json written and signed by the authority" test -s "$RES/policy.json.sig"
@@ -224,39 +144,7 @@ out=$("$SVMIGCTL" policy check --policy "$T/policy.json" --sig "$T/policy.json.s
 ok "$([[ $? == 1 && $out == refused* ]] && echo 1 || echo 0)" "policy check: bob may not ($out)" "$out"
 
 # ----------------------------------------------------------------- svmigd
-cat >"$T/svmigd.conf" <<EOF
-[host]
-name = $SVMIG_HOST
-cert = $T/pki/$SVMIG_HOST.pem
-key = $T/pki/$SVMIG_HOST.key
-[trust]
-anchors = $T/pki/ca-a.pem $T/pki/ca-b.pem
-[policy]
-file = $T/policy.json
-signature = $T/policy.json.sig
-authority_cert = $T/pki/authority.pem
-[listen]
-control = $SVMIG_ADDR:$CTL_PORT
-data = $SVMIG_ADDR:$DATA_PORT
-[tpm]
-tcti = $TCTI
-[limits]
-max_mem_mib = 1024
-max_vcpus = 2
-[paths]
-state_dir = $STATE
-EOF
-"$SVMIGD" --config "$T/svmigd.conf" --qmp-dir "$QMPDIR" \
-	--operator-ca "$T/pki/op-ca.pem" --timeout 240 \
-	--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT" >"$RES/svmigd.log" 2>&1 &
-daemon_pid=$!
-up=0
-for _ in $(seq 100); do
-	"$SVMIGCTL" status --config "$T/svmigd.conf" >"$RES/status.json" 2>&1 && up=1 && break
-	kill -0 "$daemon_pid" 2>/dev/null || break
-	sleep 0.1
-done
-((up)) || bail "svmigd starts and answers svmigctl status" "$(tail -n 5 "$RES/svmigd.log")"
+svmigd_start "$RES/svmigd.log" || bail "svmigd starts and answers svmigctl status" "$(tail -n 5 "$RES/svmigd.log")"
 ok 1 "svmigd runs: $(cat "$RES/status.json")"
 
 # ------------------------------------------------------------------- QEMU

@@ -1,0 +1,164 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared setup of the two-host svmigd scripts (tests/vm/t2_migrate.sh, the
+# test; tests/vm/demo-two-hosts.sh, the demo), both run on host-a and
+# host-b by tests/vm/run-two-hosts.sh.  Source it after tests/vm/qemu-lib.sh
+# from the work tree; it prints nothing of its own (the caller reports), and
+# every function returns non-zero on failure.
+#
+# Variables it sets when sourced (the caller may change them before use):
+#   RES A_RES          this host's and host-a's results directories
+#   CTL_PORT DATA_PORT svmigd's control and data ports (7400, 7401)
+#   SVMIGD SVMIGCTL    the built binaries
+#   TCTI               the host TPM (device:/dev/tpmrm0)
+# The caller sets T (a scratch directory), STATE (svmigd's state_dir) and
+# QMPDIR (its --qmp-dir); svmigd_start sets daemon_pid.
+#
+#   svmigd_load_module          aesni_intel, KVM if any, insmod kmod/svmig.ko;
+#                               on failure prints insmod's output
+#   svmigd_pki DIR              the test PKI: CAs ca-a, ca-b (providers),
+#                               op-ca (operators), authority (policy);
+#                               host-a, host-b, alice, bob
+#   svmigd_cert_sha256 PEM      the certificate's SHA-256 (DER)
+#   svmigd_jfield JSON KEY      the string value of "KEY" in svmigctl's flat JSON
+#   svmigd_policy OUT A_AK B_AK ALICE_PEM BOB_PEM
+#                               policy.json: both hosts' AK digests and PCRs
+#                               0, 7 (from svmigctl tpm-ak --json); alice:
+#                               migrator web-* host-a -> host-b; bob: local
+#                               web-* host-a -> host-a
+#   svmigd_start LOG            writes $T/svmigd.conf, starts svmigd (peer:
+#                               $SVMIG_PEER) with its output in LOG, waits
+#                               until svmigctl status answers (into
+#                               $RES/status.json)
+#   svmigd_stop                 SIGTERM to svmigd, and waits for it
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+RES=${SVMIG_RESULTS_DIR:?}
+A_RES=${RES%/*}/host-a
+CTL_PORT=7400
+DATA_PORT=7401
+SVMIGD=$PWD/build/svmigd
+SVMIGCTL=$PWD/build/svmigctl
+TCTI=device:/dev/tpmrm0
+daemon_pid=
+
+svmigd_load_module() {
+	local out='' _
+	ip link set lo up 2>/dev/null || true
+	# svmig.ko's gcm(aes) (as guest-run.sh), and nested KVM if there is one
+	modprobe aesni_intel 2>/dev/null || true
+	if [[ ! -e /dev/kvm ]]; then
+		modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
+	fi
+	if [[ ! -c /dev/svmig ]]; then
+		out=$(insmod kmod/svmig.ko 2>&1)
+		for _ in $(seq 50); do
+			[[ -c /dev/svmig ]] && break
+			sleep 0.1
+		done
+	fi
+	[[ -c /dev/svmig ]] && return 0
+	printf '%s\n' "$out"
+	return 1
+}
+
+# shellcheck disable=SC2317 # called through the caller's check
+svmigd_pki() (
+	local d=$1 h ca
+	mkdir -p "$d" && cd "$d" || return 1
+	for ca in ca-a ca-b op-ca authority; do
+		openssl ecparam -name prime256v1 -genkey -noout -out "$ca.key" &&
+			openssl req -x509 -new -key "$ca.key" -subj "/CN=svmig test $ca" \
+				-days 2 -sha256 -out "$ca.pem" \
+				-addext basicConstraints=critical,CA:TRUE \
+				-addext keyUsage=critical,keyCertSign,cRLSign,digitalSignature ||
+			return 1
+	done
+	for h in host-a:ca-a host-b:ca-b alice:op-ca bob:op-ca; do
+		ca=${h#*:}
+		h=${h%%:*}
+		printf '%s\n' basicConstraints=CA:FALSE \
+			keyUsage=critical,digitalSignature \
+			extendedKeyUsage=serverAuth,clientAuth >"$h.ext"
+		[[ $h == host-* ]] && echo "subjectAltName=DNS:$h" >>"$h.ext"
+		openssl ecparam -name prime256v1 -genkey -noout -out "$h.key" &&
+			openssl req -new -key "$h.key" -subj "/CN=$h" -out "$h.csr" &&
+			openssl x509 -req -in "$h.csr" -CA "$ca.pem" -CAkey "$ca.key" \
+				-CAcreateserial -days 2 -sha256 -extfile "$h.ext" \
+				-out "$h.pem" 2>/dev/null || return 1
+	done
+)
+
+svmigd_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
+svmigd_jfield() { sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$1"; }
+
+svmigd_policy() {
+	local out=$1 host ak json=
+	for host in host-a host-b; do
+		ak=$2
+		[[ $host == host-b ]] && ak=$3
+		json+="${json:+,}\"$host\":{\"ak_sha256\":\"$(svmigd_jfield "$ak" ak_sha256)\","
+		json+="\"pcrs\":{\"sha256\":{\"0\":\"$(svmigd_jfield "$ak" 0)\",\"7\":\"$(svmigd_jfield "$ak" 7)\"}},"
+		json+="\"max_mem_mib\":4096,\"max_vcpus\":4}"
+	done
+	cat >"$out" <<EOF
+{
+  "version": 1,
+  "hosts": { $json },
+  "operators": {
+    "alice": { "cert_sha256": "$(svmigd_cert_sha256 "$4")", "roles": ["migrator"] },
+    "bob": { "cert_sha256": "$(svmigd_cert_sha256 "$5")", "roles": ["local"] }
+  },
+  "roles": {
+    "migrator": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-b"] },
+    "local": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-a"] }
+  }
+}
+EOF
+}
+
+svmigd_start() { # LOG
+	local log=$1 _
+	cat >"$T/svmigd.conf" <<EOF
+[host]
+name = $SVMIG_HOST
+cert = $T/pki/$SVMIG_HOST.pem
+key = $T/pki/$SVMIG_HOST.key
+[trust]
+anchors = $T/pki/ca-a.pem $T/pki/ca-b.pem
+[policy]
+file = $T/policy.json
+signature = $T/policy.json.sig
+authority_cert = $T/pki/authority.pem
+[listen]
+control = $SVMIG_ADDR:$CTL_PORT
+data = $SVMIG_ADDR:$DATA_PORT
+[tpm]
+tcti = $TCTI
+[limits]
+max_mem_mib = 1024
+max_vcpus = 2
+[paths]
+state_dir = $STATE
+EOF
+	"$SVMIGD" --config "$T/svmigd.conf" --qmp-dir "$QMPDIR" \
+		--operator-ca "$T/pki/op-ca.pem" --timeout 240 \
+		--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT" >"$log" 2>&1 &
+	daemon_pid=$!
+	for _ in $(seq 100); do
+		"$SVMIGCTL" status --config "$T/svmigd.conf" >"$RES/status.json" 2>&1 && return 0
+		kill -0 "$daemon_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+svmigd_stop() {
+	if [[ -n $daemon_pid ]]; then
+		kill -TERM "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	daemon_pid=
+	return 0
+}

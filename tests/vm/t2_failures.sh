@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# STATUS: not yet part of make check.  Of four runs on 2026-11-25, one
+# passed every case and one hung: host-a's guest went silent during case 2
+# (target svmigd killed mid-migration) until the 600 s timeout.  Until the
+# hang is understood (next step: dmesg -n 7 and a hung-task dump on host-a)
+# run it by hand:
+#   tests/vm/run-two-hosts.sh --timeout 600 --script tests/vm/t2_failures.sh
+#
+# Two-host migration failures through svmigd: the script both guests of
+#   tests/vm/run-two-hosts.sh --script tests/vm/t2_failures.sh --timeout 600
+# run (SVMIG_HOST says which).  TAP on the console, then
+# "SVMIG-GUEST-RESULT: pass|fail".  Setup as t2_migrate.sh (svmigd-lib.sh);
+# host-a runs one self-checking source VM, reachable as web-1, web-2 and
+# web-3; host-b starts one destination QEMU (-incoming defer) per case:
+#
+#   1. tampered data: host-a's svmigd sends its data connection to an
+#      svmig-relay on host-a (--peer host-b=CONTROL,127.0.0.1:RELAY) that
+#      forwards to host-b's data port and flips a bit in record 50;
+#   2. host-b's svmigd gets SIGKILL during DATA (host-a's eth0 is slowed
+#      with tc tbf so that DATA lasts seconds); host-b restarts it;
+#   3. host-b's PCR 7 is extended (tpm2_pcrextend), the policy keeps the
+#      old reference: refused at ATTEST, before any VM byte moves.
+#
+# Each case: svmigctl migrate fails, the source VM runs on (query-status
+# running, its self-checks go on), nothing runs on host-b, and the audit
+# logs record the failure (host-b's not in case 2: it was killed); at the
+# end both audit logs still verify.
+# Logs: $SVMIG_RESULTS_DIR/{svmigd*.log,audit.log,case*.txt,relay.log,...}.
+set -uo pipefail
+export LC_ALL=C
+
+if [[ -z ${SVMIG_HOST:-} ]]; then
+	echo "1..0 # SKIP not a two-host run (tests/vm/run-two-hosts.sh)"
+	exit 0
+fi
+cd "${SVMIG_WORKTREE:?}" || exit 1
+# shellcheck source=tests/vm/qemu-lib.sh
+. tests/vm/qemu-lib.sh
+# shellcheck source=tests/vm/svmigd-lib.sh
+. tests/vm/svmigd-lib.sh
+
+RELAY=$PWD/build/tests/vm/svmig-relay
+RELAY_PORT=7411
+T=$(mktemp -d /tmp/t2f.XXXXXX)
+STATE=$T/state
+QMPDIR=$T/qmp
+P=$T/pki
+t0=$SECONDS
+
+n=0
+failed=0
+ok() { # ok 0|1 DESC [DIAG...]
+	local pass=$1 desc=$2
+	shift 2
+	n=$((n + 1))
+	if ((pass)); then
+		echo "ok $n - $desc"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $desc"
+		(($#)) && printf '# %s\n' "$@"
+	fi
+	return 0
+}
+# shellcheck disable=SC2317 # called from the EXIT trap
+cleanup() {
+	trap - EXIT
+	tc qdisc del dev eth0 root 2>/dev/null
+	svmigd_stop
+	[[ -f $STATE/audit.log ]] && cp "$STATE/audit.log" "$RES/audit.log"
+	QEMU_LIB_LOGDIR=$RES/qemu qemu_cleanup
+	rm -rf "$T"
+}
+QEMU_LIB_NO_TRAP=1
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+finish() {
+	svmig_rdv_post finished "$([[ $failed == 0 ]] && echo pass || echo fail)" 2>/dev/null
+	svmig_rdv_wait finished 120 >/dev/null 2>&1
+	echo "# $SVMIG_HOST: $n checks, $failed failed, $((SECONDS - t0)) s"
+	if ((failed == 0 && n > 0)); then
+		echo "SVMIG-GUEST-RESULT: pass"
+		exit 0
+	fi
+	echo "SVMIG-GUEST-RESULT: fail"
+	exit 1
+}
+bail() { # bail DESC [DIAG...]: a failed step the rest depends on
+	ok 0 "$@"
+	svmig_rdv_post abort "$1" 2>/dev/null
+	finish
+}
+step() { echo "# [$((SECONDS - t0)) s] $*"; }
+
+# svmigd_start runs "$SVMIGD": this adds a first --peer (it wins) whose
+# data address is $T2F_DATA when that is set.
+# shellcheck disable=SC2317 # run by svmigd_start
+t2f_svmigd() {
+	exec "$PWD/build/svmigd" \
+		${T2F_DATA:+--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT,$T2F_DATA"} "$@"
+}
+SVMIGD=t2f_svmigd
+T2F_DATA=
+# nevents EVENT: how many records of EVENT our audit log has
+nevents() {
+	local c
+	c=$(grep -c "\"event\":\"$1\"" "$STATE/audit.log" 2>/dev/null)
+	echo "${c:-0}"
+}
+nfail() { echo $(($(nevents failed) + $(nevents refused))); }
+
+# src_runs_on CASE: the source VM is running and its guest self-checks on
+src_runs_on() {
+	local st it
+	st=$(qemu_qmp src query-status 2>&1)
+	[[ $st == *'"running"'* ]]
+	ok "$((! $?))" "$1: the source VM runs (query-status)" "$st"
+	it=$(qemu_guest_iter src)
+	if [[ -n $it ]] && qemu_wait_serial src "^selfcheck (ok iter=$((it + 2)) |FAIL)" 120 &&
+		! qemu_guest_failed src; then
+		ok 1 "$1: its guest keeps passing self-checks (iteration $it, then $((it + 2)))"
+	else
+		ok 0 "$1: its guest keeps passing self-checks" "$(qemu_dump_logs src 2>&1)"
+	fi
+}
+# migrate CASE VM: alice's request for VM, svmigctl migrate into $RES/CASE.txt;
+# sets rc
+migrate() {
+	"$SVMIGCTL" request --vm "$2" --source host-a --target host-b --mem 64 \
+		--vcpus 1 --cert "$P/alice.pem" --key "$P/alice.key" --out "$T/req-$2.json" ||
+		{ rc=2; return; }
+	timeout 300 "$SVMIGCTL" migrate --config "$T/svmigd.conf" \
+		--request "$T/req-$2.json" >"$RES/$1.txt" 2>&1
+	rc=$?
+	sed 's/^/#   /' "$RES/$1.txt"
+}
+# dst_start CASE VM: a destination QEMU named CASE waiting for VM
+dst_start() {
+	if qemu_start "$1" --guest --mem 64 --incoming; then
+		ln -sf "$(qemu_qmp_sock "$1" 2)" "$QMPDIR/$2.qmp"
+		svmig_rdv_post "$1-ready"
+	else
+		bail "$1: destination QEMU waits" "$(qemu_dump_logs "$1" 2>&1)"
+	fi
+}
+# dst_not_running CASE: nothing runs on this host for that case
+dst_not_running() {
+	local st=exited reply=
+	if qemu_alive "$1"; then
+		reply=$(qemu_qmp "$1" query-status 2>&1)
+		st=$(qemu_json_str "$reply" status) || st="no status: $reply"
+	fi
+	[[ $st != running ]]
+	ok "$((! $?))" "$1: nothing runs on host-b (destination QEMU: $st)" "$reply"
+}
+# audit_failed CASE BEFORE: our audit log gained a failed/refused record
+audit_failed() {
+	local now
+	now=$(nfail)
+	((now > $2))
+	ok "$((! $?))" "$1: the $SVMIG_HOST audit log records the failure ($2 -> $now)" \
+		"$(tail -n 2 "$STATE/audit.log" 2>&1)"
+}
+
+echo "# t2_failures on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADDR)"
+
+# ------------------------------------------------------------------ setup
+out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "$out"
+[[ -x build/svmigd && -x $SVMIGCTL && -x $RELAY ]] ||
+	bail "build/svmigd, build/svmigctl, build/tests/vm/svmig-relay built"
+mkdir -p "$STATE" "$QMPDIR" "$P"
+if [[ $SVMIG_HOST == host-a ]]; then
+	svmigd_pki "$RES/pki" >"$T/pki.txt" 2>&1 || bail "test PKI" "$(cat "$T/pki.txt")"
+	svmig_rdv_post pki
+else
+	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
+fi
+cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$P/" 2>/dev/null
+ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
+[[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] || bail "svmigctl tpm-ak" "$ak"
+svmig_rdv_post ak "$ak"
+peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
+if [[ $SVMIG_HOST == host-a ]]; then
+	{ svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$P/alice.pem" "$P/bob.pem" &&
+		openssl dgst -sha256 -sign "$P/authority.key" \
+			-out "$RES/policy.json.sig" "$RES/policy.json"; } || bail "signed policy"
+	svmig_rdv_post policy
+else
+	svmig_rdv_wait policy >/dev/null || bail "host-a's policy"
+fi
+cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || bail "policy readable"
+
+[[ $SVMIG_HOST == host-a ]] && T2F_DATA=127.0.0.1:$RELAY_PORT
+svmigd_start "$RES/svmigd.log" || bail "svmigd starts" "$(tail -n 5 "$RES/svmigd.log")"
+ok 1 "setup: PKI, policy, svmigd runs${T2F_DATA:+ (data to host-b via $T2F_DATA)}"
+
+if [[ $SVMIG_HOST == host-a ]]; then
+	qemu_lib_init || bail "qemu_lib_init"
+	svmig_rdv_post accel "$QEMU_ACCEL"
+	if qemu_start src --guest --mem 64 --append "pages=512 burst=128" &&
+		qemu_wait_serial src '^selfcheck ok iter=2 ' 120 && ! qemu_guest_failed src; then
+		ok 1 "source QEMU runs the self-checking guest (accel $QEMU_ACCEL)"
+	else
+		bail "source QEMU runs the self-checking guest" "$(qemu_dump_logs src 2>&1)"
+	fi
+	for vm in web-1 web-2 web-3; do
+		ln -s "$(qemu_qmp_sock src 2)" "$QMPDIR/$vm.qmp"
+	done
+else
+	QEMU_ACCEL=$(svmig_rdv_wait accel) || bail "host-a's accelerator"
+	qemu_lib_init || bail "qemu_lib_init"
+fi
+
+# ================================================================ host-a
+if [[ $SVMIG_HOST == host-a ]]; then
+	# ---- 1: a bit flipped in data record 50
+	svmig_rdv_wait case1-ready >/dev/null || bail "case1: host-b's destination QEMU"
+	step "case 1: relay flips a bit in record 50"
+	rm -f "$T/relay.ready"
+	"$RELAY" --listen "$RELAY_PORT" --connect "$SVMIG_PEER_ADDR:$DATA_PORT" \
+		--attack flip --at 50 --ready "$T/relay.ready" >"$RES/relay.log" 2>&1 &
+	relay_pid=$!
+	for _ in $(seq 50); do
+		[[ -e $T/relay.ready ]] && break
+		sleep 0.1
+	done
+	before=$(nfail)
+	s=$SECONDS
+	migrate case1 web-1
+	step "case 1: svmigctl exit $rc after $((SECONDS - s)) s"
+	[[ $rc == 1 ]]
+	ok "$((! $?))" "case1: svmigctl migrate reports failure" "exit $rc"
+	grep -q 'flip on record 50' "$RES/relay.log"
+	ok "$((! $?))" \
+		"case1: the relay flipped a bit in record 50" "$(cat "$RES/relay.log")"
+	grep -q '^result: FAILED' "$RES/case1.txt"
+	ok "$((! $?))" \
+		"case1: $(grep '^result:' "$RES/case1.txt")"
+	kill "$relay_pid" 2>/dev/null
+	wait "$relay_pid" 2>/dev/null
+	src_runs_on case1
+	audit_failed case1 "$before"
+	svmig_rdv_post case1-done
+
+	# ---- 2: host-b's svmigd killed during DATA (direct data connection)
+	svmigd_stop
+	T2F_DATA=
+	svmigd_start "$RES/svmigd-2.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-2.log")"
+	modprobe sch_tbf 2>/dev/null
+	tc qdisc add dev eth0 root tbf rate 4mbit burst 32kb latency 1s 2>"$T/tc.txt"
+	ok "$((! $?))" "case2: host-a's eth0 slowed to 4 Mbit/s (tc tbf)" "$(cat "$T/tc.txt")"
+	svmig_rdv_wait case2-ready >/dev/null || bail "case2: host-b's destination QEMU"
+	step "case 2: migrate; host-b kills its svmigd during DATA"
+	before=$(nfail)
+	s=$SECONDS
+	migrate case2 web-2
+	step "case 2: svmigctl exit $rc after $((SECONDS - s)) s"
+	tc qdisc del dev eth0 root 2>/dev/null
+	[[ $rc == 1 ]]
+	ok "$((! $?))" "case2: svmigctl migrate reports failure" "exit $rc"
+	grep -q '^data: .*bytes transferred' "$RES/case2.txt"
+	ok "$((! $?))" \
+		"case2: VM bytes were moving when it failed"
+	grep -q '^result: FAILED' "$RES/case2.txt"
+	ok "$((! $?))" \
+		"case2: $(grep '^result:' "$RES/case2.txt")"
+	grep -q '^recover: the source VM' "$RES/case2.txt"
+	ok "$((! $?))" \
+		"case2: svmigd resumed the source VM ($(grep '^recover:' "$RES/case2.txt"))"
+	src_runs_on case2
+	audit_failed case2 "$before"
+	svmig_rdv_post case2-done
+
+	# ---- 3: host-b's PCR 7 is not the reference
+	svmig_rdv_wait case3-ready >/dev/null || bail "case3: host-b's destination QEMU"
+	step "case 3: host-b's PCR 7 is off the policy's reference"
+	before=$(nfail)
+	data_before=$(nevents data)
+	s=$SECONDS
+	migrate case3 web-3
+	step "case 3: svmigctl exit $rc after $((SECONDS - s)) s"
+	[[ $rc == 1 ]]
+	ok "$((! $?))" "case3: svmigctl migrate is refused" "exit $rc"
+	grep -qi 'pcr' "$RES/case3.txt"
+	ok "$((! $?))" \
+		"case3: the refusal names the PCRs ($(grep '^result:' "$RES/case3.txt"))" \
+		"$(cat "$RES/case3.txt")"
+	! grep -q "^data:" "$RES/case3.txt" && [[ $(nevents data) == "$data_before" ]]
+	ok "$((! $?))" \
+		"case3: no DATA step began on host-a"
+	src_runs_on case3
+	audit_failed case3 "$before"
+	svmig_rdv_post case3-done
+
+# ================================================================ host-b
+else
+	dst_start case1 web-1
+	svmig_rdv_wait case1-done 400 >/dev/null || bail "host-a's case 1"
+	before=$(grep -c '^svmigd: DATA failed' "$RES/svmigd.log")
+	((before == 1))
+	ok "$((! $?))" \
+		"case1: host-b's svmigd failed DATA ($(grep '^svmigd: DATA failed' "$RES/svmigd.log"))"
+	dst_not_running case1
+	dmesg | grep -i svmig | tail -n 5 | sed 's/^/# dmesg: /'
+	audit_failed case1 0
+
+	# ---- 2
+	attached=$(grep -c 'receiver keyed and attached' "$RES/svmigd.log")
+	before=$(nfail)
+	dst_start case2 web-2
+	for _ in $(seq 1200); do
+		(($(grep -c 'receiver keyed and attached' "$RES/svmigd.log") > attached)) && break
+		sleep 0.1
+	done
+	sleep 2
+	mig=$(qemu_qmp case2 query-migrate 2>&1)
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=
+	step "case 2: svmigd killed; destination query-migrate was: $mig"
+	[[ $mig == *'"active"'* ]]
+	ok "$((! $?))" \
+		"case2: host-b's svmigd SIGKILLed while the incoming migration was active" "$mig"
+	svmig_rdv_wait case2-done 400 >/dev/null || bail "host-a's case 2"
+	for _ in $(seq 100); do
+		qemu_alive case2 || break
+		sleep 0.1
+	done
+	dst_not_running case2
+	[[ $(nfail) == "$before" ]]
+	ok "$((! $?))" \
+		"case2: (host-b's audit log has no failure record: its svmigd was killed)"
+	svmigd_start "$RES/svmigd-2.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-2.log")"
+
+	# ---- 3
+	out=$(tpm2_pcrextend -T "$TCTI" "7:sha256=$(printf t2_failures | sha256sum | cut -d' ' -f1)" 2>&1)
+	ok "$((! $?))" "case3: tpm2_pcrextend PCR 7 on host-b's TPM" "$out"
+	now=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
+	[[ $(svmigd_jfield "$now" 7) != "$(svmigd_jfield "$ak" 7)" ]]
+	ok "$((! $?))" \
+		"case3: PCR 7 now differs from the policy's reference" "$now"
+	before=$(nfail)
+	dst_start case3 web-3
+	svmig_rdv_wait case3-done 400 >/dev/null || bail "host-a's case 3"
+	st=$(qemu_qmp case3 query-status 2>&1)
+	[[ $st == *'"inmigrate"'* ]]
+	ok "$((! $?))" \
+		"case3: the destination QEMU still waits, nothing received (inmigrate)" "$st"
+	! grep -q "session with host-a for vm web-3" "$RES/svmigd-2.log"
+	ok "$((! $?))" \
+		"case3: host-b's svmigd never began DATA ($(grep 'session refused or failed' "$RES/svmigd-2.log" | tail -n 1))"
+	dst_not_running case3
+	audit_failed case3 "$before"
+fi
+
+# ------------------------------------------------------------------ audit
+"$SVMIGCTL" audit verify --log "$STATE/audit.log" --cert "$P/$SVMIG_HOST.pem" \
+	>"$T/audit.txt" 2>&1
+ok "$((! $?))" "svmigctl audit verify: $(cat "$T/audit.txt")"
+for f in "$RES"/svmigd*.log; do
+	echo "# ${f##*/}:"
+	sed 's/^/#   /' "$f"
+done
+finish
