@@ -335,6 +335,16 @@ static void audit(struct mig *m, const char *event, const char *step,
 		json_object_object_add(det, "bytes",
 				       json_object_new_int64((int64_t)m->st.bytes));
 	}
+	if (m->st.error) {	/* what svmig.ko refused, in its own words */
+		json_object_object_add(det, "kernel_error",
+				       json_object_new_string(strerror(m->st.error)));
+		json_object_object_add(det, "auth_failures",
+				       json_object_new_int64((int64_t)m->st.auth_failures));
+		json_object_object_add(det, "replays",
+				       json_object_new_int64((int64_t)m->st.replays));
+		json_object_object_add(det, "proto_errors",
+				       json_object_new_int64((int64_t)m->st.proto_errors));
+	}
 	if (svmigd_audit_append(m->d->scfg.audit_log, m->d->key, event,
 				m->s->operator, m->s->request.req.vm, det, NULL,
 				err, sizeof(err)))
@@ -653,6 +663,26 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 	return 0;
 }
 
+/*
+ * After a failed DATA step, asks svmig.ko why: QEMU only saw its read()
+ * fail and exits, so the kernel's counters and errno are the evidence of
+ * tampering, truncation or a wrong key.  Appended to m->err for the log.
+ */
+static void kernel_account(struct mig *m)
+{
+	size_t len = strlen(m->err);
+
+	if (m->sv < 0 || svmig_get_stats(m->sv, &m->st) || !m->st.error)
+		return;
+	snprintf(m->err + len, sizeof(m->err) - len,
+		 "; svmig.ko refused the stream: %s after %llu records "
+		 "(%llu auth failures, %llu replays, %llu protocol errors)",
+		 strerror(m->st.error), (unsigned long long)m->st.records,
+		 (unsigned long long)m->st.auth_failures,
+		 (unsigned long long)m->st.replays,
+		 (unsigned long long)m->st.proto_errors);
+}
+
 static void serve_target(struct daemon *d, int fd,
 			 const struct sockaddr_storage *peer)
 {
@@ -679,6 +709,7 @@ static void serve_target(struct daemon *d, int fd,
 	ret = target_data(&m, peer);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
+		kernel_account(&m);
 		logf_("DATA failed: %s", m.err);
 		cut_socket(&m);
 		audit(&m, "failed", "data", m.err);
