@@ -49,21 +49,9 @@ QMPDIR=$T/qmp
 P=$T/pki
 t0=$SECONDS
 
-n=0
-failed=0
-ok() { # ok 0|1 DESC [DIAG...]
-	local pass=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $desc"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-	return 0
-}
+# shellcheck source=tests/vm/t2-tap.sh
+. tests/vm/t2-tap.sh
+T2_FINISH_RENDEZVOUS=1
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	trap - EXIT
@@ -78,22 +66,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-finish() {
-	svmig_rdv_post finished "$([[ $failed == 0 ]] && echo pass || echo fail)" 2>/dev/null
-	svmig_rdv_wait finished 120 >/dev/null 2>&1
-	echo "# $SVMIG_HOST: $n checks, $failed failed, $((SECONDS - t0)) s"
-	if ((failed == 0 && n > 0)); then
-		echo "SVMIG-GUEST-RESULT: pass"
-		exit 0
-	fi
-	echo "SVMIG-GUEST-RESULT: fail"
-	exit 1
-}
-bail() { # bail DESC [DIAG...]: a failed step the rest depends on
-	ok 0 "$@"
-	svmig_rdv_post abort "$1" 2>/dev/null
-	finish
-}
 step() { echo "# [$((SECONDS - t0)) s] $*"; }
 
 # svmigd_start runs "$SVMIGD": this adds a first --peer (it wins) whose

@@ -44,30 +44,9 @@ T=$(mktemp -d /tmp/t2m.XXXXXX)
 STATE=$T/state
 QMPDIR=$T/qmp
 
-n=0
-failed=0
-ok() { # ok 0|1 DESC [DIAG...]
-	local pass=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $desc"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-	return 0
-}
-check() { # check DESC COMMAND...
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok 1 "$desc"
-	else
-		ok 0 "$desc" "${out:-(no output)}"
-	fi
-}
+# shellcheck source=tests/vm/t2-tap.sh
+. tests/vm/t2-tap.sh
+T2_FINISH_RENDEZVOUS=1
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	trap - EXIT
@@ -81,22 +60,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-finish() {
-	svmig_rdv_post finished "$([[ $failed == 0 ]] && echo pass || echo fail)" 2>/dev/null
-	svmig_rdv_wait finished 120 >/dev/null 2>&1
-	echo "# $SVMIG_HOST: $n checks, $failed failed"
-	if ((failed == 0 && n > 0)); then
-		echo "SVMIG-GUEST-RESULT: pass"
-		exit 0
-	fi
-	echo "SVMIG-GUEST-RESULT: fail"
-	exit 1
-}
-bail() { # bail DESC [DIAG...]: a failed step the rest depends on
-	ok 0 "$@"
-	svmig_rdv_post abort "$1" 2>/dev/null
-	finish
-}
+
 
 echo "# t2_migrate on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADDR)"
 

@@ -41,40 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-ok() { # ok 0|1 DESC [DIAG...]
-	local pass=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $desc"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-	return 0
-}
-# check DESC COMMAND...: one result, the command's output as diagnostics
-check() {
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok 1 "$desc"
-	else
-		ok 0 "$desc" "${out:-(no output)}"
-	fi
-}
-finish() {
-	echo "# $SVMIG_HOST: $n checks, $failed failed (guest uptime $(cut -d' ' -f1 /proc/uptime)s)"
-	if ((failed == 0 && n > 0)); then
-		echo "SVMIG-GUEST-RESULT: pass"
-		exit 0
-	fi
-	echo "SVMIG-GUEST-RESULT: fail"
-	exit 1
-}
+# shellcheck source=tests/vm/t2-tap.sh
+. tests/vm/t2-tap.sh
 
 echo "# t2_smoke on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADDR)," \
 	"kernel $(uname -r), guest uptime $(cut -d' ' -f1 /proc/uptime)s"
