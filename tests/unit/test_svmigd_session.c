@@ -433,7 +433,11 @@ static char *wrongly_signed_request(void)
 
 /* ---- the two sides ---- */
 
-enum { RC_NONE, RC_OK, RC_FAILED, RC_OTHER_KEY, RC_OTHER_SESSION };
+enum {
+	RC_NONE, RC_OK, RC_FAILED, RC_OTHER_KEY, RC_OTHER_SESSION,
+	/* an "ok" receipt, then a COMMIT by another key / for another receipt */
+	RC_COMMIT_OTHER_KEY, RC_COMMIT_OTHER_RECEIPT,
+};
 
 struct side;
 typedef void (*script_fn)(struct side *d, struct svmig_tls_conn *conn);
@@ -456,6 +460,10 @@ struct side {
 	int rret;
 	char rerr[SVMIGD_SESSION_ERR_LEN];
 	struct svmigd_receipt r;
+	uint8_t receipt_sha256[SVMIGD_SHA256_LEN];	/* the target's */
+	/* the handover: COMMIT (source sends), then RESUMED (target sends) */
+	int cret, dret;
+	char cerr[SVMIGD_SESSION_ERR_LEN], derr[SVMIGD_SESSION_ERR_LEN];
 	char answer[512];		/* a scripted side: what came back */
 };
 
@@ -504,6 +512,42 @@ static void read_answer(struct side *d, struct svmig_tls_conn *conn)
 	json_object_put(msg);
 }
 
+/* After an "ok" receipt: COMMIT, then RESUMED; d->cret and d->dret. */
+static void side_handover(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct svmigd_session_cfg cfg = d->cfg;
+	uint8_t receipt[SVMIGD_SHA256_LEN];
+
+	d->cret = d->dret = -EALREADY;	/* not reached */
+	if (!d->source) {
+		d->cret = svmigd_session_handover_recv(conn, &cfg, &d->s,
+						       SVMIGD_COMMIT,
+						       d->receipt_sha256,
+						       d->cerr, sizeof(d->cerr));
+		if (!d->cret)
+			d->dret = svmigd_session_handover_send(conn, &cfg, &d->s,
+							       SVMIGD_RESUMED,
+							       d->receipt_sha256,
+							       d->derr,
+							       sizeof(d->derr));
+		return;
+	}
+	memcpy(receipt, d->r.sha256, sizeof(receipt));
+	if (d->receipt == RC_COMMIT_OTHER_KEY) {	/* a forger's key and log */
+		cfg.host_key = F.other_key;
+		cfg.audit_log = F.forger_audit;
+	}
+	if (d->receipt == RC_COMMIT_OTHER_RECEIPT)
+		receipt[7] ^= 0x01;
+	d->cret = svmigd_session_handover_send(conn, &cfg, &d->s, SVMIGD_COMMIT,
+					       receipt, d->cerr, sizeof(d->cerr));
+	if (!d->cret)
+		d->dret = svmigd_session_handover_recv(conn, &d->cfg, &d->s,
+						       SVMIGD_RESUMED,
+						       d->r.sha256, d->derr,
+						       sizeof(d->derr));
+}
+
 static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
 {
 	struct svmigd_session_cfg cfg = d->cfg;
@@ -513,6 +557,8 @@ static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
 		d->rret = svmigd_session_receipt_recv(conn, &d->cfg, &d->s,
 						      &d->r, d->rerr,
 						      sizeof(d->rerr));
+		if (!d->rret)
+			side_handover(d, conn);
 		return;
 	}
 	if (d->receipt == RC_OTHER_KEY) {	/* a forger's key and log */
@@ -523,10 +569,12 @@ static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
 		s.id[5] ^= 0x20;
 	d->rret = svmigd_session_receipt_send(conn, &cfg, &s,
 					      d->receipt != RC_FAILED, 1234,
-					      5678901, d->rerr,
-					      sizeof(d->rerr));
+					      5678901, d->receipt_sha256,
+					      d->rerr, sizeof(d->rerr));
 	if (d->receipt == RC_OTHER_KEY || d->receipt == RC_OTHER_SESSION)
 		read_answer(d, conn);
+	else if (!d->rret && d->receipt != RC_FAILED)
+		side_handover(d, conn);
 }
 
 static void side_session(struct side *d, struct svmig_tls_conn *conn)
@@ -743,9 +791,15 @@ static void test_success(void **state)
 	assert_memory_equal(src.r.session, src.s.id, SVMIGD_SESSION_ID_LEN);
 	assert_memory_equal(src.r.transcript, src.s.transcript, 32);
 	assert_true(src.r.time > 0);
-	audited(TPM_A, "request,session,receipt");
-	audited(TPM_B, "request,session,receipt");
-	audited_detail(TPM_A, "verdict", "ok");
+	/* the handover: both statements verified, both audited */
+	assert_memory_equal(src.r.sha256, tgt.receipt_sha256, 32);
+	if (src.cret || tgt.cret || src.dret || tgt.dret)
+		fail_msg("handover: source %d/%d: %s %s; target %d/%d: %s %s",
+			 src.cret, src.dret, src.cerr, src.derr, tgt.cret,
+			 tgt.dret, tgt.cerr, tgt.derr);
+	audited(TPM_A, "request,session,receipt,commit,resumed");
+	audited(TPM_B, "request,session,receipt,commit,resumed");
+	audited_detail(TPM_A, "step", "RESUMED");
 
 	/* another session: another secret, another id */
 	free(req);
@@ -755,8 +809,8 @@ static void test_success(void **state)
 	check_established(&src2, &tgt2);
 	assert_memory_not_equal(src.s.secret, src2.s.secret, 32);
 	assert_memory_not_equal(src.s.id, src2.s.id, SVMIGD_SESSION_ID_LEN);
-	audited(TPM_A, "request,session,receipt,request,session");
-	audited(TPM_B, "request,session,receipt,request,session");
+	audited(TPM_A, "request,session,receipt,commit,resumed,request,session");
+	audited(TPM_B, "request,session,receipt,commit,resumed,request,session");
 	svmigd_session_wipe(&src.s);
 	assert_true(is_zero(&src.s, sizeof(src.s)));
 	free(req);
@@ -1471,6 +1525,48 @@ static void test_forged_receipt(void **state)
 	free(req);
 }
 
+/*
+ * A COMMIT the target must refuse: its copy is never resumed (no RESUMED
+ * is sent), and the source learns why.
+ */
+static void test_forged_commit(void **state)
+{
+	static const struct {
+		int receipt;
+		const char *why;
+	} cases[] = {
+		{ RC_COMMIT_OTHER_KEY, "COMMIT: COMMIT refused: its signature does not verify with host-a's certificate" },
+		{ RC_COMMIT_OTHER_RECEIPT, "COMMIT: COMMIT refused: it names another receipt" },
+	};
+	struct side src, tgt;
+	char *req;
+	size_t i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_setup(NULL);
+		pair_init(&src, &tgt, req);
+		src.receipt = tgt.receipt = cases[i].receipt;
+		run(&src, &tgt);
+		check_established(&src, &tgt);
+		if (src.rret || tgt.rret)
+			fail_msg("receipt: %d %s / %d %s", src.rret, src.rerr,
+				 tgt.rret, tgt.rerr);
+		assert_int_equal(src.cret, 0);	/* sent */
+		if (tgt.cret != -EBADMSG)
+			fail_msg("target: COMMIT %d: %s", tgt.cret, tgt.cerr);
+		has(tgt.cerr, cases[i].why);
+		assert_int_equal(tgt.dret, -EALREADY);	/* no RESUMED */
+		assert_int_equal(src.dret, -ECONNABORTED);
+		has(src.derr, "COMMIT: refused by host-b: COMMIT refused");
+		audited(TPM_B, "request,session,receipt,refused");
+		audited_detail(TPM_B, "step", "COMMIT");
+	}
+	free(req);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1490,6 +1586,7 @@ int main(void)
 		cmocka_unit_test_setup(test_replayed_quote, test_setup),
 		cmocka_unit_test_setup(test_out_of_resources, test_setup),
 		cmocka_unit_test_setup(test_forged_receipt, test_setup),
+		cmocka_unit_test_setup(test_forged_commit, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

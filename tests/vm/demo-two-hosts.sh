@@ -208,6 +208,8 @@ svmig_rdv_wait results 300 >/dev/null || fail "host-b's results"
 A_LOG=$RES/audit.log B_LOG=$B_RES/audit.log
 a_sess=$(audit_rec "$A_LOG" session) b_sess=$(audit_rec "$B_LOG" session)
 a_rcpt=$(audit_rec "$A_LOG" receipt) b_rcpt=$(audit_rec "$B_LOG" receipt)
+a_commit=$(audit_rec "$A_LOG" commit) b_commit=$(audit_rec "$B_LOG" commit)
+a_resumed=$(audit_rec "$A_LOG" resumed) b_resumed=$(audit_rec "$B_LOG" resumed)
 b_ver=$(audit_rec "$B_LOG" data verified)
 result=$(sed -n 's/^result: ok //p' "$RES/migrate-alice.txt")
 qm=$(jq -c 'select(.return.status? == "completed") | .return' "$RES/query-migrate.log" 2>/dev/null | tail -n 1)
@@ -276,9 +278,13 @@ ms() { jqr ".[\"$1\"] // empty" "$qm"; }
 	echo "   vTPM: host-b's QEMU has a $b_tpm_model device, backend $b_tpm_type (a fresh swtpm; its state came in the stream)"
 	echo "   $(same "vTPM permanent state (tpm2-00.permall sha256) host-a vs host-b" "$src_permall" "$b_permall")"
 	echo
-	echo "6. Signed receipt (host-b's host key; host-a verified it, then its QEMU quit: $src_gone)"
+	echo "6. Handover: host-b's signed receipt (END verified, VM held paused), host-a's"
+	echo "   signed COMMIT (it will not resume its copy), host-b resumes and signs RESUMED,"
+	echo "   and only then host-a's QEMU quits (quit: $src_gone)"
 	echo "   $(jqr '.receipt | "session \(.session) verdict \(.verdict) records \(.records) bytes \(.bytes)"' "$result")"
 	echo "   receipt sha256 $(short "$(d receipt "$a_rcpt")") -- $(same "host-a's and host-b's audit" "$(d receipt "$a_rcpt")" "$(d receipt "$b_rcpt")")"
+	echo "   COMMIT  sha256 $(short "$(d statement "$a_commit")") -- $(same "host-a's and host-b's audit" "$(d statement "$a_commit")" "$(d statement "$b_commit")")"
+	echo "   RESUMED sha256 $(short "$(d statement "$b_resumed")") -- $(same "host-b's and host-a's audit" "$(d statement "$b_resumed")" "$(d statement "$a_resumed")")"
 	echo
 	echo "7. Audit logs (hash-chained, each record signed by its host's key)"
 	for h in host-a host-b; do

@@ -55,6 +55,7 @@ T2_FINISH_RENDEZVOUS=1
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	trap - EXIT
+	[[ -n ${hb_pid:-} ]] && kill "$hb_pid" 2>/dev/null
 	tc qdisc del dev eth0 root 2>/dev/null
 	svmigd_stop
 	[[ -f $STATE/audit.log ]] && cp "$STATE/audit.log" "$RES/audit.log"
@@ -67,6 +68,22 @@ trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
 step() { echo "# [$((SECONDS - t0)) s] $*"; }
+
+# A heartbeat on the console every 20 s: the uptime, the load, and every
+# process of this test that sleeps uninterruptibly or in the kernel, with
+# where (wchan); kernel messages up to debug reach the console.  When a
+# run stalls, the console tells whether the guest or one process hung.
+heartbeat() {
+	local top=$1
+	while sleep 20; do
+		echo "# [hb $(cut -d' ' -f1 /proc/uptime) s] load $(cut -d' ' -f1-3 /proc/loadavg)"
+		ps -eo pid,ppid,stat,wchan:28,etimes,comm --no-headers |
+			awk -v top="$top" '$3 ~ /^D/ || $2 == top { print "#   " $0 }'
+	done
+}
+dmesg -n 7 2>/dev/null
+heartbeat $$ &
+hb_pid=$!
 
 # svmigd_start runs "$SVMIGD": this adds a first --peer (it wins) whose
 # data address is $T2F_DATA when that is set.

@@ -224,10 +224,14 @@ fi
 "$SVMIGCTL" audit verify --log "$STATE/audit.log" --cert "$T/pki/$SVMIG_HOST.pem" \
 	>"$T/audit.txt" 2>&1
 ok "$((! $?))" "svmigctl audit verify: $(cat "$T/audit.txt")"
-want=completed
-[[ $SVMIG_HOST == host-b ]] && want=receipt
-grep -q "\"event\":\"$want\"" "$STATE/audit.log" 2>/dev/null
-ok "$((! $?))" "the audit log records the $want"
+# The handover, in this order: the target's receipt, the source's COMMIT,
+# the target's RESUMED, and only then the source quits its copy.
+want="receipt commit resumed"
+[[ $SVMIG_HOST == host-a ]] && want+=" completed"
+got=$(grep -o '"event":"[a-z]*"' "$STATE/audit.log" 2>/dev/null | cut -d'"' -f4 |
+	grep -E '^(receipt|commit|resumed|completed)$' | head -n "$(wc -w <<<"$want")" | xargs)
+[[ $got == "$want" ]]
+ok "$((! $?))" "the audit log records the handover: $want" "got: $got"
 echo "# svmigd log:"
 sed 's/^/#   /' "$RES/svmigd.log"
 finish

@@ -656,10 +656,6 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 		return failf(m, "the destination VM resumed before verification");
 	}
 	audit(m, "data", "verified", NULL);
-	if (qmp_cmd(m, "cont", NULL) || vm_status(m, st, sizeof(st)))
-		return -1;
-	if (!is(st, "running"))
-		return failf(m, "the destination VM is %s after cont", st);
 	return 0;
 }
 
@@ -681,6 +677,58 @@ static void kernel_account(struct mig *m)
 		 (unsigned long long)m->st.auth_failures,
 		 (unsigned long long)m->st.replays,
 		 (unsigned long long)m->st.proto_errors);
+}
+
+/* Quits the destination QEMU: its VM never ran and never will. */
+static void target_discard(struct mig *m)
+{
+	if (m->q && qmp_usable(m->q) && !qmp_execute(m->q, "quit", NULL, NULL))
+		logf_("destination QEMU told to quit");
+}
+
+/*
+ * The verified VM waits, paused, until the source commits (it will not
+ * resume its copy any more): then it runs here and the source may quit
+ * its own.  Without a valid COMMIT the source still has its copy, so ours
+ * is discarded; committed but unable to resume, ours is kept paused for
+ * the operator (the source keeps its paused copy too: no RESUMED).
+ */
+static void target_handover(struct mig *m)
+{
+	const struct svmigd_session_cfg *cfg = &m->d->scfg;
+	uint8_t receipt[SVMIGD_SHA256_LEN];
+	char err[SVMIGD_SESSION_ERR_LEN], st[64];
+
+	if (svmigd_session_receipt_send(m->conn, cfg, m->s, true,
+					m->st.records, m->st.bytes, receipt,
+					err, sizeof(err))) {
+		logf_("receipt: %s; discarding the VM", err);
+		target_discard(m);
+		return;
+	}
+	logf_("vm %s verified; receipt sent, waiting for the COMMIT",
+	      m->s->request.req.vm);
+	if (svmigd_session_handover_recv(m->conn, cfg, m->s, SVMIGD_COMMIT,
+					 receipt, err, sizeof(err))) {
+		logf_("%s; the source keeps its copy: discarding ours", err);
+		target_discard(m);
+		return;
+	}
+	if (qmp_cmd(m, "cont", NULL) || vm_status(m, st, sizeof(st)) ||
+	    !is(st, "running")) {
+		if (!m->err[0])
+			failf(m, "the destination VM is %s after cont", st);
+		logf_("COMMIT received but the VM does not run (%s): it stays "
+		      "paused here and on %s: CHECK IT BY HAND", m->err,
+		      m->s->peer);
+		audit(m, "failed", "resume", m->err);
+		return;
+	}
+	logf_("vm %s resumed", m->s->request.req.vm);
+	if (svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_RESUMED,
+					 receipt, err, sizeof(err)))
+		logf_("%s (the VM runs here; %s keeps its paused copy until "
+		      "an operator quits it)", err, m->s->peer);
 }
 
 static void serve_target(struct daemon *d, int fd,
@@ -713,15 +761,14 @@ static void serve_target(struct daemon *d, int fd,
 		logf_("DATA failed: %s", m.err);
 		cut_socket(&m);
 		audit(&m, "failed", "data", m.err);
-		if (m.q && qmp_usable(m.q) && !qmp_execute(m.q, "quit", NULL, NULL))
-			logf_("destination QEMU told to quit");
+		target_discard(&m);
+		if (svmigd_session_receipt_send(m.conn, &d->scfg, &s, false,
+						m.st.records, m.st.bytes, NULL,
+						err, sizeof(err)))
+			logf_("receipt: %s", err);
 	} else {
-		audit(&m, "data", "resumed", NULL);
-		logf_("vm %s received, verified and resumed", s.request.req.vm);
+		target_handover(&m);
 	}
-	if (svmigd_session_receipt_send(m.conn, &d->scfg, &s, !ret,
-					m.st.records, m.st.bytes, err, sizeof(err)))
-		logf_("receipt: %s", err);
 	svmig_tls_shutdown(m.conn, 2000);
 out:
 	svmigd_session_wipe(&s);
@@ -834,6 +881,50 @@ static void source_resume(struct mig *m)
 	else
 		progress(m, "recover", "the source VM is %s, cont failed: CHECK IT BY HAND", st);
 	json_object_put(ret);
+}
+
+/*
+ * After a valid "ok" receipt: COMMIT (from now on the source VM is never
+ * resumed here), then quit it on the target's RESUMED.  Without RESUMED
+ * nobody can tell from here whether the target runs the VM: the source
+ * keeps its copy paused and the operator decides (the target's audit log
+ * or svmigctl status there tells).
+ */
+static int source_handover(struct mig *m, const struct svmigd_receipt *r)
+{
+	const struct svmigd_session_cfg *cfg = &m->d->scfg;
+	char err[SVMIGD_SESSION_ERR_LEN];
+	int ret;
+
+	progress(m, "commit", "valid receipt (%llu records verified): "
+		 "committing", (unsigned long long)r->records);
+	ret = svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_COMMIT,
+					   r->sha256, err, sizeof(err));
+	if (ret && ret != -ENOTCONN) {
+		failf(m, "%s", err);
+		audit(m, "failed", "commit", m->err);
+		source_resume(m);
+		return -1;
+	}
+	if (!ret)
+		ret = svmigd_session_handover_recv(m->conn, cfg, m->s,
+						   SVMIGD_RESUMED, r->sha256,
+						   err, sizeof(err));
+	if (ret) {
+		failf(m, "IN DOUBT: %s; %s may or may not run vm %s, so the "
+		      "source VM stays paused here: check %s, then quit or "
+		      "cont the source by hand", err, m->s->peer,
+		      m->s->request.req.vm, m->s->peer);
+		progress(m, "resumed", "%s", m->err);
+		return -1;
+	}
+	if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q))
+		progress(m, "quit", "quit: %s", qmp_strerror(m->q));
+	else
+		progress(m, "quit", "%s resumed the VM: source QEMU told to quit",
+			 m->s->peer);
+	audit(m, "completed", "quit", NULL);
+	return 0;
 }
 
 static void result(int client, bool ok, const char *error,
@@ -958,11 +1049,10 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		       ret == -EREMOTEIO ? &r : NULL);
 		goto out;
 	}
-	if (qmp_execute(m.q, "quit", NULL, NULL) && qmp_usable(m.q))
-		progress(&m, "quit", "quit: %s", qmp_strerror(m.q));
-	else
-		progress(&m, "quit", "valid receipt: source QEMU told to quit");
-	audit(&m, "completed", "quit", NULL);
+	if (source_handover(&m, &r)) {
+		result(client, false, m.err, &r);
+		goto out;
+	}
 	result(client, true, NULL, &r);
 	svmig_tls_shutdown(m.conn, 2000);
 out:

@@ -43,6 +43,8 @@ extern "C" {
 #define SVMIG_MSG_ADMIT		"ADMIT"
 #define SVMIG_MSG_KEY		"KEY"
 #define SVMIG_MSG_RECEIPT	"RECEIPT"
+#define SVMIG_MSG_COMMIT	"COMMIT"
+#define SVMIG_MSG_RESUMED	"RESUMED"
 
 /* A new message {"type": @type}; NULL when out of memory. */
 struct json_object *svmig_msg_new(const char *type);

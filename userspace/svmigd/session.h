@@ -20,6 +20,10 @@
  *   ...DATA...
  *   T -> S  RECEIPT {receipt: {session, verdict, records, bytes,
  *                    transcript, time}, signature}
+ *   S -> T  COMMIT  {statement: {step: "commit", session, receipt, time},
+ *                    signature}                     (after an "ok" receipt)
+ *   T -> S  RESUMED {statement: {step: "resumed", session, receipt, time},
+ *                    signature}
  *
  * and, from either side in place of the message the other one waits for,
  * ERROR {step, reason}: a refusal (its reason) or "internal error".
@@ -55,12 +59,23 @@
  * signed with svmigd_sign() by the target's host key; the signature, in
  * hex, travels next to it.  The source verifies it with the public key of
  * the target's TLS certificate, and that session and transcript are its own.
+ * An "ok" receipt means: the END verified and the target holds the VM,
+ * paused.  The handover statements are built and signed the same way,
+ *
+ *   {"step":"commit"|"resumed","session":"<32 hex>",
+ *    "receipt":"<64 hex: SHA-256 of the receipt's canonical form>","time":T}
+ *
+ * COMMIT by the source's host key (from now on the source never resumes
+ * its copy), RESUMED by the target's (its copy runs; the source may quit
+ * its own).  Documentation/svmigd.rst, "Handover", says why each side
+ * keeps or drops its copy when one of them does not arrive.
  *
  * Every request, refusal, failure, established session and receipt is
  * appended to the host's audit log (audit.h): events "request",
  * "refused" (details: step, reason, "by": "us" or "peer"), "failed"
  * (step, error), "session" (digests of the request, both quotes, both
- * ECDH points; session id; H) and "receipt".  An audit log that cannot be
+ * ECDH points; session id; H), "receipt", "commit" and "resumed" (session,
+ * receipt and statement digests).  An audit log that cannot be
  * written stops a session before it has a secret.
  *
  * Functions return 0 or a negative errno, and put a sentence in @err
@@ -175,12 +190,14 @@ void svmigd_session_wipe(struct svmigd_session *s);
 /*
  * Target: signs and sends the receipt of session @s, "ok" when @ok
  * (SVMIG_IOC_RECV and SVMIG_IOC_VERIFY succeeded), with what the data
- * channel counted; audited.
+ * channel counted; audited.  @sha256 (if not NULL): the receipt's digest,
+ * which the COMMIT and RESUMED name.
  */
 int svmigd_session_receipt_send(struct svmig_tls_conn *conn,
 				const struct svmigd_session_cfg *cfg,
 				const struct svmigd_session *s, bool ok,
 				uint64_t records, uint64_t bytes,
+				uint8_t sha256[SVMIGD_SHA256_LEN],
 				char *err, size_t errlen);
 
 /*
@@ -195,5 +212,39 @@ int svmigd_session_receipt_recv(struct svmig_tls_conn *conn,
 				const struct svmigd_session *s,
 				struct svmigd_receipt *r,
 				char *err, size_t errlen);
+
+/* The handover statements after an "ok" receipt. */
+enum svmigd_handover {
+	SVMIGD_COMMIT,		/* source -> target: resume yours */
+	SVMIGD_RESUMED,		/* target -> source: mine runs, quit yours */
+};
+
+/*
+ * Signs, audits and sends @what (COMMIT only from a source, RESUMED only
+ * from a target) for session @s and the receipt whose digest is @receipt
+ * (svmigd_receipt.sha256 on the source, receipt_send's @sha256 on the
+ * target).  A failure before anything was sent (signing, the audit log)
+ * is -ENOMEM or audit.h's error; -ENOTCONN: sending failed, and the
+ * statement may or may not have reached the peer.
+ */
+int svmigd_session_handover_send(struct svmig_tls_conn *conn,
+				 const struct svmigd_session_cfg *cfg,
+				 const struct svmigd_session *s,
+				 enum svmigd_handover what,
+				 const uint8_t receipt[SVMIGD_SHA256_LEN],
+				 char *err, size_t errlen);
+
+/*
+ * Receives and verifies @what from the peer: the statement is exactly
+ * that step, for session @s and @receipt, signed by the key of the peer's
+ * TLS certificate; audited.  Refused statements (-EBADMSG) are answered
+ * with an ERROR; an ERROR from the peer is -ECONNABORTED.
+ */
+int svmigd_session_handover_recv(struct svmig_tls_conn *conn,
+				 const struct svmigd_session_cfg *cfg,
+				 const struct svmigd_session *s,
+				 enum svmigd_handover what,
+				 const uint8_t receipt[SVMIGD_SHA256_LEN],
+				 char *err, size_t errlen);
 
 #endif /* SVMIGD_SESSION_H */
