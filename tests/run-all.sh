@@ -221,18 +221,34 @@ timing "VM tests without a TPM" "$t0"
 
 # two_host_phase N SCRIPT DESC: one run of tests/vm/run-two-hosts.sh,
 # counted as one test (each host's TAP is in build/vm2/host-*.log).
+# Each host's console and results are kept in build/check/two-hosts-NAME/
+# (the next phase empties build/vm2/).
 two_host_phase() {
-	local log t0
+	local name log t0 keep counts h
 
-	log=$LOGDIR/two-hosts-$(basename "$2" .sh).log
+	name=$(basename "$2" .sh)
+	log=$LOGDIR/two-hosts-$name.log
+	keep=$LOGDIR/two-hosts-$name
 	echo "# phase $1: two hosts, $2 (tests/vm/run-two-hosts.sh)"
 	t0=$(now)
 	if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
 		result skip "$3" "SVMIG_SKIP_VM=1"
-	elif tests/vm/run-two-hosts.sh --timeout 600 --script "$2" >"$log" 2>&1; then
-		result pass "$3"
+		return
+	fi
+	tests/vm/run-two-hosts.sh --timeout 600 --script "$2" >"$log" 2>&1
+	local rc=$?
+	rm -rf "$keep"
+	cp -r build/vm2 "$keep" 2>/dev/null
+	counts=
+	for h in host-a host-b; do
+		counts+=" $h $(grep -c '^ok ' "$keep/$h.log" 2>/dev/null) ok,"
+		counts+=" $(grep -c '^not ok ' "$keep/$h.log" 2>/dev/null) not ok;"
+		grep '^not ok ' "$keep/$h.log" 2>/dev/null | sed "s/^/#   $h: /"
+	done
+	if ((rc == 0)); then
+		result pass "$3 (${counts# })"
 	else
-		result fail "$3" "see $log and build/vm2/"
+		result fail "$3 (${counts# })" "see $log and $keep/"
 	fi
 	timing "$3" "$t0"
 }
@@ -243,6 +259,10 @@ two_host_phase() {
 two_host_phase 6 tests/vm/t2_smoke.sh "two-host harness: own TPMs, network, rendezvous"
 two_host_phase 7 tests/vm/t2_migrate.sh \
 	"svmigd: attested migration host-a -> host-b, refusal, failure, replay, audit"
+# Phase 8: failures mid-migration: tampered data, the target's svmigd
+# killed, the target's PCRs off the reference.
+two_host_phase 8 tests/vm/t2_failures.sh \
+	"svmigd: tampered data, target killed, PCRs off: source runs on, target discards"
 timing "total" "$t_all"
 
 if ((${#failures[@]})); then
