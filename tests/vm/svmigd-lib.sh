@@ -22,11 +22,13 @@
 #                               host-a, host-b, alice, bob
 #   svmigd_cert_sha256 PEM      the certificate's SHA-256 (DER)
 #   svmigd_jfield JSON KEY      the string value of "KEY" in svmigctl's flat JSON
-#   svmigd_policy OUT A_AK B_AK ALICE_PEM BOB_PEM
+#   svmigd_policy OUT A_AK B_AK ALICE_PEM BOB_PEM [CAROL_PEM]
 #                               policy.json: both hosts' AK digests and PCRs
 #                               0, 7 (from svmigctl tpm-ak --json); alice:
 #                               migrator web-* host-a -> host-b; bob: local
-#                               web-* host-a -> host-a
+#                               web-* host-a -> host-a; with CAROL_PEM also
+#                               carol: dba db-* host-a -> host-b (without
+#                               it, the file is as before carol existed)
 #   svmigd_start LOG            writes $T/svmigd.conf, starts svmigd (peer:
 #                               $SVMIG_PEER) with its output in LOG, waits
 #                               until svmigctl status answers (into
@@ -94,7 +96,7 @@ svmigd_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' 
 svmigd_jfield() { sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$1"; }
 
 svmigd_policy() {
-	local out=$1 host ak json=
+	local out=$1 host ak json='' carol_op='' carol_role=''
 	for host in host-a host-b; do
 		ak=$2
 		[[ $host == host-b ]] && ak=$3
@@ -102,17 +104,21 @@ svmigd_policy() {
 		json+="\"pcrs\":{\"sha256\":{\"0\":\"$(svmigd_jfield "$ak" 0)\",\"7\":\"$(svmigd_jfield "$ak" 7)\"}},"
 		json+="\"max_mem_mib\":4096,\"max_vcpus\":4}"
 	done
+	if [[ -n ${6:-} ]]; then
+		carol_op=$',\n    "carol": { "cert_sha256": "'"$(svmigd_cert_sha256 "$6")"'", "roles": ["dba"] }'
+		carol_role=$',\n    "dba": { "vms": ["db-*"], "sources": ["host-a"], "targets": ["host-b"] }'
+	fi
 	cat >"$out" <<EOF
 {
   "version": 1,
   "hosts": { $json },
   "operators": {
     "alice": { "cert_sha256": "$(svmigd_cert_sha256 "$4")", "roles": ["migrator"] },
-    "bob": { "cert_sha256": "$(svmigd_cert_sha256 "$5")", "roles": ["local"] }
+    "bob": { "cert_sha256": "$(svmigd_cert_sha256 "$5")", "roles": ["local"] }$carol_op
   },
   "roles": {
     "migrator": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-b"] },
-    "local": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-a"] }
+    "local": { "vms": ["web-*"], "sources": ["host-a"], "targets": ["host-a"] }$carol_role
   }
 }
 EOF
