@@ -20,8 +20,9 @@
 # leaves out the VM phases (for quick local runs; they are then reported
 # as skips); SVMIG_* variables reach the VM tests (see
 # tests/vm/guest-run.sh), except that phase 5 sets SVMIG_TESTS=t_notpm.
-# Phases 6 and 7 boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
-# a smoke test of the harness, then a migration through svmigd.
+# Phases 6 to 9 boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
+# a smoke test of the harness, a migration through svmigd, failures in the
+# middle of one, then each refusal of one.
 set -uo pipefail
 export LC_ALL=C
 
@@ -263,6 +264,11 @@ two_host_phase 7 tests/vm/t2_migrate.sh \
 # killed, the target's PCRs off the reference.
 two_host_phase 8 tests/vm/t2_failures.sh \
 	"svmigd: tampered data, target killed, PCRs off: source runs on, target discards"
+# Phase 9: every refusal (request signature and operator CA, host
+# certificate and name, roles, admission limits, a tampered policy) leaves
+# the source VM running and nothing started on the target.
+two_host_phase 9 tests/vm/t2_refusals.sh \
+	"svmigd: refusals (request, TLS, role, admission, policy): source runs on, target untouched"
 timing "total" "$t_all"
 
 if ((${#failures[@]})); then
