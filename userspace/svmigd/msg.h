@@ -43,6 +43,9 @@ extern "C" {
 #define SVMIG_MSG_ADMIT		"ADMIT"
 #define SVMIG_MSG_KEY		"KEY"
 #define SVMIG_MSG_RECEIPT	"RECEIPT"
+/* attestation only (svmigctl attest): PROBE, ATTEST, VERDICT */
+#define SVMIG_MSG_PROBE		"PROBE"
+#define SVMIG_MSG_VERDICT	"VERDICT"
 
 /* A new message {"type": @type}; NULL when out of memory. */
 struct json_object *svmig_msg_new(const char *type);
