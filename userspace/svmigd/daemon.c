@@ -479,7 +479,8 @@ static void progress_session(struct mig *m)
 	struct json_object *x;
 	char detail[512], id[2 * SVMIGD_SESSION_ID_LEN + 1];
 
-	snprintf(detail, sizeof(detail), "established with %s (operator %s, role %s)",
+	snprintf(detail, sizeof(detail),
+		 "established with %s (operator %s, role %s)",
 		 s->peer, s->operator, s->role);
 	logf_("session: %s", detail);
 	if (m->client < 0)
@@ -561,7 +562,8 @@ static void ram_detail(char *buf, size_t len, const char *st,
  * One query-migrate answer @info (status @st) as a "data" progress line
  * with QEMU's figures: "status", "ram" {...} and the times.
  */
-static void progress_ram(struct mig *m, const char *st, struct json_object *info)
+static void progress_ram(struct mig *m, const char *st,
+			 struct json_object *info)
 {
 	struct json_object *ram, *r, *x;
 	char detail[512];
@@ -569,7 +571,8 @@ static void progress_ram(struct mig *m, const char *st, struct json_object *info
 	if (!json_object_object_get_ex(info, "ram", &ram) ||
 	    !json_object_is_type(ram, json_type_object))
 		return;
-	r = numbers(ram, mig_ram_keys, sizeof(mig_ram_keys) / sizeof(mig_ram_keys[0]));
+	r = numbers(ram, mig_ram_keys,
+		    sizeof(mig_ram_keys) / sizeof(mig_ram_keys[0]));
 	x = numbers(info, mig_keys, sizeof(mig_keys) / sizeof(mig_keys[0]));
 	ram_detail(detail, sizeof(detail), st ?: "?", r, x);
 	logf_("data: %s", detail);
@@ -918,7 +921,7 @@ static int peer_addrs(struct daemon *d, const char *name, char *ctl,
 
 /* ------------------------------------------------------------ attest */
 
-/* @key: an X.509 name as RFC 2253 spells it (controls and non-ASCII escaped). */
+/* @key: an X.509 name in RFC 2253 (controls and non-ASCII escaped). */
 static void add_x509_name(struct json_object *o, const char *key,
 			  const X509_NAME *name)
 {
@@ -928,7 +931,8 @@ static void add_x509_name(struct json_object *o, const char *key,
 
 	if (b && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0 &&
 	    (n = BIO_get_mem_data(b, &p)) > 0 && n < INT_MAX)
-		json_object_object_add(o, key, json_object_new_string_len(p, (int)n));
+		json_object_object_add(o, key,
+				       json_object_new_string_len(p, (int)n));
 	BIO_free(b);
 }
 
@@ -958,7 +962,8 @@ static void attest_cert(struct json_object *o, struct svmig_tls_conn *conn)
 	json_object_object_add(o, "certificate", c);
 }
 
-static const uint8_t *pcr_value(const struct svmigd_tpm_pcrs *p, unsigned int idx)
+static const uint8_t *pcr_value(const struct svmigd_tpm_pcrs *p,
+				unsigned int idx)
 {
 	unsigned int i;
 
@@ -968,7 +973,7 @@ static const uint8_t *pcr_value(const struct svmigd_tpm_pcrs *p, unsigned int id
 	return NULL;
 }
 
-/* [{"index":N,"value":..,"reference":..,"match":..}]: quoted and reference PCRs. */
+/* [{"index":N,"value":..,"reference":..,"match":..}]: quoted, reference. */
 static struct json_object *attest_pcrs(const struct svmigd_attestation *a)
 {
 	struct json_object *arr = json_object_new_array();
@@ -976,7 +981,8 @@ static struct json_object *attest_pcrs(const struct svmigd_attestation *a)
 
 	for (i = 0; arr && i < SVMIGD_TPM_PCR_COUNT; i++) {
 		const uint8_t *v = a->have_pcrs ? pcr_value(&a->pcrs, i) : NULL;
-		const uint8_t *r = a->known ? pcr_value(&a->reference, i) : NULL;
+		const uint8_t *r = a->known ? pcr_value(&a->reference, i) :
+				   NULL;
 		struct json_object *e;
 
 		if (!v && !r)
@@ -1020,7 +1026,8 @@ static struct json_object *attest_json(const char *peer, const char *addr,
 		add_hex32(o, "ak_reference", a->ak_reference);
 	if (a->have_ak && a->known)
 		json_object_object_add(o, "ak_match", json_object_new_boolean(
-			!memcmp(a->ak_sha256, a->ak_reference, SVMIGD_SHA256_LEN)));
+			!memcmp(a->ak_sha256, a->ak_reference,
+				SVMIGD_SHA256_LEN)));
 	if (a->have_quote) {
 		add_hex32(o, "quote_sha256", a->quote_sha256);
 		add_hex32(o, "nonce", a->nonce);
