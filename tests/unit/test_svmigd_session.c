@@ -465,6 +465,7 @@ struct side {
 	int cret, dret;
 	char cerr[SVMIGD_SESSION_ERR_LEN], derr[SVMIGD_SESSION_ERR_LEN];
 	char answer[512];		/* a scripted side: what came back */
+	struct svmigd_attestation att;	/* script_attest's */
 };
 
 static void side_init(struct side *d, bool source, const char *req)
@@ -1439,6 +1440,204 @@ static void test_replayed_quote(void **state)
 	free(req);
 }
 
+/* ---- attestation only (svmigctl attest) ---- */
+
+/* The verifier: asks its peer for a quote, nothing else. */
+static void script_attest(struct side *d, struct svmig_tls_conn *conn)
+{
+	d->ret = svmigd_session_attest_peer(conn, &d->cfg, &d->att, d->err,
+					    sizeof(d->err));
+}
+
+/* host-a (verifier) asks host-b (attester, an honest target). */
+static void probe_init(struct side *ver, struct side *att)
+{
+	pair_init(ver, att, NULL);
+	ver->script = script_attest;
+}
+
+/* The PCR @idx of @p, or NULL. */
+static const uint8_t *pcr_of(const struct svmigd_tpm_pcrs *p, unsigned int idx)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->count; i++)
+		if (p->index[i] == idx)
+			return p->value[i];
+	return NULL;
+}
+
+static void test_attest_only(void **state)
+{
+	const struct svmigd_attestation *a;
+	struct side ver, att;
+	char want[65], *req;
+	unsigned int i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	probe_init(&ver, &att);
+	run(&ver, &att);
+	if (ver.ret || att.ret != SVMIGD_SESSION_PROBED)
+		fail_msg("verifier %d: %s; attester %d: %s", ver.ret, ver.err,
+			 att.ret, att.err);
+	has(att.err, "attestation only: host-a asked for our quote");
+	assert_true(is_zero(&att.s, sizeof(att.s)));	/* no session */
+	a = &ver.att;
+	assert_string_equal(a->peer, "host-b");
+	assert_true(a->known && a->have_ak && a->have_quote && a->have_pcrs);
+	assert_memory_equal(a->ak_sha256, F.ak[TPM_B].sha256, 32);
+	assert_memory_equal(a->ak_reference, F.ak[TPM_B].sha256, 32);
+	assert_false(is_zero(a->nonce, sizeof(a->nonce)));
+	assert_int_equal(a->pcrs.count, NQUOTE);
+	assert_int_equal(a->reference.count, NQUOTE);
+	for (i = 0; i < NQUOTE; i++) {
+		assert_int_equal(a->pcrs.index[i], quote_pcrs[i]);
+		assert_memory_equal(a->pcrs.value[i], F.pcrs[TPM_B].value[i], 32);
+		assert_memory_equal(a->reference.value[i], a->pcrs.value[i], 32);
+	}
+	/* both logs: one "attest" record, the same quote */
+	audited(TPM_A, "attest");
+	audited(TPM_B, "attest");
+	audited_detail(TPM_A, "role", "verifier");
+	audited_detail(TPM_B, "role", "attester");
+	svmigd_hex_encode(want, a->quote_sha256, 32);
+	audited_detail(TPM_A, "peer_quote", want);
+	audited_detail(TPM_B, "quote", want);
+	svmigd_hex_encode(want, F.ak[TPM_B].sha256, 32);
+	audited_detail(TPM_A, "peer_ak", want);
+
+	/* a fresh nonce, a fresh quote */
+	memcpy(want, a->quote_sha256, 32);
+	probe_init(&ver, &att);
+	run(&ver, &att);
+	assert_int_equal(ver.ret, 0);
+	assert_memory_not_equal(ver.att.quote_sha256, want, 32);
+
+	/* the target still migrates after answering probes */
+	test_setup(NULL);
+	req = request("web-1", 2048, 2);
+	pair_init(&ver, &att, req);
+	run(&ver, &att);
+	check_established(&ver, &att);
+	free(req);
+}
+
+/* PCR 16 of host-b off its reference: refused, with the values shown. */
+static void test_attest_pcrs_off(void **state)
+{
+	const struct svmigd_attestation *a;
+	struct side ver, att;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	pcr_off(TPM_B);
+	probe_init(&ver, &att);
+	run(&ver, &att);
+	pcr_reset(TPM_B);
+	failed(&ver, -EACCES,
+	       "ATTEST: host-b's quote: PCR 16 differs from its reference value");
+	failed(&att, -ECONNABORTED,
+	       "ATTEST: refused by host-a: host-b's quote: PCR 16 differs");
+	a = &ver.att;
+	assert_true(a->known && a->have_ak && a->have_quote && a->have_pcrs);
+	assert_memory_equal(pcr_of(&a->pcrs, 0), pcr_of(&a->reference, 0), 32);
+	assert_memory_not_equal(pcr_of(&a->pcrs, RESET_PCR),
+				pcr_of(&a->reference, RESET_PCR), 32);
+	audited(TPM_A, "refused");
+	audited(TPM_B, "refused");
+	audited_detail(TPM_A, "reason", "PCR 16");
+	audited_detail(TPM_A, "role", "verifier");
+	audited_detail(TPM_B, "by", "peer");
+
+	/* back to normal */
+	test_setup(NULL);
+	probe_init(&ver, &att);
+	run(&ver, &att);
+	assert_int_equal(ver.ret, 0);
+}
+
+/* Peers that are not trusted, or not in the policy. */
+static void test_attest_unknown(void **state)
+{
+	struct side ver, att;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	/* an unknown CA's "host-a" answers: its certificate is refused */
+	probe_init(&ver, &att);
+	ver.connect_to = "host-a";
+	att.id = H_ROGUE;
+	att.cfg.host_name = "host-a";
+	run(&ver, &att);
+	assert_int_equal(ver.hs, -EACCES);
+	has(ver.err, "certificate");
+	assert_false(ver.att.known || ver.att.have_quote);
+	audited(TPM_A, "");
+	audited(TPM_B, "");
+
+	/* the same CA's host-a asks: the attester's TLS refuses it */
+	test_setup(NULL);
+	probe_init(&ver, &att);
+	ver.id = H_ROGUE;
+	run(&ver, &att);
+	assert_int_equal(att.hs, -EACCES);
+	assert_true(ver.ret < 0);
+	assert_false(ver.att.have_quote);
+
+	/* host-x (trusted CA, not in the policy) answers: no reference values */
+	test_setup(NULL);
+	probe_init(&ver, &att);
+	ver.connect_to = "host-x";
+	att.id = H_X;
+	run(&ver, &att);
+	failed(&ver, -EACCES, "PROBE: policy: host unknown: host-x (no reference values)");
+	failed(&att, -ECONNABORTED, "refused by host-a: policy: host unknown: host-x");
+	assert_false(ver.att.known);
+	audited(TPM_A, "refused");
+
+	/* host-x asks host-b: not quoted for a stranger */
+	test_setup(NULL);
+	probe_init(&ver, &att);
+	ver.id = H_X;
+	ver.cfg.host_name = "host-a";	/* its own policy view */
+	run(&ver, &att);
+	failed(&att, -EACCES, "PROBE: policy: host unknown: host-x");
+	failed(&ver, -ECONNABORTED, "refused by host-b: policy: host unknown: host-x");
+	assert_false(ver.att.have_quote);
+	audited(TPM_B, "refused");
+}
+
+/* Malformed PROBEs are refused before the TPM quotes anything. */
+static void test_attest_malformed(void **state)
+{
+	static const struct {
+		const char *msg, *why;
+	} cases[] = {
+		{ "{\"type\":\"PROBE\"}", "malformed PROBE message: field \"nonce\"" },
+		{ "{\"type\":\"PROBE\",\"nonce\":\"00\"}",
+		  "malformed PROBE message: field \"nonce\"" },
+		{ "{\"type\":\"PROBE\",\"nonce\":\""
+		  "0000000000000000000000000000000000000000000000000000000000000000\","
+		  "\"pcrs\":[0]}", "malformed PROBE message: unknown fields" },
+	};
+	struct side src, tgt;
+	size_t i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_setup(NULL);
+		pair_init(&src, &tgt, cases[i].msg);
+		src.script = script_raw;
+		run(&src, &tgt);
+		failed(&tgt, -EPROTO, cases[i].why);
+		has(src.answer, "ERROR: ");
+		audited(TPM_B, "refused");
+		audited_detail(TPM_B, "role", "attester");
+	}
+}
+
 /* ---- admission ---- */
 
 static void test_out_of_resources(void **state)
@@ -1587,6 +1786,10 @@ int main(void)
 		cmocka_unit_test_setup(test_out_of_resources, test_setup),
 		cmocka_unit_test_setup(test_forged_receipt, test_setup),
 		cmocka_unit_test_setup(test_forged_commit, test_setup),
+		cmocka_unit_test_setup(test_attest_only, test_setup),
+		cmocka_unit_test_setup(test_attest_pcrs_off, test_setup),
+		cmocka_unit_test_setup(test_attest_unknown, test_setup),
+		cmocka_unit_test_setup(test_attest_malformed, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

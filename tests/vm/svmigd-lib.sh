@@ -153,7 +153,7 @@ EOF
 		--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT" >"$log" 2>&1 &
 	daemon_pid=$!
 	for _ in $(seq 100); do
-		"$SVMIGCTL" status --config "$T/svmigd.conf" >"$RES/status.json" 2>&1 && return 0
+		"$SVMIGCTL" status --config "$T/svmigd.conf" --json >"$RES/status.json" 2>&1 && return 0
 		kill -0 "$daemon_pid" 2>/dev/null || return 1
 		sleep 0.1
 	done

@@ -17,12 +17,18 @@
 #   - both start svmigd (control :7400, data :7401); host-b starts a
 #     destination QEMU (-incoming defer), host-a the running self-checking
 #     test guest; each links its QMP socket as <qmp-dir>/web-1.qmp;
+#   - host-a: svmigctl attest host-b --json: host-b's quote is trusted,
+#     with the AK and PCRs host-b's own TPM reported; a host the policy
+#     does not know is refused;
 #   - host-a: bob's request is refused (role) and the source VM runs on;
-#     alice's request migrates web-1: svmigctl migrate succeeds, the source
-#     QEMU quits; web-2, which host-b has no QEMU for, fails after the
+#     alice's request migrates web-1: svmigctl migrate succeeds (its
+#     output, not a TTY, has progress lines with QEMU's figures and a
+#     summary), the source QEMU quits; web-2, which host-b has no QEMU for,
+#     fails after the
 #     session and its source VM runs on; alice's first request again is
 #     refused by host-b (replay);
 #   - host-b: the destination runs and its guest keeps passing self-checks;
+#     its audit log records that it answered host-a's attestation;
 #   - both: the audit log verifies (svmigctl audit verify).
 # Logs: $SVMIG_RESULTS_DIR/{svmigd.log,audit.log,migrate*.txt,...}.
 set -uo pipefail
@@ -136,6 +142,26 @@ else
 	svmig_rdv_post dst-ready
 fi
 
+# ------------------------------------------------------------ attestation
+# host-b's quote as host-a's svmigd verifies it, against what host-b's TPM
+# itself reported (posted as "ak").
+if [[ $SVMIG_HOST == host-a ]]; then
+	att=$("$SVMIGCTL" attest host-b --config "$T/svmigd.conf" --json 2>&1)
+	rc=$?
+	echo "# attest host-b: $att"
+	ok "$([[ $rc == 0 && $(jq -r .verdict <<<"$att" 2>/dev/null) == trusted ]] && echo 1 || echo 0)" \
+		"svmigctl attest host-b: verdict trusted" "exit $rc: $att"
+	want="$(svmigd_jfield "$peer_ak" ak_sha256) $(svmigd_jfield "$peer_ak" 0) $(svmigd_jfield "$peer_ak" 7)"
+	got=$(jq -r '[.ak_sha256, (.pcrs[] | select(.match) | .value)] | join(" ")' <<<"$att" 2>/dev/null)
+	ok "$([[ $got == "$want" ]] && echo 1 || echo 0)" \
+		"attest: host-b's AK digest and PCRs 0, 7 are those its TPM reported" \
+		"attest: $got" "host-b: $want"
+	att=$("$SVMIGCTL" attest host-c --config "$T/svmigd.conf" 2>&1)
+	rc=$?
+	ok "$([[ $rc == 1 && $att == *'not a host of the policy'* ]] && echo 1 || echo 0)" \
+		"attest host-c (not in the policy) is refused with the reason" "exit $rc: $att"
+fi
+
 # -------------------------------------------------------------- migration
 if [[ $SVMIG_HOST == host-a ]]; then
 	P=$T/pki
@@ -161,6 +187,13 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	sed 's/^/# /' "$RES/migrate-alice.txt"
 	ok "$((rc == 0))" "svmigctl migrate: alice's request migrates $VM to host-b" \
 		"svmigctl exit $rc"
+	grep -Eq '^data: (active|completed): [0-9]+ bytes transferred, [0-9]+ of [0-9]+ bytes remaining' \
+		"$RES/migrate-alice.txt"
+	ok "$((! $?))" "svmigctl migrate (not a TTY): progress lines with QEMU's figures"
+	grep -Eq '^summary: verified: .* verified [0-9]+ records' "$RES/migrate-alice.txt" &&
+		grep -Eq '^summary: speed: [0-9]+ bytes in [0-9.]+ s of migration, [0-9.]+ MB/s' \
+			"$RES/migrate-alice.txt"
+	ok "$((! $?))" "svmigctl migrate: a summary of what was verified and how fast"
 	gone=0
 	for _ in $(seq 100); do
 		qemu_alive src || { gone=1; break; }
@@ -218,6 +251,8 @@ else
 	svmig_rdv_wait replayed 400 >/dev/null
 	grep -q '"event":"failed"' "$STATE/audit.log" 2>/dev/null
 	ok "$((! $?))" "the audit log records web-2's failure"
+	grep -q '"event":"attest","who":"host-a".*"role":"attester"' "$STATE/audit.log" 2>/dev/null
+	ok "$((! $?))" "the audit log records host-a's attestation of this host"
 fi
 
 # ------------------------------------------------------------------ audit

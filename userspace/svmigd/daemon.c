@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,7 +24,9 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "libsvmig.h"
 #include "qmp.h"
@@ -434,6 +437,155 @@ static int pass_fd_migrate(struct mig *m, const char *cmd)
 	return 0;
 }
 
+/* ------------------------------------------------------------ progress */
+
+static void add_str(struct json_object *o, const char *key, const char *val)
+{
+	json_object_object_add(o, key, json_object_new_string(val));
+}
+
+/* @key: the hex of a 32-byte value (a digest, a nonce). */
+static void add_hex32(struct json_object *o, const char *key,
+		      const uint8_t *val)
+{
+	char hex[2 * SVMIGD_SHA256_LEN + 1];
+
+	svmigd_hex_encode(hex, val, SVMIGD_SHA256_LEN);
+	add_str(o, key, hex);
+}
+
+/* A progress line with the members of @extra (taken) after its detail. */
+static void progress_send(struct mig *m, const char *step,
+			  struct json_object *extra, const char *detail)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_str(o, "type", "progress");
+	add_str(o, "step", step);
+	add_str(o, "detail", detail);
+	if (extra) {
+		json_object_object_foreach(extra, key, val)
+			json_object_object_add(o, key, json_object_get(val));
+	}
+	ctl_send(m->client, o);
+	json_object_put(o);
+	json_object_put(extra);
+}
+
+/* The session's facts next to "established", for svmigctl's summary. */
+static void progress_session(struct mig *m)
+{
+	const struct svmigd_session *s = m->s;
+	struct json_object *x;
+	char detail[512], id[2 * SVMIGD_SESSION_ID_LEN + 1];
+
+	snprintf(detail, sizeof(detail),
+		 "established with %s (operator %s, role %s)",
+		 s->peer, s->operator, s->role);
+	logf_("session: %s", detail);
+	if (m->client < 0)
+		return;
+	x = json_object_new_object();
+	svmigd_hex_encode(id, s->id, SVMIGD_SESSION_ID_LEN);
+	add_str(x, "peer", s->peer);
+	add_str(x, "operator", s->operator);
+	add_str(x, "role", s->role);
+	add_str(x, "session", id);
+	add_hex32(x, "quote_sha256", s->quote_sha256);
+	add_hex32(x, "peer_quote_sha256", s->peer_quote_sha256);
+	progress_send(m, "session", x, detail);
+}
+
+/* What svmigctl shows of query-migrate: numbers only, named as QEMU does. */
+static const char *const mig_ram_keys[] = {
+	"transferred", "remaining", "total", "dirty-sync-count", "mbps",
+	"pages-per-second", "dirty-pages-rate",
+};
+static const char *const mig_keys[] = {
+	"total-time", "setup-time", "expected-downtime", "downtime",
+};
+
+static struct json_object *numbers(struct json_object *from,
+				   const char *const *keys, size_t n)
+{
+	struct json_object *o = json_object_new_object(), *v;
+	size_t i;
+
+	for (i = 0; o && i < n; i++)
+		if (json_object_object_get_ex(from, keys[i], &v) &&
+		    (json_object_is_type(v, json_type_int) ||
+		     json_object_is_type(v, json_type_double)))
+			json_object_object_add(o, keys[i], json_object_get(v));
+	return o;
+}
+
+static void catf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void catf(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n < len)
+		vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* "active: N bytes transferred, R of T bytes remaining, ..." */
+static void ram_detail(char *buf, size_t len, const char *st,
+		       struct json_object *ram, struct json_object *top)
+{
+	const char *rem = jstr(ram, "remaining"), *tot = jstr(ram, "total");
+	const char *sync = jstr(ram, "dirty-sync-count");
+	const char *exp = jstr(top, "expected-downtime");
+	const char *down = jstr(top, "downtime"), *t = jstr(top, "total-time");
+	struct json_object *v;
+
+	snprintf(buf, len, "%s: %s bytes transferred", st,
+		 jstr(ram, "transferred") ?: "0");
+	if (rem && tot)
+		catf(buf, len, ", %s of %s bytes remaining", rem, tot);
+	if (json_object_object_get_ex(ram, "mbps", &v))
+		catf(buf, len, ", %.1f Mbit/s", json_object_get_double(v));
+	if (sync)
+		catf(buf, len, ", dirty sync %s", sync);
+	if (exp)
+		catf(buf, len, ", expected downtime %s ms", exp);
+	if (down)
+		catf(buf, len, ", downtime %s ms", down);
+	if (t)
+		catf(buf, len, ", %s ms since it began", t);
+}
+
+/*
+ * One query-migrate answer @info (status @st) as a "data" progress line
+ * with QEMU's figures: "status", "ram" {...} and the times.
+ */
+static void progress_ram(struct mig *m, const char *st,
+			 struct json_object *info)
+{
+	struct json_object *ram, *r, *x;
+	char detail[512];
+
+	if (!json_object_object_get_ex(info, "ram", &ram) ||
+	    !json_object_is_type(ram, json_type_object))
+		return;
+	r = numbers(ram, mig_ram_keys,
+		    sizeof(mig_ram_keys) / sizeof(mig_ram_keys[0]));
+	x = numbers(info, mig_keys, sizeof(mig_keys) / sizeof(mig_keys[0]));
+	ram_detail(detail, sizeof(detail), st ?: "?", r, x);
+	logf_("data: %s", detail);
+	if (m->client < 0 || !r || !x) {
+		json_object_put(r);
+		json_object_put(x);
+		return;
+	}
+	add_str(x, "status", st ?: "?");
+	json_object_object_add(x, "ram", r);
+	progress_send(m, "data", x, detail);
+}
+
 /*
  * Waits for "completed"; gives up on failed/cancelled, the timeout, or
  * (@watch) when the control connection turns readable: the peer gave up.
@@ -451,6 +603,7 @@ static int wait_migration(struct mig *m, bool watch)
 			return -1;
 		st = jstr(info, "status");
 		if (is(st, "completed")) {
+			progress_ram(m, st, info);
 			json_object_put(info);
 			return 0;
 		}
@@ -462,11 +615,7 @@ static int wait_migration(struct mig *m, bool watch)
 			return -1;
 		}
 		if (now_ms() >= next) {
-			struct json_object *ram;
-
-			if (json_object_object_get_ex(info, "ram", &ram))
-				progress(m, "data", "%s: %s bytes transferred",
-					 st ?: "?", jstr(ram, "transferred") ?: "0");
+			progress_ram(m, st, info);
 			next = now_ms() + 1000;
 		}
 		json_object_put(info);
@@ -748,6 +897,11 @@ static void serve_target(struct daemon *d, int fd,
 		return;
 	}
 	ret = svmigd_session_target(m.conn, &d->scfg, &s, err, sizeof(err));
+	if (ret == SVMIGD_SESSION_PROBED) {	/* attestation only */
+		logf_("%s", err);
+		svmig_tls_shutdown(m.conn, 2000);
+		goto out;
+	}
 	if (ret) {
 		logf_("session refused or failed: %s", err);
 		goto out;
@@ -810,6 +964,185 @@ static int peer_addrs(struct daemon *d, const char *name, char *ctl,
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* ------------------------------------------------------------ attest */
+
+/* @key: an X.509 name in RFC 2253 (controls and non-ASCII escaped). */
+static void add_x509_name(struct json_object *o, const char *key,
+			  const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	if (b && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_get_mem_data(b, &p)) > 0 && n < INT_MAX)
+		json_object_object_add(o, key,
+				       json_object_new_string_len(p, (int)n));
+	BIO_free(b);
+}
+
+/* The peer's verified certificate: names, fingerprint, expiry. */
+static void attest_cert(struct json_object *o, struct svmig_tls_conn *conn)
+{
+	X509 *cert = svmig_tls_peer_cert(conn);
+	uint8_t fpr[SVMIG_TLS_FPR_LEN];
+	struct json_object *c;
+	BIO *b;
+	char *p;
+	long n;
+
+	if (!cert)
+		return;
+	c = json_object_new_object();
+	add_x509_name(c, "subject", X509_get_subject_name(cert));
+	add_x509_name(c, "issuer", X509_get_issuer_name(cert));
+	if (!svmig_tls_peer_fingerprint(conn, fpr))
+		add_hex32(c, "sha256", fpr);
+	b = BIO_new(BIO_s_mem());
+	if (b && ASN1_TIME_print(b, X509_get0_notAfter(cert)) &&
+	    (n = BIO_get_mem_data(b, &p)) > 0 && n < INT_MAX)
+		json_object_object_add(c, "not_after",
+				       json_object_new_string_len(p, (int)n));
+	BIO_free(b);
+	json_object_object_add(o, "certificate", c);
+}
+
+static const uint8_t *pcr_value(const struct svmigd_tpm_pcrs *p,
+				unsigned int idx)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->count && i < SVMIGD_TPM_PCR_COUNT; i++)
+		if (p->index[i] == idx)
+			return p->value[i];
+	return NULL;
+}
+
+/* [{"index":N,"value":..,"reference":..,"match":..}]: quoted, reference. */
+static struct json_object *attest_pcrs(const struct svmigd_attestation *a)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned int i;
+
+	for (i = 0; arr && i < SVMIGD_TPM_PCR_COUNT; i++) {
+		const uint8_t *v = a->have_pcrs ? pcr_value(&a->pcrs, i) : NULL;
+		const uint8_t *r = a->known ? pcr_value(&a->reference, i) :
+				   NULL;
+		struct json_object *e;
+
+		if (!v && !r)
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "index", json_object_new_int((int)i));
+		if (v)
+			add_hex32(e, "value", v);
+		if (r)
+			add_hex32(e, "reference", r);
+		json_object_object_add(e, "match", json_object_new_boolean(
+			v && r && !memcmp(v, r, SVMIGD_TPM_DIGEST_LEN)));
+		json_object_array_add(arr, e);
+	}
+	return arr;
+}
+
+/* svmigctl attest's result: the verdict and everything it rests on. */
+static struct json_object *attest_json(const char *peer, const char *addr,
+				       struct svmig_tls_conn *conn,
+				       const struct svmigd_attestation *a,
+				       int ret, const char *err)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_str(o, "type", "result");
+	json_object_object_add(o, "ok", json_object_new_boolean(!ret));
+	if (ret)
+		add_str(o, "error", err);
+	if (peer[0])
+		add_str(o, "peer", peer);
+	if (addr[0])
+		add_str(o, "address", addr);
+	add_str(o, "verdict", !ret ? "trusted" :
+		ret == -EACCES || ret == -ECONNABORTED ? "refused" : "failed");
+	if (conn)
+		attest_cert(o, conn);
+	if (a->have_ak)
+		add_hex32(o, "ak_sha256", a->ak_sha256);
+	if (a->known)
+		add_hex32(o, "ak_reference", a->ak_reference);
+	if (a->have_ak && a->known)
+		json_object_object_add(o, "ak_match", json_object_new_boolean(
+			!memcmp(a->ak_sha256, a->ak_reference,
+				SVMIGD_SHA256_LEN)));
+	if (a->have_quote) {
+		add_hex32(o, "quote_sha256", a->quote_sha256);
+		add_hex32(o, "nonce", a->nonce);
+	}
+	if (a->known || a->have_pcrs)
+		json_object_object_add(o, "pcrs", attest_pcrs(a));
+	return o;
+}
+
+/* TLS to @peer at its --peer address, if it is a host of the policy. */
+static int attest_connect(struct daemon *d, const char *peer, char *ctl,
+			  size_t clen, int *fd, struct svmig_tls_conn **conn,
+			  char *err, size_t errlen)
+{
+	char data[300];
+
+	if (!svmigd_policy_host(d->policy, peer))
+		return svmigd_fail(err, errlen, -EACCES,
+				   "%s is not a host of the policy: no reference values to check it against",
+				   peer);
+	if (peer_addrs(d, peer, ctl, clen, data, sizeof(data))) {
+		ctl[0] = '\0';
+		return svmigd_fail(err, errlen, -ENOENT,
+				   "no address for %s (svmigd --peer %s=HOST:PORT)",
+				   peer, peer);
+	}
+	*fd = tcp_connect(ctl, IO_TIMEOUT_MS);
+	if (*fd < 0)
+		return svmigd_fail(err, errlen, -ECONNREFUSED,
+				   "cannot connect to %s at %s", peer, ctl);
+	return svmig_tls_connect(d->tls, *fd, peer, IO_TIMEOUT_MS, conn, err,
+				 errlen);
+}
+
+/* {"cmd":"attest","peer":NAME}: the peer's quote, verified (session.h). */
+static void serve_attest(struct daemon *d, int client, struct json_object *req)
+{
+	struct svmigd_attestation a;
+	struct svmig_tls_conn *conn = NULL;
+	struct json_object *v, *o;
+	char err[SVMIG_TLS_ERR_LEN], ctl[300] = "";
+	const char *peer = NULL;
+	int fd = -1, ret;
+
+	memset(&a, 0, sizeof(a));
+	if (json_object_object_get_ex(req, "peer", &v) &&
+	    json_object_is_type(v, json_type_string))
+		peer = json_object_get_string(v);
+	if (!peer || !svmigd_valid_host_name(peer)) {
+		peer = "";
+		ret = svmigd_fail(err, sizeof(err), -EINVAL,
+				  "attest: no valid peer name");
+	} else {
+		ret = attest_connect(d, peer, ctl, sizeof(ctl), &fd, &conn,
+				     err, sizeof(err));
+	}
+	if (!ret)
+		ret = svmigd_session_attest_peer(conn, &d->scfg, &a, err,
+						 sizeof(err));
+	if (!ret)
+		svmig_tls_shutdown(conn, 2000);
+	logf_("attest %s: %s%s", peer, ret ? "not trusted: " : "trusted",
+	      ret ? err : "");
+	o = attest_json(peer, ctl, conn, &a, ret, err);
+	ctl_send(client, o);
+	json_object_put(o);
+	svmig_tls_free(conn);
+	close_fd(&fd);
 }
 
 static int source_data(struct mig *m, const char *data_addr)
@@ -1009,8 +1342,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		result(client, false, err, NULL);
 		goto out;
 	}
-	progress(&m, "session", "established with %s (operator %s, role %s)",
-		 s.peer, s.operator, s.role);
+	progress_session(&m);
 	ret = source_data(&m, data);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
@@ -1105,6 +1437,8 @@ static void serve_client(struct daemon *d, int fd)
 		json_object_object_add(o, "policy_sha256", json_object_new_string(hex));
 		ctl_send(fd, o);
 		json_object_put(o);
+	} else if (is(cmd, "attest")) {
+		serve_attest(d, fd, obj);
 	} else if (is(cmd, "migrate")) {
 		json_object_object_get_ex(obj, "request", &v);
 		serve_migrate(d, fd, v);

@@ -17,6 +17,23 @@
  *   {"cmd":"migrate","request":<the operator's signed request object>}
  *       -> {"type":"progress","step":..,"detail":..} lines, then
  *          {"type":"result","ok":true|false,"error":..,"receipt":{..}}
+ *       Some progress lines carry facts next to their words:
+ *       step "session" (established): "peer", "operator", "role",
+ *       "session", "quote_sha256", "peer_quote_sha256"; step "data", one
+ *       a second while QEMU migrates and one when it completed: "status"
+ *       (QEMU's), "ram" {"transferred","remaining","total",
+ *       "dirty-sync-count","mbps","pages-per-second","dirty-pages-rate"}
+ *       and "total-time","setup-time","expected-downtime","downtime" (ms),
+ *       each number as query-migrate gave it, and only if it did.
+ *   {"cmd":"attest","peer":NAME}
+ *       -> {"type":"result","ok":..,"error":..,"peer":..,"address":..,
+ *           "verdict":"trusted"|"refused"|"failed","certificate":{"subject",
+ *           "issuer","sha256","not_after"},"ak_sha256":..,"ak_reference":..,
+ *           "ak_match":..,"quote_sha256":..,"nonce":..,"pcrs":[{"index",
+ *           "value","reference","match"}]}: the attestation-only exchange
+ *          with NAME at its --peer address (session.h); each member only
+ *          as far as the exchange got, the claimed values ("value",
+ *          "ak_sha256") trustworthy only when "ok" is true.
  *
  * VMs and QMP: the QEMU of VM "V" is reached at <qmp_dir>/V.qmp (a unix
  * socket, or a symbolic link to one; qmp_dir defaults to

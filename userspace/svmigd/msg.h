@@ -45,6 +45,9 @@ extern "C" {
 #define SVMIG_MSG_RECEIPT	"RECEIPT"
 #define SVMIG_MSG_COMMIT	"COMMIT"
 #define SVMIG_MSG_RESUMED	"RESUMED"
+/* attestation only (svmigctl attest): PROBE, ATTEST, VERDICT */
+#define SVMIG_MSG_PROBE		"PROBE"
+#define SVMIG_MSG_VERDICT	"VERDICT"
 
 /* A new message {"type": @type}; NULL when out of memory. */
 struct json_object *svmig_msg_new(const char *type);

@@ -62,6 +62,7 @@ struct sess {
 	uint8_t peer_point[SVMIGD_TPM_POINT_LEN];
 	char who[SVMIGD_NAME_MAX + 1];	/* for the audit log */
 	char what[SVMIGD_NAME_MAX + 1];
+	const char *role;		/* audit "role"; NULL: source/target */
 	char *err;
 	size_t errlen;
 };
@@ -131,7 +132,8 @@ static struct json_object *sess_details(const struct sess *s)
 
 	if (!d)
 		return NULL;
-	ret = sess_add_str(d, "role", s->ses->source ? "source" : "target");
+	ret = sess_add_str(d, "role", s->role ? s->role :
+			   s->ses->source ? "source" : "target");
 	if (!ret)
 		ret = sess_add_str(d, "peer", s->peer);
 	if (!ret)
@@ -387,7 +389,7 @@ static void sess_peer_step(struct sess *s, struct json_object *msg)
 	static const char *const steps[] = {
 		SVMIG_MSG_REQUEST, SVMIG_MSG_ATTEST, SVMIG_MSG_ADMIT,
 		SVMIG_MSG_KEY, SVMIG_MSG_RECEIPT, SVMIG_MSG_COMMIT,
-		SVMIG_MSG_RESUMED,
+		SVMIG_MSG_RESUMED, SVMIG_MSG_PROBE, SVMIG_MSG_VERDICT,
 	};
 	struct json_object *step;
 	size_t i;
@@ -416,6 +418,8 @@ static int sess_peer_error(struct sess *s, struct json_object *msg)
 	return sess_fail(s, SK_PEER, -ECONNABORTED, "%s", reason);
 }
 
+static int tgt_probe(struct sess *s, struct json_object *msg);
+
 /* Receives a @type message, or fails with the peer's ERROR. */
 static int sess_recv(struct sess *s, const char *type,
 		     struct json_object **msg)
@@ -429,7 +433,10 @@ static int sess_recv(struct sess *s, const char *type,
 				 svmig_tls_error(s->conn));
 	if (!strcmp(svmig_msg_type(*msg), type))
 		return 0;
-	if (!strcmp(svmig_msg_type(*msg), SESS_ERROR))
+	if (!strcmp(type, SVMIG_MSG_REQUEST) &&	/* the target's first */
+	    !strcmp(svmig_msg_type(*msg), SVMIG_MSG_PROBE))
+		ret = tgt_probe(s, *msg);
+	else if (!strcmp(svmig_msg_type(*msg), SESS_ERROR))
 		ret = sess_peer_error(s, *msg);
 	else {
 		sess_clean(got, sizeof(got), svmig_msg_type(*msg));
@@ -897,6 +904,173 @@ static int attest_recv(struct sess *s)
 	return ret;
 }
 
+/* ---- attestation only: PROBE, ATTEST, VERDICT (session.h) ---- */
+
+#define SESS_TRUSTED	"trusted"
+
+/* An "attest" record: the quote that was trusted. */
+static int probe_audit(struct sess *s, const uint8_t *quote,
+		       const uint8_t *ak)
+{
+	struct json_object *d = sess_details(s);
+	char why[256];
+	int ret = d ? 0 : -ENOMEM;
+
+	if (!ret)
+		ret = svmig_msg_add_hex(d, s->ses->source ? "peer_quote" :
+					"quote", quote, SVMIGD_SHA256_LEN);
+	if (!ret && ak)
+		ret = svmig_msg_add_hex(d, "peer_ak", ak, SVMIGD_SHA256_LEN);
+	if (!ret)
+		ret = sess_add_str(d, "verdict", SESS_TRUSTED);
+	if (ret) {
+		json_object_put(d);
+		return sess_nomem(s);
+	}
+	ret = sess_audit(s, "attest", d, why, sizeof(why));
+	json_object_put(d);
+	if (ret)
+		return sess_fail(s, SK_FAIL, ret, "audit log: %s", why);
+	return 0;
+}
+
+/* Attester: the verifier's VERDICT, or its ERROR. */
+static int tgt_probe_verdict(struct sess *s)
+{
+	static const char *const keys[] = { "verdict" };
+	struct json_object *msg, *v;
+	int ret;
+
+	s->step = SVMIG_MSG_VERDICT;
+	ret = sess_recv(s, SVMIG_MSG_VERDICT, &msg);
+	if (ret)
+		return ret;
+	v = json_object_object_get(msg, "verdict");
+	ret = sess_keys(s, msg, keys, 1);
+	if (!ret && (!json_object_is_type(v, json_type_string) ||
+		     strcmp(json_object_get_string(v), SESS_TRUSTED)))
+		ret = sess_bad_field(s, SVMIG_MSG_VERDICT, "verdict");
+	json_object_put(msg);
+	return ret;
+}
+
+/*
+ * Attester: the first message was a PROBE (@msg, borrowed) rather than a
+ * REQUEST: our quote for its nonce, then the verifier's verdict.
+ */
+static int tgt_probe(struct sess *s, struct json_object *msg)
+{
+	static const char *const keys[] = { "nonce" };
+	int ret;
+
+	s->step = SVMIG_MSG_PROBE;
+	s->role = "attester";
+	sess_copy(s->who, sizeof(s->who), s->peer);
+	sess_copy(s->what, sizeof(s->what), s->cfg->host_name);
+	ret = sess_keys(s, msg, keys, 1);
+	if (!ret)
+		ret = sess_get_hex(s, msg, "nonce", s->peer_nonce,
+				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
+	if (!ret && !svmigd_policy_host(s->cfg->policy, s->peer))
+		ret = sess_fail(s, SK_REFUSE, -EACCES,
+				"policy: host unknown: %s", s->peer);
+	s->step = SVMIG_MSG_ATTEST;
+	if (!ret)
+		ret = attest_send(s);
+	if (!ret)
+		ret = tgt_probe_verdict(s);
+	if (!ret)
+		ret = probe_audit(s, s->out->quote_sha256, NULL);
+	if (ret)
+		return ret;
+	sess_msg(s->err, s->errlen,
+		 "attestation only: %s asked for our quote and trusts it",
+		 s->peer);
+	return SVMIGD_SESSION_PROBED;
+}
+
+/* Verifier: the peer must be a host of the policy; its reference values. */
+static int probe_begin(struct sess *s, struct svmigd_attestation *a)
+{
+	s->step = SVMIG_MSG_PROBE;
+	s->role = "verifier";
+	sess_copy(s->who, sizeof(s->who), "svmigctl");
+	sess_copy(s->what, sizeof(s->what), s->peer);
+	sess_copy(a->peer, sizeof(a->peer), s->peer);
+	memcpy(a->nonce, s->nonce, sizeof(a->nonce));
+	s->them = svmigd_policy_host(s->cfg->policy, s->peer);
+	if (!s->them)
+		return sess_fail(s, SK_REFUSE, -EACCES,
+				 "policy: host unknown: %s (no reference values)",
+				 s->peer);
+	a->known = true;
+	memcpy(a->ak_reference, s->them->ak_sha256, SVMIGD_SHA256_LEN);
+	sess_pcrs_ref(s->them, &a->reference);
+	return 0;
+}
+
+static int probe_send(struct sess *s)
+{
+	struct json_object *msg = svmig_msg_new(SVMIG_MSG_PROBE);
+	int ret;
+
+	if (msg && svmig_msg_add_hex(msg, "nonce", s->nonce,
+				     sizeof(s->nonce))) {
+		json_object_put(msg);
+		msg = NULL;
+	}
+	ret = sess_send(s, msg);
+	json_object_put(msg);
+	return ret;
+}
+
+/* What the peer's ATTEST claims, for the operator, before it is checked. */
+static void probe_record(struct json_object *msg, struct svmigd_attestation *a)
+{
+	uint8_t buf[SVMIGD_TPM_ATTEST_MAX];
+	size_t len;
+
+	if (!svmig_msg_get_hex_range(msg, "ak", buf, 1, SVMIGD_TPM_SPKI_MAX,
+				     &len))
+		a->have_ak = !svmigd_sha256(buf, len, a->ak_sha256);
+	if (!svmig_msg_get_hex_range(msg, "attest", buf, 1,
+				     SVMIGD_TPM_ATTEST_MAX, &len))
+		a->have_quote = !svmigd_sha256(buf, len, a->quote_sha256);
+	a->have_pcrs = !sess_pcrs_parse(json_object_object_get(msg, "pcrs"),
+					&a->pcrs);
+}
+
+/* Verifier: the peer's quote, checked as in a migration (attest_check). */
+static int probe_recv(struct sess *s, struct svmigd_attestation *a)
+{
+	struct json_object *msg;
+	int ret;
+
+	s->step = SVMIG_MSG_ATTEST;
+	ret = sess_recv(s, SVMIG_MSG_ATTEST, &msg);
+	if (ret)
+		return ret;
+	probe_record(msg, a);
+	ret = attest_check(s, msg);
+	json_object_put(msg);
+	return ret;
+}
+
+static int probe_verdict(struct sess *s)
+{
+	struct json_object *msg = svmig_msg_new(SVMIG_MSG_VERDICT);
+	int ret;
+
+	s->step = SVMIG_MSG_VERDICT;
+	if (msg && sess_add_str(msg, "verdict", SESS_TRUSTED)) {
+		json_object_put(msg);
+		msg = NULL;
+	}
+	ret = sess_send(s, msg);
+	json_object_put(msg);
+	return ret;
+}
+
 /* ---- ADMIT ---- */
 
 /* Why the target cannot take the VM ("memory", "vcpus", "policy"), or NULL. */
@@ -1270,6 +1444,36 @@ void svmigd_session_wipe(struct svmigd_session *s)
 {
 	if (s)
 		OPENSSL_cleanse(s, sizeof(*s));
+}
+
+int svmigd_session_attest_peer(struct svmig_tls_conn *conn,
+			       const struct svmigd_session_cfg *cfg,
+			       struct svmigd_attestation *a,
+			       char *err, size_t errlen)
+{
+	struct svmigd_session ses;
+	struct sess s;
+	int ret;
+
+	if (!a) {
+		sess_msg(err, errlen, "attest: missing argument");
+		return -EINVAL;
+	}
+	memset(a, 0, sizeof(*a));
+	ret = sess_begin(&s, conn, cfg, true, &ses, err, errlen);
+	if (!ret)
+		ret = probe_begin(&s, a);
+	if (!ret)
+		ret = probe_send(&s);
+	if (!ret)
+		ret = probe_recv(&s, a);
+	if (!ret)
+		ret = probe_audit(&s, ses.peer_quote_sha256, a->ak_sha256);
+	if (!ret)
+		ret = probe_verdict(&s);
+	sess_end(&s, ret);
+	svmigd_session_wipe(&ses);
+	return ret;
 }
 
 /* ---- RECEIPT ---- */

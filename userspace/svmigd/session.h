@@ -188,6 +188,61 @@ int svmigd_session_target(struct svmig_tls_conn *conn,
 void svmigd_session_wipe(struct svmigd_session *s);
 
 /*
+ * Attestation only (svmigctl attest): a VERIFIER asks an ATTESTER for its
+ * quote, and nothing else happens on the connection:
+ *
+ *   V -> A  PROBE   {nonce: Nv}
+ *   A -> V  ATTEST  {nonce, ak, attest, sig, pcrs}   (as in a migration)
+ *   V -> A  VERDICT {verdict: "trusted"}  or ERROR {step, reason}
+ *
+ * The quote is the ATTEST step's: the attester's AK over the PCRs the
+ * policy lists for it, qualifying data SHA-256(E || "quote" || Nv), E
+ * being this TLS session's exporter; the verifier checks it as in a
+ * migration (AK enrolled, signature, qualifying data, PCRs against the
+ * policy's reference values).  The ATTEST's own nonce is sent as in a
+ * migration and unused.  Both sides refuse a peer that is not a host of
+ * the policy.  The VERDICT only tells the attester what the verifier
+ * concluded, for its audit log.
+ *
+ * Audit: "attest" (details: role "verifier" or "attester", peer, the
+ * quote's digest, and the verdict) when the quote was trusted; "refused"
+ * or "failed" as in a migration otherwise.
+ *
+ * svmigd_session_target() answers a PROBE in place of a REQUEST and then
+ * returns SVMIGD_SESSION_PROBED (not an error; no session) with a
+ * sentence in @err.
+ */
+#define SVMIGD_SESSION_PROBED	1
+
+/* What the verifier learnt, as far as it got. */
+struct svmigd_attestation {
+	char peer[SVMIGD_HOST_NAME_MAX + 1];	/* its TLS certificate's CN */
+	uint8_t nonce[SVMIGD_NONCE_LEN];	/* ours: Nv */
+	bool known;			/* the peer is a host of the policy: */
+	uint8_t ak_reference[SVMIGD_SHA256_LEN];	/* its enrolled AK */
+	struct svmigd_tpm_pcrs reference;	/* its reference PCR values */
+	/*
+	 * What the peer's ATTEST claims (each when well formed): trust them
+	 * only when svmigd_session_attest_peer() returned 0.
+	 */
+	bool have_ak, have_quote, have_pcrs;
+	uint8_t ak_sha256[SVMIGD_SHA256_LEN];	/* of the AK it sent */
+	uint8_t quote_sha256[SVMIGD_SHA256_LEN];	/* of its TPMS_ATTEST */
+	struct svmigd_tpm_pcrs pcrs;		/* the values it quoted */
+};
+
+/*
+ * The verifier's side, over a connection to the peer: 0 when the peer's
+ * quote verified ("trusted"), otherwise as the session's functions
+ * (-EACCES: refused here, @err says why; -ECONNABORTED: the peer refused;
+ * ...).  @a is filled as far as the exchange got, on every path.
+ */
+int svmigd_session_attest_peer(struct svmig_tls_conn *conn,
+			       const struct svmigd_session_cfg *cfg,
+			       struct svmigd_attestation *a,
+			       char *err, size_t errlen);
+
+/*
  * Target: signs and sends the receipt of session @s, "ok" when @ok
  * (SVMIG_IOC_RECV and SVMIG_IOC_VERIFY succeeded), with what the data
  * channel counted; audited.  @sha256 (if not NULL): the receipt's digest,

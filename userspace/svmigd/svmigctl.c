@@ -1,28 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svmigctl: the operator's CLI for svmigd (Documentation/svmigd.rst).
+ * svmigctl: the operator's CLI for svmigd (Documentation/svmigd.rst,
+ * Documentation/man/svmigctl.8).
  *
  *   svmigctl migrate --request FILE [--socket PATH | --config FILE] [--json]
- *   svmigctl status [--socket PATH | --config FILE]
+ *   svmigctl status [--socket PATH | --config FILE] [--json]
+ *   svmigctl attest PEER [--socket PATH | --config FILE] [--json]
  *   svmigctl request --vm V --source A --target B --mem MIB --vcpus N
- *                    --cert C --key K --out FILE
+ *                    --cert C --key K --out FILE [--json]
  *   svmigctl audit verify --log F --cert C [--json]
  *   svmigctl policy check --policy P --sig S --authority A --cert OPCERT
  *                    --vm V --source A --target B [--json]
  *   svmigctl tpm-ak [--tcti T] [--pcrs 0,7] [--json]
  *
- * Exit status: 0 success (allowed, intact), 1 failure (refused, broken),
- * 2 usage or setup error.
+ * With --json, standard output carries exactly one JSON object, with "ok"
+ * true exactly when the exit status is 0 (a setup error too, when the
+ * options were understood).
+ *
+ * Exit status: 0 success (allowed, intact, trusted), 1 failure (refused,
+ * broken), 2 usage or setup error.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -35,10 +44,12 @@
 #include "tpm.h"
 
 #define PROG "svmigctl"
+#define BAR_W 16		/* characters of the progress bar */
 
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
-		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs;
+		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
+		   *peer;
 	unsigned long long mem;
 	unsigned long vcpus;
 	bool json;
@@ -48,9 +59,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " migrate --request FILE [--socket PATH | --config FILE] [--json]\n"
-"       " PROG " status [--socket PATH | --config FILE]\n"
+"       " PROG " status [--socket PATH | --config FILE] [--json]\n"
+"       " PROG " attest PEER [--socket PATH | --config FILE] [--json]\n"
 "       " PROG " request --vm V --source A --target B --mem MIB --vcpus N\n"
-"                --cert C --key K --out FILE\n"
+"                --cert C --key K --out FILE [--json]\n"
 "       " PROG " audit verify --log F --cert C [--json]\n"
 "       " PROG " policy check --policy P --sig S --authority A --cert OPCERT\n"
 "                --vm V --source A --target B [--json]\n"
@@ -71,6 +83,239 @@ static void print_json(struct json_object *o)
 		JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* A setup error: on stderr, and as {"ok":false,"error":..} with --json. */
+static int setup_fail(const struct args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int setup_fail(const struct args *a, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, PROG ": %s\n", msg);
+	if (a->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(0));
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		print_json(o);
+		json_object_put(o);
+	}
+	return 2;
+}
+
+static bool is(const char *a, const char *b)
+{
+	return a && !strcmp(a, b);
+}
+
+/* @o's string member @key, or NULL. */
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* @o's number member @key, or -1. */
+static long long jnum(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !(json_object_is_type(v, json_type_int) ||
+	      json_object_is_type(v, json_type_double)))
+		return -1;
+	return (long long)json_object_get_int64(v);
+}
+
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	       json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
+static void add_str(struct json_object *o, const char *key, const char *val)
+{
+	if (val)
+		json_object_object_add(o, key, json_object_new_string(val));
+}
+
+static void add_int(struct json_object *o, const char *key, long long v)
+{
+	if (v >= 0)
+		json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+/* A number with two decimals, written as such. */
+static void add_fixed(struct json_object *o, const char *key, double v)
+{
+	char s[64];
+
+	snprintf(s, sizeof(s), "%.2f", v);
+	json_object_object_add(o, key, json_object_new_double_s(v, s));
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ progress */
+
+enum show { SHOW_NONE, SHOW_LINES, SHOW_BAR };
+
+/* What migrate shows while it runs, and remembers for its summary. */
+struct prog {
+	enum show show;
+	bool bar_on;			/* the cursor stands after a bar */
+	long long t0;			/* ms: the request went out */
+	struct json_object *session;	/* the "session" line, if any */
+	struct json_object *done;	/* the "data" line of "completed" */
+};
+
+static void human(char *buf, size_t len, long long bytes)
+{
+	if (bytes < 0)
+		snprintf(buf, len, "?");
+	else if (bytes < 1024)
+		snprintf(buf, len, "%lld B", bytes);
+	else if (bytes < 1 << 20)
+		snprintf(buf, len, "%.1f KiB", bytes / 1024.0);
+	else if (bytes < 10LL << 30)
+		snprintf(buf, len, "%.1f MiB", bytes / 1048576.0);
+	else
+		snprintf(buf, len, "%.1f GiB", bytes / 1073741824.0);
+}
+
+static size_t term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || ws.ws_col < 20)
+		return 80;
+	return ws.ws_col;
+}
+
+static void bar_end(struct prog *p)
+{
+	if (p->bar_on)
+		putchar('\n');
+	p->bar_on = false;
+}
+
+/* Done: the share of guest RAM no longer waiting to be sent. */
+static int bar_percent(struct json_object *ram, bool done)
+{
+	long long tot = jnum(ram, "total"), rem = jnum(ram, "remaining");
+
+	if (done)
+		return 100;
+	if (tot <= 0 || rem < 0 || rem > tot)
+		return 0;
+	return (int)((tot - rem) * 100 / tot);
+}
+
+/* Appends a piece to the bar's @line if it fits in @w - 1 columns. */
+static bool bar_piece(char *line, size_t w, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool bar_piece(char *line, size_t w, const char *fmt, ...)
+{
+	size_t n = strlen(line);
+	char piece[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(piece, sizeof(piece), fmt, ap);
+	va_end(ap);
+	if (n + strlen(piece) >= w)
+		return false;
+	memcpy(line + n, piece, strlen(piece) + 1);
+	return true;
+}
+
+/*
+ * "[#####.......]  37%  23.5 MiB sent, 40.1 MiB left  9.3 MB/s  ~300 ms down
+ * sync 2", as much of it as the terminal's width takes, in this order.
+ */
+static void bar_draw(struct prog *p, struct json_object *o,
+		     struct json_object *ram)
+{
+	bool done = is(jstr(o, "status"), "completed");
+	int pct = bar_percent(ram, done), i;
+	char line[256], sent[32], left[32];
+	size_t w = term_width();
+	struct json_object *v;
+
+	if (w > sizeof(line))
+		w = sizeof(line);
+	line[0] = '[';
+	for (i = 0; i < BAR_W; i++)
+		line[i + 1] = i < pct * BAR_W / 100 ? '#' : '.';
+	snprintf(line + BAR_W + 1, sizeof(line) - BAR_W - 1, "] %3d%%", pct);
+	human(sent, sizeof(sent), jnum(ram, "transferred"));
+	human(left, sizeof(left), done ? 0 : jnum(ram, "remaining"));
+	if (bar_piece(line, w, "  %s sent, %s left", sent, left) &&
+	    json_object_object_get_ex(ram, "mbps", &v) &&
+	    bar_piece(line, w, "  %.1f MB/s", json_object_get_double(v) / 8) &&
+	    (done || jnum(o, "expected-downtime") < 0 ||
+	     bar_piece(line, w, "  ~%lld ms down", jnum(o, "expected-downtime"))) &&
+	    jnum(ram, "dirty-sync-count") >= 0)
+		bar_piece(line, w, "  sync %lld", jnum(ram, "dirty-sync-count"));
+	printf("\r%s\033[K", line);
+	p->bar_on = true;
+	if (done)
+		bar_end(p);
+}
+
+/* Keeps what the summary needs. */
+static void prog_note(struct prog *p, const char *step, struct json_object *o)
+{
+	if (is(step, "session") && jstr(o, "operator")) {
+		json_object_put(p->session);
+		p->session = json_object_get(o);
+	} else if (is(step, "data") && is(jstr(o, "status"), "completed")) {
+		json_object_put(p->done);
+		p->done = json_object_get(o);
+	}
+}
+
+static void prog_event(struct prog *p, struct json_object *o)
+{
+	const char *step = jstr(o, "step") ?: "?";
+	struct json_object *ram;
+
+	prog_note(p, step, o);
+	if (p->show == SHOW_NONE)
+		return;
+	if (p->show == SHOW_BAR && is(step, "data") &&
+	    json_object_object_get_ex(o, "ram", &ram) &&
+	    json_object_is_type(ram, json_type_object)) {
+		bar_draw(p, o, ram);
+	} else {
+		bar_end(p);
+		printf("%s: %s\n", step, jstr(o, "detail") ?: "");
+	}
+	fflush(stdout);
+}
+
+static void prog_free(struct prog *p)
+{
+	json_object_put(p->session);
+	json_object_put(p->done);
+}
+
 /* ------------------------------------------------------------ daemon */
 
 static int ctl_connect(const struct args *a)
@@ -85,7 +330,7 @@ static int ctl_connect(const struct args *a)
 	} else {
 		if (svmigd_config_load(&cfg, a->config ?: "/etc/svmigd/svmigd.conf",
 				       err, sizeof(err))) {
-			fprintf(stderr, PROG ": %s\n", err);
+			setup_fail(a, "%s", err);
 			return -1;
 		}
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/" SVMIGD_SOCK_NAME,
@@ -94,118 +339,341 @@ static int ctl_connect(const struct args *a)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, PROG ": %s: %s\n", sa.sun_path, strerror(errno));
+		int e = errno;
+
 		if (fd >= 0)
 			close(fd);
+		setup_fail(a, "%s: %s", sa.sun_path, strerror(e));
 		return -1;
 	}
 	return fd;
 }
 
-/* Sends @req, then prints the answers until the result: its "ok". */
-static int ctl_talk(const struct args *a, struct json_object *req)
+/*
+ * Sends @req to svmigd and reads its answers, one JSON object a line:
+ * progress lines go to @p (if not NULL), the result comes back in *res.
+ * 0, or 2 when there is no daemon or it went away without a result.
+ */
+static int ctl_request(const struct args *a, struct json_object *req,
+		       struct prog *p, struct json_object **res)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	FILE *in;
+	size_t len = strlen(s), cap = 0;
 	char *line = NULL;
-	size_t cap = 0;
-	int fd, rc = 1;
+	FILE *in;
+	int fd;
 
+	*res = NULL;
 	fd = ctl_connect(a);
 	if (fd < 0)
 		return 2;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s) || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, PROG ": write: %s\n", strerror(errno));
+	if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
 		close(fd);
-		return 2;
+		return setup_fail(a, "write: %s", strerror(errno));
 	}
 	in = fdopen(fd, "r");
 	if (!in) {
 		close(fd);
-		return 2;
+		return setup_fail(a, "fdopen: %s", strerror(errno));
 	}
-	while (getline(&line, &cap, in) > 0) {
-		struct json_object *o = json_tokener_parse(line), *v;
-		const char *type;
+	while (!*res && getline(&line, &cap, in) > 0) {
+		struct json_object *o = json_tokener_parse(line);
+		const char *type = jstr(o, "type");
 
-		if (!o)
-			continue;
-		type = json_object_object_get_ex(o, "type", &v) ?
-		       json_object_get_string(v) : "";
-		if (a->json) {
-			fputs(line, stdout);
-		} else if (!strcmp(type, "progress")) {
-			printf("%s: %s\n",
-			       json_object_get_string(json_object_object_get(o, "step")),
-			       json_object_get_string(json_object_object_get(o, "detail")));
-		}
-		if (!strcmp(type, "result")) {
-			bool ok = json_object_object_get_ex(o, "ok", &v) &&
-				  json_object_get_boolean(v);
-
-			if (!a->json) {
-				if (json_object_object_get_ex(o, "error", &v))
-					printf("result: FAILED: %s\n", json_object_get_string(v));
-				else
-					printf("result: %s %s\n", ok ? "ok" : "FAILED",
-					       json_object_to_json_string_ext(o,
-						       JSON_C_TO_STRING_PLAIN));
-			}
-			rc = ok ? 0 : 1;
-			json_object_put(o);
-			break;
-		}
+		if (is(type, "result"))
+			*res = json_object_get(o);
+		else if (is(type, "progress") && p)
+			prog_event(p, o);
 		json_object_put(o);
 	}
-	fflush(stdout);
 	free(line);
 	fclose(in);
-	return rc;
+	if (p)
+		bar_end(p);
+	if (!*res)
+		return setup_fail(a, "svmigd closed the connection without a result");
+	return 0;
+}
+
+/* ------------------------------------------------------------ migrate */
+
+/* What migrated, what was verified and how fast, from what came back. */
+static struct json_object *summary(const struct prog *p,
+				   struct json_object *signed_req,
+				   struct json_object *res)
+{
+	struct json_object *o = json_object_new_object(), *r, *rc;
+	long long bytes, data_ms = -1;
+
+	json_object_object_get_ex(signed_req, "request", &r);
+	add_str(o, "vm", jstr(r, "vm"));
+	add_str(o, "source", jstr(r, "source"));
+	add_str(o, "target", jstr(r, "target"));
+	add_str(o, "operator", jstr(p->session, "operator"));
+	add_str(o, "role", jstr(p->session, "role"));
+	add_str(o, "peer_quote_sha256", jstr(p->session, "peer_quote_sha256"));
+	json_object_object_get_ex(res, "receipt", &rc);
+	add_str(o, "session", jstr(rc, "session"));
+	add_str(o, "verdict", jstr(rc, "verdict"));
+	add_int(o, "records", jnum(rc, "records"));
+	bytes = jnum(rc, "bytes");
+	add_int(o, "bytes", bytes);
+	add_int(o, "time_ms", now_ms() - p->t0);
+	if (p->done) {
+		data_ms = jnum(p->done, "total-time");
+		add_int(o, "migration_ms", data_ms);
+		add_int(o, "downtime_ms", jnum(p->done, "downtime"));
+		json_object_object_get_ex(p->done, "ram", &r);
+		add_int(o, "dirty_sync_count", jnum(r, "dirty-sync-count"));
+	}
+	if (bytes >= 0 && data_ms > 0)
+		add_fixed(o, "mb_per_s", bytes / 1000.0 / data_ms);
+	return o;
+}
+
+static void summary_print(struct json_object *s)
+{
+	const char *v = jstr(s, "vm") ?: "?", *peer = jstr(s, "target") ?: "?";
+	struct json_object *mb;
+
+	printf("summary: %s moved from %s to %s in %.2f s (request to signed receipt)\n",
+	       v, jstr(s, "source") ?: "?", peer, jnum(s, "time_ms") / 1000.0);
+	printf("summary: verified: %s's certificate and TPM quote against the signed policy",
+	       peer);
+	if (jstr(s, "operator"))
+		printf("; the request of %s (role %s) by both hosts",
+		       jstr(s, "operator"), jstr(s, "role") ?: "?");
+	printf("; %s's signed receipt of session %s: svmig.ko verified %lld records, %lld bytes and the END\n",
+	       peer, jstr(s, "session") ?: "?", jnum(s, "records"),
+	       jnum(s, "bytes"));
+	if (jnum(s, "migration_ms") < 0)
+		return;
+	printf("summary: speed: %lld bytes in %.2f s of migration",
+	       jnum(s, "bytes"), jnum(s, "migration_ms") / 1000.0);
+	if (json_object_object_get_ex(s, "mb_per_s", &mb))
+		printf(", %.2f MB/s", json_object_get_double(mb));
+	if (jnum(s, "downtime_ms") >= 0)
+		printf("; downtime %lld ms", jnum(s, "downtime_ms"));
+	if (jnum(s, "dirty_sync_count") >= 0)
+		printf(" after %lld dirty-sync rounds", jnum(s, "dirty_sync_count"));
+	putchar('\n');
+}
+
+static int read_request(const struct args *a, struct json_object **out)
+{
+	char err[512];
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	if (svmigd_read_file(a->request, SVMIGD_REQUEST_MAX, &buf, &len, err,
+			     sizeof(err)))
+		return setup_fail(a, "%s", err);
+	ret = svmigd_json_parse((char *)buf, len, 16, out, err, sizeof(err));
+	free(buf);
+	if (ret)
+		return setup_fail(a, "%s: %s", a->request, err);
+	return 0;
 }
 
 static int cmd_migrate(const struct args *a)
 {
-	struct json_object *req, *signed_req;
-	char err[512];
-	uint8_t *buf;
-	size_t len;
+	struct prog p = { .show = SHOW_LINES };
+	struct json_object *req, *signed_req, *res, *sum = NULL;
+	bool ok;
 	int rc;
 
 	if (need(a->request, "--request"))
 		return 2;
-	if (svmigd_read_file(a->request, SVMIGD_REQUEST_MAX, &buf, &len, err,
-			     sizeof(err))) {
-		fprintf(stderr, PROG ": %s\n", err);
+	if (read_request(a, &signed_req))
 		return 2;
-	}
-	if (svmigd_json_parse((char *)buf, len, 16, &signed_req, err, sizeof(err))) {
-		fprintf(stderr, PROG ": %s: %s\n", a->request, err);
-		free(buf);
-		return 2;
-	}
-	free(buf);
+	if (a->json)
+		p.show = SHOW_NONE;
+	else if (isatty(STDOUT_FILENO))
+		p.show = SHOW_BAR;
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("migrate"));
-	json_object_object_add(req, "request", signed_req);
-	rc = ctl_talk(a, req);
+	json_object_object_add(req, "request", json_object_get(signed_req));
+	p.t0 = now_ms();
+	rc = ctl_request(a, req, &p, &res);
 	json_object_put(req);
+	if (rc)
+		goto out;
+	ok = jbool(res, "ok");
+	if (ok)
+		sum = summary(&p, signed_req, res);
+	if (a->json) {
+		if (sum)
+			json_object_object_add(res, "summary", json_object_get(sum));
+		print_json(res);
+	} else if (jstr(res, "error")) {
+		printf("result: FAILED: %s\n", jstr(res, "error"));
+	} else {
+		printf("result: %s %s\n", ok ? "ok" : "FAILED",
+		       json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN));
+		if (sum)
+			summary_print(sum);
+	}
+	rc = ok ? 0 : 1;
+	json_object_put(sum);
+	json_object_put(res);
+out:
+	json_object_put(signed_req);
+	prog_free(&p);
 	return rc;
 }
 
+/* ------------------------------------------------------------ status */
+
 static int cmd_status(const struct args *a)
 {
-	struct json_object *req = json_object_new_object();
-	struct args b = *a;
+	struct json_object *req = json_object_new_object(), *res;
 	int rc;
 
-	b.json = true;
 	json_object_object_add(req, "cmd", json_object_new_string("status"));
-	rc = ctl_talk(&b, req);
+	rc = ctl_request(a, req, NULL, &res);
 	json_object_put(req);
+	if (rc)
+		return rc;
+	if (a->json)
+		print_json(res);
+	else if (jbool(res, "ok"))
+		printf("%s: svmigd answers; policy sha256 %s\n",
+		       jstr(res, "host") ?: "?", jstr(res, "policy_sha256") ?: "?");
+	else
+		printf("svmigd: %s\n", jstr(res, "error") ?: "not ok");
+	rc = jbool(res, "ok") ? 0 : 1;
+	json_object_put(res);
+	return rc;
+}
+
+/* ------------------------------------------------------------ attest */
+
+static void attest_pcrs_print(struct json_object *res)
+{
+	struct json_object *arr, *e;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(res, "pcrs", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(arr, i);
+		printf("pcr %-9lld %s  ", jnum(e, "index"),
+		       jstr(e, "value") ?: "(not quoted)");
+		if (!jstr(e, "reference"))
+			printf("(no reference)\n");
+		else if (jbool(e, "match"))
+			printf("= reference\n");
+		else
+			printf("DIFFERS from reference %s\n", jstr(e, "reference"));
+	}
+}
+
+static void attest_print(struct json_object *res)
+{
+	struct json_object *c = NULL;
+	const char *s;
+
+	printf("peer          %s", jstr(res, "peer") ?: "?");
+	if (jstr(res, "address"))
+		printf(" at %s", jstr(res, "address"));
+	putchar('\n');
+	if (json_object_object_get_ex(res, "certificate", &c)) {
+		printf("certificate   %s\n", jstr(c, "subject") ?: "?");
+		printf("issuer        %s\n", jstr(c, "issuer") ?: "?");
+		printf("cert sha256   %s\n", jstr(c, "sha256") ?: "?");
+		if (jstr(c, "not_after"))
+			printf("valid until   %s\n", jstr(c, "not_after"));
+	}
+	if ((s = jstr(res, "ak_sha256")))
+		printf("ak sha256     %s  %s\n", s, jbool(res, "ak_match") ?
+		       "= enrolled" : "NOT the enrolled AK");
+	else if ((s = jstr(res, "ak_reference")))
+		printf("ak enrolled   %s\n", s);
+	attest_pcrs_print(res);
+	if ((s = jstr(res, "quote_sha256")))
+		printf("quote sha256  %s\nnonce         %s (with this TLS session's exporter)\n",
+		       s, jstr(res, "nonce") ?: "?");
+	if (jbool(res, "ok"))
+		printf("verdict       trusted\n");
+	else
+		printf("verdict       %s: %s\n", is(jstr(res, "verdict"), "refused") ?
+		       "REFUSED" : "FAILED", jstr(res, "error") ?: "?");
+}
+
+static int cmd_attest(const struct args *a)
+{
+	struct json_object *req, *res;
+	int rc;
+
+	if (!a->peer || !svmigd_valid_host_name(a->peer)) {
+		fprintf(stderr, PROG ": attest needs the name of a peer host\n");
+		return 2;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("attest"));
+	json_object_object_add(req, "peer", json_object_new_string(a->peer));
+	rc = ctl_request(a, req, NULL, &res);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (a->json)
+		print_json(res);
+	else
+		attest_print(res);
+	rc = jbool(res, "ok") ? 0 : 1;
+	json_object_put(res);
 	return rc;
 }
 
 /* ------------------------------------------------------------ request */
+
+/* SHA-256 of @text and a newline: the file as written. */
+static int file_sha256(const char *text, uint8_t md[SVMIGD_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(ctx, text, strlen(text)) == 1 &&
+		 EVP_DigestUpdate(ctx, "\n", 1) == 1 &&
+		 EVP_DigestFinal_ex(ctx, md, NULL) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -ENOMEM;
+}
+
+/* --json: where the request went, its digests, what it asks. */
+static void request_json(const struct args *a, const struct svmigd_request *r,
+			 const char *out)
+{
+	struct json_object *o = json_object_new_object();
+	uint8_t md[SVMIGD_SHA256_LEN];
+	char hex[SVMIGD_SHA256_HEX_LEN + 1], *canon = NULL, err[256];
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	add_str(o, "file", a->out);
+	if (!file_sha256(out, md)) {
+		svmigd_hex_encode(hex, md, sizeof(md));
+		add_str(o, "sha256", hex);	/* sha256sum FILE */
+	}
+	if (!svmigd_request_canonical(r, &canon, err, sizeof(err)) &&
+	    !svmigd_sha256(canon, strlen(canon), md)) {
+		svmigd_hex_encode(hex, md, sizeof(md));
+		add_str(o, "request_sha256", hex);	/* what was signed */
+	}
+	free(canon);
+	add_str(o, "vm", r->vm);
+	add_str(o, "source", r->source);
+	add_str(o, "target", r->target);
+	add_int(o, "vm_mem_mib", (long long)r->vm_mem_mib);
+	add_int(o, "vm_vcpus", r->vm_vcpus);
+	add_int(o, "time", r->time);
+	svmigd_hex_encode(hex, r->nonce, sizeof(r->nonce));
+	add_str(o, "nonce", hex);
+	print_json(o);
+	json_object_put(o);
+}
 
 static int cmd_request(const struct args *a)
 {
@@ -240,10 +708,12 @@ static int cmd_request(const struct args *a)
 		snprintf(err, sizeof(err), "%s: %s", a->out, strerror(errno));
 		goto fail;
 	}
+	if (a->json)
+		request_json(a, &r, out);
 	rc = 0;
 	goto out;
 fail:
-	fprintf(stderr, PROG ": %s\n", err);
+	setup_fail(a, "%s", err);
 out:
 	free(out);
 	EVP_PKEY_free(key);
@@ -257,19 +727,25 @@ static int cmd_audit_verify(const struct args *a)
 {
 	struct svmigd_audit_report rep;
 	char err[1024], hex[SVMIGD_SHA256_HEX_LEN + 1];
-	int ret;
+	int ret, rc;
 
 	if (need(a->log, "--log") || need(a->cert, "--cert"))
 		return 2;
 	memset(&rep, 0, sizeof(rep));
 	ret = svmigd_audit_verify(a->log, a->cert, &rep, err, sizeof(err));
+	rc = ret == 0 ? 0 : ret == -EBADMSG ? 1 : 2;
 	svmigd_hex_encode(hex, rep.last_sha256, SVMIGD_SHA256_LEN);
 	if (a->json) {
 		struct json_object *o = json_object_new_object();
 
+		json_object_object_add(o, "ok", json_object_new_boolean(!ret));
 		json_object_object_add(o, "intact", json_object_new_boolean(!ret));
 		json_object_object_add(o, "records", json_object_new_int64((int64_t)rep.records));
 		json_object_object_add(o, "last_sha256", json_object_new_string(hex));
+		if (ret == -EBADMSG) {
+			add_int(o, "broken_line", (long long)rep.line);
+			add_int(o, "broken_seq", (long long)rep.seq);
+		}
 		if (ret)
 			json_object_object_add(o, "error", json_object_new_string(err));
 		print_json(o);
@@ -277,10 +753,12 @@ static int cmd_audit_verify(const struct args *a)
 	} else if (!ret) {
 		printf("%s: %llu records, intact; last %s\n", a->log,
 		       (unsigned long long)rep.records, hex);
-	} else {
+	} else if (rc == 1) {
 		printf("%s: BROKEN: %s\n", a->log, err);
+	} else {
+		fprintf(stderr, PROG ": %s\n", err);
 	}
-	return ret == 0 ? 0 : ret == -EBADMSG ? 1 : 2;
+	return rc;
 }
 
 /* ------------------------------------------------------------ policy */
@@ -300,21 +778,19 @@ static int cmd_policy_check(const struct args *a)
 	    need(a->target, "--target"))
 		return 2;
 	if (svmigd_policy_load(&p, a->policy, a->sig, a->authority, err,
-			       sizeof(err))) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return 2;
-	}
+			       sizeof(err)))
+		return setup_fail(a, "%s", err);
 	cert = svmigd_load_cert(a->cert, err, sizeof(err));
 	if (!cert || svmigd_cert_sha256(cert, fpr)) {
-		fprintf(stderr, PROG ": %s\n", err);
 		X509_free(cert);
 		svmigd_policy_free(p);
-		return 2;
+		return setup_fail(a, "%s", err);
 	}
 	ret = svmigd_policy_decide(p, fpr, a->vm, a->source, a->target, &dec);
 	if (a->json) {
 		struct json_object *o = json_object_new_object();
 
+		json_object_object_add(o, "ok", json_object_new_boolean(!ret));
 		json_object_object_add(o, "allowed", json_object_new_boolean(!ret));
 		json_object_object_add(o, "check", json_object_new_int(dec.check));
 		json_object_object_add(o, "reason", json_object_new_string(dec.reason));
@@ -358,16 +834,14 @@ static int cmd_tpm_ak(const struct args *a)
 		p = *end ? end + 1 : end;
 	}
 	ret = svmigd_tpm_open(a->tcti ?: SVMIGD_DEFAULT_TCTI, &t);
-	if (ret) {
-		fprintf(stderr, PROG ": TPM: %s\n", svmigd_tpm_strerror(ret));
-		return 2;
-	}
+	if (ret)
+		return setup_fail(a, "TPM: %s", svmigd_tpm_strerror(ret));
 	ret = svmigd_tpm_ak(t, &ak);
 	if (!ret && n)
 		ret = svmigd_tpm_pcr_read(t, idx, n, &pcrs);
 	if (ret) {
-		fprintf(stderr, PROG ": TPM: %s (%s)\n", svmigd_tpm_strerror(ret),
-			svmigd_tpm_last_error(t));
+		setup_fail(a, "TPM: %s (%s)", svmigd_tpm_strerror(ret),
+			   svmigd_tpm_last_error(t));
 		svmigd_tpm_close(t);
 		return 2;
 	}
@@ -377,6 +851,7 @@ static int cmd_tpm_ak(const struct args *a)
 		struct json_object *o = json_object_new_object();
 		struct json_object *po = json_object_new_object();
 
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "ak_sha256", json_object_new_string(hex));
 		for (i = 0; i < pcrs.count; i++) {
 			svmigd_hex_encode(hex, pcrs.value[i], SVMIGD_SHA256_LEN);
@@ -401,6 +876,26 @@ static int cmd_tpm_ak(const struct args *a)
 static int bad_number(const char *opt, const char *val)
 {
 	fprintf(stderr, PROG ": %s: not a number in range: %s\n", opt, val);
+	return 2;
+}
+
+static int dispatch(const char *cmd, const char *sub, struct args *a)
+{
+	if (is(cmd, "migrate"))
+		return cmd_migrate(a);
+	if (is(cmd, "status"))
+		return cmd_status(a);
+	if (is(cmd, "attest"))
+		return cmd_attest(a);
+	if (is(cmd, "request"))
+		return cmd_request(a);
+	if (is(cmd, "audit") && is(sub, "verify"))
+		return cmd_audit_verify(a);
+	if (is(cmd, "policy") && is(sub, "check"))
+		return cmd_policy_check(a);
+	if (is(cmd, "tpm-ak"))
+		return cmd_tpm_ak(a);
+	usage(stderr);
 	return 2;
 }
 
@@ -439,7 +934,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	if ((!strcmp(cmd, "audit") || !strcmp(cmd, "policy")) && argc > 2) {
+	if ((is(cmd, "audit") || is(cmd, "policy")) && argc > 2) {
 		sub = argv[2];
 		optind = 3;
 	}
@@ -479,22 +974,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* the one operand: attest's PEER (getopt_long moved it last) */
+	if (is(cmd, "attest") && optind + 1 == argc)
+		a.peer = argv[optind++];
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(cmd, "migrate"))
-		return cmd_migrate(&a);
-	if (!strcmp(cmd, "status"))
-		return cmd_status(&a);
-	if (!strcmp(cmd, "request"))
-		return cmd_request(&a);
-	if (!strcmp(cmd, "audit") && sub && !strcmp(sub, "verify"))
-		return cmd_audit_verify(&a);
-	if (!strcmp(cmd, "policy") && sub && !strcmp(sub, "check"))
-		return cmd_policy_check(&a);
-	if (!strcmp(cmd, "tpm-ak"))
-		return cmd_tpm_ak(&a);
-	usage(stderr);
-	return 2;
+	return dispatch(cmd, sub, &a);
 }
