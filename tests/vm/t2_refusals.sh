@@ -36,12 +36,8 @@
 # that refused has the refusal in its audit log.  At the end both audit
 # logs verify (svmigctl audit verify).
 #
-# Known gap (userspace/svmigd/daemon.c, reported): svmigd audits only what
-# happens inside a session, so the refusals of cases c, a and b (the
-# request check and the TLS handshake in serve_migrate) and e (setup(), and
-# serve_migrate's failed connect) leave no audit record, though
-# Documentation/svmigd.rst says every refusal does.  Those audit checks are
-# TAP TODOs while T2R_AUDIT_TODO is set: empty it once svmigd records them.
+# Refusals before a session (the request check, the connection, the TLS
+# handshake, a policy refused at start) are audited by daemon.c itself.
 #
 # Logs: $SVMIG_RESULTS_DIR/{svmigd*.log,audit.log,CASE.txt,qemu/,...}.
 set -uo pipefail
@@ -61,7 +57,6 @@ QEMU_ACCEL=tcg
 # shellcheck source=tests/vm/svmigd-lib.sh
 . tests/vm/svmigd-lib.sh
 
-T2R_AUDIT_TODO="svmigd audits no refusal made outside a session (daemon.c)"
 VM=web-1
 T=$(mktemp -d /tmp/t2r.XXXXXX)
 STATE=$T/state
@@ -86,21 +81,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
 step() { echo "# [$((SECONDS - t0)) s] $*"; }
-
-# todo_ok PASS DESC [DIAG...]: ok as a TAP TODO, never counted as a failure
-todo_ok() {
-	local pass=$1 desc=$2
-
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc # TODO $T2R_AUDIT_TODO"
-	else
-		echo "not ok $n - $desc # TODO $T2R_AUDIT_TODO"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-	return 0
-}
 
 # The checks below read files with bash builtins: in the test VM (TCG,
 # one CPU, a spinning nested guest) every process started costs time.
@@ -128,13 +108,12 @@ has() {
 	return 0
 }
 
-# audited CASE BEFORE TODO EVENT-ERE TEXT...: a record after the first
-# BEFORE of our audit log has an event matching EVENT-ERE and every TEXT;
-# a TAP TODO when TODO is not empty (and T2R_AUDIT_TODO is set)
+# audited CASE BEFORE EVENT-ERE TEXT...: a record after the first BEFORE
+# of our audit log has an event matching EVENT-ERE and every TEXT
 audited() {
-	local c=$1 before=$2 todo=$3 ev=$4 re="\"event\":\"($4)\"" line pass=0 desc
+	local c=$1 before=$2 ev=$3 re="\"event\":\"($3)\"" line pass=0 desc
 	local -a diag=()
-	shift 4
+	shift 3
 	lines "$STATE/audit.log"
 	for line in "${L[@]:before}"; do
 		diag+=("${line:0:400}")
@@ -142,11 +121,7 @@ audited() {
 	done
 	desc="$c: the $SVMIG_HOST audit log records it ($ev: $*)"
 	((${#diag[@]})) || diag=("(no record after record $before)")
-	if [[ -n $todo && -n $T2R_AUDIT_TODO ]]; then
-		todo_ok "$pass" "$desc" "${diag[@]: -3}"
-	else
-		ok "$pass" "$desc" "${diag[@]: -3}"
-	fi
+	ok "$pass" "$desc" "${diag[@]: -3}"
 }
 
 # ---------------------------------------------------------------- host-a
@@ -374,7 +349,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		refused "${c%%:*}" "${c#*:}"
 		! grep -q '^connect:' "$RES/${c%%:*}.txt"
 		ok "$((! $?))" "${c%%:*}: refused before contacting host-b (no connect step)"
-		audited "${c%%:*}" "$before" todo refused "${c#*:}"
+		audited "${c%%:*}" "$before" refused "${c#*:}"
 	done
 	svmig_rdv_post c-done
 
@@ -386,7 +361,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		req "${c%%:*}" alice
 		before=$(alines)
 		refused "${c%%:*}" 'TLS handshake with host-b: ' 'certificate verify failed' "${c#*:}"
-		audited "${c%%:*}" "$before" todo refused "${c#*:}"
+		audited "${c%%:*}" "$before" refused "${c#*:}"
 		svmig_rdv_post "${c%%:*}-done"
 	done
 
@@ -396,11 +371,11 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	req d-bob bob
 	before=$(alines)
 	refused d-bob 'REQUEST: policy: role local does not allow target host-b'
-	audited d-bob "$before" '' refused '"by":"us"' 'role local does not allow target host-b'
+	audited d-bob "$before" refused '"by":"us"' 'role local does not allow target host-b'
 	req d-carol carol
 	before=$(alines)
 	refused d-carol 'REQUEST: policy: role dba does not allow vm web-1'
-	audited d-carol "$before" '' refused '"by":"us"' 'role dba does not allow vm web-1'
+	audited d-carol "$before" refused '"by":"us"' 'role dba does not allow vm web-1'
 	svmig_rdv_post d-done
 	svmig_rdv_wait d-checked 300 >/dev/null || bail "d: host-b's checks"
 
@@ -409,11 +384,11 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	req f-mem alice "$VM" 2048 1
 	before=$(alines)
 	refused f-mem 'ADMIT: refused by host-b: memory: vm_mem_mib 2048 exceeds' '1024 MiB'
-	audited f-mem "$before" '' refused '"by":"peer"' 'memory: vm_mem_mib 2048 exceeds'
+	audited f-mem "$before" refused '"by":"peer"' 'memory: vm_mem_mib 2048 exceeds'
 	req f-vcpus alice "$VM" 64 3
 	before=$(alines)
 	refused f-vcpus 'ADMIT: refused by host-b: vcpus: vm_vcpus 3 exceeds' 'limit of 2'
-	audited f-vcpus "$before" '' refused '"by":"peer"' 'vcpus: vm_vcpus 3 exceeds'
+	audited f-vcpus "$before" refused '"by":"peer"' 'vcpus: vm_vcpus 3 exceeds'
 	svmig_rdv_post f-done
 
 	# ---- e: host-b's svmigd refused to start (tampered policy)
@@ -422,7 +397,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	req e alice
 	before=$(alines)
 	refused e 'cannot connect to host-b at '
-	audited e "$before" todo 'refused|failed' 'cannot connect to host-b'
+	audited e "$before" 'refused|failed' 'cannot connect to host-b'
 	svmig_rdv_post e-done
 
 	re='"event":"(session|data|receipt|commit|resumed|completed)"'
@@ -479,7 +454,7 @@ else
 		d-carol:'role dba does not allow vm web-1'; do
 		logged "${c%%:*}" "$RES/svmigd-2.log" \
 			"session refused or failed: REQUEST: refused by host-a: policy: ${c#*:}"
-		audited "${c%%:*}" 0 '' refused '"by":"peer"' "${c#*:}"
+		audited "${c%%:*}" 0 refused '"by":"peer"' "${c#*:}"
 	done
 	dst_untouched d
 	svmig_rdv_post d-checked
@@ -490,7 +465,7 @@ else
 	for c in f-mem:'refused (memory): vm_mem_mib 2048 exceeds' \
 		f-vcpus:'refused (vcpus): vm_vcpus 3 exceeds'; do
 		logged "${c%%:*}" "$RES/svmigd-2.log" "session refused or failed: ADMIT: ${c#*:}"
-		audited "${c%%:*}" 0 '' refused '"by":"us"' "${c#*:}"
+		audited "${c%%:*}" 0 refused '"by":"us"' "${c#*:}"
 	done
 	dst_untouched f
 	step "f checked"
@@ -501,7 +476,7 @@ else
 	[[ $(cmp -l "$A_RES/policy.json" "$T/policy.json" 2>/dev/null | wc -l) == 1 ]]
 	ok "$((! $?))" "e: one byte of host-b's policy.json changed (host-b's max_vcpus 4 -> 8), its signature kept" \
 		"$(cmp -l "$A_RES/policy.json" "$T/policy.json" 2>&1 | head -n 3)"
-	st=$("$SVMIGCTL" status --config "$T/svmigd.conf" 2>&1)
+	st=$("$SVMIGCTL" status --json --config "$T/svmigd.conf" 2>&1)
 	[[ $(svmigd_jfield "$st" policy_sha256) == "$signed" ]]
 	ok "$((! $?))" "e: the running svmigd keeps the policy it verified (status: policy_sha256 ${signed:0:16}...)" \
 		"$st"
@@ -519,7 +494,7 @@ else
 		ok "$((! $?))" "e: svmigd refuses to start (exit $rc): ${line#svmigd: }" \
 			"$(cat "$RES/svmigd-e.log")"
 	fi
-	audited e "$before" todo '[a-z]+' 'does not verify with the policy authority'
+	audited e "$before" '[a-z]+' 'does not verify with the policy authority'
 	svmig_rdv_post e-ready
 	step "e: svmigd refused to start"
 	svmig_rdv_wait e-done 300 >/dev/null || bail "host-a's case e"

@@ -355,6 +355,39 @@ static void audit(struct mig *m, const char *event, const char *step,
 	json_object_put(det);
 }
 
+/*
+ * A migration refused or failed before its session began (the request
+ * check, the connection, the TLS handshake), or a start refused:
+ * Documentation/svmigd.rst has every refusal in the audit log, and
+ * session.c records only from REQUEST on.  @v: the request if it verified
+ * (else who and what are unknown); @peer: the other host, or NULL.
+ */
+static void audit_early(struct daemon *d, const char *event, const char *role,
+			const struct svmigd_request_verified *v,
+			const char *peer, const char *step, const char *reason)
+{
+	struct json_object *det = json_object_new_object();
+	bool refused = !strcmp(event, "refused");
+	char hex[2 * SVMIGD_SHA256_LEN + 1], err[512];
+
+	json_object_object_add(det, "role", json_object_new_string(role));
+	json_object_object_add(det, "peer", json_object_new_string(peer ?: "-"));
+	json_object_object_add(det, "step", json_object_new_string(step));
+	if (v) {
+		svmigd_hex_encode(hex, v->request_sha256, SVMIGD_SHA256_LEN);
+		json_object_object_add(det, "request", json_object_new_string(hex));
+	}
+	if (refused)
+		json_object_object_add(det, "by", json_object_new_string("us"));
+	json_object_object_add(det, refused ? "reason" : "error",
+			       json_object_new_string(reason));
+	if (svmigd_audit_append(d->cfg.audit_log, d->key, event,
+				v && v->operator_cn[0] ? v->operator_cn : "unknown",
+				v ? v->req.vm : "-", det, NULL, err, sizeof(err)))
+		logf_("audit: %s", err);
+	json_object_put(det);
+}
+
 /* ------------------------------------------------------------ QMP */
 
 static const char *jstr(struct json_object *obj, const char *key)
@@ -1300,6 +1333,8 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 
 	memset(&s, 0, sizeof(s));
 	if (!req || !json_object_is_type(req, json_type_object)) {
+		audit_early(d, "refused", "source", NULL, NULL, "request",
+			    "no request object");
 		result(client, false, "no request object", NULL);
 		return;
 	}
@@ -1308,18 +1343,21 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	ret = svmigd_request_verify(text, strlen(text), d->op_anchors, time(NULL),
 				    d->scfg.request_window, &v, err, sizeof(err));
 	if (ret) {
+		audit_early(d, "refused", "source", NULL, NULL, "request", err);
 		result(client, false, err, NULL);
 		return;
 	}
 	if (strcmp(v.req.source, d->cfg.host_name)) {
 		snprintf(err, sizeof(err), "the request's source is %s, not this host (%s)",
 			 v.req.source, d->cfg.host_name);
+		audit_early(d, "refused", "source", &v, v.req.target, "request", err);
 		result(client, false, err, NULL);
 		return;
 	}
 	if (peer_addrs(d, v.req.target, ctl, sizeof(ctl), data, sizeof(data))) {
 		snprintf(err, sizeof(err), "no address for %s (svmigd --peer %s=HOST:PORT)",
 			 v.req.target, v.req.target);
+		audit_early(d, "failed", "source", &v, v.req.target, "connect", err);
 		result(client, false, err, NULL);
 		return;
 	}
@@ -1327,11 +1365,13 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	m.conn_fd = tcp_connect(ctl, IO_TIMEOUT_MS);
 	if (m.conn_fd < 0) {
 		snprintf(err, sizeof(err), "cannot connect to %s at %s", v.req.target, ctl);
+		audit_early(d, "failed", "source", &v, v.req.target, "connect", err);
 		result(client, false, err, NULL);
 		return;
 	}
 	if (svmig_tls_connect(d->tls, m.conn_fd, v.req.target, IO_TIMEOUT_MS,
 			      &m.conn, err, sizeof(err))) {
+		audit_early(d, "refused", "source", &v, v.req.target, "tls", err);
 		result(client, false, err, NULL);
 		goto out;
 	}
@@ -1483,10 +1523,17 @@ static int setup(struct daemon *d)
 		logf_("%s", err);
 		return -1;
 	}
+	d->key = svmigd_load_key(d->cfg.host_key, err, sizeof(err));
+	if (!d->key) {
+		logf_("%s", err);
+		return -1;
+	}
 	if (svmigd_policy_load(&d->policy, d->cfg.policy_file,
 			       d->cfg.policy_signature,
 			       d->cfg.policy_authority_cert, err, sizeof(err))) {
 		logf_("policy: %s", err);
+		if (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST)
+			audit_early(d, "refused", "start", NULL, NULL, "policy", err);
 		return -1;
 	}
 	if (!svmigd_policy_host(d->policy, d->cfg.host_name)) {
@@ -1496,11 +1543,6 @@ static int setup(struct daemon *d)
 	ret = svmigd_tpm_open(d->cfg.tpm_tcti, &d->tpm);
 	if (ret) {
 		logf_("TPM %s: %s", d->cfg.tpm_tcti, svmigd_tpm_strerror(ret));
-		return -1;
-	}
-	d->key = svmigd_load_key(d->cfg.host_key, err, sizeof(err));
-	if (!d->key) {
-		logf_("%s", err);
 		return -1;
 	}
 	tc.cert_file = d->cfg.host_cert;
