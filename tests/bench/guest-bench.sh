@@ -41,28 +41,36 @@ step() { # NAME COMMAND...
 
 # One case under perf, system-wide, sampling only while a run is measured
 # (svmig-bench enables and disables perf through its control FIFOs, which
-# must live off the 9p work tree); the flat profile by symbol.
+# must live off the 9p work tree).  perf/CASE.txt: svmig-bench's samples
+# by symbol, in percent of the process's (so idle CPUs and perf itself
+# drop out), then the same with the call chains into each hot symbol.
 profile_one() { # CASE (an svmig-bench --only pattern)
-	local name=${1//\//-} tmp=/tmp/svmig-perf ret=0
+	local name=${1//\//-} tmp=/tmp/svmig-perf ret=0 ctl ack
+	local -a report=(perf report -i "$tmp/perf.data" --kallsyms=/proc/kallsyms --stdio
+		--no-children --comms svmig-bench --percentage relative)
 
 	rm -rf "$tmp" && mkdir -p "$tmp" && mkfifo "$tmp/ctl" "$tmp/ack" || return 1
 	# Held open so that neither perf nor svmig-bench blocks opening them.
 	exec {ctl}<>"$tmp/ctl" {ack}<>"$tmp/ack"
 	SVMIG_BENCH_PERF_CTL=$tmp/ctl SVMIG_BENCH_PERF_ACK=$tmp/ack \
-		perf record -q -a -e cpu-clock -N -B --no-bpf-event -D -1 \
-		--control "fifo:$tmp/ctl,$tmp/ack" \
-		-o "$tmp/perf.data" -- "$BENCH" --out "$tmp/runs" "${NO_TPM[@]}" "${ARGS[@]}" \
-		--reps 1 --only "$1" crypto >"$tmp/log" 2>&1 || ret=1
+		perf record -q -a -g -e cpu-clock -N -B --no-bpf-event -D -1 \
+		--control "fifo:$tmp/ctl,$tmp/ack" -o "$tmp/perf.data" -- \
+		"$BENCH" --out "$tmp/runs" "${NO_TPM[@]}" "${ARGS[@]}" --reps 1 --only "$1" crypto \
+		>"$tmp/log" 2>&1 || ret=1
 	exec {ctl}>&- {ack}>&-
 	{
 		grep -E '^# [a-z]+/' "$tmp/log"
 		((ret)) && cat "$tmp/log"
-		perf report -i "$tmp/perf.data" --kallsyms=/proc/kallsyms --stdio --no-children \
-			--sort comm,dso,sym \
-			--percent-limit 0.5 2>/dev/null | grep -v '^$'
+		echo "# svmig-bench's samples by symbol (perf record -a -g -e cpu-clock)"
+		"${report[@]}" -g none --sort dso,sym --percent-limit 0.5 2>/dev/null | grep -E '%'
+		echo
+		echo "# the same, with the call chains into each symbol"
+		"${report[@]}" -g graph,2,callee --sort sym --percent-limit 2 2>/dev/null |
+			grep -v '^#' | grep -v '^$'
 	} >"$OUT/perf/$name.txt"
-	echo "--- $1: top of the profile (perf record -a -e cpu-clock)"
-	grep -E '^# [a-z]+/|^ +[0-9.]+%' "$OUT/perf/$name.txt" | head -n 16
+	echo "--- $1: top of the profile, in percent of svmig-bench's samples"
+	grep -E '^# [a-z]+/' "$OUT/perf/$name.txt"
+	sed -n '/by symbol/,/^$/p' "$OUT/perf/$name.txt" | grep -E '^ +[0-9.]+%' | head -n 14
 	rm -rf "$tmp"
 	return $ret
 }
@@ -74,7 +82,7 @@ profile() {
 		echo "# no usable perf in the guest (Debian's linux-perf): no profile"
 		return 0
 	fi
-	mkdir -p "$OUT/perf" || return 1
+	rm -rf "$OUT/perf" && mkdir -p "$OUT/perf" || return 1
 	echo "# $(perf --version) on $(uname -r); hardware events:" \
 		"$(perf stat -x, -e cycles true 2>&1 | grep -q 'not supported' &&
 			echo 'none (no PMU under TCG)' || echo available)"

@@ -756,16 +756,26 @@ static int seal_plain_mem(struct job *j) { return seal_user(j, false, false); }
  * 40-byte AAD, no framing, no tables: the floor under any OpenSSL sender.
  */
 static int evp_crypt(EVP_CIPHER_CTX *ctx, bool enc, uint64_t seq, const uint8_t *in,
-		     size_t len, uint8_t *out, uint8_t *tag)
+		     size_t len, uint8_t *out, uint8_t *tag, bool probe)
 {
 	uint8_t iv[12] = { 0 }, aad[40] = { 0 };
+	struct timespec t;
 	int l;
 
 	put_be64(iv + 4, seq);
 	put_be64(aad + 32, seq);
 	if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, enc) != 1 ||
-	    EVP_CipherUpdate(ctx, NULL, &l, aad, sizeof(aad)) != 1 ||
-	    EVP_CipherUpdate(ctx, out, &l, in, (int)len) != 1)
+	    EVP_CipherUpdate(ctx, NULL, &l, aad, sizeof(aad)) != 1)
+		return -EIO;
+	/*
+	 * The TCG probe: a vDSO clock_gettime() (rdtsc) between the AAD and
+	 * the payload changes nothing on a real CPU, but under QEMU's TCG it
+	 * lets OpenSSL's AES-GCM run a 4 KiB message at its bulk rate instead
+	 * of about a fifth of it (Documentation/performance.rst).
+	 */
+	if (probe)
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	if (EVP_CipherUpdate(ctx, out, &l, in, (int)len) != 1)
 		return -EIO;
 	if (enc)
 		return EVP_CipherFinal_ex(ctx, out + len, &l) == 1 &&
@@ -786,7 +796,7 @@ static EVP_CIPHER_CTX *evp_ctx(bool enc, const uint8_t *key)
 	return ctx;
 }
 
-static int evp_run(struct job *j, bool enc)
+static int evp_run(struct job *j, bool enc, bool probe)
 {
 	EVP_CIPHER_CTX *ctx = evp_ctx(enc, j->b->secret);
 	uint8_t tag[16];
@@ -801,18 +811,20 @@ static int evp_run(struct job *j, bool enc)
 	for (p = 0; p < j->npages && !ret; p += n) {
 		n = j->npages - p < j->batch ? j->npages - p : j->batch;
 		if (enc)
-			ret = evp_crypt(ctx, true, p, j->src + p * PAGE, n * PAGE, j->buf, tag);
+			ret = evp_crypt(ctx, true, p, j->src + p * PAGE, n * PAGE, j->buf, tag,
+					probe);
 		else
 			ret = evp_crypt(ctx, false, p, j->evp_ct + p * PAGE, n * PAGE,
-					j->dst + p * PAGE, (uint8_t *)j->evp_tags + p * 16);
+					j->dst + p * PAGE, (uint8_t *)j->evp_tags + p * 16, probe);
 	}
 	job_done(j);
 	EVP_CIPHER_CTX_free(ctx);
 	return ret ? job_fail(j, ret, "EVP") : 0;
 }
 
-static int seal_evp(struct job *j) { return evp_run(j, true); }
-static int open_evp(struct job *j) { return evp_run(j, false); }
+static int seal_evp(struct job *j) { return evp_run(j, true, false); }
+static int open_evp(struct job *j) { return evp_run(j, false, false); }
+static int seal_evp_probe(struct job *j) { return evp_run(j, true, true); }
 
 /* ---- open --------------------------------------------------------------- */
 
@@ -997,23 +1009,40 @@ struct ccase {
 	bool kernel;
 	enum input input;		/* open: what the job reads */
 	int (*run)(struct job *j);
+	unsigned int only_batch;	/* 0: every batch size */
 };
 
 static const struct ccase cases[] = {
-	{ "seal/kernel/socket", "SUBMIT, kernel sends on the socket", true, IN_NONE, seal_kernel_sock },
-	{ "seal/openssl/socket", "wire.c (EVP) seals, write()", false, IN_NONE, seal_openssl_sock },
-	{ "seal/plain/socket", "memcpy into records, write()", false, IN_NONE, seal_plain_sock },
-	{ "seal/kernel/devfd", "SUBMIT, read() from /dev/svmig", true, IN_NONE, seal_kernel_fd },
-	{ "seal/openssl/memory", "wire.c (EVP) into a buffer", false, IN_NONE, seal_openssl_mem },
-	{ "seal/memcpy/memory", "memcpy into a buffer", false, IN_NONE, seal_plain_mem },
-	{ "seal/evp/memory", "bare EVP, one message per batch", false, IN_NONE, seal_evp },
-	{ "open/kernel/socket", "RECV from the socket", true, IN_SEALED, open_kernel_sock },
-	{ "open/openssl/socket", "read(), wire.c opens, copy", false, IN_SEALED, open_openssl_sock },
-	{ "open/plain/socket", "read(), memcpy into place", false, IN_PLAIN, open_plain_sock },
-	{ "open/kernel/devfd", "write() into /dev/svmig", true, IN_SEALED, open_kernel_fd },
-	{ "open/openssl/memory", "wire.c opens, copy", false, IN_SEALED, open_openssl_mem },
-	{ "open/memcpy/memory", "memcpy into place", false, IN_PLAIN, open_plain_mem },
-	{ "open/evp/memory", "bare EVP, one message per batch", false, IN_EVP, open_evp },
+	{ "seal/kernel/socket", "SUBMIT, kernel sends on the socket",
+	  true, IN_NONE, seal_kernel_sock, 0 },
+	{ "seal/openssl/socket", "wire.c (EVP) seals, write()",
+	  false, IN_NONE, seal_openssl_sock, 0 },
+	{ "seal/plain/socket", "memcpy into records, write()",
+	  false, IN_NONE, seal_plain_sock, 0 },
+	{ "seal/kernel/devfd", "SUBMIT, read() from /dev/svmig",
+	  true, IN_NONE, seal_kernel_fd, 0 },
+	{ "seal/openssl/memory", "wire.c (EVP) into a buffer",
+	  false, IN_NONE, seal_openssl_mem, 0 },
+	{ "seal/memcpy/memory", "memcpy into a buffer",
+	  false, IN_NONE, seal_plain_mem, 0 },
+	{ "seal/evp/memory", "bare EVP, one message per batch",
+	  false, IN_NONE, seal_evp, 0 },
+	{ "seal/evp-probe/memory", "bare EVP, TCG probe (see the source)",
+	  false, IN_NONE, seal_evp_probe, 1 },
+	{ "open/kernel/socket", "RECV from the socket",
+	  true, IN_SEALED, open_kernel_sock, 0 },
+	{ "open/openssl/socket", "read(), wire.c opens, copy",
+	  false, IN_SEALED, open_openssl_sock, 0 },
+	{ "open/plain/socket", "read(), memcpy into place",
+	  false, IN_PLAIN, open_plain_sock, 0 },
+	{ "open/kernel/devfd", "write() into /dev/svmig",
+	  true, IN_SEALED, open_kernel_fd, 0 },
+	{ "open/openssl/memory", "wire.c opens, copy",
+	  false, IN_SEALED, open_openssl_mem, 0 },
+	{ "open/memcpy/memory", "memcpy into place",
+	  false, IN_PLAIN, open_plain_mem, 0 },
+	{ "open/evp/memory", "bare EVP, one message per batch",
+	  false, IN_EVP, open_evp, 0 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -1125,7 +1154,7 @@ static int evp_prepare(const struct bench *b, struct data *d, unsigned int batch
 	for (i = 0; !ret && i < d->npages; i += n) {
 		n = d->npages - i < batch ? d->npages - i : batch;
 		ret = evp_crypt(ctx, true, i, d->src + i * PAGE, n * PAGE, d->evp_ct + i * PAGE,
-				d->evp_tags + i * 16);
+				d->evp_tags + i * 16, false);
 	}
 	EVP_CIPHER_CTX_free(ctx);
 	return ret;
@@ -1422,7 +1451,8 @@ static int cmd_crypto(struct bench *b)
 				const struct ccase *c = &cases[ci];
 
 				k = ci * NBATCHES + bi;
-				if ((c->kernel && !b->have_kernel) || !wanted(b, c->id, batches[bi]))
+				if ((c->kernel && !b->have_kernel) || !wanted(b, c->id, batches[bi]) ||
+				    (c->only_batch && c->only_batch != batches[bi]))
 					continue;
 				if (c->input == IN_EVP && evp_prepare(b, &d, batches[bi])) {
 					msg("%s: preparing EVP messages failed", c->id);
@@ -1440,7 +1470,7 @@ static int cmd_crypto(struct bench *b)
 					continue;
 				}
 				s[k * b->o.reps + nok[k]++] = j.s;
-				printf("# %-20s batch %3u run %u: %8.1f MiB/s, %8.1f MiB/s per core\n",
+				printf("# %-22s batch %3u run %u: %8.1f MiB/s, %8.1f MiB/s per core\n",
 				       c->id, batches[bi], rep + 1, d.npages * PAGE / MIB / j.s.wall,
 				       d.npages * PAGE / MIB / j.s.cpu);
 				fflush(stdout);
@@ -1736,13 +1766,13 @@ static void crypto_table(FILE *f, struct json_object *crypto)
 	char a[32], c[32];
 	size_t i;
 
-	fprintf(f, "  %-20s %-35s %5s %9s %11s\n", "case", "", "batch", "MiB/s",
+	fprintf(f, "  %-22s %-37s %5s %9s %11s\n", "case", "", "batch", "MiB/s",
 		"MiB/s/core");
 	for (i = 0; res && i < json_object_array_length(res); i++) {
 		r = json_object_array_get_idx(res, i);
 		fmt_num(a, sizeof(a), jdbl(r, "mib_s"), "%.1f");
 		fmt_num(c, sizeof(c), jdbl(r, "mib_s_per_core"), "%.1f");
-		fprintf(f, "  %-20s %-35s %5d %9s %11s\n", dflt(jstr(r, "id"), "?"),
+		fprintf(f, "  %-22s %-37s %5d %9s %11s\n", dflt(jstr(r, "id"), "?"),
 			dflt(jstr(r, "what"), ""), json_object_get_int(jget(r, "batch_pages")), a, c);
 	}
 }
@@ -1755,7 +1785,7 @@ static double ratio(double a, double b)
 static void crypto_targets(FILE *f, struct json_object *crypto, struct json_object *targets)
 {
 	static const char *const paths[] = { "seal", "open" };
-	char what[128], k[64], o[64], p[64], m[64];
+	char what[128], k[64], o[64], p[64], m[64], e[64];
 	unsigned int pi, bi, batch;
 	double kern;
 
@@ -1779,6 +1809,16 @@ static void crypto_targets(FILE *f, struct json_object *crypto, struct json_obje
 				 paths[pi], batch == 1 ? "4 KiB" : "2 MiB");
 			target(f, targets, "crypto", what,
 			       ratio(kern, metric(crypto, m, batch, 0, "mib_s_per_core")), true, 0.5);
+			/*
+			 * Under TCG, OpenSSL seals a 4 KiB message at a fifth of
+			 * its bulk rate (an emulator artifact, see performance.rst):
+			 * so also hold the kernel against OpenSSL's bulk rate.
+			 */
+			snprintf(e, sizeof(e), "%s/evp/memory", paths[pi]);
+			snprintf(what, sizeof(what), "%s per core, kernel (socket, %s) / bare EVP 2 MiB",
+				 paths[pi], batch == 1 ? "4 KiB" : "2 MiB");
+			target(f, targets, "crypto", what,
+			       ratio(kern, metric(crypto, e, BIG_BATCH, 0, "mib_s_per_core")), true, 0.95);
 		}
 }
 
@@ -1823,6 +1863,9 @@ static void crypto_notes(FILE *f, struct json_object *crypto)
 			"seal wire.c / bare EVP (framing, tables)" :
 			"open wire.c / bare EVP (framing, tables, copy)", v1, v2);
 	}
+	fmt_num(v1, sizeof(v1), ratio(metric(crypto, "seal/evp-probe/memory", 1, 0, "mib_s_per_core"),
+				      metric(crypto, "seal/evp/memory", 1, 0, "mib_s_per_core")), "%.2f");
+	fprintf(f, "  %-52s %8s %8s\n", "bare EVP with the TCG probe / without", v1, "");
 }
 
 static void print_crypto(FILE *f, struct json_object *crypto)
