@@ -65,7 +65,7 @@ profile_one() { # CASE (an svmig-bench --only pattern)
 		"${report[@]}" -g none --sort dso,sym --percent-limit 0.5 2>/dev/null | grep -E '%'
 		echo
 		echo "# the same, with the call chains into each symbol"
-		"${report[@]}" -g graph,2,callee --sort sym --percent-limit 2 2>/dev/null |
+		"${report[@]}" -g graph,0.5,callee --sort sym --percent-limit 2 2>/dev/null |
 			grep -v '^#' | grep -v '^$'
 	} >"$OUT/perf/$name.txt"
 	echo "--- $1: top of the profile, in percent of svmig-bench's samples"
