@@ -4,7 +4,8 @@
 # Install the Debian packages svmig needs to build and to run its tests
 # (module build, userspace, host unit tests, the QEMU/swtpm test VM).
 # Idempotent: when everything is already installed it only asks dpkg and
-# returns.  Runs as root (CI) or through sudo.
+# returns.  Runs as root (CI) or through sudo.  With --bench it adds what
+# `make bench` uses beyond that (perf, to profile inside the test VM).
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +18,15 @@ PACKAGES=(
 	gcc make git pkg-config sparse
 	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev libinih-dev
 )
+
+case ${1:-} in
+--bench) PACKAGES+=(linux-perf) ;;
+"") ;;
+*)
+	echo "usage: $0 [--bench]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

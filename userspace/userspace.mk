@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Userspace: libsvmig.a (ioctl/ring helpers, the OpenSSL wire-format
-# implementation and a QMP client), the svmig-vectors and svmig-migrate
-# tools.  Included from the top-level Makefile: paths are relative to the
+# implementation and a QMP client), the svmig-vectors, svmig-migrate and
+# svmig-bench tools.  Included from the top-level Makefile: paths are relative to the
 # repository root.
 #
 # qmp.o needs json-c: a program that calls qmp_* links $(LDLIBS_JSON) after
@@ -32,7 +32,11 @@ $(B)/svmig-migrate: userspace/tools/svmig-migrate.c $(LIBSVMIG_HDRS) \
 		    $(LIBSVMIG)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_JSON)
 
+$(B)/svmig-bench: userspace/tools/svmig-bench.c $(LIBSVMIG_HDRS) $(LIBSVMIG)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_JSON) $(LDLIBS_SSL) \
+		-lpthread -lm
+
 $(B)/userspace/lib:
 	mkdir -p $@
 
-userspace: $(LIBSVMIG) $(B)/svmig-vectors $(B)/svmig-migrate
+userspace: $(LIBSVMIG) $(B)/svmig-vectors $(B)/svmig-migrate $(B)/svmig-bench

@@ -12,7 +12,8 @@
 #         keeps dirtying memory (total time and downtime of a live run)
 # Every figure comes from the source QEMU's query-migrate (svmig-migrate
 # --json).  It prints a table of medians and the ratios svmig/plain and
-# svmig/qemu-tls, and writes build/bench/stream.json and stream.txt.
+# svmig/qemu-tls, and writes build/bench/stream.json and stream.txt
+# (SVMIG_BENCH_OUTDIR, an absolute path, instead of build/bench).
 # Absolute numbers are emulated (the test VM runs under TCG): only the
 # ratios, measured side by side in one run, mean anything.
 set -uo pipefail
@@ -27,7 +28,7 @@ MEM=${SVMIG_BENCH_MEM_MIB:-160}
 BLOB_MIB=${SVMIG_BENCH_BLOB_MIB:-128}
 MODES=${SVMIG_BENCH_MODES:-plain svmig qemu-tls}
 WORKLOADS=${SVMIG_BENCH_WORKLOADS:-idle live}
-OUTDIR=$PWD/build/bench
+OUTDIR=${SVMIG_BENCH_OUTDIR:-$PWD/build/bench}
 DRIVER=$PWD/build/svmig-migrate
 SESSION=5356d16b656e6368000000000000beef
 
