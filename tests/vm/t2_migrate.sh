@@ -207,6 +207,21 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	if qemu_start src2 --guest --mem 64 --append "pages=512 burst=128" &&
 		qemu_wait_serial src2 '^selfcheck ok iter=2 ' 120; then
 		ln -s "$(qemu_qmp_sock src2 2)" "$QMPDIR/web-2.qmp"
+		# A request that understates the VM's size would slip past the
+		# target's admission limits: host-a refuses it before contacting
+		# host-b.
+		"$SVMIGCTL" request --vm web-2 --source host-a --target host-b --mem 32 \
+			--vcpus 1 --cert "$P/alice.pem" --key "$P/alice.key" \
+			--out "$T/req-small.json" &&
+			"$SVMIGCTL" migrate --config "$T/svmigd.conf" \
+				--request "$T/req-small.json" >"$RES/migrate-small.txt" 2>&1
+		rc=$?
+		st=$(qemu_qmp src2 query-status 2>&1)
+		[[ $rc == 1 && $st == *'"running"'* ]] &&
+			grep -Eq 'web-2 has 6[45] MiB of RAM, the request says 32 MiB' \
+				"$RES/migrate-small.txt" && ! grep -q '^connect:' "$RES/migrate-small.txt"
+		ok "$((! $?))" "web-2: a request that understates its RAM is refused by host-a, the source runs on" \
+			"svmigctl exit $rc: $(tail -n 3 "$RES/migrate-small.txt")" "$st"
 		"$SVMIGCTL" request --vm web-2 --source host-a --target host-b --mem 64 \
 			--vcpus 1 --cert "$P/alice.pem" --key "$P/alice.key" \
 			--out "$T/req-web2.json" &&
@@ -230,6 +245,9 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		ok 0 "web-2: a second source VM starts" "$(qemu_dump_logs src2 2>&1)"
 	fi
 
+	# web-1 left host-a; a VM by that name (src2's QEMU) lets the replayed
+	# request pass host-a's own checks so that host-b sees it.
+	ln -sf "$(qemu_qmp_sock src2 2)" "$QMPDIR/$VM.qmp"
 	"$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-alice.json" \
 		>"$RES/migrate-replay.txt" 2>&1
 	rc=$?

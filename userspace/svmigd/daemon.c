@@ -418,11 +418,12 @@ static bool vm_path_name(const char *vm)
 	return true;
 }
 
-static int qmp_connect(struct mig *m)
+static int qmp_connect_vm(struct mig *m, const char *vm)
 {
 	char path[1024], err[512];
-	const char *vm = m->s->request.req.vm;
 
+	if (m->q)
+		return 0;
 	if (!vm_path_name(vm))
 		return failf(m, "VM name '%s' cannot name a QMP socket", vm);
 	snprintf(path, sizeof(path), "%s/%s.qmp", m->d->qmp_dir, vm);
@@ -431,12 +432,63 @@ static int qmp_connect(struct mig *m)
 	return 0;
 }
 
+static int qmp_connect(struct mig *m)
+{
+	return qmp_connect_vm(m, m->s->request.req.vm);
+}
+
 static int qmp_cmd(struct mig *m, const char *cmd, struct json_object **ret)
 {
 	if (ret)
 		*ret = NULL;
 	if (qmp_execute(m->q, cmd, NULL, ret))
 		return failf(m, "QMP %s: %s", cmd, qmp_strerror(m->q));
+	return 0;
+}
+
+static int64_t jint(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+/*
+ * The VM is no bigger than the request says: admission (ADMIT) trusts the
+ * request's vm_mem_mib and vm_vcpus, so both ends check their QEMU (base
+ * and hot-plugged RAM, vCPUs) against them.
+ */
+static int vm_size_check(struct mig *m, const struct svmigd_request *r)
+{
+	struct json_object *ret;
+	int64_t mem;
+	size_t cpus;
+
+	if (qmp_cmd(m, "query-memory-size-summary", &ret))
+		return -1;
+	mem = jint(ret, "base-memory");
+	if (mem > 0 && jint(ret, "plugged-memory") > 0)
+		mem += jint(ret, "plugged-memory");
+	json_object_put(ret);
+	if (qmp_cmd(m, "query-cpus-fast", &ret))
+		return -1;
+	cpus = json_object_is_type(ret, json_type_array) ?
+	       json_object_array_length(ret) : 0;
+	json_object_put(ret);
+	if (mem <= 0 || !cpus)
+		return failf(m, "QEMU reports no memory size or no vCPUs for vm %s",
+			     r->vm);
+	mem >>= 20;	/* whole MiB, as requests count */
+	if ((uint64_t)mem > r->vm_mem_mib)
+		return failf(m, "vm %s has %lld MiB of RAM, the request says %llu MiB",
+			     r->vm, (long long)mem,
+			     (unsigned long long)r->vm_mem_mib);
+	if (cpus > r->vm_vcpus)
+		return failf(m, "vm %s has %zu vCPUs, the request says %u", r->vm,
+			     cpus, r->vm_vcpus);
 	return 0;
 }
 
@@ -801,6 +853,8 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 	if (!is(st, "inmigrate"))
 		return failf(m, "the destination QEMU is %s, not waiting for a "
 			     "migration (-incoming defer)", st);
+	if (vm_size_check(m, &m->s->request.req))
+		return -1;
 	if (svmig_key(m, SVMIG_ROLE_RECEIVER))
 		return -1;
 	if (target_accept_data(m, peer))
@@ -1354,12 +1408,18 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		result(client, false, err, NULL);
 		return;
 	}
+	if (qmp_connect_vm(&m, v.req.vm) || vm_size_check(&m, &v.req)) {
+		audit_early(d, "refused", "source", &v, v.req.target, "request",
+			    m.err);
+		result(client, false, m.err, NULL);
+		goto out;
+	}
 	if (peer_addrs(d, v.req.target, ctl, sizeof(ctl), data, sizeof(data))) {
 		snprintf(err, sizeof(err), "no address for %s (svmigd --peer %s=HOST:PORT)",
 			 v.req.target, v.req.target);
 		audit_early(d, "failed", "source", &v, v.req.target, "connect", err);
 		result(client, false, err, NULL);
-		return;
+		goto out;
 	}
 	progress(&m, "connect", "%s at %s", v.req.target, ctl);
 	m.conn_fd = tcp_connect(ctl, IO_TIMEOUT_MS);
@@ -1367,7 +1427,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		snprintf(err, sizeof(err), "cannot connect to %s at %s", v.req.target, ctl);
 		audit_early(d, "failed", "source", &v, v.req.target, "connect", err);
 		result(client, false, err, NULL);
-		return;
+		goto out;
 	}
 	if (svmig_tls_connect(d->tls, m.conn_fd, v.req.target, IO_TIMEOUT_MS,
 			      &m.conn, err, sizeof(err))) {
