@@ -205,36 +205,53 @@ static int tcp_listen(const char *hostport)
 	return fd;
 }
 
+/* A connected socket, or -1 with errno saying why the last address failed. */
 static int tcp_connect(const char *hostport, int timeout_ms)
 {
 	struct addrinfo *ai, *p;
-	int fd = -1;
+	int fd = -1, err = EADDRNOTAVAIL;
 
-	if (resolve(hostport, false, &ai))
+	if (resolve(hostport, false, &ai)) {
+		errno = EADDRNOTAVAIL;
 		return -1;
+	}
 	for (p = ai; p; p = p->ai_next) {
 		struct pollfd pfd;
-		int soerr = 0;
+		int soerr = 0, n;
 		socklen_t sl = sizeof(soerr);
 
 		fd = socket(p->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
+		if (fd < 0) {
+			err = errno;
 			continue;
-		if (connect(fd, p->ai_addr, p->ai_addrlen) && errno != EINPROGRESS)
+		}
+		if (connect(fd, p->ai_addr, p->ai_addrlen) && errno != EINPROGRESS) {
+			err = errno;
 			goto next;
+		}
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, timeout_ms) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr)
+		n = poll(&pfd, 1, timeout_ms);
+		if (n != 1) {
+			err = n ? errno : ETIMEDOUT;
 			goto next;
-		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr) {
+			err = soerr ?: errno;
 			goto next;
+		}
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+			err = errno;
+			goto next;
+		}
 		break;
 next:
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(ai);
+	if (fd < 0)
+		errno = err;
 	return fd;
 }
 
@@ -1190,8 +1207,9 @@ static int attest_connect(struct daemon *d, const char *peer, char *ctl,
 	}
 	*fd = tcp_connect(ctl, IO_TIMEOUT_MS);
 	if (*fd < 0)
-		return svmigd_fail(err, errlen, -ECONNREFUSED,
-				   "cannot connect to %s at %s", peer, ctl);
+		return svmigd_fail(err, errlen, -errno,
+				   "cannot connect to %s at %s: %s", peer, ctl,
+				   strerror(errno));
 	return svmig_tls_connect(d->tls, *fd, peer, IO_TIMEOUT_MS, conn, err,
 				 errlen);
 }
@@ -1247,8 +1265,8 @@ static int source_data(struct mig *m, const char *data_addr)
 		return -1;
 	m->sock = tcp_connect(data_addr, IO_TIMEOUT_MS);
 	if (m->sock < 0)
-		return failf(m, "cannot connect to %s's data address %s",
-			     m->s->peer, data_addr);
+		return failf(m, "cannot connect to %s's data address %s: %s",
+			     m->s->peer, data_addr, strerror(errno));
 	setsockopt(m->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (set_sock_timeout(m->sock, SO_SNDTIMEO, 60))
 		return failf(m, "SO_SNDTIMEO: %s", strerror(errno));
@@ -1424,7 +1442,8 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	progress(&m, "connect", "%s at %s", v.req.target, ctl);
 	m.conn_fd = tcp_connect(ctl, IO_TIMEOUT_MS);
 	if (m.conn_fd < 0) {
-		snprintf(err, sizeof(err), "cannot connect to %s at %s", v.req.target, ctl);
+		snprintf(err, sizeof(err), "cannot connect to %s at %s: %s",
+			 v.req.target, ctl, strerror(errno));
 		audit_early(d, "failed", "source", &v, v.req.target, "connect", err);
 		result(client, false, err, NULL);
 		goto out;
