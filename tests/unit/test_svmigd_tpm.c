@@ -662,7 +662,9 @@ static void test_nv_bind(void **state)
 	t = open_tpm(&tpm_a);
 	assert_int_equal(svmigd_tpm_nv_bind(t, NV_BIND, d2, ""),
 			 SVMIGD_TPM_EBOUND);
-	assert_non_null(strstr(svmigd_tpm_last_error(t), "already bound"));
+	assert_non_null(strstr(svmigd_tpm_last_error(t), "write-locked"));
+	assert_non_null(strstr(svmigd_tpm_strerror(SVMIGD_TPM_EBOUND),
+				"already bound"));
 	assert_int_equal(svmigd_tpm_nv_bind(t, NV_BIND, d1, NULL),
 			 SVMIGD_TPM_EBOUND);
 	assert_int_equal(svmigd_tpm_nv_read(t, NV_BIND, got, sizeof(got)), 0);

@@ -771,7 +771,7 @@ static int nv_define(struct svmigd_tpm *t, uint32_t nv_index, ESYS_TR *h)
 	if (pub.attributes & TPMA_NV_WRITELOCKED) {
 		nv_close(t, h);
 		return tpm_failmsg(t, SVMIGD_TPM_EBOUND,
-				   "NV index already bound (write-locked)");
+				   "the index is written and write-locked");
 	}
 	return 0;
 }
@@ -806,7 +806,7 @@ int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
 	if (rc != TSS2_RC_SUCCESS) {
 		err = rc_is(rc, TPM2_RC_NV_LOCKED) ?
 		      tpm_failmsg(t, SVMIGD_TPM_EBOUND,
-				  "NV index already bound (write-locked)") :
+				  "the index is written and write-locked") :
 		      tpm_fail(t, "NV_Write", rc);
 		goto close;
 	}
