@@ -654,14 +654,6 @@ static bool nv_index_ok(uint32_t nv_index)
 	return nv_index >= SVMIGD_TPM_NV_FIRST && nv_index <= SVMIGD_TPM_NV_LAST;
 }
 
-static bool rc_is(TSS2_RC rc, TSS2_RC want)
-{
-	/* Format-zero TPM codes; a format-one code carries parameter bits. */
-	if (rc & TPM2_RC_FMT1)
-		return (rc & (TPM2_RC_FMT1 | 0x3f)) == want;
-	return rc == want;
-}
-
 /* The ESYS handle of defined index @nv_index and its public area. */
 static int nv_open(struct svmigd_tpm *t, uint32_t nv_index, ESYS_TR *h,
 		   TPMS_NV_PUBLIC *pub)
@@ -758,7 +750,7 @@ static int nv_define(struct svmigd_tpm *t, uint32_t nv_index, ESYS_TR *h)
 	if (rc == TSS2_RC_SUCCESS)
 		return 0;
 	*h = ESYS_TR_NONE;
-	if (!rc_is(rc, TPM2_RC_NV_DEFINED))
+	if (rc != TPM2_RC_NV_DEFINED)
 		return tpm_fail(t, "NV_DefineSpace", rc);
 	err = nv_open(t, nv_index, h, &pub);
 	if (err)
@@ -804,7 +796,7 @@ int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
 	rc = Esys_NV_Write(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD,
 			   ESYS_TR_NONE, ESYS_TR_NONE, &data, 0);
 	if (rc != TSS2_RC_SUCCESS) {
-		err = rc_is(rc, TPM2_RC_NV_LOCKED) ?
+		err = rc == TPM2_RC_NV_LOCKED ?
 		      tpm_failmsg(t, SVMIGD_TPM_EBOUND,
 				  "the index is written and write-locked") :
 		      tpm_fail(t, "NV_Write", rc);
