@@ -40,7 +40,7 @@ static const char *const base[] = {
 	/* 19 */ "",
 	/* 20 */ "[tpm]",
 	/* 21 */ "tcti = swtpm:port=2321",
-	/* 22 */ "",
+	/* 22 */ "authority_nv = 0x01500016",
 	/* 23 */ "[limits]",
 	/* 24 */ "max_mem_mib = 65536",
 	/* 25 */ "max_vcpus = 32 ; inline comment",
@@ -141,6 +141,7 @@ static void test_good(void **state)
 	assert_string_equal(c.listen_control, "0.0.0.0:7470");
 	assert_string_equal(c.listen_data, "[::]:7471");
 	assert_string_equal(c.tpm_tcti, "swtpm:port=2321");
+	assert_int_equal(c.tpm_authority_nv, 0x01500016);
 	assert_int_equal(c.max_mem_mib, 65536);
 	assert_int_equal(c.max_vcpus, 32);
 	assert_string_equal(c.state_dir, "/var/lib/svmigd");
@@ -170,6 +171,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.n_anchors, 3);
 	assert_string_equal(c.anchors[2], "c");
 	assert_string_equal(c.tpm_tcti, SVMIGD_DEFAULT_TCTI);
+	assert_int_equal(c.tpm_authority_nv, 0);
 	assert_string_equal(c.audit_log, "/var/lib/x/audit.log");
 	assert_true(c.max_mem_mib == UINT64_MAX);
 	assert_int_equal(c.max_vcpus, UINT32_MAX);
@@ -217,6 +219,17 @@ static const struct bad bads[] = {
 	{ 18, "data = []:7000", ":18: [listen] data" },
 	{ 29, "\x01" "logfile = x", ":29: unknown key \"logfile\" in [paths]" },
 	{ 22, "\x01" "tcti = y", ":22: [tpm] tcti given twice" },
+	{ 22, "authority_nv = 0x00ffffff",
+	  ":22: [tpm] authority_nv: \"0x00ffffff\" is not an NV index 0x01000000 to 0x01ffffff" },
+	{ 22, "authority_nv = 0x02000000", ":22: [tpm] authority_nv" },
+	{ 22, "authority_nv = 0x", ":22: [tpm] authority_nv" },
+	{ 22, "authority_nv = 0x001500016", ":22: [tpm] authority_nv" },
+	{ 22, "authority_nv = 0x0150001g", ":22: [tpm] authority_nv" },
+	{ 22, "authority_nv = 22020118", ":22: [tpm] authority_nv" },
+	{ 22, "authority_nv = 0x01500016 1", ":22: [tpm] authority_nv" },
+	{ 22, "authority_nv = -0x1500016", ":22: [tpm] authority_nv" },
+	{ 23, "\x01" "authority_nv = 0x01500017",
+	  ":23: [tpm] authority_nv given twice" },
 	{ 9, "anchors = a01 a02 a03 a04 a05 a06 a07 a08 a09 a10 a11 a12 a13 a14 "
 	  "a15 a16 a17 a18 a19 a20 a21 a22 a23 a24 a25 a26 a27 a28 a29 a30 a31",
 	  ":9: more than 32 trust anchors" },

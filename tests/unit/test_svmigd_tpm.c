@@ -135,7 +135,7 @@ static void test_strerror(void **state)
 	static const int codes[] = {
 		SVMIGD_TPM_EINVAL, SVMIGD_TPM_ENOMEM, SVMIGD_TPM_ETPM,
 		SVMIGD_TPM_ECRYPTO, SVMIGD_TPM_ERANGE, SVMIGD_TPM_EAGAIN,
-		SVMIGD_TPM_EAK, SVMIGD_TPM_EAKKEY, SVMIGD_TPM_ESIG,
+		SVMIGD_TPM_EBOUND, SVMIGD_TPM_ENVINDEX, SVMIGD_TPM_EAK, SVMIGD_TPM_EAKKEY, SVMIGD_TPM_ESIG,
 		SVMIGD_TPM_EATTEST, SVMIGD_TPM_EMAGIC, SVMIGD_TPM_ETYPE,
 		SVMIGD_TPM_EQUAL, SVMIGD_TPM_EPCRSEL, SVMIGD_TPM_EPCRDIGEST,
 		SVMIGD_TPM_EPCRREF, SVMIGD_TPM_EPUBLIC, SVMIGD_TPM_ENAME,
@@ -611,6 +611,123 @@ static void test_no_tpm(void **state)
 	assert_int_equal(svmigd_tpm_open("nosuchtcti:x", &t), SVMIGD_TPM_ETPM);
 }
 
+/* ---- NV bindings --------------------------------------------------------- */
+
+#define NV_BIND		0x01500016u
+
+/* Define a 32-byte index with other attributes (an attacker's, say). */
+static void define_other(const struct swtpm *s, uint32_t idx)
+{
+	TPM2B_NV_PUBLIC info = {
+		.nvPublic = {
+			.nvIndex = idx,
+			.nameAlg = TPM2_ALG_SHA256,
+			.attributes = TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD |
+				      TPMA_NV_NO_DA,
+			.dataSize = SVMIGD_TPM_DIGEST_LEN,
+		},
+	};
+	const TPM2B_AUTH none = { 0 };
+	TSS2_TCTI_CONTEXT *tcti = NULL;
+	ESYS_CONTEXT *esys = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+
+	assert_int_equal(Tss2_TctiLdr_Initialize(s->tcti, &tcti), 0);
+	assert_int_equal(Esys_Initialize(&esys, tcti, NULL), 0);
+	assert_int_equal(Esys_NV_DefineSpace(esys, ESYS_TR_RH_OWNER,
+					     ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					     ESYS_TR_NONE, &none, &info, &h), 0);
+	Esys_TR_Close(esys, &h);
+	Esys_Finalize(&esys);
+	Tss2_TctiLdr_Finalize(&tcti);
+}
+
+/* Bind, read back, a second bind refused, the value unchanged. */
+static void test_nv_bind(void **state)
+{
+	uint8_t d1[SVMIGD_TPM_DIGEST_LEN], d2[SVMIGD_TPM_DIGEST_LEN];
+	uint8_t got[SVMIGD_TPM_DIGEST_LEN];
+	struct svmigd_tpm *t;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	fill(d1, sizeof(d1), 0x11);
+	fill(d2, sizeof(d2), 0x22);
+	t = open_tpm(&tpm_a);
+	assert_int_equal(svmigd_tpm_nv_bind(t, NV_BIND, d1, NULL), 0);
+	assert_int_equal(svmigd_tpm_nv_read(t, NV_BIND, got, sizeof(got)), 0);
+	assert_memory_equal(got, d1, sizeof(d1));
+	svmigd_tpm_close(t);
+
+	t = open_tpm(&tpm_a);
+	assert_int_equal(svmigd_tpm_nv_bind(t, NV_BIND, d2, ""),
+			 SVMIGD_TPM_EBOUND);
+	assert_non_null(strstr(svmigd_tpm_last_error(t), "write-locked"));
+	assert_non_null(strstr(svmigd_tpm_strerror(SVMIGD_TPM_EBOUND),
+				"already bound"));
+	assert_int_equal(svmigd_tpm_nv_bind(t, NV_BIND, d1, NULL),
+			 SVMIGD_TPM_EBOUND);
+	assert_int_equal(svmigd_tpm_nv_read(t, NV_BIND, got, sizeof(got)), 0);
+	assert_memory_equal(got, d1, sizeof(d1));
+	svmigd_tpm_close(t);
+
+	/* the other TPM has no binding; binding there is independent */
+	t = open_tpm(&tpm_b);
+	assert_int_equal(svmigd_tpm_nv_read(t, NV_BIND, got, sizeof(got)),
+			 SVMIGD_TPM_ETPM);
+	assert_int_equal(svmigd_tpm_nv_bind(t, NV_BIND, d2, NULL), 0);
+	assert_int_equal(svmigd_tpm_nv_read(t, NV_BIND, got, sizeof(got)), 0);
+	assert_memory_equal(got, d2, sizeof(d2));
+	svmigd_tpm_close(t);
+}
+
+/* Undefined, foreign-shaped and out-of-range indexes; bad arguments. */
+static void test_nv_refused(void **state)
+{
+	uint8_t d[SVMIGD_TPM_DIGEST_LEN], got[SVMIGD_TPM_DIGEST_LEN];
+	char big[80];
+	struct svmigd_tpm *t;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	fill(d, sizeof(d), 0x33);
+	t = open_tpm(&tpm_a);
+	assert_int_equal(svmigd_tpm_nv_read(t, 0x01500017u, got, sizeof(got)),
+			 SVMIGD_TPM_ETPM);
+	assert_true(svmigd_tpm_last_error(t)[0] != '\0');
+
+	define_other(&tpm_a, 0x01500018u);
+	assert_int_equal(svmigd_tpm_nv_read(t, 0x01500018u, got, sizeof(got)),
+			 SVMIGD_TPM_ENVINDEX);
+	assert_int_equal(svmigd_tpm_nv_bind(t, 0x01500018u, d, NULL),
+			 SVMIGD_TPM_ENVINDEX);
+
+	assert_int_equal(svmigd_tpm_nv_read(t, 0x00ffffffu, got, sizeof(got)),
+			 SVMIGD_TPM_EINVAL);
+	assert_int_equal(svmigd_tpm_nv_read(t, 0x02000000u, got, sizeof(got)),
+			 SVMIGD_TPM_EINVAL);
+	assert_int_equal(svmigd_tpm_nv_read(t, NV_BIND, got, 31),
+			 SVMIGD_TPM_EINVAL);
+	assert_int_equal(svmigd_tpm_nv_read(t, NV_BIND, NULL, 32),
+			 SVMIGD_TPM_EINVAL);
+	assert_int_equal(svmigd_tpm_nv_bind(t, 0x81000000u, d, NULL),
+			 SVMIGD_TPM_EINVAL);
+	assert_int_equal(svmigd_tpm_nv_bind(t, 0x01500019u, NULL, NULL),
+			 SVMIGD_TPM_EINVAL);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(svmigd_tpm_nv_bind(t, 0x01500019u, d, big),
+			 SVMIGD_TPM_EINVAL);
+	/* a wrong owner password: the TPM refuses the definition */
+	assert_int_equal(svmigd_tpm_nv_bind(t, 0x01500019u, d, "wrong"),
+			 SVMIGD_TPM_ETPM);
+	assert_int_equal(svmigd_tpm_nv_read(t, 0x01500019u, got, sizeof(got)),
+			 SVMIGD_TPM_ETPM);
+	svmigd_tpm_close(t);
+	assert_int_equal(svmigd_tpm_nv_read(NULL, NV_BIND, got, sizeof(got)),
+			 SVMIGD_TPM_EINVAL);
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 static int setup_swtpms(void **state)
@@ -660,6 +777,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_ecdh_same_tpm, teardown_test),
 		cmocka_unit_test_teardown(test_ecdh_refused, teardown_test),
 		cmocka_unit_test_teardown(test_no_tpm, teardown_test),
+		cmocka_unit_test_teardown(test_nv_bind, teardown_test),
+		cmocka_unit_test_teardown(test_nv_refused, teardown_test),
 	};
 
 	return cmocka_run_group_tests(tests, setup_swtpms, teardown_swtpms);

@@ -12,6 +12,8 @@
 #   CTL_PORT DATA_PORT svmigd's control and data ports (7400, 7401)
 #   SVMIGD SVMIGCTL    the built binaries
 #   TCTI               the host TPM (device:/dev/tpmrm0)
+#   AUTH_NV            the TPM NV index the policy authority is bound to
+#                      (0x01500016; svmigd.conf's [tpm] authority_nv)
 # The caller sets T (a scratch directory), STATE (svmigd's state_dir) and
 # QMPDIR (its --qmp-dir); svmigd_start sets daemon_pid.
 #
@@ -29,7 +31,12 @@
 #                               web-* host-a -> host-a; with CAROL_PEM also
 #                               carol: dba db-* host-a -> host-b (without
 #                               it, the file is as before carol existed)
-#   svmigd_start LOG            writes $T/svmigd.conf, starts svmigd (peer:
+#   svmigd_bind_authority CERT  binds CERT to AUTH_NV in this host's TPM
+#                               (svmigctl tpm-bind-authority, the owner
+#                               authorization empty as a fresh TPM's),
+#                               once per run: later calls do nothing
+#   svmigd_start LOG            binds $T/pki/authority.pem (above), writes
+#                               $T/svmigd.conf, starts svmigd (peer:
 #                               $SVMIG_PEER) with its output in LOG, waits
 #                               until svmigctl status answers (into
 #                               $RES/status.json)
@@ -43,7 +50,9 @@ DATA_PORT=7401
 SVMIGD=$PWD/build/svmigd
 SVMIGCTL=$PWD/build/svmigctl
 TCTI=device:/dev/tpmrm0
+AUTH_NV=0x01500016
 daemon_pid=
+svmigd_bound=
 
 svmigd_load_module() {
 	local out='' _
@@ -124,8 +133,17 @@ svmigd_policy() {
 EOF
 }
 
+svmigd_bind_authority() { # CERT
+	[[ -n $svmigd_bound ]] && return 0
+	"$SVMIGCTL" tpm-bind-authority --tcti "$TCTI" --nv-index "$AUTH_NV" \
+		--authority "$1" || return 1
+	svmigd_bound=1
+}
+
 svmigd_start() { # LOG
 	local log=$1 _
+	# svmigd holds the TPM while it runs: bind before it starts
+	svmigd_bind_authority "$T/pki/authority.pem" >"$log" 2>&1 || return 1
 	cat >"$T/svmigd.conf" <<EOF
 [host]
 name = $SVMIG_HOST
@@ -142,6 +160,7 @@ control = $SVMIG_ADDR:$CTL_PORT
 data = $SVMIG_ADDR:$DATA_PORT
 [tpm]
 tcti = $TCTI
+authority_nv = $AUTH_NV
 [limits]
 max_mem_mib = 1024
 max_vcpus = 2

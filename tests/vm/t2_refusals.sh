@@ -27,7 +27,12 @@
 #      and 2 vCPUs, refused at ADMIT with the reason sent back;
 #   e. host-b's policy.json gets one byte changed (signature kept): the
 #      running svmigd keeps the policy it verified; restarted, it refuses
-#      to start; a migration to host-b then fails.
+#      to start; a migration to host-b then fails;
+#   g. (host-b alone, its svmigd down since e) another policy authority:
+#      a new key and certificate, the policy re-signed with it, everything
+#      consistent but the authority not the one svmigd_start bound to the
+#      TPM (NV index $AUTH_NV): svmigctl tpm-bind-authority cannot rebind
+#      it, and svmigd refuses to start naming the NV index.
 #
 # Each case: svmigctl migrate exits 1 naming the reason; the source VM runs
 # on (query-status running, no migration in query-migrate, its self-checks
@@ -499,6 +504,39 @@ else
 	step "e: svmigd refused to start"
 	svmig_rdv_wait e-done 300 >/dev/null || bail "host-a's case e"
 	dst_untouched e
+
+	# ---- g: a swapped authority (certificate, policy, signature)
+	step "g: another policy authority"
+	{ x_host x-g host-b && cp "$A_RES/policy.json" "$T/x-g/" &&
+		(cd "$T/x-g/pki" && x_ca authority) &&
+		openssl dgst -sha256 -sign "$T/x-g/pki/authority.key" \
+			-out "$T/x-g/policy.json.sig" "$T/x-g/policy.json" &&
+		"$SVMIGCTL" policy check --policy "$T/x-g/policy.json" \
+			--sig "$T/x-g/policy.json.sig" --authority "$T/x-g/pki/authority.pem" \
+			--cert "$P/alice.pem" --vm "$VM" --source host-a --target host-b; } \
+		>"$T/g.txt" 2>&1
+	ok "$((! $?))" "g: a new authority, host-b's policy re-signed with it (svmigctl policy check allows)" \
+		"$(cat "$T/g.txt")"
+	out=$("$SVMIGCTL" tpm-bind-authority --tcti "$TCTI" --nv-index "$AUTH_NV" \
+		--authority "$T/x-g/pki/authority.pem" 2>&1)
+	rc=$?
+	[[ $rc == 1 && $out == *'already bound'* ]]
+	ok "$((! $?))" "g: svmigctl tpm-bind-authority cannot rebind $AUTH_NV (exit $rc)" "$out"
+	before=$(alines)
+	if svmigd_as "$T/x-g" "$RES/svmigd-g.log"; then
+		ok 0 "g: svmigd refuses to start with another authority" "$(cat "$RES/svmigd-g.log")"
+		svmigd_stop
+	else
+		wait "$daemon_pid"
+		rc=$?
+		daemon_pid=
+		line=$(grep 'policy: ' "$RES/svmigd-g.log")
+		[[ $rc == 1 && $line == *"is not the one bound to TPM NV index $AUTH_NV"* ]]
+		ok "$((! $?))" "g: svmigd refuses to start (exit $rc): ${line#svmigd: }" \
+			"$(cat "$RES/svmigd-g.log")"
+	fi
+	STATE=$T/x-g/state audited g 0 '[a-z]+' '"step":"authority"' "TPM NV index $AUTH_NV"
+	step "g: svmigd refused to start"
 fi
 
 # ------------------------------------------------------------------ audit

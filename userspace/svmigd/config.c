@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "policy.h"
+#include "tpm.h"
 
 enum cfg_type {
 	CFG_PATH,	/* any non-empty string */
@@ -28,6 +29,7 @@ enum cfg_type {
 	CFG_LIST,	/* whitespace-separated paths, key repeatable */
 	CFG_U64,
 	CFG_U32,
+	CFG_NVINDEX,	/* 0x-prefixed hex NV index in the owner range */
 };
 
 struct cfg_key {
@@ -52,6 +54,7 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("listen", "control", CFG_ADDR, listen_control, true),
 	KEY("listen", "data", CFG_ADDR, listen_data, true),
 	KEY("tpm", "tcti", CFG_PATH, tpm_tcti, false),
+	KEY("tpm", "authority_nv", CFG_NVINDEX, tpm_authority_nv, false),
 	KEY("limits", "max_mem_mib", CFG_U64, max_mem_mib, true),
 	KEY("limits", "max_vcpus", CFG_U32, max_vcpus, true),
 	KEY("paths", "state_dir", CFG_PATH, state_dir, true),
@@ -169,6 +172,27 @@ static bool cfg_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
+/* "0x" and 1 to 8 hex digits, within SVMIGD_TPM_NV_FIRST..LAST. */
+static bool cfg_parse_nv_index(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t n;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return false;
+	s += 2;
+	n = strlen(s);
+	if (!n || n > 8 || strspn(s, "0123456789abcdefABCDEF") != n)
+		return false;
+	for (; *s; s++)
+		v = v << 4 | (uint32_t)(*s <= '9' ? *s - '0' :
+					(*s | 0x20) - 'a' + 10);
+	if (v < SVMIGD_TPM_NV_FIRST || v > SVMIGD_TPM_NV_LAST)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* "host:port", "[v6]:port"; the host part non-empty, port 1..65535. */
 static bool cfg_valid_addr(const char *s)
 {
@@ -244,6 +268,13 @@ static int cfg_set(struct cfg_parse *p, const struct cfg_key *k,
 			*(uint32_t *)field = (uint32_t)v;
 		else
 			*(uint64_t *)field = v;
+		return 1;
+	case CFG_NVINDEX:
+		if (!cfg_parse_nv_index(value, (uint32_t *)field))
+			return cfg_error(p, -EINVAL,
+					 "[%s] %s: \"%s\" is not an NV index 0x%08x to 0x%08x",
+					 k->section, k->name, value,
+					 SVMIGD_TPM_NV_FIRST, SVMIGD_TPM_NV_LAST);
 		return 1;
 	case CFG_PATH:
 		break;

@@ -11,6 +11,10 @@
  *   [policy]  file, signature, authority_cert
  *   [listen]  control, data              "address:port" (IPv6: "[addr]:port")
  *   [tpm]     tcti                       optional, default SVMIGD_DEFAULT_TCTI
+ *             authority_nv               optional: "0x" and hex, an owner
+ *                                        NV index 0x01000000..0x01ffffff
+ *                                        holding SHA-256 of the authority
+ *                                        certificate (0 in the struct: none)
  *   [limits]  max_mem_mib, max_vcpus     positive decimal integers
  *   [paths]   state_dir, audit_log       audit_log optional, default
  *                                        "<state_dir>/audit.log"
@@ -49,6 +53,7 @@ struct svmigd_config {
 	char *listen_data;
 	/* [tpm] */
 	char *tpm_tcti;
+	uint32_t tpm_authority_nv;	/* 0: no binding required */
 	/* [limits] */
 	uint64_t max_mem_mib;
 	uint32_t max_vcpus;

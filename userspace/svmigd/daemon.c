@@ -1592,6 +1592,44 @@ static int unix_listen(struct daemon *d)
 	return fd;
 }
 
+/*
+ * [tpm] authority_nv: the authority certificate must be the one whose
+ * SHA-256 the provisioner bound to that NV index of this host's TPM.
+ */
+static int check_authority_nv(struct daemon *d)
+{
+	uint8_t want[SVMIGD_SHA256_LEN], got[SVMIGD_TPM_DIGEST_LEN];
+	char err[1024], tmp[512];
+	int ret;
+
+	if (!d->cfg.tpm_authority_nv)
+		return 0;
+	if (svmigd_authority_sha256(d->cfg.policy_authority_cert, want, tmp,
+				    sizeof(tmp))) {
+		snprintf(err, sizeof(err), "authority certificate: %s", tmp);
+	} else {
+		ret = svmigd_tpm_nv_read(d->tpm, d->cfg.tpm_authority_nv, got,
+					 sizeof(got));
+		if (ret)
+			snprintf(err, sizeof(err),
+				 "TPM NV index 0x%08x unreadable: %s (%s)",
+				 d->cfg.tpm_authority_nv,
+				 svmigd_tpm_strerror(ret),
+				 svmigd_tpm_last_error(d->tpm));
+		else if (CRYPTO_memcmp(want, got, sizeof(want)))
+			snprintf(err, sizeof(err),
+				 "authority certificate %s is not the one bound to TPM NV index 0x%08x",
+				 d->cfg.policy_authority_cert,
+				 d->cfg.tpm_authority_nv);
+		else
+			return 0;
+	}
+	logf_("policy: %s", err);
+	if (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST)
+		audit_early(d, "refused", "start", NULL, NULL, "authority", err);
+	return -1;
+}
+
 static int setup(struct daemon *d)
 {
 	char err[1024];
@@ -1624,6 +1662,8 @@ static int setup(struct daemon *d)
 		logf_("TPM %s: %s", d->cfg.tpm_tcti, svmigd_tpm_strerror(ret));
 		return -1;
 	}
+	if (check_authority_nv(d))
+		return -1;
 	tc.cert_file = d->cfg.host_cert;
 	tc.key_file = d->cfg.host_key;
 	tc.anchor_files = (const char *const *)d->cfg.anchors;

@@ -12,6 +12,9 @@
  *   svmigctl policy check --policy P --sig S --authority A --cert OPCERT
  *                    --vm V --source A --target B [--json]
  *   svmigctl tpm-ak [--tcti T] [--pcrs 0,7] [--json]
+ *   svmigctl tpm-bind-authority --tcti T --nv-index I --authority CERT
+ *                    [--owner-auth-file F] [--json]
+ *   svmigctl tpm-authority --tcti T --nv-index I [--authority CERT] [--json]
  *
  * With --json, standard output carries exactly one JSON object, with "ok"
  * true exactly when the exit status is 0 (a setup error too, when the
@@ -35,6 +38,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "audit.h"
 #include "config.h"
@@ -49,7 +53,7 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer;
+		   *peer, *nv_index, *owner_auth_file;
 	unsigned long long mem;
 	unsigned long vcpus;
 	bool json;
@@ -66,7 +70,10 @@ static void usage(FILE *f)
 "       " PROG " audit verify --log F --cert C [--json]\n"
 "       " PROG " policy check --policy P --sig S --authority A --cert OPCERT\n"
 "                --vm V --source A --target B [--json]\n"
-"       " PROG " tpm-ak [--tcti T] [--pcrs 0,7] [--json]\n");
+"       " PROG " tpm-ak [--tcti T] [--pcrs 0,7] [--json]\n"
+"       " PROG " tpm-bind-authority --tcti T --nv-index I --authority CERT\n"
+"                [--owner-auth-file F] [--json]\n"
+"       " PROG " tpm-authority --tcti T --nv-index I [--authority CERT] [--json]\n");
 }
 
 static int need(const char *v, const char *name)
@@ -871,6 +878,165 @@ static int cmd_tpm_ak(const struct args *a)
 	return 0;
 }
 
+/* ------------------------------------------------- tpm authority binding */
+
+/* "0x" and 1 to 8 hex digits, an owner NV index. */
+static int parse_nv_index(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2] ||
+	    strlen(s) > 10 || strspn(s + 2, "0123456789abcdefABCDEF") !=
+	    strlen(s + 2))
+		return -1;
+	errno = 0;
+	v = strtoul(s + 2, &end, 16);
+	if (errno || *end || v < SVMIGD_TPM_NV_FIRST || v > SVMIGD_TPM_NV_LAST)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* The owner password: the file's bytes, one final newline dropped. */
+static int read_owner_auth(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, size, f);
+	if (ferror(f) || n == size) {
+		fclose(f);
+		return -E2BIG;
+	}
+	fclose(f);
+	if (n && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	if (strlen(buf) != n)
+		return -EINVAL;		/* a NUL inside */
+	return 0;
+}
+
+static int tpm_binding_args(const struct args *a, uint32_t *nv)
+{
+	if (need(a->tcti, "--tcti") || need(a->nv_index, "--nv-index"))
+		return 2;
+	if (parse_nv_index(a->nv_index, nv)) {
+		fprintf(stderr,
+			PROG ": --nv-index: not an NV index 0x%08x to 0x%08x: %s\n",
+			SVMIGD_TPM_NV_FIRST, SVMIGD_TPM_NV_LAST, a->nv_index);
+		return 2;
+	}
+	return 0;
+}
+
+static int cmd_tpm_bind_authority(const struct args *a)
+{
+	uint8_t digest[SVMIGD_SHA256_LEN];
+	char hex[SVMIGD_SHA256_HEX_LEN + 1], err[512], auth[65] = "";
+	struct svmigd_tpm *t;
+	uint32_t nv;
+	int ret;
+
+	ret = tpm_binding_args(a, &nv);
+	if (ret || need(a->authority, "--authority"))
+		return 2;
+	if (svmigd_authority_sha256(a->authority, digest, err, sizeof(err)))
+		return setup_fail(a, "%s", err);
+	if (a->owner_auth_file) {
+		ret = read_owner_auth(a->owner_auth_file, auth, sizeof(auth));
+		if (ret)
+			return setup_fail(a, "%s: %s", a->owner_auth_file,
+					  ret == -E2BIG ? "longer than 64 bytes" :
+					  ret == -EINVAL ? "contains a NUL byte" :
+					  strerror(-ret));
+	}
+	ret = svmigd_tpm_open(a->tcti, &t);
+	if (ret) {
+		OPENSSL_cleanse(auth, sizeof(auth));
+		return setup_fail(a, "TPM: %s", svmigd_tpm_strerror(ret));
+	}
+	ret = svmigd_tpm_nv_bind(t, nv, digest, auth);
+	OPENSSL_cleanse(auth, sizeof(auth));
+	if (ret) {
+		snprintf(err, sizeof(err), "TPM NV index 0x%08x: %s (%s)", nv,
+			 svmigd_tpm_strerror(ret), svmigd_tpm_last_error(t));
+		svmigd_tpm_close(t);
+		setup_fail(a, "%s", err);
+		return ret == SVMIGD_TPM_EBOUND ? 1 : 2;
+	}
+	svmigd_tpm_close(t);
+	svmigd_hex_encode(hex, digest, SVMIGD_SHA256_LEN);
+	if (a->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		snprintf(err, sizeof(err), "0x%08x", nv);
+		json_object_object_add(o, "nv_index", json_object_new_string(err));
+		json_object_object_add(o, "authority_sha256",
+				       json_object_new_string(hex));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("bound 0x%08x authority_sha256 %s\n", nv, hex);
+	}
+	return 0;
+}
+
+static int cmd_tpm_authority(const struct args *a)
+{
+	uint8_t got[SVMIGD_SHA256_LEN], want[SVMIGD_SHA256_LEN];
+	char hex[SVMIGD_SHA256_HEX_LEN + 1], err[512], idx[16];
+	struct svmigd_tpm *t;
+	bool match = true;
+	uint32_t nv;
+	int ret;
+
+	ret = tpm_binding_args(a, &nv);
+	if (ret)
+		return ret;
+	if (a->authority &&
+	    svmigd_authority_sha256(a->authority, want, err, sizeof(err)))
+		return setup_fail(a, "%s", err);
+	ret = svmigd_tpm_open(a->tcti, &t);
+	if (ret)
+		return setup_fail(a, "TPM: %s", svmigd_tpm_strerror(ret));
+	ret = svmigd_tpm_nv_read(t, nv, got, sizeof(got));
+	if (ret) {
+		snprintf(err, sizeof(err), "TPM NV index 0x%08x: %s (%s)", nv,
+			 svmigd_tpm_strerror(ret), svmigd_tpm_last_error(t));
+		svmigd_tpm_close(t);
+		return setup_fail(a, "%s", err);
+	}
+	svmigd_tpm_close(t);
+	if (a->authority)
+		match = !CRYPTO_memcmp(got, want, sizeof(got));
+	svmigd_hex_encode(hex, got, SVMIGD_SHA256_LEN);
+	snprintf(idx, sizeof(idx), "0x%08x", nv);
+	if (a->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(match));
+		json_object_object_add(o, "nv_index", json_object_new_string(idx));
+		json_object_object_add(o, "authority_sha256",
+				       json_object_new_string(hex));
+		if (a->authority)
+			json_object_object_add(o, "match",
+					       json_object_new_boolean(match));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("nv_index %s authority_sha256 %s\n", idx, hex);
+		if (a->authority)
+			printf("%s: %s\n", a->authority,
+			       match ? "matches" : "does not match");
+	}
+	return match ? 0 : 1;
+}
+
 /* ------------------------------------------------------------ main */
 
 static int bad_number(const char *opt, const char *val)
@@ -895,6 +1061,10 @@ static int dispatch(const char *cmd, const char *sub, struct args *a)
 		return cmd_policy_check(a);
 	if (is(cmd, "tpm-ak"))
 		return cmd_tpm_ak(a);
+	if (is(cmd, "tpm-bind-authority"))
+		return cmd_tpm_bind_authority(a);
+	if (is(cmd, "tpm-authority"))
+		return cmd_tpm_authority(a);
 	usage(stderr);
 	return 2;
 }
@@ -919,6 +1089,8 @@ int main(int argc, char **argv)
 		{ "authority", required_argument, NULL, 'a' },
 		{ "tcti", required_argument, NULL, 'T' },
 		{ "pcrs", required_argument, NULL, 'P' },
+		{ "nv-index", required_argument, NULL, 'N' },
+		{ "owner-auth-file", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -965,6 +1137,8 @@ int main(int argc, char **argv)
 		case 'a': a.authority = optarg; break;
 		case 'T': a.tcti = optarg; break;
 		case 'P': a.pcrs = optarg; break;
+		case 'N': a.nv_index = optarg; break;
+		case 'O': a.owner_auth_file = optarg; break;
 		case 'j': a.json = true; break;
 		case 'h':
 			usage(stdout);

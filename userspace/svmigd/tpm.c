@@ -4,6 +4,7 @@
  * and their verifiers (OpenSSL 3).  See tpm.h.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,8 @@ static const char *const errstr[] = {
 	[-SVMIGD_TPM_ECRYPTO] = "cryptographic library failure",
 	[-SVMIGD_TPM_ERANGE] = "TPM result too large",
 	[-SVMIGD_TPM_EAGAIN] = "PCRs kept changing during the quote",
+	[-SVMIGD_TPM_EBOUND] = "NV index already bound",
+	[-SVMIGD_TPM_ENVINDEX] = "NV index is not a locked 32-byte binding",
 	[-SVMIGD_TPM_EAK] = "AK is not the enrolled one",
 	[-SVMIGD_TPM_EAKKEY] = "AK is not a P-256 public key",
 	[-SVMIGD_TPM_ESIG] = "signature does not verify with the AK",
@@ -636,6 +639,178 @@ int svmigd_tpm_pcr_extend(struct svmigd_tpm *t, unsigned int idx,
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(t, "PCR_Extend", rc);
 	return 0;
+}
+
+/* ---- NV bindings --------------------------------------------------------- */
+
+/* What a binding index is; WRITELOCKED and WRITTEN come once it is bound. */
+#define NV_ATTRS	(TPMA_NV_OWNERWRITE | TPMA_NV_AUTHREAD | \
+			 TPMA_NV_OWNERREAD | TPMA_NV_WRITEDEFINE | \
+			 TPMA_NV_NO_DA)
+#define NV_STATE	(TPMA_NV_WRITELOCKED | TPMA_NV_WRITTEN)
+
+static bool nv_index_ok(uint32_t nv_index)
+{
+	return nv_index >= SVMIGD_TPM_NV_FIRST && nv_index <= SVMIGD_TPM_NV_LAST;
+}
+
+/* The ESYS handle of defined index @nv_index and its public area. */
+static int nv_open(struct svmigd_tpm *t, uint32_t nv_index, ESYS_TR *h,
+		   TPMS_NV_PUBLIC *pub)
+{
+	TPM2B_NV_PUBLIC *p = NULL;
+	TSS2_RC rc;
+
+	rc = Esys_TR_FromTPMPublic(t->esys, nv_index, ESYS_TR_NONE,
+				   ESYS_TR_NONE, ESYS_TR_NONE, h);
+	if (rc != TSS2_RC_SUCCESS) {
+		*h = ESYS_TR_NONE;
+		return tpm_fail(t, "NV index", rc);
+	}
+	rc = Esys_NV_ReadPublic(t->esys, *h, ESYS_TR_NONE, ESYS_TR_NONE,
+				ESYS_TR_NONE, &p, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		Esys_TR_Close(t->esys, h);
+		*h = ESYS_TR_NONE;
+		return tpm_fail(t, "NV_ReadPublic", rc);
+	}
+	*pub = p->nvPublic;
+	Esys_Free(p);
+	return 0;
+}
+
+static bool nv_shape_ok(const TPMS_NV_PUBLIC *pub)
+{
+	return pub->nameAlg == TPM2_ALG_SHA256 &&
+	       pub->dataSize == SVMIGD_TPM_DIGEST_LEN &&
+	       (pub->attributes & ~(TPMA_NV)NV_STATE) == NV_ATTRS &&
+	       pub->authPolicy.size == 0;
+}
+
+static void nv_close(struct svmigd_tpm *t, ESYS_TR *h)
+{
+	if (*h != ESYS_TR_NONE)
+		Esys_TR_Close(t->esys, h);
+	*h = ESYS_TR_NONE;
+}
+
+int svmigd_tpm_nv_read(struct svmigd_tpm *t, uint32_t nv_index,
+		       uint8_t *buf, size_t len)
+{
+	TPM2B_MAX_NV_BUFFER *data = NULL;
+	TPMS_NV_PUBLIC pub;
+	ESYS_TR h;
+	TSS2_RC rc;
+	int err;
+
+	if (!t || !buf || len != SVMIGD_TPM_DIGEST_LEN || !nv_index_ok(nv_index))
+		return SVMIGD_TPM_EINVAL;
+	err = nv_open(t, nv_index, &h, &pub);
+	if (err)
+		return err;
+	if (!nv_shape_ok(&pub) ||
+	    (pub.attributes & NV_STATE) != NV_STATE) {
+		nv_close(t, &h);
+		return tpm_failmsg(t, SVMIGD_TPM_ENVINDEX,
+				   "NV index attributes or size are not those of a locked binding");
+	}
+	rc = Esys_NV_Read(t->esys, h, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			  ESYS_TR_NONE, SVMIGD_TPM_DIGEST_LEN, 0, &data);
+	nv_close(t, &h);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, "NV_Read", rc);
+	if (data->size != SVMIGD_TPM_DIGEST_LEN) {
+		Esys_Free(data);
+		return tpm_failmsg(t, SVMIGD_TPM_ERANGE,
+				   "NV_Read returned a wrong size");
+	}
+	memcpy(buf, data->buffer, SVMIGD_TPM_DIGEST_LEN);
+	Esys_Free(data);
+	return 0;
+}
+
+/* Define the index, or open it if an earlier bind defined it. */
+static int nv_define(struct svmigd_tpm *t, uint32_t nv_index, ESYS_TR *h)
+{
+	const TPM2B_AUTH none = { 0 };
+	TPM2B_NV_PUBLIC info = {
+		.nvPublic = {
+			.nvIndex = nv_index,
+			.nameAlg = TPM2_ALG_SHA256,
+			.attributes = NV_ATTRS,
+			.dataSize = SVMIGD_TPM_DIGEST_LEN,
+		},
+	};
+	TPMS_NV_PUBLIC pub;
+	TSS2_RC rc;
+	int err;
+
+	rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+				 ESYS_TR_NONE, ESYS_TR_NONE, &none, &info, h);
+	if (rc == TSS2_RC_SUCCESS)
+		return 0;
+	*h = ESYS_TR_NONE;
+	if (rc != TPM2_RC_NV_DEFINED)
+		return tpm_fail(t, "NV_DefineSpace", rc);
+	err = nv_open(t, nv_index, h, &pub);
+	if (err)
+		return err;
+	if (!nv_shape_ok(&pub)) {
+		nv_close(t, h);
+		return tpm_failmsg(t, SVMIGD_TPM_ENVINDEX,
+				   "NV index exists with other attributes or size");
+	}
+	if (pub.attributes & TPMA_NV_WRITELOCKED) {
+		nv_close(t, h);
+		return tpm_failmsg(t, SVMIGD_TPM_EBOUND,
+				   "the index is written and write-locked");
+	}
+	return 0;
+}
+
+int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
+		       const uint8_t digest[SVMIGD_TPM_DIGEST_LEN],
+		       const char *owner_auth)
+{
+	TPM2B_MAX_NV_BUFFER data = { .size = SVMIGD_TPM_DIGEST_LEN };
+	TPM2B_AUTH auth = { 0 };
+	size_t alen = owner_auth ? strlen(owner_auth) : 0;
+	ESYS_TR h;
+	TSS2_RC rc;
+	int err;
+
+	if (!t || !digest || !nv_index_ok(nv_index) ||
+	    alen > sizeof(auth.buffer))
+		return SVMIGD_TPM_EINVAL;
+	auth.size = (UINT16)alen;
+	if (alen)
+		memcpy(auth.buffer, owner_auth, alen);
+	rc = Esys_TR_SetAuth(t->esys, ESYS_TR_RH_OWNER, &auth);
+	OPENSSL_cleanse(&auth, sizeof(auth));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(t, "TR_SetAuth", rc);
+	err = nv_define(t, nv_index, &h);
+	if (err)
+		goto out;
+	memcpy(data.buffer, digest, SVMIGD_TPM_DIGEST_LEN);
+	rc = Esys_NV_Write(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD,
+			   ESYS_TR_NONE, ESYS_TR_NONE, &data, 0);
+	if (rc != TSS2_RC_SUCCESS) {
+		err = rc == TPM2_RC_NV_LOCKED ?
+		      tpm_failmsg(t, SVMIGD_TPM_EBOUND,
+				  "the index is written and write-locked") :
+		      tpm_fail(t, "NV_Write", rc);
+		goto close;
+	}
+	rc = Esys_NV_WriteLock(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD,
+			       ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS)
+		err = tpm_fail(t, "NV_WriteLock", rc);
+close:
+	nv_close(t, &h);
+out:
+	Esys_TR_SetAuth(t->esys, ESYS_TR_RH_OWNER, &(const TPM2B_AUTH){ 0 });
+	return err;
 }
 
 /* ---- quote -------------------------------------------------------------- */

@@ -42,6 +42,8 @@ enum {
 	SVMIGD_TPM_ECRYPTO = -4,	/* OpenSSL failed (not a verdict) */
 	SVMIGD_TPM_ERANGE = -5,		/* a result does not fit our buffers */
 	SVMIGD_TPM_EAGAIN = -6,		/* PCRs kept changing during a quote */
+	SVMIGD_TPM_EBOUND = -7,		/* NV index already bound (locked) */
+	SVMIGD_TPM_ENVINDEX = -8,	/* NV index is not a binding */
 	/* verdicts of the verifiers */
 	SVMIGD_TPM_EAK = -20,		/* AK is not the enrolled one */
 	SVMIGD_TPM_EAKKEY = -21,	/* AK is not a DER P-256 public key */
@@ -124,6 +126,32 @@ int svmigd_tpm_ecdh_zgen(struct svmigd_tpm_ecdh *key,
 			 uint8_t z[SVMIGD_TPM_Z_LEN]);
 /* Flushes the key; call before svmigd_tpm_close() of its context. */
 void svmigd_tpm_ecdh_free(struct svmigd_tpm_ecdh *key);
+
+/*
+ * A binding: a SHA-256 digest in an owner-defined NV index
+ * (SVMIGD_TPM_NV_FIRST..SVMIGD_TPM_NV_LAST) of exactly 32 bytes, written
+ * with the owner authorization and then write-locked for the life of the
+ * index (TPMA_NV_WRITEDEFINE): changing it needs TPM2_NV_UndefineSpace,
+ * i.e. the owner authorization.  Readable with an empty password.
+ *
+ * svmigd_tpm_nv_bind() defines the index (@owner_auth: the owner
+ * hierarchy's password, NULL or "" for none), writes @digest and locks
+ * it.  An index left defined but unwritten by an interrupted bind is
+ * completed; a locked one gives SVMIGD_TPM_EBOUND, one with other
+ * attributes or size SVMIGD_TPM_ENVINDEX.
+ *
+ * svmigd_tpm_nv_read() reads the digest; @len must be 32.  An index that
+ * is not a written, write-locked 32-byte binding as above gives
+ * SVMIGD_TPM_ENVINDEX; an undefined one SVMIGD_TPM_ETPM.
+ */
+#define SVMIGD_TPM_NV_FIRST	0x01000000u
+#define SVMIGD_TPM_NV_LAST	0x01ffffffu
+
+int svmigd_tpm_nv_read(struct svmigd_tpm *t, uint32_t nv_index,
+		       uint8_t *buf, size_t len);
+int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
+		       const uint8_t digest[SVMIGD_TPM_DIGEST_LEN],
+		       const char *owner_auth);
 
 /* Userspace side (no TPM). */
 int svmigd_tpm_spki_sha256(const uint8_t *der, size_t der_len,
