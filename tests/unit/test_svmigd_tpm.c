@@ -728,6 +728,85 @@ static void test_nv_refused(void **state)
 			 SVMIGD_TPM_EINVAL);
 }
 
+/* Sets the owner authorization of @s from @old to @new (raw ESAPI). */
+static void owner_auth(const struct swtpm *s, const char *old, const char *new)
+{
+	TPM2B_AUTH a = { .size = (UINT16)strlen(old) };
+	TPM2B_AUTH n = { .size = (UINT16)strlen(new) };
+	TSS2_TCTI_CONTEXT *tcti = NULL;
+	ESYS_CONTEXT *esys = NULL;
+
+	memcpy(a.buffer, old, a.size);
+	memcpy(n.buffer, new, n.size);
+	assert_int_equal(Tss2_TctiLdr_Initialize(s->tcti, &tcti), 0);
+	assert_int_equal(Esys_Initialize(&esys, tcti, NULL), 0);
+	assert_int_equal(Esys_TR_SetAuth(esys, ESYS_TR_RH_OWNER, &a), 0);
+	assert_int_equal(Esys_HierarchyChangeAuth(esys, ESYS_TR_RH_OWNER,
+						  ESYS_TR_PASSWORD, ESYS_TR_NONE,
+						  ESYS_TR_NONE, &n), 0);
+	Esys_Finalize(&esys);
+	Tss2_TctiLdr_Finalize(&tcti);
+}
+
+/* Root without the owner authorization tries to delete the bound index. */
+static TSS2_RC undefine_without_auth(const struct swtpm *s, uint32_t idx)
+{
+	TSS2_TCTI_CONTEXT *tcti = NULL;
+	ESYS_CONTEXT *esys = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+	TSS2_RC rc;
+
+	assert_int_equal(Tss2_TctiLdr_Initialize(s->tcti, &tcti), 0);
+	assert_int_equal(Esys_Initialize(&esys, tcti, NULL), 0);
+	assert_int_equal(Esys_TR_FromTPMPublic(esys, idx, ESYS_TR_NONE,
+					       ESYS_TR_NONE, ESYS_TR_NONE, &h), 0);
+	rc = Esys_NV_UndefineSpace(esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD,
+				   ESYS_TR_NONE, ESYS_TR_NONE);
+	Esys_TR_Close(esys, &h);
+	Esys_Finalize(&esys);
+	Tss2_TctiLdr_Finalize(&tcti);
+	return rc;
+}
+
+/*
+ * With an owner authorization held by the provisioner, svmigd still has
+ * its AK, quotes and ECDH keys (endorsement hierarchy), binding needs that
+ * authorization, and root without it cannot delete the binding.
+ */
+static void test_nv_owner_auth(void **state)
+{
+	const unsigned int pcrs[] = { 0, 7 };
+	uint8_t d[SVMIGD_TPM_DIGEST_LEN], got[SVMIGD_TPM_DIGEST_LEN];
+	uint8_t qual[SVMIGD_TPM_QUAL_LEN] = { 7 };
+	struct svmigd_tpm_ecdh_cert cert;
+	struct svmigd_tpm_ecdh *key = NULL;
+	struct svmigd_tpm_quote q;
+	struct svmigd_tpm_ak ak;
+	struct svmigd_tpm *t;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	fill(d, sizeof(d), 0x44);
+	owner_auth(&tpm_b, "", "provisioner");
+	t = open_tpm(&tpm_b);
+	assert_int_equal(svmigd_tpm_ak(t, &ak), 0);
+	assert_int_equal(svmigd_tpm_quote(t, qual, pcrs, 2, &q), 0);
+	assert_int_equal(svmigd_tpm_ecdh_create(t, qual, &key, &cert), 0);
+	svmigd_tpm_ecdh_free(key);
+	assert_int_equal(svmigd_tpm_nv_bind(t, 0x0150001au, d, NULL),
+			 SVMIGD_TPM_ETPM);
+	assert_int_equal(svmigd_tpm_nv_bind(t, 0x0150001au, d, "provisioner"), 0);
+	assert_int_equal(svmigd_tpm_nv_read(t, 0x0150001au, got, sizeof(got)), 0);
+	assert_memory_equal(got, d, sizeof(d));
+	svmigd_tpm_close(t);
+	assert_int_not_equal(undefine_without_auth(&tpm_b, 0x0150001au), 0);
+	t = open_tpm(&tpm_b);
+	assert_int_equal(svmigd_tpm_nv_read(t, 0x0150001au, got, sizeof(got)), 0);
+	assert_memory_equal(got, d, sizeof(d));
+	svmigd_tpm_close(t);
+	owner_auth(&tpm_b, "provisioner", "");
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 static int setup_swtpms(void **state)
@@ -779,6 +858,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_no_tpm, teardown_test),
 		cmocka_unit_test_teardown(test_nv_bind, teardown_test),
 		cmocka_unit_test_teardown(test_nv_refused, teardown_test),
+		cmocka_unit_test_teardown(test_nv_owner_auth, teardown_test),
 	};
 
 	return cmocka_run_group_tests(tests, setup_swtpms, teardown_swtpms);

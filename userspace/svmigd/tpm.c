@@ -470,7 +470,13 @@ static void tpm_flush(struct svmigd_tpm *t, ESYS_TR *h)
 	*h = ESYS_TR_NONE;
 }
 
-/* A primary key under the owner hierarchy; @pub optional. */
+/*
+ * A primary key under the endorsement hierarchy (its authorization stays
+ * empty, as TCG's EK provisioning leaves it), not the owner's: a
+ * provisioner may then set an owner authorization, which is what keeps
+ * root from redefining the authority's NV index (svmigd_tpm_nv_bind).
+ * @pub optional.
+ */
 static int tpm_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
 		       ESYS_TR *h, TPM2B_PUBLIC **pub)
 {
@@ -480,8 +486,9 @@ static int tpm_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
 	TSS2_RC rc;
 
 	*h = ESYS_TR_NONE;
-	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-				ESYS_TR_NONE, ESYS_TR_NONE, &sens, tmpl,
+	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT,
+				ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+				&sens, tmpl,
 				&outside, &none, h, pub, NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		*h = ESYS_TR_NONE;
