@@ -353,6 +353,27 @@ static int sess_nomem(struct sess *s)
 	return sess_fail(s, SK_FAIL, -ENOMEM, "out of memory");
 }
 
+/*
+ * Appends @event with @details (consumed) unless building them failed
+ * (@built: their first error): the ending of every audited step.
+ */
+static int sess_record(struct sess *s, const char *event,
+		       struct json_object *details, int built)
+{
+	char why[256];
+	int ret;
+
+	if (built) {
+		json_object_put(details);
+		return sess_nomem(s);
+	}
+	ret = sess_audit(s, event, details, why, sizeof(why));
+	json_object_put(details);
+	if (ret)
+		return sess_fail(s, SK_FAIL, ret, "audit log: %s", why);
+	return 0;
+}
+
 static int sess_tpm_fail(struct sess *s, int err, const char *what)
 {
 	if (err == SVMIGD_TPM_ENOMEM)
@@ -613,7 +634,6 @@ static int sess_audit_request(struct sess *s)
 {
 	const struct svmigd_request *r = &s->ses->request.req;
 	struct json_object *d = sess_details(s);
-	char why[256];
 	int ret = d ? 0 : -ENOMEM;
 
 	if (!ret)
@@ -626,15 +646,7 @@ static int sess_audit_request(struct sess *s)
 		ret = sess_add_u64(d, "vm_vcpus", r->vm_vcpus);
 	if (!ret)
 		ret = sess_add_str(d, "operator_cn", s->ses->request.operator_cn);
-	if (ret) {
-		json_object_put(d);
-		return sess_nomem(s);
-	}
-	ret = sess_audit(s, "request", d, why, sizeof(why));
-	json_object_put(d);
-	if (ret)
-		return sess_fail(s, SK_FAIL, ret, "audit log: %s", why);
-	return 0;
+	return sess_record(s, "request", d, ret);
 }
 
 static int sess_verify_request(struct sess *s, struct json_object *req)
@@ -913,7 +925,6 @@ static int probe_audit(struct sess *s, const uint8_t *quote,
 		       const uint8_t *ak)
 {
 	struct json_object *d = sess_details(s);
-	char why[256];
 	int ret = d ? 0 : -ENOMEM;
 
 	if (!ret)
@@ -923,15 +934,7 @@ static int probe_audit(struct sess *s, const uint8_t *quote,
 		ret = svmig_msg_add_hex(d, "peer_ak", ak, SVMIGD_SHA256_LEN);
 	if (!ret)
 		ret = sess_add_str(d, "verdict", SESS_TRUSTED);
-	if (ret) {
-		json_object_put(d);
-		return sess_nomem(s);
-	}
-	ret = sess_audit(s, "attest", d, why, sizeof(why));
-	json_object_put(d);
-	if (ret)
-		return sess_fail(s, SK_FAIL, ret, "audit log: %s", why);
-	return 0;
+	return sess_record(s, "attest", d, ret);
 }
 
 /* Attester: the verifier's VERDICT, or its ERROR. */
@@ -1260,7 +1263,6 @@ static int sess_audit_session(struct sess *s)
 {
 	const struct svmigd_session *o = s->ses;
 	struct json_object *d = sess_details(s);
-	char why[256];
 	int ret = d ? 0 : -ENOMEM;
 
 	if (!ret)
@@ -1281,15 +1283,7 @@ static int sess_audit_session(struct sess *s)
 		ret = sess_add_str(d, "operator", o->operator);
 	if (!ret)
 		ret = sess_add_str(d, "rule", o->role);
-	if (ret) {
-		json_object_put(d);
-		return sess_nomem(s);
-	}
-	ret = sess_audit(s, "session", d, why, sizeof(why));
-	json_object_put(d);
-	if (ret)
-		return sess_fail(s, SK_FAIL, ret, "audit log: %s", why);
-	return 0;
+	return sess_record(s, "session", d, ret);
 }
 
 /* Z, then the secret and the id from the transcript; Z wiped. */
@@ -1528,7 +1522,6 @@ static void receipt_begin(struct sess *s, struct svmig_tls_conn *conn,
 static int receipt_audit(struct sess *s, const struct svmigd_receipt *r)
 {
 	struct json_object *d = sess_details(s);
-	char why[256];
 	int ret = d ? 0 : -ENOMEM;
 
 	if (!ret)
@@ -1543,15 +1536,7 @@ static int receipt_audit(struct sess *s, const struct svmigd_receipt *r)
 	if (!ret)
 		ret = svmig_msg_add_hex(d, "receipt", r->sha256,
 					sizeof(r->sha256));
-	if (ret) {
-		json_object_put(d);
-		return sess_nomem(s);
-	}
-	ret = sess_audit(s, "receipt", d, why, sizeof(why));
-	json_object_put(d);
-	if (ret)
-		return sess_fail(s, SK_FAIL, ret, "audit log: %s", why);
-	return 0;
+	return sess_record(s, "receipt", d, ret);
 }
 
 /* The RECEIPT message of @r, signed with the host key. */
@@ -1810,7 +1795,6 @@ static int handover_audit(struct sess *s, const uint8_t *receipt,
 			  const uint8_t *sha256, enum svmigd_handover what)
 {
 	struct json_object *d = sess_details(s);
-	char why[256];
 	int ret = d ? 0 : -ENOMEM;
 
 	if (!ret)
@@ -1822,15 +1806,7 @@ static int handover_audit(struct sess *s, const uint8_t *receipt,
 	if (!ret)
 		ret = svmig_msg_add_hex(d, "statement", sha256,
 					SVMIGD_SHA256_LEN);
-	if (ret) {
-		json_object_put(d);
-		return sess_nomem(s);
-	}
-	ret = sess_audit(s, handover_step(what), d, why, sizeof(why));
-	json_object_put(d);
-	if (ret)
-		return sess_fail(s, SK_FAIL, ret, "audit log: %s", why);
-	return 0;
+	return sess_record(s, handover_step(what), d, ret);
 }
 
 /* The signed message; *@sha256: the statement's digest. */
