@@ -34,6 +34,7 @@
 #include "audit.h"
 #include "config.h"
 #include "daemon.h"
+#include "journal.h"
 #include "policy.h"
 #include "request.h"
 #include "session.h"
@@ -61,6 +62,7 @@ struct daemon {
 	X509_STORE *op_anchors;
 	struct svmigd_session_cfg scfg;
 	char qmp_dir[512];
+	char journal_dir[1024];		/* <state_dir>/journal (journal.h) */
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int ctl_fd, data_fd, unix_fd;
 	int timeout_s;
@@ -78,6 +80,7 @@ struct mig {
 	int sv, sock;
 	int client;			/* svmigctl, or -1 */
 	bool was_running;
+	bool journalled;		/* our journal has an entry for it */
 	struct svmig_stats st;
 	char err[1024];
 };
@@ -333,8 +336,9 @@ static void progress(struct mig *m, const char *step, const char *fmt, ...)
 
 /* ------------------------------------------------------------ audit */
 
-static void audit(struct mig *m, const char *event, const char *step,
-		  const char *what_err)
+/* A record of this migration; @text (if any) as details member @key. */
+static void audit_with(struct mig *m, const char *event, const char *step,
+		       const char *key, const char *text)
 {
 	struct json_object *det = json_object_new_object();
 	char hex[2 * SVMIGD_SESSION_ID_LEN + 1];
@@ -346,9 +350,8 @@ static void audit(struct mig *m, const char *event, const char *step,
 		m->s->source ? "source" : "target"));
 	json_object_object_add(det, "peer", json_object_new_string(m->s->peer));
 	json_object_object_add(det, "step", json_object_new_string(step));
-	if (what_err)
-		json_object_object_add(det, "error",
-				       json_object_new_string(what_err));
+	if (text)
+		json_object_object_add(det, key, json_object_new_string(text));
 	if (m->st.records) {
 		json_object_object_add(det, "records",
 				       json_object_new_int64((int64_t)m->st.records));
@@ -370,6 +373,12 @@ static void audit(struct mig *m, const char *event, const char *step,
 				err, sizeof(err)))
 		logf_("audit: %s", err);
 	json_object_put(det);
+}
+
+static void audit(struct mig *m, const char *event, const char *step,
+		  const char *what_err)
+{
+	audit_with(m, event, step, "error", what_err);
 }
 
 /*
@@ -1250,6 +1259,47 @@ static void serve_attest(struct daemon *d, int client, struct json_object *req)
 	close_fd(&fd);
 }
 
+/* ------------------------------------------------------------ journal */
+
+/*
+ * Writes this migration's journal entry in @phase before the step it
+ * names: without it a successor could not tell whether the target may run
+ * the VM, so a failure to write it fails the migration.
+ */
+static int journal_mark(struct mig *m, enum svmigd_journal_phase phase)
+{
+	struct svmigd_journal_entry e = {
+		.phase = phase,
+		.was_running = m->was_running,
+		.time = time(NULL),
+	};
+	char err[512];
+
+	snprintf(e.vm, sizeof(e.vm), "%s", m->s->request.req.vm);
+	snprintf(e.peer, sizeof(e.peer), "%s", m->s->peer);
+	snprintf(e.operator, sizeof(e.operator), "%s", m->s->operator);
+	memcpy(e.session, m->s->id, sizeof(e.session));
+	if (svmigd_journal_write(m->d->journal_dir, &e, err, sizeof(err)))
+		return failf(m, "%s", err);
+	m->journalled = true;
+	return 0;
+}
+
+/* The outcome is settled (the source runs, or quit for the target's copy). */
+static void journal_settled(struct mig *m)
+{
+	char err[512];
+
+	if (!m->journalled)
+		return;
+	if (svmigd_journal_remove(m->d->journal_dir, m->s->request.req.vm,
+				  err, sizeof(err)))
+		logf_("%s", err);
+	m->journalled = false;
+}
+
+/* ------------------------------------------------------------ source: DATA */
+
 static int source_data(struct mig *m, const char *data_addr)
 {
 	struct json_object *args;
@@ -1261,6 +1311,8 @@ static int source_data(struct mig *m, const char *data_addr)
 	if (is(st, "inmigrate"))
 		return failf(m, "the source QEMU is waiting for a migration itself");
 	m->was_running = is(st, "running");
+	if (journal_mark(m, SVMIGD_JOURNAL_DATA))
+		return -1;
 	if (svmig_key(m, SVMIG_ROLE_SENDER))
 		return -1;
 	m->sock = tcp_connect(data_addr, IO_TIMEOUT_MS);
@@ -1295,30 +1347,43 @@ static int source_data(struct mig *m, const char *data_addr)
 	return 0;
 }
 
-/* Keeps the source VM running after a failure. */
-static void source_resume(struct mig *m)
+/*
+ * Puts the source VM back as it was before a failed migration: running
+ * again if it ran (a paused VM stays paused).  0 once that is so, and the
+ * journal entry is removed; -1 when it needs an operator.
+ */
+static int source_resume(struct mig *m)
 {
 	struct json_object *ret;
 	const char *st;
+	int rc = 0;
 
 	if (!m->q || !qmp_usable(m->q)) {
 		progress(m, "recover", "no QMP connection to the source QEMU: CHECK IT BY HAND");
-		return;
+		return -1;
 	}
 	qmp_execute(m->q, "migrate_cancel", NULL, NULL);
 	wait_terminal(m);
 	if (qmp_execute(m->q, "query-status", NULL, &ret)) {
 		progress(m, "recover", "cannot query the source VM: CHECK IT BY HAND");
-		return;
+		return -1;
 	}
 	st = jstr(ret, "status") ?: "?";
-	if (is(st, "running"))
+	if (is(st, "running")) {
 		progress(m, "recover", "the source VM is running");
-	else if (!qmp_execute(m->q, "cont", NULL, NULL))
+	} else if (!m->was_running) {
+		progress(m, "recover", "the source VM is %s and stays paused, "
+			 "as it was before the migration", st);
+	} else if (!qmp_execute(m->q, "cont", NULL, NULL)) {
 		progress(m, "recover", "the source VM was %s: resumed it", st);
-	else
+	} else {
 		progress(m, "recover", "the source VM is %s, cont failed: CHECK IT BY HAND", st);
+		rc = -1;
+	}
 	json_object_put(ret);
+	if (!rc)
+		journal_settled(m);
+	return rc;
 }
 
 /*
@@ -1336,6 +1401,11 @@ static int source_handover(struct mig *m, const struct svmigd_receipt *r)
 
 	progress(m, "commit", "valid receipt (%llu records verified): "
 		 "committing", (unsigned long long)r->records);
+	if (journal_mark(m, SVMIGD_JOURNAL_COMMIT)) {
+		audit(m, "failed", "commit", m->err);
+		source_resume(m);
+		return -1;
+	}
 	ret = svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_COMMIT,
 					   r->sha256, err, sizeof(err));
 	if (ret && ret != -ENOTCONN) {
@@ -1361,8 +1431,159 @@ static int source_handover(struct mig *m, const struct svmigd_receipt *r)
 	else
 		progress(m, "quit", "%s resumed the VM: source QEMU told to quit",
 			 m->s->peer);
+	journal_settled(m);
 	audit(m, "completed", "quit", NULL);
 	return 0;
+}
+
+/* ------------------------------------------------------------ restart */
+
+/* A stand-in for the session an entry was written in: enough for QMP and audit. */
+static void journal_mig(struct daemon *d, const struct svmigd_journal_entry *e,
+			struct svmigd_session *s, struct mig *m)
+{
+	memset(s, 0, sizeof(*s));
+	s->source = true;
+	memcpy(s->id, e->session, sizeof(s->id));
+	snprintf(s->peer, sizeof(s->peer), "%s", e->peer);
+	snprintf(s->operator, sizeof(s->operator), "%s", e->operator);
+	snprintf(s->request.req.vm, sizeof(s->request.req.vm), "%s", e->vm);
+	memset(m, 0, sizeof(*m));
+	m->d = d;
+	m->s = s;
+	m->conn_fd = m->sv = m->sock = m->client = -1;
+	m->was_running = e->was_running;
+	m->journalled = true;
+}
+
+/*
+ * No COMMIT left this host (phase "data"), so the target discards its
+ * copy (it never resumes without one): the source VM is put back as it
+ * was.  Runs only between migrations, so no DATA step of ours is live.
+ */
+static void journal_resume(struct mig *m)
+{
+	char why[1100];
+
+	progress(m, "recover", "vm %s: the migration to %s was in DATA when svmigd "
+		 "stopped; no COMMIT was sent", m->s->request.req.vm, m->s->peer);
+	if (qmp_connect(m)) {
+		progress(m, "recover", "%s: CHECK IT BY HAND", m->err);
+		return;
+	}
+	if (source_resume(m))
+		return;
+	snprintf(why, sizeof(why), "svmigd restarted during DATA, before any COMMIT: "
+		 "the source VM is back as it was (%s)",
+		 m->was_running ? "running" : "paused");
+	audit_with(m, "recovered", "restart", "outcome", why);
+}
+
+/*
+ * The COMMIT may have reached the target (phase "commit"): only the
+ * target knows whether its copy runs, so the source stays paused until an
+ * operator settles it on the VM itself: cont (the target's audit log has
+ * no "resumed" for this session) or quit (it has).  Settled is noticed here.
+ */
+static void journal_in_doubt(struct mig *m, bool loud)
+{
+	char st[64], hex[2 * SVMIGD_SESSION_ID_LEN + 1], why[300];
+	int gone;
+
+	svmigd_hex_encode(hex, m->s->id, SVMIGD_SESSION_ID_LEN);
+	gone = qmp_connect(m);
+	if (!gone && vm_status(m, st, sizeof(st)))
+		return;
+	if (gone || is(st, "running")) {
+		snprintf(why, sizeof(why), "in doubt after a restart, then settled "
+			 "by hand: the source VM %s", gone ? "is gone" : "runs");
+		logf_("journal: vm %s (session %s): %s", m->s->request.req.vm, hex, why);
+		audit_with(m, "settled", "restart", "outcome", why);
+		journal_settled(m);
+		return;
+	}
+	if (!loud)
+		return;
+	logf_("journal: vm %s: IN DOUBT: the COMMIT of session %s may have reached "
+	      "%s; the source VM stays %s: check %s's audit log, then cont or quit "
+	      "it by hand", m->s->request.req.vm, hex, m->s->peer, st, m->s->peer);
+	audit_with(m, "in-doubt", "restart", "outcome",
+		   "svmigd restarted after the COMMIT: the source VM stays paused");
+}
+
+struct review {
+	struct daemon *d;
+	bool startup;
+};
+
+static int journal_review_one(void *arg, const struct svmigd_journal_entry *e)
+{
+	struct review *rv = arg;
+	struct svmigd_session s;
+	struct mig m;
+
+	journal_mig(rv->d, e, &s, &m);
+	if (e->phase == SVMIGD_JOURNAL_DATA)
+		journal_resume(&m);
+	else
+		journal_in_doubt(&m, rv->startup);
+	if (m.q)
+		qmp_close(m.q);
+	return 0;
+}
+
+static void journal_bad(void *arg, const char *file, const char *why)
+{
+	(void)arg;
+	logf_("journal: %s: %s; left in place, CHECK IT BY HAND", file, why);
+}
+
+/* What a predecessor left (@startup), or what an operator settled since. */
+static void journal_review(struct daemon *d, bool startup)
+{
+	struct review rv = { .d = d, .startup = startup };
+	char err[512];
+
+	if (svmigd_journal_scan(d->journal_dir, journal_review_one, journal_bad,
+				&rv, err, sizeof(err)))
+		logf_("%s", err);
+}
+
+static int journal_list_one(void *arg, const struct svmigd_journal_entry *e)
+{
+	struct json_object *o = json_object_new_object();
+	char hex[2 * SVMIGD_SESSION_ID_LEN + 1];
+
+	svmigd_hex_encode(hex, e->session, SVMIGD_SESSION_ID_LEN);
+	add_str(o, "vm", e->vm);
+	add_str(o, "peer", e->peer);
+	add_str(o, "phase", svmigd_journal_phase_name(e->phase));
+	add_str(o, "session", hex);
+	json_object_object_add(o, "since", json_object_new_int64(e->time));
+	json_object_array_add(arg, o);
+	return 0;
+}
+
+/* An unsettled migration of @vm blocks a new one: 0 if there is none. */
+static int journal_blocks(struct daemon *d, const char *vm, char *err,
+			  size_t len)
+{
+	struct svmigd_journal_entry e;
+	char path[2048], why[200];
+
+	if (!svmigd_journal_vm_ok(vm))
+		return 0;	/* refused as a QMP socket name later */
+	snprintf(path, sizeof(path), "%s/%s.json", d->journal_dir, vm);
+	if (access(path, F_OK))
+		return 0;
+	if (svmigd_journal_read(path, &e, why, sizeof(why)))
+		snprintf(err, len, "vm %s has an unreadable journal entry (%s): "
+			 "CHECK IT BY HAND", vm, why);
+	else
+		snprintf(err, len, "vm %s's migration to %s is in doubt (journal "
+			 "phase %s): cont or quit the VM by hand first", vm,
+			 e.peer, svmigd_journal_phase_name(e.phase));
+	return -1;
 }
 
 static void result(int client, bool ok, const char *error,
@@ -1422,6 +1643,12 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	if (strcmp(v.req.source, d->cfg.host_name)) {
 		snprintf(err, sizeof(err), "the request's source is %s, not this host (%s)",
 			 v.req.source, d->cfg.host_name);
+		audit_early(d, "refused", "source", &v, v.req.target, "request", err);
+		result(client, false, err, NULL);
+		return;
+	}
+	journal_review(d, false);
+	if (journal_blocks(d, v.req.vm, err, sizeof(err))) {
 		audit_early(d, "refused", "source", &v, v.req.target, "request", err);
 		result(client, false, err, NULL);
 		return;
@@ -1554,6 +1781,11 @@ static void serve_client(struct daemon *d, int fd)
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "host", json_object_new_string(d->cfg.host_name));
 		json_object_object_add(o, "policy_sha256", json_object_new_string(hex));
+		journal_review(d, false);
+		v = json_object_new_array();
+		svmigd_journal_scan(d->journal_dir, journal_list_one, NULL, v,
+				    err, sizeof(err));
+		json_object_object_add(o, "unsettled", v);
 		ctl_send(fd, o);
 		json_object_put(o);
 	} else if (is(cmd, "attest")) {
@@ -1700,6 +1932,8 @@ static int setup(struct daemon *d)
 		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s", d->o->qmp_dir);
 	else
 		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s/qmp", d->cfg.state_dir);
+	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal",
+		 d->cfg.state_dir);
 	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
 		logf_("%s: %s", d->cfg.state_dir, strerror(errno));
 		return -1;
@@ -1745,6 +1979,7 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	logf_("%s: listening on %s (control), %s (data), %s; QMP sockets in %s",
 	      d.cfg.host_name, d.cfg.listen_control, d.cfg.listen_data,
 	      d.sock_path, d.qmp_dir);
+	journal_review(&d, true);
 	while (!stopping) {
 		struct pollfd pfd[2] = {
 			{ .fd = d.ctl_fd, .events = POLLIN },

@@ -532,6 +532,26 @@ out:
 
 /* ------------------------------------------------------------ status */
 
+/* The daemon's answer, and each migration its journal has not settled. */
+static void status_print(struct json_object *res)
+{
+	struct json_object *arr, *e;
+	size_t i, n = 0;
+
+	printf("%s: svmigd answers; policy sha256 %s\n",
+	       jstr(res, "host") ?: "?", jstr(res, "policy_sha256") ?: "?");
+	if (json_object_object_get_ex(res, "unsettled", &arr) &&
+	    json_object_is_type(arr, json_type_array))
+		n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(arr, i);
+		printf("unsettled: vm %s to %s, phase %s, session %s, since %lld\n",
+		       jstr(e, "vm") ?: "?", jstr(e, "peer") ?: "?",
+		       jstr(e, "phase") ?: "?", jstr(e, "session") ?: "?",
+		       jnum(e, "since"));
+	}
+}
+
 static int cmd_status(const struct args *a)
 {
 	struct json_object *req = json_object_new_object(), *res;
@@ -545,8 +565,7 @@ static int cmd_status(const struct args *a)
 	if (a->json)
 		print_json(res);
 	else if (jbool(res, "ok"))
-		printf("%s: svmigd answers; policy sha256 %s\n",
-		       jstr(res, "host") ?: "?", jstr(res, "policy_sha256") ?: "?");
+		status_print(res);
 	else
 		printf("svmigd: %s\n", jstr(res, "error") ?: "not ok");
 	rc = jbool(res, "ok") ? 0 : 1;
