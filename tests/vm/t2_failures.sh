@@ -6,21 +6,25 @@
 #   tests/vm/run-two-hosts.sh --script tests/vm/t2_failures.sh --timeout 600
 # run (SVMIG_HOST says which).  TAP on the console, then
 # "SVMIG-GUEST-RESULT: pass|fail".  Setup as t2_migrate.sh (svmigd-lib.sh);
-# host-a runs one self-checking source VM, reachable as web-1, web-2 and
-# web-3; host-b starts one destination QEMU (-incoming defer) per case:
+# host-a runs one self-checking source VM, reachable as web-1 .. web-4;
+# host-b starts one destination QEMU (-incoming defer) per case:
 #
 #   1. tampered data: host-a's svmigd sends its data connection to an
 #      svmig-relay on host-a (--peer host-b=CONTROL,127.0.0.1:RELAY) that
 #      forwards to host-b's data port and flips a bit in record 50;
 #   2. host-b's svmigd gets SIGKILL during DATA (host-a's eth0 is slowed
 #      with tc tbf so that DATA lasts seconds); host-b restarts it;
-#   3. host-b's PCR 7 is extended (tpm2_pcrextend), the policy keeps the
+#   3. host-a's own svmigd gets SIGKILL during DATA (eth0 slowed again);
+#      host-a restarts it, and the new svmigd finds the migration in its
+#      journal (phase data: no COMMIT was sent) and resumes the source VM;
+#   4. host-b's PCR 7 is extended (tpm2_pcrextend), the policy keeps the
 #      old reference: refused at ATTEST, before any VM byte moves.
 #
 # Each case: svmigctl migrate fails, the source VM runs on (query-status
 # running, its self-checks go on), nothing runs on host-b, and the audit
-# logs record the failure (host-b's not in case 2: it was killed); at the
-# end both audit logs still verify.
+# logs record the failure (host-b's not in case 2: it was killed; host-a's
+# in case 3 as "recovered", by the restarted svmigd); at the end both
+# audit logs still verify and host-a's journal holds nothing unsettled.
 # Logs: $SVMIG_RESULTS_DIR/{svmigd*.log,audit.log,case*.txt,relay.log,...}.
 set -uo pipefail
 export LC_ALL=C
@@ -196,7 +200,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	else
 		bail "source QEMU runs the self-checking guest" "$(qemu_dump_logs src 2>&1)"
 	fi
-	for vm in web-1 web-2 web-3; do
+	for vm in web-1 web-2 web-3 web-4; do
 		ln -s "$(qemu_qmp_sock src 2)" "$QMPDIR/$vm.qmp"
 	done
 else
@@ -264,26 +268,72 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	audit_failed case2 "$before"
 	svmig_rdv_post case2-done
 
-	# ---- 3: host-b's PCR 7 is not the reference
+	# ---- 3: host-a's svmigd killed during DATA, restarted: its journal
 	svmig_rdv_wait case3-ready >/dev/null || bail "case3: host-b's destination QEMU"
-	step "case 3: host-b's PCR 7 is off the policy's reference"
+	tc qdisc add dev eth0 root tbf rate 4mbit burst 32kb latency 1s 2>"$T/tc.txt"
+	ok "$((! $?))" "case3: host-a's eth0 slowed to 4 Mbit/s again" "$(cat "$T/tc.txt")"
+	step "case 3: migrate; host-a kills its own svmigd during DATA"
+	attached=$(grep -c 'sender keyed and attached' "$RES/svmigd-2.log")
+	(
+		migrate case3 web-3
+		exit "$rc"
+	) &
+	mig_pid=$!
+	for _ in $(seq 1200); do
+		(($(grep -c 'sender keyed and attached' "$RES/svmigd-2.log") > attached)) && break
+		sleep 0.1
+	done
+	sleep 2
+	mig=$(qemu_qmp src query-migrate 2>&1)
+	jentry=$(cat "$STATE/journal/web-3.json" 2>&1)
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=
+	[[ $mig == *'"active"'* ]]
+	ok "$((! $?))" "case3: host-a's svmigd SIGKILLed while QEMU was migrating" "$mig"
+	[[ $jentry == *'"vm":"web-3"'* && $jentry == *'"phase":"data"'* ]]
+	ok "$((! $?))" "case3: its journal had web-3 in phase data ($jentry)"
+	wait "$mig_pid"
+	rc=$?
+	[[ $rc != 0 ]]
+	ok "$((! $?))" "case3: svmigctl migrate reports failure (exit $rc)"
+	before=$(nevents recovered)
+	svmigd_start "$RES/svmigd-3.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-3.log")"
+	tc qdisc del dev eth0 root 2>/dev/null
+	grep -q '^svmigd: recover: vm web-3: the migration to host-b was in DATA' "$RES/svmigd-3.log" &&
+		grep -q '^svmigd: recover: the source VM \(was .*: resumed it\|is running\)' "$RES/svmigd-3.log"
+	ok "$((! $?))" \
+		"case3: the restarted svmigd found web-3 in its journal and resumed it ($(grep 'recover: the source' "$RES/svmigd-3.log"))" \
+		"$(cat "$RES/svmigd-3.log")"
+	src_runs_on case3
+	(($(nevents recovered) == before + 1))
+	ok "$((! $?))" "case3: the host-a audit log records the recovery" \
+		"$(tail -n 2 "$STATE/audit.log" 2>&1)"
+	st=$("$SVMIGCTL" status --config "$T/svmigd.conf" --json 2>&1)
+	[[ $st == *'"unsettled":[]'* && -z $(ls -A "$STATE/journal" 2>/dev/null) ]]
+	ok "$((! $?))" "case3: nothing unsettled in the journal (svmigctl status)" "$st"
+	svmig_rdv_post case3-done
+
+	# ---- 4: host-b's PCR 7 is not the reference
+	svmig_rdv_wait case4-ready >/dev/null || bail "case4: host-b's destination QEMU"
+	step "case 4: host-b's PCR 7 is off the policy's reference"
 	before=$(nfail)
 	data_before=$(nevents data)
 	s=$SECONDS
-	migrate case3 web-3
-	step "case 3: svmigctl exit $rc after $((SECONDS - s)) s"
+	migrate case4 web-4
+	step "case 4: svmigctl exit $rc after $((SECONDS - s)) s"
 	[[ $rc == 1 ]]
-	ok "$((! $?))" "case3: svmigctl migrate is refused" "exit $rc"
-	grep -qi 'pcr' "$RES/case3.txt"
+	ok "$((! $?))" "case4: svmigctl migrate is refused" "exit $rc"
+	grep -qi 'pcr' "$RES/case4.txt"
 	ok "$((! $?))" \
-		"case3: the refusal names the PCRs ($(grep '^result:' "$RES/case3.txt"))" \
-		"$(cat "$RES/case3.txt")"
-	! grep -q "^data:" "$RES/case3.txt" && [[ $(nevents data) == "$data_before" ]]
+		"case4: the refusal names the PCRs ($(grep '^result:' "$RES/case4.txt"))" \
+		"$(cat "$RES/case4.txt")"
+	! grep -q "^data:" "$RES/case4.txt" && [[ $(nevents data) == "$data_before" ]]
 	ok "$((! $?))" \
-		"case3: no DATA step began on host-a"
-	src_runs_on case3
-	audit_failed case3 "$before"
-	svmig_rdv_post case3-done
+		"case4: no DATA step began on host-a"
+	src_runs_on case4
+	audit_failed case4 "$before"
+	svmig_rdv_post case4-done
 
 # ================================================================ host-b
 else
@@ -325,25 +375,39 @@ else
 		"case2: (host-b's audit log has no failure record: its svmigd was killed)"
 	svmigd_start "$RES/svmigd-2.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-2.log")"
 
-	# ---- 3
-	out=$(tpm2_pcrextend -T "$TCTI" "7:sha256=$(printf t2_failures | sha256sum | cut -d' ' -f1)" 2>&1)
-	ok "$((! $?))" "case3: tpm2_pcrextend PCR 7 on host-b's TPM" "$out"
-	now=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-	[[ $(svmigd_jfield "$now" 7) != "$(svmigd_jfield "$ak" 7)" ]]
-	ok "$((! $?))" \
-		"case3: PCR 7 now differs from the policy's reference" "$now"
+	# ---- 3: host-a's svmigd is killed; ours sees its control connection
+	# go, and gets no COMMIT
 	before=$(nfail)
 	dst_start case3 web-3
 	svmig_rdv_wait case3-done 400 >/dev/null || bail "host-a's case 3"
-	st=$(qemu_qmp case3 query-status 2>&1)
+	for _ in $(seq 100); do
+		qemu_alive case3 || break
+		sleep 0.1
+	done
+	dst_not_running case3
+	grep -q "session with host-a for vm web-3" "$RES/svmigd-2.log"
+	ok "$((! $?))" "case3: host-b's svmigd had begun DATA for web-3"
+	audit_failed case3 "$before"
+
+	# ---- 4
+	out=$(tpm2_pcrextend -T "$TCTI" "7:sha256=$(printf t2_failures | sha256sum | cut -d' ' -f1)" 2>&1)
+	ok "$((! $?))" "case4: tpm2_pcrextend PCR 7 on host-b's TPM" "$out"
+	now=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
+	[[ $(svmigd_jfield "$now" 7) != "$(svmigd_jfield "$ak" 7)" ]]
+	ok "$((! $?))" \
+		"case4: PCR 7 now differs from the policy's reference" "$now"
+	before=$(nfail)
+	dst_start case4 web-4
+	svmig_rdv_wait case4-done 400 >/dev/null || bail "host-a's case 4"
+	st=$(qemu_qmp case4 query-status 2>&1)
 	[[ $st == *'"inmigrate"'* ]]
 	ok "$((! $?))" \
-		"case3: the destination QEMU still waits, nothing received (inmigrate)" "$st"
-	! grep -q "session with host-a for vm web-3" "$RES/svmigd-2.log"
+		"case4: the destination QEMU still waits, nothing received (inmigrate)" "$st"
+	! grep -q "session with host-a for vm web-4" "$RES/svmigd-2.log"
 	ok "$((! $?))" \
-		"case3: host-b's svmigd never began DATA ($(grep 'session refused or failed' "$RES/svmigd-2.log" | tail -n 1))"
-	dst_not_running case3
-	audit_failed case3 "$before"
+		"case4: host-b's svmigd never began DATA ($(grep 'session refused or failed' "$RES/svmigd-2.log" | tail -n 1))"
+	dst_not_running case4
+	audit_failed case4 "$before"
 fi
 
 # ------------------------------------------------------------------ audit
