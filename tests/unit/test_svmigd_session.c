@@ -35,6 +35,7 @@
 
 #include "audit.h"
 #include "msg.h"
+#include "outcome.h"
 #include "pki.h"
 #include "policy.h"
 #include "request.h"
@@ -437,6 +438,8 @@ enum {
 	RC_NONE, RC_OK, RC_FAILED, RC_OTHER_KEY, RC_OTHER_SESSION,
 	/* an "ok" receipt, then a COMMIT by another key / for another receipt */
 	RC_COMMIT_OTHER_KEY, RC_COMMIT_OTHER_RECEIPT,
+	/* an "ok" receipt and the COMMIT, then the target sends no RESUMED */
+	RC_NO_RESUMED,
 };
 
 struct side;
@@ -466,6 +469,10 @@ struct side {
 	char cerr[SVMIGD_SESSION_ERR_LEN], derr[SVMIGD_SESSION_ERR_LEN];
 	char answer[512];		/* a scripted side: what came back */
 	struct svmigd_attestation att;	/* script_attest's */
+	/* QUERY: the session asked about, the answer; a forger's trick */
+	uint8_t query[SVMIGD_SESSION_ID_LEN];
+	enum svmigd_outcome outcome;
+	int forge;
 };
 
 static void side_init(struct side *d, bool source, const char *req)
@@ -525,7 +532,7 @@ static void side_handover(struct side *d, struct svmig_tls_conn *conn)
 						       SVMIGD_COMMIT,
 						       d->receipt_sha256,
 						       d->cerr, sizeof(d->cerr));
-		if (!d->cret)
+		if (!d->cret && d->receipt != RC_NO_RESUMED)
 			d->dret = svmigd_session_handover_send(conn, &cfg, &d->s,
 							       SVMIGD_RESUMED,
 							       d->receipt_sha256,
@@ -1766,6 +1773,204 @@ static void test_forged_commit(void **state)
 	free(req);
 }
 
+/* ---- QUERY and OUTCOME: how a session ended, asked later ---- */
+
+/* A source asking about d->query on a new connection. */
+static void script_ask(struct side *d, struct svmig_tls_conn *conn)
+{
+	d->ret = svmigd_outcome_ask(conn, &d->cfg, d->query, "alice", "web-1",
+				    &d->outcome, d->err, sizeof(d->err));
+}
+
+/* Host @id (its TLS identity) asks host-b about @session. */
+static void ask(struct side *src, struct side *tgt, int id,
+		const uint8_t *session)
+{
+	pair_init(src, tgt, NULL);
+	src->id = id;
+	src->script = script_ask;
+	memcpy(src->query, session, SVMIGD_SESSION_ID_LEN);
+	run(src, tgt);
+}
+
+/* The asker got @want, signed, and the target said it answered. */
+static void answered(const struct side *src, const struct side *tgt,
+		     enum svmigd_outcome want)
+{
+	if (src->ret || tgt->ret != SVMIGD_SESSION_ANSWERED)
+		fail_msg("ask: %d: %s; answer: %d: %s", src->ret, src->err,
+			 tgt->ret, tgt->err);
+	assert_string_equal(svmigd_outcome_name(src->outcome),
+			    svmigd_outcome_name(want));
+	has(tgt->err, svmigd_outcome_name(want));
+}
+
+static void test_outcome(void **state)
+{
+	static const uint8_t stranger[SVMIGD_SESSION_ID_LEN] = { 0x5a, 0xa5 };
+	struct side src, tgt, q, a;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	/* through RESUMED: "resumed", and both sides audit the answer */
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.receipt = tgt.receipt = RC_OK;
+	run(&src, &tgt);
+	check_established(&src, &tgt);
+	ask(&q, &a, H_A, src.s.id);
+	answered(&q, &a, SVMIGD_OUTCOME_RESUMED);
+	audited(TPM_A, "request,session,receipt,commit,resumed,outcome");
+	audited_detail(TPM_A, "outcome", "resumed");
+	audited(TPM_B, "request,session,receipt,commit,resumed,outcome");
+	audited_detail(TPM_B, "outcome", "resumed");
+
+	/* the same session, asked by another trusted host: not its session */
+	ask(&q, &a, H_X, src.s.id);
+	answered(&q, &a, SVMIGD_OUTCOME_UNKNOWN);
+	ask(&q, &a, H_A, stranger);
+	answered(&q, &a, SVMIGD_OUTCOME_UNKNOWN);
+	free(req);
+
+	/* COMMIT taken, no RESUMED: "committed" (both copies paused) */
+	test_setup(NULL);
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.receipt = tgt.receipt = RC_NO_RESUMED;
+	src.cfg.timeout_ms = 300;	/* the RESUMED it waits for never comes */
+	run(&src, &tgt);
+	check_established(&src, &tgt);
+	assert_int_equal(tgt.cret, 0);
+	assert_int_equal(tgt.dret, -EALREADY);
+	ask(&q, &a, H_A, src.s.id);
+	answered(&q, &a, SVMIGD_OUTCOME_COMMITTED);
+	free(req);
+
+	/* a refused COMMIT, and a session with no receipt: "not-committed" */
+	test_setup(NULL);
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.receipt = tgt.receipt = RC_COMMIT_OTHER_RECEIPT;
+	run(&src, &tgt);
+	check_established(&src, &tgt);
+	assert_int_equal(tgt.cret, -EBADMSG);
+	ask(&q, &a, H_A, src.s.id);
+	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
+	free(req);
+	req = request("web-2", 1024, 1);
+	pair_init(&src, &tgt, req);
+	run(&src, &tgt);
+	check_established(&src, &tgt);
+	ask(&q, &a, H_A, src.s.id);
+	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
+	free(req);
+}
+
+enum { FORGE_KEY = 1, FORGE_SESSION, FORGE_EDITED, FORGE_NAME };
+
+/* A target answering the QUERY with a forged OUTCOME (d->forge). */
+static void script_forge_outcome(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct json_object *q = NULL, *st, *msg;
+	uint8_t session[SVMIGD_SESSION_ID_LEN], *sig = NULL;
+	EVP_PKEY *key = d->forge == FORGE_KEY ? F.other_key : F.host_key[H_B];
+	const char *text;
+	size_t siglen;
+
+	d->ret = svmig_msg_expect(conn, SVMIG_MSG_QUERY, T_TIMEOUT, &q);
+	if (d->ret)
+		return;
+	assert_int_equal(svmig_msg_get_hex(q, "session", session,
+					   sizeof(session)), 0);
+	json_object_put(q);
+	if (d->forge == FORGE_SESSION)
+		session[3] ^= 0x40;
+	st = json_object_new_object();
+	json_object_object_add(st, "step", json_object_new_string("outcome"));
+	svmig_msg_add_hex(st, "session", session, sizeof(session));
+	json_object_object_add(st, "outcome", json_object_new_string(
+		d->forge == FORGE_EDITED ? "resumed" :
+		d->forge == FORGE_NAME ? "maybe" : "not-committed"));
+	json_object_object_add(st, "time", json_object_new_int64(1700000000));
+	text = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
+	assert_int_equal(svmigd_sign(key, text, strlen(text), &sig, &siglen), 0);
+	if (d->forge == FORGE_EDITED)	/* signed "resumed", says otherwise */
+		json_object_object_add(st, "outcome",
+				       json_object_new_string("not-committed"));
+	msg = svmig_msg_new(SVMIG_MSG_OUTCOME);
+	json_object_object_add(msg, "statement", st);
+	svmig_msg_add_hex(msg, "signature", sig, siglen);
+	free(sig);
+	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+	json_object_put(msg);
+	if (!d->ret)
+		read_answer(d, conn);
+}
+
+static void test_forged_outcome(void **state)
+{
+	static const struct {
+		int forge;
+		const char *why;
+	} cases[] = {
+		{ FORGE_KEY, "OUTCOME refused: its signature does not verify with host-b's certificate" },
+		{ FORGE_SESSION, "OUTCOME refused: it is for another session" },
+		{ FORGE_EDITED, "OUTCOME refused: its signature does not verify" },
+		{ FORGE_NAME, "OUTCOME refused: malformed" },
+	};
+	static const uint8_t session[SVMIGD_SESSION_ID_LEN] = { 1, 2, 3, 4 };
+	struct side q, a;
+	size_t i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_setup(NULL);
+		pair_init(&q, &a, NULL);
+		q.script = script_ask;
+		memcpy(q.query, session, sizeof(session));
+		a.script = script_forge_outcome;
+		a.forge = cases[i].forge;
+		run(&q, &a);
+		if (q.ret != -EBADMSG)
+			fail_msg("forge %d: %d: %s", cases[i].forge, q.ret, q.err);
+		has(q.err, cases[i].why);
+		assert_int_equal(q.outcome, SVMIGD_OUTCOME_UNKNOWN);
+		has(a.answer, "ERROR: OUTCOME refused");
+		audited(TPM_A, "refused");
+		audited_detail(TPM_A, "step", "QUERY");
+	}
+}
+
+/* A QUERY that is not one: refused in an ERROR, audited by the target. */
+static void script_bad_query(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct json_object *msg = svmig_msg_new(SVMIG_MSG_QUERY);
+
+	json_object_object_add(msg, "session", json_object_new_string("0123"));
+	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+	json_object_put(msg);
+	if (!d->ret)
+		read_answer(d, conn);
+}
+
+static void test_malformed_query(void **state)
+{
+	struct side q, a;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	pair_init(&q, &a, NULL);
+	q.script = script_bad_query;
+	run(&q, &a);
+	assert_int_equal(a.ret, -EPROTO);
+	has(a.err, "QUERY: malformed QUERY message");
+	has(q.answer, "ERROR: malformed QUERY message");
+	audited(TPM_B, "refused");
+	audited_detail(TPM_B, "step", "QUERY");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1790,6 +1995,9 @@ int main(void)
 		cmocka_unit_test_setup(test_attest_pcrs_off, test_setup),
 		cmocka_unit_test_setup(test_attest_unknown, test_setup),
 		cmocka_unit_test_setup(test_attest_malformed, test_setup),
+		cmocka_unit_test_setup(test_outcome, test_setup),
+		cmocka_unit_test_setup(test_forged_outcome, test_setup),
+		cmocka_unit_test_setup(test_malformed_query, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -183,9 +183,26 @@ static int audit_broken(struct svmigd_audit_report *rep, uint64_t line,
 			  (unsigned long long)line, rep->why);
 }
 
-int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
-			    struct svmigd_audit_report *rep, char *err,
-			    size_t errlen)
+/* Hands the intact record @line to @fn as an object (a second parse). */
+static int audit_visit(const char *line, size_t len,
+		       int (*fn)(void *arg, struct json_object *rec), void *arg,
+		       const char *path, char *err, size_t errlen)
+{
+	struct json_object *o;
+	char why[160];
+	int ret;
+
+	ret = svmigd_json_parse(line, len, AUDIT_JSON_DEPTH, &o, why, sizeof(why));
+	if (ret)
+		return svmigd_fail(err, errlen, ret, "%s: %s", path, why);
+	ret = fn(arg, o);
+	json_object_put(o);
+	return ret;
+}
+
+int svmigd_audit_walk(const char *path, EVP_PKEY *key,
+		      int (*fn)(void *arg, struct json_object *rec), void *arg,
+		      struct svmigd_audit_report *rep, char *err, size_t errlen)
 {
 	uint8_t prev[SVMIGD_SHA256_LEN] = { 0 };
 	uint64_t lineno = 0;
@@ -225,6 +242,8 @@ int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
 			ret = svmigd_fail(err, errlen, -ENOMEM, "out of memory");
 		else
 			rep->records++;
+		if (!ret && fn)
+			ret = audit_visit(line, len, fn, arg, path, err, errlen);
 	}
 	if (!ret && ferror(f))
 		ret = svmigd_fail(err, errlen, -EIO, "%s: read error", path);
@@ -233,6 +252,13 @@ int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
 	free(line);
 	fclose(f);
 	return ret;
+}
+
+int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
+			    struct svmigd_audit_report *rep, char *err,
+			    size_t errlen)
+{
+	return svmigd_audit_walk(path, key, NULL, NULL, rep, err, errlen);
 }
 
 int svmigd_audit_verify(const char *path, const char *cert_path,

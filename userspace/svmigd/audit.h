@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "policy.h"
@@ -70,5 +71,15 @@ int svmigd_audit_verify(const char *path, const char *cert_path,
 int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
 			    struct svmigd_audit_report *rep, char *err,
 			    size_t errlen);
+
+/*
+ * svmigd_audit_verify_key(), handing each intact record, in order, to @fn
+ * as an object (borrowed: the "seq" .. "sig" members as in the file); the
+ * walk stops at the first broken record (-EBADMSG, as verify) or at @fn's
+ * first non-zero return, which it returns.
+ */
+int svmigd_audit_walk(const char *path, EVP_PKEY *key,
+		      int (*fn)(void *arg, struct json_object *rec), void *arg,
+		      struct svmigd_audit_report *rep, char *err, size_t errlen);
 
 #endif /* SVMIGD_AUDIT_H */

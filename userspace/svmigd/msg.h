@@ -48,6 +48,9 @@ extern "C" {
 /* attestation only (svmigctl attest): PROBE, ATTEST, VERDICT */
 #define SVMIG_MSG_PROBE		"PROBE"
 #define SVMIG_MSG_VERDICT	"VERDICT"
+/* how a session ended, asked later (outcome.h): QUERY, OUTCOME */
+#define SVMIG_MSG_QUERY		"QUERY"
+#define SVMIG_MSG_OUTCOME	"OUTCOME"
 
 /* A new message {"type": @type}; NULL when out of memory. */
 struct json_object *svmig_msg_new(const char *type);

@@ -22,6 +22,7 @@
 
 #include "audit.h"
 #include "msg.h"
+#include "outcome.h"
 #include "session.h"
 
 #define SESS_JSON_DEPTH		16
@@ -411,6 +412,7 @@ static void sess_peer_step(struct sess *s, struct json_object *msg)
 		SVMIG_MSG_REQUEST, SVMIG_MSG_ATTEST, SVMIG_MSG_ADMIT,
 		SVMIG_MSG_KEY, SVMIG_MSG_RECEIPT, SVMIG_MSG_COMMIT,
 		SVMIG_MSG_RESUMED, SVMIG_MSG_PROBE, SVMIG_MSG_VERDICT,
+		SVMIG_MSG_QUERY, SVMIG_MSG_OUTCOME,
 	};
 	struct json_object *step;
 	size_t i;
@@ -440,6 +442,7 @@ static int sess_peer_error(struct sess *s, struct json_object *msg)
 }
 
 static int tgt_probe(struct sess *s, struct json_object *msg);
+static int tgt_query(struct sess *s, struct json_object *msg);
 
 /* Receives a @type message, or fails with the peer's ERROR. */
 static int sess_recv(struct sess *s, const char *type,
@@ -457,6 +460,9 @@ static int sess_recv(struct sess *s, const char *type,
 	if (!strcmp(type, SVMIG_MSG_REQUEST) &&	/* the target's first */
 	    !strcmp(svmig_msg_type(*msg), SVMIG_MSG_PROBE))
 		ret = tgt_probe(s, *msg);
+	else if (!strcmp(type, SVMIG_MSG_REQUEST) &&
+		 !strcmp(svmig_msg_type(*msg), SVMIG_MSG_QUERY))
+		ret = tgt_query(s, *msg);
 	else if (!strcmp(svmig_msg_type(*msg), SESS_ERROR))
 		ret = sess_peer_error(s, *msg);
 	else {
@@ -990,6 +996,20 @@ static int tgt_probe(struct sess *s, struct json_object *msg)
 		 "attestation only: %s asked for our quote and trusts it",
 		 s->peer);
 	return SVMIGD_SESSION_PROBED;
+}
+
+/*
+ * The first message was a QUERY (@msg, borrowed): how one of our sessions
+ * as the target ended (outcome.h, which answers and audits).
+ */
+static int tgt_query(struct sess *s, struct json_object *msg)
+{
+	int ret;
+
+	s->step = SVMIG_MSG_QUERY;
+	s->failed = true;	/* outcome.c reports its own failures */
+	ret = svmigd_outcome_answer(s->conn, s->cfg, msg, s->err, s->errlen);
+	return ret ? ret : SVMIGD_SESSION_ANSWERED;
 }
 
 /* Verifier: the peer must be a host of the policy; its reference values. */

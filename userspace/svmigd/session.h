@@ -213,6 +213,12 @@ void svmigd_session_wipe(struct svmigd_session *s);
  * sentence in @err.
  */
 #define SVMIGD_SESSION_PROBED	1
+/*
+ * A QUERY in place of a REQUEST (outcome.h): svmigd_session_target()
+ * answers it and returns SVMIGD_SESSION_ANSWERED (no session), with what
+ * it answered in @err.
+ */
+#define SVMIGD_SESSION_ANSWERED	2
 
 /* What the verifier learnt, as far as it got. */
 struct svmigd_attestation {
