@@ -35,6 +35,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "journal.h"
+#include "outcome.h"
 #include "policy.h"
 #include "request.h"
 #include "session.h"
@@ -46,6 +47,8 @@
 #define CTL_LINE_MAX	(SVMIGD_REQUEST_MAX + 1024)
 #define NONCES_MAX	4096
 #define IO_TIMEOUT_MS	30000
+#define OUTCOME_TIMEOUT_MS	5000	/* asking a target how a session ended */
+#define REVIEW_EVERY_MS	60000	/* asking again while one is in doubt */
 
 struct nonce_ent {
 	uint8_t nonce[SVMIGD_NONCE_LEN];
@@ -1010,7 +1013,8 @@ static void serve_target(struct daemon *d, int fd,
 		return;
 	}
 	ret = svmigd_session_target(m.conn, &d->scfg, &s, err, sizeof(err));
-	if (ret == SVMIGD_SESSION_PROBED) {	/* attestation only */
+	if (ret == SVMIGD_SESSION_PROBED ||	/* attestation only */
+	    ret == SVMIGD_SESSION_ANSWERED) {	/* how a session ended */
 		logf_("%s", err);
 		svmig_tls_shutdown(m.conn, 2000);
 		goto out;
@@ -1479,15 +1483,71 @@ static void journal_resume(struct mig *m)
 	audit_with(m, "recovered", "restart", "outcome", why);
 }
 
+/* Asks the target how session m->s ended (outcome.h); 0 and *out, or -1. */
+static int ask_outcome(struct mig *m, enum svmigd_outcome *out)
+{
+	struct daemon *d = m->d;
+	char ctl[300], data[300], err[SVMIGD_SESSION_ERR_LEN];
+	int ret = -1;
+
+	if (peer_addrs(d, m->s->peer, ctl, sizeof(ctl), data, sizeof(data)))
+		return failf(m, "no address for %s (svmigd --peer)", m->s->peer);
+	m->conn_fd = tcp_connect(ctl, OUTCOME_TIMEOUT_MS);
+	if (m->conn_fd < 0)
+		return failf(m, "cannot connect to %s at %s: %s", m->s->peer, ctl,
+			     strerror(errno));
+	if (svmig_tls_connect(d->tls, m->conn_fd, m->s->peer, OUTCOME_TIMEOUT_MS,
+			      &m->conn, err, sizeof(err)))
+		failf(m, "%s", err);
+	else if (svmigd_outcome_ask(m->conn, &d->scfg, m->s->id, m->s->operator,
+				    m->s->request.req.vm, out, err, sizeof(err)))
+		failf(m, "%s", err);
+	else
+		ret = 0;
+	if (m->conn)
+		svmig_tls_shutdown(m->conn, 2000);
+	svmig_tls_free(m->conn);
+	m->conn = NULL;
+	close_fd(&m->conn_fd);
+	return ret;
+}
+
+/* The target's signed word settles it: its copy runs, or never will. */
+static void journal_decided(struct mig *m, enum svmigd_outcome o)
+{
+	char why[300];
+
+	if (o == SVMIGD_OUTCOME_RESUMED) {
+		if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q)) {
+			progress(m, "recover", "%s resumed vm %s, but quit failed "
+				 "here: %s: CHECK IT BY HAND", m->s->peer,
+				 m->s->request.req.vm, qmp_strerror(m->q));
+			return;
+		}
+		snprintf(why, sizeof(why), "in doubt, then %s's signed OUTCOME "
+			 "said resumed: the source QEMU was told to quit", m->s->peer);
+	} else {
+		if (source_resume(m))
+			return;
+		snprintf(why, sizeof(why), "in doubt, then %s's signed OUTCOME "
+			 "said not-committed: the source VM is back as it was (%s)",
+			 m->s->peer, m->was_running ? "running" : "paused");
+	}
+	progress(m, "recover", "vm %s: %s", m->s->request.req.vm, why);
+	audit_with(m, "settled", "restart", "outcome", why);
+	journal_settled(m);
+}
+
 /*
  * The COMMIT may have reached the target (phase "commit"): only the
- * target knows whether its copy runs, so the source stays paused until an
- * operator settles it on the VM itself: cont (the target's audit log has
- * no "resumed" for this session) or quit (it has).  Settled is noticed here.
+ * target knows whether its copy runs.  Settled if an operator already
+ * acted on the VM (cont or quit), else (@ask) the target is asked for its
+ * signed OUTCOME; without a decisive one the VM stays paused, in doubt.
  */
-static void journal_in_doubt(struct mig *m, bool loud)
+static void journal_in_doubt(struct mig *m, bool ask, bool loud)
 {
 	char st[64], hex[2 * SVMIGD_SESSION_ID_LEN + 1], why[300];
+	enum svmigd_outcome o = SVMIGD_OUTCOME_UNKNOWN;
 	int gone;
 
 	svmigd_hex_encode(hex, m->s->id, SVMIGD_SESSION_ID_LEN);
@@ -1495,25 +1555,40 @@ static void journal_in_doubt(struct mig *m, bool loud)
 	if (!gone && vm_status(m, st, sizeof(st)))
 		return;
 	if (gone || is(st, "running")) {
-		snprintf(why, sizeof(why), "in doubt after a restart, then settled "
-			 "by hand: the source VM %s", gone ? "is gone" : "runs");
+		snprintf(why, sizeof(why), "in doubt, then settled by hand: the "
+			 "source VM %s", gone ? "is gone" : "runs");
 		logf_("journal: vm %s (session %s): %s", m->s->request.req.vm, hex, why);
 		audit_with(m, "settled", "restart", "outcome", why);
 		journal_settled(m);
 		return;
 	}
+	if (!ask)
+		return;
+	m->err[0] = '\0';
+	if (!ask_outcome(m, &o) && (o == SVMIGD_OUTCOME_RESUMED ||
+				    o == SVMIGD_OUTCOME_NOT_COMMITTED)) {
+		journal_decided(m, o);
+		return;
+	}
 	if (!loud)
 		return;
 	logf_("journal: vm %s: IN DOUBT: the COMMIT of session %s may have reached "
-	      "%s; the source VM stays %s: check %s's audit log, then cont or quit "
-	      "it by hand", m->s->request.req.vm, hex, m->s->peer, st, m->s->peer);
+	      "%s, which %s; the source VM stays %s until %s answers or an "
+	      "operator conts or quits it", m->s->request.req.vm, hex, m->s->peer,
+	      m->err[0] ? m->err : svmigd_outcome_name(o), st, m->s->peer);
 	audit_with(m, "in-doubt", "restart", "outcome",
 		   "svmigd restarted after the COMMIT: the source VM stays paused");
 }
 
+enum review_mode {
+	REVIEW_STARTUP,		/* what a predecessor left: act, ask, say so */
+	REVIEW_RETRY,		/* now and then: ask the targets again */
+	REVIEW_QUICK,		/* notice what operators settled, ask nobody */
+};
+
 struct review {
 	struct daemon *d;
-	bool startup;
+	enum review_mode mode;
 };
 
 static int journal_review_one(void *arg, const struct svmigd_journal_entry *e)
@@ -1523,10 +1598,11 @@ static int journal_review_one(void *arg, const struct svmigd_journal_entry *e)
 	struct mig m;
 
 	journal_mig(rv->d, e, &s, &m);
-	if (e->phase == SVMIGD_JOURNAL_DATA)
+	if (e->phase == SVMIGD_JOURNAL_DATA && rv->mode == REVIEW_STARTUP)
 		journal_resume(&m);
-	else
-		journal_in_doubt(&m, rv->startup);
+	else if (e->phase == SVMIGD_JOURNAL_COMMIT)
+		journal_in_doubt(&m, rv->mode != REVIEW_QUICK,
+				 rv->mode == REVIEW_STARTUP);
 	if (m.q)
 		qmp_close(m.q);
 	return 0;
@@ -1538,10 +1614,10 @@ static void journal_bad(void *arg, const char *file, const char *why)
 	logf_("journal: %s: %s; left in place, CHECK IT BY HAND", file, why);
 }
 
-/* What a predecessor left (@startup), or what an operator settled since. */
-static void journal_review(struct daemon *d, bool startup)
+/* What a predecessor left, what an operator settled, what a target says. */
+static void journal_review(struct daemon *d, enum review_mode mode)
 {
-	struct review rv = { .d = d, .startup = startup };
+	struct review rv = { .d = d, .mode = mode };
 	char err[512];
 
 	if (svmigd_journal_scan(d->journal_dir, journal_review_one, journal_bad,
@@ -1647,7 +1723,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		result(client, false, err, NULL);
 		return;
 	}
-	journal_review(d, false);
+	journal_review(d, REVIEW_QUICK);
 	if (journal_blocks(d, v.req.vm, err, sizeof(err))) {
 		audit_early(d, "refused", "source", &v, v.req.target, "request", err);
 		result(client, false, err, NULL);
@@ -1781,7 +1857,7 @@ static void serve_client(struct daemon *d, int fd)
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "host", json_object_new_string(d->cfg.host_name));
 		json_object_object_add(o, "policy_sha256", json_object_new_string(hex));
-		journal_review(d, false);
+		journal_review(d, REVIEW_QUICK);
 		v = json_object_new_array();
 		svmigd_journal_scan(d->journal_dir, journal_list_one, NULL, v,
 				    err, sizeof(err));
@@ -1967,6 +2043,7 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 {
 	static struct daemon d;
 	struct sigaction sa = { .sa_handler = on_signal };
+	long long next_review;
 	int rc = 1;
 
 	d.o = o;
@@ -1979,7 +2056,8 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	logf_("%s: listening on %s (control), %s (data), %s; QMP sockets in %s",
 	      d.cfg.host_name, d.cfg.listen_control, d.cfg.listen_data,
 	      d.sock_path, d.qmp_dir);
-	journal_review(&d, true);
+	journal_review(&d, REVIEW_STARTUP);
+	next_review = now_ms() + REVIEW_EVERY_MS;
 	while (!stopping) {
 		struct pollfd pfd[2] = {
 			{ .fd = d.ctl_fd, .events = POLLIN },
@@ -1987,6 +2065,10 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 		};
 		int fd;
 
+		if (now_ms() >= next_review) {
+			journal_review(&d, REVIEW_RETRY);
+			next_review = now_ms() + REVIEW_EVERY_MS;
+		}
 		if (poll(pfd, 2, 1000) <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
