@@ -263,9 +263,10 @@ two_host_phase 7 tests/vm/t2_migrate.sh \
 	"svmigd: attested migration host-a -> host-b, refusal, failure, replay, audit"
 # Phase 8: failures mid-migration: tampered data, the target's svmigd
 # killed, the source's svmigd killed (its journal resumes the VM), the
-# target's PCRs off the reference.
+# source killed in doubt after its COMMIT (the target's signed OUTCOME
+# settles it, either way), the target's PCRs off the reference.
 two_host_phase 8 tests/vm/t2_failures.sh \
-	"svmigd: tampered data, target killed, source killed, PCRs off: source runs on, target discards"
+	"svmigd: tampered data, target killed, source killed (in DATA, in doubt), PCRs off: one copy runs"
 # Phase 9: every refusal (request signature and operator CA, host
 # certificate and name, roles, admission limits, a tampered policy) leaves
 # the source VM running and nothing started on the target.

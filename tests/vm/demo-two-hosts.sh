@@ -138,7 +138,7 @@ if [[ $SVMIG_HOST == host-b ]]; then
 	st=$(qemu_qmp dst query-status 2>&1)
 	first=$(qemu_guest_iter dst)
 	guest=fail
-	if [[ $st == *'"running"'* && -n $first ]] &&
+	if [[ $(qemu_json_str "$st" status) == running && -n $first ]] &&
 		qemu_wait_serial dst "^selfcheck (ok iter=$((first + 2)) |FAIL)" 120 &&
 		! qemu_guest_failed dst; then
 		guest="running; its self-checks pass on (iteration $first on arrival, then $(qemu_guest_iter dst))"

@@ -6,7 +6,8 @@
 #   tests/vm/run-two-hosts.sh --script tests/vm/t2_failures.sh --timeout 600
 # run (SVMIG_HOST says which).  TAP on the console, then
 # "SVMIG-GUEST-RESULT: pass|fail".  Setup as t2_migrate.sh (svmigd-lib.sh);
-# host-a runs one self-checking source VM, reachable as web-1 .. web-4;
+# host-a runs one self-checking source VM, reachable as web-1 .. web-6
+# (web-4 excepted: a second one of its own);
 # host-b starts one destination QEMU (-incoming defer) per case:
 #
 #   1. tampered data: host-a's svmigd sends its data connection to an
@@ -17,14 +18,27 @@
 #   3. host-a's own svmigd gets SIGKILL during DATA (eth0 slowed again);
 #      host-a restarts it, and the new svmigd finds the migration in its
 #      journal (phase data: no COMMIT was sent) and resumes the source VM;
-#   4. host-b's PCR 7 is extended (tpm2_pcrextend), the policy keeps the
+#   4. in doubt, then resumed there: host-b delays its control replies by
+#      2 s from DATA on (tc netem on sport 7400), so host-a's svmigd can be
+#      SIGKILLed after its COMMIT left and before the RESUMED arrives;
+#      host-b resumes web-4.  Restarted, host-a's svmigd finds web-4 in
+#      phase commit, asks host-b (QUERY), gets a signed "resumed" and quits
+#      its paused copy (a second source VM, src4);
+#   5. in doubt, then not committed: host-b drops host-a's packets to its
+#      control port from DATA on (tc ingress u32), so the COMMIT never
+#      arrives; host-a's svmigd is SIGKILLed in phase commit, host-b's
+#      (waiting for the COMMIT) too, then both restart: host-b answers
+#      "not-committed" and host-a resumes web-5;
+#   6. host-b's PCR 7 is extended (tpm2_pcrextend), the policy keeps the
 #      old reference: refused at ATTEST, before any VM byte moves.
 #
 # Each case: svmigctl migrate fails, the source VM runs on (query-status
 # running, its self-checks go on), nothing runs on host-b, and the audit
 # logs record the failure (host-b's not in case 2: it was killed; host-a's
-# in case 3 as "recovered", by the restarted svmigd); at the end both
-# audit logs still verify and host-a's journal holds nothing unsettled.
+# in case 3 as "recovered", by the restarted svmigd); in cases 4 and 5
+# exactly one copy runs at the end, the one host-b's signed OUTCOME named,
+# and host-a's audit log says "settled"; at the end both audit logs still
+# verify and host-a's journal holds nothing unsettled.
 # Logs: $SVMIG_RESULTS_DIR/{svmigd*.log,audit.log,case*.txt,relay.log,...}.
 set -uo pipefail
 export LC_ALL=C
@@ -104,7 +118,7 @@ nfail() { echo $(($(nevents failed) + $(nevents refused))); }
 src_runs_on() {
 	local st it
 	st=$(qemu_qmp src query-status 2>&1)
-	[[ $st == *'"running"'* ]]
+	[[ $(qemu_json_str "$st" status) == running ]]
 	ok "$((! $?))" "$1: the source VM runs (query-status)" "$st"
 	it=$(qemu_guest_iter src)
 	if [[ -n $it ]] && qemu_wait_serial src "^selfcheck (ok iter=$((it + 2)) |FAIL)" 120 &&
@@ -200,7 +214,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	else
 		bail "source QEMU runs the self-checking guest" "$(qemu_dump_logs src 2>&1)"
 	fi
-	for vm in web-1 web-2 web-3 web-4; do
+	for vm in web-1 web-2 web-3 web-5 web-6; do
 		ln -s "$(qemu_qmp_sock src 2)" "$QMPDIR/$vm.qmp"
 	done
 else
@@ -314,26 +328,122 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	ok "$((! $?))" "case3: nothing unsettled in the journal (svmigctl status)" "$st"
 	svmig_rdv_post case3-done
 
-	# ---- 4: host-b's PCR 7 is not the reference
+	# ---- 4: in doubt after the COMMIT; host-b resumed: its OUTCOME settles it
 	svmig_rdv_wait case4-ready >/dev/null || bail "case4: host-b's destination QEMU"
-	step "case 4: host-b's PCR 7 is off the policy's reference"
+	if qemu_start src4 --guest --mem 64 --append "pages=512 burst=128" &&
+		qemu_wait_serial src4 '^selfcheck ok iter=2 ' 120 && ! qemu_guest_failed src4; then
+		ok 1 "case4: a second source VM runs the self-checking guest (web-4)"
+	else
+		bail "case4: a second source VM (web-4)" "$(qemu_dump_logs src4 2>&1)"
+	fi
+	ln -sf "$(qemu_qmp_sock src4 2)" "$QMPDIR/web-4.qmp"
+	step "case 4: migrate web-4; kill host-a's svmigd once its COMMIT left"
+	commits=$(nevents commit)
+	(
+		migrate case4 web-4
+		exit "$rc"
+	) &
+	mig_pid=$!
+	for _ in $(seq 3000); do
+		(($(nevents commit) > commits)) && break
+		sleep 0.05
+	done
+	sleep 0.3	# audited, then sent: host-b's answer takes 2 s more
+	jentry=$(cat "$STATE/journal/web-4.json" 2>&1)
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=
+	(($(nevents commit) > commits)) && [[ $jentry == *'"phase":"commit"'* ]]
+	ok "$((! $?))" "case4: host-a's svmigd SIGKILLed after its COMMIT, web-4 in phase commit" \
+		"$jentry"
+	wait "$mig_pid"
+	rc=$?
+	[[ $rc != 0 ]]
+	ok "$((! $?))" "case4: svmigctl migrate reports failure (exit $rc)"
+	svmig_rdv_post case4-killed
+	svmig_rdv_wait case4-resumed 120 >/dev/null || bail "case4: host-b resumes web-4"
+	st=$(qemu_qmp src4 query-status 2>&1)
+	[[ -n $st && $(qemu_json_str "$st" status) != running ]]
+	ok "$((! $?))" "case4: meanwhile the source copy waits, paused" "$st"
+	svmigd_start "$RES/svmigd-4.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-4.log")"
+	grep -q "^svmigd: recover: vm web-4: in doubt, then host-b's signed OUTCOME said resumed" \
+		"$RES/svmigd-4.log"
+	ok "$((! $?))" "case4: the restarted svmigd asked host-b: resumed" "$(cat "$RES/svmigd-4.log")"
+	for _ in $(seq 100); do
+		qemu_alive src4 || break
+		sleep 0.1
+	done
+	! qemu_alive src4
+	ok "$((! $?))" "case4: the source QEMU quit: one copy runs, host-b's"
+	tail -n 2 "$STATE/audit.log" | grep -q '"event":"outcome"' &&
+		tail -n 1 "$STATE/audit.log" | grep -q '"event":"settled"'
+	ok "$((! $?))" "case4: the host-a audit log records the OUTCOME and the settlement" \
+		"$(tail -n 2 "$STATE/audit.log")"
+	st=$("$SVMIGCTL" status --config "$T/svmigd.conf" --json 2>&1)
+	[[ $st == *'"unsettled":[]'* ]]
+	ok "$((! $?))" "case4: nothing unsettled (svmigctl status)" "$st"
+	svmig_rdv_post case4-done
+
+	# ---- 5: in doubt after the COMMIT, which never reached host-b
+	svmig_rdv_wait case5-ready >/dev/null || bail "case5: host-b's destination QEMU"
+	step "case 5: migrate web-5; host-b drops our control packets from DATA on"
+	(
+		migrate case5 web-5
+		exit "$rc"
+	) &
+	mig_pid=$!
+	jentry=
+	for _ in $(seq 3000); do
+		jentry=$(cat "$STATE/journal/web-5.json" 2>/dev/null)
+		[[ $jentry == *'"phase":"commit"'* ]] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=
+	[[ $jentry == *'"phase":"commit"'* ]]
+	ok "$((! $?))" "case5: host-a's svmigd SIGKILLed in phase commit" "$jentry"
+	wait "$mig_pid"
+	rc=$?
+	[[ $rc != 0 ]]
+	ok "$((! $?))" "case5: svmigctl migrate reports failure (exit $rc)"
+	svmig_rdv_post case5-killed
+	svmig_rdv_wait case5-restarted 120 >/dev/null || bail "case5: host-b's svmigd restarts"
+	svmigd_start "$RES/svmigd-5.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-5.log")"
+	grep -q "^svmigd: recover: vm web-5: in doubt, then host-b's signed OUTCOME said not-committed" \
+		"$RES/svmigd-5.log"
+	ok "$((! $?))" "case5: the restarted svmigd asked host-b: not-committed" \
+		"$(cat "$RES/svmigd-5.log")"
+	src_runs_on case5
+	tail -n 1 "$STATE/audit.log" | grep -q '"event":"settled"'
+	ok "$((! $?))" "case5: the host-a audit log records the settlement" \
+		"$(tail -n 2 "$STATE/audit.log")"
+	st=$("$SVMIGCTL" status --config "$T/svmigd.conf" --json 2>&1)
+	[[ $st == *'"unsettled":[]'* ]]
+	ok "$((! $?))" "case5: nothing unsettled (svmigctl status)" "$st"
+	svmig_rdv_post case5-done
+
+	# ---- 6: host-b's PCR 7 is not the reference
+	svmig_rdv_wait case6-ready >/dev/null || bail "case6: host-b's destination QEMU"
+	step "case 6: host-b's PCR 7 is off the policy's reference"
 	before=$(nfail)
 	data_before=$(nevents data)
 	s=$SECONDS
-	migrate case4 web-4
-	step "case 4: svmigctl exit $rc after $((SECONDS - s)) s"
+	migrate case6 web-6
+	step "case 6: svmigctl exit $rc after $((SECONDS - s)) s"
 	[[ $rc == 1 ]]
-	ok "$((! $?))" "case4: svmigctl migrate is refused" "exit $rc"
-	grep -qi 'pcr' "$RES/case4.txt"
+	ok "$((! $?))" "case6: svmigctl migrate is refused" "exit $rc"
+	grep -qi 'pcr' "$RES/case6.txt"
 	ok "$((! $?))" \
-		"case4: the refusal names the PCRs ($(grep '^result:' "$RES/case4.txt"))" \
-		"$(cat "$RES/case4.txt")"
-	! grep -q "^data:" "$RES/case4.txt" && [[ $(nevents data) == "$data_before" ]]
+		"case6: the refusal names the PCRs ($(grep '^result:' "$RES/case6.txt"))" \
+		"$(cat "$RES/case6.txt")"
+	! grep -q "^data:" "$RES/case6.txt" && [[ $(nevents data) == "$data_before" ]]
 	ok "$((! $?))" \
-		"case4: no DATA step began on host-a"
-	src_runs_on case4
-	audit_failed case4 "$before"
-	svmig_rdv_post case4-done
+		"case6: no DATA step began on host-a"
+	src_runs_on case6
+	audit_failed case6 "$before"
+	svmig_rdv_post case6-done
 
 # ================================================================ host-b
 else
@@ -389,25 +499,89 @@ else
 	ok "$((! $?))" "case3: host-b's svmigd had begun DATA for web-3"
 	audit_failed case3 "$before"
 
-	# ---- 4
+	# ---- 4: our control replies to host-a delayed by 2 s from DATA on
+	attached=$(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log")
+	dst_start case4 web-4
+	for _ in $(seq 1200); do
+		(($(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log") > attached)) && break
+		sleep 0.1
+	done
+	modprobe -a sch_prio sch_netem cls_u32 2>/dev/null
+	{ tc qdisc add dev eth0 root handle 1: prio &&
+		tc qdisc add dev eth0 parent 1:3 handle 30: netem delay 2000ms &&
+		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 \
+			match ip sport "$CTL_PORT" 0xffff flowid 1:3; } >"$T/tc.txt" 2>&1
+	ok "$((! $?))" "case4: host-b's control replies delayed by 2 s (tc netem)" "$(cat "$T/tc.txt")"
+	svmig_rdv_wait case4-killed 400 >/dev/null || bail "host-a's case 4"
+	st=
+	for _ in $(seq 300); do
+		st=$(qemu_qmp case4 query-status 2>&1)
+		[[ $(qemu_json_str "$st" status) == running ]] && break
+		sleep 0.1
+	done
+	tc qdisc del dev eth0 root 2>/dev/null
+	[[ $(qemu_json_str "$st" status) == running ]] && [[ $(nevents resumed) -ge 1 ]]
+	ok "$((! $?))" "case4: host-b took the COMMIT and resumed web-4" "$st"
+	svmig_rdv_post case4-resumed
+	svmig_rdv_wait case4-done 400 >/dev/null || bail "host-a's case 4"
+	grep -q 'QUERY: host-a asked how session .* (vm web-4) ended here: resumed' "$RES/svmigd-2.log"
+	ok "$((! $?))" "case4: host-b answered host-a's QUERY: resumed" \
+		"$(grep QUERY "$RES/svmigd-2.log")"
+	st=$(qemu_qmp case4 query-status 2>&1)
+	[[ $(qemu_json_str "$st" status) == running ]] && ! qemu_guest_failed case4
+	ok "$((! $?))" "case4: web-4 runs here, and only here" "$st"
+	qemu_qmp case4 quit >/dev/null 2>&1	# its CPU is wanted for the rest
+
+	# ---- 5: host-a's control packets dropped from DATA on: no COMMIT
+	attached=$(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log")
+	commits=$(nevents commit)
+	dst_start case5 web-5
+	for _ in $(seq 1200); do
+		(($(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log") > attached)) && break
+		sleep 0.1
+	done
+	modprobe -a sch_ingress cls_u32 act_gact 2>/dev/null
+	{ tc qdisc add dev eth0 ingress &&
+		tc filter add dev eth0 parent ffff: protocol ip prio 1 u32 \
+			match ip src "$SVMIG_PEER_ADDR/32" match ip dport "$CTL_PORT" 0xffff \
+			action drop; } >"$T/tc.txt" 2>&1
+	ok "$((! $?))" "case5: host-a's control packets dropped (tc ingress)" "$(cat "$T/tc.txt")"
+	svmig_rdv_wait case5-killed 400 >/dev/null || bail "host-a's case 5"
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=
+	[[ $(nevents commit) == "$commits" ]]
+	ok "$((! $?))" "case5: host-b never took the COMMIT; its svmigd SIGKILLed waiting for it"
+	svmigd_start "$RES/svmigd-5.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-5.log")"
+	tc qdisc del dev eth0 ingress 2>/dev/null
+	svmig_rdv_post case5-restarted
+	svmig_rdv_wait case5-done 400 >/dev/null || bail "host-a's case 5"
+	grep -q 'QUERY: host-a asked how session .* (vm web-5) ended here: not-committed' \
+		"$RES/svmigd-5.log"
+	ok "$((! $?))" "case5: host-b answered host-a's QUERY: not-committed" \
+		"$(cat "$RES/svmigd-5.log")"
+	dst_not_running case5
+	qemu_qmp case5 quit >/dev/null 2>&1
+
+	# ---- 6
 	out=$(tpm2_pcrextend -T "$TCTI" "7:sha256=$(printf t2_failures | sha256sum | cut -d' ' -f1)" 2>&1)
-	ok "$((! $?))" "case4: tpm2_pcrextend PCR 7 on host-b's TPM" "$out"
+	ok "$((! $?))" "case6: tpm2_pcrextend PCR 7 on host-b's TPM" "$out"
 	now=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
 	[[ $(svmigd_jfield "$now" 7) != "$(svmigd_jfield "$ak" 7)" ]]
 	ok "$((! $?))" \
-		"case4: PCR 7 now differs from the policy's reference" "$now"
+		"case6: PCR 7 now differs from the policy's reference" "$now"
 	before=$(nfail)
-	dst_start case4 web-4
-	svmig_rdv_wait case4-done 400 >/dev/null || bail "host-a's case 4"
-	st=$(qemu_qmp case4 query-status 2>&1)
+	dst_start case6 web-6
+	svmig_rdv_wait case6-done 400 >/dev/null || bail "host-a's case 6"
+	st=$(qemu_qmp case6 query-status 2>&1)
 	[[ $st == *'"inmigrate"'* ]]
 	ok "$((! $?))" \
-		"case4: the destination QEMU still waits, nothing received (inmigrate)" "$st"
-	! grep -q "session with host-a for vm web-4" "$RES/svmigd-2.log"
+		"case6: the destination QEMU still waits, nothing received (inmigrate)" "$st"
+	! grep -q "session with host-a for vm web-6" "$RES/svmigd-5.log"
 	ok "$((! $?))" \
-		"case4: host-b's svmigd never began DATA ($(grep 'session refused or failed' "$RES/svmigd-2.log" | tail -n 1))"
-	dst_not_running case4
-	audit_failed case4 "$before"
+		"case6: host-b's svmigd never began DATA ($(grep 'session refused or failed' "$RES/svmigd-5.log" | tail -n 1))"
+	dst_not_running case6
+	audit_failed case6 "$before"
 fi
 
 # ------------------------------------------------------------------ audit

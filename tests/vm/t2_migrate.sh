@@ -172,7 +172,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		>"$RES/migrate-bob.txt" 2>&1
 	rc=$?
 	st=$(qemu_qmp src query-status 2>&1)
-	ok "$([[ $rc == 1 && $st == *'"running"'* ]] && echo 1 || echo 0)" \
+	ok "$([[ $rc == 1 && $(qemu_json_str "$st" status) == running ]] && echo 1 || echo 0)" \
 		"bob's request is refused, the source VM runs on" \
 		"svmigctl exit $rc: $(tail -n 3 "$RES/migrate-bob.txt")" "$st"
 	grep -q 'does not allow target' "$RES/migrate-bob.txt"
@@ -217,7 +217,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 				--request "$T/req-small.json" >"$RES/migrate-small.txt" 2>&1
 		rc=$?
 		st=$(qemu_qmp src2 query-status 2>&1)
-		[[ $rc == 1 && $st == *'"running"'* ]] &&
+		[[ $rc == 1 && $(qemu_json_str "$st" status) == running ]] &&
 			grep -Eq 'web-2 has 6[45] MiB of RAM, the request says 32 MiB' \
 				"$RES/migrate-small.txt" && ! grep -q '^connect:' "$RES/migrate-small.txt"
 		ok "$((! $?))" "web-2: a request that understates its RAM is refused by host-a, the source runs on" \
@@ -231,7 +231,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		sed 's/^/# /' "$RES/migrate-web2.txt"
 		st=$(qemu_qmp src2 query-status 2>&1)
 		it=$(qemu_guest_iter src2)
-		ok "$([[ $rc == 1 && $st == *'"running"'* ]] && echo 1 || echo 0)" \
+		ok "$([[ $rc == 1 && $(qemu_json_str "$st" status) == running ]] && echo 1 || echo 0)" \
 			"web-2: the target fails (no destination QEMU), the source VM runs on" \
 			"svmigctl exit $rc" "$st"
 		if [[ -n $it ]] && qemu_wait_serial src2 "^selfcheck (ok iter=$((it + 2)) |FAIL)" 120 &&
@@ -258,7 +258,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 else
 	svmig_rdv_wait migrated 400 >/dev/null || bail "host-a's migration"
 	st=$(qemu_qmp dst query-status 2>&1)
-	ok "$([[ $st == *'"running"'* ]] && echo 1 || echo 0)" "the destination VM runs" "$st"
+	ok "$([[ $(qemu_json_str "$st" status) == running ]] && echo 1 || echo 0)" "the destination VM runs" "$st"
 	first=$(qemu_guest_iter dst)
 	if [[ -n $first ]] && qemu_wait_serial dst "^selfcheck (ok iter=$((first + 2)) |FAIL)" 120 &&
 		! qemu_guest_failed dst; then

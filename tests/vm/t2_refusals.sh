@@ -158,7 +158,7 @@ src_runs_on() {
 	local st mig it
 	st=$(qemu_qmp src query-status 2>&1)
 	mig=$(qemu_qmp src query-migrate 2>&1)
-	[[ $st == *'"running"'* && $mig == *'"return"'* && $mig != *'"status"'* ]]
+	[[ $(qemu_json_str "$st" status) == running && $mig == *'"return"'* && $mig != *'"status"'* ]]
 	ok "$((! $?))" "$1: the source VM runs, no migration began (query-status, query-migrate)" \
 		"$st" "$mig"
 	it=$(qemu_guest_iter src)

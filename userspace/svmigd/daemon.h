@@ -13,7 +13,9 @@
  *
  * svmigctl's requests (one line, one object):
  *   {"cmd":"status"}
- *       -> {"type":"result","ok":true,"host":..,"policy_sha256":..}
+ *       -> {"type":"result","ok":true,"host":..,"policy_sha256":..,
+ *           "unsettled":[{"vm","peer","phase","session","since"}, ...]}
+ *       (the journal's migrations not settled yet, journal.h)
  *   {"cmd":"migrate","request":<the operator's signed request object>}
  *       -> {"type":"progress","step":..,"detail":..} lines, then
  *          {"type":"result","ok":true|false,"error":..,"receipt":{..}}

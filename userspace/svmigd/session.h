@@ -27,6 +27,8 @@
  *
  * and, from either side in place of the message the other one waits for,
  * ERROR {step, reason}: a refusal (its reason) or "internal error".
+ * A later connection may carry a QUERY in place of the REQUEST: how a
+ * session ended, asked by a source in doubt (outcome.h).
  *
  * REQUEST: both sides verify the request (request.h, operator anchors,
  * time window) and decide with their policy (policy.h); the source checks
