@@ -167,6 +167,52 @@ audit_failed() {
 		"$(tail -n 2 "$STATE/audit.log" 2>&1)"
 }
 
+# migrate_bg CASE VM: migrate in the background; sets mig_pid (its exit
+# status is svmigctl's)
+migrate_bg() {
+	(
+		migrate "$1" "$2"
+		exit "$rc"
+	) &
+	mig_pid=$!
+}
+# kill_svmigd: SIGKILL our svmigd, as a crash would
+kill_svmigd() {
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=
+}
+# migrate_failed CASE: the background svmigctl migrate exited non-zero
+migrate_failed() {
+	wait "$mig_pid"
+	rc=$?
+	[[ $rc != 0 ]]
+	ok "$((! $?))" "$1: svmigctl migrate reports failure (exit $rc)"
+}
+# wait_attached LOG BEFORE: until LOG has more than BEFORE "keyed and
+# attached" lines: our svmigd's DATA step began
+wait_attached() {
+	local _
+	for _ in $(seq 1200); do
+		(($(grep -c 'keyed and attached' "$1") > $2)) && break
+		sleep 0.1
+	done
+}
+# settled CASE LOG OUTCOME: the restarted svmigd asked host-b and got
+# OUTCOME, audited the settlement, and nothing is unsettled any more
+settled() {
+	local st
+	grep -q "^svmigd: recover: vm web-${1#case}: in doubt, then host-b's signed OUTCOME said $3" "$2"
+	ok "$((! $?))" "$1: the restarted svmigd asked host-b: $3" "$(cat "$2")"
+	tail -n 2 "$STATE/audit.log" | grep -q '"event":"outcome"' &&
+		tail -n 1 "$STATE/audit.log" | grep -q '"event":"settled"'
+	ok "$((! $?))" "$1: the host-a audit log records the OUTCOME and the settlement" \
+		"$(tail -n 2 "$STATE/audit.log")"
+	st=$("$SVMIGCTL" status --config "$T/svmigd.conf" --json 2>&1)
+	[[ $st == *'"unsettled":[]'* ]]
+	ok "$((! $?))" "$1: nothing unsettled (svmigctl status)" "$st"
+}
+
 echo "# t2_failures on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADDR)"
 
 # ------------------------------------------------------------------ setup
@@ -287,30 +333,18 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	tc qdisc add dev eth0 root tbf rate 4mbit burst 32kb latency 1s 2>"$T/tc.txt"
 	ok "$((! $?))" "case3: host-a's eth0 slowed to 4 Mbit/s again" "$(cat "$T/tc.txt")"
 	step "case 3: migrate; host-a kills its own svmigd during DATA"
-	attached=$(grep -c 'sender keyed and attached' "$RES/svmigd-2.log")
-	(
-		migrate case3 web-3
-		exit "$rc"
-	) &
-	mig_pid=$!
-	for _ in $(seq 1200); do
-		(($(grep -c 'sender keyed and attached' "$RES/svmigd-2.log") > attached)) && break
-		sleep 0.1
-	done
+	attached=$(grep -c 'keyed and attached' "$RES/svmigd-2.log")
+	migrate_bg case3 web-3
+	wait_attached "$RES/svmigd-2.log" "$attached"
 	sleep 2
 	mig=$(qemu_qmp src query-migrate 2>&1)
 	jentry=$(cat "$STATE/journal/web-3.json" 2>&1)
-	kill -KILL "$daemon_pid"
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=
+	kill_svmigd
 	[[ $mig == *'"active"'* ]]
 	ok "$((! $?))" "case3: host-a's svmigd SIGKILLed while QEMU was migrating" "$mig"
 	[[ $jentry == *'"vm":"web-3"'* && $jentry == *'"phase":"data"'* ]]
 	ok "$((! $?))" "case3: its journal had web-3 in phase data ($jentry)"
-	wait "$mig_pid"
-	rc=$?
-	[[ $rc != 0 ]]
-	ok "$((! $?))" "case3: svmigctl migrate reports failure (exit $rc)"
+	migrate_failed case3
 	before=$(nevents recovered)
 	svmigd_start "$RES/svmigd-3.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-3.log")"
 	tc qdisc del dev eth0 root 2>/dev/null
@@ -339,59 +373,37 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	ln -sf "$(qemu_qmp_sock src4 2)" "$QMPDIR/web-4.qmp"
 	step "case 4: migrate web-4; kill host-a's svmigd once its COMMIT left"
 	commits=$(nevents commit)
-	(
-		migrate case4 web-4
-		exit "$rc"
-	) &
-	mig_pid=$!
+	migrate_bg case4 web-4
 	for _ in $(seq 3000); do
 		(($(nevents commit) > commits)) && break
 		sleep 0.05
 	done
 	sleep 0.3	# audited, then sent: host-b's answer takes 2 s more
 	jentry=$(cat "$STATE/journal/web-4.json" 2>&1)
-	kill -KILL "$daemon_pid"
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=
+	kill_svmigd
 	(($(nevents commit) > commits)) && [[ $jentry == *'"phase":"commit"'* ]]
 	ok "$((! $?))" "case4: host-a's svmigd SIGKILLed after its COMMIT, web-4 in phase commit" \
 		"$jentry"
-	wait "$mig_pid"
-	rc=$?
-	[[ $rc != 0 ]]
-	ok "$((! $?))" "case4: svmigctl migrate reports failure (exit $rc)"
+	migrate_failed case4
 	svmig_rdv_post case4-killed
 	svmig_rdv_wait case4-resumed 120 >/dev/null || bail "case4: host-b resumes web-4"
 	st=$(qemu_qmp src4 query-status 2>&1)
 	[[ -n $st && $(qemu_json_str "$st" status) != running ]]
 	ok "$((! $?))" "case4: meanwhile the source copy waits, paused" "$st"
 	svmigd_start "$RES/svmigd-4.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-4.log")"
-	grep -q "^svmigd: recover: vm web-4: in doubt, then host-b's signed OUTCOME said resumed" \
-		"$RES/svmigd-4.log"
-	ok "$((! $?))" "case4: the restarted svmigd asked host-b: resumed" "$(cat "$RES/svmigd-4.log")"
+	settled case4 "$RES/svmigd-4.log" resumed
 	for _ in $(seq 100); do
 		qemu_alive src4 || break
 		sleep 0.1
 	done
 	! qemu_alive src4
 	ok "$((! $?))" "case4: the source QEMU quit: one copy runs, host-b's"
-	tail -n 2 "$STATE/audit.log" | grep -q '"event":"outcome"' &&
-		tail -n 1 "$STATE/audit.log" | grep -q '"event":"settled"'
-	ok "$((! $?))" "case4: the host-a audit log records the OUTCOME and the settlement" \
-		"$(tail -n 2 "$STATE/audit.log")"
-	st=$("$SVMIGCTL" status --config "$T/svmigd.conf" --json 2>&1)
-	[[ $st == *'"unsettled":[]'* ]]
-	ok "$((! $?))" "case4: nothing unsettled (svmigctl status)" "$st"
 	svmig_rdv_post case4-done
 
 	# ---- 5: in doubt after the COMMIT, which never reached host-b
 	svmig_rdv_wait case5-ready >/dev/null || bail "case5: host-b's destination QEMU"
 	step "case 5: migrate web-5; host-b drops our control packets from DATA on"
-	(
-		migrate case5 web-5
-		exit "$rc"
-	) &
-	mig_pid=$!
+	migrate_bg case5 web-5
 	jentry=
 	for _ in $(seq 3000); do
 		jentry=$(cat "$STATE/journal/web-5.json" 2>/dev/null)
@@ -399,29 +411,15 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		sleep 0.1
 	done
 	sleep 0.5
-	kill -KILL "$daemon_pid"
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=
+	kill_svmigd
 	[[ $jentry == *'"phase":"commit"'* ]]
 	ok "$((! $?))" "case5: host-a's svmigd SIGKILLed in phase commit" "$jentry"
-	wait "$mig_pid"
-	rc=$?
-	[[ $rc != 0 ]]
-	ok "$((! $?))" "case5: svmigctl migrate reports failure (exit $rc)"
+	migrate_failed case5
 	svmig_rdv_post case5-killed
 	svmig_rdv_wait case5-restarted 120 >/dev/null || bail "case5: host-b's svmigd restarts"
 	svmigd_start "$RES/svmigd-5.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-5.log")"
-	grep -q "^svmigd: recover: vm web-5: in doubt, then host-b's signed OUTCOME said not-committed" \
-		"$RES/svmigd-5.log"
-	ok "$((! $?))" "case5: the restarted svmigd asked host-b: not-committed" \
-		"$(cat "$RES/svmigd-5.log")"
+	settled case5 "$RES/svmigd-5.log" not-committed
 	src_runs_on case5
-	tail -n 1 "$STATE/audit.log" | grep -q '"event":"settled"'
-	ok "$((! $?))" "case5: the host-a audit log records the settlement" \
-		"$(tail -n 2 "$STATE/audit.log")"
-	st=$("$SVMIGCTL" status --config "$T/svmigd.conf" --json 2>&1)
-	[[ $st == *'"unsettled":[]'* ]]
-	ok "$((! $?))" "case5: nothing unsettled (svmigctl status)" "$st"
 	svmig_rdv_post case5-done
 
 	# ---- 6: host-b's PCR 7 is not the reference
@@ -458,18 +456,13 @@ else
 	audit_failed case1 0
 
 	# ---- 2
-	attached=$(grep -c 'receiver keyed and attached' "$RES/svmigd.log")
+	attached=$(grep -c 'keyed and attached' "$RES/svmigd.log")
 	before=$(nfail)
 	dst_start case2 web-2
-	for _ in $(seq 1200); do
-		(($(grep -c 'receiver keyed and attached' "$RES/svmigd.log") > attached)) && break
-		sleep 0.1
-	done
+	wait_attached "$RES/svmigd.log" "$attached"
 	sleep 2
 	mig=$(qemu_qmp case2 query-migrate 2>&1)
-	kill -KILL "$daemon_pid"
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=
+	kill_svmigd
 	step "case 2: svmigd killed; destination query-migrate was: $mig"
 	[[ $mig == *'"active"'* ]]
 	ok "$((! $?))" \
@@ -500,12 +493,9 @@ else
 	audit_failed case3 "$before"
 
 	# ---- 4: our control replies to host-a delayed by 2 s from DATA on
-	attached=$(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log")
+	attached=$(grep -c 'keyed and attached' "$RES/svmigd-2.log")
 	dst_start case4 web-4
-	for _ in $(seq 1200); do
-		(($(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log") > attached)) && break
-		sleep 0.1
-	done
+	wait_attached "$RES/svmigd-2.log" "$attached"
 	modprobe -a sch_prio sch_netem cls_u32 2>/dev/null
 	{ tc qdisc add dev eth0 root handle 1: prio &&
 		tc qdisc add dev eth0 parent 1:3 handle 30: netem delay 2000ms &&
@@ -533,13 +523,10 @@ else
 	qemu_qmp case4 quit >/dev/null 2>&1	# its CPU is wanted for the rest
 
 	# ---- 5: host-a's control packets dropped from DATA on: no COMMIT
-	attached=$(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log")
+	attached=$(grep -c 'keyed and attached' "$RES/svmigd-2.log")
 	commits=$(nevents commit)
 	dst_start case5 web-5
-	for _ in $(seq 1200); do
-		(($(grep -c 'receiver keyed and attached' "$RES/svmigd-2.log") > attached)) && break
-		sleep 0.1
-	done
+	wait_attached "$RES/svmigd-2.log" "$attached"
 	modprobe -a sch_ingress cls_u32 act_gact 2>/dev/null
 	{ tc qdisc add dev eth0 ingress &&
 		tc filter add dev eth0 parent ffff: protocol ip prio 1 u32 \
@@ -547,9 +534,7 @@ else
 			action drop; } >"$T/tc.txt" 2>&1
 	ok "$((! $?))" "case5: host-a's control packets dropped (tc ingress)" "$(cat "$T/tc.txt")"
 	svmig_rdv_wait case5-killed 400 >/dev/null || bail "host-a's case 5"
-	kill -KILL "$daemon_pid"
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=
+	kill_svmigd
 	[[ $(nevents commit) == "$commits" ]]
 	ok "$((! $?))" "case5: host-b never took the COMMIT; its svmigd SIGKILLed waiting for it"
 	svmigd_start "$RES/svmigd-5.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-5.log")"

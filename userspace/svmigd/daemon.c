@@ -433,27 +433,13 @@ static bool is(const char *a, const char *b)
 	return a && !strcmp(a, b);
 }
 
-static bool vm_path_name(const char *vm)
-{
-	const char *p;
-
-	if (!vm[0] || vm[0] == '.')
-		return false;
-	for (p = vm; *p; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
-		      *p == '_'))
-			return false;
-	return true;
-}
-
 static int qmp_connect_vm(struct mig *m, const char *vm)
 {
 	char path[1024], err[512];
 
 	if (m->q)
 		return 0;
-	if (!vm_path_name(vm))
+	if (!svmigd_journal_vm_ok(vm))
 		return failf(m, "VM name '%s' cannot name a QMP socket", vm);
 	snprintf(path, sizeof(path), "%s/%s.qmp", m->d->qmp_dir, vm);
 	if (qmp_open(path, QMP_DEFAULT_TIMEOUT_MS, &m->q, err, sizeof(err)))
