@@ -1398,6 +1398,96 @@ static void script_evil_source(struct side *d, struct svmig_tls_conn *conn)
 	say_goodbye(conn);
 }
 
+/* The ADMIT and the KEY an honest target would send (TPM_B's ECDH key). */
+static int send_admit_key(struct svmig_tls_conn *conn, struct svmigd_tpm_ecdh **key)
+{
+	struct svmigd_tpm_ecdh_cert *c = calloc(1, sizeof(*c));
+	uint8_t e[SVMIG_TLS_EXPORTER_LEN], qual[32];
+	struct json_object *msg = svmig_msg_new(SVMIG_MSG_ADMIT);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ret = -EIO;
+
+	json_object_object_add(msg, "verdict", json_object_new_string("accept"));
+	if (!c || !md || svmig_msg_send(conn, msg, T_TIMEOUT) ||
+	    svmig_tls_exporter(conn, e) ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, e, sizeof(e)) != 1 ||
+	    EVP_DigestUpdate(md, "ecdh", 4) != 1 ||
+	    EVP_DigestFinal_ex(md, qual, NULL) != 1 ||
+	    svmigd_tpm_ecdh_create(F.tpm[TPM_B], qual, key, c))
+		goto out;
+	json_object_put(msg);
+	msg = svmig_msg_new(SVMIG_MSG_KEY);
+	svmig_msg_add_hex(msg, "pub", c->pub, c->pub_len);
+	svmig_msg_add_hex(msg, "attest", c->attest, c->attest_len);
+	svmig_msg_add_hex(msg, "sig", c->sig, c->sig_len);
+	ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+out:
+	EVP_MD_CTX_free(md);
+	json_object_put(msg);
+	free(c);
+	return ret;
+}
+
+/*
+ * host-b (stolen TLS key, its genuine TPM), honest up to its KEY, then a
+ * CONFIRM that no key of this session made.
+ */
+static void script_wrong_confirm(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct svmigd_tpm_ecdh *key = NULL;
+	struct json_object *msg = NULL;
+	uint8_t nonce[32], mac[32];
+
+	memset(mac, 0x42, sizeof(mac));
+	d->ret = recv_nonce(conn, SVMIG_MSG_REQUEST, nonce);
+	if (!d->ret) {
+		msg = quote_msg(TPM_B, conn, nonce, true);
+		d->ret = msg ? svmig_msg_send(conn, msg, T_TIMEOUT) : -EIO;
+		json_object_put(msg);
+	}
+	if (!d->ret)
+		d->ret = svmig_msg_expect(conn, SVMIG_MSG_ATTEST, T_TIMEOUT, &msg);
+	json_object_put(msg);
+	if (!d->ret)
+		d->ret = send_admit_key(conn, &key);
+	if (!d->ret)
+		d->ret = svmig_msg_expect(conn, SVMIG_MSG_KEY, T_TIMEOUT, &msg);
+	json_object_put(msg);
+	if (!d->ret) {
+		msg = svmig_msg_new(SVMIG_MSG_CONFIRM);
+		svmig_msg_add_hex(msg, "mac", mac, sizeof(mac));
+		d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
+		json_object_put(msg);
+	}
+	if (!d->ret)
+		read_answer(d, conn);
+	if (key)
+		svmigd_tpm_ecdh_free(key);
+}
+
+/* Keys that do not match are refused before DATA, with no session. */
+static void test_wrong_confirm(void **state)
+{
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	tgt.script = script_wrong_confirm;
+	run(&src, &tgt);
+	if (tgt.ret)
+		fail_msg("scripted target: %d: %s", tgt.ret, tgt.answer);
+	failed(&src, -EACCES, "CONFIRM: key confirmation failed: host-b did not "
+	       "derive this session's keys");
+	has(tgt.answer, "ERROR: key confirmation failed");
+	audited(TPM_A, "request,session,refused");
+	audited_detail(TPM_A, "step", "CONFIRM");
+	free(req);
+}
+
 static void test_replayed_quote(void **state)
 {
 	struct side src, tgt;
@@ -1988,6 +2078,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pcrs_off, test_setup),
 		cmocka_unit_test_setup(test_relayed_quote, test_setup),
 		cmocka_unit_test_setup(test_replayed_quote, test_setup),
+		cmocka_unit_test_setup(test_wrong_confirm, test_setup),
 		cmocka_unit_test_setup(test_out_of_resources, test_setup),
 		cmocka_unit_test_setup(test_forged_receipt, test_setup),
 		cmocka_unit_test_setup(test_forged_commit, test_setup),

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
@@ -29,6 +30,7 @@
 #define SESS_REASON_MAX		256	/* of a peer's words we repeat */
 #define SESS_ERROR		"ERROR"
 #define SESS_SECRET_INFO	"svmig v1 session secret"
+#define SESS_CONFIRM_INFO	"svmig v1 key confirmation"
 #define SESS_ID_LABEL		"svmig v1 session id"
 #define SESS_INT_MAX		INT64_MAX
 
@@ -61,6 +63,7 @@ struct sess {
 	size_t peer_ak_len;
 	struct svmigd_tpm_ecdh *key;
 	uint8_t peer_point[SVMIGD_TPM_POINT_LEN];
+	uint8_t kc[SVMIGD_SHA256_LEN];	/* CONFIRM's key, from Z */
 	char who[SVMIGD_NAME_MAX + 1];	/* for the audit log */
 	char what[SVMIGD_NAME_MAX + 1];
 	const char *role;		/* audit "role"; NULL: source/target */
@@ -412,7 +415,7 @@ static void sess_peer_step(struct sess *s, struct json_object *msg)
 		SVMIG_MSG_REQUEST, SVMIG_MSG_ATTEST, SVMIG_MSG_ADMIT,
 		SVMIG_MSG_KEY, SVMIG_MSG_RECEIPT, SVMIG_MSG_COMMIT,
 		SVMIG_MSG_RESUMED, SVMIG_MSG_PROBE, SVMIG_MSG_VERDICT,
-		SVMIG_MSG_QUERY, SVMIG_MSG_OUTCOME,
+		SVMIG_MSG_QUERY, SVMIG_MSG_OUTCOME, SVMIG_MSG_CONFIRM,
 	};
 	struct json_object *step;
 	size_t i;
@@ -531,12 +534,12 @@ static int sess_qual(struct sess *s, const char *label, const uint8_t *nonce,
 }
 
 static int sess_hkdf(const uint8_t salt[SVMIGD_SHA256_LEN],
-		     const uint8_t z[SVMIGD_TPM_Z_LEN],
+		     const uint8_t z[SVMIGD_TPM_Z_LEN], const char *label,
 		     uint8_t out[SVMIGD_SECRET_LEN])
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	char digest[] = "SHA256", info[] = SESS_SECRET_INFO;
+	char digest[] = "SHA256";
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						 digest, 0),
@@ -545,8 +548,8 @@ static int sess_hkdf(const uint8_t salt[SVMIGD_SHA256_LEN],
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
 						  (void *)salt,
 						  SVMIGD_SHA256_LEN),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-						  strlen(info)),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						  (void *)label, strlen(label)),
 		OSSL_PARAM_construct_end(),
 	};
 	int ok = ctx && EVP_KDF_derive(ctx, out, SVMIGD_SECRET_LEN,
@@ -1320,8 +1323,12 @@ static int sess_derive(struct sess *s)
 		return sess_tpm_fail(s, ret, "ECDH");
 	ret = EVP_DigestFinal_ex(s->hash, o->transcript, NULL) == 1 ? 0 :
 	      -ENOMEM;
+	EVP_MD_CTX_free(s->hash);	/* the transcript ends with the KEYs */
+	s->hash = NULL;
 	if (!ret)
-		ret = sess_hkdf(o->transcript, z, o->secret);
+		ret = sess_hkdf(o->transcript, z, SESS_SECRET_INFO, o->secret);
+	if (!ret)
+		ret = sess_hkdf(o->transcript, z, SESS_CONFIRM_INFO, s->kc);
 	OPENSSL_cleanse(z, sizeof(z));
 	if (!ret)
 		ret = sess_sha256(SESS_ID_LABEL, strlen(SESS_ID_LABEL),
@@ -1332,6 +1339,70 @@ static int sess_derive(struct sess *s)
 	memcpy(o->id, id, sizeof(o->id));
 	sess_copy(o->peer, sizeof(o->peer), s->peer);
 	return sess_audit_session(s);
+}
+
+/* ---- CONFIRM: both sides show they derived the same keys ---- */
+
+/* HMAC-SHA-256(Kc, "source" or "target" || H): what that side sends. */
+static int confirm_mac(const struct sess *s, bool source,
+		       uint8_t mac[SVMIGD_SHA256_LEN])
+{
+	const char *role = source ? "source" : "target";
+	uint8_t data[6 + SVMIGD_SHA256_LEN];
+	unsigned int len = 0;
+
+	memcpy(data, role, 6);
+	memcpy(data + 6, s->out->transcript, SVMIGD_SHA256_LEN);
+	if (!HMAC(EVP_sha256(), s->kc, sizeof(s->kc), data, sizeof(data), mac,
+		  &len) || len != SVMIGD_SHA256_LEN)
+		return -ENOMEM;
+	return 0;
+}
+
+static int confirm_send(struct sess *s)
+{
+	uint8_t mac[SVMIGD_SHA256_LEN];
+	struct json_object *msg;
+	int ret;
+
+	s->step = SVMIG_MSG_CONFIRM;
+	if (confirm_mac(s, s->out->source, mac))
+		return sess_nomem(s);
+	msg = svmig_msg_new(SVMIG_MSG_CONFIRM);
+	if (msg && svmig_msg_add_hex(msg, "mac", mac, sizeof(mac))) {
+		json_object_put(msg);
+		msg = NULL;
+	}
+	ret = sess_send(s, msg);
+	json_object_put(msg);
+	return ret;
+}
+
+static int confirm_recv(struct sess *s)
+{
+	static const char *const keys[] = { "mac" };
+	uint8_t got[SVMIGD_SHA256_LEN], want[SVMIGD_SHA256_LEN];
+	struct json_object *msg;
+	int ret;
+
+	s->step = SVMIG_MSG_CONFIRM;
+	ret = sess_recv(s, SVMIG_MSG_CONFIRM, &msg);
+	if (ret)
+		return ret;
+	ret = sess_keys(s, msg, keys, 1);
+	if (!ret)
+		ret = sess_get_hex(s, msg, "mac", got, sizeof(got), sizeof(got),
+				   NULL);
+	json_object_put(msg);
+	if (ret)
+		return ret;
+	if (confirm_mac(s, !s->out->source, want))
+		return sess_nomem(s);
+	if (CRYPTO_memcmp(got, want, sizeof(got)))
+		return sess_fail(s, SK_REFUSE, -EACCES,
+				 "key confirmation failed: %s did not derive "
+				 "this session's keys", s->peer);
+	return 0;
 }
 
 /* ---- a session ---- */
@@ -1423,6 +1494,10 @@ int svmigd_session_source(struct svmig_tls_conn *conn,
 		ret = key_send(&s);
 	if (!ret)
 		ret = sess_derive(&s);
+	if (!ret)
+		ret = confirm_recv(&s);
+	if (!ret)
+		ret = confirm_send(&s);
 	sess_end(&s, ret);
 	return ret;
 }
@@ -1450,6 +1525,10 @@ int svmigd_session_target(struct svmig_tls_conn *conn,
 		ret = key_recv(&s);
 	if (!ret)
 		ret = sess_derive(&s);
+	if (!ret)
+		ret = confirm_send(&s);
+	if (!ret)
+		ret = confirm_recv(&s);
 	sess_end(&s, ret);
 	return ret;
 }

@@ -17,6 +17,8 @@
  *                    "policy", detail: <words>}
  *   T -> S  KEY     {pub, attest, sig}     (the ECDH key, certified by the AK)
  *   S -> T  KEY     {pub, attest, sig}
+ *   T -> S  CONFIRM {mac: HMAC-SHA-256(Kc, "target" || H)}
+ *   S -> T  CONFIRM {mac: HMAC-SHA-256(Kc, "source" || H)}
  *   ...DATA...
  *   T -> S  RECEIPT {receipt: {session, verdict, records, bytes,
  *                    transcript, time}, signature}
@@ -43,14 +45,19 @@
  * (reasons "memory", "vcpus") and the limits the policy sets for the
  * target ("policy").  KEY: qualifying data SHA-256(E || "ecdh"); the
  * target's first, so that a refusal of it reaches the target in-band (a
- * refusal of the source's, the last message, reaches the source as an
- * ERROR in place of the RECEIPT).
+ * refusal of the source's reaches the source as an ERROR in place of the
+ * target's CONFIRM).  CONFIRM: each side shows it derived the same keys
+ * before any VM byte moves; a wrong mac is refused ("key confirmation
+ * failed").
  *
  * The transcript is every frame of REQUEST, both ATTESTs, ADMIT and both
  * KEYs, as sent (be32 length and JSON text), in order; H its SHA-256:
  *
  *   secret = HKDF-SHA-256(salt = H, IKM = Z, info = "svmig v1 session secret"), 32 bytes
+ *   Kc     = HKDF-SHA-256(salt = H, IKM = Z, info = "svmig v1 key confirmation"), 32 bytes
  *   id     = SHA-256("svmig v1 session id" || H)[0..16)
+ *
+ * (the CONFIRMs come after H and are not part of it).
  *
  * The receipt is json-c's plain serialisation of an object with the keys
  * in this order (the verifier rebuilds it from the fields it parsed):
