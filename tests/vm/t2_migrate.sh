@@ -26,7 +26,8 @@
 #     summary), the source QEMU quits; web-2, which host-b has no QEMU for,
 #     fails after the
 #     session and its source VM runs on; alice's first request again is
-#     refused by host-b (replay);
+#     refused by host-b (replay), and again once host-b's svmigd restarted
+#     (its replay cache refilled from its audit log);
 #   - host-b: the destination runs and its guest keeps passing self-checks;
 #     its audit log records that it answered host-a's attestation;
 #   - both: the audit log verifies (svmigctl audit verify).
@@ -255,6 +256,15 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		"the same request again is refused by host-b (replay)" \
 		"svmigctl exit $rc: $(tail -n 2 "$RES/migrate-replay.txt")"
 	svmig_rdv_post replayed
+	# host-b restarts its svmigd: its audit log remembers the nonce
+	svmig_rdv_wait restarted 120 >/dev/null || bail "host-b's svmigd restarts"
+	"$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-alice.json" \
+		>"$RES/migrate-replay2.txt" 2>&1
+	rc=$?
+	ok "$([[ $rc == 1 ]] && grep -q 'replay' "$RES/migrate-replay2.txt" && echo 1 || echo 0)" \
+		"and again after host-b's svmigd restarted (replay)" \
+		"svmigctl exit $rc: $(tail -n 2 "$RES/migrate-replay2.txt")"
+	svmig_rdv_post replayed2
 else
 	svmig_rdv_wait migrated 400 >/dev/null || bail "host-a's migration"
 	st=$(qemu_qmp dst query-status 2>&1)
@@ -267,6 +277,13 @@ else
 		ok 0 "the destination guest keeps passing self-checks" "$(qemu_dump_logs dst 2>&1)"
 	fi
 	svmig_rdv_wait replayed 400 >/dev/null
+	svmigd_stop
+	svmigd_start "$RES/svmigd-2.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-2.log")"
+	grep -q '^svmigd: replay cache: [1-9][0-9]* request nonces' "$RES/svmigd-2.log"
+	ok "$((! $?))" "restarted, svmigd reloads its replay cache from the audit log" \
+		"$(grep 'replay cache' "$RES/svmigd-2.log")"
+	svmig_rdv_post restarted
+	svmig_rdv_wait replayed2 400 >/dev/null
 	grep -q '"event":"failed"' "$STATE/audit.log" 2>/dev/null
 	ok "$((! $?))" "the audit log records web-2's failure"
 	grep -q '"event":"attest","who":"host-a".*"role":"attester"' "$STATE/audit.log" 2>/dev/null

@@ -793,24 +793,38 @@ static void cut_socket(struct mig *m)
 
 /* ------------------------------------------------------------ target */
 
+/* Forgets what is outside the window: the request check refuses it anyway. */
+static void nonces_prune(struct daemon *d, int64_t now)
+{
+	int64_t window = d->scfg.request_window;
+	size_t i, j;
+
+	for (i = j = 0; i < d->n_nonces; i++)
+		if (d->nonces[i].time >= now - 2 * window)
+			d->nonces[j++] = d->nonces[i];
+	d->n_nonces = j;
+}
+
+static bool nonce_seen(const struct daemon *d, const uint8_t *nonce)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_nonces; i++)
+		if (!memcmp(d->nonces[i].nonce, nonce, SVMIGD_NONCE_LEN))
+			return true;
+	return false;
+}
+
 static int check_request(void *arg, const struct svmigd_request_verified *v,
 			 char *why, size_t whylen)
 {
 	struct daemon *d = arg;
 	int64_t now = time(NULL);
-	int64_t window = d->scfg.request_window;
-	size_t i, j;
 
-	/* forget what is outside the window: the request check refuses it */
-	for (i = j = 0; i < d->n_nonces; i++)
-		if (d->nonces[i].time >= now - 2 * window)
-			d->nonces[j++] = d->nonces[i];
-	d->n_nonces = j;
-	for (i = 0; i < d->n_nonces; i++) {
-		if (!memcmp(d->nonces[i].nonce, v->req.nonce, SVMIGD_NONCE_LEN)) {
-			snprintf(why, whylen, "replayed request (nonce seen before)");
-			return -1;
-		}
+	nonces_prune(d, now);
+	if (nonce_seen(d, v->req.nonce)) {
+		snprintf(why, whylen, "replayed request (nonce seen before)");
+		return -1;
 	}
 	if (d->n_nonces == NONCES_MAX) {
 		snprintf(why, whylen, "too many recent requests");
@@ -819,6 +833,53 @@ static int check_request(void *arg, const struct svmigd_request_verified *v,
 	memcpy(d->nonces[d->n_nonces].nonce, v->req.nonce, SVMIGD_NONCE_LEN);
 	d->nonces[d->n_nonces++].time = now;
 	return 0;
+}
+
+/*
+ * One record of our audit log: a request we verified as the target within
+ * the window, whose nonce a restart must not forget.
+ */
+static int nonce_from_audit(void *arg, struct json_object *rec)
+{
+	struct daemon *d = arg;
+	struct json_object *det, *t;
+	uint8_t nonce[SVMIGD_NONCE_LEN];
+
+	if (!json_object_object_get_ex(rec, "details", &det) ||
+	    !json_object_object_get_ex(rec, "time", &t) ||
+	    !is(jstr(rec, "event"), "request") || !is(jstr(det, "role"), "target") ||
+	    !jstr(det, "nonce") ||
+	    svmigd_hex_decode(nonce, sizeof(nonce), jstr(det, "nonce")) ||
+	    json_object_get_int64(t) < (int64_t)time(NULL) - 2 * d->scfg.request_window ||
+	    nonce_seen(d, nonce) || d->n_nonces == NONCES_MAX)
+		return 0;
+	memcpy(d->nonces[d->n_nonces].nonce, nonce, sizeof(nonce));
+	d->nonces[d->n_nonces++].time = json_object_get_int64(t);
+	return 0;
+}
+
+/*
+ * The replay cache lives in memory; the audit log, verified with our own
+ * key, refills it at start-up with the requests seen within the window.
+ * A log that does not verify cannot be appended to either, and every
+ * session audits its REQUEST first: no request is admitted then, so none
+ * can be replayed; svmigd still starts, to settle its journal.
+ */
+static void nonces_load(struct daemon *d)
+{
+	struct svmigd_audit_report rep;
+	char err[512];
+	int ret;
+
+	ret = svmigd_audit_walk(d->cfg.audit_log, d->key, nonce_from_audit, d,
+				&rep, err, sizeof(err));
+	if (ret && ret != -ENOENT)
+		logf_("audit log: %s: no session can be audited", err);
+	else
+		logf_("replay cache: %zu request nonces of the last %lld s from "
+		      "the audit log (%llu records)", d->n_nonces,
+		      (long long)(2 * d->scfg.request_window),
+		      (unsigned long long)rep.records);
 }
 
 static int target_accept_data(struct mig *m, const struct sockaddr_storage *peer)
@@ -1989,6 +2050,7 @@ static int setup(struct daemon *d)
 	d->scfg.request_window = SVMIGD_SESSION_WINDOW;
 	d->scfg.check_request = check_request;
 	d->scfg.check_arg = d;
+	nonces_load(d);
 	d->timeout_s = d->o->migrate_timeout_s > 0 ? d->o->migrate_timeout_s : 300;
 	if (d->o->qmp_dir)
 		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s", d->o->qmp_dir);

@@ -48,7 +48,9 @@
  * then data; the data address defaults to the control host, port + 1).
  *
  * Replays: the target keeps the nonces of the requests it admitted within
- * the request window in memory and refuses a repeated one (check_request).
+ * the request window in memory and refuses a repeated one (check_request);
+ * at start-up it refills them from its audit log ("request" records, as
+ * the target, carry the nonce).
  */
 #ifndef SVMIGD_DAEMON_H
 #define SVMIGD_DAEMON_H

@@ -655,6 +655,8 @@ static int sess_audit_request(struct sess *s)
 		ret = sess_add_u64(d, "vm_vcpus", r->vm_vcpus);
 	if (!ret)
 		ret = sess_add_str(d, "operator_cn", s->ses->request.operator_cn);
+	if (!ret)	/* a restarted target's replay cache (daemon.c) */
+		ret = svmig_msg_add_hex(d, "nonce", r->nonce, sizeof(r->nonce));
 	return sess_record(s, "request", d, ret);
 }
 
