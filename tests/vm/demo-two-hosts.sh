@@ -202,6 +202,8 @@ sed 's/^/  svmigctl: /' "$RES/migrate-alice.txt"
 "$SVMIGCTL" audit verify --log "$STATE/audit.log" --cert "$P/host-a.pem" \
 	>"$RES/audit-verify.txt" 2>&1 || echo "(exit $?)" >>"$RES/audit-verify.txt"
 cp "$STATE/audit.log" "$RES/audit.log"
+"$SVMIGCTL" status --config "$T/svmigd.conf" --json >"$RES/status-after.json" 2>&1
+journal_left=$(ls -A "$STATE/journal" 2>/dev/null | xargs)
 svmig_rdv_wait results 300 >/dev/null || fail "host-b's results"
 
 # ----------------------------------------------------------------- report
@@ -222,12 +224,12 @@ aead=$(awk '/^name/ { n = $3 } /^driver/ { d = $3 } /^priority/ { p = $3 }
 read -r b_tpm_model b_tpm_type b_permall <"$B_RES/vtpm.txt"
 [[ -n $b_permall ]] || b_permall=unknown
 
-# same SAME-LABEL A B: "yes" if equal and non-empty, else counts as a failure
+# same SAME-LABEL A B: "match" if equal and non-empty, else "MISMATCH",
+# which fails the demo (counted in the report once it is written)
 same() {
 	if [[ -n $2 && $2 == "$3" ]]; then
 		echo "$1: match"
 	else
-		bad=$((bad + 1))
 		echo "$1: MISMATCH ($2 vs $3)"
 	fi
 }
@@ -270,6 +272,10 @@ ms() { jqr ".[\"$1\"] // empty" "$qm"; }
 	echo "   host-b's ECDH key $(short "$(d key "$b_sess")") -- $(same "host-a verified the same" "$(d key "$b_sess")" "$(d peer_key "$a_sess")")"
 	echo "   transcript $(short "$(d transcript "$a_sess")") -- $(same "both hosts" "$(d transcript "$a_sess")" "$(d transcript "$b_sess")")"
 	echo "   session id $(d session "$a_sess"); the secret went to svmig.ko and was wiped"
+	echo "   CONFIRM: each host showed the other it derived the same keys (HMAC-SHA-256"
+	echo "   over the transcript) before DATA: $(jq -e -s 'any(.[]; .event == "data")' "$A_LOG" \
+		>/dev/null && jq -e -s 'any(.[]; .event == "data")' "$B_LOG" >/dev/null &&
+		echo "both DATA steps began, so both checks passed" || echo "NO DATA STEP")"
 	echo
 	echo "5. Data: QEMU's migration stream sealed by svmig.ko (AES-256-GCM), END verified"
 	echo "   host-b's kernel verified $(d records "$b_ver") records, $(d bytes "$b_ver") bytes, and the END"
@@ -285,6 +291,9 @@ ms() { jqr ".[\"$1\"] // empty" "$qm"; }
 	echo "   receipt sha256 $(short "$(d receipt "$a_rcpt")") -- $(same "host-a's and host-b's audit" "$(d receipt "$a_rcpt")" "$(d receipt "$b_rcpt")")"
 	echo "   COMMIT  sha256 $(short "$(d statement "$a_commit")") -- $(same "host-a's and host-b's audit" "$(d statement "$a_commit")" "$(d statement "$b_commit")")"
 	echo "   RESUMED sha256 $(short "$(d statement "$b_resumed")") -- $(same "host-b's and host-a's audit" "$(d statement "$b_resumed")" "$(d statement "$a_resumed")")"
+	echo "   host-a's journal (what a restarted svmigd would settle): $([[ -z $journal_left ]] &&
+		echo "empty again" || echo "still holds $journal_left")"
+	echo "   svmigctl status on host-a: unsettled migrations $(jqr '.unsettled | length' "$(cat "$RES/status-after.json")")"
 	echo
 	echo "7. Audit logs (hash-chained, each record signed by its host's key)"
 	for h in host-a host-b; do
@@ -310,6 +319,9 @@ for f in "$RES/audit-verify.txt" "$B_RES/audit-verify.txt"; do
 done
 [[ $(cat "$B_RES/guest.txt") == running* ]] || bad=$((bad + 1))
 [[ $src_gone == yes ]] || bad=$((bad + 1))
+[[ -z $journal_left ]] || bad=$((bad + 1))
+# same() runs in the report's command substitutions: count its verdicts here
+bad=$((bad + $(grep -c 'MISMATCH\|NO DATA STEP' "$REPORT")))
 if ((bad)); then
 	echo "   $bad check(s) above did not hold" >>"$REPORT"
 fi
