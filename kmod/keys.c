@@ -192,9 +192,10 @@ static int svmig_sender_salt(struct svmig_channel *ch, bool no_tpm_ok)
 	return ret;
 }
 
+/* The first SVMIG_IMPLICIT_AAD_LEN bytes of keys.aad, the same for every record. */
 static void svmig_fill_implicit_aad(struct svmig_channel *ch)
 {
-	u8 *aad = ch->keys.implicit_aad;
+	u8 *aad = ch->keys.aad;
 	__be32 channel = cpu_to_be32(ch->channel);
 
 	memcpy(aad, ch->session_id, SVMIG_SESSION_ID_LEN);

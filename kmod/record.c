@@ -4,7 +4,8 @@
  *
  * A record is sealed and opened in place: the header and the type's clear
  * part are authenticated (with the implicit session/channel prefix), the
- * rest is encrypted, and the 16-byte tag follows it.
+ * rest is encrypted, and the 16-byte tag follows it.  The associated data
+ * reaches the AEAD as one contiguous copy (svmig_crypt() says why).
  */
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
@@ -58,6 +59,15 @@ int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len)
 	return 0;
 }
 
+/*
+ * The associated data, implicit prefix || clear part, goes to the AEAD as
+ * the first scatterlist entry, whole: keys->aad, the clear part copied
+ * behind the prefix.  Linux 6.1's AES-NI GCM (gcmaes_crypt_by_sg) reads the
+ * AAD in place only if req->src->length >= assoclen, and otherwise
+ * kmalloc()s and copies it for every record.  The second entry is the
+ * record from the end of its clear part on, encrypted or decrypted in place
+ * (src == dst, so the AAD copy is only read).
+ */
 static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 		       size_t crypt_len, bool encrypt)
 {
@@ -65,20 +75,25 @@ static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 	struct svmig_keys *keys = &ch->keys;
 	struct aead_request *req = keys->req;
 	u64 seq = be64_to_cpu(hdr->seq);
-	size_t total = clear_len + crypt_len + (encrypt ? SVMIG_TAG_LEN : 0);
+	size_t assoclen = SVMIG_IMPLICIT_AAD_LEN + clear_len;
 	DECLARE_CRYPTO_WAIT(wait);
 	int ret;
 
+	BUILD_BUG_ON(SVMIG_HDR_LEN + sizeof(struct svmig_wire_page) > SVMIG_CLEAR_MAX);
+	if (WARN_ON_ONCE(clear_len < SVMIG_HDR_LEN || clear_len > SVMIG_CLEAR_MAX))
+		return -EINVAL;
 	ret = svmig_keys_for_seq(ch, seq);
 	if (ret)
 		return ret;
 	memset(keys->iv, 0, 4);
 	put_unaligned_be64(seq, keys->iv + 4);
+	memcpy(keys->aad + SVMIG_IMPLICIT_AAD_LEN, rec, clear_len);
 	sg_init_table(keys->sg, 2);
-	sg_set_buf(&keys->sg[0], keys->implicit_aad, SVMIG_IMPLICIT_AAD_LEN);
-	sg_set_buf(&keys->sg[1], rec, total);
+	sg_set_buf(&keys->sg[0], keys->aad, assoclen);
+	sg_set_buf(&keys->sg[1], rec + clear_len,
+		   crypt_len + (encrypt ? SVMIG_TAG_LEN : 0));
 	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done, &wait);
-	aead_request_set_ad(req, SVMIG_IMPLICIT_AAD_LEN + clear_len);
+	aead_request_set_ad(req, assoclen);
 	aead_request_set_crypt(req, keys->sg, keys->sg, crypt_len, keys->iv);
 	ret = encrypt ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
 	return crypto_wait_req(ret, &wait);

@@ -38,6 +38,13 @@ struct socket;
 #define SVMIG_STREAM_TXBUF_SIZE	(3 * SVMIG_DATA_REC_MAX)
 
 #define SVMIG_HDR_LEN		sizeof(struct svmig_wire_hdr)
+/*
+ * The largest clear (authenticated, not encrypted) part of any record type:
+ * HELLO's header and body (72 bytes; PAGE's is 32, the others' the header).
+ * record.c checks every caller's clear_len against it.
+ */
+#define SVMIG_CLEAR_MAX		(SVMIG_HDR_LEN + sizeof(struct svmig_wire_hello))
+#define SVMIG_AAD_MAX		(SVMIG_IMPLICIT_AAD_LEN + SVMIG_CLEAR_MAX)
 
 /* What a channel keeps per guest page: the last generation and its tag. */
 struct svmig_page_state {
@@ -64,8 +71,13 @@ struct svmig_keys {
 	bool have_prk;
 	bool have_epoch;
 	u32 epoch;
-	/* Referenced by scatterlists, so they live here and not on a stack. */
-	u8 implicit_aad[SVMIG_IMPLICIT_AAD_LEN];
+	/*
+	 * Referenced by scatterlists, so they live here and not on a stack.
+	 * aad: the associated data of the record being sealed or opened, in
+	 * one piece: the implicit part (session || channel), filled when the
+	 * channel is keyed, then a copy of the record's clear part (record.c).
+	 */
+	u8 aad[SVMIG_AAD_MAX];
 	u8 iv[SVMIG_IV_LEN];
 	struct scatterlist sg[2];
 };
