@@ -778,6 +778,16 @@ static void check_established(const struct side *src, const struct side *tgt)
 	assert_string_equal(a->request.req.vm, b->request.req.vm);
 }
 
+/* A session for @req, then what @rc says follows it; established. */
+static void session(struct side *src, struct side *tgt, const char *req,
+		    int rc)
+{
+	pair_init(src, tgt, req);
+	src->receipt = tgt->receipt = rc;
+	run(src, tgt);
+	check_established(src, tgt);
+}
+
 static void test_success(void **state)
 {
 	struct side src, tgt, src2, tgt2;
@@ -786,10 +796,7 @@ static void test_success(void **state)
 	(void)state;
 	SKIP_WITHOUT_SWTPM();
 	req = request("web-1", 2048, 2);
-	pair_init(&src, &tgt, req);
-	src.receipt = tgt.receipt = RC_OK;
-	run(&src, &tgt);
-	check_established(&src, &tgt);
+	session(&src, &tgt, req, RC_OK);
 	if (src.rret || tgt.rret)
 		fail_msg("receipt: source %d: %s; target %d: %s", src.rret,
 			 src.rerr, tgt.rret, tgt.rerr);
@@ -1905,10 +1912,7 @@ static void test_outcome(void **state)
 	SKIP_WITHOUT_SWTPM();
 	/* through RESUMED: "resumed", and both sides audit the answer */
 	req = request("web-1", 2048, 2);
-	pair_init(&src, &tgt, req);
-	src.receipt = tgt.receipt = RC_OK;
-	run(&src, &tgt);
-	check_established(&src, &tgt);
+	session(&src, &tgt, req, RC_OK);
 	ask(&q, &a, H_A, src.s.id);
 	answered(&q, &a, SVMIGD_OUTCOME_RESUMED);
 	audited(TPM_A, "request,session,receipt,commit,resumed,outcome");
@@ -1926,11 +1930,7 @@ static void test_outcome(void **state)
 	/* COMMIT taken, no RESUMED: "committed" (both copies paused) */
 	test_setup(NULL);
 	req = request("web-1", 2048, 2);
-	pair_init(&src, &tgt, req);
-	src.receipt = tgt.receipt = RC_NO_RESUMED;
-	src.cfg.timeout_ms = 300;	/* the RESUMED it waits for never comes */
-	run(&src, &tgt);
-	check_established(&src, &tgt);
+	session(&src, &tgt, req, RC_NO_RESUMED);
 	assert_int_equal(tgt.cret, 0);
 	assert_int_equal(tgt.dret, -EALREADY);
 	ask(&q, &a, H_A, src.s.id);
@@ -1940,18 +1940,13 @@ static void test_outcome(void **state)
 	/* a refused COMMIT, and a session with no receipt: "not-committed" */
 	test_setup(NULL);
 	req = request("web-1", 2048, 2);
-	pair_init(&src, &tgt, req);
-	src.receipt = tgt.receipt = RC_COMMIT_OTHER_RECEIPT;
-	run(&src, &tgt);
-	check_established(&src, &tgt);
+	session(&src, &tgt, req, RC_COMMIT_OTHER_RECEIPT);
 	assert_int_equal(tgt.cret, -EBADMSG);
 	ask(&q, &a, H_A, src.s.id);
 	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
 	free(req);
 	req = request("web-2", 1024, 1);
-	pair_init(&src, &tgt, req);
-	run(&src, &tgt);
-	check_established(&src, &tgt);
+	session(&src, &tgt, req, RC_NONE);
 	ask(&q, &a, H_A, src.s.id);
 	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
 	free(req);

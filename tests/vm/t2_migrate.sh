@@ -249,21 +249,19 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	# web-1 left host-a; a VM by that name (src2's QEMU) lets the replayed
 	# request pass host-a's own checks so that host-b sees it.
 	ln -sf "$(qemu_qmp_sock src2 2)" "$QMPDIR/$VM.qmp"
-	"$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-alice.json" \
-		>"$RES/migrate-replay.txt" 2>&1
-	rc=$?
-	ok "$([[ $rc == 1 ]] && grep -q 'replay' "$RES/migrate-replay.txt" && echo 1 || echo 0)" \
-		"the same request again is refused by host-b (replay)" \
-		"svmigctl exit $rc: $(tail -n 2 "$RES/migrate-replay.txt")"
+	# replay OUT DESC: alice's first request once more, refused as a replay
+	replay() {
+		"$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-alice.json" \
+			>"$RES/$1" 2>&1
+		rc=$?
+		ok "$([[ $rc == 1 ]] && grep -q 'replay' "$RES/$1" && echo 1 || echo 0)" \
+			"$2" "svmigctl exit $rc: $(tail -n 2 "$RES/$1")"
+	}
+	replay migrate-replay.txt "the same request again is refused by host-b (replay)"
 	svmig_rdv_post replayed
 	# host-b restarts its svmigd: its audit log remembers the nonce
 	svmig_rdv_wait restarted 120 >/dev/null || bail "host-b's svmigd restarts"
-	"$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-alice.json" \
-		>"$RES/migrate-replay2.txt" 2>&1
-	rc=$?
-	ok "$([[ $rc == 1 ]] && grep -q 'replay' "$RES/migrate-replay2.txt" && echo 1 || echo 0)" \
-		"and again after host-b's svmigd restarted (replay)" \
-		"svmigctl exit $rc: $(tail -n 2 "$RES/migrate-replay2.txt")"
+	replay migrate-replay2.txt "and again after host-b's svmigd restarted (replay)"
 	svmig_rdv_post replayed2
 else
 	svmig_rdv_wait migrated 400 >/dev/null || bail "host-a's migration"
