@@ -4,8 +4,10 @@
  *
  * A record is sealed and opened in place: the header and the type's clear
  * part are authenticated (with the implicit session/channel prefix), the
- * rest is encrypted, and the 16-byte tag follows it.  The associated data
- * reaches the AEAD as one contiguous copy (svmig_crypt() says why).
+ * rest is encrypted, and the 16-byte tag follows it.  A PAGE record is
+ * sealed out of place instead, from the guest page straight into the
+ * record (svmig_seal_from()).  The associated data reaches the AEAD as one
+ * contiguous copy (svmig_crypt_begin() says why).
  */
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
@@ -64,19 +66,15 @@ int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len)
  * the first scatterlist entry, whole: keys->aad, the clear part copied
  * behind the prefix.  Linux 6.1's AES-NI GCM (gcmaes_crypt_by_sg) reads the
  * AAD in place only if req->src->length >= assoclen, and otherwise
- * kmalloc()s and copies it for every record.  The second entry is the
- * record from the end of its clear part on, encrypted or decrypted in place
- * (src == dst, so the AAD copy is only read).
+ * kmalloc()s and copies it for every record.  Returns assoclen, keys->iv
+ * and keys->sg[0] set, or an error.
  */
-static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-		       size_t crypt_len, bool encrypt)
+static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t clear_len)
 {
 	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
 	struct svmig_keys *keys = &ch->keys;
-	struct aead_request *req = keys->req;
 	u64 seq = be64_to_cpu(hdr->seq);
 	size_t assoclen = SVMIG_IMPLICIT_AAD_LEN + clear_len;
-	DECLARE_CRYPTO_WAIT(wait);
 	int ret;
 
 	BUILD_BUG_ON(SVMIG_HDR_LEN + sizeof(struct svmig_wire_page) > SVMIG_CLEAR_MAX);
@@ -90,13 +88,41 @@ static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 	memcpy(keys->aad + SVMIG_IMPLICIT_AAD_LEN, rec, clear_len);
 	sg_init_table(keys->sg, 2);
 	sg_set_buf(&keys->sg[0], keys->aad, assoclen);
-	sg_set_buf(&keys->sg[1], rec + clear_len,
-		   crypt_len + (encrypt ? SVMIG_TAG_LEN : 0));
+	return assoclen;
+}
+
+/* Runs the AEAD from keys->sg to @dst and waits for it. */
+static int svmig_crypt_run(struct svmig_channel *ch, struct scatterlist *dst,
+			   size_t assoclen, size_t crypt_len, bool encrypt)
+{
+	struct aead_request *req = ch->keys.req;
+	DECLARE_CRYPTO_WAIT(wait);
+	int ret;
+
 	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done, &wait);
 	aead_request_set_ad(req, assoclen);
-	aead_request_set_crypt(req, keys->sg, keys->sg, crypt_len, keys->iv);
+	aead_request_set_crypt(req, ch->keys.sg, dst, crypt_len, ch->keys.iv);
 	ret = encrypt ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
 	return crypto_wait_req(ret, &wait);
+}
+
+/*
+ * In place: the second entry is the record from the end of its clear part
+ * on, encrypted or decrypted where it is (src == dst, so the AAD copy is
+ * only read).
+ */
+static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+		       size_t crypt_len, bool encrypt)
+{
+	struct svmig_keys *keys = &ch->keys;
+	int assoclen;
+
+	assoclen = svmig_crypt_begin(ch, rec, clear_len);
+	if (assoclen < 0)
+		return assoclen;
+	sg_set_buf(&keys->sg[1], rec + clear_len,
+		   crypt_len + (encrypt ? SVMIG_TAG_LEN : 0));
+	return svmig_crypt_run(ch, keys->sg, assoclen, crypt_len, encrypt);
 }
 
 /* Encrypts pt_len bytes after the clear part and appends the tag. */
@@ -109,4 +135,33 @@ int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_le
 int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len)
 {
 	return svmig_crypt(ch, rec, clear_len, ct_len, false);
+}
+
+/*
+ * Out of place: encrypts pt_len bytes of @page at @offset (pinned by the
+ * caller) into the record after its clear part, and appends the tag, so
+ * the plaintext is read once, by the cipher, and never copied into the
+ * record.  src = [aad copy][the page], dst = [the same aad copy][the
+ * record's ciphertext and tag].  Both Linux 6.1 GCMs (AES-NI's
+ * gcmaes_crypt_by_sg and crypto/gcm.c) read the AAD from src only and skip
+ * it in dst without writing; were one to copy it across, it would write the
+ * same bytes over themselves.  The bytes sealed are those svmig_seal()
+ * would seal from a copy of the page in the record.
+ */
+int svmig_seal_from(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+		    struct page *page, unsigned int offset, size_t pt_len)
+{
+	struct svmig_keys *keys = &ch->keys;
+	int assoclen;
+
+	if (WARN_ON_ONCE(offset + pt_len > PAGE_SIZE))
+		return -EINVAL;
+	assoclen = svmig_crypt_begin(ch, rec, clear_len);
+	if (assoclen < 0)
+		return assoclen;
+	sg_set_page(&keys->sg[1], page, pt_len, offset);
+	sg_init_table(keys->dst, 2);
+	sg_set_buf(&keys->dst[0], keys->aad, assoclen);
+	sg_set_buf(&keys->dst[1], rec + clear_len, pt_len + SVMIG_TAG_LEN);
+	return svmig_crypt_run(ch, keys->dst, assoclen, pt_len, true);
 }

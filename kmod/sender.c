@@ -1,13 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Sender side of page mode: seal guest pages named by ring entries into
- * the transmit buffer (tx.c), then push them onto the attached socket (or
- * leave them for read()).  The last record is the MANIFEST.
+ * the transmit buffer (tx.c), the cipher reading each straight from the
+ * pinned guest page, then push them onto the attached socket (or leave
+ * them for read()).  The last record is the MANIFEST.
  */
+#include <linux/mm.h>
 #include <linux/uio.h>
 #include <linux/uaccess.h>
 
 #include "svmig.h"
+
+/*
+ * Seals the guest page at @uaddr into the record at @rec, straight from the
+ * page: it is pinned for the seal only (so an munmap() or a remap by the
+ * VMM meanwhile cannot free it under the cipher), never copied into the
+ * record.  The pin does not stop the guest or the VMM writing to the page
+ * while it is sealed: the record then holds a torn page, exactly as a
+ * copy_from_user() racing the write would; the write dirties the page and
+ * the dirty log sends it again.  -EFAULT, as before, if the address is not
+ * mapped.  Runs in ioctl context under the channel mutex, no spinlock: the
+ * pin may sleep (fault the page in).
+ */
+static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+				u64 uaddr)
+{
+	struct page *page;
+	int ret;
+
+	BUILD_BUG_ON(SVMIG_PAGE_SIZE > PAGE_SIZE);
+	ret = pin_user_pages_fast(uaddr, 1, 0, &page);
+	if (ret != 1) {
+		if (ret > 0)
+			unpin_user_pages(&page, ret);
+		return -EFAULT;
+	}
+	ret = svmig_seal_from(ch, rec, clear_len, page, offset_in_page(uaddr),
+			      SVMIG_PAGE_SIZE);
+	unpin_user_page(page);
+	return ret ? svmig_fail(ch, ret) : 0;
+}
 
 /* Seals one page; the caller made room for it with svmig_tx_room(). */
 int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
@@ -34,12 +66,11 @@ int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
 	wp->slot = cpu_to_be32(m->slot);
 	wp->generation = cpu_to_be32(ps->gen + 1);
 	wp->page = cpu_to_be64(e->offset);
-	if (copy_from_user(wp + 1, u64_to_user_ptr(m->uaddr + e->offset * SVMIG_PAGE_SIZE),
-			   SVMIG_PAGE_SIZE))
-		return -EFAULT;
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE);
+	/* Regions are page-aligned (region.c), so this is one whole page. */
+	ret = svmig_seal_user_page(ch, rec, SVMIG_HDR_LEN + sizeof(*wp),
+				   m->uaddr + e->offset * SVMIG_PAGE_SIZE);
 	if (ret)
-		return svmig_fail(ch, ret);
+		return ret;
 
 	ps->gen++;
 	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);

@@ -20,6 +20,7 @@ struct aead_request;
 struct crypto_aead;
 struct crypto_shash;
 struct iov_iter;
+struct page;
 struct socket;
 
 #define SVMIG_MAX_REGIONS	32
@@ -76,10 +77,13 @@ struct svmig_keys {
 	 * aad: the associated data of the record being sealed or opened, in
 	 * one piece: the implicit part (session || channel), filled when the
 	 * channel is keyed, then a copy of the record's clear part (record.c).
+	 * sg: the AEAD's source, and its destination too when in place; dst:
+	 * its destination when a PAGE record is sealed from the guest page.
 	 */
 	u8 aad[SVMIG_AAD_MAX];
 	u8 iv[SVMIG_IV_LEN];
 	struct scatterlist sg[2];
+	struct scatterlist dst[2];
 };
 
 /* The shared part of the ring mapping, followed by the entry array. */
@@ -158,6 +162,8 @@ void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq);
 int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len);
 int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
 int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
+int svmig_seal_from(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+		    struct page *page, unsigned int offset, size_t pt_len);
 
 /* region.c */
 int svmig_add_region(struct svmig_channel *ch, void __user *argp);

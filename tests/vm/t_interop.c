@@ -6,7 +6,8 @@
  * oracle are applied by svmig.ko, and every attack on the stream (tamper,
  * replay, reorder, drop, truncate, splice, wrong key) is refused with its
  * errno and counter and without a byte written into guest memory.  Also:
- * no output of the device ever contains key bytes.
+ * the sender reads untouched and read-only guest pages and refuses a hole,
+ * and no output of the device ever contains key bytes.
  */
 #include <openssl/rand.h>
 #include <stdint.h>
@@ -195,6 +196,70 @@ static void test_byte_identical(struct buf *stream)
 	       "kernel and oracle records are byte for byte identical (%zu bytes)", mine.len);
 	svmig_wire_free(&w);
 	free(mine.p);
+}
+
+/*
+ * The sender reads guest pages however they are mapped: a page never
+ * touched (the shared zero page), a read-only one, and a hole in the
+ * region, which is refused with EFAULT (the entry consumed, the channel
+ * still usable) without a record.  The oracle opens what was sealed.
+ */
+static void test_page_sources(void)
+{
+	uint8_t *src = mmap(NULL, NPAGES * SVMIG_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *dst = map_pages(NPAGES, DEST_FILL);
+	uint8_t want[SVMIG_PAGE_SIZE], chunk[10000];
+	struct buf stream = { 0 };
+	struct svmig_ring ring;
+	uint32_t done = 0, verdict = 0;
+	ssize_t n;
+	int fd, i;
+
+	if (src == MAP_FAILED)
+		tap_bail("mmap: %s", strerror(errno));
+	fd = svmig_open();
+	if (fd < 0 || svmig_set_key(fd, SVMIG_ROLE_SENDER, CHANNEL, session, secret) ||
+	    svmig_add_region(fd, SLOT, 0x200000, src, NPAGES * SVMIG_PAGE_SIZE) ||
+	    svmig_ring_init(fd, 16, &ring))
+		tap_bail("kernel sender setup");
+	fill_page(src + 1 * SVMIG_PAGE_SIZE, 1, 3);
+	fill_page(src + 3 * SVMIG_PAGE_SIZE, 3, 3);
+	if (mprotect(src + 1 * SVMIG_PAGE_SIZE, SVMIG_PAGE_SIZE, PROT_READ) ||
+	    munmap(src + 2 * SVMIG_PAGE_SIZE, SVMIG_PAGE_SIZE))
+		tap_bail("mprotect/munmap: %s", strerror(errno));
+	for (i = 0; i < 3; i++)
+		svmig_ring_push(&ring, SLOT, i);
+	svmig_ring_publish(&ring);
+	tap_errno(svmig_submit(fd, 0, &done), -EFAULT, "page sources: unmapped page: EFAULT");
+	tap_ok(done == 2, "page sources: untouched and read-only pages sent first (%u)", done);
+	svmig_ring_push(&ring, SLOT, 3);
+	svmig_ring_publish(&ring);
+	tap_errno(svmig_submit(fd, 0, &done), 0, "page sources: channel still sends after EFAULT");
+	tap_ok(done == 1, "page sources: the EFAULT entry was consumed (%u sent now)", done);
+	tap_errno(svmig_finish(fd), 0, "page sources: manifest sealed");
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(&stream, chunk, n);
+	svmig_ring_exit(&ring);
+	close(fd);
+
+	n = oracle_receive(&stream, dst, &verdict);
+	tap_ok(n == 1 + 3 + 1, "page sources: oracle opens HELLO, three pages, manifest (%zd)", n);
+	tap_ok(verdict == SVMIG_VERDICT_VERIFIED, "page sources: oracle verifies the manifest");
+	memset(want, 0, sizeof(want));
+	tap_ok(!memcmp(dst, want, SVMIG_PAGE_SIZE), "page sources: untouched page arrives as zeros");
+	fill_page(want, 1, 3);
+	tap_ok(!memcmp(dst + SVMIG_PAGE_SIZE, want, SVMIG_PAGE_SIZE),
+	       "page sources: read-only page arrives intact");
+	fill_page(want, 3, 3);
+	tap_ok(!memcmp(dst + 3 * SVMIG_PAGE_SIZE, want, SVMIG_PAGE_SIZE),
+	       "page sources: page after the hole arrives intact");
+	memset(want, DEST_FILL, sizeof(want));
+	tap_ok(!memcmp(dst + 2 * SVMIG_PAGE_SIZE, want, SVMIG_PAGE_SIZE),
+	       "page sources: nothing arrives for the hole");
+	free(stream.p);
+	munmap(src, NPAGES * SVMIG_PAGE_SIZE);
+	munmap(dst, NPAGES * SVMIG_PAGE_SIZE);
 }
 
 /* The records of one oracle-sealed stream, kept apart so tests can edit them. */
@@ -526,6 +591,7 @@ int main(void)
 	kernel_send(src, &stream);
 	test_kernel_to_oracle(&stream, src);
 	test_byte_identical(&stream);
+	test_page_sources();
 	test_oracle_to_kernel();
 	test_attacks();
 	test_wrong_keys();
