@@ -12,13 +12,30 @@
 #include "svmig.h"
 
 /*
+ * What pinning cannot reach (VM_IO or VM_PFNMAP mappings, say) a plain
+ * copy_from_user() may still read: copied into the record and sealed in
+ * place, as every page was before pinning.  -EFAULT if it cannot either.
+ */
+static int svmig_seal_user_copy(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+				u64 uaddr)
+{
+	int ret;
+
+	if (copy_from_user(rec + clear_len, u64_to_user_ptr(uaddr), SVMIG_PAGE_SIZE))
+		return -EFAULT;
+	ret = svmig_seal(ch, rec, clear_len, SVMIG_PAGE_SIZE);
+	return ret ? svmig_fail(ch, ret) : 0;
+}
+
+/*
  * Seals the guest page at @uaddr into the record at @rec, straight from the
  * page: it is pinned for the seal only (so an munmap() or a remap by the
  * VMM meanwhile cannot free it under the cipher), never copied into the
  * record.  The pin does not stop the guest or the VMM writing to the page
  * while it is sealed: the record then holds a torn page, exactly as a
  * copy_from_user() racing the write would; the write dirties the page and
- * the dirty log sends it again.  -EFAULT, as before, if the address is not
+ * the dirty log sends it again.  A page that cannot be pinned is copied
+ * (svmig_seal_user_copy); -EFAULT, as before, if the address is not
  * mapped.  Runs in ioctl context under the channel mutex, no spinlock: the
  * pin may sleep (fault the page in).
  */
@@ -33,7 +50,7 @@ static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_
 	if (ret != 1) {
 		if (ret > 0)
 			unpin_user_pages(&page, ret);
-		return -EFAULT;
+		return svmig_seal_user_copy(ch, rec, clear_len, uaddr);
 	}
 	ret = svmig_seal_from(ch, rec, clear_len, page, offset_in_page(uaddr),
 			      SVMIG_PAGE_SIZE);
