@@ -198,6 +198,14 @@ wait_attached() {
 		sleep 0.1
 	done
 }
+# wait_gone NAME: up to 10 s for QEMU NAME to exit
+wait_gone() {
+	local _
+	for _ in $(seq 100); do
+		qemu_alive "$1" || break
+		sleep 0.1
+	done
+}
 # settled CASE LOG OUTCOME: the restarted svmigd asked host-b and got
 # OUTCOME, audited the settlement, and nothing is unsettled any more
 settled() {
@@ -392,10 +400,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	ok "$((! $?))" "case4: meanwhile the source copy waits, paused" "$st"
 	svmigd_start "$RES/svmigd-4.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-4.log")"
 	settled case4 "$RES/svmigd-4.log" resumed
-	for _ in $(seq 100); do
-		qemu_alive src4 || break
-		sleep 0.1
-	done
+	wait_gone src4
 	! qemu_alive src4
 	ok "$((! $?))" "case4: the source QEMU quit: one copy runs, host-b's"
 	svmig_rdv_post case4-done
@@ -468,10 +473,7 @@ else
 	ok "$((! $?))" \
 		"case2: host-b's svmigd SIGKILLed while the incoming migration was active" "$mig"
 	svmig_rdv_wait case2-done 400 >/dev/null || bail "host-a's case 2"
-	for _ in $(seq 100); do
-		qemu_alive case2 || break
-		sleep 0.1
-	done
+	wait_gone case2
 	dst_not_running case2
 	[[ $(nfail) == "$before" ]]
 	ok "$((! $?))" \
@@ -483,10 +485,7 @@ else
 	before=$(nfail)
 	dst_start case3 web-3
 	svmig_rdv_wait case3-done 400 >/dev/null || bail "host-a's case 3"
-	for _ in $(seq 100); do
-		qemu_alive case3 || break
-		sleep 0.1
-	done
+	wait_gone case3
 	dst_not_running case3
 	grep -q "session with host-a for vm web-3" "$RES/svmigd-2.log"
 	ok "$((! $?))" "case3: host-b's svmigd had begun DATA for web-3"

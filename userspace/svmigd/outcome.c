@@ -49,13 +49,6 @@ static int outcome_parse_name(const char *name, enum svmigd_outcome *out)
 	return -EINVAL;
 }
 
-static int timeout_of(const struct svmigd_session_cfg *cfg)
-{
-	if (!cfg->timeout_ms)
-		return SVMIGD_SESSION_TIMEOUT;
-	return cfg->timeout_ms < 0 ? -1 : cfg->timeout_ms;
-}
-
 /* ---------------------------------------------------------- the audit log */
 
 struct lookup {
@@ -259,7 +252,7 @@ static int side_fail(struct side *s, bool refused, int ret, const char *fmt, ...
 		if (msg && !json_object_object_add(msg, "step",
 						   json_object_new_string(SVMIG_MSG_QUERY)) &&
 		    !json_object_object_add(msg, "reason", json_object_new_string(reason)))
-			svmig_msg_send(s->conn, msg, timeout_of(s->cfg));
+			svmig_msg_send(s->conn, msg, svmigd_session_timeout(s->cfg));
 		json_object_put(msg);
 	}
 	side_audit(s, refused ? "refused" : "failed", refused ? "reason" : "error",
@@ -328,7 +321,7 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 		return side_fail(&s, false, ret, "signing the OUTCOME: %s",
 				 strerror(-ret));
 	ret = side_audit(&s, "outcome", "outcome", svmigd_outcome_name(outcome), NULL);
-	if (!ret && svmig_msg_send(conn, reply, timeout_of(cfg)))
+	if (!ret && svmig_msg_send(conn, reply, svmigd_session_timeout(cfg)))
 		ret = svmigd_fail(err, errlen, -ENOTCONN, "QUERY: sending the OUTCOME: %s",
 				  svmig_tls_error(conn));
 	json_object_put(reply);
@@ -349,7 +342,7 @@ static int query_send(struct side *s, const uint8_t *session)
 	if (!ret)
 		ret = svmig_msg_add_hex(msg, "session", session, SVMIGD_SESSION_ID_LEN);
 	if (!ret)
-		ret = svmig_msg_send(s->conn, msg, timeout_of(s->cfg));
+		ret = svmig_msg_send(s->conn, msg, svmigd_session_timeout(s->cfg));
 	json_object_put(msg);
 	if (ret)
 		return side_fail(s, false, ret, "sending the QUERY: %s",
@@ -431,7 +424,7 @@ int svmigd_outcome_ask(struct svmig_tls_conn *conn,
 	ret = query_send(&s, session);
 	if (ret)
 		return ret;
-	ret = svmig_msg_recv(conn, timeout_of(cfg), &msg);
+	ret = svmig_msg_recv(conn, svmigd_session_timeout(cfg), &msg);
 	if (ret)
 		return side_fail(&s, false, ret, "waiting for the OUTCOME: %s",
 				 svmig_tls_error(conn));

@@ -1416,7 +1416,7 @@ static bool sess_cfg_ok(const struct svmigd_session_cfg *cfg, bool target)
 	       (!target || (cfg->max_mem_mib && cfg->max_vcpus));
 }
 
-static int sess_timeout(const struct svmigd_session_cfg *cfg)
+int svmigd_session_timeout(const struct svmigd_session_cfg *cfg)
 {
 	if (!cfg->timeout_ms)
 		return SVMIGD_SESSION_TIMEOUT;
@@ -1442,7 +1442,7 @@ static int sess_begin(struct sess *s, struct svmig_tls_conn *conn,
 	*s = (struct sess){
 		.conn = conn, .cfg = cfg, .out = out, .ses = out,
 		.step = SVMIG_MSG_REQUEST, .peer = svmig_tls_peer_cn(conn),
-		.timeout = sess_timeout(cfg), .err = err, .errlen = errlen,
+		.timeout = svmigd_session_timeout(cfg), .err = err, .errlen = errlen,
 	};
 	sess_copy(s->who, sizeof(s->who), "unknown");
 	sess_copy(s->what, sizeof(s->what), "-");
@@ -1613,7 +1613,7 @@ static void receipt_begin(struct sess *s, struct svmig_tls_conn *conn,
 {
 	*s = (struct sess){
 		.conn = conn, .cfg = cfg, .ses = ses, .step = SVMIG_MSG_RECEIPT,
-		.peer = ses->peer, .timeout = sess_timeout(cfg),
+		.peer = ses->peer, .timeout = svmigd_session_timeout(cfg),
 		.verified = true, .err = err, .errlen = errlen,
 	};
 	sess_copy(s->who, sizeof(s->who), ses->operator);

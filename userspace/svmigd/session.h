@@ -152,6 +152,9 @@ struct svmigd_session_cfg {
 	void *check_arg;
 };
 
+/* @cfg's per-message timeout in ms (0: the default), -1 for none. */
+int svmigd_session_timeout(const struct svmigd_session_cfg *cfg);
+
 /* An established session (until DATA and the receipt). */
 struct svmigd_session {
 	bool source;				/* our role */
