@@ -182,7 +182,13 @@ vm_phase() {
 	failed=$((failed + vf))
 	skipped=$((skipped + vs))
 	echo "# $name: $vp passed, $vf failed, $vs skipped"
-	((vf)) && failures+=("$name: $vf failed (see $vm_log)")
+	if ((vf)); then
+		failures+=("$name: $vf failed (see $vm_log):")
+		# Name each one here too: CI shows only the end of this output.
+		while IFS= read -r line; do
+			failures+=("  $line")
+		done < <(tr -d '\r' <"$vm_log" | grep -a -E '^[A-Za-z0-9_.]+: (not ok|# dmesg: )' | head -n 40)
+	fi
 	if ((rc != 0 && vf == 0)); then
 		result fail "$name: run-vm.sh exited $rc"
 	fi
@@ -251,6 +257,15 @@ two_host_phase() {
 		result pass "$3 (${counts# })"
 	else
 		result fail "$3 (${counts# })" "see $log and $keep/"
+		for h in host-a host-b; do
+			while IFS= read -r line; do
+				failures+=("  $h: $line")
+			done < <(grep -a '^not ok ' "$keep/$h.log" 2>/dev/null | grep -v '# TODO' | head -n 20)
+		done
+		failures+=("  run-two-hosts.sh exited $rc; its last lines:")
+		while IFS= read -r line; do
+			failures+=("    $line")
+		done < <(tail -n 8 "$log" 2>/dev/null)
 	fi
 	timing "$3" "$t0"
 }
