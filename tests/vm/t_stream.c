@@ -202,7 +202,7 @@ static void test_nonblocking_reader(void)
 	tap_ok(poll(&pfd, 1, 0) == 0, "poll: not readable while a record is incomplete");
 	write_all(p.b_relay, rec + 20, len - 20);
 	pfd.revents = 0;
-	tap_ok(poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLIN), "poll: readable once it is whole");
+	tap_ok(poll(&pfd, 1, 10000) == 1 && (pfd.revents & POLLIN), "poll: readable once it is whole");
 	tap_ok(read(p.rx, buf, 30) == 30 && read(p.rx, buf + 30, 34) == 20 &&
 	       !memcmp(buf, pattern, 50), "short reads return the record's bytes in order");
 	tap_ok(read(p.rx, buf, sizeof(buf)) < 0 && errno == EAGAIN, "then EAGAIN again");
