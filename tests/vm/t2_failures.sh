@@ -19,7 +19,7 @@
 #      host-a restarts it, and the new svmigd finds the migration in its
 #      journal (phase data: no COMMIT was sent) and resumes the source VM;
 #   4. in doubt, then resumed there: host-b delays its control replies by
-#      2 s from DATA on (tc netem on sport 7400), so host-a's svmigd can be
+#      5 s from DATA on (tc netem on sport 7400), so host-a's svmigd can be
 #      SIGKILLed after its COMMIT left and before the RESUMED arrives;
 #      host-b resumes web-4.  Restarted, host-a's svmigd finds web-4 in
 #      phase commit, asks host-b (QUERY), gets a signed "resumed" and quits
@@ -386,7 +386,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		(($(nevents commit) > commits)) && break
 		sleep 0.05
 	done
-	sleep 0.3	# audited, then sent: host-b's answer takes 2 s more
+	sleep 0.3	# audited, then sent: host-b's answer takes 5 s more
 	jentry=$(cat "$STATE/journal/web-4.json" 2>&1)
 	kill_svmigd
 	(($(nevents commit) > commits)) && [[ $jentry == *'"phase":"commit"'* ]]
@@ -491,16 +491,16 @@ else
 	ok "$((! $?))" "case3: host-b's svmigd had begun DATA for web-3"
 	audit_failed case3 "$before"
 
-	# ---- 4: our control replies to host-a delayed by 2 s from DATA on
+	# ---- 4: our control replies to host-a delayed by 5 s from DATA on
 	attached=$(grep -c 'keyed and attached' "$RES/svmigd-2.log")
 	dst_start case4 web-4
 	wait_attached "$RES/svmigd-2.log" "$attached"
 	modprobe -a sch_prio sch_netem cls_u32 2>/dev/null
 	{ tc qdisc add dev eth0 root handle 1: prio &&
-		tc qdisc add dev eth0 parent 1:3 handle 30: netem delay 2000ms &&
+		tc qdisc add dev eth0 parent 1:3 handle 30: netem delay 5000ms &&
 		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 \
 			match ip sport "$CTL_PORT" 0xffff flowid 1:3; } >"$T/tc.txt" 2>&1
-	ok "$((! $?))" "case4: host-b's control replies delayed by 2 s (tc netem)" "$(cat "$T/tc.txt")"
+	ok "$((! $?))" "case4: host-b's control replies delayed by 5 s (tc netem)" "$(cat "$T/tc.txt")"
 	svmig_rdv_wait case4-killed 400 >/dev/null || bail "host-a's case 4"
 	st=
 	for _ in $(seq 300); do
