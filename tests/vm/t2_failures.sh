@@ -18,10 +18,10 @@
 #   3. host-a's own svmigd gets SIGKILL during DATA (eth0 slowed again);
 #      host-a restarts it, and the new svmigd finds the migration in its
 #      journal (phase data: no COMMIT was sent) and resumes the source VM;
-#   4. in doubt, then resumed there: host-b delays its control replies by
-#      5 s from DATA on (tc netem on sport 7400), so host-a's svmigd can be
-#      SIGKILLed after its COMMIT left and before the RESUMED arrives;
-#      host-b resumes web-4.  Restarted, host-a's svmigd finds web-4 in
+#   4. in doubt, then resumed there: host-a's svmigd, restarted with
+#      SVMIGD_FAILPOINT=after-commit, dies by SIGKILL as soon as its COMMIT
+#      is on the socket, before host-b's RESUMED can arrive (no race with
+#      the network); host-b resumes web-4.  Restarted, host-a's svmigd finds web-4 in
 #      phase commit, asks host-b (QUERY), gets a signed "resumed" and quits
 #      its paused copy (a second source VM, src4);
 #   5. in doubt, then not committed: host-b drops host-a's packets to its
@@ -379,19 +379,27 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		bail "case4: a second source VM (web-4)" "$(qemu_dump_logs src4 2>&1)"
 	fi
 	ln -sf "$(qemu_qmp_sock src4 2)" "$QMPDIR/web-4.qmp"
-	step "case 4: migrate web-4; kill host-a's svmigd once its COMMIT left"
+	# The failpoint kills svmigd right after its COMMIT is on the socket:
+	# no race with host-b's RESUMED, however busy the machine.
+	svmigd_stop
+	SVMIGD_FAILPOINT=after-commit svmigd_start "$RES/svmigd-3f.log" ||
+		bail "svmigd restarts with a failpoint" "$(tail -n 5 "$RES/svmigd-3f.log")"
+	step "case 4: migrate web-4; host-a's svmigd dies once its COMMIT left (failpoint)"
 	commits=$(nevents commit)
 	migrate_bg case4 web-4
 	for _ in $(seq 3000); do
-		(($(nevents commit) > commits)) && break
-		sleep 0.05
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.1
 	done
-	sleep 0.3	# audited, then sent: host-b's answer takes 5 s more
+	kill -KILL "$daemon_pid" 2>/dev/null	# only if the failpoint was never reached
+	wait "$daemon_pid" 2>/dev/null
+	rc=$?
+	daemon_pid=
 	jentry=$(cat "$STATE/journal/web-4.json" 2>&1)
-	kill_svmigd
-	(($(nevents commit) > commits)) && [[ $jentry == *'"phase":"commit"'* ]]
-	ok "$((! $?))" "case4: host-a's svmigd SIGKILLed after its COMMIT, web-4 in phase commit" \
-		"$jentry"
+	((rc == 128 + 9)) && (($(nevents commit) > commits)) && [[ $jentry == *'"phase":"commit"'* ]] &&
+		grep -q '^svmigd: failpoint after-commit' "$RES/svmigd-3f.log"
+	ok "$((! $?))" "case4: host-a's svmigd died by SIGKILL after its COMMIT, web-4 in phase commit" \
+		"exit status $rc" "$jentry" "$(tail -n 3 "$RES/svmigd-3f.log")"
 	migrate_failed case4
 	svmig_rdv_post case4-killed
 	svmig_rdv_wait case4-resumed 120 >/dev/null || bail "case4: host-b resumes web-4"
@@ -491,16 +499,8 @@ else
 	ok "$((! $?))" "case3: host-b's svmigd had begun DATA for web-3"
 	audit_failed case3 "$before"
 
-	# ---- 4: our control replies to host-a delayed by 5 s from DATA on
-	attached=$(grep -c 'keyed and attached' "$RES/svmigd-2.log")
+	# ---- 4: host-a's svmigd dies after its COMMIT (its failpoint)
 	dst_start case4 web-4
-	wait_attached "$RES/svmigd-2.log" "$attached"
-	modprobe -a sch_prio sch_netem cls_u32 2>/dev/null
-	{ tc qdisc add dev eth0 root handle 1: prio &&
-		tc qdisc add dev eth0 parent 1:3 handle 30: netem delay 5000ms &&
-		tc filter add dev eth0 parent 1: protocol ip prio 1 u32 \
-			match ip sport "$CTL_PORT" 0xffff flowid 1:3; } >"$T/tc.txt" 2>&1
-	ok "$((! $?))" "case4: host-b's control replies delayed by 5 s (tc netem)" "$(cat "$T/tc.txt")"
 	svmig_rdv_wait case4-killed 400 >/dev/null || bail "host-a's case 4"
 	st=
 	for _ in $(seq 300); do
@@ -508,7 +508,6 @@ else
 		[[ $(qemu_json_str "$st" status) == running ]] && break
 		sleep 0.1
 	done
-	tc qdisc del dev eth0 root 2>/dev/null
 	[[ $(qemu_json_str "$st" status) == running ]] && [[ $(nevents resumed) -ge 1 ]]
 	ok "$((! $?))" "case4: host-b took the COMMIT and resumed web-4" "$st"
 	svmig_rdv_post case4-resumed

@@ -1438,6 +1438,24 @@ static int source_resume(struct mig *m)
 }
 
 /*
+ * For tests: with SVMIGD_FAILPOINT=NAME in its environment svmigd dies by
+ * SIGKILL at the point NAME, exactly as a crash there would, so a test can
+ * stop it between two protocol steps without racing the network.  One
+ * point exists: "after-commit" (the COMMIT written to the socket, the
+ * RESUMED not read yet).
+ */
+static void failpoint(const char *name)
+{
+	const char *fp = getenv("SVMIGD_FAILPOINT");
+
+	if (!fp || strcmp(fp, name))
+		return;
+	logf_("failpoint %s: SVMIGD_FAILPOINT kills svmigd here", name);
+	fflush(NULL);
+	raise(SIGKILL);
+}
+
+/*
  * After a valid "ok" receipt: COMMIT (from now on the source VM is never
  * resumed here), then quit it on the target's RESUMED.  Without RESUMED
  * nobody can tell from here whether the target runs the VM: the source
@@ -1465,10 +1483,12 @@ static int source_handover(struct mig *m, const struct svmigd_receipt *r)
 		source_resume(m);
 		return -1;
 	}
-	if (!ret)
+	if (!ret) {
+		failpoint("after-commit");
 		ret = svmigd_session_handover_recv(m->conn, cfg, m->s,
 						   SVMIGD_RESUMED, r->sha256,
 						   err, sizeof(err));
+	}
 	if (ret) {
 		failf(m, "IN DOUBT: %s; %s may or may not run vm %s, so the "
 		      "source VM stays paused here: check %s, then quit or "
