@@ -21,9 +21,9 @@
 #   4. in doubt, then resumed there: host-a's svmigd, restarted with
 #      SVMIGD_FAILPOINT=after-commit, dies by SIGKILL as soon as its COMMIT
 #      is on the socket, before host-b's RESUMED can arrive (no race with
-#      the network); host-b resumes web-4.  Restarted, host-a's svmigd finds web-4 in
-#      phase commit, asks host-b (QUERY), gets a signed "resumed" and quits
-#      its paused copy (a second source VM, src4);
+#      the network); host-b resumes web-4.  Restarted, host-a's svmigd
+#      finds web-4 in phase commit, asks host-b (QUERY), gets a signed
+#      "resumed" and quits its paused copy (a second source VM, src4);
 #   5. in doubt, then not committed: host-b drops host-a's packets to its
 #      control port from DATA on (tc ingress u32), so the COMMIT never
 #      arrives; host-a's svmigd is SIGKILLed in phase commit, host-b's
