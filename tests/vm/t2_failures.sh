@@ -176,10 +176,12 @@ migrate_bg() {
 	) &
 	mig_pid=$!
 }
-# kill_svmigd: SIGKILL our svmigd, as a crash would
+# kill_svmigd: SIGKILL our svmigd, as a crash would (if it is still
+# running); its exit status in svmigd_rc
 kill_svmigd() {
-	kill -KILL "$daemon_pid"
+	kill -KILL "$daemon_pid" 2>/dev/null
 	wait "$daemon_pid" 2>/dev/null
+	svmigd_rc=$?
 	daemon_pid=
 }
 # migrate_failed CASE: the background svmigctl migrate exited non-zero
@@ -391,15 +393,12 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		kill -0 "$daemon_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$daemon_pid" 2>/dev/null	# only if the failpoint was never reached
-	wait "$daemon_pid" 2>/dev/null
-	rc=$?
-	daemon_pid=
+	kill_svmigd	# a no-op unless the failpoint was never reached
 	jentry=$(cat "$STATE/journal/web-4.json" 2>&1)
-	((rc == 128 + 9)) && (($(nevents commit) > commits)) && [[ $jentry == *'"phase":"commit"'* ]] &&
+	((svmigd_rc == 128 + 9)) && (($(nevents commit) > commits)) && [[ $jentry == *'"phase":"commit"'* ]] &&
 		grep -q '^svmigd: failpoint after-commit' "$RES/svmigd-3f.log"
 	ok "$((! $?))" "case4: host-a's svmigd died by SIGKILL after its COMMIT, web-4 in phase commit" \
-		"exit status $rc" "$jentry" "$(tail -n 3 "$RES/svmigd-3f.log")"
+		"exit status $svmigd_rc" "$jentry" "$(tail -n 3 "$RES/svmigd-3f.log")"
 	migrate_failed case4
 	svmig_rdv_post case4-killed
 	svmig_rdv_wait case4-resumed 120 >/dev/null || bail "case4: host-b resumes web-4"
