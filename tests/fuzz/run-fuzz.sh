@@ -88,10 +88,14 @@ report() {
 		echo "#   replay: build/fuzz/fuzz_$name build/fuzz/crashes/$name/$art"
 	fi
 	grep -a -m 3 'FUZZ INVARIANT FAILED' "$log" | sed 's/^/#   /'
-	grep -a -n -m 1 -E '==[0-9]+==(ERROR|WARNING): |runtime error:|ERROR: libFuzzer|^==[0-9]+== ERROR' "$log" |
-		cut -d: -f1 | while read -r first; do
+	first=$(grep -a -n -m 1 -E '==[0-9]+==(ERROR|WARNING): |runtime error:|ERROR: libFuzzer|^==[0-9]+== ERROR' "$log" |
+		cut -d: -f1)
+	if [[ -n $first ]]; then
 		sed -n "${first},$((first + 24))p" "$log" | sed 's/^/#   /'
-	done
+	else
+		# not a sanitizer report (a bad option, a dictionary...): the end
+		tail -n 10 "$log" | sed 's/^/#   /'
+	fi
 	echo "#   full log: ${log#"$ROOT"/}"
 }
 
