@@ -86,6 +86,13 @@ report() {
 	if [[ -n $art ]]; then
 		echo "#   reproducer: build/fuzz/crashes/$name/$art"
 		echo "#   replay: build/fuzz/fuzz_$name build/fuzz/crashes/$name/$art"
+	else
+		# a checked-in input failed: libFuzzer names each before running it
+		art=$(grep -a -o -E '^Running: .*' "$log" | tail -n 1 | sed 's/^Running: //')
+		if [[ -n $art ]]; then
+			echo "#   reproducer: ${art#"$ROOT"/}"
+			echo "#   replay: build/fuzz/fuzz_$name ${art#"$ROOT"/}"
+		fi
 	fi
 	grep -a -m 3 'FUZZ INVARIANT FAILED' "$log" | sed 's/^/#   /'
 	first=$(grep -a -n -m 1 -E '==[0-9]+==(ERROR|WARNING): |runtime error:|ERROR: libFuzzer|^==[0-9]+== ERROR' "$log" |
