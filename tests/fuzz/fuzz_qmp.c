@@ -2,7 +2,9 @@
 /*
  * libFuzzer harness: QMP replies, as svmigd reads them.  The input is
  * everything "QEMU" says on its QMP socket (one end of a socketpair, then
- * end of file): the client (userspace/lib/qmp.c) reads the greeting and
+ * end of file), delivered in packets of N bytes, N being the input's first
+ * byte (so that messages straddle reads; a SOCK_SEQPACKET pair hands out
+ * one packet per read), 0 meaning all at once: the client (userspace/lib/qmp.c) reads the greeting and
  * answers qmp_capabilities, then svmigd's own consumers of the replies run
  * on it (daemon.c is compiled into this harness to reach them): the VM's
  * status, the size check of its memory and vCPUs against a request, getfd
@@ -15,6 +17,7 @@
 #include "../../userspace/svmigd/daemon.c"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "fuzz_util.h"
@@ -22,6 +25,30 @@
 #define QMP_FUZZ_MAX	(64 * 1024)	/* fits the socket's buffer */
 
 static int nullfd = -1;
+
+struct feeder {
+	int fd;
+	const uint8_t *data;
+	size_t size, chunk;
+};
+
+/* Sends the input in packets of feed->chunk bytes, then the end. */
+static void *feeder_main(void *arg)
+{
+	struct feeder *f = arg;
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < f->size) {
+		w = send(f->fd, f->data + off, f->size - off < f->chunk ?
+			 f->size - off : f->chunk, MSG_NOSIGNAL);
+		if (w <= 0)
+			break;	/* the client hung up */
+		off += (size_t)w;
+	}
+	shutdown(f->fd, SHUT_WR);
+	return NULL;
+}
 
 static void run(struct mig *m)
 {
@@ -62,27 +89,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 .conn_fd = -1 };
 	int fds[2], buf = 4 * QMP_FUZZ_MAX;
 	char err[256];
-	size_t off = 0;
-	ssize_t w;
+	struct feeder feed;
+	pthread_t thread;
+	size_t chunk;
 	int ret;
 
-	if (size > QMP_FUZZ_MAX)
+	if (!size || size > QMP_FUZZ_MAX)
 		return 0;
+	chunk = data[0] ? data[0] : QMP_FUZZ_MAX;
+	data++;
+	size--;
 	if (nullfd < 0)
 		nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	FZ_CHECK(nullfd >= 0, "/dev/null");
-	FZ_CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
+	FZ_CHECK(!socketpair(AF_UNIX, (chunk < QMP_FUZZ_MAX ? SOCK_SEQPACKET :
+					 SOCK_STREAM) | SOCK_CLOEXEC, 0, fds),
 		 "socketpair");
 	setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	while (off < size) {
-		w = write(fds[1], data + off, size - off);
-		FZ_CHECK(w > 0, "writing the input to the socket");
-		off += (size_t)w;
-	}
-	shutdown(fds[1], SHUT_WR);
+	/* "QEMU" talks from its own thread, as fast as the client reads */
+	feed = (struct feeder){ .fd = fds[1], .data = data, .size = size,
+				.chunk = chunk };
+	FZ_CHECK(!pthread_create(&thread, NULL, feeder_main, &feed),
+		 "pthread_create");
 
 	ret = qmp_open_fd(fds[0], 2000, &m.q, err, sizeof(err));
+	if (getenv("SVMIG_FUZZ_DEBUG"))
+		fprintf(stderr, "qmp_open_fd: %d %s\n", ret, ret ? err : "");
 	if (ret) {
 		FZ_CHECK(!m.q && err[0], "open failed (%d) without words", ret);
 	} else {
@@ -90,6 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run(&m);
 		qmp_close(m.q);
 	}
+	/* the client closed its end: a feeder still sending gets EPIPE */
+	pthread_join(thread, NULL);
 	close(fds[1]);
 	return 0;
 }
