@@ -444,6 +444,7 @@ static int req_signature(const struct svmigd_request *r, X509 *cert,
 {
 	uint8_t *sig = NULL;
 	char *canon = NULL;
+	EVP_PKEY *key;
 	size_t siglen;
 	int ret;
 
@@ -453,12 +454,13 @@ static int req_signature(const struct svmigd_request *r, X509 *cert,
 		       svmigd_fail(err, errlen, -EBADMSG,
 				"signature: not canonical base64 of at most %d bytes",
 				SVMIGD_SIG_MAX);
+	key = X509_get0_pubkey(cert);
 	ret = svmigd_request_canonical(r, &canon, err, errlen);
 	if (!ret)
 		ret = svmigd_sha256(canon, strlen(canon), digest);
 	if (!ret) {
-		ret = svmigd_verify(X509_get0_pubkey(cert), canon, strlen(canon),
-				    sig, siglen);
+		ret = key ? svmigd_verify(key, canon, strlen(canon), sig, siglen) :
+		      -EINVAL;
 		if (ret == -EBADMSG)
 			svmigd_fail(err, errlen, ret,
 				 "signature does not verify with the certificate's key");
@@ -488,11 +490,12 @@ int svmigd_request_verify_json(struct json_object *signed_req,
 		ret = req_parse(req, &out->req, err, errlen);
 	if (!ret)
 		ret = req_read_cert(pem, &cert, err, errlen);
+	/* The chain first: nothing of an untrusted certificate is used. */
+	if (!ret)
+		ret = req_chain(cert, anchors, now, err, errlen);
 	if (!ret)
 		ret = req_signature(&out->req, cert, sig, out->request_sha256,
 				    err, errlen);
-	if (!ret)
-		ret = req_chain(cert, anchors, now, err, errlen);
 	if (!ret)
 		ret = req_fresh(&out->req, now, window, err, errlen);
 	if (!ret && svmigd_cert_sha256(cert, out->cert_sha256))
