@@ -86,12 +86,23 @@ report() {
 	if [[ -n $art ]]; then
 		echo "#   reproducer: build/fuzz/crashes/$name/$art"
 		echo "#   replay: build/fuzz/fuzz_$name build/fuzz/crashes/$name/$art"
+	else
+		# a checked-in input failed: libFuzzer names each before running it
+		art=$(grep -a -o -E '^Running: .*' "$log" | tail -n 1 | sed 's/^Running: //')
+		if [[ -n $art ]]; then
+			echo "#   reproducer: ${art#"$ROOT"/}"
+			echo "#   replay: build/fuzz/fuzz_$name ${art#"$ROOT"/}"
+		fi
 	fi
 	grep -a -m 3 'FUZZ INVARIANT FAILED' "$log" | sed 's/^/#   /'
-	grep -a -n -m 1 -E '==[0-9]+==(ERROR|WARNING): |runtime error:|ERROR: libFuzzer|^==[0-9]+== ERROR' "$log" |
-		cut -d: -f1 | while read -r first; do
+	first=$(grep -a -n -m 1 -E '==[0-9]+==(ERROR|WARNING): |runtime error:|ERROR: libFuzzer|^==[0-9]+== ERROR' "$log" |
+		cut -d: -f1)
+	if [[ -n $first ]]; then
 		sed -n "${first},$((first + 24))p" "$log" | sed 's/^/#   /'
-	done
+	else
+		# not a sanitizer report (a bad option, a dictionary...): the end
+		tail -n 10 "$log" | sed 's/^/#   /'
+	fi
 	echo "#   full log: ${log#"$ROOT"/}"
 }
 
