@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = svmigd_policy_load_key(&p, pol.path, sig.path, authority, err,
 				     sizeof(err));
 	FUZZ_CHECK(memchr(err, '\0', sizeof(err)));
-	if (ret && getenv("FUZZ_DEBUG"))
+	if (ret && getenv("SVMIG_FUZZ_DEBUG"))
 		fprintf(stderr, "policy refused: %s\n", err);
 	if (ret) {
 		FUZZ_CHECK(!p);
