@@ -32,9 +32,11 @@ include userspace/svmigd/svmigd.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
 include tests/qemu-guest/guest.mk
+include tests/fuzz/fuzz.mk
 
 check: deps
 	$(MAKE) all
+	$(MAKE) fuzz-build unit-asan
 	tests/run-all.sh
 
 # The two-host demo: svmigd migrates a running guest with a vTPM from
