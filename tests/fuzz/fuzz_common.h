@@ -15,6 +15,8 @@
 #ifndef SVMIG_FUZZ_COMMON_H
 #define SVMIG_FUZZ_COMMON_H
 
+#include <dirent.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,6 +102,49 @@ static inline void fuzz_file_put(struct fuzz_file *f, const void *data,
 		}
 		off += (size_t)n;
 	}
+}
+
+/*
+ * A scratch directory made once, for parsers that need a real path (and
+ * fsync it): in $TMPDIR, else /dev/shm (tmpfs: fsync costs nothing), else
+ * /tmp.  Its files and itself are removed when the fuzzer exits normally
+ * (a crash leaves it for the post-mortem).  One per process.
+ */
+static char fuzz_scratch[128];
+
+static inline void fuzz_scratch_rm(void)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(fuzz_scratch);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    snprintf(path, sizeof(path), "%s/%s", fuzz_scratch,
+			     e->d_name) < (int)sizeof(path))
+			unlink(path);
+	closedir(d);
+	rmdir(fuzz_scratch);
+}
+
+static inline const char *fuzz_scratch_dir(char *buf, size_t size,
+					   const char *name)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (!base)
+		base = access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm";
+	snprintf(fuzz_scratch, sizeof(fuzz_scratch), "%s/svmig-fuzz-%s-XXXXXX",
+		 base, name);
+	if (!mkdtemp(fuzz_scratch)) {
+		perror("mkdtemp");
+		abort();
+	}
+	atexit(fuzz_scratch_rm);
+	snprintf(buf, size, "%s", fuzz_scratch);
+	return buf;
 }
 
 /* ---------------------------------------------------------- input fields */

@@ -53,12 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "%s/svmig-fuzz-journal-XXXXXX",
-			 getenv("TMPDIR") ?: "/tmp");
-		if (!mkdtemp(dir)) {
-			perror("mkdtemp");
-			abort();
-		}
+		fuzz_scratch_dir(dir, sizeof(dir), "journal");
 	}
 	fuzz_file_put(&entry, data, size);
 	ret = svmigd_journal_read(entry.path, &e, err, sizeof(err));

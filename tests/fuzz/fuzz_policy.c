@@ -6,6 +6,8 @@
  * Input (struct fz): a flags byte; the policy's bytes (16-bit length);
  * with flag 1 the signature's bytes as they are, else the harness signs
  * the policy with the fixed authority key so that the parser is reached;
+ * with flag 2 the authority's certificate (PEM) as the policy is loaded
+ * from files (svmigd_policy_load, svmigd_authority_sha256), else its key;
  * then, until the input ends, decisions to ask of a policy that loaded:
  * an operator (an index into the policy's, or none), a VM name, and the
  * source and target (an index into the hosts, or a name from the input).
@@ -25,7 +27,7 @@
 #include "config.h"
 #include "policy.h"
 
-static struct fuzz_file pol, sig;
+static struct fuzz_file pol, sig, cert;
 static EVP_PKEY *authority;
 
 static void check_policy(const struct svmigd_policy *p)
@@ -148,16 +150,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_file_put(&sig, s, siglen);
 		free(s);
 	}
-	ret = svmigd_policy_load_key(&p, pol.path, sig.path, authority, err,
-				     sizeof(err));
+	if (flags & 2) {
+		/* the authority's certificate from the input (PEM) */
+		uint8_t digest[SVMIGD_SHA256_LEN];
+
+		raw = fz_str(&z, &n);
+		fuzz_file_put(&cert, raw, n);
+		ret = svmigd_policy_load(&p, pol.path, sig.path, cert.path, err,
+					 sizeof(err));
+		if (!svmigd_authority_sha256(cert.path, digest, err,
+					     sizeof(err)) && !ret)
+			FUZZ_CHECK(!memcmp(digest, p->authority_sha256,
+					   sizeof(digest)));
+	} else {
+		ret = svmigd_policy_load_key(&p, pol.path, sig.path, authority,
+					     err, sizeof(err));
+	}
 	FUZZ_CHECK(memchr(err, '\0', sizeof(err)));
-	if (ret && getenv("FUZZ_DEBUG"))
+	if (ret && getenv("SVMIG_FUZZ_DEBUG"))
 		fprintf(stderr, "policy refused: %s\n", err);
 	if (ret) {
 		FUZZ_CHECK(!p);
 		FUZZ_CHECK(ret == -EBADMSG || ret == -EINVAL || ret == -ENOMEM ||
 			   ret == -EFBIG);
-		if (!(flags & 1))
+		if (!(flags & 3))
 			FUZZ_CHECK(ret != -EBADMSG);
 		return 0;
 	}

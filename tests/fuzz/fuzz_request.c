@@ -69,7 +69,7 @@ static void check_result(int ret, const struct svmigd_request_verified *v,
 	FUZZ_CHECK(ret == 0 || ret == -EBADMSG || ret == -EPERM ||
 		   ret == -ESTALE || ret == -ENOMEM);
 	FUZZ_CHECK(memchr(err, '\0', 512));
-	if (ret && getenv("FUZZ_DEBUG"))
+	if (ret && getenv("SVMIG_FUZZ_DEBUG"))
 		fprintf(stderr, "request refused: %s\n", err);
 	if (ret) {
 		/* nothing of a refused request is handed out */

@@ -39,6 +39,8 @@ static void init(void)
 	unsigned char *p = ak_der;
 	int n;
 
+	/* the TSS logs every refused unmarshal to stderr otherwise */
+	setenv("TSS2_LOG", "all+NONE", 0);
 	ak_key = fuzz_pkey(fuzz_ak_key_pem);
 	n = i2d_PUBKEY(ak_key, NULL);
 	FUZZ_CHECK(n > 0 && (size_t)n <= sizeof(ak_der));
@@ -122,7 +124,7 @@ static void quote(struct fz *z, uint8_t flags, const uint8_t *ak, size_t ak_len,
 	ret = svmigd_tpm_verify_quote(ak, ak_len, flags & 0x04 ? ak_sha256 : NULL,
 				      q, qual, &ref, why, sizeof(why));
 	FUZZ_CHECK(memchr(why, '\0', sizeof(why)));
-	if (getenv("FUZZ_DEBUG"))
+	if (getenv("SVMIG_FUZZ_DEBUG"))
 		fprintf(stderr, "verdict %d: %s\n", ret, why);
 	if (ret) {
 		FUZZ_CHECK(ret < 0 && why[0]);
@@ -162,7 +164,7 @@ static void certification(struct fz *z, uint8_t flags, const uint8_t *ak,
 	ret = svmigd_tpm_verify_ecdh(ak, ak_len, flags & 0x04 ? ak_sha256 : NULL,
 				     c, qual, point, why, sizeof(why));
 	FUZZ_CHECK(memchr(why, '\0', sizeof(why)));
-	if (getenv("FUZZ_DEBUG"))
+	if (getenv("SVMIG_FUZZ_DEBUG"))
 		fprintf(stderr, "verdict %d: %s\n", ret, why);
 	if (ret) {
 		FUZZ_CHECK(ret < 0 && why[0]);

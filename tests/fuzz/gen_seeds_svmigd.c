@@ -11,11 +11,11 @@
  *      -Itests/fuzz -o build/gen_seeds_svmigd tests/fuzz/gen_seeds_svmigd.c \
  *      build/libsvmigd.a build/libsvmig.a -ljson-c -linih -ltss2-esys \
  *      -ltss2-mu -ltss2-tctildr -ltss2-rc -lcrypto -lssl
- *   build/gen_seeds_svmigd
+ *   build/gen_seeds_svmigd [request|policy|audit|tpm]...
  *
- * ECDSA signatures are randomized, so a rerun rewrites the signed seeds
- * with other (equally valid) bytes: commit a rerun only when a seed's
- * content changes.
+ * (all of them without arguments).  ECDSA signatures are randomized, so a
+ * rerun rewrites the signed seeds with other, equally valid, bytes: name
+ * only the harnesses whose seeds changed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -239,6 +239,13 @@ static void policy_seeds(void)
 	fzw_str(&w, text, n);
 	fzw_str(&w, sig, siglen);
 	put_seed("policy", "own-signature", &w);
+	/* signed by the harness, the authority's certificate from a file */
+	w.n = 0;
+	fzw_uint(&w, 2, 1);
+	fzw_str(&w, text, n);
+	fzw_str(&w, fuzz_ca_cert_pem, strlen(fuzz_ca_cert_pem));
+	query(&w, 0, "web-1", 0, 1);
+	put_seed("policy", "authority-cert", &w);
 	free(sig);
 	EVP_PKEY_free(authority);
 }
@@ -462,11 +469,25 @@ static void tpm_seeds(void)
 	EVP_PKEY_free(ecdh);
 }
 
-int main(void)
+static int wanted(int argc, char **argv, const char *name)
 {
-	request_seeds();
-	policy_seeds();
-	audit_seeds();
-	tpm_seeds();
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return 1;
+	return argc == 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (wanted(argc, argv, "request"))
+		request_seeds();
+	if (wanted(argc, argv, "policy"))
+		policy_seeds();
+	if (wanted(argc, argv, "audit"))
+		audit_seeds();
+	if (wanted(argc, argv, "tpm"))
+		tpm_seeds();
 	return 0;
 }

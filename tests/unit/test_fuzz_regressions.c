@@ -118,7 +118,7 @@ static void test_request_name_not_utf8(void **state)
 {
 	static const char *const bad[] = {
 		"web-\xee", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-		"\xe2\x82", "a\x80" "b",
+		"\xe2\x82", "a\x80\x62",
 	};
 	static const char *const good[] = {
 		"web-1", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "*",
