@@ -4,6 +4,8 @@
  *
  *   t_fuzz [--seed N] [--seconds S] [--verbose]
  *
+ * (or SVMIG_FUZZ_SEED=N / SVMIG_FUZZ_SECONDS=S in the environment, which
+ * tests/vm/run-vm.sh passes into the guest; the options win).
  * It prints its TAP plan, then "# seed N"; the same --seed replays the same
  * sequence of episodes (the two-thread races aside, whose interleaving is
  * the scheduler's).  Episodes, picked at random until --seconds (default
@@ -346,6 +348,13 @@ static void op_begin(enum op op)
 	}
 }
 
+/*
+ * The storm's channel whose call is running, if its model is exact, and
+ * whether it is known to have failed: after a fatal error "every later
+ * call fails" (Documentation/uapi.rst), GET_INFO and GET_STATS aside.
+ */
+static __thread bool cur_failed;
+
 /* Ends a call: counts it and checks its errno against the uapi's list. */
 static int op_end(enum op op, int ret)
 {
@@ -357,6 +366,11 @@ static int op_end(enum op op, int ret)
 			;
 		atomic_store(&self->since, 0);
 	}
+	if (ret >= 0 && cur_failed && !racing && !in_child &&
+	    (op == OP_SET_KEY || op == OP_ADD_REGION || op == OP_SETUP_RING || op == OP_ATTACH ||
+	     op == OP_SUBMIT || op == OP_FINISH || op == OP_RECV || op == OP_VERIFY ||
+	     op == OP_READ || op == OP_WRITE))
+		report(&n_contract, "%s succeeded on a channel that had failed", op_names[op]);
 	if (ret >= 0)
 		atomic_fetch_add(&op_ok[op], 1);
 	else if (!errno_allowed(op, -ret))
@@ -1188,8 +1202,13 @@ static void set_nonblock(int fd)
 /* What a deliberate access to @p in mapping @m must do: 0, SIGSEGV or SIGBUS. */
 static int expect_fault(const struct map *m, bool wr)
 {
+	/*
+	 * A zapped page has no fault handler behind it: any access the
+	 * protection allows is SIGBUS.  A write probe reads first, so a
+	 * readable one faults there.
+	 */
 	if (m->zapped)
-		return m->prot == PROT_NONE || (wr && !(m->prot & PROT_WRITE)) ? SIGSEGV : SIGBUS;
+		return m->prot == PROT_NONE ? SIGSEGV : SIGBUS;
 	if (m->prot == PROT_NONE)
 		return SIGSEGV;
 	if (wr && !(m->prot & PROT_WRITE))
@@ -1200,7 +1219,7 @@ static int expect_fault(const struct map *m, bool wr)
 /* PROT_EXEC alone is execute-only (unreadable) where the CPU has protection keys. */
 static bool fault_optional(const struct map *m, bool wr)
 {
-	return !wr && m->prot == PROT_EXEC;
+	return m->prot == PROT_EXEC && (!wr || m->zapped);
 }
 
 static void probe_map(struct chan *c, struct map *m)
@@ -1475,7 +1494,16 @@ static void do_fork(struct chan *c)
 }
 
 /* One random operation on channel @c (fd may be its dup). */
+static void chan_op_(struct chan *c, bool allow_fork);
+
 static void chan_op(struct chan *c, bool allow_fork)
+{
+	cur_failed = c->failed_seen && !c->unsure;
+	chan_op_(c, allow_fork);
+	cur_failed = false;
+}
+
+static void chan_op_(struct chan *c, bool allow_fork)
 {
 	int fd = chan_fd(c);
 
@@ -2599,6 +2627,11 @@ int main(int argc, char **argv)
 
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)time(NULL);
+	/* run-vm.sh passes SVMIG_* variables into the guest: replays need no edit. */
+	if (getenv("SVMIG_FUZZ_SEED") && *getenv("SVMIG_FUZZ_SEED"))
+		seed = strtoull(getenv("SVMIG_FUZZ_SEED"), NULL, 0);
+	if (getenv("SVMIG_FUZZ_SECONDS") && *getenv("SVMIG_FUZZ_SECONDS"))
+		seconds = (unsigned int)strtoul(getenv("SVMIG_FUZZ_SECONDS"), NULL, 0);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			seed = strtoull(argv[++i], NULL, 0);
