@@ -757,7 +757,7 @@ static void add_region(struct chan *c, int fd)
 {
 	enum ptr_kind k = pick_ptr();
 	struct svmig_region r;
-	bool must_fail = false;
+	bool must_fail = false, ring_region = false;
 	uint64_t end;
 	int ret;
 
@@ -787,6 +787,13 @@ static void add_region(struct chan *c, int fd)
 		r.userspace_addr = (1ULL << 40) + below(64) * (16ULL << 30);
 		r.guest_phys_addr = below(1 << 20) * (16ULL << 30);
 		break;
+	case 6:	/* a sender reading its own ring mapping as guest memory */
+		if (c && !c->unsure && c->role == SVMIG_ROLE_SENDER && c->nmaps) {
+			r.userspace_addr = (uint64_t)(uintptr_t)c->maps[0].addr;
+			r.size = c->maps[0].len;
+			ring_region = true;
+		}
+		break;
 	default:
 		break;
 	}
@@ -800,7 +807,7 @@ static void add_region(struct chan *c, int fd)
 	 * ([1 TiB, 32 TiB): below the heap and the libraries), so that a
 	 * receiver can never write into the fuzzer's own memory.
 	 */
-	if (!must_fail && (r.userspace_addr < (uint64_t)(uintptr_t)arena ||
+	if (!must_fail && !ring_region && (r.userspace_addr < (uint64_t)(uintptr_t)arena ||
 			   r.userspace_addr + r.size > (uint64_t)(uintptr_t)arena + ARENA_PAGES * PG))
 		r.userspace_addr = (1ULL << 40) + (r.userspace_addr & ((1ULL << 44) - 1));
 	/* Keep what the open channels hold within the VM's memory. */
@@ -1507,6 +1514,15 @@ static void chan_op_(struct chan *c, bool allow_fork)
 {
 	int fd = chan_fd(c);
 
+	/* Channels with ring mappings get their mappings worked on more often. */
+	if (c->nmaps && chance(15)) {
+		if (chance(50))
+			map_op(c);
+		else
+			probe_map(c, &c->maps[below(c->nmaps)]);
+		return;
+	}
+
 	switch (below(allow_fork ? 30 : 29)) {
 	case 0:
 		get_info(fd);
@@ -2111,16 +2127,37 @@ static void episode_page_tx(void)
 	struct svmig_wire_rec info;
 	struct svmig_submit sub;
 	static uint8_t page[SVMIG_PAGE_SIZE];
-	size_t len = 0, off = 0, npages = 1 + below(16);
+	static uint8_t orig[16 * PG];
+	size_t len = 0, off = 0, npages = 1 + below(16), in_file = 16;
 	uint8_t *src = arena + 4 * PG;
 	uint64_t sealed = 0;
-	int fd, i, rounds = 1 + (int)below(6), ret;
+	int fd, i, rounds = 1 + (int)below(6), ret, mfd = -1;
 	bool finished = false;
 	ssize_t n;
 
+	/*
+	 * Sometimes the guest memory is a shared memfd, cut short while the
+	 * sender has it: pages past the file's end must be refused (EFAULT),
+	 * never sealed, and must not raise SIGBUS in the caller.
+	 */
+	if (chance(20)) {
+		mfd = memfd_create("svmig-fuzz", MFD_CLOEXEC);
+		if (mfd >= 0 && !ftruncate(mfd, npages * PG)) {
+			void *p = mmap(NULL, npages * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+
+			if (p != MAP_FAILED)
+				src = p;
+		}
+	}
 	rnd_bytes(src, npages * PG);
-	if (chance(20) && npages > 2)
+	memcpy(orig, src, npages * PG);
+	if (src != arena + 4 * PG && chance(70)) {
+		in_file = below(npages + 1);
+		if (ftruncate(mfd, in_file * PG))
+			in_file = 16;
+	} else if (src == arena + 4 * PG && chance(20) && npages > 2) {
 		mprotect(src + PG, PG, PROT_READ);
+	}
 	fd = open_keyed(SVMIG_ROLE_SENDER, 9);
 	ret = svmig_add_region(fd, 11, 0, src, npages * PG);
 	if (!ret)
@@ -2174,8 +2211,11 @@ static void episode_page_tx(void)
 			break;
 		}
 		ret = svmig_wire_open_record(&w, out + off, rl, page, &info);
-		if (!ret && info.type == SVMIG_REC_PAGE &&
-		    memcmp(page, src + info.page * PG, PG) && !info.stale)
+		if (!ret && info.type == SVMIG_REC_PAGE && info.page >= in_file)
+			report(&n_forgery, "sender sealed page %" PRIu64 ", past the end of its file (%zu pages)",
+			       info.page, in_file);
+		else if (!ret && info.type == SVMIG_REC_PAGE &&
+			 memcmp(page, orig + info.page * PG, PG) && !info.stale)
 			report(&n_forgery, "sender sealed page %" PRIu64 " with other bytes than the page",
 			       info.page);
 		if (!ret && info.type == SVMIG_REC_PAGE)
@@ -2195,7 +2235,14 @@ static void episode_page_tx(void)
 	get_stats(NULL, fd);
 	svmig_ring_exit(&ring);
 	close(fd);
-	mprotect(src, npages * PG, PROT_READ | PROT_WRITE);
+	if (src != arena + 4 * PG) {
+		munmap(src, npages * PG);
+		close(mfd);
+	} else {
+		mprotect(src, npages * PG, PROT_READ | PROT_WRITE);
+	}
+	if (mfd >= 0 && src == arena + 4 * PG)
+		close(mfd);
 }
 
 /* -------------------------------------------------------------------- races */
