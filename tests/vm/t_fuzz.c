@@ -2259,6 +2259,32 @@ struct race {
 	struct stream valid;	/* records for the feeder */
 };
 
+/*
+ * Under a racing SUBMIT (the page pinned for its seal) or RECV (the page
+ * written with copy_to_user): replace the page, zap it, or take it away a
+ * moment.  The fuzzer never touches these pages itself during a race.
+ */
+static void region_page_op(uint8_t *p)
+{
+	op_begin(OP_MAPOP);
+	switch (below(3)) {
+	case 0:
+		if (mmap(p, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+			 -1, 0) == MAP_FAILED)
+			report(&n_contract, "race: MAP_FIXED over a region page: %s", strerror(errno));
+		break;
+	case 1:
+		madvise(p, PG, MADV_DONTNEED);
+		break;
+	default:
+		mprotect(p, PG, chance(50) ? PROT_NONE : PROT_READ);
+		usleep(below(2000));
+		mprotect(p, PG, PROT_READ | PROT_WRITE);
+		break;
+	}
+	op_end(OP_MAPOP, 0);
+}
+
 static void race_op(struct race *r)
 {
 	struct chan c;
@@ -2267,7 +2293,7 @@ static void race_op(struct race *r)
 	chan_init(&c);
 	c.fd = fd;
 	c.unsure = true;
-	switch (below(24)) {
+	switch (below(25)) {
 	case 0:
 		get_info(fd);
 		break;
@@ -2362,6 +2388,9 @@ static void race_op(struct race *r)
 	case 22:
 		if (chance(20))
 			do_fork(&c);
+		break;
+	case 23:	/* the region's memory changing under a seal or a copy-out */
+		region_page_op(arena + (8 + below(REC_PAGES)) * PG);
 		break;
 	default:
 		set_nonblock(fd);
@@ -2463,6 +2492,7 @@ static void episode_race(void)
 	for (i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
 	worker_register(0);
+	mprotect(arena, ARENA_PAGES * PG, PROT_READ | PROT_WRITE);
 	if (r.ring.addr)
 		munmap(r.ring.addr, r.ring.len);
 	close(atomic_load(&r.fd));
