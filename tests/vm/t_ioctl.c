@@ -453,8 +453,12 @@ static void test_receiver_misc(void)
 	close(fd);
 }
 
+/* The number of checks main() runs, printed first. */
+#define PLAN	102
+
 int main(void)
 {
+	tap_plan(PLAN);
 	test_info();
 	test_unknown_ioctls();
 	test_set_key();
