@@ -496,8 +496,12 @@ static void test_failed_channel(void)
 	munmap(mem, 4096);
 }
 
+/* The number of checks main() runs, printed first. */
+#define PLAN	110
+
 int main(void)
 {
+	tap_plan(PLAN);
 	test_info();
 	test_unknown_ioctls();
 	test_set_key();
