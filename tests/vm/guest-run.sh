@@ -15,7 +15,10 @@
 # ("t_foo: not ok - timed out after 600 s", "t_foo: ok - dmesg clean").
 # Extra failures: a test exiting non-zero without a "not ok", a test killed
 # by the per-test timeout, a test whose plan does not match what it ran, a
-# test that leaves svmig unloaded, and any BUG/WARNING/Oops/... in dmesg.
+# test that leaves svmig unloaded, any BUG/WARNING/Oops/KASAN/UBSAN/KFENCE/
+# lockdep/... report in dmesg, a new kernel taint flag, and, on a kernel
+# with kmemleak (the debug kernel of `make check-debug`), any kmemleak
+# report after the test (see kmemleak_scan below).
 #
 # It ends with the two lines run-vm.sh and tests/run-all.sh parse:
 #   SVMIG-GUEST-TOTALS: passed=P failed=F skipped=S
@@ -37,7 +40,29 @@ export SVMIG_WORKTREE=$PWD
 TEST_TIMEOUT=${SVMIG_TEST_TIMEOUT:-600}
 export SVMIG_TEST_TIMEOUT=$TEST_TIMEOUT
 MODULE=${SVMIG_MODULE:-kmod/svmig.ko}
-DMESG_BAD='BUG:|WARNING:|Oops|general protection|lockdep|possible circular|refcount_t:|kmemleak|UBSAN|KASAN|Call Trace'
+# Any of these in dmesg fails the test.  The debug kernel's reports:
+# KASAN, UBSAN, KFENCE ("BUG: KFENCE: ..."), SLUB debug ("BUG kmalloc-64
+# (Tainted: ...): Poison overwritten"), lockdep ("WARNING: possible
+# circular locking dependency", "INFO: trying to register non-static key"),
+# DEBUG_ATOMIC_SLEEP ("BUG: sleeping function called from invalid
+# context"), DEBUG_LIST ("list_add corruption"), DEBUG_OBJECTS ("ODEBUG:"),
+# the hung task and RCU stall detectors, and kmemleak itself failing.
+DMESG_BAD='BUG:|BUG [a-zA-Z0-9_:.-]+ \(|WARNING:|Oops|general protection|Kernel panic|'\
+'lockdep|possible circular|possible recursive|inconsistent lock state|INFO: |'\
+'DEBUG_LOCKS_WARN_ON|refcount_t:|kmemleak|UBSAN|KASAN|KFENCE|Call Trace|'\
+'list_(add|del) corruption|ODEBUG:|Poison overwritten|Redzone|Object padding|'\
+'soft lockup|hard LOCKUP|rcu_.*stall|scheduling while atomic|stack-protector|'\
+'Unable to handle kernel'
+# Lines DMESG_BAD matches that are not reports themselves, each with why:
+#   the line kmemleak prints after a scan that found something: the
+#   reports it points to are read from /sys/kernel/debug/kmemleak and
+#   judged by kmemleak_scan.
+DMESG_NOT_BAD='kmemleak: [0-9]+ new suspected memory leaks? \(see /sys/kernel/debug/kmemleak\)'
+KMEMLEAK=/sys/kernel/debug/kmemleak
+# kmemleak reports to ignore (none so far): an extended regex matched
+# against each report's lines, for the debug kernel's own false positives,
+# each documented in Documentation/testing.rst.
+KMEMLEAK_NOISE=
 LOGDIR=build/vm/guest-logs
 TMPD=$(mktemp -d)
 rm -rf "$LOGDIR"
@@ -69,11 +94,62 @@ report() {
 
 svmig_loaded() { grep -q '^svmig ' /proc/modules; }
 
-# dmesg_check NAME: one result, "NAME: dmesg clean".
+# kmemleak: the debug kernel has it.  Its periodic scan is turned off in
+# setup, so each test's check scans itself: twice, since an object is
+# reported only when two scans in a row found no pointer to it.  Reports
+# are kept in $LOGDIR/NAME.kmemleak and cleared.  An object younger than
+# 5 s is not reported yet: a leak at the very end of one test shows up in
+# the next test's check (the report's backtrace names the code).
+kmemleak_on=0
+
+# kmemleak_scan NAME: prints one line per report (not in KMEMLEAK_NOISE):
+# "unreferenced object ... (size N): comm ..., backtrace: f1 < f2 < ...".
+kmemleak_scan() {
+	local name=$1 out=$LOGDIR/$1.kmemleak
+	((kmemleak_on)) || return 0
+	echo scan >"$KMEMLEAK" 2>/dev/null
+	echo scan >"$KMEMLEAK" 2>/dev/null
+	if ! cat "$KMEMLEAK" >"$out" 2>&1; then
+		echo "kmemleak: cannot read $KMEMLEAK: $(cat "$out")"
+		return 0
+	fi
+	echo clear >"$KMEMLEAK" 2>/dev/null
+	# One line per report; each report starts "unreferenced object".
+	awk -v noise="$KMEMLEAK_NOISE" '
+		function flush() {
+			if (rep != "" && (noise == "" || rep !~ noise))
+				print rep
+			rep = ""
+		}
+		/^unreferenced object/ { flush(); rep = "kmemleak: " $0; sub(/:$/, "", rep); bt = 0; next }
+		rep == "" { next }
+		/backtrace:/ { bt = 1; rep = rep ", backtrace:"; next }
+		/comm "/ { sub(/^[ \t]+/, ""); rep = rep ", " $0; next }
+		bt {
+			f = $0
+			sub(/^[ \t]*\[<[0-9a-fx]+>\] /, "", f)
+			rep = rep (bt++ == 1 ? " " : " < ") f
+		}
+		END { flush() }' "$out"
+}
+
+# The kernel's taint flags at the start: any flag a test adds, other than
+# O and E (an out-of-tree, unsigned module: svmig itself), fails its check.
+TAINT_ALLOWED=$(( $(cat /proc/sys/kernel/tainted) | 4096 | 8192 ))
+
+# dmesg_check NAME: one result, "NAME: dmesg clean" (dmesg, kmemleak when
+# the kernel has it, and the taint flags).
 dmesg_check() {
-	local name=$1 hits
+	local name=$1 hits leaks taint
+	leaks=$(kmemleak_scan "$name")
 	dmesg >"$LOGDIR/$name.dmesg" 2>&1
-	hits=$(grep -E "$DMESG_BAD" "$LOGDIR/$name.dmesg")
+	hits=$(grep -E "$DMESG_BAD" "$LOGDIR/$name.dmesg" | grep -v -E "$DMESG_NOT_BAD")
+	[[ -n $leaks ]] && hits+=${hits:+$'\n'}$leaks
+	taint=$(cat /proc/sys/kernel/tainted)
+	if ((taint & ~TAINT_ALLOWED)); then
+		hits+=${hits:+$'\n'}"the kernel is tainted $taint (was $TAINT_ALLOWED at most before)"
+		TAINT_ALLOWED=$((TAINT_ALLOWED | taint))
+	fi
 	if [[ -z $hits ]]; then
 		report "$name" pass "dmesg clean"
 		return
@@ -193,6 +269,17 @@ run_test() {
 # ------------------------------------------------------------------- setup
 echo "# svmig guest run: kernel $(uname -r), $(nproc) CPUs, $(date -u '+%F %T') UTC"
 echo "# work tree $PWD, per-test timeout ${TEST_TIMEOUT}s"
+if [[ -e $KMEMLEAK ]]; then
+	# Only the scans of the checks below, and what boot left is no test's.
+	if echo scan=off >"$KMEMLEAK" 2>/dev/null; then
+		kmemleak_on=1
+		kmemleak_scan boot >/dev/null
+		n=$(grep -c '^unreferenced object' "$LOGDIR/boot.kmemleak")
+		echo "# kmemleak on: $n report(s) from the boot itself cleared (see $LOGDIR/boot.kmemleak)"
+	else
+		report setup fail "kmemleak usable ($KMEMLEAK exists but refuses commands: disabled?)"
+	fi
+fi
 dmesg -C
 
 if out=$(modprobe aesni_intel 2>&1); then
@@ -278,6 +365,8 @@ if ((module_ok)); then
 		echo "teardown: # $out"
 		echo "teardown: # $(grep '^svmig ' /proc/modules)"
 	fi
+	# What svmig left behind at unload must be old enough to be reported.
+	((kmemleak_on)) && sleep 6
 	dmesg_check teardown
 fi
 rm -rf "$TMPD"
