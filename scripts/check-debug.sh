@@ -97,9 +97,12 @@ rm -f "$KMODDIR"/kmod/*.o "$KMODDIR"/kmod/*.ko "$KMODDIR"/kmod/.*.cmd \
 	"$KMODDIR"/kmod/*.mod* "$KMODDIR"/kmod/modules.order "$KMODDIR"/kmod/Module.symvers
 rc=0
 make -s -C "$DK/src" M="$KMODDIR/kmod" W=1 modules >"$log" 2>&1 || rc=$?
+# The canary of tests/vm/t_kmemleak.sh (a deliberate leak) too.
+cp -a tests/debug-kernel/canary "$KMODDIR/"
+make -s -C "$DK/src" M="$KMODDIR/canary" W=1 modules >>"$log" 2>&1 || rc=$?
 bad=$(grep -i -E 'warning:|error:' "$log")
-if ((rc == 0)) && [[ -z $bad && -f $KMODDIR/kmod/svmig.ko ]]; then
-	result pass "svmig.ko builds against the debug kernel with W=1 without warnings"
+if ((rc == 0)) && [[ -z $bad && -f $KMODDIR/kmod/svmig.ko && -f $KMODDIR/canary/svmig_canary.ko ]]; then
+	result pass "svmig.ko (and t_kmemleak's canary) build against the debug kernel with W=1 without warnings"
 else
 	result fail "svmig.ko against the debug kernel (make exited $rc; see $log)"
 	[[ -n $bad ]] && printf '%s\n' "$bad" | head -n 50 | sed 's/^/#   /'
@@ -112,6 +115,7 @@ t0=$(now)
 echo "# step 3: VM tests on the debug kernel (tests/vm/run-vm.sh --debug-kernel)"
 vm_log=$LOGDIR/vm.log
 export SVMIG_MODULE=${KMODDIR#"$ROOT"/}/kmod/svmig.ko
+export SVMIG_KMEMLEAK_CANARY=${KMODDIR#"$ROOT"/}/canary/svmig_canary.ko
 export SVMIG_TEST_TIMEOUT=${SVMIG_TEST_TIMEOUT:-1800}
 rc=0
 tests/vm/run-vm.sh --debug-kernel --timeout "${SVMIG_DEBUG_TIMEOUT:-5400}" \
