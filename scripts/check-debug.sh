@@ -128,7 +128,7 @@ if [[ -z $totals ]]; then
 	# A panic (panic_on_warn, an oops) ends the VM: run-vm.sh quoted it.
 	while IFS= read -r line; do
 		failures+=("  $line")
-	done < <(grep -a '^run-vm: console: ' "$vm_log" | head -n 40)
+	done < <(grep -a -E '^run-vm: (console: |the kernel reported)' "$vm_log" | head -n 40)
 else
 	[[ $totals =~ passed=([0-9]+)\ failed=([0-9]+)\ skipped=([0-9]+) ]]
 	vp=${BASH_REMATCH[1]} vf=${BASH_REMATCH[2]} vs=${BASH_REMATCH[3]}

@@ -522,7 +522,12 @@ if [[ -z $result ]]; then
 	# A kernel that panicked (panic_on_warn, an oops) ended QEMU: name why.
 	report=$(tr -d '\r' <"$CONSOLE_LOG" |
 		grep -a -m 1 -B 2 -A 30 -E 'Kernel panic|BUG:|WARNING:|KASAN:|UBSAN:|general protection' || true)
-	[[ -n $report ]] && printf '%s\n' "$report" | sed 's/^/run-vm: console: /' >&2
+	if [[ -n $report ]]; then
+		running=$(tr -d '\r' <"$CONSOLE_LOG" | grep -a -E '^[A-Za-z0-9_.]+: # running ' |
+			tail -n 1 | cut -d: -f1)
+		msg "the kernel reported this${running:+ while $running ran}:"
+		printf '%s\n' "$report" | sed 's/^/run-vm: console: /' >&2
+	fi
 else
 	msg "FAIL (see $CONSOLE_LOG)"
 fi
