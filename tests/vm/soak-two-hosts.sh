@@ -31,6 +31,9 @@
 #     the kmalloc caches, watched through /proc/meminfo's SUnreclaim;
 #   - svmigd: open fds and VmRSS;
 #   - svmigctl audit verify on this host's audit log.
+# From the third migration on, the source first replays the request of its
+# own previous migration: the target must refuse it (a failure path through
+# TLS, attestation and the refusal, soaked as well) and the VM runs on.
 # Bounds, after a warm-up of W migrations (SVMIG_SOAK_WARMUP, default 5,
 # at most half the run): svmigd's fds never exceed the warm-up's maximum;
 # its VmRSS never exceeds the warm-up's maximum by more than
@@ -176,6 +179,18 @@ for ((i = 1; i <= N; i++)); do
 				"$(qemu_dump_logs "$cur" 2>&1)"
 		fi
 		svmig_rdv_wait "ready.$i" >/dev/null || bail "migration $i: $dst's destination QEMU"
+		# A failure path too: the request this host's last migration used,
+		# replayed, is refused by the target after the TLS handshake.
+		if [[ -f $T/req-prev.json ]]; then
+			timeout 120 "$SVMIGCTL" migrate --config "$T/svmigd.conf" \
+				--request "$T/req-prev.json" >"$T/replay.txt" 2>&1
+			rc=$?
+			st=$(qemu_qmp "$cur" query-status 2>&1)
+			ok "$([[ $rc == 1 && $(qemu_json_str "$st" status) == running ]] &&
+				grep -q replay "$T/replay.txt" && echo 1 || echo 0)" \
+				"migration $i: first, the previous request replayed is refused, the VM runs on" \
+				"svmigctl exit $rc: $(tail -n 3 "$T/replay.txt")" "$st"
+		fi
 		"$SVMIGCTL" request --vm "$VM" --source "$src" --target "$dst" --mem 64 --vcpus 1 \
 			--cert "$T/pki/alice.pem" --key "$T/pki/alice.key" --out "$T/req.json" \
 			>"$T/request.txt" 2>&1 || bail "migration $i: svmigctl request" "$(cat "$T/request.txt")"
@@ -195,6 +210,7 @@ for ((i = 1; i <= N; i++)); do
 			"svmigctl exit $rc, source alive: $((!gone))" "$(tail -n 5 "$T/migrate.txt")"
 		((rc == 0 && gone)) || bail "migration $i"
 		cur=
+		mv "$T/req.json" "$T/req-prev.json"
 		svmig_rdv_post "mig.$i" "$mig_s"
 	else
 		mig_s=$(svmig_rdv_wait "mig.$i" 400) || bail "migration $i: $src's migration"
