@@ -10,7 +10,9 @@
 #   migrations  tests/vm/run-two-hosts.sh --script tests/vm/soak-two-hosts.sh:
 #               SOAK_MIGRATIONS (default 100) svmigd migrations of one live
 #               guest, host-a -> host-b -> host-a ..., checked after each
-# SOAK_PHASES="vmm migrations" (the default) chooses; SOAK_WARMUP,
+# SOAK_PHASES="vmm migrations" (the default) chooses; SOAK_ASAN=1 runs the
+# migrations with svmigd built with ASan + UBSan (LeakSanitizer at its exit
+# catches what the migrations leaked; its RSS is then not bounded); SOAK_WARMUP,
 # SOAK_RSS_SLACK_KIB and SOAK_SLAB_SLACK_KIB change the bounds (see the
 # two scripts).  Everything lands in build/soak/: vmm.tsv and
 # migrations-host-{a,b}.tsv (one line per run / migration), the consoles,
@@ -31,6 +33,14 @@ done
 
 export SVMIG_SOAK_MIGRATIONS=$MIGRATIONS SVMIG_SOAK_VMM_ROUNDS=$VMM_ROUNDS
 export SVMIG_SOAK_VMM_CHUNK=$VMM_CHUNK SVMIG_SOAK_OUT=$OUT
+if [[ ${SOAK_ASAN:-0} == 1 ]]; then
+	# svmigd and svmigctl built with ASan + UBSan (LSan at exit) for the
+	# migrations phase
+	make -s B=build/asan LDFLAGS="-fsanitize=address,undefined" \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib" \
+		build/asan/svmigd || { echo "soak: the ASan build of svmigd failed" >&2; exit 2; }
+	export SVMIG_SOAK_SVMIGD=build/asan/svmigd
+fi
 [[ -n ${SOAK_WARMUP:-} ]] && export SVMIG_SOAK_WARMUP=$SOAK_WARMUP
 [[ -n ${SOAK_RSS_SLACK_KIB:-} ]] && export SVMIG_SOAK_RSS_SLACK_KIB=$SOAK_RSS_SLACK_KIB
 [[ -n ${SOAK_SLAB_SLACK_KIB:-} ]] && export SVMIG_SOAK_SLAB_SLACK_KIB=$SOAK_SLAB_SLACK_KIB
@@ -51,7 +61,8 @@ stats() {
 }
 
 say "soak $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, commit $(git rev-parse --short HEAD 2>/dev/null)"
-say "SOAK_MIGRATIONS=$MIGRATIONS SOAK_VMM_ROUNDS=$VMM_ROUNDS SOAK_VMM_CHUNK=$VMM_CHUNK phases: $PHASES"
+say "SOAK_MIGRATIONS=$MIGRATIONS SOAK_VMM_ROUNDS=$VMM_ROUNDS SOAK_VMM_CHUNK=$VMM_CHUNK phases: $PHASES" \
+	"svmigd: ${SVMIG_SOAK_SVMIGD:-build/svmigd}"
 fail=0
 
 if [[ " $PHASES " == *" vmm "* ]]; then
@@ -78,9 +89,22 @@ fi
 
 if [[ " $PHASES " == *" migrations "* ]]; then
 	t0=$(now)
-	rc=0
-	tests/vm/run-two-hosts.sh --timeout $((900 + MIGRATIONS * 150)) \
-		--script tests/vm/soak-two-hosts.sh || rc=$?
+	for try in 1 2; do
+		rc=0
+		tests/vm/run-two-hosts.sh --timeout $((900 + MIGRATIONS * 150)) \
+			--script tests/vm/soak-two-hosts.sh || rc=$?
+		# Under a loaded TCG a guest kernel may panic in its first second
+		# ("IO-APIC + timer doesn't work"), before anything of ours ran:
+		# boot both again, once.
+		((rc && try == 1)) || break
+		retry=0
+		for h in host-a host-b; do
+			grep -aq 'Kernel panic' "build/vm2/$h.log" 2>/dev/null &&
+				! grep -aq '^svmig-init: running' "build/vm2/$h.log" && retry=1
+		done
+		((retry)) || break
+		say "   (a guest kernel panicked at boot, before the soak ran: booting both again)"
+	done
 	((rc)) && fail=1
 	for h in host-a host-b; do
 		cp build/vm2/$h.log "$OUT/migrations-$h-console.log" 2>/dev/null
@@ -88,8 +112,11 @@ if [[ " $PHASES " == *" migrations "* ]]; then
 		cp build/vm2/$h/svmigd.log "$OUT/migrations-$h-svmigd.log" 2>/dev/null
 	done
 	say ""
+	secs=$(($(now) - t0))
+	done_m=$(($(wc -l <"$OUT/migrations-host-a.tsv" 2>/dev/null || echo 1) - 1))
 	say "== migrations: $MIGRATIONS svmigd migrations host-a <-> host-b:" \
-		"$([[ $rc == 0 ]] && echo PASS || echo "FAIL (exit $rc)") in $(($(now) - t0)) s"
+		"$([[ $rc == 0 ]] && echo PASS || echo "FAIL (exit $rc)") in $secs s" \
+		"(both boots and setup included; $done_m migrations done)"
 	for h in host-a host-b; do
 		f=$OUT/migrations-$h.tsv
 		[[ -f $f ]] || continue
