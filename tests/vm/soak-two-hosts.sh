@@ -155,7 +155,7 @@ start_incoming() { # I: the destination QEMU of migration I
 }
 if [[ $SVMIG_HOST == host-a ]]; then
 	if qemu_start vm0 --guest --mem 64 --append "pages=512 burst=128" &&
-		qemu_wait_serial vm0 '^selfcheck ok iter=2 ' 180 && ! qemu_guest_failed vm0; then
+		qemu_wait_serial vm0 '^selfcheck ok iter=2 ' 600 && ! qemu_guest_failed vm0; then
 		ok 1 "the first source QEMU runs the self-checking guest"
 	else
 		bail "the first source QEMU runs the self-checking guest" "$(qemu_dump_logs vm0 2>&1)"
@@ -184,7 +184,7 @@ for ((i = 1; i <= N; i++)); do
 	if [[ $SVMIG_HOST == "$src" ]]; then
 		role=src
 		# The guest passed a self-check here before it moves on.
-		if ! qemu_wait_serial "$cur" '^selfcheck (ok iter=[0-9]+ |FAIL)' 180 ||
+		if ! qemu_wait_serial "$cur" '^selfcheck (ok iter=[0-9]+ |FAIL)' 600 ||
 			qemu_guest_failed "$cur"; then
 			bail "migration $i: the guest passes a self-check on $SVMIG_HOST first" \
 				"$(qemu_dump_logs "$cur" 2>&1)"
@@ -206,7 +206,7 @@ for ((i = 1; i <= N; i++)); do
 			--cert "$T/pki/alice.pem" --key "$T/pki/alice.key" --out "$T/req.json" \
 			>"$T/request.txt" 2>&1 || bail "migration $i: svmigctl request" "$(cat "$T/request.txt")"
 		t0=$(date +%s.%N)
-		timeout 300 "$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req.json" \
+		timeout 600 "$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req.json" \
 			>"$T/migrate.txt" 2>&1
 		rc=$?
 		mig_s=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
@@ -224,7 +224,7 @@ for ((i = 1; i <= N; i++)); do
 		mv "$T/req.json" "$T/req-prev.json"
 		svmig_rdv_post "mig.$i" "$mig_s"
 	else
-		mig_s=$(svmig_rdv_wait "mig.$i" 400) || bail "migration $i: $src's migration"
+		mig_s=$(svmig_rdv_wait "mig.$i" 900) || bail "migration $i: $src's migration"
 		cur=vm$i
 		qemu_wait_status "$cur" running 30
 		st=$(qemu_qmp "$cur" query-status 2>&1)
@@ -284,7 +284,7 @@ done
 
 # ------------------------------------------------------------------- end
 if [[ -n $cur ]]; then
-	if qemu_wait_serial "$cur" '^selfcheck (ok iter=[0-9]+ |FAIL)' 180 && ! qemu_guest_failed "$cur"; then
+	if qemu_wait_serial "$cur" '^selfcheck (ok iter=[0-9]+ |FAIL)' 600 && ! qemu_guest_failed "$cur"; then
 		ok 1 "after $N migrations the guest passes its self-checks on $SVMIG_HOST"
 	else
 		ok 0 "after $N migrations the guest passes its self-checks" "$(qemu_dump_logs "$cur" 2>&1)"
