@@ -51,6 +51,9 @@ SUM=$OUT/summary.txt
 say() { echo "$*" | tee -a "$SUM"; }
 now() { date +%s; }
 
+# counts: "VALUE xCOUNT, ..." of the values on stdin
+counts() { sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }'; }
+
 # stats FILE COLUMN: "first F, last L, min m, max M" of a numeric column
 stats() {
 	awk -F'\t' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
@@ -82,7 +85,7 @@ if [[ " $PHASES " == *" vmm "* ]]; then
 		say "   pins taken (total): $(tail -n 1 "$OUT/vmm.tsv" | cut -f9)"
 		say "   SUnreclaim KiB:     $(stats "$OUT/vmm.tsv" sunreclaim_kib)"
 		say "   VmallocUsed KiB:    $(stats "$OUT/vmm.tsv" vmalloc_kib)"
-		say "   kmemleak:           $(cut -f8 "$OUT/vmm.tsv" | tail -n +2 | sort | uniq -c | xargs)"
+		say "   kmemleak:           $(cut -f8 "$OUT/vmm.tsv" | tail -n +2 | counts)"
 	fi
 	grep -a '^not ok' "$OUT/vmm-console.log" 2>/dev/null | sed 's/^/   /' | tee -a "$SUM"
 fi
@@ -126,9 +129,9 @@ if [[ " $PHASES " == *" migrations "* ]]; then
 		say "     svmig refcnt:     $(stats "$f" refcnt)"
 		say "     pinned pages:     $(stats "$f" pins)"
 		say "     SUnreclaim KiB:   $(stats "$f" sunreclaim_kib)"
-		say "     audit verify:     $(cut -f11 "$f" | tail -n +2 | sort | uniq -c | xargs)"
-		say "     kmemleak:         $(cut -f10 "$f" | tail -n +2 | sort | uniq -c | xargs)"
-		say "     QEMUs here:       $(cut -f12 "$f" | tail -n +2 | sort | uniq -c | xargs) (count value)"
+		say "     audit verify:     $(cut -f11 "$f" | tail -n +2 | counts)"
+		say "     kmemleak:         $(cut -f10 "$f" | tail -n +2 | counts)"
+		say "     QEMUs here:       $(cut -f12 "$f" | tail -n +2 | counts) (value xtimes)"
 		awk -F'\t' 'NR > 1 && $3 == "src"' "$f" >"$OUT/.src"
 		if [[ -s $OUT/.src ]]; then
 			say "     seconds per migration from here: $( (printf 'mig_s\n'; cut -f4 "$OUT/.src") >"$OUT/.m"; stats "$OUT/.m" mig_s)"
