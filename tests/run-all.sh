@@ -14,18 +14,27 @@
 #      --no-tpm running only t_notpm (refusal without a TPM, logged opt-in),
 #      counted the same way
 # and ends with one line "N passed, M failed" (", K skipped" if any).
-# Exits non-zero if anything failed or nothing ran.  Logs: build/check/
-# (each boot's console log and guest logs are copied to build/check/vm/ and
-# build/check/vm-notpm/, since the second boot reuses build/vm/).
+# Exits non-zero if anything failed or nothing ran.  A skip counts as
+# skipped only if its reason starts with "machine:" and names what this
+# machine lacks ("# SKIP machine: no swtpm binary"; a cmocka test, whose
+# SKIP line carries no reason, prints "# machine: ..." just before it);
+# any other skip counts as failed, so a run that left tests out for
+# another reason (SVMIG_SKIP_VM=1 included) does not pass.  Logs:
+# build/check/ (each boot's console log and guest logs are copied to
+# build/check/vm/ and build/check/vm-notpm/, since the second boot reuses
+# build/vm/).
 #
 # Environment: KDIR or KVER select the kernel headers (default: the newest
 # /usr/src/linux-headers-*-amd64, as the Makefile does); SVMIG_SKIP_VM=1
 # leaves out the VM phases (for quick local runs; they are then reported
-# as skips); SVMIG_* variables reach the VM tests (see
-# tests/vm/guest-run.sh), except that phase 5 sets SVMIG_TESTS=t_notpm.
+# as failed skips: such a run never passes); SVMIG_* variables reach the
+# VM tests (see tests/vm/guest-run.sh), except that phase 5 sets
+# SVMIG_TESTS=t_notpm.
 # Phases 6 to 9 boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
 # a smoke test of the harness, a migration through svmigd, failures in the
-# middle of one, then each refusal of one.
+# middle of one, then each refusal of one; each host ends with the host
+# checks of tests/vm/t2-tap.sh (svmigd exit statuses and logs, rmmod,
+# dmesg, taint), counted with the rest of that host's TAP.
 set -uo pipefail
 export LC_ALL=C
 
@@ -59,10 +68,23 @@ result() { # result pass|fail|skip DESC [REASON]
 		echo "not ok - $2"
 		;;
 	skip)
+		if [[ ${3:-} != machine:* ]]; then
+			result fail "$2 # SKIP ${3:-} (a skip must name what the machine lacks)"
+			return
+		fi
 		skipped=$((skipped + 1))
 		echo "ok - $2 # SKIP ${3:-}"
 		;;
 	esac
+}
+
+# machine_skip LINE [LAST-DIAG]: a SKIP result LINE declares that this
+# machine cannot run it: its reason, or the test's diagnostic just before
+# it (cmocka prints no reason), starts with "machine:"
+RE_SKIP_REASON='#[[:space:]]*[Ss][Kk][Ii][Pp][[:alpha:]]*[[:space:]]*(.*)$'
+machine_skip() {
+	[[ $1 =~ $RE_SKIP_REASON ]] || return 0	# a TODO
+	[[ ${BASH_REMATCH[1]} == machine:* || ${2:-} =~ ^#?[[:space:]]*machine: ]]
 }
 
 now() { date +%s.%N; }
@@ -126,7 +148,7 @@ RE_RESULT='^(not )?ok([[:space:]]|$)'
 RE_DIRECTIVE='#[[:space:]]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])'
 RE_SANITIZER='==[0-9]+==ERROR: |runtime error: |^SUMMARY: [A-Za-z]+Sanitizer'
 unit_phase() {
-	local dir=$1 prefix=$2 t name log rc results notok line first
+	local dir=$1 prefix=$2 t name log rc results notok line first prev
 	nunit=0
 	for t in "$dir"/test_*; do
 		[[ -f $t && -x $t ]] || continue
@@ -137,12 +159,20 @@ unit_phase() {
 		CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 300 "./$t" </dev/null >"$log" 2>&1 || rc=$?
 		results=0
 		notok=0
+		prev=
 		while IFS= read -r line || [[ -n $line ]]; do
 			line=${line%$'\r'}
 			echo "$name: $line"
-			[[ $line =~ $RE_RESULT ]] || continue
+			if ! [[ $line =~ $RE_RESULT ]]; then
+				prev=$line
+				continue
+			fi
 			results=$((results + 1))
-			if [[ $line =~ $RE_DIRECTIVE ]]; then
+			if [[ $line =~ $RE_DIRECTIVE ]] && ! machine_skip "$line" "$prev"; then
+				failed=$((failed + 1))
+				notok=$((notok + 1))
+				failures+=("$name: $line (a skip must name what the machine lacks)")
+			elif [[ $line =~ $RE_DIRECTIVE ]]; then
 				skipped=$((skipped + 1))
 			elif [[ $line == "not ok"* ]]; then
 				failed=$((failed + 1))
@@ -151,6 +181,7 @@ unit_phase() {
 			else
 				passed=$((passed + 1))
 			fi
+			prev=
 		done <"$log"
 		if ((rc == 124 || rc == 137)); then
 			result fail "$name: killed by the timeout (300s)"
@@ -284,7 +315,7 @@ timing "VM tests without a TPM" "$t0"
 # Each host's console and results are kept in build/check/two-hosts-NAME/
 # (the next phase empties build/vm2/).
 two_host_phase() {
-	local name log t0 keep counts h
+	local name log t0 keep counts h badskips
 
 	name=$(basename "$2" .sh)
 	log=$LOGDIR/two-hosts-$name.log
@@ -306,6 +337,12 @@ two_host_phase() {
 		counts+=" $(grep -c '^not ok .*# TODO' "$keep/$h.log" 2>/dev/null) todo;"
 		grep '^not ok ' "$keep/$h.log" 2>/dev/null | grep -v '# TODO' | sed "s/^/#   $h: /"
 	done
+	badskips=$(grep -a -h -E '^ok .*#[[:space:]]*[Ss][Kk][Ii][Pp]' "$keep/host-a.log" "$keep/host-b.log" 2>/dev/null |
+		grep -v -E '#[[:space:]]*[Ss][Kk][Ii][Pp][[:alpha:]]*[[:space:]]+machine:')
+	if [[ -n $badskips ]]; then
+		result fail "$3: skips that do not name what the machine lacks"
+		printf '%s\n' "$badskips" | sed 's/^/#   /'
+	fi
 	if ((rc == 0)); then
 		result pass "$3 (${counts# })"
 	else
