@@ -4,7 +4,8 @@
  * everything "QEMU" says on its QMP socket (one end of a socketpair, then
  * end of file), delivered in packets of N bytes, N being the input's first
  * byte (so that messages straddle reads; a SOCK_SEQPACKET pair hands out
- * one packet per read), 0 meaning all at once: the client (userspace/lib/qmp.c) reads the greeting and
+ * one packet per read; at most 32 packets), 0 meaning all at once: the
+ * client (userspace/lib/qmp.c) reads the greeting and
  * answers qmp_capabilities, then svmigd's own consumers of the replies run
  * on it (daemon.c is compiled into this harness to reach them): the VM's
  * status, the size check of its memory and vCPUs against a request, getfd
@@ -99,6 +100,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chunk = data[0] ? data[0] : QMP_FUZZ_MAX;
 	data++;
 	size--;
+	/* at most 32 packets: each costs the two threads a switch */
+	if (chunk < (size + 31) / 32)
+		chunk = (size + 31) / 32;
 	if (nullfd < 0)
 		nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	FZ_CHECK(nullfd >= 0, "/dev/null");
