@@ -6,6 +6,7 @@
 #   1. kmod builds with W=1 without warnings (after a clean)
 #   2. sparse (C=2) reports nothing on kmod/
 #   3. host unit tests: every executable build/tests/unit/test_* (cmocka, TAP)
+#      and tests/unit/test_*.sh
 #   4. VM tests: tests/vm/run-vm.sh, counted from its SVMIG-GUEST-TOTALS line
 #   5. VM tests without a TPM: a second, short boot, tests/vm/run-vm.sh
 #      --no-tpm running only t_notpm (refusal without a TPM, logged opt-in),
@@ -142,7 +143,9 @@ echo "# phase 3: host unit tests"
 RE_RESULT='^(not )?ok([[:space:]]|$)'
 RE_DIRECTIVE='#[[:space:]]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])'
 nunit=0
-for t in build/tests/unit/test_*; do
+# The compiled tests, and tests/unit/test_*.sh (the shell libraries the
+# VM tests judge with, checked on this host).
+for t in build/tests/unit/test_* tests/unit/test_*.sh; do
 	[[ -f $t && -x $t ]] || continue
 	nunit=$((nunit + 1))
 	name=${t##*/}
