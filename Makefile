@@ -14,7 +14,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib
 LDLIBS_SSL := -lcrypto -lssl
 
-.PHONY: all module sparse userspace tests check demo demo-page bench deps clean
+.PHONY: all module sparse userspace tests check check-debug demo demo-page bench soak deps clean
 all: module userspace tests
 
 module:
@@ -32,10 +32,22 @@ include userspace/svmigd/svmigd.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
 include tests/qemu-guest/guest.mk
+include tests/fuzz/fuzz.mk
 
 check: deps
 	$(MAKE) all
+	$(MAKE) fuzz-build unit-asan
 	tests/run-all.sh
+
+# The debug-kernel lane (scripts/check-debug.sh): builds Debian's 6.1
+# source with KASAN, UBSAN, KFENCE, lockdep and kmemleak
+# (tests/debug-kernel/svmig-debug.config; a finished build is kept),
+# svmig.ko against it in build/debug-kmod/, and runs the single-host VM
+# tests on it.  See Documentation/testing.rst for its times.
+check-debug:
+	scripts/install-deps.sh --debug-kernel
+	$(MAKE) all
+	scripts/check-debug.sh
 
 # The two-host demo: svmigd migrates a running guest with a vTPM from
 # host-a to host-b; prints what was verified (build/vm2/host-a/demo.txt).
@@ -58,6 +70,14 @@ bench:
 	scripts/install-deps.sh --bench
 	$(MAKE) all
 	tests/vm/run-vm.sh --timeout 3600 --script tests/bench/guest-bench.sh
+
+# The soak (not part of check): SOAK_MIGRATIONS (100) svmigd migrations of a
+# live guest back and forth between the two test hosts, and SOAK_VMM_ROUNDS
+# (1000) page-mode rounds of svmig-vmm, with leak and growth checks after
+# each; figures in build/soak/summary.txt (Documentation/testing.rst, Soak).
+soak: deps
+	$(MAKE) all
+	tests/vm/soak.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean

@@ -5,7 +5,8 @@
 # (module build, userspace, host unit tests, the QEMU/swtpm test VM).
 # Idempotent: when everything is already installed it only asks dpkg and
 # returns.  Runs as root (CI) or through sudo.  With --bench it adds what
-# `make bench` uses beyond that (perf, to profile inside the test VM).
+# `make bench` uses beyond that (perf, to profile inside the test VM); with
+# --debug-kernel what `make check-debug` needs to build its kernel.
 set -euo pipefail
 
 PACKAGES=(
@@ -16,14 +17,18 @@ PACKAGES=(
 	iproute2
 	# building userspace and the tests
 	gcc make git pkg-config sparse
+	# the fuzz harnesses and the sanitizer unit tests (libFuzzer, ASan, UBSan)
+	clang-14 libclang-rt-14-dev
 	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev libinih-dev
 )
 
 case ${1:-} in
 --bench) PACKAGES+=(linux-perf) ;;
+# `make check-debug`: Debian's kernel source and what building it needs.
+--debug-kernel) PACKAGES+=(linux-source-6.1 flex bison bc libelf-dev libssl-dev dwarves xz-utils) ;;
 "") ;;
 *)
-	echo "usage: $0 [--bench]" >&2
+	echo "usage: $0 [--bench | --debug-kernel]" >&2
 	exit 2
 	;;
 esac

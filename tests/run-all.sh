@@ -7,6 +7,9 @@
 #   2. sparse (C=2) reports nothing on kmod/
 #   3. host unit tests: every executable build/tests/unit/test_* (cmocka, TAP)
 #      and tests/unit/test_*.sh
+#  3a. the same built with ASan, UBSan and LSan (build/tests/unit-asan/)
+#  3b. fuzz smoke: every libFuzzer harness over its corpus, then 30 s of
+#      new inputs (tests/fuzz/run-fuzz.sh --smoke; FUZZ_SMOKE_SECONDS)
 #   4. VM tests: tests/vm/run-vm.sh, counted from its SVMIG-GUEST-TOTALS line
 #   5. VM tests without a TPM: a second, short boot, tests/vm/run-vm.sh
 #      --no-tpm running only t_notpm (refusal without a TPM, logged opt-in),
@@ -138,56 +141,109 @@ fi
 timing "sparse" "$t0"
 
 # ------------------------------------------------------ 3. host unit tests
-t0=$(now)
-echo "# phase 3: host unit tests"
+# unit_phase DIR PREFIX: every executable DIR/test_* (cmocka, TAP), each
+# result line echoed as "PREFIXtest_foo: ok ..." and counted.  A test that
+# exits non-zero without a failed result, one that prints no result, and
+# (for the sanitizer build) any sanitizer report fail it too.
 RE_RESULT='^(not )?ok([[:space:]]|$)'
 RE_DIRECTIVE='#[[:space:]]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])'
-nunit=0
-# The compiled tests, and tests/unit/test_*.sh (the shell libraries the
-# VM tests judge with, checked on this host).
-for t in build/tests/unit/test_* tests/unit/test_*.sh; do
-	[[ -f $t && -x $t ]] || continue
-	nunit=$((nunit + 1))
-	name=${t##*/}
-	log=$LOGDIR/$name.log
-	rc=0
-	CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 300 "./$t" </dev/null >"$log" 2>&1 || rc=$?
-	results=0
-	notok=0
-	prev=
-	while IFS= read -r line || [[ -n $line ]]; do
-		line=${line%$'\r'}
-		echo "$name: $line"
-		if ! [[ $line =~ $RE_RESULT ]]; then
-			prev=$line
-			continue
-		fi
-		results=$((results + 1))
-		if [[ $line =~ $RE_DIRECTIVE ]] && ! machine_skip "$line" "$prev"; then
-			failed=$((failed + 1))
-			notok=$((notok + 1))
-			failures+=("$name: $line (a skip must name what the machine lacks)")
-		elif [[ $line =~ $RE_DIRECTIVE ]]; then
-			skipped=$((skipped + 1))
-		elif [[ $line == "not ok"* ]]; then
-			failed=$((failed + 1))
-			notok=$((notok + 1))
-			failures+=("$name: $line")
-		else
-			passed=$((passed + 1))
-		fi
+RE_SANITIZER='==[0-9]+==ERROR: |runtime error: |^SUMMARY: [A-Za-z]+Sanitizer'
+unit_phase() {
+	local dir=$1 prefix=$2 t name log rc results notok line first prev
+	nunit=0
+	for t in "$dir"/test_*; do
+		[[ -f $t && -x $t ]] || continue
+		nunit=$((nunit + 1))
+		name=$prefix${t##*/}
+		log=$LOGDIR/${name//\//-}.log
+		rc=0
+		CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 300 "./$t" </dev/null >"$log" 2>&1 || rc=$?
+		results=0
+		notok=0
 		prev=
-	done <"$log"
-	if ((rc == 124 || rc == 137)); then
-		result fail "$name: killed by the timeout (300s)"
-	elif ((rc != 0 && notok == 0)); then
-		result fail "$name: exited with status $rc without reporting a failure"
-	elif ((rc == 0 && results == 0)); then
-		result fail "$name: printed no TAP results"
-	fi
-done
-((nunit)) || echo "# no unit tests found under build/tests/unit/"
-timing "host unit tests ($nunit binaries)" "$t0"
+		while IFS= read -r line || [[ -n $line ]]; do
+			line=${line%$'\r'}
+			echo "$name: $line"
+			if ! [[ $line =~ $RE_RESULT ]]; then
+				prev=$line
+				continue
+			fi
+			results=$((results + 1))
+			if [[ $line =~ $RE_DIRECTIVE ]] && ! machine_skip "$line" "$prev"; then
+				failed=$((failed + 1))
+				notok=$((notok + 1))
+				failures+=("$name: $line (a skip must name what the machine lacks)")
+			elif [[ $line =~ $RE_DIRECTIVE ]]; then
+				skipped=$((skipped + 1))
+			elif [[ $line == "not ok"* ]]; then
+				failed=$((failed + 1))
+				notok=$((notok + 1))
+				failures+=("$name: $line")
+			else
+				passed=$((passed + 1))
+			fi
+			prev=
+		done <"$log"
+		if ((rc == 124 || rc == 137)); then
+			result fail "$name: killed by the timeout (300s)"
+		elif grep -a -q -E "$RE_SANITIZER" "$log"; then
+			result fail "$name: sanitizer report (exit $rc; see $log)"
+			first=$(grep -a -n -m 1 -E "$RE_SANITIZER" "$log" | cut -d: -f1)
+			sed -n "${first},$((first + 19))p" "$log" | sed 's/^/#   /'
+		elif ((rc != 0 && notok == 0)); then
+			result fail "$name: exited with status $rc without reporting a failure"
+		elif ((rc == 0 && results == 0)); then
+			result fail "$name: printed no TAP results"
+		fi
+	done
+}
+
+t0=$(now)
+echo "# phase 3: host unit tests"
+unit_phase build/tests/unit ""
+((nunit)) || result fail "host unit tests: none found under build/tests/unit/"
+nbin=$nunit
+# tests/unit/test_*.sh: the shell libraries the VM tests judge with
+# (tests/vm/tap-lib.sh, svmigd-lib.sh), checked on this host.
+unit_phase tests/unit ""
+((nunit)) || result fail "host unit tests: no tests/unit/test_*.sh"
+timing "host unit tests ($nbin binaries, $nunit scripts)" "$t0"
+
+# ------------------------------- 3a. the same under ASan + UBSan + LSan
+# build/tests/unit-asan/ (tests/unit/unit.mk, make unit-asan): every unit
+# test again, built with clang -fsanitize=address,undefined
+# -fno-sanitize-recover=all against a sanitizer build of the libraries.
+t0=$(now)
+echo "# phase 3a: host unit tests under ASan, UBSan and LSan"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+unit_phase build/tests/unit-asan "asan/"
+((nunit)) || result fail "sanitizer unit tests: none found under build/tests/unit-asan/ (make unit-asan)"
+timing "sanitizer unit tests ($nunit binaries)" "$t0"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# ---------------------------------------------------- 3b. fuzz smoke
+# tests/fuzz/run-fuzz.sh --smoke: each harness build/fuzz/fuzz_* over its
+# checked-in corpus, then FUZZ_SMOKE_SECONDS (30) of new inputs; any
+# crash, leak, UBSan report, timeout or OOM fails it.  One result each.
+t0=$(now)
+echo "# phase 3b: fuzz smoke (tests/fuzz/run-fuzz.sh --smoke, ${FUZZ_SMOKE_SECONDS:-30}s each)"
+nfuzz=0
+while IFS= read -r line; do
+	case $line in
+	"ok - "*)
+		nfuzz=$((nfuzz + 1))
+		result pass "${line#ok - }"
+		;;
+	"not ok - "*)
+		nfuzz=$((nfuzz + 1))
+		result fail "${line#not ok - }"
+		;;
+	*) echo "$line" ;;
+	esac
+done < <(tests/fuzz/run-fuzz.sh --smoke --seconds "${FUZZ_SMOKE_SECONDS:-30}" 2>&1)
+((nfuzz)) || result fail "fuzz smoke: no result from tests/fuzz/run-fuzz.sh"
+timing "fuzz smoke ($nfuzz harnesses)" "$t0"
 
 # ------------------------------------------------------- 4. and 5. VM tests
 # vm_phase NAME LOGNAME RUN-VM-ARGS...: one boot, counted from the guest's

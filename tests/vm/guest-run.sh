@@ -15,7 +15,10 @@
 # ("t_foo: not ok - timed out after 600 s", "t_foo: ok - dmesg clean").
 # Extra failures: a test exiting non-zero without a "not ok", a test killed
 # by the per-test timeout, a test whose plan does not match what it ran, a
-# test that leaves svmig unloaded, and any BUG/WARNING/Oops/... in dmesg.
+# test that leaves svmig unloaded, any BUG/WARNING/Oops/KASAN/UBSAN/KFENCE/
+# lockdep/... report in dmesg, a new kernel taint flag, and, on a kernel
+# with kmemleak (the debug kernel of `make check-debug`), any kmemleak
+# report after the test (see kmemleak_scan below).
 # A skip ("ok N - desc # SKIP reason", or a whole test's "1..0 # SKIP
 # reason") counts as skipped only if its reason starts with "machine:"
 # and names what this machine lacks; any other skip counts as failed
@@ -44,6 +47,12 @@ MODULE=${SVMIG_MODULE:-kmod/svmig.ko}
 # shellcheck source=tests/vm/tap-lib.sh
 . tests/vm/tap-lib.sh	# TAP_DMESG_BAD: one list for this and the two-host checks
 DMESG_BAD=$TAP_DMESG_BAD
+DMESG_NOT_BAD=$TAP_DMESG_NOT_BAD
+KMEMLEAK=/sys/kernel/debug/kmemleak
+# kmemleak reports to ignore (none so far): an extended regex matched
+# against each report's lines, for the debug kernel's own false positives,
+# each documented in Documentation/testing.rst.
+KMEMLEAK_NOISE=
 LOGDIR=build/vm/guest-logs
 TMPD=$(mktemp -d)
 rm -rf "$LOGDIR"
@@ -79,11 +88,62 @@ report() {
 
 svmig_loaded() { grep -q '^svmig ' /proc/modules; }
 
-# dmesg_check NAME: one result, "NAME: dmesg clean".
+# kmemleak: the debug kernel has it.  Its periodic scan is turned off in
+# setup, so each test's check scans itself: twice, since an object is
+# reported only when two scans in a row found no pointer to it.  Reports
+# are kept in $LOGDIR/NAME.kmemleak and cleared.  An object younger than
+# 5 s is not reported yet: a leak at the very end of one test shows up in
+# the next test's check (the report's backtrace names the code).
+kmemleak_on=0
+
+# kmemleak_scan NAME: prints one line per report (not in KMEMLEAK_NOISE):
+# "unreferenced object ... (size N): comm ..., backtrace: f1 < f2 < ...".
+kmemleak_scan() {
+	local name=$1 out=$LOGDIR/$1.kmemleak
+	((kmemleak_on)) || return 0
+	echo scan >"$KMEMLEAK" 2>/dev/null
+	echo scan >"$KMEMLEAK" 2>/dev/null
+	if ! cat "$KMEMLEAK" >"$out" 2>&1; then
+		echo "kmemleak: cannot read $KMEMLEAK: $(cat "$out")"
+		return 0
+	fi
+	echo clear >"$KMEMLEAK" 2>/dev/null
+	# One line per report; each report starts "unreferenced object".
+	awk -v noise="$KMEMLEAK_NOISE" '
+		function flush() {
+			if (rep != "" && (noise == "" || rep !~ noise))
+				print rep
+			rep = ""
+		}
+		/^unreferenced object/ { flush(); rep = "kmemleak: " $0; sub(/:$/, "", rep); bt = 0; next }
+		rep == "" { next }
+		/backtrace:/ { bt = 1; rep = rep ", backtrace:"; next }
+		/comm "/ { sub(/^[ \t]+/, ""); rep = rep ", " $0; next }
+		bt {
+			f = $0
+			sub(/^[ \t]*\[<[0-9a-fx]+>\] /, "", f)
+			rep = rep (bt++ == 1 ? " " : " < ") f
+		}
+		END { flush() }' "$out"
+}
+
+# The kernel's taint flags at the start: any flag a test adds, other than
+# O and E (an out-of-tree, unsigned module: svmig itself), fails its check.
+TAINT_ALLOWED=$(( $(cat /proc/sys/kernel/tainted) | 4096 | 8192 ))
+
+# dmesg_check NAME: one result, "NAME: dmesg clean" (dmesg, kmemleak when
+# the kernel has it, and the taint flags).
 dmesg_check() {
-	local name=$1 hits
+	local name=$1 hits leaks taint
+	leaks=$(kmemleak_scan "$name")
 	dmesg >"$LOGDIR/$name.dmesg" 2>&1
-	hits=$(grep -E "$DMESG_BAD" "$LOGDIR/$name.dmesg")
+	hits=$(grep -E "$DMESG_BAD" "$LOGDIR/$name.dmesg" | grep -v -E "$DMESG_NOT_BAD")
+	[[ -n $leaks ]] && hits+=${hits:+$'\n'}$leaks
+	taint=$(cat /proc/sys/kernel/tainted)
+	if ((taint & ~TAINT_ALLOWED)); then
+		hits+=${hits:+$'\n'}"the kernel is tainted $taint (was $TAINT_ALLOWED at most before)"
+		TAINT_ALLOWED=$((TAINT_ALLOWED | taint))
+	fi
 	if [[ -z $hits ]]; then
 		report "$name" pass "dmesg clean"
 		return
@@ -209,6 +269,17 @@ run_test() {
 # ------------------------------------------------------------------- setup
 echo "# svmig guest run: kernel $(uname -r), $(nproc) CPUs, $(date -u '+%F %T') UTC"
 echo "# work tree $PWD, per-test timeout ${TEST_TIMEOUT}s"
+if [[ -e $KMEMLEAK ]]; then
+	# Only the scans of the checks below, and what boot left is no test's.
+	if echo scan=off >"$KMEMLEAK" 2>/dev/null; then
+		kmemleak_on=1
+		kmemleak_scan boot >/dev/null
+		n=$(grep -c '^unreferenced object' "$LOGDIR/boot.kmemleak")
+		echo "# kmemleak on: $n report(s) from the boot itself cleared (see $LOGDIR/boot.kmemleak)"
+	else
+		report setup fail "kmemleak usable ($KMEMLEAK exists but refuses commands: disabled?)"
+	fi
+fi
 dmesg -C
 
 if out=$(modprobe aesni_intel 2>&1); then
@@ -303,6 +374,8 @@ if ((module_ok)); then
 		echo "teardown: # $out"
 		echo "teardown: # $(grep '^svmig ' /proc/modules)"
 	fi
+	# What svmig left behind at unload must be old enough to be reported.
+	((kmemleak_on)) && sleep 6
 	dmesg_check teardown
 fi
 rm -rf "$TMPD"

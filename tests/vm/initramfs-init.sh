@@ -12,6 +12,9 @@
 #   svmig_run=tests/vm/guest-run.sh          (relative to the work tree)
 #   svmig_env=build/vm/tpm/boot-X/guest.env  (optional, relative; sourced)
 #   svmig_shell=1                            (interactive shell instead)
+#   svmig_modules=/abs/DIR/lib/modules       (optional: the booted kernel's
+#                                             modules, bind-mounted over
+#                                             /lib/modules; run-vm.sh --kernel)
 # then powers the VM off.  Whatever happens, it ends with
 #   SVMIG-GUEST-EXIT: <status of the guest script>
 # and, if the guest script failed or could not run,
@@ -48,6 +51,7 @@ worktree=
 run=
 env=
 shell=
+modules=
 read -r cmdline < /proc/cmdline
 set -f
 # shellcheck disable=SC2086 # split the command line into words
@@ -57,6 +61,7 @@ for arg in $cmdline; do
 	svmig_run=*) run=${arg#svmig_run=} ;;
 	svmig_env=*) env=${arg#svmig_env=} ;;
 	svmig_shell=1) shell=1 ;;
+	svmig_modules=*) modules=${arg#svmig_modules=} ;;
 	esac
 done
 set +f
@@ -93,6 +98,14 @@ mkdir -p $r/tmp/home
 mkdir -p "$r$worktree" || die "cannot create $worktree in the guest"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work "$r$worktree" ||
 	die "cannot mount the work tree (9p tag work) at $worktree"
+# Another kernel than the host's (run-vm.sh --kernel): its modules tree
+# (in the work tree or the host's root, both mounted by now) over the
+# guest's /lib/modules, so modprobe finds its modules and built-ins.
+if [ -n "$modules" ]; then
+	[ -d "$r$modules" ] || die "no modules tree $modules in the guest"
+	mount -o bind "$r$modules" $r/lib/modules ||
+		die "cannot bind-mount $modules on /lib/modules"
+fi
 
 # Variables the host passed (SVMIG_* from run-vm.sh's environment).
 envfile=/dev/null

@@ -29,6 +29,21 @@
 #   --mac MAC       that NIC's MAC address (default 52:54:00:12:34:56)
 #   --print-abi     print the kernel ABI the VM would boot, and exit
 #
+# Booting another kernel than Debian's (`make check-debug` does so):
+#   --kernel BZIMAGE        boot BZIMAGE instead of /boot/vmlinuz-ABI
+#   --kernel-modules DIR    its `make modules_install INSTALL_MOD_PATH=DIR`
+#                           tree: DIR/lib/modules/ABI (one ABI) gives the ABI,
+#                           the initramfs modules (none if 9p and virtio are
+#                           built in) and, bind-mounted over the guest's
+#                           /lib/modules, what modprobe finds in the guest;
+#                           needed with --kernel
+#   --debug-kernel          the debug kernel of scripts/build-debug-kernel.sh:
+#                           --kernel and --kernel-modules from
+#                           $SVMIG_DEBUG_KERNEL_DIR (default build/debug-kernel),
+#                           --append "clocksource=hpet panic_on_warn=1", and
+#                           SVMIG_MODULE defaulting to build/debug-kmod/kmod/svmig.ko
+#                           (scripts/check-debug.sh builds it)
+#
 # Contract with the guest script: it runs with cwd = the work tree, stdout
 # and stderr on the serial console, environment PATH, HOME=/tmp/home,
 # SVMIG_WORKTREE and every SVMIG_* variable of run-vm.sh's environment,
@@ -57,12 +72,16 @@ smp=2
 console_log=
 nic_socket=
 mac=52:54:00:12:34:56
+kernel_opt=
+kmods_opt=
+debug_kernel=0
 
 msg() { echo "run-vm: $*" >&2; }
 die() { msg "$*"; exit 2; }
 
 usage() {
-	sed -n '/^#   tests\/vm\/run-vm.sh/,/^#   --print-abi/p' "${BASH_SOURCE[0]}" | sed 's/^#//'
+	sed -n '/^#   tests\/vm\/run-vm.sh/,/^#   --print-abi/p;/^# Booting another kernel/,/^#  *(scripts\/check-debug.sh/p' \
+		"${BASH_SOURCE[0]}" | sed 's/^#//'
 }
 
 while (($#)); do
@@ -110,6 +129,17 @@ while (($#)); do
 		mac=$2
 		shift
 		;;
+	--kernel)
+		[[ -n ${2:-} ]] || die "--kernel needs a bzImage path"
+		kernel_opt=$2
+		shift
+		;;
+	--kernel-modules)
+		[[ -n ${2:-} ]] || die "--kernel-modules needs a directory"
+		kmods_opt=$2
+		shift
+		;;
+	--debug-kernel) debug_kernel=1 ;;
 	--print-abi) print_abi=1 ;;
 	-h | --help)
 		usage
@@ -143,15 +173,51 @@ find_abi() {
 	fi
 }
 
-ABI=$(find_abi)
-[[ -n $ABI ]] || die "no /boot/vmlinuz-*-amd64 with modules installed (run scripts/install-deps.sh)"
+if ((debug_kernel)); then
+	dk=${SVMIG_DEBUG_KERNEL_DIR:-$WORKTREE/build/debug-kernel}
+	[[ -f $dk/done ]] ||
+		die "no finished debug kernel in $dk (scripts/build-debug-kernel.sh, or make check-debug)"
+	kernel_opt=${kernel_opt:-$dk/src/arch/x86/boot/bzImage}
+	kmods_opt=${kmods_opt:-$dk/mods}
+	append="clocksource=hpet panic_on_warn=1${append:+ $append}"
+	export SVMIG_MODULE=${SVMIG_MODULE:-build/debug-kmod/kmod/svmig.ko}
+fi
+
+# MODROOT is the modules_install root of the kernel we boot ("" for the
+# distribution kernel, whose modules are the host's /lib/modules).
+MODROOT=
+if [[ -n $kernel_opt ]]; then
+	[[ -n $kmods_opt ]] || die "--kernel needs --kernel-modules (its modules_install tree)"
+	KERNEL=$(realpath -e "$kernel_opt" 2>/dev/null) || die "no kernel image $kernel_opt"
+	MODROOT=$(realpath -e "$kmods_opt" 2>/dev/null) || die "no modules directory $kmods_opt"
+	abis=()
+	for f in "$MODROOT"/lib/modules/*/modules.dep; do
+		[[ -f $f ]] && abis+=("$(basename "$(dirname "$f")")")
+	done
+	((${#abis[@]} == 1)) ||
+		die "$MODROOT/lib/modules must hold exactly one kernel's modules (with modules.dep), found ${#abis[@]}"
+	ABI=${abis[0]}
+	# The guest sees the host's / read-only but fresh tmpfs on these, and
+	# the work tree at its own path.
+	case $MODROOT/ in
+	"$WORKTREE"/*) ;;
+	/tmp/* | /run/* | /var/tmp/* | /dev/* | /proc/* | /sys/*)
+		die "$MODROOT is hidden from the guest (tmpfs there); keep it in the work tree" ;;
+	esac
+	[[ $MODROOT =~ [[:space:]] ]] && die "the modules path '$MODROOT' contains whitespace"
+elif [[ -n $kmods_opt ]]; then
+	die "--kernel-modules goes with --kernel"
+else
+	ABI=$(find_abi)
+	[[ -n $ABI ]] || die "no /boot/vmlinuz-*-amd64 with modules installed (run scripts/install-deps.sh)"
+	KERNEL=/boot/vmlinuz-$ABI
+fi
 if ((print_abi)); then
 	echo "$ABI"
 	exit 0
 fi
-KERNEL=/boot/vmlinuz-$ABI
 [[ -r $KERNEL ]] || die "cannot read $KERNEL"
-[[ -d /lib/modules/$ABI ]] || die "no /lib/modules/$ABI"
+[[ -d ${MODROOT}/lib/modules/$ABI ]] || die "no ${MODROOT}/lib/modules/$ABI"
 
 # ------------------------------------------------------------ sanity checks
 [[ $WORKTREE =~ [[:space:]] ]] &&
@@ -169,10 +235,11 @@ tools=(qemu-system-x86_64 modprobe cpio gzip sha256sum flock)
 for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run scripts/install-deps.sh)"
 done
-if [[ -f $WORKTREE/kmod/svmig.ko ]] && command -v modinfo >/dev/null 2>&1; then
-	vermagic=$(modinfo -F vermagic "$WORKTREE/kmod/svmig.ko" 2>/dev/null || true)
+guest_module=${SVMIG_MODULE:-kmod/svmig.ko}
+if [[ -f $WORKTREE/$guest_module ]] && command -v modinfo >/dev/null 2>&1; then
+	vermagic=$(modinfo -F vermagic "$WORKTREE/$guest_module" 2>/dev/null || true)
 	[[ -z $vermagic || $vermagic == "$ABI "* ]] ||
-		msg "warning: kmod/svmig.ko was built for '${vermagic%% *}', the VM boots $ABI"
+		msg "warning: $guest_module was built for '${vermagic%% *}', the VM boots $ABI"
 fi
 
 mkdir -p "$VMDIR" "$VMDIR/tpm"
@@ -185,12 +252,17 @@ INIT_SRC=$WORKTREE/tests/vm/initramfs-init.sh
 BUSYBOX=/bin/busybox
 
 module_paths() {
-	local m cmd path seen=" "
+	local m cmd path seen=" " mp=(modprobe -S "$ABI")
+	[[ -n $MODROOT ]] && mp+=(-d "$MODROOT")
 	# Lines are "insmod PATH [OPTIONS]" or "builtin NAME" (nothing to load).
+	# virtio_rng only feeds the guest's entropy: another kernel may lack it.
 	for m in 9p 9pnet_virtio virtio_pci virtio_rng overlay; do
-		modprobe -S "$ABI" --show-depends "$m" ||
-			{ msg "modprobe -S $ABI --show-depends $m failed"; return 1; }
+		"${mp[@]}" --show-depends "$m" 2>/dev/null && continue
+		[[ -n $MODROOT && $m == virtio_rng ]] && continue
+		msg "${mp[*]} --show-depends $m failed"
+		echo fail
 	done | while read -r cmd path _; do
+		[[ $cmd == fail ]] && { echo FAIL; continue; }
 		[[ $cmd == insmod && -n $path ]] || continue
 		[[ $seen == *" $path "* ]] && continue
 		seen+="$path "
@@ -206,13 +278,16 @@ build_initramfs() {
 	fi
 	local mods=() ko key stage name f
 	mapfile -t mods < <(module_paths)
-	((${#mods[@]})) || die "found no 9p/virtio modules for $ABI"
-	[[ " ${mods[*]} " == *"/9pnet_virtio.ko"* ]] || die "no 9pnet_virtio module for $ABI"
+	[[ " ${mods[*]} " == *" FAIL "* ]] && die "the 9p/virtio modules of $ABI are missing"
+	if [[ -z $MODROOT ]]; then
+		((${#mods[@]})) || die "found no 9p/virtio modules for $ABI"
+		[[ " ${mods[*]} " == *"/9pnet_virtio.ko"* ]] || die "no 9pnet_virtio module for $ABI"
+	fi
 
 	# Contents (not paths), so a copy of the tree can reuse it.
 	key=$({
 		echo "abi $ABI"
-		for f in "$INIT_SRC" "$BUSYBOX" "${BASH_SOURCE[0]}" "${mods[@]}"; do
+		for f in "$INIT_SRC" "$BUSYBOX" "${BASH_SOURCE[0]}" ${mods[@]+"${mods[@]}"}; do
 			echo "${f##*/} $(sha256sum <"$f")"
 		done
 	} | sha256sum | cut -d' ' -f1)
@@ -229,7 +304,8 @@ build_initramfs() {
 	if ((EUID == 0)); then
 		mknod -m 600 "$stage/dev/console" c 5 1 || true
 	fi
-	for ko in "${mods[@]}"; do
+	: >"$stage/lib/modules/order"
+	for ko in ${mods[@]+"${mods[@]}"}; do
 		name=$(basename "$ko")
 		case $ko in
 		*.ko.xz) name=${name%.xz}; xz -dc "$ko" >"$stage/lib/modules/$name" ;;
@@ -360,6 +436,7 @@ fi
 
 # ------------------------------------------------------------------- QEMU
 cmdline="console=ttyS0 panic=-1 loglevel=5 svmig_worktree=$WORKTREE svmig_env=$BOOTREL/guest.env"
+[[ -n $MODROOT ]] && cmdline+=" svmig_modules=$MODROOT/lib/modules"
 if ((shell)); then
 	cmdline+=" svmig_shell=1"
 else
@@ -446,6 +523,15 @@ if [[ $result == pass && $guest_exit == 0 ]]; then
 fi
 if [[ -z $result ]]; then
 	msg "FAIL: the guest printed no SVMIG-GUEST-RESULT line (see $CONSOLE_LOG)"
+	# A kernel that panicked (panic_on_warn, an oops) ended QEMU: name why.
+	report=$(tr -d '\r' <"$CONSOLE_LOG" |
+		grep -a -m 1 -B 2 -A 30 -E 'Kernel panic|BUG:|WARNING:|KASAN:|UBSAN:|general protection' || true)
+	if [[ -n $report ]]; then
+		running=$(tr -d '\r' <"$CONSOLE_LOG" | grep -a -E '^[A-Za-z0-9_.]+: # running ' |
+			tail -n 1 | cut -d: -f1)
+		msg "the kernel reported this${running:+ while $running ran}:"
+		printf '%s\n' "$report" | sed 's/^/run-vm: console: /' >&2
+	fi
 else
 	msg "FAIL (see $CONSOLE_LOG)"
 fi

@@ -479,15 +479,21 @@ static int64_t jint(struct json_object *obj, const char *key)
 static int vm_size_check(struct mig *m, const struct svmigd_request *r)
 {
 	struct json_object *ret;
-	int64_t mem;
+	int64_t mem, plugged;
 	size_t cpus;
 
 	if (qmp_cmd(m, "query-memory-size-summary", &ret))
 		return -1;
 	mem = jint(ret, "base-memory");
-	if (mem > 0 && jint(ret, "plugged-memory") > 0)
-		mem += jint(ret, "plugged-memory");
+	plugged = jint(ret, "plugged-memory");
 	json_object_put(ret);
+	/* QEMU's figures are not trusted to add up without overflowing */
+	if (mem > 0 && plugged > 0) {
+		if (plugged > INT64_MAX - mem)
+			return failf(m, "QEMU reports an impossible memory size for vm %s",
+				     r->vm);
+		mem += plugged;
+	}
 	if (qmp_cmd(m, "query-cpus-fast", &ret))
 		return -1;
 	cpus = json_object_is_type(ret, json_type_array) ?
