@@ -6,6 +6,7 @@
 #   1. kmod builds with W=1 without warnings (after a clean)
 #   2. sparse (C=2) reports nothing on kmod/
 #   3. host unit tests: every executable build/tests/unit/test_* (cmocka, TAP)
+#      and tests/unit/test_*.sh
 #  3a. the same built with ASan, UBSan and LSan (build/tests/unit-asan/)
 #  3b. fuzz smoke: every libFuzzer harness over its corpus, then 30 s of
 #      new inputs (tests/fuzz/run-fuzz.sh --smoke; FUZZ_SMOKE_SECONDS)
@@ -201,7 +202,12 @@ t0=$(now)
 echo "# phase 3: host unit tests"
 unit_phase build/tests/unit ""
 ((nunit)) || result fail "host unit tests: none found under build/tests/unit/"
-timing "host unit tests ($nunit binaries)" "$t0"
+nbin=$nunit
+# tests/unit/test_*.sh: the shell libraries the VM tests judge with
+# (tests/vm/tap-lib.sh, svmigd-lib.sh), checked on this host.
+unit_phase tests/unit ""
+((nunit)) || result fail "host unit tests: no tests/unit/test_*.sh"
+timing "host unit tests ($nbin binaries, $nunit scripts)" "$t0"
 
 # ------------------------------- 3a. the same under ASan + UBSan + LSan
 # build/tests/unit-asan/ (tests/unit/unit.mk, make unit-asan): every unit
