@@ -332,7 +332,7 @@ two_host_phase() {
 		result skip "$3" "SVMIG_SKIP_VM=1"
 		return
 	fi
-	tests/vm/run-two-hosts.sh --timeout 600 --script "$2" >"$log" 2>&1
+	tests/vm/run-two-hosts.sh --timeout 900 --script "$2" >"$log" 2>&1
 	local rc=$?
 	rm -rf "$keep"
 	cp -r build/vm2 "$keep" 2>/dev/null
