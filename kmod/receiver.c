@@ -217,15 +217,16 @@ int svmig_recv(struct svmig_channel *ch, void __user *argp)
 
 	if (copy_from_user(&r, argp, sizeof(r)))
 		return -EFAULT;
+	/* Written back whatever happens next (uapi.rst): 0 if nothing was applied. */
+	r.records = 0;
 	ret = svmig_check_recv(&r);
 	if (!ret)
 		ret = svmig_rx_ready(ch);
 	if (!ret && !ch->sock)
 		ret = -ENOTCONN;
 	if (ret)
-		return ret;
+		goto out;
 
-	r.records = 0;
 	svmig_rx_discard(ch);
 	while (!ch->ended && (!r.max_records || r.records < r.max_records)) {
 		ret = svmig_rx_sock_one(ch, false);
@@ -234,6 +235,7 @@ int svmig_recv(struct svmig_channel *ch, void __user *argp)
 		svmig_rx_discard(ch);
 		r.records++;
 	}
+out:
 	if (put_user(r.records, &urecv->records))
 		return -EFAULT;
 	return ret;

@@ -111,6 +111,8 @@ int svmig_submit(struct svmig_channel *ch, void __user *argp)
 
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
+	/* Written back whatever happens next (uapi.rst): 0 if nothing was consumed. */
+	s.completed = 0;
 	ret = svmig_check_submit(&s);
 	if (!ret)
 		ret = svmig_tx_ready(ch);
@@ -119,7 +121,7 @@ int svmig_submit(struct svmig_channel *ch, void __user *argp)
 	if (!ret)
 		ret = svmig_tx_start(ch);
 	if (ret)
-		return ret;
+		goto out;
 
 	ret = svmig_ring_consume(ch, s.max_entries, &s.completed);
 	if (ret == -ENOBUFS)
@@ -127,6 +129,7 @@ int svmig_submit(struct svmig_channel *ch, void __user *argp)
 	flush_ret = svmig_tx_flush(ch);
 	if (!ret)
 		ret = flush_ret;
+out:
 	if (put_user(s.completed, &usub->completed))
 		return -EFAULT;
 	return ret;
