@@ -14,7 +14,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib
 LDLIBS_SSL := -lcrypto -lssl
 
-.PHONY: all module sparse userspace tests check check-debug demo demo-page bench deps clean
+.PHONY: all module sparse userspace tests check check-debug demo demo-page bench soak deps clean
 all: module userspace tests
 
 module:
@@ -32,9 +32,11 @@ include userspace/svmigd/svmigd.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
 include tests/qemu-guest/guest.mk
+include tests/fuzz/fuzz.mk
 
 check: deps
 	$(MAKE) all
+	$(MAKE) fuzz-build unit-asan
 	tests/run-all.sh
 
 # The debug-kernel lane (scripts/check-debug.sh): builds Debian's 6.1
@@ -68,6 +70,14 @@ bench:
 	scripts/install-deps.sh --bench
 	$(MAKE) all
 	tests/vm/run-vm.sh --timeout 3600 --script tests/bench/guest-bench.sh
+
+# The soak (not part of check): SOAK_MIGRATIONS (100) svmigd migrations of a
+# live guest back and forth between the two test hosts, and SOAK_VMM_ROUNDS
+# (1000) page-mode rounds of svmig-vmm, with leak and growth checks after
+# each; figures in build/soak/summary.txt (Documentation/testing.rst, Soak).
+soak: deps
+	$(MAKE) all
+	tests/vm/soak.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean

@@ -79,6 +79,9 @@ int svmig_add_region(struct svmig_channel *ch, void __user *argp)
 	ret = svmig_check_region(&r);
 	if (ret)
 		return ret;
+	/* A failed channel takes nothing more (uapi.rst, "General rules"). */
+	if (ch->failed)
+		return -EPIPE;
 	if (ch->stream)
 		return -EINVAL;
 	if (ch->started)

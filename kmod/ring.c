@@ -23,6 +23,8 @@ static int svmig_check_ring_setup(struct svmig_channel *ch, const struct svmig_r
 	if (!rs->entries || rs->entries > SVMIG_MAX_RING_ENTRIES ||
 	    !is_power_of_2(rs->entries))
 		return -EINVAL;
+	if (ch->failed)
+		return -EPIPE;
 	if (ch->role != SVMIG_ROLE_SENDER || ch->stream)
 		return -EINVAL;
 	if (ch->ring)

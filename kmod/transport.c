@@ -29,6 +29,8 @@ int svmig_attach_sock(struct svmig_channel *ch, void __user *argp)
 		return -EFAULT;
 	if (a.flags || !svmig_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
+	if (ch->failed)
+		return -EPIPE;
 	if (ch->sock || ch->started)
 		return -EBUSY;
 	sock = sockfd_lookup(a.fd, &err);

@@ -17,6 +17,8 @@ PACKAGES=(
 	iproute2
 	# building userspace and the tests
 	gcc make git pkg-config sparse
+	# the fuzz harnesses and the sanitizer unit tests (libFuzzer, ASan, UBSan)
+	clang-14 libclang-rt-14-dev
 	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev libinih-dev
 )
 

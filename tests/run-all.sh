@@ -6,23 +6,35 @@
 #   1. kmod builds with W=1 without warnings (after a clean)
 #   2. sparse (C=2) reports nothing on kmod/
 #   3. host unit tests: every executable build/tests/unit/test_* (cmocka, TAP)
+#  3a. the same built with ASan, UBSan and LSan (build/tests/unit-asan/)
+#  3b. fuzz smoke: every libFuzzer harness over its corpus, then 30 s of
+#      new inputs (tests/fuzz/run-fuzz.sh --smoke; FUZZ_SMOKE_SECONDS)
 #   4. VM tests: tests/vm/run-vm.sh, counted from its SVMIG-GUEST-TOTALS line
 #   5. VM tests without a TPM: a second, short boot, tests/vm/run-vm.sh
 #      --no-tpm running only t_notpm (refusal without a TPM, logged opt-in),
 #      counted the same way
 # and ends with one line "N passed, M failed" (", K skipped" if any).
-# Exits non-zero if anything failed or nothing ran.  Logs: build/check/
-# (each boot's console log and guest logs are copied to build/check/vm/ and
-# build/check/vm-notpm/, since the second boot reuses build/vm/).
+# Exits non-zero if anything failed or nothing ran.  A skip counts as
+# skipped only if its reason starts with "machine:" and names what this
+# machine lacks ("# SKIP machine: no swtpm binary"; a cmocka test, whose
+# SKIP line carries no reason, prints "# machine: ..." just before it);
+# any other skip counts as failed, so a run that left tests out for
+# another reason (SVMIG_SKIP_VM=1 included) does not pass.  Logs:
+# build/check/ (each boot's console log and guest logs are copied to
+# build/check/vm/ and build/check/vm-notpm/, since the second boot reuses
+# build/vm/).
 #
 # Environment: KDIR or KVER select the kernel headers (default: the newest
 # /usr/src/linux-headers-*-amd64, as the Makefile does); SVMIG_SKIP_VM=1
 # leaves out the VM phases (for quick local runs; they are then reported
-# as skips); SVMIG_* variables reach the VM tests (see
-# tests/vm/guest-run.sh), except that phase 5 sets SVMIG_TESTS=t_notpm.
+# as failed skips: such a run never passes); SVMIG_* variables reach the
+# VM tests (see tests/vm/guest-run.sh), except that phase 5 sets
+# SVMIG_TESTS=t_notpm.
 # Phases 6 to 9 boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
 # a smoke test of the harness, a migration through svmigd, failures in the
-# middle of one, then each refusal of one.
+# middle of one, then each refusal of one; each host ends with the host
+# checks of tests/vm/t2-tap.sh (svmigd exit statuses and logs, rmmod,
+# dmesg, taint), counted with the rest of that host's TAP.
 set -uo pipefail
 export LC_ALL=C
 
@@ -56,10 +68,23 @@ result() { # result pass|fail|skip DESC [REASON]
 		echo "not ok - $2"
 		;;
 	skip)
+		if [[ ${3:-} != machine:* ]]; then
+			result fail "$2 # SKIP ${3:-} (a skip must name what the machine lacks)"
+			return
+		fi
 		skipped=$((skipped + 1))
 		echo "ok - $2 # SKIP ${3:-}"
 		;;
 	esac
+}
+
+# machine_skip LINE [LAST-DIAG]: a SKIP result LINE declares that this
+# machine cannot run it: its reason, or the test's diagnostic just before
+# it (cmocka prints no reason), starts with "machine:"
+RE_SKIP_REASON='#[[:space:]]*[Ss][Kk][Ii][Pp][[:alpha:]]*[[:space:]]*(.*)$'
+machine_skip() {
+	[[ $1 =~ $RE_SKIP_REASON ]] || return 0	# a TODO
+	[[ ${BASH_REMATCH[1]} == machine:* || ${2:-} =~ ^#?[[:space:]]*machine: ]]
 }
 
 now() { date +%s.%N; }
@@ -115,45 +140,104 @@ fi
 timing "sparse" "$t0"
 
 # ------------------------------------------------------ 3. host unit tests
-t0=$(now)
-echo "# phase 3: host unit tests"
+# unit_phase DIR PREFIX: every executable DIR/test_* (cmocka, TAP), each
+# result line echoed as "PREFIXtest_foo: ok ..." and counted.  A test that
+# exits non-zero without a failed result, one that prints no result, and
+# (for the sanitizer build) any sanitizer report fail it too.
 RE_RESULT='^(not )?ok([[:space:]]|$)'
 RE_DIRECTIVE='#[[:space:]]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])'
-nunit=0
-for t in build/tests/unit/test_*; do
-	[[ -f $t && -x $t ]] || continue
-	nunit=$((nunit + 1))
-	name=${t##*/}
-	log=$LOGDIR/$name.log
-	rc=0
-	CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 300 "./$t" </dev/null >"$log" 2>&1 || rc=$?
-	results=0
-	notok=0
-	while IFS= read -r line || [[ -n $line ]]; do
-		line=${line%$'\r'}
-		echo "$name: $line"
-		[[ $line =~ $RE_RESULT ]] || continue
-		results=$((results + 1))
-		if [[ $line =~ $RE_DIRECTIVE ]]; then
-			skipped=$((skipped + 1))
-		elif [[ $line == "not ok"* ]]; then
-			failed=$((failed + 1))
-			notok=$((notok + 1))
-			failures+=("$name: $line")
-		else
-			passed=$((passed + 1))
+RE_SANITIZER='==[0-9]+==ERROR: |runtime error: |^SUMMARY: [A-Za-z]+Sanitizer'
+unit_phase() {
+	local dir=$1 prefix=$2 t name log rc results notok line first prev
+	nunit=0
+	for t in "$dir"/test_*; do
+		[[ -f $t && -x $t ]] || continue
+		nunit=$((nunit + 1))
+		name=$prefix${t##*/}
+		log=$LOGDIR/${name//\//-}.log
+		rc=0
+		CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 300 "./$t" </dev/null >"$log" 2>&1 || rc=$?
+		results=0
+		notok=0
+		prev=
+		while IFS= read -r line || [[ -n $line ]]; do
+			line=${line%$'\r'}
+			echo "$name: $line"
+			if ! [[ $line =~ $RE_RESULT ]]; then
+				prev=$line
+				continue
+			fi
+			results=$((results + 1))
+			if [[ $line =~ $RE_DIRECTIVE ]] && ! machine_skip "$line" "$prev"; then
+				failed=$((failed + 1))
+				notok=$((notok + 1))
+				failures+=("$name: $line (a skip must name what the machine lacks)")
+			elif [[ $line =~ $RE_DIRECTIVE ]]; then
+				skipped=$((skipped + 1))
+			elif [[ $line == "not ok"* ]]; then
+				failed=$((failed + 1))
+				notok=$((notok + 1))
+				failures+=("$name: $line")
+			else
+				passed=$((passed + 1))
+			fi
+			prev=
+		done <"$log"
+		if ((rc == 124 || rc == 137)); then
+			result fail "$name: killed by the timeout (300s)"
+		elif grep -a -q -E "$RE_SANITIZER" "$log"; then
+			result fail "$name: sanitizer report (exit $rc; see $log)"
+			first=$(grep -a -n -m 1 -E "$RE_SANITIZER" "$log" | cut -d: -f1)
+			sed -n "${first},$((first + 19))p" "$log" | sed 's/^/#   /'
+		elif ((rc != 0 && notok == 0)); then
+			result fail "$name: exited with status $rc without reporting a failure"
+		elif ((rc == 0 && results == 0)); then
+			result fail "$name: printed no TAP results"
 		fi
-	done <"$log"
-	if ((rc == 124 || rc == 137)); then
-		result fail "$name: killed by the timeout (300s)"
-	elif ((rc != 0 && notok == 0)); then
-		result fail "$name: exited with status $rc without reporting a failure"
-	elif ((rc == 0 && results == 0)); then
-		result fail "$name: printed no TAP results"
-	fi
-done
-((nunit)) || echo "# no unit tests found under build/tests/unit/"
+	done
+}
+
+t0=$(now)
+echo "# phase 3: host unit tests"
+unit_phase build/tests/unit ""
+((nunit)) || result fail "host unit tests: none found under build/tests/unit/"
 timing "host unit tests ($nunit binaries)" "$t0"
+
+# ------------------------------- 3a. the same under ASan + UBSan + LSan
+# build/tests/unit-asan/ (tests/unit/unit.mk, make unit-asan): every unit
+# test again, built with clang -fsanitize=address,undefined
+# -fno-sanitize-recover=all against a sanitizer build of the libraries.
+t0=$(now)
+echo "# phase 3a: host unit tests under ASan, UBSan and LSan"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+unit_phase build/tests/unit-asan "asan/"
+((nunit)) || result fail "sanitizer unit tests: none found under build/tests/unit-asan/ (make unit-asan)"
+timing "sanitizer unit tests ($nunit binaries)" "$t0"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# ---------------------------------------------------- 3b. fuzz smoke
+# tests/fuzz/run-fuzz.sh --smoke: each harness build/fuzz/fuzz_* over its
+# checked-in corpus, then FUZZ_SMOKE_SECONDS (30) of new inputs; any
+# crash, leak, UBSan report, timeout or OOM fails it.  One result each.
+t0=$(now)
+echo "# phase 3b: fuzz smoke (tests/fuzz/run-fuzz.sh --smoke, ${FUZZ_SMOKE_SECONDS:-30}s each)"
+nfuzz=0
+while IFS= read -r line; do
+	case $line in
+	"ok - "*)
+		nfuzz=$((nfuzz + 1))
+		result pass "${line#ok - }"
+		;;
+	"not ok - "*)
+		nfuzz=$((nfuzz + 1))
+		result fail "${line#not ok - }"
+		;;
+	*) echo "$line" ;;
+	esac
+done < <(tests/fuzz/run-fuzz.sh --smoke --seconds "${FUZZ_SMOKE_SECONDS:-30}" 2>&1)
+((nfuzz)) || result fail "fuzz smoke: no result from tests/fuzz/run-fuzz.sh"
+timing "fuzz smoke ($nfuzz harnesses)" "$t0"
 
 # ------------------------------------------------------- 4. and 5. VM tests
 # vm_phase NAME LOGNAME RUN-VM-ARGS...: one boot, counted from the guest's
@@ -231,7 +315,7 @@ timing "VM tests without a TPM" "$t0"
 # Each host's console and results are kept in build/check/two-hosts-NAME/
 # (the next phase empties build/vm2/).
 two_host_phase() {
-	local name log t0 keep counts h
+	local name log t0 keep counts h badskips
 
 	name=$(basename "$2" .sh)
 	log=$LOGDIR/two-hosts-$name.log
@@ -253,6 +337,12 @@ two_host_phase() {
 		counts+=" $(grep -c '^not ok .*# TODO' "$keep/$h.log" 2>/dev/null) todo;"
 		grep '^not ok ' "$keep/$h.log" 2>/dev/null | grep -v '# TODO' | sed "s/^/#   $h: /"
 	done
+	badskips=$(grep -a -h -E '^ok .*#[[:space:]]*[Ss][Kk][Ii][Pp]' "$keep/host-a.log" "$keep/host-b.log" 2>/dev/null |
+		grep -v -E '#[[:space:]]*[Ss][Kk][Ii][Pp][[:alpha:]]*[[:space:]]+machine:')
+	if [[ -n $badskips ]]; then
+		result fail "$3: skips that do not name what the machine lacks"
+		printf '%s\n' "$badskips" | sed 's/^/#   /'
+	fi
 	if ((rc == 0)); then
 		result pass "$3 (${counts# })"
 	else

@@ -3,8 +3,10 @@
  * The operator's signed request (userspace/svmigd/request.c): its
  * canonical form; sign and verify (EC and RSA operators); refused when
  * unsigned, malformed, tampered (any field, any byte of the request or
- * the signature), signed by a key other than the certificate's, from a CA
- * that is not a trust anchor, expired, stale or from the future.
+ * the signature, any byte of the certificate's PEM or DER), signed by a
+ * key other than the certificate's, from a CA that is not a trust anchor,
+ * expired, stale or from the future, or carrying a CA-signed certificate
+ * whose public key cannot be decoded (once a NULL dereference in svmigd).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/err.h>
 
 #include "tmpdir.h"
 #include "pki.h"
@@ -373,6 +376,159 @@ static void test_tampered_bytes(void **state)
 	free(s);
 }
 
+static char *cert_pem(X509 *cert)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem, *copy;
+	long len;
+
+	assert_non_null(bio);
+	assert_int_equal(PEM_write_bio_X509(bio, cert), 1);
+	len = BIO_get_mem_data(bio, &pem);
+	assert_true(len > 0);
+	copy = strndup(pem, (size_t)len);
+	assert_non_null(copy);
+	BIO_free(bio);
+	return copy;
+}
+
+/* alice's signed request with @pem in place of her certificate. */
+static int verify_with_cert(const char *pem, struct svmigd_request_verified *v,
+			    char *err, size_t errlen)
+{
+	struct json_object *o = signed_obj();
+	int ret;
+
+	assert_int_equal(json_object_object_add(o, "cert",
+				json_object_new_string(pem)), 0);
+	ret = svmigd_request_verify_json(o, T->anchors, T->now, WINDOW, v,
+					 err, errlen);
+	json_object_put(o);
+	return ret;
+}
+
+/*
+ * Every byte of the certificate's PEM flipped: refused, or (a flip PEM
+ * decoding ignores, such as one in whitespace) the very same certificate.
+ */
+static void test_tampered_cert_pem(void **state)
+{
+	struct svmigd_request_verified v;
+	uint8_t want[SVMIGD_SHA256_LEN];
+	char *pem, err[512];
+	size_t i, n;
+	int ret;
+
+	(void)state;
+	assert_int_equal(svmigd_cert_sha256(T->alice, want), 0);
+	pem = cert_pem(T->alice);
+	n = strlen(pem);
+	for (i = 0; i < n; i++) {
+		pem[i] ^= 0x01;
+		ret = verify_with_cert(pem, &v, err, sizeof(err));
+		if (!ret && memcmp(v.cert_sha256, want, sizeof(want)))
+			fail_msg("PEM byte %zu changed: another certificate accepted", i);
+		pem[i] ^= 0x01;
+	}
+	assert_int_equal(verify_with_cert(pem, &v, err, sizeof(err)), 0);
+	free(pem);
+}
+
+static char *der_to_pem(const uint8_t *der, size_t len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem, *copy;
+	long n;
+
+	assert_non_null(bio);
+	assert_true(PEM_write_bio(bio, "CERTIFICATE", "", der, (long)len) > 0);
+	n = BIO_get_mem_data(bio, &pem);
+	assert_true(n > 0);
+	copy = strndup(pem, (size_t)n);
+	assert_non_null(copy);
+	BIO_free(bio);
+	return copy;
+}
+
+/* Every byte of the certificate's DER flipped (two ways): refused. */
+static void test_tampered_cert_der(void **state)
+{
+	static const uint8_t masks[] = { 0x01, 0xff };
+	struct svmigd_request_verified v;
+	unsigned char *der = NULL;
+	char *pem, err[512];
+	size_t i, m;
+	int len;
+
+	(void)state;
+	len = i2d_X509(T->alice, &der);
+	assert_true(len > 0);
+	for (m = 0; m < sizeof(masks); m++) {
+		for (i = 0; i < (size_t)len; i++) {
+			der[i] ^= masks[m];
+			pem = der_to_pem(der, (size_t)len);
+			if (!verify_with_cert(pem, &v, err, sizeof(err)))
+				fail_msg("DER byte %zu ^ 0x%02x: accepted", i,
+					 masks[m]);
+			free(pem);
+			der[i] ^= masks[m];
+		}
+	}
+	pem = der_to_pem(der, (size_t)len);
+	assert_int_equal(verify_with_cert(pem, &v, err, sizeof(err)), 0);
+	free(pem);
+	OPENSSL_free(der);
+}
+
+/*
+ * A certificate the trusted CA signed whose public key OpenSSL cannot
+ * decode (an EC point that is not on the curve): X509_get0_pubkey() is
+ * NULL for it.  Refused, not a crash (the signature step used to run
+ * before the chain check and dereferenced the NULL key).
+ */
+static void test_undecodable_key(void **state)
+{
+	struct svmigd_request_verified v;
+	unsigned char *der = NULL, *pt;
+	const unsigned char *p;
+	X509 *bad, *parsed;
+	char *pem, err[512];
+	EVP_PKEY *key;
+	int len, ret;
+
+	(void)state;
+	bad = leaf(&key, "alice", T->ca, T->ca_key);
+	pt = OPENSSL_malloc(65);
+	assert_non_null(pt);
+	memset(pt, 0x5a, 65);
+	pt[0] = 0x04;
+	assert_int_equal(X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(bad),
+			 OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+			 OBJ_nid2obj(NID_X9_62_prime256v1), pt, 65), 1);
+	assert_true(X509_sign(bad, T->ca_key, EVP_sha256()) > 0);
+	len = i2d_X509(bad, &der);
+	assert_true(len > 0);
+	p = der;
+	parsed = d2i_X509(NULL, &p, len);
+	assert_non_null(parsed);
+	assert_null(X509_get0_pubkey(parsed));
+	ERR_clear_error();
+	pem = cert_pem(parsed);
+	/* OpenSSL's chain check refuses it now that it runs first */
+	ret = verify_with_cert(pem, &v, err, sizeof(err));
+	if (ret != -EPERM || !strstr(err, "not trusted"))
+		fail_msg("%d: %s", ret, err);
+	/* and every user of a key refuses NULL on its own */
+	assert_int_equal(svmigd_verify(NULL, "x", 1, (const uint8_t *)"s", 1),
+			 -EINVAL);
+	assert_int_equal(svmigd_pubkey_sha256(NULL, v.cert_sha256), -EINVAL);
+	free(pem);
+	X509_free(parsed);
+	OPENSSL_free(der);
+	X509_free(bad);
+	EVP_PKEY_free(key);
+}
+
 /* Signed by a key other than the certificate's. */
 static void test_wrong_key(void **state)
 {
@@ -559,6 +715,9 @@ int main(void)
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_tampered_fields),
 		cmocka_unit_test(test_tampered_bytes),
+		cmocka_unit_test(test_tampered_cert_pem),
+		cmocka_unit_test(test_tampered_cert_der),
+		cmocka_unit_test(test_undecodable_key),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_untrusted),
 		cmocka_unit_test(test_freshness),

@@ -16,8 +16,10 @@
 # build/vm2/host-{a,b}/.  The facts come from svmigctl (tpm-ak, policy
 # check, status, migrate, audit verify), svmigd's audit records, the
 # certificates, QMP and /proc/crypto; nothing is printed that was not
-# checked.  Prints "SVMIG-GUEST-RESULT: pass" if the migration succeeded
-# and everything listed checked out.
+# checked.  Each host ends with tests/vm/t2-tap.sh's host checks (TAP:
+# svmigd's exit statuses and logs, rmmod svmig, dmesg, taint).  Prints
+# "SVMIG-GUEST-RESULT: pass" if the migration succeeded, everything listed
+# checked out and the host checks passed.
 set -uo pipefail
 export LC_ALL=C
 
@@ -30,6 +32,8 @@ cd "${SVMIG_WORKTREE:?}" || exit 1
 . tests/vm/qemu-lib.sh
 # shellcheck source=tests/vm/svmigd-lib.sh
 . tests/vm/svmigd-lib.sh
+# shellcheck source=tests/vm/t2-tap.sh
+. tests/vm/t2-tap.sh
 
 VM=web-1
 T=$(mktemp -d /tmp/demo.XXXXXX)
@@ -55,13 +59,23 @@ trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
 note() { echo "demo[$SVMIG_HOST]: $*"; }
+# demo_end pass|fail: the host checks, then the result
+demo_end() {
+	T2_CLEANUP=cleanup
+	t2_host_checks
+	if [[ $1 == pass ]] && ((failed == 0)); then
+		echo "SVMIG-GUEST-RESULT: pass"
+		exit 0
+	fi
+	echo "SVMIG-GUEST-RESULT: fail"
+	exit 1
+}
 fail() { # fail WHAT [DETAIL...]: a step the rest depends on failed
 	note "FAILED: $1"
 	shift
 	(($#)) && printf '  %s\n' "$@"
 	svmig_rdv_post failed "$SVMIG_HOST" 2>/dev/null
-	echo "SVMIG-GUEST-RESULT: fail"
-	exit 1
+	demo_end fail
 }
 # jq on one JSON value (quiet; empty output if it does not parse)
 jqr() { jq -r "$1" 2>/dev/null <<<"$2"; }
@@ -154,8 +168,7 @@ if [[ $SVMIG_HOST == host-b ]]; then
 	svmig_rdv_post results
 	svmig_rdv_wait reported 120 >/dev/null
 	[[ $guest == running* ]] || fail "the destination guest runs on" "$(qemu_dump_logs dst 2>&1)"
-	echo "SVMIG-GUEST-RESULT: pass"
-	exit 0
+	demo_end pass
 fi
 
 # host-a: the source.
@@ -328,8 +341,6 @@ fi
 cat "$REPORT"
 svmig_rdv_post reported
 if ((bad)); then
-	echo "SVMIG-GUEST-RESULT: fail"
-	exit 1
+	demo_end fail
 fi
-echo "SVMIG-GUEST-RESULT: pass"
-exit 0
+demo_end pass

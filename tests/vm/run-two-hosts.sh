@@ -263,19 +263,31 @@ trap cleanup EXIT
 trap 'msg "interrupted"; exit 130' INT
 trap 'msg "terminated"; exit 143' TERM HUP
 
-# A TCP port of 127.0.0.1 that nobody listens on now.
+# A TCP port of 127.0.0.1 that no socket uses now.
 listening() { # listening PORT: is something listening on 127.0.0.1:PORT?
 	local hex
 	hex=$(printf '%04X' "$1")
 	awk -v p=":$hex" 'NR > 1 && $4 == "0A" && ($2 == "0100007F" p || $2 == "00000000" p) { f = 1 }
 		END { exit !f }' /proc/net/tcp
 }
-port=
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 30000))
-	listening "$p" || { port=$p; break; }
-done
-[[ -n $port ]] || die "found no free TCP port on 127.0.0.1"
+# port_used PORT: does any TCP socket (any state, IPv4 or IPv6) have PORT
+# as its local port?  A client's ephemeral port makes QEMU's bind fail too.
+port_used() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+pick_port() {
+	local p
+	port=
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		port_used "$p" || { port=$p; return 0; }
+	done
+	return 1
+}
+pick_port || die "found no free TCP port on 127.0.0.1"
 
 # Background jobs in their own process groups, so a stuck run-vm.sh can be
 # killed with everything it started.
@@ -302,19 +314,26 @@ msg "host-a runs ${SCRIPT[host-a]}, host-b runs ${SCRIPT[host-b]}" \
 t0=$(date +%s.%N)
 
 # host-b's QEMU listens; host-a's connects, so host-b must listen first.
-start_vm host-b "listen=127.0.0.1:$port"
-for _ in $(seq 600); do
+# The port can be taken between pick_port and QEMU's bind (the machine is
+# shared): then QEMU exits at once, and a new port is tried, 3 times in all.
+for attempt in 1 2 3; do
+	start_vm host-b "listen=127.0.0.1:$port"
+	for _ in $(seq 600); do
+		listening "$port" && break
+		kill -0 "${PID[host-b]}" 2>/dev/null || break
+		sleep 0.1
+	done
 	listening "$port" && break
-	kill -0 "${PID[host-b]}" 2>/dev/null || break
-	sleep 0.1
-done
-if ! listening "$port"; then
 	wait "${PID[host-b]}" 2>/dev/null || true
 	PID[host-b]=
-	msg "FAIL: host-b's QEMU did not listen on 127.0.0.1:$port (see $VM2/host-b.log)"
-	finished=1
-	exit 1
-fi
+	if ((attempt == 3)); then
+		msg "FAIL: host-b's QEMU did not listen on 127.0.0.1:$port (see $VM2/host-b.log)"
+		finished=1
+		exit 1
+	fi
+	msg "host-b's QEMU did not listen on 127.0.0.1:$port (taken meanwhile?); trying another port"
+	pick_port || die "found no free TCP port on 127.0.0.1"
+done
 start_vm host-a "connect=127.0.0.1:$port"
 
 deadline=$(($(date +%s) + timeout + 30))

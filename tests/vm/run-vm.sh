@@ -443,6 +443,10 @@ else
 	cmdline+=" svmig_run=$script"
 fi
 [[ -n $append ]] && cmdline+=" $append"
+# On a busy machine TCG can starve the guest's timer during the kernel's
+# IO-APIC timer check, which then panics at boot ("IO-APIC + timer
+# doesn't work!", seen with two test VMs and other load on 2 cores).
+cmdline+=" no_timer_check"
 
 QEMU=(
 	qemu-system-x86_64

@@ -40,7 +40,22 @@
 #                               $SVMIG_PEER) with its output in LOG, waits
 #                               until svmigctl status answers (into
 #                               $RES/status.json)
-#   svmigd_stop                 SIGTERM to svmigd, and waits for it
+# Every svmigd svmigd_start launched is ended by one of these three, which
+# wait for it and keep its exit status (in svmigd_rc, and for
+# svmigd_exit_checks); a failpoint's or a test's SIGKILL is thus recorded
+# as deliberate, and anything else that kills svmigd is a crash:
+#   svmigd_stop                 SIGTERM, as an operator stops it: exit 0
+#   svmigd_kill [WHY]           SIGKILL (a no-op if it is gone already, say
+#                               by its failpoint), as a crash would: 137
+#   svmigd_reap                 it ended by itself (a refusal to start, for
+#                               instance): the caller checks svmigd_rc; a
+#                               death by a signal is a crash
+#   svmigd_exit_checks          one TAP result per svmigd run (ok from
+#                               tests/vm/tap-lib.sh): ended as recorded
+#                               above, with the status that implies; and
+#                               one that no log of theirs has a sanitizer
+#                               report (AddressSanitizer, LeakSanitizer,
+#                               UBSan's "runtime error:")
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 RES=${SVMIG_RESULTS_DIR:?}
@@ -52,7 +67,10 @@ SVMIGCTL=$PWD/build/svmigctl
 TCTI=device:/dev/tpmrm0
 AUTH_NV=0x01500016
 daemon_pid=
+svmigd_rc=
 svmigd_bound=
+svmigd_logs=()		# per svmigd run: its log
+svmigd_ends=()		# per run: "running", or "HOW STATUS" (HOW: stopped, killed, WHY, exited)
 
 svmigd_load_module() {
 	local out='' _
@@ -171,6 +189,8 @@ EOF
 		--operator-ca "$T/pki/op-ca.pem" --timeout 240 \
 		--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT" >"$log" 2>&1 &
 	daemon_pid=$!
+	svmigd_logs+=("$log")
+	svmigd_ends+=(running)
 	for _ in $(seq 100); do
 		"$SVMIGCTL" status --config "$T/svmigd.conf" --json >"$RES/status.json" 2>&1 && return 0
 		kill -0 "$daemon_pid" 2>/dev/null || return 1
@@ -179,11 +199,52 @@ EOF
 	return 1
 }
 
+# _svmigd_end HOW: wait for our svmigd, record how it ended
+_svmigd_end() {
+	svmigd_rc=0
+	wait "$daemon_pid" 2>/dev/null || svmigd_rc=$?
+	daemon_pid=
+	svmigd_ends[${#svmigd_ends[@]} - 1]="$1 $svmigd_rc"
+}
+
 svmigd_stop() {
 	if [[ -n $daemon_pid ]]; then
 		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
+		_svmigd_end stopped
 	fi
-	daemon_pid=
 	return 0
+}
+
+svmigd_kill() { # [WHY]
+	if [[ -n $daemon_pid ]]; then
+		kill -KILL "$daemon_pid" 2>/dev/null
+		_svmigd_end "${1:-killed}"
+	fi
+	return 0
+}
+
+svmigd_reap() {
+	[[ -n $daemon_pid ]] && _svmigd_end exited
+	return 0
+}
+
+svmigd_exit_checks() {
+	local i how rc want pass hits
+
+	for i in "${!svmigd_logs[@]}"; do
+		how=${svmigd_ends[i]% *}
+		rc=${svmigd_ends[i]##* }
+		case $how in
+		stopped) want="SIGTERM, exit 0"; pass=$((rc == 0)) ;;
+		running) rc=none want="ended before the checks (it still runs)"; pass=0 ;;
+		exited) want="ended by itself, not by a signal"; pass=$((rc < 128)) ;;
+		*) want="SIGKILL by the test ($how), status 137"; pass=$((rc == 128 + 9)) ;;
+		esac
+		ok "$pass" "$SVMIG_HOST: svmigd run $((i + 1)) (${svmigd_logs[i]##*/}): exit status $rc, expected: $want" \
+			"last lines of ${svmigd_logs[i]}:" "$(tail -n 8 "${svmigd_logs[i]}" 2>&1)"
+	done
+	hits=$(grep -H -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|LeakSanitizer|runtime error:|ERROR: [A-Za-z]+Sanitizer' \
+		"${svmigd_logs[@]}" /dev/null 2>/dev/null | head -n 40)
+	ok "$([[ -z $hits ]] && echo 1 || echo 0)" \
+		"$SVMIG_HOST: no sanitizer report in svmigd's logs (svmigd runs: ${#svmigd_logs[@]})" "$hits"
 }

@@ -54,6 +54,7 @@ QMPDIR=$T/qmp
 # shellcheck source=tests/vm/t2-tap.sh
 . tests/vm/t2-tap.sh
 T2_FINISH_RENDEZVOUS=1
+T2_CLEANUP=cleanup	# before the host checks: nothing may hold svmig.ko
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	trap - EXIT

@@ -72,6 +72,7 @@ t0=$SECONDS
 # shellcheck source=tests/vm/t2-tap.sh
 . tests/vm/t2-tap.sh
 T2_FINISH_RENDEZVOUS=1
+T2_CLEANUP=cleanup	# before the host checks: nothing may hold svmig.ko
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	trap - EXIT
@@ -491,9 +492,8 @@ else
 		ok 0 "e: svmigd refuses to start with the tampered policy" "$(cat "$RES/svmigd-e.log")"
 		svmigd_stop
 	else
-		wait "$daemon_pid"
-		rc=$?
-		daemon_pid=
+		svmigd_reap
+		rc=$svmigd_rc
 		line=$(grep 'policy: ' "$RES/svmigd-e.log")
 		[[ $rc == 1 && $line == *'policy.json.sig does not verify with the policy authority'* ]]
 		ok "$((! $?))" "e: svmigd refuses to start (exit $rc): ${line#svmigd: }" \
@@ -527,9 +527,8 @@ else
 		ok 0 "g: svmigd refuses to start with another authority" "$(cat "$RES/svmigd-g.log")"
 		svmigd_stop
 	else
-		wait "$daemon_pid"
-		rc=$?
-		daemon_pid=
+		svmigd_reap
+		rc=$svmigd_rc
 		line=$(grep 'policy: ' "$RES/svmigd-g.log")
 		[[ $rc == 1 && $line == *"is not the one bound to TPM NV index $AUTH_NV"* ]]
 		ok "$((! $?))" "g: svmigd refuses to start (exit $rc): ${line#svmigd: }" \

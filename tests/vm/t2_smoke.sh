@@ -43,6 +43,7 @@ trap cleanup EXIT
 
 # shellcheck source=tests/vm/t2-tap.sh
 . tests/vm/t2-tap.sh
+T2_CLEANUP=cleanup
 
 echo "# t2_smoke on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADDR)," \
 	"kernel $(uname -r), guest uptime $(cut -d' ' -f1 /proc/uptime)s"

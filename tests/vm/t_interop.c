@@ -583,10 +583,15 @@ static void test_no_key_export(const struct buf *stream)
 	tap_ok(!contains_window(&exported, k, sizeof(k)), "no 8 bytes of K(0) in any output");
 }
 
+/* The number of checks main() runs, printed first. */
+#define PLAN	125
+
 int main(void)
 {
 	struct buf stream = { 0 };
 	uint8_t *src = map_pages(NPAGES, 0);
+
+	tap_plan(PLAN);
 
 	kernel_send(src, &stream);
 	test_kernel_to_oracle(&stream, src);

@@ -453,8 +453,55 @@ static void test_receiver_misc(void)
 	close(fd);
 }
 
+/*
+ * After a fatal error a channel takes nothing more: "every later call
+ * fails with EPIPE" (uapi.rst).  Found by t_fuzz: a receiver refused at
+ * its first record still took a region (and a socket), and a sender whose
+ * send failed before it had a ring still set one up.
+ */
+static void test_failed_channel(void)
+{
+	uint8_t junk[sizeof(struct svmig_wire_hdr)] = { 0x7f, 0x7f };
+	struct svmig_ring_setup rs;
+	uint8_t *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	int fd, sv[2], tcp;
+
+	if (mem == MAP_FAILED)
+		tap_bail("mmap: %s", strerror(errno));
+	fd = open_keyed(SVMIG_ROLE_RECEIVER);
+	tap_ok(write(fd, junk, sizeof(junk)) < 0 && errno == EPROTO,
+	       "receiver refuses a malformed first record: EPROTO");
+	tap_errno(svmig_add_region(fd, 1, 0, mem, 4096), -EPIPE,
+		  "ADD_REGION on the failed receiver: EPIPE");
+	tcp = socket(AF_INET, SOCK_STREAM, 0);
+	tap_errno(svmig_attach_socket(fd, tcp), -EPIPE, "ATTACH_SOCK on the failed receiver: EPIPE");
+	tap_ok(write(fd, junk, sizeof(junk)) < 0 && errno == EPIPE, "write() after it: EPIPE");
+	close(tcp);
+	close(fd);
+
+	fd = open_keyed(SVMIG_ROLE_SENDER);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		tap_bail("socketpair");
+	tap_errno(svmig_attach_socket(fd, sv[0]), 0, "sender attached to a socket");
+	close(sv[1]);
+	tap_errno(svmig_finish(fd), -EPIPE, "FINISH with the peer gone: EPIPE, the channel fails");
+	memset(&rs, 0, sizeof(rs));
+	rs.entries = 16;
+	tap_errno(xioctl(fd, SVMIG_IOC_SETUP_RING, &rs), -EPIPE,
+		  "SETUP_RING on the failed sender: EPIPE");
+	tap_errno(svmig_submit(fd, 0, NULL), -EPIPE, "SUBMIT on the failed sender: EPIPE");
+	close(sv[0]);
+	close(fd);
+	munmap(mem, 4096);
+}
+
+/* The number of checks main() runs, printed first. */
+#define PLAN	110
+
 int main(void)
 {
+	tap_plan(PLAN);
 	test_info();
 	test_unknown_ioctls();
 	test_set_key();
@@ -464,5 +511,6 @@ int main(void)
 	test_sender_flow();
 	test_attach();
 	test_receiver_misc();
+	test_failed_channel();
 	return tap_done();
 }

@@ -32,18 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-ok() { # ok 0|1 DESC [DIAG...]
-	local pass=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-}
+# shellcheck source=tests/vm/tap-lib.sh
+. tests/vm/tap-lib.sh
 
 loaded() { [[ $(grep -c '^svmig ' /proc/modules) == 1 ]]; }
 refcnt() { cat /sys/module/svmig/refcnt 2>/dev/null || echo "?"; }
@@ -125,21 +115,21 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	c_refcnt=$((c_refcnt + 1))
 done
 # Each check must have passed in every round.
-check() { # check COUNT DESC ERRORS...
+rounds_check() { # rounds_check COUNT DESC ERRORS...
 	local count=$1 desc=$2
 	shift 2
 	ok $((count == ROUNDS)) "$desc ($count/$ROUNDS rounds)" "$@"
 }
-check $c_rmmod "rmmod succeeds when nothing holds svmig" "${e_rmmod[@]}"
-check $c_insmod "insmod succeeds and svmig is listed in /proc/modules" "${e_insmod[@]}"
-check $c_dev "/dev/svmig exists after insmod" "${e_dev[@]}"
-check $c_open "a process can hold /dev/svmig open" "${e_open[@]}"
-check $c_busy "rmmod fails while /dev/svmig is open" "${e_busy[@]}"
-check $c_refcnt "refcnt is 0 again once /dev/svmig is closed" "${e_refcnt[@]}"
+rounds_check $c_rmmod "rmmod succeeds when nothing holds svmig" "${e_rmmod[@]}"
+rounds_check $c_insmod "insmod succeeds and svmig is listed in /proc/modules" "${e_insmod[@]}"
+rounds_check $c_dev "/dev/svmig exists after insmod" "${e_dev[@]}"
+rounds_check $c_open "a process can hold /dev/svmig open" "${e_open[@]}"
+rounds_check $c_busy "rmmod fails while /dev/svmig is open" "${e_busy[@]}"
+rounds_check $c_refcnt "refcnt is 0 again once /dev/svmig is closed" "${e_refcnt[@]}"
 
 # 8: attached-socket variant
 if [[ ! -x $HOLDSOCK ]]; then
-	echo "ok $((++n)) - attached-socket variant # SKIP not built"
+	ok 0 "attached-socket variant" "$HOLDSOCK is not built (make tests)"
 else
 	errs=()
 	loaded || insmod "$MODULE"

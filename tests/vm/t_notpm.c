@@ -222,12 +222,16 @@ static void test_optin_pair(void)
 	munmap(dst, NPAGES * SVMIG_PAGE_SIZE);
 }
 
+/* The number of checks main() runs, printed first. */
+#define PLAN	26
+
 int main(void)
 {
 	if (access("/dev/tpm0", F_OK) == 0) {
 		printf("1..0 # SKIP a TPM is present (this test runs in the --no-tpm boot)\n");
 		return 0;
 	}
+	tap_plan(PLAN);
 	tap_diag("no /dev/tpm0: checking refusal and the SVMIG_KEY_NO_TPM opt-in");
 	test_info();
 	test_refused(SVMIG_ROLE_SENDER, "sender");

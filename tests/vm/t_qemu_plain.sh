@@ -25,33 +25,8 @@ cd "${SVMIG_WORKTREE:-$(dirname "${BASH_SOURCE[0]}")/../..}" || exit 1
 . tests/vm/qemu-lib.sh
 
 PLAN=17
-n=0
-ok() { # ok 0|1 DESC [DIAG...]
-	local pass=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-	return 0
-}
-skip() { # skip DESC REASON
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-check() { # check DESC COMMAND...: one result from a command's status
-	local desc=$1
-	shift
-	if "$@"; then
-		ok 1 "$desc"
-		return 0
-	fi
-	ok 0 "$desc"
-	return 1
-}
+# shellcheck source=tests/vm/tap-lib.sh
+. tests/vm/tap-lib.sh
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 
@@ -147,9 +122,9 @@ if ((a_ok)) && check "a: migration of the paused guest completes on both sides" 
 	rm -f "$QEMU_LIB_DIR/a-dst.blob"
 else
 	((a_ok)) || ok 0 "a: migration of the paused guest completes on both sides"
-	skip "a: source is postmigrate and destination prelaunch" "no migration"
-	skip "a: destination RAM equals the source's" "no migration"
-	skip "a: destination RAM equals the loaded blob" "no migration"
+	unreached "a: source is postmigrate and destination prelaunch" "no migration"
+	unreached "a: destination RAM equals the source's" "no migration"
+	unreached "a: destination RAM equals the loaded blob" "no migration"
 	qemu_dump_logs a-src
 	qemu_dump_logs a-dst
 fi
@@ -224,7 +199,7 @@ live_migration() {
 t0=$(now)
 live_migration b
 while ((n < 12)); do
-	skip "b: (not reached)" "an earlier step of b failed"
+	unreached "b: step $((n + 1))" "an earlier step of b failed"
 done
 qemu_stop b-src
 qemu_stop b-dst
@@ -259,7 +234,7 @@ if live_migration d --tpm && ((live_ok)); then
 	fi
 fi
 while ((n < PLAN)); do
-	skip "d: (not reached)" "an earlier step of d failed"
+	unreached "d: step $((n + 1))" "an earlier step of d failed"
 done
 qemu_stop d-src
 qemu_stop d-dst

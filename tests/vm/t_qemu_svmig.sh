@@ -41,26 +41,11 @@ ATTACKS=(flip replay swap drop cut splice)
 AT=50				# the attacked record: well inside the stream
 NV_INDEX=0x01500016
 PLAN=$((7 + 7 + 5 + 2 + 4 * ${#ATTACKS[@]} + 3))
-n=0
-ok() { # ok 0|1 DESC [DIAG...]
-	local pass=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-	return 0
-}
-skip() { # skip DESC REASON
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-skip_to() { # skip_to N REASON: skip results until n == N
+# shellcheck source=tests/vm/tap-lib.sh
+. tests/vm/tap-lib.sh
+unreached_to() { # unreached_to N WHY: results not reached (tap-lib.sh), until n == N
 	while ((n < $1)); do
-		skip "(not reached)" "$2"
+		unreached "(step $((n + 1)))" "$2"
 	done
 }
 now() { date +%s.%N; }
@@ -280,7 +265,7 @@ else
 	ok 0 "a: source and destination start"
 	qemu_dump_logs a-src
 	qemu_dump_logs a-dst
-	skip_to 7 "a: no QEMU"
+	unreached_to 7 "a: no QEMU"
 fi
 qemu_stop a-src
 qemu_stop a-dst
@@ -299,7 +284,7 @@ else
 	ok 0 "b: the test guest runs on the source and passes its self-checks; destination waits"
 	qemu_dump_logs b-src
 	qemu_dump_logs b-dst
-	skip_to 14 "b: no source or destination"
+	unreached_to 14 "b: no source or destination"
 fi
 if ((b_ok)); then
 	svq_migrate b b-src b-dst --resume
@@ -436,7 +421,7 @@ if ((c_ok)); then
 		tail -n 20 "$SVQ_DIR/c.tpm.log" | sed 's/^/#   /'
 	fi
 fi
-skip_to $((c_base + 5)) "c: an earlier step of c failed"
+unreached_to $((c_base + 5)) "c: an earlier step of c failed"
 qemu_stop c-src
 qemu_stop c-dst
 svq_swtpm_stop "$tsrc"
@@ -481,11 +466,11 @@ if [[ -n $src ]]; then
 	guest_goes_on d-ctl
 	result "d: the migrated VM runs on (its guest passes more self-checks); it is the source for the attacks" || src=''
 else
-	skip "d: the migrated VM runs on" "no control migration"
+	unreached "d: the migrated VM runs on" "no control migration"
 fi
 for attack in "${ATTACKS[@]}"; do
 	if [[ -z $src ]]; then
-		skip_to $((n + 4)) "d: no source VM for the attacks"
+		unreached_to $((n + 4)) "d: no source VM for the attacks"
 		continue
 	fi
 	dst=d-$attack cap=$SVQ_DIR/$attack.cap
@@ -502,7 +487,7 @@ for attack in "${ATTACKS[@]}"; do
 	esac
 	if ! qemu_start "$dst" --guest --mem 64 --incoming; then
 		ok 0 "d: $attack: destination starts"
-		skip_to $((n + 3)) "d: $attack: no destination"
+		unreached_to $((n + 3)) "d: $attack: no destination"
 		continue
 	fi
 	svq_migrate "$attack" "$src" "$dst" --resume --relay "$relay"
@@ -558,10 +543,10 @@ echo "# time: d: $(since "$t0")s"
 # -------------------------------------------- e: wrong secret
 t0=$(now)
 if [[ -z $src ]]; then
-	skip_to $((n + 3)) "e: no source VM"
+	unreached_to $((n + 3)) "e: no source VM"
 elif ! qemu_start e-dst --guest --mem 64 --incoming; then
 	ok 0 "e: destination starts"
-	skip_to $((n + 2)) "e: no destination"
+	unreached_to $((n + 2)) "e: no destination"
 else
 	svq_migrate wrongkey "$src" e-dst --resume --dst-secret "$SVQ_SECRET_BAD"
 	j=$SVQ_DIR/wrongkey.in.json
@@ -589,5 +574,5 @@ else
 fi
 qemu_stop e-dst
 echo "# time: e: $(since "$t0")s"
-skip_to "$PLAN" "not reached"
+unreached_to "$PLAN" "not reached"
 echo "# time: total: $(since "$t_all")s"

@@ -457,8 +457,12 @@ static void test_oracle_to_kernel(void)
 	pipeline_exit(&p);
 }
 
+/* The number of checks main() runs, printed first. */
+#define PLAN	84
+
 int main(void)
 {
+	tap_plan(PLAN);
 	fill_pattern();
 	test_contract();
 	test_plain_flow();

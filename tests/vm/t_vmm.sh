@@ -15,7 +15,7 @@ if [[ ! -e /dev/kvm ]]; then
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null || true
 fi
 if [[ ! -e /dev/kvm ]]; then
-	echo "1..0 # SKIP /dev/kvm is missing (no kvm_amd/kvm_intel in this guest)"
+	echo "1..0 # SKIP machine: no /dev/kvm (no nested KVM: kvm_amd/kvm_intel do not load in this guest)"
 	exit 0
 fi
 # The sender and receiver talk over 127.0.0.1: a fresh guest may have lo down.

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A minimal TAP producer for the in-guest tests (kselftest style): plan at
- * the end, one line per check, exit status 1 if anything failed.
+ * A minimal TAP producer for the in-guest tests: tap_plan() prints the
+ * plan first, then one line per check; tap_done() fails the test if it
+ * ran another number of checks than it planned (a test that dies midway
+ * shows as fewer results than its plan too) and returns the exit status,
+ * 1 if anything failed.
  */
 #ifndef SVMIG_TAP_H
 #define SVMIG_TAP_H
@@ -12,7 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tap_n, tap_failed;
+static int tap_n, tap_failed, tap_planned = -1;
+
+/* The number of checks the test will run: call it before the first. */
+static inline void tap_plan(int n)
+{
+	tap_planned = n;
+	printf("1..%d\n", n);
+	fflush(stdout);
+}
 
 static inline void tap_vresult(int ok, const char *fmt, va_list ap)
 {
@@ -78,7 +89,14 @@ static inline void tap_bail(const char *fmt, ...)
 
 static inline int tap_done(void)
 {
-	printf("1..%d\n", tap_n);
+	if (tap_planned < 0) {
+		printf("# no tap_plan() before the checks\n");
+		return 1;
+	}
+	if (tap_n != tap_planned) {
+		printf("# planned %d checks, ran %d\n", tap_planned, tap_n);
+		return 1;
+	}
 	return tap_failed ? 1 : 0;
 }
 

@@ -424,8 +424,9 @@ static int handshake(struct qmp *q)
 	return qmp_execute(q, "qmp_capabilities", NULL, NULL);
 }
 
-int qmp_open(const char *path, int timeout_ms, struct qmp **client,
-	     char *err, size_t errlen)
+/* Connects to @path, or takes @fd when @path is NULL; then the greeting. */
+static int open_client(const char *path, int fd, int timeout_ms,
+		       struct qmp **client, char *err, size_t errlen)
 {
 	struct qmp *q;
 	int ret;
@@ -435,12 +436,19 @@ int qmp_open(const char *path, int timeout_ms, struct qmp **client,
 	if (!q) {
 		if (err && errlen)
 			snprintf(err, errlen, "out of memory");
+		if (!path && fd >= 0)
+			(void)close(fd);
 		return -ENOMEM;
 	}
-	q->fd = -1;
+	q->fd = path ? -1 : fd;
 	q->timeout_ms = timeout_ms > 0 ? timeout_ms : QMP_DEFAULT_TIMEOUT_MS;
 	q->tok = json_tokener_new_ex(QMP_JSON_DEPTH);
-	ret = q->tok ? connect_unix(q, path) : fail(q, -ENOMEM, "out of memory");
+	if (!q->tok)
+		ret = fail(q, -ENOMEM, "out of memory");
+	else if (path)
+		ret = connect_unix(q, path);
+	else
+		ret = q->fd < 0 ? fail(q, -EBADF, "no QMP socket") : 0;
 	if (!ret)
 		ret = handshake(q);
 	if (ret) {
@@ -451,6 +459,18 @@ int qmp_open(const char *path, int timeout_ms, struct qmp **client,
 	}
 	*client = q;
 	return 0;
+}
+
+int qmp_open(const char *path, int timeout_ms, struct qmp **client,
+	     char *err, size_t errlen)
+{
+	return open_client(path, -1, timeout_ms, client, err, errlen);
+}
+
+int qmp_open_fd(int fd, int timeout_ms, struct qmp **client,
+		char *err, size_t errlen)
+{
+	return open_client(NULL, fd, timeout_ms, client, err, errlen);
 }
 
 void qmp_close(struct qmp *q)

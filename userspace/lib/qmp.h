@@ -40,6 +40,13 @@ struct qmp;
  */
 int qmp_open(const char *path, int timeout_ms, struct qmp **client,
 	     char *err, size_t errlen);
+/*
+ * The same over a socket already connected to QEMU's QMP server (e.g. one
+ * end of a socketpair in tests); the client owns @fd from then on, and
+ * closes it on failure too.
+ */
+int qmp_open_fd(int fd, int timeout_ms, struct qmp **client,
+		char *err, size_t errlen);
 void qmp_close(struct qmp *q);
 
 /*

@@ -272,8 +272,12 @@ int svmigd_audit_verify(const char *path, const char *cert_path,
 	cert = svmigd_load_cert(cert_path, err, errlen);
 	if (!cert)
 		return -EINVAL;
-	ret = svmigd_audit_verify_key(path, X509_get0_pubkey(cert), rep, err,
-				      errlen);
+	if (!X509_get0_pubkey(cert))
+		ret = svmigd_fail(err, errlen, -EINVAL,
+				 "%s: unreadable public key", cert_path);
+	else
+		ret = svmigd_audit_verify_key(path, X509_get0_pubkey(cert),
+					      rep, err, errlen);
 	X509_free(cert);
 	ERR_clear_error();
 	return ret;

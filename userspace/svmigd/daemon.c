@@ -479,15 +479,21 @@ static int64_t jint(struct json_object *obj, const char *key)
 static int vm_size_check(struct mig *m, const struct svmigd_request *r)
 {
 	struct json_object *ret;
-	int64_t mem;
+	int64_t mem, plugged;
 	size_t cpus;
 
 	if (qmp_cmd(m, "query-memory-size-summary", &ret))
 		return -1;
 	mem = jint(ret, "base-memory");
-	if (mem > 0 && jint(ret, "plugged-memory") > 0)
-		mem += jint(ret, "plugged-memory");
+	plugged = jint(ret, "plugged-memory");
 	json_object_put(ret);
+	/* QEMU's figures are not trusted to add up without overflowing */
+	if (mem > 0 && plugged > 0) {
+		if (plugged > INT64_MAX - mem)
+			return failf(m, "QEMU reports an impossible memory size for vm %s",
+				     r->vm);
+		mem += plugged;
+	}
 	if (qmp_cmd(m, "query-cpus-fast", &ret))
 		return -1;
 	cpus = json_object_is_type(ret, json_type_array) ?
@@ -687,6 +693,61 @@ static void progress_ram(struct mig *m, const char *st,
 }
 
 /*
+ * For tests only: with SVMIGD_FAILPOINT set in its environment svmigd dies
+ * by SIGKILL at one defined point, exactly as a crash there would, so a
+ * test can stop it between two protocol steps without racing the network.
+ * The points (Documentation/man/svmigd.8, ENVIRONMENT):
+ *   data:N         in DATA, either role, at the first look at QEMU's
+ *                  migration after svmig.ko has sealed (source) or
+ *                  accepted (target) at least N records of the stream:
+ *                  before the source's END, before the target verifies
+ *   before-commit  a source, its journal entry in phase commit, the
+ *                  COMMIT not written yet
+ *   after-commit   a source, the COMMIT written, the RESUMED not read yet
+ * Unset or any other value, nothing happens.
+ */
+static void failpoint_kill(const char *what)
+{
+	logf_("failpoint %s: SVMIGD_FAILPOINT kills svmigd here", what);
+	fflush(NULL);
+	raise(SIGKILL);
+}
+
+static void failpoint(const char *name)
+{
+	const char *fp = getenv("SVMIGD_FAILPOINT");
+
+	if (fp && !strcmp(fp, name))
+		failpoint_kill(name);
+}
+
+/*
+ * "data:N", in wait_migration() (@st: QEMU's migration status, just
+ * queried).  Whatever QEMU's status, svmigd has not ended its DATA step
+ * yet, so the kill always lands in DATA, after N records.
+ */
+static void failpoint_data(struct mig *m, const char *st)
+{
+	const char *fp = getenv("SVMIGD_FAILPOINT");
+	struct svmig_stats stats;
+	unsigned long long n;
+	char what[128], *end;
+
+	if (!fp || strncmp(fp, "data:", 5) || m->sv < 0)
+		return;
+	if (fp[5] < '0' || fp[5] > '9')
+		return;
+	errno = 0;
+	n = strtoull(fp + 5, &end, 10);
+	if (errno || *end || svmig_get_stats(m->sv, &stats) || stats.records < n)
+		return;
+	snprintf(what, sizeof(what), "data:%llu (%llu records %s, QEMU: %s)",
+		 n, (unsigned long long)stats.records,
+		 m->s->source ? "sealed" : "accepted", st ?: "?");
+	failpoint_kill(what);
+}
+
+/*
  * Waits for "completed"; gives up on failed/cancelled, the timeout, or
  * (@watch) when the control connection turns readable: the peer gave up.
  */
@@ -702,6 +763,7 @@ static int wait_migration(struct mig *m, bool watch)
 		if (qmp_cmd(m, "query-migrate", &info))
 			return -1;
 		st = jstr(info, "status");
+		failpoint_data(m, st);
 		if (is(st, "completed")) {
 			progress_ram(m, st, info);
 			json_object_put(info);
@@ -1438,24 +1500,6 @@ static int source_resume(struct mig *m)
 }
 
 /*
- * For tests: with SVMIGD_FAILPOINT=NAME in its environment svmigd dies by
- * SIGKILL at the point NAME, exactly as a crash there would, so a test can
- * stop it between two protocol steps without racing the network.  One
- * point exists: "after-commit" (the COMMIT written to the socket, the
- * RESUMED not read yet).
- */
-static void failpoint(const char *name)
-{
-	const char *fp = getenv("SVMIGD_FAILPOINT");
-
-	if (!fp || strcmp(fp, name))
-		return;
-	logf_("failpoint %s: SVMIGD_FAILPOINT kills svmigd here", name);
-	fflush(NULL);
-	raise(SIGKILL);
-}
-
-/*
  * After a valid "ok" receipt: COMMIT (from now on the source VM is never
  * resumed here), then quit it on the target's RESUMED.  Without RESUMED
  * nobody can tell from here whether the target runs the VM: the source
@@ -1475,6 +1519,7 @@ static int source_handover(struct mig *m, const struct svmigd_receipt *r)
 		source_resume(m);
 		return -1;
 	}
+	failpoint("before-commit");
 	ret = svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_COMMIT,
 					   r->sha256, err, sizeof(err));
 	if (ret && ret != -ENOTCONN) {

@@ -127,15 +127,52 @@ static int pol_uint(struct pol_ctx *c, struct json_object *v,
 	return 0;
 }
 
+/*
+ * Length of the UTF-8 sequence at @s (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 if it is not one.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	c = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return len;
+}
+
 bool svmigd_valid_name(const char *s)
 {
-	size_t i, n = strnlen(s, SVMIGD_NAME_MAX + 1);
+	size_t i, len, n = strnlen(s, SVMIGD_NAME_MAX + 1);
 
 	if (!n || n > SVMIGD_NAME_MAX)
 		return false;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i += len) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
+		len = utf8_seq((const unsigned char *)s + i, n - i);
+		if (!len)
+			return false;
+	}
 	return true;
 }
 

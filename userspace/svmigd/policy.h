@@ -162,7 +162,7 @@ int svmigd_policy_decide(const struct svmigd_policy *p,
 
 /*
  * Operator and role names, VM names and globs: 1 to SVMIGD_NAME_MAX
- * bytes, no control characters.
+ * bytes of UTF-8 (what a JSON parser accepts back), no control characters.
  */
 bool svmigd_valid_name(const char *s);
 

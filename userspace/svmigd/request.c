@@ -33,7 +33,7 @@ static int req_check(const struct svmigd_request *r, char *err, size_t errlen)
 {
 	if (!memchr(r->vm, '\0', sizeof(r->vm)) || !svmigd_valid_name(r->vm))
 		return svmigd_fail(err, errlen, -EINVAL,
-				"vm: expected 1 to %d characters, no control characters",
+				"vm: expected 1 to %d bytes of UTF-8, no control characters",
 				SVMIGD_NAME_MAX);
 	if (!memchr(r->source, '\0', sizeof(r->source)) ||
 	    !svmigd_valid_host_name(r->source))
@@ -444,6 +444,7 @@ static int req_signature(const struct svmigd_request *r, X509 *cert,
 {
 	uint8_t *sig = NULL;
 	char *canon = NULL;
+	EVP_PKEY *key;
 	size_t siglen;
 	int ret;
 
@@ -453,12 +454,13 @@ static int req_signature(const struct svmigd_request *r, X509 *cert,
 		       svmigd_fail(err, errlen, -EBADMSG,
 				"signature: not canonical base64 of at most %d bytes",
 				SVMIGD_SIG_MAX);
+	key = X509_get0_pubkey(cert);
 	ret = svmigd_request_canonical(r, &canon, err, errlen);
 	if (!ret)
 		ret = svmigd_sha256(canon, strlen(canon), digest);
 	if (!ret) {
-		ret = svmigd_verify(X509_get0_pubkey(cert), canon, strlen(canon),
-				    sig, siglen);
+		ret = key ? svmigd_verify(key, canon, strlen(canon), sig, siglen) :
+		      -EINVAL;
 		if (ret == -EBADMSG)
 			svmigd_fail(err, errlen, ret,
 				 "signature does not verify with the certificate's key");
@@ -470,6 +472,31 @@ static int req_signature(const struct svmigd_request *r, X509 *cert,
 	free(canon);
 	free(sig);
 	return ret;
+}
+
+/*
+ * The certificate's (first) CN as UTF-8, when that is a valid name, else
+ * "".  It is logged as the audit record's "who": copied raw, a Latin-1
+ * T61String, a BMPString or a UTF-8 CN cut inside a character would make
+ * a record the audit log refuses to write.
+ */
+static void req_operator_cn(X509 *cert, char cn[SVMIGD_NAME_MAX + 1])
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	unsigned char *utf8 = NULL;
+	int i, len;
+
+	cn[0] = '\0';
+	i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	if (i < 0)
+		return;
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+					  X509_NAME_get_entry(name, i)));
+	if (len > 0 && len <= SVMIGD_NAME_MAX &&
+	    strlen((char *)utf8) == (size_t)len &&
+	    svmigd_valid_name((char *)utf8))
+		memcpy(cn, utf8, (size_t)len + 1);
+	OPENSSL_free(utf8);
 }
 
 int svmigd_request_verify_json(struct json_object *signed_req,
@@ -488,20 +515,18 @@ int svmigd_request_verify_json(struct json_object *signed_req,
 		ret = req_parse(req, &out->req, err, errlen);
 	if (!ret)
 		ret = req_read_cert(pem, &cert, err, errlen);
+	/* The chain first: nothing of an untrusted certificate is used. */
+	if (!ret)
+		ret = req_chain(cert, anchors, now, err, errlen);
 	if (!ret)
 		ret = req_signature(&out->req, cert, sig, out->request_sha256,
 				    err, errlen);
 	if (!ret)
-		ret = req_chain(cert, anchors, now, err, errlen);
-	if (!ret)
 		ret = req_fresh(&out->req, now, window, err, errlen);
 	if (!ret && svmigd_cert_sha256(cert, out->cert_sha256))
 		ret = req_nomem(err, errlen);
-	if (!ret &&
-	    X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
-				      NID_commonName, out->operator_cn,
-				      sizeof(out->operator_cn)) < 0)
-		out->operator_cn[0] = '\0';
+	if (!ret)
+		req_operator_cn(cert, out->operator_cn);
 	X509_free(cert);
 	ERR_clear_error();
 	if (ret)

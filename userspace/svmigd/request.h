@@ -53,7 +53,8 @@ struct svmigd_request_verified {
 	struct svmigd_request req;
 	uint8_t cert_sha256[SVMIGD_SHA256_LEN];	/* for svmigd_policy_decide */
 	uint8_t request_sha256[SVMIGD_SHA256_LEN];	/* of the canonical form */
-	char operator_cn[SVMIGD_NAME_MAX + 1];	/* the certificate's CN, or "" */
+	/* the certificate's CN as UTF-8 if svmigd_valid_name(), or "" */
+	char operator_cn[SVMIGD_NAME_MAX + 1];
 };
 
 /* A request stamped now, with a fresh random nonce. */

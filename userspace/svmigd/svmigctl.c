@@ -807,8 +807,14 @@ static int cmd_policy_check(const struct args *a)
 			       sizeof(err)))
 		return setup_fail(a, "%s", err);
 	cert = svmigd_load_cert(a->cert, err, sizeof(err));
-	if (!cert || svmigd_cert_sha256(cert, fpr)) {
+	if (cert && svmigd_cert_sha256(cert, fpr)) {
+		/* err holds nothing yet: say what failed */
+		snprintf(err, sizeof(err), "%s: cannot fingerprint the certificate",
+			 a->cert);
 		X509_free(cert);
+		cert = NULL;
+	}
+	if (!cert) {
 		svmigd_policy_free(p);
 		return setup_fail(a, "%s", err);
 	}

@@ -132,7 +132,7 @@ int svmigd_cert_sha256(X509 *cert, uint8_t out[SVMIGD_SHA256_LEN])
 {
 	unsigned int n = 0;
 
-	if (X509_digest(cert, EVP_sha256(), out, &n) != 1 ||
+	if (!cert || X509_digest(cert, EVP_sha256(), out, &n) != 1 ||
 	    n != SVMIGD_SHA256_LEN)
 		return -EINVAL;
 	return 0;
@@ -143,6 +143,8 @@ int svmigd_pubkey_sha256(EVP_PKEY *key, uint8_t out[SVMIGD_SHA256_LEN])
 	unsigned char *der = NULL;
 	int len, ret;
 
+	if (!key)
+		return -EINVAL;
 	len = i2d_PUBKEY(key, &der);
 	if (len <= 0)
 		return -EINVAL;
@@ -151,8 +153,14 @@ int svmigd_pubkey_sha256(EVP_PKEY *key, uint8_t out[SVMIGD_SHA256_LEN])
 	return ret;
 }
 
+/*
+ * A certificate whose key OpenSSL cannot decode gives X509_get0_pubkey()
+ * == NULL: every user of a key comes through here, so NULL is refused once.
+ */
 static int key_supported(EVP_PKEY *key)
 {
+	if (!key)
+		return -EINVAL;
 	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_EC:
 		return 0;

@@ -44,7 +44,8 @@ int svmigd_pubkey_sha256(EVP_PKEY *key, uint8_t out[SVMIGD_SHA256_LEN]);
 /*
  * Signatures over SHA-256 of @data: ECDSA (DER) for EC keys, RSA-PSS
  * (MGF1-SHA-256; salt as long as the digest when signing, any length when
- * verifying) for RSA keys of at least 2048 bits; other keys -EINVAL.
+ * verifying) for RSA keys of at least 2048 bits; other keys, and a NULL
+ * @key (a certificate whose public key does not decode), -EINVAL.
  * svmigd_sign: *sig is malloc'd.  svmigd_verify: 0, or -EBADMSG when the
  * signature does not verify.
  */

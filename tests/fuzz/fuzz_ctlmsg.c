@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer harness: svmigd's control messages as they arrive from the
+ * peer: the framing (be32 length, strict JSON) of msg.c and of session.c,
+ * and the decoding of every message type a host reads: ERROR in place of
+ * any of them, ADMIT, ATTEST (as the source, the target and an attestation
+ * verifier), KEY, CONFIRM, RECEIPT, COMMIT, RESUMED, QUERY and OUTCOME.
+ * session.c and outcome.c are compiled into this harness to reach their
+ * per-step readers and canonical forms;
+ * the connection is tls_mem.h's buffer (the input), the peer "host-b".
+ *
+ * The input's first byte picks the step (low 4 bits).  With its top bit
+ * set, the rest is the JSON text of one message, which the harness signs
+ * as the peer before framing it when it is a well-formed RECEIPT, COMMIT,
+ * RESUMED or OUTCOME, so that the checks after the signature (session, transcript,
+ * receipt digest, the audit record) run too; otherwise the rest is the
+ * byte stream itself.
+ *
+ * Invariants: a failed receive hands out no message and leaves the
+ * connection unusable; a refusal leaves words in the error buffer; an
+ * accepted receipt or statement is for this session.
+ */
+#include "../../userspace/svmigd/session.c"
+#include "../../userspace/svmigd/outcome.c"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuzz_util.h"
+#include "tls_mem.h"
+
+#define CTL_FUZZ_MAX	(256 * 1024)
+
+static const uint8_t ses_id[SVMIGD_SESSION_ID_LEN] = {
+	0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+};
+static const uint8_t receipt_sha[SVMIGD_SHA256_LEN] = { [0 ... 31] = 0x33 };
+static const uint8_t transcript[SVMIGD_SHA256_LEN] = { [0 ... 31] = 0x22 };
+
+static struct svmigd_session_cfg cfg;
+static struct svmigd_policy_host peer_host;	/* enrolled nothing */
+static uint64_t dummy_policy[64], dummy_tpm[64];	/* never read */
+static char audit_path[256];
+
+enum step {
+	ST_MSG, ST_ADMIT, ST_ATTEST_SRC, ST_ATTEST_TGT, ST_PROBE, ST_KEY,
+	ST_CONFIRM, ST_RECEIPT, ST_COMMIT, ST_RESUMED, ST_QUERY, ST_OUTCOME,
+	ST_COUNT
+};
+
+static char audit_dir[128];
+
+static void cleanup(void)
+{
+	unlink(audit_path);
+	rmdir(audit_dir);
+}
+
+static void init(void)
+{
+	if (cfg.host_key)
+		return;
+	tls_mem_init();
+	/* the audit log fsyncs every record: keep it in memory if we can */
+	snprintf(audit_dir, sizeof(audit_dir), "%s/svmig-fuzz-ctlmsg.XXXXXX",
+		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
+	FZ_CHECK(mkdtemp(audit_dir), "mkdtemp");
+	atexit(cleanup);
+	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", audit_dir);
+	cfg.host_name = "host-a";
+	cfg.policy = (const struct svmigd_policy *)dummy_policy;
+	cfg.tpm = (struct svmigd_tpm *)dummy_tpm;
+	cfg.host_key = EVP_EC_gen("P-256");
+	cfg.audit_log = audit_path;
+	cfg.operator_anchors = X509_STORE_new();
+	cfg.max_mem_mib = 1024;
+	cfg.max_vcpus = 4;
+	cfg.timeout_ms = 1000;
+	FZ_CHECK(cfg.host_key && cfg.operator_anchors, "keys");
+}
+
+static void session_init(struct svmigd_session *ses, bool source)
+{
+	memset(ses, 0, sizeof(*ses));
+	ses->source = source;
+	memcpy(ses->id, ses_id, sizeof(ses->id));
+	memcpy(ses->transcript, transcript, sizeof(ses->transcript));
+	snprintf(ses->peer, sizeof(ses->peer), "%s", TLS_MEM_PEER);
+	snprintf(ses->operator, sizeof(ses->operator), "op");
+	snprintf(ses->request.req.vm, sizeof(ses->request.req.vm), "vm1");
+}
+
+/* A session step in progress, as sess_begin() would leave it. */
+static void sess_fake(struct sess *s, struct svmig_tls_conn *c,
+		      struct svmigd_session *out, const char *step, char *err,
+		      size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->conn = c;
+	s->cfg = &cfg;
+	s->out = out;
+	s->ses = out;
+	s->step = step;
+	s->peer = TLS_MEM_PEER;
+	s->timeout = 1000;
+	s->verified = true;
+	s->me = &peer_host;
+	s->them = &peer_host;
+	s->err = err;
+	s->errlen = errlen;
+	memset(s->e, 0xe5, sizeof(s->e));
+	sess_copy(s->who, sizeof(s->who), "op");
+	sess_copy(s->what, sizeof(s->what), "vm1");
+}
+
+/* Replaces @msg's "signature" with the peer's over its canonical form. */
+static void sign_as_peer(struct json_object *msg, enum step st)
+{
+	struct json_object *o = NULL, *canon = NULL;
+	struct svmigd_receipt r;
+	uint8_t sess_id[SVMIGD_SESSION_ID_LEN], rec[SVMIGD_SHA256_LEN];
+	const char *text;
+	enum svmigd_outcome outcome;
+	uint8_t *sig;
+	size_t siglen;
+	int64_t when;
+	uint64_t t;
+
+	memset(&r, 0, sizeof(r));
+	if (st == ST_RECEIPT &&
+	    json_object_object_get_ex(msg, "receipt", &o) &&
+	    !receipt_parse(o, &r))
+		canon = receipt_object(&r);
+	else if ((st == ST_COMMIT || st == ST_RESUMED) &&
+		 json_object_object_get_ex(msg, "statement", &o) &&
+		 !handover_parse(o, st == ST_COMMIT ? SVMIGD_COMMIT :
+				 SVMIGD_RESUMED, sess_id, rec, &t))
+		canon = handover_object(st == ST_COMMIT ? SVMIGD_COMMIT :
+					SVMIGD_RESUMED, sess_id, rec,
+					(int64_t)t);
+	else if (st == ST_OUTCOME &&
+		 json_object_object_get_ex(msg, "statement", &o) &&
+		 !statement_parse(o, sess_id, &outcome, &when))
+		canon = statement_object(sess_id, outcome, when);
+	if (!canon)
+		return;
+	text = st == ST_OUTCOME ? statement_text(canon) : receipt_text(canon);
+	if (text && !svmigd_sign(tls_mem_peer_key, text, strlen(text), &sig,
+				 &siglen)) {
+		svmig_msg_add_hex(msg, "signature", sig, siglen);
+		free(sig);
+	}
+	json_object_put(canon);
+}
+
+/* The frame of @text, signed first when it is a statement (see above). */
+static uint8_t *frame_of(const uint8_t *text, size_t len, enum step st,
+			 size_t *out_len)
+{
+	struct json_object *msg;
+	const char *s = NULL;
+	size_t n = len;
+	uint8_t *frame;
+	char *copy = strndup((const char *)text, len);
+
+	FZ_CHECK(copy, "out of memory");
+	msg = json_tokener_parse(copy);
+	free(copy);
+	if (msg && json_object_is_type(msg, json_type_object)) {
+		sign_as_peer(msg, st);
+		s = json_object_to_json_string_length(msg,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+			&n);
+	}
+	if (!s) {
+		s = (const char *)text;
+		n = len;
+	}
+	frame = malloc(SVMIG_MSG_HDR_LEN + n);
+	FZ_CHECK(frame, "out of memory");
+	sess_put_be32(frame, (uint32_t)n);
+	memcpy(frame + SVMIG_MSG_HDR_LEN, s, n);
+	*out_len = SVMIG_MSG_HDR_LEN + n;
+	json_object_put(msg);
+	return frame;
+}
+
+/* msg.c: frames until the input ends, each field decoded as hex. */
+static void run_msg(struct svmig_tls_conn *c)
+{
+	static uint8_t buf[4096];
+	struct json_object *msg = (struct json_object *)1;
+	size_t len;
+	int i, ret;
+
+	for (i = 0; i < 16; i++) {
+		ret = i & 1 ? svmig_msg_expect(c, SVMIG_MSG_REQUEST, 1000, &msg) :
+			      svmig_msg_recv(c, 1000, &msg);
+		if (ret) {
+			FZ_CHECK(!msg, "a message after failure %d", ret);
+			FZ_CHECK(!svmig_tls_usable(c) && svmig_tls_error(c)[0],
+				 "failure %d left the connection usable", ret);
+			return;
+		}
+		FZ_CHECK(svmig_msg_type(msg), "a message without a type");
+		json_object_object_foreach(msg, key, val) {
+			(void)val;
+			svmig_msg_get_hex_range(msg, key, buf, 0, sizeof(buf),
+						&len);
+			FZ_CHECK(len <= sizeof(buf), "hex of %zu bytes", len);
+		}
+		json_object_put(msg);
+	}
+}
+
+static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
+		    size_t errlen)
+{
+	struct svmigd_session ses;
+	struct svmigd_attestation a;
+	struct svmigd_receipt r;
+	enum svmigd_outcome outcome;
+	struct json_object *msg;
+	struct sess s;
+	int ret = 0;
+
+	switch (st) {
+	case ST_MSG:
+		run_msg(c);
+		return 0;
+	case ST_ADMIT:
+		session_init(&ses, true);
+		sess_fake(&s, c, &ses, SVMIG_MSG_ADMIT, err, errlen);
+		ret = src_admit(&s);
+		sess_end(&s, ret);
+		return ret;
+	case ST_ATTEST_SRC:
+	case ST_ATTEST_TGT:
+		session_init(&ses, st == ST_ATTEST_SRC);
+		sess_fake(&s, c, &ses, SVMIG_MSG_ATTEST, err, errlen);
+		ret = attest_recv(&s);
+		sess_end(&s, ret);
+		return ret;
+	case ST_PROBE:
+		session_init(&ses, true);
+		sess_fake(&s, c, &ses, SVMIG_MSG_ATTEST, err, errlen);
+		memset(&a, 0, sizeof(a));
+		ret = probe_recv(&s, &a);
+		sess_end(&s, ret);
+		return ret;
+	case ST_KEY:
+		session_init(&ses, false);
+		sess_fake(&s, c, &ses, SVMIG_MSG_KEY, err, errlen);
+		ret = key_recv(&s);
+		sess_end(&s, ret);
+		return ret;
+	case ST_CONFIRM:
+		session_init(&ses, false);
+		sess_fake(&s, c, &ses, SVMIG_MSG_CONFIRM, err, errlen);
+		ret = confirm_recv(&s);
+		sess_end(&s, ret);
+		return ret;
+	case ST_RECEIPT:
+		session_init(&ses, true);
+		ret = svmigd_session_receipt_recv(c, &cfg, &ses, &r, err,
+						  errlen);
+		if (!ret || ret == -EREMOTEIO) {
+			FZ_CHECK(!memcmp(r.session, ses_id, sizeof(ses_id)) &&
+				 !memcmp(r.transcript, transcript,
+					 sizeof(transcript)),
+				 "a receipt of another session accepted");
+			FZ_CHECK(r.ok == !ret, "verdict and return differ");
+		}
+		return ret;
+	case ST_COMMIT:
+	case ST_RESUMED:
+		session_init(&ses, st == ST_RESUMED);
+		return svmigd_session_handover_recv(c, &cfg, &ses,
+			st == ST_COMMIT ? SVMIGD_COMMIT : SVMIGD_RESUMED,
+			receipt_sha, err, errlen);
+	case ST_QUERY:
+		ret = frame_recv(c, 1000, NULL, &msg);
+		if (ret) {	/* svmigd_session_target()'s part, not tested here */
+			snprintf(err, errlen, "%s", svmig_tls_error(c));
+			return ret;
+		}
+		ret = svmigd_outcome_answer(c, &cfg, msg, err, errlen);
+		json_object_put(msg);
+		return ret;
+	case ST_OUTCOME:
+		return svmigd_outcome_ask(c, &cfg, ses_id, "op", "vm1",
+					  &outcome, err, errlen);
+	default:
+		break;
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct svmig_tls_conn c;
+	uint8_t *frame = NULL;
+	char err[SVMIGD_SESSION_ERR_LEN];
+	enum step st;
+	size_t len;
+	int ret;
+
+	if (!size || size > CTL_FUZZ_MAX)
+		return 0;
+	init();
+	/* each input starts with a fresh, empty audit log */
+	ret = open(audit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FZ_CHECK(ret >= 0, "%s", audit_path);
+	close(ret);
+	st = (enum step)((data[0] & 0x0f) % ST_COUNT);
+	if (data[0] & 0x80) {
+		frame = frame_of(data + 1, size - 1, st, &len);
+		tls_mem_open(&c, frame, len);
+	} else {
+		tls_mem_open(&c, data + 1, size - 1);
+	}
+	err[0] = '\0';
+	ret = run_step(&c, st, err, sizeof(err));
+	if (getenv("SVMIG_FUZZ_DEBUG"))	/* what a corpus file reaches */
+		fprintf(stderr, "step %d: %d: %s\n", st, ret, err);
+	if (ret && ret != SVMIGD_SESSION_PROBED &&
+	    ret != SVMIGD_SESSION_ANSWERED)
+		FZ_CHECK(err[0], "step %d failed (%d) without words", st, ret);
+	free(frame);
+	return 0;
+}
