@@ -247,7 +247,7 @@ mkdir -p "$VMDIR" "$VMDIR/tpm"
 # ---------------------------------------------------------------- initramfs
 # busybox-static, /init and the 9p/virtio module chain; rebuilt whenever any
 # of those inputs (or this script) changes.
-INITRAMFS=$VMDIR/initramfs-$ABI.cpio.gz
+INITRAMFS=$VMDIR/initramfs-$ABI${MODROOT:+-custom}.cpio.gz
 INIT_SRC=$WORKTREE/tests/vm/initramfs-init.sh
 BUSYBOX=/bin/busybox
 
