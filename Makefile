@@ -34,9 +34,13 @@ include tests/vm/vm.mk
 include tests/qemu-guest/guest.mk
 include tests/fuzz/fuzz.mk
 
-check: deps
-	$(MAKE) all
-	$(MAKE) fuzz-build unit-asan
+# Prints the time of the set-up and the build, as run-all.sh does for
+# each of its phases.
+check:
+	@t0=$$(date +%s); $(MAKE) deps && \
+	echo "# time: packages (scripts/install-deps.sh): $$(($$(date +%s) - t0))s"
+	@t0=$$(date +%s); $(MAKE) all && $(MAKE) fuzz-build unit-asan && \
+	echo "# time: build (all, fuzz-build, unit-asan): $$(($$(date +%s) - t0))s"
 	tests/run-all.sh
 
 # The debug-kernel lane (scripts/check-debug.sh): builds Debian's 6.1
