@@ -19,8 +19,8 @@
 #
 # Environment: SVMIG_DEBUG_KERNEL_DIR (a finished build of
 # scripts/build-debug-kernel.sh to use instead of build/debug-kernel),
-# SVMIG_DEBUG_TIMEOUT (seconds for the whole boot, default 5400),
-# SVMIG_TEST_TIMEOUT (per test, default 1800 here), SVMIG_TESTS (which
+# SVMIG_DEBUG_TIMEOUT (seconds for the whole boot, default 10800),
+# SVMIG_TEST_TIMEOUT (per test, default 3600 here), SVMIG_TESTS (which
 # t_* to run, default all) and every other SVMIG_* of tests/vm/guest-run.sh.
 set -uo pipefail
 export LC_ALL=C
@@ -116,9 +116,9 @@ echo "# step 3: VM tests on the debug kernel (tests/vm/run-vm.sh --debug-kernel)
 vm_log=$LOGDIR/vm.log
 export SVMIG_MODULE=${KMODDIR#"$ROOT"/}/kmod/svmig.ko
 export SVMIG_KMEMLEAK_CANARY=${KMODDIR#"$ROOT"/}/canary/svmig_canary.ko
-export SVMIG_TEST_TIMEOUT=${SVMIG_TEST_TIMEOUT:-1800}
+export SVMIG_TEST_TIMEOUT=${SVMIG_TEST_TIMEOUT:-3600}
 rc=0
-tests/vm/run-vm.sh --debug-kernel --timeout "${SVMIG_DEBUG_TIMEOUT:-5400}" \
+tests/vm/run-vm.sh --debug-kernel --timeout "${SVMIG_DEBUG_TIMEOUT:-10800}" \
 	--console-log "$LOGDIR/console.log" 2>&1 | tee "$vm_log" || rc=$?
 [[ -d build/vm/guest-logs ]] && cp -a build/vm/guest-logs "$LOGDIR/" 2>/dev/null
 totals=$(tr -d '\r' <"$vm_log" |
