@@ -33,25 +33,12 @@ W=${SVMIG_SOAK_WARMUP:-3}
 SLACK=${SVMIG_SOAK_SLAB_SLACK_KIB:-4096}
 OUT=${SVMIG_SOAK_OUT:-$PWD/build/soak}
 VMM=build/tests/vm/svmig-vmm
-DMESG_BAD='BUG:|WARNING:|Oops|general protection|lockdep|possible circular|refcount_t:|kmemleak|UBSAN|KASAN|Call Trace'
 runs=$(((ROUNDS + CHUNK - 1) / CHUNK))
 ((W > runs / 2)) && W=$((runs / 2))
 
-n=0
-failed=0
-ok() {
-	local pass=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if ((pass)); then
-		echo "ok $n - $desc"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $desc"
-		(($#)) && printf '# %s\n' "$@"
-	fi
-	return 0
-}
+# ok, n, failed and the one list of kernel reports (TAP_DMESG_BAD)
+# shellcheck source=tests/vm/tap-lib.sh
+. tests/vm/tap-lib.sh
 finish() {
 	echo "# soak-vmm: $n checks, $failed failed"
 	if ((failed == 0 && n > 0)); then
@@ -141,7 +128,7 @@ done
 rm -f "$OUT/vmm-run.txt"
 ok "$((done_rounds == ROUNDS))" "$done_rounds of $ROUNDS live rounds run"
 dmesg >"$OUT/vmm-dmesg.txt" 2>&1
-hits=$(grep -E "$DMESG_BAD" "$OUT/vmm-dmesg.txt")
+hits=$(grep -E "$TAP_DMESG_BAD" "$OUT/vmm-dmesg.txt" | grep -v -E "$TAP_DMESG_NOT_BAD")
 ok "$([[ -z $hits ]] && echo 1 || echo 0)" "dmesg clean" "$hits"
 out=$(rmmod svmig 2>&1)
 ok "$((! $?))" "rmmod svmig" "$out"
