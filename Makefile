@@ -9,9 +9,14 @@ KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
 KDIR ?= /usr/src/linux-headers-$(KVER)
 B := build
 
+# The one version (VERSION): MODULE_VERSION (kmod/Kbuild), libsvmig's
+# file name, svmig.pc, every tool's --version, debian/changelog.
+SVMIG_VERSION := $(shell cat VERSION)
+
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib \
+	  -DSVMIG_VERSION='"$(SVMIG_VERSION)"'
 LDLIBS_SSL := -lcrypto -lssl
 
 .PHONY: all module sparse userspace tests check check-debug demo demo-page bench soak deps clean
@@ -33,6 +38,7 @@ include tests/unit/unit.mk
 include tests/vm/vm.mk
 include tests/qemu-guest/guest.mk
 include tests/fuzz/fuzz.mk
+include scripts/install.mk
 
 # Prints the time of the set-up and the build, as run-all.sh does for
 # each of its phases.

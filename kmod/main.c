@@ -264,3 +264,4 @@ module_exit(svmig_exit);
 MODULE_DESCRIPTION("svmig: VM live migration crypto and verification in the kernel");
 MODULE_AUTHOR("The svmig authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(SVMIG_VERSION);

@@ -1394,6 +1394,7 @@ static void usage(FILE *f)
 "usage: " PROG " incoming --qmp SOCK --listen HOST:PORT [options]\n"
 "       " PROG " outgoing --qmp SOCK --connect HOST:PORT [options]\n"
 "       " PROG " qmp --qmp SOCK 'JSON-COMMAND'\n"
+"       " PROG " --help | --version\n"
 "\n"
 "  --mode svmig|plain|qemu-tls  transport (default svmig: /dev/svmig stream mode)\n"
 "  --secret-file F       svmig: 32 raw bytes or 64 hex digits, the same both ends\n"
@@ -1581,6 +1582,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? -1 : 1;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf(PROG " %s\n", SVMIG_VERSION);
+		return 1;
 	}
 	if (parse_cmd(argv[1], o)) {
 		note("unknown subcommand '%s' (incoming, outgoing or qmp)", argv[1]);
