@@ -20,6 +20,11 @@ PACKAGES=(
 	# the fuzz harnesses and the sanitizer unit tests (libFuzzer, ASan, UBSan)
 	clang-14 libclang-rt-14-dev
 	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev libinih-dev
+	# svmigd's readiness notification (sd_notify)
+	libsystemd-dev
+	# the Debian packages and their install test (debian/, dkms.conf,
+	# tests/install/): dpkg-buildpackage, dh_dkms, lintian, dkms, udev
+	debhelper dh-dkms dkms lintian fakeroot udev
 )
 
 case ${1:-} in

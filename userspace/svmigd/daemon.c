@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
+#include <systemd/sd-daemon.h>
 
 #include "libsvmig.h"
 #include "qmp.h"
@@ -96,11 +98,22 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+/*
+ * One line on stderr.  Under systemd (JOURNAL_STREAM names stderr's
+ * stream) it starts with the sd-daemon "<N>" priority prefix, which the
+ * journal strips and keeps as the message's priority; elsewhere (a
+ * terminal, the tests' logs) the line is plain.
+ */
+static void logp_(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logp_(int prio, const char *fmt, ...)
 {
+	static int journal = -1;
 	va_list ap;
 
+	if (journal < 0)
+		journal = svmigd_stderr_is_journal();
+	if (journal)
+		fprintf(stderr, "<%d>", prio);
 	fprintf(stderr, "svmigd: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -202,7 +215,7 @@ static int tcp_listen(const char *hostport)
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 8)) {
-		logf_("listen on %s: %s", hostport, strerror(errno));
+		logp_(LOG_ERR, "listen on %s: %s", hostport, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -326,7 +339,7 @@ static void progress(struct mig *m, const char *step, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	logf_("%s: %s", step, buf);
+	logp_(LOG_INFO, "%s: %s", step, buf);
 	if (m->client < 0)
 		return;
 	o = json_object_new_object();
@@ -374,7 +387,7 @@ static void audit_with(struct mig *m, const char *event, const char *step,
 	if (svmigd_audit_append(m->d->scfg.audit_log, m->d->key, event,
 				m->s->operator, m->s->request.req.vm, det, NULL,
 				err, sizeof(err)))
-		logf_("audit: %s", err);
+		logp_(LOG_ERR, "audit: %s", err);
 	json_object_put(det);
 }
 
@@ -410,10 +423,14 @@ static void audit_early(struct daemon *d, const char *event, const char *role,
 		json_object_object_add(det, "by", json_object_new_string("us"));
 	json_object_object_add(det, refused ? "reason" : "error",
 			       json_object_new_string(reason));
+	/* start refusals are logged by their callers */
+	if (strcmp(role, "start"))
+		logp_(refused ? LOG_WARNING : LOG_ERR, "%s %s (%s, vm %s, peer %s): %s",
+		      role, event, step, v ? v->req.vm : "-", peer ?: "-", reason);
 	if (svmigd_audit_append(d->cfg.audit_log, d->key, event,
 				v && v->operator_cn[0] ? v->operator_cn : "unknown",
 				v ? v->req.vm : "-", det, NULL, err, sizeof(err)))
-		logf_("audit: %s", err);
+		logp_(LOG_ERR, "audit: %s", err);
 	json_object_put(det);
 }
 
@@ -588,7 +605,7 @@ static void progress_session(struct mig *m)
 	snprintf(detail, sizeof(detail),
 		 "established with %s (operator %s, role %s)",
 		 s->peer, s->operator, s->role);
-	logf_("session: %s", detail);
+	logp_(LOG_INFO, "session: %s", detail);
 	if (m->client < 0)
 		return;
 	x = json_object_new_object();
@@ -681,7 +698,7 @@ static void progress_ram(struct mig *m, const char *st,
 		    sizeof(mig_ram_keys) / sizeof(mig_ram_keys[0]));
 	x = numbers(info, mig_keys, sizeof(mig_keys) / sizeof(mig_keys[0]));
 	ram_detail(detail, sizeof(detail), st ?: "?", r, x);
-	logf_("data: %s", detail);
+	logp_(LOG_INFO, "data: %s", detail);
 	if (m->client < 0 || !r || !x) {
 		json_object_put(r);
 		json_object_put(x);
@@ -708,7 +725,7 @@ static void progress_ram(struct mig *m, const char *st,
  */
 static void failpoint_kill(const char *what)
 {
-	logf_("failpoint %s: SVMIGD_FAILPOINT kills svmigd here", what);
+	logp_(LOG_WARNING, "failpoint %s: SVMIGD_FAILPOINT kills svmigd here", what);
 	fflush(NULL);
 	raise(SIGKILL);
 }
@@ -936,9 +953,9 @@ static void nonces_load(struct daemon *d)
 	ret = svmigd_audit_walk(d->cfg.audit_log, d->key, nonce_from_audit, d,
 				&rep, err, sizeof(err));
 	if (ret && ret != -ENOENT)
-		logf_("audit log: %s: no session can be audited", err);
+		logp_(LOG_WARNING, "audit log: %s: no session can be audited", err);
 	else
-		logf_("replay cache: %zu request nonces of the last %lld s from "
+		logp_(LOG_INFO, "replay cache: %zu request nonces of the last %lld s from "
 		      "the audit log (%llu records)", d->n_nonces,
 		      (long long)(2 * d->scfg.request_window),
 		      (unsigned long long)rep.records);
@@ -972,7 +989,7 @@ static int target_accept_data(struct mig *m, const struct sockaddr_storage *peer
 		if (fd < 0)
 			continue;
 		if (!same_host(&ss, peer)) {
-			logf_("data connection from a stranger refused");
+			logp_(LOG_WARNING, "data connection from a stranger refused");
 			close(fd);
 			continue;
 		}
@@ -1057,7 +1074,7 @@ static void kernel_account(struct mig *m)
 static void target_discard(struct mig *m)
 {
 	if (m->q && qmp_usable(m->q) && !qmp_execute(m->q, "quit", NULL, NULL))
-		logf_("destination QEMU told to quit");
+		logp_(LOG_INFO, "destination QEMU told to quit");
 }
 
 /*
@@ -1076,15 +1093,15 @@ static void target_handover(struct mig *m)
 	if (svmigd_session_receipt_send(m->conn, cfg, m->s, true,
 					m->st.records, m->st.bytes, receipt,
 					err, sizeof(err))) {
-		logf_("receipt: %s; discarding the VM", err);
+		logp_(LOG_ERR, "receipt: %s; discarding the VM", err);
 		target_discard(m);
 		return;
 	}
-	logf_("vm %s verified; receipt sent, waiting for the COMMIT",
+	logp_(LOG_INFO, "vm %s verified; receipt sent, waiting for the COMMIT",
 	      m->s->request.req.vm);
 	if (svmigd_session_handover_recv(m->conn, cfg, m->s, SVMIGD_COMMIT,
 					 receipt, err, sizeof(err))) {
-		logf_("%s; the source keeps its copy: discarding ours", err);
+		logp_(LOG_WARNING, "%s; the source keeps its copy: discarding ours", err);
 		target_discard(m);
 		return;
 	}
@@ -1092,16 +1109,16 @@ static void target_handover(struct mig *m)
 	    !is(st, "running")) {
 		if (!m->err[0])
 			failf(m, "the destination VM is %s after cont", st);
-		logf_("COMMIT received but the VM does not run (%s): it stays "
+		logp_(LOG_ERR, "COMMIT received but the VM does not run (%s): it stays "
 		      "paused here and on %s: CHECK IT BY HAND", m->err,
 		      m->s->peer);
 		audit(m, "failed", "resume", m->err);
 		return;
 	}
-	logf_("vm %s resumed", m->s->request.req.vm);
+	logp_(LOG_INFO, "vm %s resumed", m->s->request.req.vm);
 	if (svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_RESUMED,
 					 receipt, err, sizeof(err)))
-		logf_("%s (the VM runs here; %s keeps its paused copy until "
+		logp_(LOG_WARNING, "%s (the VM runs here; %s keeps its paused copy until "
 		      "an operator quits it)", err, m->s->peer);
 }
 
@@ -1118,34 +1135,34 @@ static void serve_target(struct daemon *d, int fd,
 	drain_data(d);
 	ret = svmig_tls_accept(d->tls, fd, IO_TIMEOUT_MS, &m.conn, err, sizeof(err));
 	if (ret) {
-		logf_("control connection: %s", err);
+		logp_(LOG_ERR, "control connection: %s", err);
 		return;
 	}
 	ret = svmigd_session_target(m.conn, &d->scfg, &s, err, sizeof(err));
 	if (ret == SVMIGD_SESSION_PROBED ||	/* attestation only */
 	    ret == SVMIGD_SESSION_ANSWERED) {	/* how a session ended */
-		logf_("%s", err);
+		logp_(LOG_ERR, "%s", err);
 		svmig_tls_shutdown(m.conn, 2000);
 		goto out;
 	}
 	if (ret) {
-		logf_("session refused or failed: %s", err);
+		logp_(LOG_WARNING, "session refused or failed: %s", err);
 		goto out;
 	}
-	logf_("session with %s for vm %s (operator %s, role %s)", s.peer,
+	logp_(LOG_INFO, "session with %s for vm %s (operator %s, role %s)", s.peer,
 	      s.request.req.vm, s.operator, s.role);
 	ret = target_data(&m, peer);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
 		kernel_account(&m);
-		logf_("DATA failed: %s", m.err);
+		logp_(LOG_ERR, "DATA failed: %s", m.err);
 		cut_socket(&m);
 		audit(&m, "failed", "data", m.err);
 		target_discard(&m);
 		if (svmigd_session_receipt_send(m.conn, &d->scfg, &s, false,
 						m.st.records, m.st.bytes, NULL,
 						err, sizeof(err)))
-			logf_("receipt: %s", err);
+			logp_(LOG_ERR, "receipt: %s", err);
 	} else {
 		target_handover(&m);
 	}
@@ -1363,7 +1380,7 @@ static void serve_attest(struct daemon *d, int client, struct json_object *req)
 						 sizeof(err));
 	if (!ret)
 		svmig_tls_shutdown(conn, 2000);
-	logf_("attest %s: %s%s", peer, ret ? "not trusted: " : "trusted",
+	logp_(LOG_INFO, "attest %s: %s%s", peer, ret ? "not trusted: " : "trusted",
 	      ret ? err : "");
 	o = attest_json(peer, ctl, conn, &a, ret, err);
 	ctl_send(client, o);
@@ -1407,7 +1424,7 @@ static void journal_settled(struct mig *m)
 		return;
 	if (svmigd_journal_remove(m->d->journal_dir, m->s->request.req.vm,
 				  err, sizeof(err)))
-		logf_("%s", err);
+		logp_(LOG_ERR, "%s", err);
 	m->journalled = false;
 }
 
@@ -1445,7 +1462,7 @@ static int source_data(struct mig *m, const char *data_addr)
 	json_object_object_add(args, "max-bandwidth",
 			       json_object_new_int64(1LL << 30));
 	if (qmp_execute(m->q, "migrate-set-parameters", args, NULL))
-		logf_("migrate-set-parameters: %s", qmp_strerror(m->q));
+		logp_(LOG_ERR, "migrate-set-parameters: %s", qmp_strerror(m->q));
 	json_object_put(args);
 	if (pass_fd_migrate(m, "migrate") || wait_migration(m, true))
 		return -1;
@@ -1669,7 +1686,7 @@ static void journal_in_doubt(struct mig *m, bool ask, bool loud)
 	if (gone || is(st, "running")) {
 		snprintf(why, sizeof(why), "in doubt, then settled by hand: the "
 			 "source VM %s", gone ? "is gone" : "runs");
-		logf_("journal: vm %s (session %s): %s", m->s->request.req.vm, hex, why);
+		logp_(LOG_WARNING, "journal: vm %s (session %s): %s", m->s->request.req.vm, hex, why);
 		audit_with(m, "settled", "restart", "outcome", why);
 		journal_settled(m);
 		return;
@@ -1684,7 +1701,7 @@ static void journal_in_doubt(struct mig *m, bool ask, bool loud)
 	}
 	if (!loud)
 		return;
-	logf_("journal: vm %s: IN DOUBT: the COMMIT of session %s may have reached "
+	logp_(LOG_CRIT, "journal: vm %s: IN DOUBT: the COMMIT of session %s may have reached "
 	      "%s, which %s; the source VM stays %s until %s answers or an "
 	      "operator conts or quits it", m->s->request.req.vm, hex, m->s->peer,
 	      m->err[0] ? m->err : svmigd_outcome_name(o), st, m->s->peer);
@@ -1723,7 +1740,7 @@ static int journal_review_one(void *arg, const struct svmigd_journal_entry *e)
 static void journal_bad(void *arg, const char *file, const char *why)
 {
 	(void)arg;
-	logf_("journal: %s: %s; left in place, CHECK IT BY HAND", file, why);
+	logp_(LOG_CRIT, "journal: %s: %s; left in place, CHECK IT BY HAND", file, why);
 }
 
 /* What a predecessor left, what an operator settled, what a target says. */
@@ -1734,7 +1751,7 @@ static void journal_review(struct daemon *d, enum review_mode mode)
 
 	if (svmigd_journal_scan(d->journal_dir, journal_review_one, journal_bad,
 				&rv, err, sizeof(err)))
-		logf_("%s", err);
+		logp_(LOG_ERR, "%s", err);
 }
 
 static int journal_list_one(void *arg, const struct svmigd_journal_entry *e)
@@ -1996,7 +2013,7 @@ static int unix_listen(struct daemon *d)
 
 	if (snprintf(d->sock_path, sizeof(d->sock_path), "%s/" SVMIGD_SOCK_NAME,
 		     d->cfg.state_dir) >= (int)sizeof(d->sock_path)) {
-		logf_("state_dir too long for a unix socket");
+		logp_(LOG_ERR, "state_dir too long for a unix socket");
 		return -1;
 	}
 	memcpy(sa.sun_path, d->sock_path, sizeof(sa.sun_path));
@@ -2004,7 +2021,7 @@ static int unix_listen(struct daemon *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    chmod(d->sock_path, 0600) || listen(fd, 4)) {
-		logf_("%s: %s", d->sock_path, strerror(errno));
+		logp_(LOG_ERR, "%s: %s", d->sock_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -2044,7 +2061,7 @@ static int check_authority_nv(struct daemon *d)
 		else
 			return 0;
 	}
-	logf_("policy: %s", err);
+	logp_(LOG_ERR, "policy: %s", err);
 	if (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST)
 		audit_early(d, "refused", "start", NULL, NULL, "authority", err);
 	return -1;
@@ -2057,39 +2074,40 @@ static int setup(struct daemon *d)
 	int ret;
 
 	if (svmigd_config_load(&d->cfg, d->o->config, err, sizeof(err))) {
-		logf_("%s", err);
+		logp_(LOG_ERR, "%s", err);
 		return -1;
 	}
 	d->key = svmigd_load_key(d->cfg.host_key, err, sizeof(err));
 	if (!d->key) {
-		logf_("%s", err);
+		logp_(LOG_ERR, "%s", err);
 		return -1;
 	}
 	if (svmigd_policy_load(&d->policy, d->cfg.policy_file,
 			       d->cfg.policy_signature,
 			       d->cfg.policy_authority_cert, err, sizeof(err))) {
-		logf_("policy: %s", err);
+		logp_(LOG_ERR, "policy: %s", err);
 		if (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST)
 			audit_early(d, "refused", "start", NULL, NULL, "policy", err);
 		return -1;
 	}
 	if (!svmigd_policy_host(d->policy, d->cfg.host_name)) {
-		logf_("policy: this host (%s) is not in it", d->cfg.host_name);
+		logp_(LOG_ERR, "policy: this host (%s) is not in it", d->cfg.host_name);
 		return -1;
 	}
-	ret = svmigd_tpm_open(d->cfg.tpm_tcti, &d->tpm);
+	/* --check-config leaves the TPM alone: a running svmigd may hold it. */
+	ret = d->o->check_config ? 0 : svmigd_tpm_open(d->cfg.tpm_tcti, &d->tpm);
 	if (ret) {
-		logf_("TPM %s: %s", d->cfg.tpm_tcti, svmigd_tpm_strerror(ret));
+		logp_(LOG_ERR, "TPM %s: %s", d->cfg.tpm_tcti, svmigd_tpm_strerror(ret));
 		return -1;
 	}
-	if (check_authority_nv(d))
+	if (!d->o->check_config && check_authority_nv(d))
 		return -1;
 	tc.cert_file = d->cfg.host_cert;
 	tc.key_file = d->cfg.host_key;
 	tc.anchor_files = (const char *const *)d->cfg.anchors;
 	tc.n_anchor_files = d->cfg.n_anchors;
 	if (svmig_tls_ctx_new(&tc, &d->tls, err, sizeof(err))) {
-		logf_("TLS: %s", err);
+		logp_(LOG_ERR, "TLS: %s", err);
 		return -1;
 	}
 	if (d->o->n_op_anchors)
@@ -2101,9 +2119,11 @@ static int setup(struct daemon *d)
 						       d->cfg.n_anchors,
 						       err, sizeof(err));
 	if (!d->op_anchors) {
-		logf_("operator anchors: %s", err);
+		logp_(LOG_ERR, "operator anchors: %s", err);
 		return -1;
 	}
+	if (d->o->check_config)
+		return 0;
 	d->scfg.host_name = d->cfg.host_name;
 	d->scfg.policy = d->policy;
 	d->scfg.tpm = d->tpm;
@@ -2124,7 +2144,7 @@ static int setup(struct daemon *d)
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal",
 		 d->cfg.state_dir);
 	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
-		logf_("%s: %s", d->cfg.state_dir, strerror(errno));
+		logp_(LOG_ERR, "%s: %s", d->cfg.state_dir, strerror(errno));
 		return -1;
 	}
 	d->ctl_fd = tcp_listen(d->cfg.listen_control);
@@ -2166,7 +2186,17 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	if (setup(&d))
 		goto out;
-	logf_("%s: listening on %s (control), %s (data), %s; QMP sockets in %s",
+	if (o->check_config) {
+		printf("svmigd: %s: configuration, keys, certificates and policy "
+		       "of host %s are valid (TPM and sockets not checked)\n",
+		       o->config, d.cfg.host_name);
+		rc = 0;
+		goto out;
+	}
+	/* Type=notify: the sockets listen, svmigctl and peers may connect. */
+	sd_notifyf(0, "READY=1\nSTATUS=%s: listening on %s", d.cfg.host_name,
+		   d.cfg.listen_control);
+	logp_(LOG_INFO, "%s: listening on %s (control), %s (data), %s; QMP sockets in %s",
 	      d.cfg.host_name, d.cfg.listen_control, d.cfg.listen_data,
 	      d.sock_path, d.qmp_dir);
 	journal_review(&d, REVIEW_STARTUP);
@@ -2203,7 +2233,8 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 			}
 		}
 	}
-	logf_("stopping");
+	sd_notify(0, "STOPPING=1");
+	logp_(LOG_INFO, "stopping");
 	rc = 0;
 out:
 	teardown(&d);

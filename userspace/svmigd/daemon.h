@@ -72,9 +72,16 @@ struct svmigd_opts {
 	size_t n_op_anchors;
 	int migrate_timeout_s;			/* 0: 300 */
 	bool no_tpm_salt;			/* SVMIG_KEY_NO_TPM */
+	bool check_config;			/* load and check, then exit */
 };
 
-/* Runs until SIGTERM or SIGINT: 0, or 1 after a setup error (printed). */
+/*
+ * Runs until SIGTERM or SIGINT: 0, or 1 after a setup error (printed).
+ * Tells systemd READY=1 once it listens (sd_notify; a no-op elsewhere).
+ * With o->check_config: loads and checks the configuration, keys,
+ * certificates and signed policy, prints a line and returns 0 (or 1),
+ * without the TPM or any socket.
+ */
 int svmigd_daemon_run(const struct svmigd_opts *o);
 
 #endif /* SVMIGD_DAEMON_H */

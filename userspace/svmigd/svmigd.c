@@ -4,9 +4,12 @@
  *
  *   svmigd --config FILE [--peer NAME=HOST:PORT[,HOST:PORT]]...
  *          [--qmp-dir DIR] [--operator-ca FILE]... [--timeout SECS]
- *          [--no-tpm-salt]
+ *          [--no-tpm-salt] [--check-config]
+ *   svmigd --version | --help
  *
- * Runs in the foreground, logs to stderr; SIGTERM or SIGINT stop it.
+ * Runs in the foreground, logs to stderr (with journald's <N> priority
+ * prefixes under systemd), tells systemd when it is ready (Type=notify);
+ * SIGTERM or SIGINT stop it.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,7 +28,11 @@ static void usage(FILE *f)
 "  --qmp-dir DIR        VM V's QMP socket is DIR/V.qmp (default STATE_DIR/qmp)\n"
 "  --operator-ca FILE   operator trust anchors (default: the [trust] anchors)\n"
 "  --timeout SECS       bound on one migration's DATA step (default 300)\n"
-"  --no-tpm-salt        key /dev/svmig with SVMIG_KEY_NO_TPM\n");
+"  --no-tpm-salt        key /dev/svmig with SVMIG_KEY_NO_TPM\n"
+"  --check-config       check the configuration, keys, certificates and signed\n"
+"                       policy, then exit (0: valid); the TPM and sockets are left alone\n"
+"  --version            print the version and exit\n"
+"  --help               print this help and exit\n");
 }
 
 int main(int argc, char **argv)
@@ -37,6 +44,8 @@ int main(int argc, char **argv)
 		{ "operator-ca", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-tpm-salt", no_argument, NULL, 'n' },
+		{ "check-config", no_argument, NULL, 'K' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -76,6 +85,12 @@ int main(int argc, char **argv)
 		case 'n':
 			o.no_tpm_salt = true;
 			break;
+		case 'K':
+			o.check_config = true;
+			break;
+		case 'V':
+			printf("svmigd %s\n", SVMIG_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;

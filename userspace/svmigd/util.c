@@ -434,3 +434,17 @@ EVP_PKEY *svmigd_load_key(const char *path, char *err, size_t errlen)
 	}
 	return key;
 }
+
+int svmigd_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char extra;
+
+	if (!e || sscanf(e, "%llu:%llu%c", &dev, &ino, &extra) != 2 ||
+	    fstat(STDERR_FILENO, &st))
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}

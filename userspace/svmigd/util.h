@@ -74,6 +74,9 @@ int svmigd_read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
  */
 int svmigd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* 1 if stderr is the stream systemd's JOURNAL_STREAM names, else 0. */
+int svmigd_stderr_is_journal(void);
+
 /* Formats a message into err (if any) and returns ret: for error paths. */
 int svmigd_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
