@@ -2086,7 +2086,8 @@ static int setup(struct daemon *d)
 			       d->cfg.policy_signature,
 			       d->cfg.policy_authority_cert, err, sizeof(err))) {
 		logp_(LOG_ERR, "policy: %s", err);
-		if (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST)
+		if (!d->o->check_config &&
+		    (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST))
 			audit_early(d, "refused", "start", NULL, NULL, "policy", err);
 		return -1;
 	}
