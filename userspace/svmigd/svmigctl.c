@@ -48,6 +48,8 @@
 #include "tpm.h"
 
 #define PROG "svmigctl"
+
+static void usage(FILE *f);
 #define BAR_W 16		/* characters of the progress bar */
 
 struct args {
@@ -58,23 +60,6 @@ struct args {
 	unsigned long vcpus;
 	bool json;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: " PROG " migrate --request FILE [--socket PATH | --config FILE] [--json]\n"
-"       " PROG " status [--socket PATH | --config FILE] [--json]\n"
-"       " PROG " attest PEER [--socket PATH | --config FILE] [--json]\n"
-"       " PROG " request --vm V --source A --target B --mem MIB --vcpus N\n"
-"                --cert C --key K --out FILE [--json]\n"
-"       " PROG " audit verify --log F --cert C [--json]\n"
-"       " PROG " policy check --policy P --sig S --authority A --cert OPCERT\n"
-"                --vm V --source A --target B [--json]\n"
-"       " PROG " tpm-ak [--tcti T] [--pcrs 0,7] [--json]\n"
-"       " PROG " tpm-bind-authority --tcti T --nv-index I --authority CERT\n"
-"                [--owner-auth-file F] [--json]\n"
-"       " PROG " tpm-authority --tcti T --nv-index I [--authority CERT] [--json]\n");
-}
 
 static int need(const char *v, const char *name)
 {
@@ -350,7 +335,13 @@ static int ctl_connect(const struct args *a)
 
 		if (fd >= 0)
 			close(fd);
-		setup_fail(a, "%s: %s", sa.sun_path, strerror(e));
+		if (e == ENOENT || e == ECONNREFUSED)
+			setup_fail(a, "cannot reach svmigd at %s: %s; is svmigd "
+				   "running? (systemctl status svmigd)",
+				   sa.sun_path, strerror(e));
+		else
+			setup_fail(a, "cannot reach svmigd at %s: %s", sa.sun_path,
+				   strerror(e));
 		return -1;
 	}
 	return fd;
@@ -842,6 +833,29 @@ static int cmd_policy_check(const struct args *a)
 
 /* ------------------------------------------------------------ tpm-ak */
 
+/*
+ * The TPM did not open: name the device (a missing one is the usual
+ * case: no TPM, or its driver not loaded) and the way to choose another.
+ */
+static int tpm_open_fail(const struct args *a, const char *tcti, int ret)
+{
+	const char *dev = NULL;
+
+	if (!strncmp(tcti, "device:", 7))
+		dev = tcti + 7;
+	else if (!strcmp(tcti, "device"))
+		dev = "/dev/tpm0";
+	if (dev && access(dev, F_OK))
+		return setup_fail(a, "no TPM at %s (%s); give another with --tcti "
+				  "(e.g. --tcti device:/dev/tpmrm1, --tcti swtpm:port=2321)",
+				  dev, strerror(errno));
+	if (dev && access(dev, R_OK | W_OK))
+		return setup_fail(a, "TPM %s: %s (svmigctl must run as root or in "
+				  "the tss group)", dev, strerror(errno));
+	return setup_fail(a, "TPM %s: %s (TSS2_LOG=all+ERROR shows the "
+			  "library's own messages)", tcti, svmigd_tpm_strerror(ret));
+}
+
 static int cmd_tpm_ak(const struct args *a)
 {
 	unsigned int idx[SVMIGD_TPM_PCR_COUNT];
@@ -867,7 +881,7 @@ static int cmd_tpm_ak(const struct args *a)
 	}
 	ret = svmigd_tpm_open(a->tcti ?: SVMIGD_DEFAULT_TCTI, &t);
 	if (ret)
-		return setup_fail(a, "TPM: %s", svmigd_tpm_strerror(ret));
+		return tpm_open_fail(a, a->tcti ?: SVMIGD_DEFAULT_TCTI, ret);
 	ret = svmigd_tpm_ak(t, &ak);
 	if (!ret && n)
 		ret = svmigd_tpm_pcr_read(t, idx, n, &pcrs);
@@ -982,7 +996,7 @@ static int cmd_tpm_bind_authority(const struct args *a)
 	ret = svmigd_tpm_open(a->tcti, &t);
 	if (ret) {
 		OPENSSL_cleanse(auth, sizeof(auth));
-		return setup_fail(a, "TPM: %s", svmigd_tpm_strerror(ret));
+		return tpm_open_fail(a, a->tcti, ret);
 	}
 	ret = svmigd_tpm_nv_bind(t, nv, digest, auth);
 	OPENSSL_cleanse(auth, sizeof(auth));
@@ -1028,7 +1042,7 @@ static int cmd_tpm_authority(const struct args *a)
 		return setup_fail(a, "%s", err);
 	ret = svmigd_tpm_open(a->tcti, &t);
 	if (ret)
-		return setup_fail(a, "TPM: %s", svmigd_tpm_strerror(ret));
+		return tpm_open_fail(a, a->tcti, ret);
 	ret = svmigd_tpm_nv_read(t, nv, got, sizeof(got));
 	if (ret) {
 		snprintf(err, sizeof(err), "TPM NV index 0x%08x: %s (%s)", nv,
@@ -1070,115 +1084,326 @@ static int bad_number(const char *opt, const char *val)
 	return 2;
 }
 
-static int dispatch(const char *cmd, const char *sub, struct args *a)
+/*
+ * The subcommands, as wireguard-tools' wg.c has them: each entry names
+ * its function, the options it takes (a bit per option of opts[]), its
+ * operand if any, and its help.  An option another subcommand takes is
+ * "unknown for this command" here, exit 2, like any unknown option.
+ */
+enum {
+	C_MIGRATE = 1 << 0, C_STATUS = 1 << 1, C_ATTEST = 1 << 2,
+	C_REQUEST = 1 << 3, C_AUDIT = 1 << 4, C_POLICY = 1 << 5,
+	C_TPM_AK = 1 << 6, C_TPM_BIND = 1 << 7, C_TPM_AUTH = 1 << 8,
+	C_DAEMON = C_MIGRATE | C_STATUS | C_ATTEST,
+	C_NVTPM = C_TPM_BIND | C_TPM_AUTH,
+	C_ALL = (1 << 9) - 1,
+};
+
+struct cmd {
+	const char *name;		/* "audit verify": two words */
+	unsigned int bit;
+	int (*fn)(const struct args *a);
+	const char *synopsis;		/* after "svmigctl NAME " */
+	const char *summary;
+};
+
+static const struct cmd cmds[] = {
+	{ "migrate", C_MIGRATE, cmd_migrate,
+	  "--request FILE [--socket PATH | --config FILE] [--json]",
+	  "have svmigd migrate the VM of a signed request; progress, then a summary" },
+	{ "status", C_STATUS, cmd_status,
+	  "[--socket PATH | --config FILE] [--json]",
+	  "svmigd's host, policy, peers and the migration in progress" },
+	{ "attest", C_ATTEST, cmd_attest,
+	  "PEER [--socket PATH | --config FILE] [--json]",
+	  "have svmigd check PEER's certificate and TPM quote against the policy" },
+	{ "request", C_REQUEST, cmd_request,
+	  "--vm V --source A --target B --mem MIB --vcpus N --cert C --key K --out FILE [--json]",
+	  "write a migration request signed with the operator's key" },
+	{ "audit verify", C_AUDIT, cmd_audit_verify,
+	  "--log F --cert C [--json]",
+	  "check an audit log's signatures and chain" },
+	{ "policy check", C_POLICY, cmd_policy_check,
+	  "--policy P --sig S --authority A --cert OPCERT --vm V --source A --target B [--json]",
+	  "check a signed policy and whether it allows a migration" },
+	{ "tpm-ak", C_TPM_AK, cmd_tpm_ak,
+	  "[--tcti T] [--pcrs 0,7] [--json]",
+	  "this host's AK digest and PCR values, for the policy" },
+	{ "tpm-bind-authority", C_TPM_BIND, cmd_tpm_bind_authority,
+	  "--tcti T --nv-index I --authority CERT [--owner-auth-file F] [--json]",
+	  "bind the policy authority to this host's TPM (an NV index, write-locked)" },
+	{ "tpm-authority", C_TPM_AUTH, cmd_tpm_authority,
+	  "--tcti T --nv-index I [--authority CERT] [--json]",
+	  "read the authority bound in the TPM; compare it with CERT" },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+struct optdef {
+	struct option lo;
+	unsigned int cmds;	/* C_* of the subcommands that take it */
+	const char *arg;	/* its value's name in the help, or NULL */
+	const char *help;
+};
+
+static const struct optdef opts[] = {
+	{ { "socket", required_argument, NULL, 'S' }, C_DAEMON, "PATH",
+	  "svmigd's control socket (default: svmigd.sock in the state_dir of --config)" },
+	{ { "config", required_argument, NULL, 'C' }, C_DAEMON, "FILE",
+	  "svmigd.conf naming that state_dir (default /etc/svmigd/svmigd.conf)" },
+	{ { "request", required_argument, NULL, 'r' }, C_MIGRATE, "FILE",
+	  "the signed request (svmigctl request --out)" },
+	{ { "vm", required_argument, NULL, 'v' }, C_REQUEST | C_POLICY, "V",
+	  "the VM's name" },
+	{ { "source", required_argument, NULL, 's' }, C_REQUEST | C_POLICY, "A",
+	  "the source host's name" },
+	{ { "target", required_argument, NULL, 't' }, C_REQUEST | C_POLICY, "B",
+	  "the target host's name" },
+	{ { "mem", required_argument, NULL, 'm' }, C_REQUEST, "MIB",
+	  "the VM's memory in MiB (the target's admission limit)" },
+	{ { "vcpus", required_argument, NULL, 'n' }, C_REQUEST, "N",
+	  "the VM's vCPUs" },
+	{ { "cert", required_argument, NULL, 'c' }, C_REQUEST | C_AUDIT | C_POLICY, "C",
+	  "a PEM certificate: the operator's (request, policy check) or the host's "
+	  "that signed the log (audit verify)" },
+	{ { "key", required_argument, NULL, 'k' }, C_REQUEST, "K",
+	  "the operator's private key (PEM)" },
+	{ { "out", required_argument, NULL, 'o' }, C_REQUEST, "FILE",
+	  "where to write the request" },
+	{ { "log", required_argument, NULL, 'l' }, C_AUDIT, "F",
+	  "the audit log (svmigd writes STATE_DIR/audit.log)" },
+	{ { "policy", required_argument, NULL, 'p' }, C_POLICY, "P",
+	  "policy.json" },
+	{ { "sig", required_argument, NULL, 'g' }, C_POLICY, "S",
+	  "its signature (DER)" },
+	{ { "authority", required_argument, NULL, 'a' }, C_POLICY | C_NVTPM, "CERT",
+	  "the policy authority's certificate (PEM)" },
+	{ { "tcti", required_argument, NULL, 'T' }, C_TPM_AK | C_NVTPM, "T",
+	  "the TPM, as a tpm2-tss TCTI (default " SVMIGD_DEFAULT_TCTI " for tpm-ak)" },
+	{ { "pcrs", required_argument, NULL, 'P' }, C_TPM_AK, "LIST",
+	  "SHA-256 PCRs to read, comma-separated (e.g. 0,7)" },
+	{ { "nv-index", required_argument, NULL, 'N' }, C_NVTPM, "I",
+	  "the NV index, 0x01000000 to 0x01ffffff" },
+	{ { "owner-auth-file", required_argument, NULL, 'O' }, C_TPM_BIND, "F",
+	  "the TPM owner authorization (the file's bytes, one final newline dropped)" },
+	{ { "json", no_argument, NULL, 'j' }, C_ALL, NULL,
+	  "one JSON object on standard output, \"ok\" true exactly on success" },
+	{ { "help", no_argument, NULL, 'h' }, C_ALL, NULL,
+	  "this help" },
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void usage(FILE *f)
 {
-	if (is(cmd, "migrate"))
-		return cmd_migrate(a);
-	if (is(cmd, "status"))
-		return cmd_status(a);
-	if (is(cmd, "attest"))
-		return cmd_attest(a);
-	if (is(cmd, "request"))
-		return cmd_request(a);
-	if (is(cmd, "audit") && is(sub, "verify"))
-		return cmd_audit_verify(a);
-	if (is(cmd, "policy") && is(sub, "check"))
-		return cmd_policy_check(a);
-	if (is(cmd, "tpm-ak"))
-		return cmd_tpm_ak(a);
-	if (is(cmd, "tpm-bind-authority"))
-		return cmd_tpm_bind_authority(a);
-	if (is(cmd, "tpm-authority"))
-		return cmd_tpm_authority(a);
-	usage(stderr);
+	size_t i;
+
+	fprintf(f, "usage: " PROG " COMMAND [options]\n"
+		   "       " PROG " COMMAND --help | help [COMMAND]\n"
+		   "       " PROG " --help | --version\n\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-19s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nExit status: 0 success, 1 refused or broken, 2 usage or "
+		   "setup error.\nTSS2_LOG (e.g. all+ERROR) shows the TPM "
+		   "library's own messages.  See svmigctl(8).\n");
+}
+
+static void cmd_usage(FILE *f, const struct cmd *c)
+{
+	char name[64];
+	size_t i;
+
+	fprintf(f, "usage: " PROG " %s %s\n\n%s.\n\noptions:\n", c->name,
+		c->synopsis, c->summary);
+	for (i = 0; i < NOPTS; i++) {
+		if (!(opts[i].cmds & c->bit))
+			continue;
+		snprintf(name, sizeof(name), "--%s%s%s", opts[i].lo.name,
+			 opts[i].arg ? " " : "", opts[i].arg ?: "");
+		fprintf(f, "  %-22s %s\n", name, opts[i].help);
+	}
+}
+
+/* argv[1] (and argv[2] for a two-word command): the entry, or NULL. */
+static const struct cmd *find_cmd(int argc, char **argv, int *words)
+{
+	size_t i, n;
+
+	for (i = 0; i < NCMDS; i++) {
+		const char *sp = strchr(cmds[i].name, ' ');
+
+		if (!sp) {
+			if (is(argv[1], cmds[i].name)) {
+				*words = 1;
+				return &cmds[i];
+			}
+			continue;
+		}
+		n = (size_t)(sp - cmds[i].name);
+		if (!strncmp(argv[1], cmds[i].name, n) && !argv[1][n] &&
+		    argc > 2 && is(argv[2], sp + 1)) {
+			*words = 2;
+			return &cmds[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct optdef *opt_by_val(int val)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].lo.val == val)
+			return &opts[i];
+	return NULL;
+}
+
+static int set_opt(struct args *a, int c, const char *arg)
+{
+	uint64_t num;
+
+	switch (c) {
+	case 'S': a->socket = arg; break;
+	case 'C': a->config = arg; break;
+	case 'r': a->request = arg; break;
+	case 'v': a->vm = arg; break;
+	case 's': a->source = arg; break;
+	case 't': a->target = arg; break;
+	case 'm':
+		if (svmigd_parse_u64(arg, 1, 1ULL << 30, &num))
+			return bad_number("--mem", arg);
+		a->mem = num;
+		break;
+	case 'n':
+		if (svmigd_parse_u64(arg, 1, 4096, &num))
+			return bad_number("--vcpus", arg);
+		a->vcpus = num;
+		break;
+	case 'c': a->cert = arg; break;
+	case 'k': a->key = arg; break;
+	case 'o': a->out = arg; break;
+	case 'l': a->log = arg; break;
+	case 'p': a->policy = arg; break;
+	case 'g': a->sig = arg; break;
+	case 'a': a->authority = arg; break;
+	case 'T': a->tcti = arg; break;
+	case 'P': a->pcrs = arg; break;
+	case 'N': a->nv_index = arg; break;
+	case 'O': a->owner_auth_file = arg; break;
+	case 'j': a->json = true; break;
+	}
+	return 0;
+}
+
+static int unknown_command(const char *what)
+{
+	fprintf(stderr, PROG ": unknown command '%s' (" PROG
+		" --help lists the commands)\n", what);
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "socket", required_argument, NULL, 'S' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "request", required_argument, NULL, 'r' },
-		{ "vm", required_argument, NULL, 'v' },
-		{ "source", required_argument, NULL, 's' },
-		{ "target", required_argument, NULL, 't' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "vcpus", required_argument, NULL, 'n' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "sig", required_argument, NULL, 'g' },
-		{ "authority", required_argument, NULL, 'a' },
-		{ "tcti", required_argument, NULL, 'T' },
-		{ "pcrs", required_argument, NULL, 'P' },
-		{ "nv-index", required_argument, NULL, 'N' },
-		{ "owner-auth-file", required_argument, NULL, 'O' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct option lo[NOPTS + 1];
+	const struct cmd *c;
+	const struct optdef *d;
 	struct args a = { 0 };
-	const char *cmd, *sub = NULL;
-	uint64_t num;
-	int c;
+	int ch, words, ret;
+	size_t i;
 
+	/*
+	 * tpm2-tss prints its own errors on stderr; svmigctl says what
+	 * failed itself.  TSS2_LOG in the environment wins.
+	 */
+	setenv("TSS2_LOG", "all+NONE", 0);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[1];
-	optind = 2;
-	if ((is(cmd, "audit") || is(cmd, "policy")) && argc > 2) {
-		sub = argv[2];
-		optind = 3;
+	if (is(argv[1], "--help") || is(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
 	}
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'S': a.socket = optarg; break;
-		case 'C': a.config = optarg; break;
-		case 'r': a.request = optarg; break;
-		case 'v': a.vm = optarg; break;
-		case 's': a.source = optarg; break;
-		case 't': a.target = optarg; break;
-		case 'm':
-			if (svmigd_parse_u64(optarg, 1, 1ULL << 30, &num))
-				return bad_number("--mem", optarg);
-			a.mem = num;
-			break;
-		case 'n':
-			if (svmigd_parse_u64(optarg, 1, 4096, &num))
-				return bad_number("--vcpus", optarg);
-			a.vcpus = num;
-			break;
-		case 'c': a.cert = optarg; break;
-		case 'k': a.key = optarg; break;
-		case 'o': a.out = optarg; break;
-		case 'l': a.log = optarg; break;
-		case 'p': a.policy = optarg; break;
-		case 'g': a.sig = optarg; break;
-		case 'a': a.authority = optarg; break;
-		case 'T': a.tcti = optarg; break;
-		case 'P': a.pcrs = optarg; break;
-		case 'N': a.nv_index = optarg; break;
-		case 'O': a.owner_auth_file = optarg; break;
-		case 'j': a.json = true; break;
-		case 'h':
+	if (is(argv[1], "--version")) {
+		printf(PROG " %s\n", SVMIG_VERSION);
+		return 0;
+	}
+	if (is(argv[1], "help")) {
+		if (argc == 2) {
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		}
+		c = find_cmd(argc - 1, argv + 1, &words);
+		if (!c || argc != 2 + words)
+			return unknown_command(argv[2]);
+		cmd_usage(stdout, c);
+		return 0;
+	}
+	c = find_cmd(argc, argv, &words);
+	if (!c) {
+		if (argv[1][0] == '-') {
+			fprintf(stderr, PROG ": a command comes first, then its "
+				"options: " PROG " COMMAND [options] (" PROG
+				" --help lists the commands)\n");
 			return 2;
 		}
+		if ((is(argv[1], "audit") || is(argv[1], "policy")) && argc > 2) {
+			char both[128];
+
+			snprintf(both, sizeof(both), "%s %s", argv[1], argv[2]);
+			return unknown_command(both);
+		}
+		return unknown_command(argv[1]);
+	}
+
+	memset(lo, 0, sizeof(lo));
+	for (i = 0; i < NOPTS; i++)
+		lo[i] = opts[i].lo;
+	opterr = 0;
+	optind = 1 + words;
+	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		if (ch == '?' || ch == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (ch == ':')
+				fprintf(stderr, PROG " %s: %s needs a value\n",
+					c->name, bad);
+			else if (optopt)
+				fprintf(stderr, PROG " %s: unknown option '-%c'\n",
+					c->name, optopt);
+			else
+				fprintf(stderr, PROG " %s: unknown option '%s'\n",
+					c->name, bad);
+			fprintf(stderr, "(" PROG " %s --help lists its options)\n",
+				c->name);
+			return 2;
+		}
+		d = opt_by_val(ch);
+		if (!d || !(d->cmds & c->bit)) {
+			fprintf(stderr, PROG " %s: unknown option --%s for this "
+				"command (" PROG " %s --help lists its options)\n",
+				c->name, d ? d->lo.name : "?", c->name);
+			return 2;
+		}
+		if (ch == 'h') {
+			cmd_usage(stdout, c);
+			return 0;
+		}
+		ret = set_opt(&a, ch, optarg);
+		if (ret)
+			return ret;
 	}
 	/* the one operand: attest's PEER (getopt_long moved it last) */
-	if (is(cmd, "attest") && optind + 1 == argc)
+	if (c->bit == C_ATTEST && optind + 1 == argc)
 		a.peer = argv[optind++];
-	if (optind != argc) {
-		usage(stderr);
+	if (c->bit == C_ATTEST && !a.peer) {
+		fprintf(stderr, PROG " attest: which PEER? (" PROG
+			" attest PEER; " PROG " attest --help)\n");
 		return 2;
 	}
-	return dispatch(cmd, sub, &a);
+	if (optind != argc) {
+		fprintf(stderr, PROG " %s: unexpected argument '%s' (" PROG
+			" %s --help)\n", c->name, argv[optind], c->name);
+		return 2;
+	}
+	return c->fn(&a);
 }
