@@ -25,6 +25,8 @@ PACKAGES=(
 	# the Debian packages and their install test (debian/, dkms.conf,
 	# tests/install/): dpkg-buildpackage, dh_dkms, lintian, dkms, udev
 	debhelper dh-dkms dkms lintian fakeroot udev
+	# svmig(4) from Documentation/uapi.rst (rst2man)
+	python3-docutils
 )
 
 case ${1:-} in

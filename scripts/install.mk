@@ -80,11 +80,39 @@ $(DIST)/svmig.pc: scripts/svmig.pc.in VERSION | $(DIST)
 $(DIST)/svmigd.service: scripts/svmigd.service | $(DIST)
 	sed -e 's|/usr/sbin/svmigd|$(SBINDIR)/svmigd|' $< >$@
 
+# The man pages, with @VERSION@ filled in: the hand-written ones of
+# Documentation/man/, svmigd.conf(5) cut from svmigd(8)'s CONFIGURATION
+# section (one text for both), and svmig(4) made from
+# Documentation/uapi.rst by rst2man (python3-docutils).
+MAN_SRC := $(wildcard Documentation/man/*.[1-8])
+MAN_PAGES := $(patsubst Documentation/man/%,$(DIST)/man/%,$(MAN_SRC)) \
+	     $(DIST)/man/svmigd.conf.5 $(DIST)/man/svmig.4
+
+$(DIST)/man:
+	mkdir -p $@
+
+$(DIST)/man/%: Documentation/man/% VERSION | $(DIST)/man
+	sed 's/@VERSION@/$(SVMIG_VERSION)/g' $< >$@
+
+$(DIST)/man/svmigd.conf.5: Documentation/man/svmigd.8 VERSION | $(DIST)/man
+	{ echo '.\" SPDX-License-Identifier: GPL-2.0'; \
+	  echo '.\" Generated from svmigd.8 (CONFIGURATION) by scripts/install.mk.'; \
+	  echo '.TH SVMIGD.CONF 5 2026 "svmig $(SVMIG_VERSION)" "File Formats"'; \
+	  echo '.SH NAME'; \
+	  echo 'svmigd.conf \- configuration file of svmigd(8)'; \
+	  echo '.SH SYNOPSIS'; echo '.I /etc/svmigd/svmigd.conf'; \
+	  echo '.SH DESCRIPTION'; \
+	  awk '/^\.SH CONFIGURATION/ { on = 1; next } on && /^\.SH / { exit } on' $<; \
+	  echo '.SH FILES'; echo '.TP'; echo '.I /etc/svmigd/svmigd.conf.example'; \
+	  echo 'An example with every section, installed with svmigd.'; \
+	  echo '.SH SEE ALSO'; echo '.BR svmigd (8),'; echo '.BR svmigctl (8)'; } >$@
+
+$(DIST)/man/svmig.4: Documentation/uapi.rst scripts/uapi2man.sh VERSION | $(DIST)/man
+	scripts/uapi2man.sh $(SVMIG_VERSION) $@
+
 .PHONY: dist-files install uninstall $(DIST)/svmig.pc $(DIST)/svmigd.service
 dist-files: $(DIST)/$(SOLIB) $(DIST)/libsvmig.a $(DIST)/svmig.pc \
-	    $(DIST)/svmigd.service
-
-MAN_PAGES := $(wildcard Documentation/man/*.[1-8])
+	    $(DIST)/svmigd.service $(MAN_PAGES)
 
 install: $(B)/svmigd $(B)/svmigctl $(B)/svmig-migrate dist-files
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
