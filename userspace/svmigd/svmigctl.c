@@ -48,6 +48,7 @@
 #include "tpm.h"
 
 #define PROG "svmigctl"
+#define SVMIGD_DEFAULT_CONFIG "/etc/svmigd/svmigd.conf"
 
 static void usage(FILE *f);
 #define BAR_W 16		/* characters of the progress bar */
@@ -319,8 +320,14 @@ static int ctl_connect(const struct args *a)
 
 	if (a->socket) {
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->socket);
+	} else if (!a->config && access(SVMIGD_DEFAULT_CONFIG, F_OK)) {
+		setup_fail(a, "%s: %s: svmigd is not configured on this host (start "
+			   "from " SVMIGD_DEFAULT_CONFIG ".example, svmigd.conf(5)); "
+			   "or give --socket PATH or --config FILE",
+			   SVMIGD_DEFAULT_CONFIG, strerror(errno));
+		return -1;
 	} else {
-		if (svmigd_config_load(&cfg, a->config ?: "/etc/svmigd/svmigd.conf",
+		if (svmigd_config_load(&cfg, a->config ?: SVMIGD_DEFAULT_CONFIG,
 				       err, sizeof(err))) {
 			setup_fail(a, "%s", err);
 			return -1;
