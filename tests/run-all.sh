@@ -31,6 +31,9 @@
 # as failed skips: such a run never passes); SVMIG_* variables reach the
 # VM tests (see tests/vm/guest-run.sh), except that phase 5 sets
 # SVMIG_TESTS=t_notpm.
+# Phase 10 builds the Debian packages and installs them
+# (tests/install/run-install-test.sh: a fresh root on this host, then the
+# test VM).
 # Phases 6 to 9 boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
 # a smoke test of the harness, a migration through svmigd, failures in the
 # middle of one, then each refusal of one; each host ends with the host
@@ -383,6 +386,37 @@ two_host_phase 8 tests/vm/t2_failures.sh \
 # the source VM running and nothing started on the target.
 two_host_phase 9 tests/vm/t2_refusals.sh \
 	"svmigd: refusals (request, TLS, role, admission, policy): source runs on, target untouched"
+# Phase 10: installable on a host (tests/install/run-install-test.sh): the
+# Debian packages build and pass lintian, make install/uninstall lay out
+# and remove every file, dpkg -i on a fresh root of this host has DKMS
+# build svmig.ko for the test VM's kernel, and in the test VM on that root
+# the module loads through modules-load.d, udev gives /dev/svmig group
+# svmig and mode 0660, a VMM built with pkg-config links the installed
+# libsvmig.so.0 and works only with the group, systemd-analyze verify
+# accepts the unit, the tools answer as documented, dpkg --purge removes
+# it all.  One result per check.
+t0=$(now)
+echo "# phase 10: install (tests/install/run-install-test.sh)"
+ninst=0
+if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
+	result skip "install test" "SVMIG_SKIP_VM=1"
+else
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*)
+			ninst=$((ninst + 1))
+			result pass "install: ${line#ok - }"
+			;;
+		"not ok - "*)
+			ninst=$((ninst + 1))
+			result fail "install: ${line#not ok - }"
+			;;
+		*) echo "$line" ;;
+		esac
+	done < <(tests/install/run-install-test.sh --timeout 900 2>&1)
+	((ninst)) || result fail "install test: no result from tests/install/run-install-test.sh"
+fi
+timing "install test ($ninst checks)" "$t0"
 timing "total" "$t_all"
 
 if ((${#failures[@]})); then
