@@ -552,6 +552,7 @@ struct chan {
 	bool stream;
 	bool failed_seen;
 	bool unsure;		/* a forked child used it: the model may be stale */
+	bool shared;		/* a race's channel: other threads act on it too */
 	uint32_t ring_entries;	/* 0 until SETUP_RING */
 	uint64_t ring_size;
 	struct svmig_ring_offsets off;
@@ -637,7 +638,7 @@ static void check_stats(struct chan *c, const struct svmig_stats *st)
 	if (st->role == SVMIG_ROLE_RECEIVER && st->error && st->verdict != SVMIG_VERDICT_FAILED)
 		report(&n_contract, "GET_STATS: receiver error %d but verdict %u", st->error,
 		       st->verdict);
-	if (!c || racing)
+	if (!c || racing || c->shared)
 		return;
 	/* Counters only grow; the role never changes once set. */
 	if (c->last.role && st->role != c->last.role)
@@ -1077,7 +1078,7 @@ static void verify(struct chan *c, int fd)
 	struct svmig_stats st;
 	int ret = xioctl(OP_VERIFY, fd, SVMIG_IOC_VERIFY, chance(90) ? NULL : (void *)pick64());
 
-	if (!c || racing || ioctl(fd, SVMIG_IOC_GET_STATS, &st))
+	if (!c || racing || c->shared || ioctl(fd, SVMIG_IOC_GET_STATS, &st))
 		return;
 	/* VERIFY follows the verdict, which only moves forward. */
 	if ((ret == 0) != (st.verdict == SVMIG_VERDICT_VERIFIED && st.role == SVMIG_ROLE_RECEIVER))
@@ -1481,7 +1482,12 @@ static void do_fork(struct chan *c)
 		return;
 	}
 	if (!pid) {
+		/*
+		 * One thread: what the child opens is its own, and its model
+		 * of it exact (a race's channel stays c->shared).
+		 */
 		in_child = true;
+		racing = false;
 		rng ^= 0x5bd1e995;
 		child_ops(c);
 		_exit(child_violations ? 3 : 0);
@@ -2299,6 +2305,7 @@ static void race_op(struct race *r)
 	chan_init(&c);
 	c.fd = fd;
 	c.unsure = true;
+	c.shared = true;
 	switch (below(25)) {
 	case 0:
 		get_info(fd);
