@@ -107,6 +107,15 @@ int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (size > ring->size)
 		return -EINVAL;
+	/*
+	 * The ring is shared with the kernel: a private (copy-on-write)
+	 * mapping would never see head move, and nothing in it is code.
+	 */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	vma->vm_flags &= ~VM_MAYEXEC;
 	return remap_vmalloc_range(vma, ring->hdr, 0);
 }
 
@@ -132,6 +141,7 @@ int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done)
 	u32 tail, avail, n;
 	int ret = 0;
 
+	lockdep_assert_held(&ch->lock);
 	*done = 0;
 	/* Pairs with userspace's release store: entries before tail are written. */
 	tail = smp_load_acquire(&ring->hdr->tail);
