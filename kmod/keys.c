@@ -22,8 +22,8 @@ static const char svmig_label_session[] = "svmig v1 session";
 static const char svmig_label_key[] = "svmig v1 key s2r";
 static const char svmig_label_fp[] = "svmig v1 session fp";
 
-int svmig_hkdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
-		       const u8 *ikm, size_t ikm_len, u8 *prk)
+int svmig_kdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
+		      const u8 *ikm, size_t ikm_len, u8 *prk)
 {
 	int ret;
 
@@ -33,8 +33,8 @@ int svmig_hkdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_le
 	return crypto_shash_tfm_digest(hmac, ikm, ikm_len, prk);
 }
 
-int svmig_hkdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
-		      size_t info_len, u8 *okm, size_t okm_len)
+int svmig_kdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
+		     size_t info_len, u8 *okm, size_t okm_len)
 {
 	SHASH_DESC_ON_STACK(desc, hmac);
 	u8 t[SVMIG_SHA256_LEN];
@@ -99,8 +99,8 @@ static int svmig_derive_k0(struct svmig_keys *keys, const u8 *session_id,
 
 	memcpy(salt, svmig_label_session, label_len);
 	memcpy(salt + label_len, session_id, SVMIG_SESSION_ID_LEN);
-	ret = svmig_hkdf_extract(keys->hmac, salt, sizeof(salt), secret,
-				 SVMIG_SECRET_LEN, keys->k0);
+	ret = svmig_kdf_extract(keys->hmac, salt, sizeof(salt), secret,
+				SVMIG_SECRET_LEN, keys->k0);
 	keys->have_k0 = !ret;
 	return ret;
 }
@@ -114,8 +114,8 @@ int svmig_keys_accept_salt(struct svmig_channel *ch, const u8 *salt)
 	if (!keys->have_k0)
 		return -EINVAL;
 	memcpy(keys->salt, salt, SVMIG_SALT_LEN);
-	ret = svmig_hkdf_extract(keys->hmac, keys->salt, SVMIG_SALT_LEN,
-				 keys->k0, SVMIG_KEY_LEN, keys->prk);
+	ret = svmig_kdf_extract(keys->hmac, keys->salt, SVMIG_SALT_LEN,
+				keys->k0, SVMIG_KEY_LEN, keys->prk);
 	if (ret)
 		return ret;
 	memzero_explicit(keys->k0, sizeof(keys->k0));
@@ -216,8 +216,8 @@ static int svmig_join(struct svmig_channel *ch)
 	u8 fp[SVMIG_FP_LEN];
 	int ret;
 
-	ret = svmig_hkdf_expand(ch->keys.hmac, ch->keys.k0, svmig_label_fp,
-				sizeof(svmig_label_fp) - 1, fp, sizeof(fp));
+	ret = svmig_kdf_expand(ch->keys.hmac, ch->keys.k0, svmig_label_fp,
+			       sizeof(svmig_label_fp) - 1, fp, sizeof(fp));
 	if (!ret)
 		ret = svmig_session_join(ch, fp);
 	memzero_explicit(fp, sizeof(fp));
@@ -273,7 +273,7 @@ static void svmig_uninstall(struct svmig_channel *ch)
 	ch->stats.flags &= ~(SVMIG_STAT_TPM_SALT | SVMIG_STAT_NO_TPM);
 }
 
-int svmig_set_key(struct svmig_channel *ch, void __user *argp)
+int svmig_keys_set(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_key_setup *ks;
 	int ret;
@@ -326,8 +326,8 @@ static int svmig_epoch_key(struct svmig_channel *ch, u32 epoch)
 	memcpy(info, svmig_label_key, label_len);
 	memcpy(info + label_len, &be_channel, 4);
 	memcpy(info + label_len + 4, &be_epoch, 4);
-	ret = svmig_hkdf_expand(ch->keys.hmac, ch->keys.prk, info, sizeof(info),
-				key, sizeof(key));
+	ret = svmig_kdf_expand(ch->keys.hmac, ch->keys.prk, info, sizeof(info),
+			       key, sizeof(key));
 	if (!ret)
 		ret = crypto_aead_setkey(ch->keys.aead, key, sizeof(key));
 	memzero_explicit(key, sizeof(key));
@@ -384,9 +384,9 @@ int svmig_selftest(void)
 	hmac = crypto_alloc_shash("hmac(sha256)", 0, 0);
 	if (IS_ERR(hmac))
 		return PTR_ERR(hmac);
-	ret = svmig_hkdf_extract(hmac, salt, sizeof(salt), ikm, sizeof(ikm), prk);
+	ret = svmig_kdf_extract(hmac, salt, sizeof(salt), ikm, sizeof(ikm), prk);
 	if (!ret)
-		ret = svmig_hkdf_expand(hmac, prk, info, sizeof(info), okm, sizeof(okm));
+		ret = svmig_kdf_expand(hmac, prk, info, sizeof(info), okm, sizeof(okm));
 	if (!ret && memcmp(okm, okm_expected, sizeof(okm)))
 		ret = -EBADMSG;
 	crypto_free_shash(hmac);

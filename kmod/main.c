@@ -25,7 +25,7 @@ static bool svmig_have_tpm(void)
 	return true;
 }
 
-static int svmig_get_info(void __user *argp)
+static int svmig_info_get(void __user *argp)
 {
 	struct svmig_info info = {
 		.abi_version = SVMIG_ABI_VERSION,
@@ -50,7 +50,7 @@ static int svmig_get_info(void __user *argp)
  * owner is blocked in a send or receive.  Counters may be mid-update;
  * nothing read here is a pointer.
  */
-static int svmig_get_stats(struct svmig_channel *ch, void __user *argp)
+static int svmig_stats_get(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_stats st;
 
@@ -61,7 +61,7 @@ static int svmig_get_stats(struct svmig_channel *ch, void __user *argp)
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-static int svmig_finish(struct svmig_channel *ch)
+static int svmig_ioctl_finish(struct svmig_channel *ch)
 {
 	return ch->stream ? svmig_stream_finish(ch) : svmig_page_finish(ch);
 }
@@ -70,21 +70,21 @@ static long svmig_channel_ioctl(struct svmig_channel *ch, unsigned int cmd, void
 {
 	switch (cmd) {
 	case SVMIG_IOC_SET_KEY:
-		return svmig_set_key(ch, argp);
+		return svmig_keys_set(ch, argp);
 	case SVMIG_IOC_ADD_REGION:
-		return svmig_add_region(ch, argp);
+		return svmig_region_add(ch, argp);
 	case SVMIG_IOC_SETUP_RING:
 		return svmig_setup_ring(ch, argp);
 	case SVMIG_IOC_ATTACH_SOCK:
 		return svmig_attach_sock(ch, argp);
 	case SVMIG_IOC_SUBMIT:
-		return svmig_submit(ch, argp);
+		return svmig_page_submit(ch, argp);
 	case SVMIG_IOC_FINISH:
-		return svmig_finish(ch);
+		return svmig_ioctl_finish(ch);
 	case SVMIG_IOC_RECV:
-		return svmig_recv(ch, argp);
+		return svmig_rx_recv(ch, argp);
 	case SVMIG_IOC_VERIFY:
-		return svmig_verify(ch);
+		return svmig_rx_verify(ch);
 	}
 	return -ENOTTY;	/* not reached: svmig_ioctl() checked cmd */
 }
@@ -135,9 +135,9 @@ static long svmig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case SVMIG_IOC_GET_INFO:
-		return svmig_get_info(argp);
+		return svmig_info_get(argp);
 	case SVMIG_IOC_GET_STATS:
-		return svmig_get_stats(ch, argp);
+		return svmig_stats_get(ch, argp);
 	case SVMIG_IOC_SET_KEY:
 	case SVMIG_IOC_ADD_REGION:
 	case SVMIG_IOC_SETUP_RING:

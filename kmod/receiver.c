@@ -34,7 +34,7 @@ static int svmig_rx_hello(struct svmig_channel *ch, u8 *rec)
 	ret = svmig_keys_accept_salt(ch, h->salt);
 	if (ret)
 		return ret;
-	return svmig_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
+	return svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
 }
 
 static int svmig_rx_page_write(struct svmig_channel *ch, const struct svmig_mregion *m,
@@ -83,7 +83,7 @@ static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
 	m = svmig_find_region(ch, be32_to_cpu(wp->slot));
 	if (!m || page >= m->npages || !gen)
 		return -EPROTO;
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
 	ch->rx_page_records++;
@@ -109,10 +109,10 @@ static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
 	u64 pages;
 	int ret;
 
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
-	svmig_table_digest(ch, digest, &pages);
+	svmig_manifest_digest(ch, digest, &pages);
 	ch->ended = true;
 	ch->stats.manifest_pages = be64_to_cpu(mf->pages);
 	if (be64_to_cpu(mf->pages) == pages &&
@@ -165,7 +165,7 @@ static int svmig_rx_out_of_seq(struct svmig_channel *ch)
 	size_t clear_len = svmig_clear_len(hdr->type);
 
 	if (ch->keys.have_prk &&
-	    !svmig_open(ch, ch->rxbuf, clear_len, ch->rx_need - clear_len)) {
+	    !svmig_rec_open(ch, ch->rxbuf, clear_len, ch->rx_need - clear_len)) {
 		ch->stats.replays++;
 		return -EILSEQ;
 	}
@@ -280,7 +280,7 @@ static void svmig_rx_discard(struct svmig_channel *ch)
 	ch->pt_len = 0;
 }
 
-int svmig_recv(struct svmig_channel *ch, void __user *argp)
+int svmig_rx_recv(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_recv __user *urecv = argp;
 	struct svmig_recv r;
@@ -356,7 +356,7 @@ int svmig_verdict_errno(u32 verdict)
 }
 
 /* A session's channel answers for every channel of the session. */
-int svmig_verify(struct svmig_channel *ch)
+int svmig_rx_verify(struct svmig_channel *ch)
 {
 	if (ch->role != SVMIG_ROLE_RECEIVER)
 		return -EINVAL;

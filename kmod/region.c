@@ -80,7 +80,7 @@ int svmig_check_mm(struct svmig_channel *ch)
 	return ch->mm && ch->mm != current->mm ? -EPERM : 0;
 }
 
-int svmig_add_region(struct svmig_channel *ch, void __user *argp)
+int svmig_region_add(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_region r;
 	struct svmig_mregion m;

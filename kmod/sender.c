@@ -25,7 +25,7 @@ static int svmig_seal_user_copy(struct svmig_channel *ch, u8 *rec, size_t clear_
 
 	if (copy_from_user(rec + clear_len, u64_to_user_ptr(uaddr), SVMIG_PAGE_SIZE))
 		return svmig_fail(ch, -EFAULT);
-	ret = svmig_seal(ch, rec, clear_len, SVMIG_PAGE_SIZE);
+	ret = svmig_rec_seal(ch, rec, clear_len, SVMIG_PAGE_SIZE);
 	return ret ? svmig_fail(ch, ret) : 0;
 }
 
@@ -52,8 +52,8 @@ static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_
 	ret = get_user_pages_fast(uaddr, 1, 0, &page);
 	if (ret != 1)
 		return svmig_seal_user_copy(ch, rec, clear_len, uaddr);
-	ret = svmig_seal_from(ch, rec, clear_len, page, offset_in_page(uaddr),
-			      SVMIG_PAGE_SIZE);
+	ret = svmig_rec_seal_page(ch, rec, clear_len, page, offset_in_page(uaddr),
+				  SVMIG_PAGE_SIZE);
 	put_page(page);
 	return ret ? svmig_fail(ch, ret) : 0;
 }
@@ -124,7 +124,7 @@ static int svmig_check_submit(const struct svmig_submit *s)
 	return 0;
 }
 
-int svmig_submit(struct svmig_channel *ch, void __user *argp)
+int svmig_page_submit(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_submit __user *usub = argp;
 	struct svmig_submit s;
@@ -187,10 +187,10 @@ int svmig_page_finish(struct svmig_channel *ch)
 	svmig_put_hdr(rec, SVMIG_REC_MANIFEST, SVMIG_MANIFEST_REC_LEN - SVMIG_HDR_LEN,
 		      ch->tx_seq);
 	mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
-	svmig_table_digest(ch, mf->digest, &pages);
+	svmig_manifest_digest(ch, mf->digest, &pages);
 	mf->pages = cpu_to_be64(pages);
 	mf->page_records = cpu_to_be64(ch->stats.pages);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*mf));
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*mf));
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, SVMIG_MANIFEST_REC_LEN);

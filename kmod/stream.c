@@ -38,7 +38,7 @@ static int svmig_seal_data(struct svmig_channel *ch, struct iov_iter *from, size
 	if (copy_from_iter(rec + SVMIG_HDR_LEN, n, from) != n)
 		return -EFAULT;
 	svmig_put_hdr(rec, SVMIG_REC_DATA, len - SVMIG_HDR_LEN, ch->tx_seq);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, n);
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, n);
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, len);
@@ -111,7 +111,7 @@ int svmig_stream_finish(struct svmig_channel *ch)
 	end->bytes = cpu_to_be64(ch->stats.payload_bytes);
 	tr = ch->transcript;
 	sha256_final(&tr, end->transcript);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*end));
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*end));
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, SVMIG_END_REC_LEN);
@@ -125,7 +125,7 @@ int svmig_rx_data(struct svmig_channel *ch, u8 *rec)
 	size_t n = ch->rx_need - SVMIG_HDR_LEN - SVMIG_TAG_LEN;
 	int ret;
 
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, n + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, n + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
 	ch->pt_off = SVMIG_HDR_LEN;
@@ -142,7 +142,7 @@ int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
 	struct sha256_state tr;
 	int ret;
 
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, sizeof(*end) + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*end) + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
 	tr = ch->transcript;

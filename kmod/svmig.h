@@ -129,7 +129,7 @@ struct svmig_ring_hdr {
 	u8 pad2[56];
 };
 
-struct svmig_ring {
+struct svmig_gfn_ring {
 	struct svmig_ring_hdr *hdr;	/* vmalloc_user(), mapped to userspace */
 	struct svmig_dirty_gfn *entries;
 	size_t size;
@@ -166,7 +166,7 @@ struct svmig_channel {
 	 */
 	struct mm_struct *mm;
 
-	struct svmig_ring *ring;	/* published with release, see ring.c */
+	struct svmig_gfn_ring *ring;	/* published with release, see ring.c */
 	struct socket *sock;		/* likewise, see transport.c */
 	/* Our entry on the socket's wait queue, forwarding to wq (transport.c). */
 	struct poll_table_struct sock_pt;
@@ -197,11 +197,11 @@ struct svmig_channel {
 };
 
 /* keys.c */
-int svmig_hkdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
-		       const u8 *ikm, size_t ikm_len, u8 *prk);
-int svmig_hkdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
-		      size_t info_len, u8 *okm, size_t okm_len);
-int svmig_set_key(struct svmig_channel *ch, void __user *argp);
+int svmig_kdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
+		      const u8 *ikm, size_t ikm_len, u8 *prk);
+int svmig_kdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
+		     size_t info_len, u8 *okm, size_t okm_len);
+int svmig_keys_set(struct svmig_channel *ch, void __user *argp);
 int svmig_keys_accept_salt(struct svmig_channel *ch, const u8 *salt);
 int svmig_keys_for_seq(struct svmig_channel *ch, u64 seq);
 void svmig_keys_free(struct svmig_keys *keys);
@@ -218,13 +218,13 @@ int svmig_session_verify(struct svmig_channel *ch);
 /* record.c */
 void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq);
 int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len);
-int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
-int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
-int svmig_seal_from(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-		    struct page *page, unsigned int offset, size_t pt_len);
+int svmig_rec_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
+int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
+int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+			struct page *page, unsigned int offset, size_t pt_len);
 
 /* region.c */
-int svmig_add_region(struct svmig_channel *ch, void __user *argp);
+int svmig_region_add(struct svmig_channel *ch, void __user *argp);
 int svmig_check_mm(struct svmig_channel *ch);
 struct svmig_mregion *svmig_find_region(struct svmig_channel *ch, u32 slot);
 void svmig_free_regions(struct svmig_channel *ch);
@@ -246,16 +246,16 @@ int svmig_tx_flush(struct svmig_channel *ch);
 
 /* sender.c (page mode) */
 int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e);
-int svmig_submit(struct svmig_channel *ch, void __user *argp);
+int svmig_page_submit(struct svmig_channel *ch, void __user *argp);
 int svmig_page_finish(struct svmig_channel *ch);
 ssize_t svmig_tx_read(struct svmig_channel *ch, struct iov_iter *to);
 
 /* receiver.c */
 int svmig_rx_ready(struct svmig_channel *ch);
 int svmig_rx_sock_one(struct svmig_channel *ch);
-int svmig_recv(struct svmig_channel *ch, void __user *argp);
+int svmig_rx_recv(struct svmig_channel *ch, void __user *argp);
 ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from);
-int svmig_verify(struct svmig_channel *ch);
+int svmig_rx_verify(struct svmig_channel *ch);
 int svmig_verdict_errno(u32 verdict);
 
 /* stream.c */
@@ -266,7 +266,7 @@ int svmig_rx_data(struct svmig_channel *ch, u8 *rec);
 int svmig_rx_end(struct svmig_channel *ch, u8 *rec);
 
 /* manifest.c */
-void svmig_table_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
+void svmig_manifest_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
 
 /* transport.c */
 int svmig_attach_sock(struct svmig_channel *ch, void __user *argp);

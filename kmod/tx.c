@@ -124,7 +124,7 @@ int svmig_tx_start(struct svmig_channel *ch)
 	h->flags = cpu_to_be32(ch->stream ? SVMIG_HELLO_F_STREAM : 0);
 	memcpy(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(h->salt, ch->keys.salt, SVMIG_SALT_LEN);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN + sizeof(*h), 0);
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN + sizeof(*h), 0);
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, SVMIG_HELLO_REC_LEN);
