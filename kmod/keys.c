@@ -4,6 +4,8 @@
  * HKDF-SHA-256 over the controller's secret and a salt from the TPM's RNG.
  * Key bytes live in struct svmig_keys only and never leave the kernel.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <crypto/aead.h>
 #include <crypto/hash.h>
 #include <linux/random.h>
@@ -18,9 +20,10 @@
 
 static const char svmig_label_session[] = "svmig v1 session";
 static const char svmig_label_key[] = "svmig v1 key s2r";
+static const char svmig_label_fp[] = "svmig v1 session fp";
 
-int svmig_hkdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
-		       const u8 *ikm, size_t ikm_len, u8 *prk)
+int svmig_kdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
+		      const u8 *ikm, size_t ikm_len, u8 *prk)
 {
 	int ret;
 
@@ -30,8 +33,8 @@ int svmig_hkdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_le
 	return crypto_shash_tfm_digest(hmac, ikm, ikm_len, prk);
 }
 
-int svmig_hkdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
-		      size_t info_len, u8 *okm, size_t okm_len)
+int svmig_kdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
+		     size_t info_len, u8 *okm, size_t okm_len)
 {
 	SHASH_DESC_ON_STACK(desc, hmac);
 	u8 t[SVMIG_SHA256_LEN];
@@ -96,8 +99,8 @@ static int svmig_derive_k0(struct svmig_keys *keys, const u8 *session_id,
 
 	memcpy(salt, svmig_label_session, label_len);
 	memcpy(salt + label_len, session_id, SVMIG_SESSION_ID_LEN);
-	ret = svmig_hkdf_extract(keys->hmac, salt, sizeof(salt), secret,
-				 SVMIG_SECRET_LEN, keys->k0);
+	ret = svmig_kdf_extract(keys->hmac, salt, sizeof(salt), secret,
+				SVMIG_SECRET_LEN, keys->k0);
 	keys->have_k0 = !ret;
 	return ret;
 }
@@ -111,8 +114,8 @@ int svmig_keys_accept_salt(struct svmig_channel *ch, const u8 *salt)
 	if (!keys->have_k0)
 		return -EINVAL;
 	memcpy(keys->salt, salt, SVMIG_SALT_LEN);
-	ret = svmig_hkdf_extract(keys->hmac, keys->salt, SVMIG_SALT_LEN,
-				 keys->k0, SVMIG_KEY_LEN, keys->prk);
+	ret = svmig_kdf_extract(keys->hmac, keys->salt, SVMIG_SALT_LEN,
+				keys->k0, SVMIG_KEY_LEN, keys->prk);
 	if (ret)
 		return ret;
 	memzero_explicit(keys->k0, sizeof(keys->k0));
@@ -126,7 +129,7 @@ static int svmig_check_key_setup(const struct svmig_key_setup *ks)
 	u32 role = ks->flags & (SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER);
 
 	if (ks->flags & ~(SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER | SVMIG_KEY_NO_TPM |
-			  SVMIG_KEY_STREAM))
+			  SVMIG_KEY_STREAM | SVMIG_KEY_SESSION))
 		return -EINVAL;
 	if (role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER)
 		return -EINVAL;
@@ -180,7 +183,7 @@ static int svmig_sender_salt(struct svmig_channel *ch, bool no_tpm_ok)
 	if (ret == 0) {
 		ch->stats.flags |= SVMIG_STAT_TPM_SALT;
 	} else if (ret == -ENODEV && no_tpm_ok) {
-		pr_warn_ratelimited("svmig: channel %u keyed WITHOUT a TPM (SVMIG_KEY_NO_TPM)\n",
+		pr_warn_ratelimited("channel %u keyed WITHOUT a TPM (SVMIG_KEY_NO_TPM)\n",
 				    ch->channel);
 		get_random_bytes(salt, sizeof(salt));
 		ch->stats.flags |= SVMIG_STAT_NO_TPM;
@@ -201,6 +204,24 @@ static void svmig_fill_implicit_aad(struct svmig_channel *ch)
 	memcpy(aad, ch->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(aad + SVMIG_SESSION_ID_LEN, &channel, sizeof(channel));
 	memset(aad + SVMIG_SESSION_ID_LEN + sizeof(channel), 0, 4);
+}
+
+/*
+ * Joins the session (session.c) with the fingerprint
+ * HKDF-Expand(K0, "svmig v1 session fp", 32) as proof of the secret: K0
+ * binds the secret and the session id, and the fingerprint reveals neither.
+ */
+static int svmig_join(struct svmig_channel *ch)
+{
+	u8 fp[SVMIG_FP_LEN];
+	int ret;
+
+	ret = svmig_kdf_expand(ch->keys.hmac, ch->keys.k0, svmig_label_fp,
+			       sizeof(svmig_label_fp) - 1, fp, sizeof(fp));
+	if (!ret)
+		ret = svmig_session_join(ch, fp);
+	memzero_explicit(fp, sizeof(fp));
+	return ret;
 }
 
 static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup *ks)
@@ -228,6 +249,8 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 		ret = svmig_alloc_buffers(ch);
 	if (!ret)
 		ret = svmig_derive_k0(&ch->keys, ks->session_id, ks->secret);
+	if (!ret && ks->flags & SVMIG_KEY_SESSION)
+		ret = svmig_join(ch);
 	if (!ret && ch->role == SVMIG_ROLE_SENDER)
 		ret = svmig_sender_salt(ch, no_tpm_ok);
 	if (!ret)
@@ -239,6 +262,7 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 
 static void svmig_uninstall(struct svmig_channel *ch)
 {
+	svmig_session_leave(ch);
 	svmig_keys_free(&ch->keys);
 	kfree_sensitive(ch->txbuf);
 	kfree_sensitive(ch->rxbuf);
@@ -249,16 +273,24 @@ static void svmig_uninstall(struct svmig_channel *ch)
 	ch->stats.flags &= ~(SVMIG_STAT_TPM_SALT | SVMIG_STAT_NO_TPM);
 }
 
-int svmig_set_key(struct svmig_channel *ch, void __user *argp)
+int svmig_keys_set(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_key_setup *ks;
 	int ret;
 
 	if (ch->role)
 		return -EBUSY;
-	ks = memdup_user(argp, sizeof(*ks));
-	if (IS_ERR(ks))
-		return PTR_ERR(ks);
+	/*
+	 * Not memdup_user(): a copy that faults part-way would be freed with
+	 * the secret's first bytes in it.  Wiped on every path below.
+	 */
+	ks = kmalloc(sizeof(*ks), GFP_KERNEL);
+	if (!ks)
+		return -ENOMEM;
+	if (copy_from_user(ks, argp, sizeof(*ks))) {
+		kfree_sensitive(ks);
+		return -EFAULT;
+	}
 	ret = svmig_check_key_setup(ks);
 	if (!ret)
 		ret = svmig_install(ch, ks);
@@ -294,8 +326,8 @@ static int svmig_epoch_key(struct svmig_channel *ch, u32 epoch)
 	memcpy(info, svmig_label_key, label_len);
 	memcpy(info + label_len, &be_channel, 4);
 	memcpy(info + label_len + 4, &be_epoch, 4);
-	ret = svmig_hkdf_expand(ch->keys.hmac, ch->keys.prk, info, sizeof(info),
-				key, sizeof(key));
+	ret = svmig_kdf_expand(ch->keys.hmac, ch->keys.prk, info, sizeof(info),
+			       key, sizeof(key));
 	if (!ret)
 		ret = crypto_aead_setkey(ch->keys.aead, key, sizeof(key));
 	memzero_explicit(key, sizeof(key));
@@ -352,9 +384,9 @@ int svmig_selftest(void)
 	hmac = crypto_alloc_shash("hmac(sha256)", 0, 0);
 	if (IS_ERR(hmac))
 		return PTR_ERR(hmac);
-	ret = svmig_hkdf_extract(hmac, salt, sizeof(salt), ikm, sizeof(ikm), prk);
+	ret = svmig_kdf_extract(hmac, salt, sizeof(salt), ikm, sizeof(ikm), prk);
 	if (!ret)
-		ret = svmig_hkdf_expand(hmac, prk, info, sizeof(info), okm, sizeof(okm));
+		ret = svmig_kdf_expand(hmac, prk, info, sizeof(info), okm, sizeof(okm));
 	if (!ret && memcmp(okm, okm_expected, sizeof(okm)))
 		ret = -EBADMSG;
 	crypto_free_shash(hmac);

@@ -3,6 +3,8 @@
  * svmig: secure VM live migration, the crypto and verification in the
  * kernel.  /dev/svmig: one open file is one channel of one session.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -23,13 +25,13 @@ static bool svmig_have_tpm(void)
 	return true;
 }
 
-static int svmig_get_info(void __user *argp)
+static int svmig_info_get(void __user *argp)
 {
 	struct svmig_info info = {
 		.abi_version = SVMIG_ABI_VERSION,
 		.page_size = SVMIG_PAGE_SIZE,
 		.features = SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
-			    SVMIG_FEAT_STREAM,
+			    SVMIG_FEAT_STREAM | SVMIG_FEAT_EXPLICIT_END | SVMIG_FEAT_SESSION,
 		.max_regions = SVMIG_MAX_REGIONS,
 		.max_ring_entries = SVMIG_MAX_RING_ENTRIES,
 		.max_region_size = SVMIG_MAX_REGION_SIZE,
@@ -48,7 +50,7 @@ static int svmig_get_info(void __user *argp)
  * owner is blocked in a send or receive.  Counters may be mid-update;
  * nothing read here is a pointer.
  */
-static int svmig_get_stats(struct svmig_channel *ch, void __user *argp)
+static int svmig_stats_get(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_stats st;
 
@@ -59,7 +61,7 @@ static int svmig_get_stats(struct svmig_channel *ch, void __user *argp)
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-static int svmig_finish(struct svmig_channel *ch)
+static int svmig_ioctl_finish(struct svmig_channel *ch)
 {
 	return ch->stream ? svmig_stream_finish(ch) : svmig_page_finish(ch);
 }
@@ -68,23 +70,61 @@ static long svmig_channel_ioctl(struct svmig_channel *ch, unsigned int cmd, void
 {
 	switch (cmd) {
 	case SVMIG_IOC_SET_KEY:
-		return svmig_set_key(ch, argp);
+		return svmig_keys_set(ch, argp);
 	case SVMIG_IOC_ADD_REGION:
-		return svmig_add_region(ch, argp);
+		return svmig_region_add(ch, argp);
 	case SVMIG_IOC_SETUP_RING:
 		return svmig_setup_ring(ch, argp);
 	case SVMIG_IOC_ATTACH_SOCK:
 		return svmig_attach_sock(ch, argp);
 	case SVMIG_IOC_SUBMIT:
-		return svmig_submit(ch, argp);
+		return svmig_page_submit(ch, argp);
 	case SVMIG_IOC_FINISH:
-		return svmig_finish(ch);
+		return svmig_ioctl_finish(ch);
 	case SVMIG_IOC_RECV:
-		return svmig_recv(ch, argp);
+		return svmig_rx_recv(ch, argp);
 	case SVMIG_IOC_VERIFY:
-		return svmig_verify(ch);
+		return svmig_rx_verify(ch);
 	}
-	return -ENOTTY;
+	return -ENOTTY;	/* not reached: svmig_ioctl() checked cmd */
+}
+
+/*
+ * Every call that may change the channel's state takes its lock here:
+ * O_NONBLOCK callers do not wait for it (-EAGAIN), and the flag reaches the
+ * socket calls through ch->nonblock.  Poll()ers are woken after the call.
+ */
+static int svmig_lock(struct svmig_channel *ch, struct file *file)
+{
+	bool nonblock = file->f_flags & O_NONBLOCK;
+
+	if (nonblock) {
+		if (!mutex_trylock(&ch->lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&ch->lock)) {
+		return -ERESTARTSYS;
+	}
+	ch->nonblock = nonblock;
+	return 0;
+}
+
+static void svmig_unlock(struct svmig_channel *ch)
+{
+	mutex_unlock(&ch->lock);
+	svmig_wake(ch);
+}
+
+/*
+ * SUBMIT and RECV write their count back whatever happens (uapi.rst), also
+ * when the call never got the channel: a signal while waiting for it, or
+ * O_NONBLOCK while another call holds it.  A fault here changes nothing.
+ */
+static void svmig_count_none(unsigned int cmd, void __user *argp)
+{
+	if (cmd == SVMIG_IOC_SUBMIT)
+		(void)put_user(0, &((struct svmig_submit __user *)argp)->completed);
+	else if (cmd == SVMIG_IOC_RECV)
+		(void)put_user(0, &((struct svmig_recv __user *)argp)->records);
 }
 
 static long svmig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -93,20 +133,31 @@ static long svmig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *argp = (void __user *)arg;
 	long ret;
 
-	if (cmd == SVMIG_IOC_GET_INFO)
-		return svmig_get_info(argp);
-	if (cmd == SVMIG_IOC_GET_STATS)
-		return svmig_get_stats(ch, argp);
-	if (mutex_lock_interruptible(&ch->lock))
-		return -ERESTARTSYS;
+	switch (cmd) {
+	case SVMIG_IOC_GET_INFO:
+		return svmig_info_get(argp);
+	case SVMIG_IOC_GET_STATS:
+		return svmig_stats_get(ch, argp);
+	case SVMIG_IOC_SET_KEY:
+	case SVMIG_IOC_ADD_REGION:
+	case SVMIG_IOC_SETUP_RING:
+	case SVMIG_IOC_ATTACH_SOCK:
+	case SVMIG_IOC_SUBMIT:
+	case SVMIG_IOC_FINISH:
+	case SVMIG_IOC_RECV:
+	case SVMIG_IOC_VERIFY:
+		break;
+	default:
+		return -ENOTTY;	/* without the lock: no EAGAIN, no EINTR */
+	}
+	ret = svmig_lock(ch, file);
+	if (ret) {
+		svmig_count_none(cmd, argp);
+		return ret;
+	}
 	ret = svmig_channel_ioctl(ch, cmd, argp);
-	mutex_unlock(&ch->lock);
+	svmig_unlock(ch);
 	return ret;
-}
-
-static bool svmig_nonblock(struct kiocb *iocb)
-{
-	return iocb->ki_filp->f_flags & O_NONBLOCK;
 }
 
 /* Stream mode: plaintext out of a receiver.  Page mode: records out of a sender. */
@@ -115,13 +166,14 @@ static ssize_t svmig_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct svmig_channel *ch = iocb->ki_filp->private_data;
 	ssize_t ret;
 
-	if (mutex_lock_interruptible(&ch->lock))
-		return -ERESTARTSYS;
+	ret = svmig_lock(ch, iocb->ki_filp);
+	if (ret)
+		return ret;
 	if (ch->stream)
-		ret = svmig_stream_read(ch, to, svmig_nonblock(iocb));
+		ret = svmig_stream_read(ch, to);
 	else
 		ret = svmig_tx_read(ch, to);
-	mutex_unlock(&ch->lock);
+	svmig_unlock(ch);
 	return ret;
 }
 
@@ -131,28 +183,34 @@ static ssize_t svmig_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	struct svmig_channel *ch = iocb->ki_filp->private_data;
 	ssize_t ret;
 
-	if (mutex_lock_interruptible(&ch->lock))
-		return -ERESTARTSYS;
+	ret = svmig_lock(ch, iocb->ki_filp);
+	if (ret)
+		return ret;
 	if (ch->stream)
-		ret = svmig_stream_write(ch, from, svmig_nonblock(iocb));
+		ret = svmig_stream_write(ch, from);
 	else
 		ret = svmig_rx_write(ch, from);
-	mutex_unlock(&ch->lock);
+	svmig_unlock(ch);
 	return ret;
 }
 
 /*
- * Lockless, like GET_STATS: the socket's readiness (its wait queue is the
- * one we sleep on) combined with what the channel already holds.
+ * Lockless, like GET_STATS: what the channel holds, combined with the
+ * attached socket's readiness.  The channel's wait queue is the only one
+ * registered: the socket's callbacks wake it (transport.c), so an epoll set
+ * up before ATTACH_SOCK is woken by the socket too.
  */
 static __poll_t svmig_poll(struct file *file, poll_table *wait)
 {
 	struct svmig_channel *ch = file->private_data;
-	__poll_t sock_mask = svmig_sock_poll(ch, wait);
-	bool has_sock = sock_mask || READ_ONCE(ch->sock);
-	u32 role = READ_ONCE(ch->role);
-	__poll_t mask = 0;
+	__poll_t sock_mask, mask = 0;
+	bool has_sock;
+	u32 role;
 
+	poll_wait(file, &ch->wq, wait);
+	sock_mask = svmig_sock_poll(ch);
+	has_sock = sock_mask || READ_ONCE(ch->sock);
+	role = READ_ONCE(ch->role);
 	if (READ_ONCE(ch->failed))
 		return EPOLLERR | EPOLLIN | EPOLLOUT;
 	if (role == SVMIG_ROLE_RECEIVER) {
@@ -179,6 +237,7 @@ static int svmig_open_file(struct inode *inode, struct file *file)
 	if (!ch)
 		return -ENOMEM;
 	mutex_init(&ch->lock);
+	init_waitqueue_head(&ch->wq);
 	file->private_data = ch;
 	return stream_open(inode, file);
 }
@@ -187,10 +246,14 @@ static int svmig_release(struct inode *inode, struct file *file)
 {
 	struct svmig_channel *ch = file->private_data;
 
-	svmig_stream_release(ch);
+	/* Nobody else holds the file: the lock only satisfies the helpers' asserts. */
+	mutex_lock(&ch->lock);
+	svmig_tx_release(ch);
+	mutex_unlock(&ch->lock);
 	svmig_detach_sock(ch);
 	svmig_free_ring(ch);
 	svmig_free_regions(ch);
+	svmig_session_leave(ch);
 	svmig_keys_free(&ch->keys);
 	kfree_sensitive(ch->txbuf);
 	kfree_sensitive(ch->rxbuf);
@@ -247,7 +310,7 @@ static int __init svmig_init(void)
 	svmig_abi_checks();
 	ret = svmig_selftest();
 	if (ret) {
-		pr_err("svmig: HKDF self-test failed (%d), not loading\n", ret);
+		pr_err("HKDF self-test failed (%d), not loading\n", ret);
 		return ret;
 	}
 	return misc_register(&svmig_misc);

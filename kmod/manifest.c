@@ -10,7 +10,7 @@
 
 #define SVMIG_DIGEST_ENTRY_LEN	32
 
-void svmig_table_digest(struct svmig_channel *ch, u8 *digest, u64 *pages)
+void svmig_manifest_digest(struct svmig_channel *ch, u8 *digest, u64 *pages)
 {
 	u8 entry[SVMIG_DIGEST_ENTRY_LEN];
 	struct sha256_state sha;

@@ -34,7 +34,41 @@ static int svmig_rx_hello(struct svmig_channel *ch, u8 *rec)
 	ret = svmig_keys_accept_salt(ch, h->salt);
 	if (ret)
 		return ret;
-	return svmig_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
+	return svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
+}
+
+static int svmig_rx_page_write(struct svmig_channel *ch, const struct svmig_mregion *m,
+			       u64 page, const void *pt)
+{
+	if (copy_to_user(u64_to_user_ptr(m->uaddr + page * SVMIG_PAGE_SIZE), pt,
+			 SVMIG_PAGE_SIZE))
+		return -EFAULT;
+	ch->stats.pages++;
+	return 0;
+}
+
+/*
+ * A session's page lands only if no channel of the session applied a newer
+ * generation of it: an older copy that another connection delayed is
+ * authentic but stale, dropped and counted.
+ */
+static int svmig_rx_page_session(struct svmig_channel *ch, const struct svmig_mregion *m,
+				 u64 page, u32 gen, const void *pt)
+{
+	u32 *sgen = svmig_page_lock(ch, m->slot, page);
+	int ret = 0;
+
+	if (!sgen)
+		return -EINVAL;
+	if (gen > *sgen) {
+		ret = svmig_rx_page_write(ch, m, page, pt);
+		if (!ret)
+			*sgen = gen;
+	} else {
+		ch->stats.stale_pages++;
+	}
+	svmig_page_unlock(ch, m->slot, page);
+	return ret;
 }
 
 static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
@@ -49,7 +83,7 @@ static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
 	m = svmig_find_region(ch, be32_to_cpu(wp->slot));
 	if (!m || page >= m->npages || !gen)
 		return -EPROTO;
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
 	ch->rx_page_records++;
@@ -58,12 +92,13 @@ static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
 		ch->stats.stale_pages++;
 		return 0;
 	}
-	if (copy_to_user(u64_to_user_ptr(m->uaddr + page * SVMIG_PAGE_SIZE), wp + 1,
-			 SVMIG_PAGE_SIZE))
-		return -EFAULT;
+	ret = ch->session ? svmig_rx_page_session(ch, m, page, gen, wp + 1) :
+			    svmig_rx_page_write(ch, m, page, wp + 1);
+	if (ret)
+		return ret;
+	/* The channel's own table: what its manifest covers, stale copies too. */
 	ps->gen = gen;
 	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
-	ch->stats.pages++;
 	return 0;
 }
 
@@ -74,10 +109,10 @@ static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
 	u64 pages;
 	int ret;
 
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
-	svmig_table_digest(ch, digest, &pages);
+	svmig_manifest_digest(ch, digest, &pages);
 	ch->ended = true;
 	ch->stats.manifest_pages = be64_to_cpu(mf->pages);
 	if (be64_to_cpu(mf->pages) == pages &&
@@ -106,6 +141,38 @@ static int svmig_rx_dispatch(struct svmig_channel *ch, u8 *rec)
 	return -EPROTO;
 }
 
+/* The clear (authenticated, not encrypted) part of a record of @type. */
+static size_t svmig_clear_len(u8 type)
+{
+	switch (type) {
+	case SVMIG_REC_HELLO:
+		return SVMIG_HDR_LEN + sizeof(struct svmig_wire_hello);
+	case SVMIG_REC_PAGE:
+		return SVMIG_HDR_LEN + sizeof(struct svmig_wire_page);
+	}
+	return SVMIG_HDR_LEN;
+}
+
+/*
+ * A record whose sequence number is not the next one: a replay (or a
+ * reordered or dropped record) only if it is authentic under the number it
+ * carries; anything else is a forgery.  The channel fails either way, so
+ * opening it in place (and a key for its epoch) costs nothing later.
+ */
+static int svmig_rx_out_of_seq(struct svmig_channel *ch)
+{
+	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)ch->rxbuf;
+	size_t clear_len = svmig_clear_len(hdr->type);
+
+	if (ch->keys.have_prk &&
+	    !svmig_rec_open(ch, ch->rxbuf, clear_len, ch->rx_need - clear_len)) {
+		ch->stats.replays++;
+		return -EILSEQ;
+	}
+	ch->stats.auth_failures++;
+	return -EBADMSG;
+}
+
 /* One whole record is in rxbuf, its header already checked. */
 static int svmig_rx_record(struct svmig_channel *ch)
 {
@@ -113,10 +180,8 @@ static int svmig_rx_record(struct svmig_channel *ch)
 	bool hello = hdr->type == SVMIG_REC_HELLO;
 	int ret;
 
-	if (be64_to_cpu(hdr->seq) != ch->rx_seq) {
-		ch->stats.replays++;
-		return -EILSEQ;
-	}
+	if (be64_to_cpu(hdr->seq) != ch->rx_seq)
+		return svmig_rx_out_of_seq(ch);
 	/* The HELLO comes first, once; nothing follows the manifest or END. */
 	if (ch->ended || hello != !ch->rx_seq)
 		ret = -EPROTO;
@@ -183,15 +248,21 @@ static bool svmig_transient(int err)
  * (nonblocking, or SO_RCVTIMEO) no data yet keeps a partial record for the
  * next call; the end of the stream or a refused record ends the channel.
  */
-int svmig_rx_sock_one(struct svmig_channel *ch, bool nonblock)
+int svmig_rx_sock_one(struct svmig_channel *ch)
 {
 	bool applied = false;
 	int n, ret;
 
+	lockdep_assert_held(&ch->lock);
 	while (!applied) {
-		n = svmig_sock_recv(ch, ch->rxbuf + ch->rx_len, svmig_rx_want(ch), nonblock);
-		if (n == 0)	/* end of stream before the manifest or END: truncated */
-			return svmig_fail(ch, -ECONNRESET);
+		n = svmig_sock_recv(ch, ch->rxbuf + ch->rx_len, svmig_rx_want(ch));
+		/*
+		 * The end of the stream before the manifest or END, at a record
+		 * boundary or inside one: truncated, told apart from a reset
+		 * (ECONNRESET) or a refused record by its own errno and verdict.
+		 */
+		if (n == 0)
+			return svmig_fail(ch, -ENODATA);
 		if (n < 0)
 			return svmig_transient(n) ? n : svmig_fail(ch, n);
 		ch->rx_len += n;
@@ -209,7 +280,7 @@ static void svmig_rx_discard(struct svmig_channel *ch)
 	ch->pt_len = 0;
 }
 
-int svmig_recv(struct svmig_channel *ch, void __user *argp)
+int svmig_rx_recv(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_recv __user *urecv = argp;
 	struct svmig_recv r;
@@ -224,12 +295,14 @@ int svmig_recv(struct svmig_channel *ch, void __user *argp)
 		ret = svmig_rx_ready(ch);
 	if (!ret && !ch->sock)
 		ret = -ENOTCONN;
+	if (!ret && !ch->stream)
+		ret = svmig_check_mm(ch);
 	if (ret)
 		goto out;
 
 	svmig_rx_discard(ch);
 	while (!ch->ended && (!r.max_records || r.records < r.max_records)) {
-		ret = svmig_rx_sock_one(ch, false);
+		ret = svmig_rx_sock_one(ch);
 		if (ret)
 			break;
 		svmig_rx_discard(ch);
@@ -251,6 +324,8 @@ ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from)
 	ret = svmig_rx_ready(ch);
 	if (!ret && (ch->sock || ch->stream))
 		ret = -EINVAL;
+	if (!ret)
+		ret = svmig_check_mm(ch);
 	if (ret)
 		return ret;
 	while (iov_iter_count(from)) {
@@ -266,13 +341,26 @@ ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from)
 	return done;
 }
 
-int svmig_verify(struct svmig_channel *ch)
+/* What VERIFY answers for a channel with @verdict. */
+int svmig_verdict_errno(u32 verdict)
+{
+	switch (verdict) {
+	case SVMIG_VERDICT_VERIFIED:
+		return 0;
+	case SVMIG_VERDICT_PENDING:
+		return -EINPROGRESS;
+	case SVMIG_VERDICT_TRUNCATED:
+		return -ENODATA;
+	}
+	return -EBADMSG;
+}
+
+/* A session's channel answers for every channel of the session. */
+int svmig_rx_verify(struct svmig_channel *ch)
 {
 	if (ch->role != SVMIG_ROLE_RECEIVER)
 		return -EINVAL;
-	if (ch->stats.verdict == SVMIG_VERDICT_VERIFIED)
-		return 0;
-	if (ch->stats.verdict == SVMIG_VERDICT_PENDING)
-		return -EINPROGRESS;
-	return -EBADMSG;
+	if (ch->session)
+		return svmig_session_verify(ch);
+	return svmig_verdict_errno(ch->stats.verdict);
 }

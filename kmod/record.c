@@ -6,7 +6,7 @@
  * part are authenticated (with the implicit session/channel prefix), the
  * rest is encrypted, and the 16-byte tag follows it.  A PAGE record is
  * sealed out of place instead, from the guest page straight into the
- * record (svmig_seal_from()).  The associated data reaches the AEAD as one
+ * record (svmig_rec_seal_page()).  The associated data reaches the AEAD as one
  * contiguous copy (svmig_crypt_begin() says why).
  */
 #include <crypto/aead.h>
@@ -126,13 +126,13 @@ static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 }
 
 /* Encrypts pt_len bytes after the clear part and appends the tag. */
-int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len)
+int svmig_rec_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len)
 {
 	return svmig_crypt(ch, rec, clear_len, pt_len, true);
 }
 
 /* Verifies and decrypts; ct_len includes the tag.  -EBADMSG if forged. */
-int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len)
+int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len)
 {
 	return svmig_crypt(ch, rec, clear_len, ct_len, false);
 }
@@ -145,11 +145,11 @@ int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_le
  * record's ciphertext and tag].  Both Linux 6.1 GCMs (AES-NI's
  * gcmaes_crypt_by_sg and crypto/gcm.c) read the AAD from src only and skip
  * it in dst without writing; were one to copy it across, it would write the
- * same bytes over themselves.  The bytes sealed are those svmig_seal()
+ * same bytes over themselves.  The bytes sealed are those svmig_rec_seal()
  * would seal from a copy of the page in the record.
  */
-int svmig_seal_from(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-		    struct page *page, unsigned int offset, size_t pt_len)
+int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+			struct page *page, unsigned int offset, size_t pt_len)
 {
 	struct svmig_keys *keys = &ch->keys;
 	int assoclen;

@@ -5,6 +5,7 @@
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -68,7 +69,18 @@ static void svmig_insert_region(struct svmig_channel *ch, const struct svmig_mre
 	ch->total_pages += m->npages;
 }
 
-int svmig_add_region(struct svmig_channel *ch, void __user *argp)
+/*
+ * Regions hold user addresses of one address space: the one that added the
+ * first region.  A process that got the fd by fork() or SCM_RIGHTS must
+ * not seal its own memory under those addresses, nor have pages written
+ * into it, so every call that touches region memory comes through here.
+ */
+int svmig_check_mm(struct svmig_channel *ch)
+{
+	return ch->mm && ch->mm != current->mm ? -EPERM : 0;
+}
+
+int svmig_region_add(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_region r;
 	struct svmig_mregion m;
@@ -86,7 +98,9 @@ int svmig_add_region(struct svmig_channel *ch, void __user *argp)
 		return -EINVAL;
 	if (ch->started)
 		return -EBUSY;
-	ret = svmig_check_conflicts(ch, &r);
+	ret = svmig_check_mm(ch);
+	if (!ret)
+		ret = svmig_check_conflicts(ch, &r);
 	if (ret)
 		return ret;
 
@@ -97,6 +111,17 @@ int svmig_add_region(struct svmig_channel *ch, void __user *argp)
 	m.pages = kvcalloc(m.npages, sizeof(*m.pages), GFP_KERNEL_ACCOUNT);
 	if (!m.pages)
 		return -ENOMEM;
+	if (ch->session) {
+		ret = svmig_session_add_region(ch, &m);
+		if (ret) {
+			kvfree(m.pages);
+			return ret;
+		}
+	}
+	if (!ch->mm) {
+		mmgrab(current->mm);
+		ch->mm = current->mm;
+	}
 	svmig_insert_region(ch, &m);
 	return 0;
 }
@@ -126,4 +151,7 @@ void svmig_free_regions(struct svmig_channel *ch)
 		kvfree(ch->regions[i].pages);
 	ch->nregions = 0;
 	ch->total_pages = 0;
+	if (ch->mm)
+		mmdrop(ch->mm);
+	ch->mm = NULL;
 }

@@ -32,9 +32,9 @@ static int svmig_check_ring_setup(struct svmig_channel *ch, const struct svmig_r
 	return 0;
 }
 
-static struct svmig_ring *svmig_alloc_ring(u32 entries)
+static struct svmig_gfn_ring *svmig_alloc_ring(u32 entries)
 {
-	struct svmig_ring *ring = kzalloc(sizeof(*ring), GFP_KERNEL);
+	struct svmig_gfn_ring *ring = kzalloc(sizeof(*ring), GFP_KERNEL);
 
 	if (!ring)
 		return NULL;
@@ -52,7 +52,7 @@ static struct svmig_ring *svmig_alloc_ring(u32 entries)
 	return ring;
 }
 
-static void svmig_ring_put(struct svmig_ring *ring)
+static void svmig_ring_put(struct svmig_gfn_ring *ring)
 {
 	if (!ring)
 		return;
@@ -63,7 +63,7 @@ static void svmig_ring_put(struct svmig_ring *ring)
 int svmig_setup_ring(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_ring_setup rs;
-	struct svmig_ring *ring;
+	struct svmig_gfn_ring *ring;
 	int ret;
 
 	if (copy_from_user(&rs, argp, sizeof(rs)))
@@ -100,17 +100,26 @@ int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct svmig_channel *ch = file->private_data;
 	/* Pairs with the release in svmig_setup_ring(). */
-	struct svmig_ring *ring = smp_load_acquire(&ch->ring);
+	struct svmig_gfn_ring *ring = smp_load_acquire(&ch->ring);
 	unsigned long size = vma->vm_end - vma->vm_start;
 
 	if (!ring || vma->vm_pgoff != (SVMIG_OFF_RING >> PAGE_SHIFT))
 		return -EINVAL;
 	if (size > ring->size)
 		return -EINVAL;
+	/*
+	 * The ring is shared with the kernel: a private (copy-on-write)
+	 * mapping would never see head move, and nothing in it is code.
+	 */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	vma->vm_flags &= ~VM_MAYEXEC;
 	return remap_vmalloc_range(vma, ring->hdr, 0);
 }
 
-static void svmig_read_entry(struct svmig_ring *ring, u32 index, struct svmig_dirty_gfn *e)
+static void svmig_read_entry(struct svmig_gfn_ring *ring, u32 index, struct svmig_dirty_gfn *e)
 {
 	struct svmig_dirty_gfn *shared = &ring->entries[index & ring->mask];
 
@@ -127,11 +136,12 @@ static void svmig_read_entry(struct svmig_ring *ring, u32 index, struct svmig_di
  */
 int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done)
 {
-	struct svmig_ring *ring = ch->ring;
+	struct svmig_gfn_ring *ring = ch->ring;
 	struct svmig_dirty_gfn e;
 	u32 tail, avail, n;
 	int ret = 0;
 
+	lockdep_assert_held(&ch->lock);
 	*done = 0;
 	/* Pairs with userspace's release store: entries before tail are written. */
 	tail = smp_load_acquire(&ring->hdr->tail);

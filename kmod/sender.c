@@ -12,9 +12,11 @@
 #include "svmig.h"
 
 /*
- * What pinning cannot reach (VM_IO or VM_PFNMAP mappings, say) a plain
- * copy_from_user() may still read: copied into the record and sealed in
- * place, as every page was before pinning.  -EFAULT if it cannot either.
+ * What get_user_pages cannot reach (VM_IO or VM_PFNMAP mappings, say) a
+ * plain copy_from_user() may still read: copied into the record and sealed
+ * in place.  A page that cannot be read either fails the channel: it was
+ * named dirty, so a manifest without it would let the destination resume
+ * with an old copy of the page.
  */
 static int svmig_seal_user_copy(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 				u64 uaddr)
@@ -22,22 +24,23 @@ static int svmig_seal_user_copy(struct svmig_channel *ch, u8 *rec, size_t clear_
 	int ret;
 
 	if (copy_from_user(rec + clear_len, u64_to_user_ptr(uaddr), SVMIG_PAGE_SIZE))
-		return -EFAULT;
-	ret = svmig_seal(ch, rec, clear_len, SVMIG_PAGE_SIZE);
+		return svmig_fail(ch, -EFAULT);
+	ret = svmig_rec_seal(ch, rec, clear_len, SVMIG_PAGE_SIZE);
 	return ret ? svmig_fail(ch, ret) : 0;
 }
 
 /*
  * Seals the guest page at @uaddr into the record at @rec, straight from the
- * page: it is pinned for the seal only (so an munmap() or a remap by the
- * VMM meanwhile cannot free it under the cipher), never copied into the
- * record.  The pin does not stop the guest or the VMM writing to the page
- * while it is sealed: the record then holds a torn page, exactly as a
+ * page: a reference holds it for the seal only (so an munmap() or a remap
+ * by the VMM meanwhile cannot free it under the cipher), never copied into
+ * the record.  A plain reference (FOLL_GET), not a pin: a read-only
+ * FOLL_PIN unshares KSM-merged and COW-shared anonymous pages, and QEMU
+ * marks guest RAM mergeable; a short-lived CPU read needs no pin.  The
+ * reference does not stop the guest or the VMM writing to the page while
+ * it is sealed: the record then holds a torn page, exactly as a
  * copy_from_user() racing the write would; the write dirties the page and
- * the dirty log sends it again.  A page that cannot be pinned is copied
- * (svmig_seal_user_copy); -EFAULT, as before, if the address is not
- * mapped.  Runs in ioctl context under the channel mutex, no spinlock: the
- * pin may sleep (fault the page in).
+ * the dirty log sends it again.  Runs in ioctl context under the channel
+ * mutex, no spinlock: the lookup may sleep (fault the page in).
  */
 static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 				u64 uaddr)
@@ -46,15 +49,12 @@ static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_
 	int ret;
 
 	BUILD_BUG_ON(SVMIG_PAGE_SIZE > PAGE_SIZE);
-	ret = pin_user_pages_fast(uaddr, 1, 0, &page);
-	if (ret != 1) {
-		if (ret > 0)
-			unpin_user_pages(&page, ret);
+	ret = get_user_pages_fast(uaddr, 1, 0, &page);
+	if (ret != 1)
 		return svmig_seal_user_copy(ch, rec, clear_len, uaddr);
-	}
-	ret = svmig_seal_from(ch, rec, clear_len, page, offset_in_page(uaddr),
-			      SVMIG_PAGE_SIZE);
-	unpin_user_page(page);
+	ret = svmig_rec_seal_page(ch, rec, clear_len, page, offset_in_page(uaddr),
+				  SVMIG_PAGE_SIZE);
+	put_page(page);
 	return ret ? svmig_fail(ch, ret) : 0;
 }
 
@@ -64,6 +64,7 @@ int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
 	struct svmig_page_state *ps;
 	struct svmig_wire_page *wp;
 	struct svmig_mregion *m;
+	u32 *sgen = NULL, gen;
 	u8 *rec;
 	int ret;
 
@@ -74,26 +75,46 @@ int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
 		return -EINVAL;
 	}
 	ps = &m->pages[e->offset];
-	if (ps->gen == U32_MAX)
-		return svmig_fail(ch, -EOVERFLOW);
+	/*
+	 * In a session the generation comes from the session's table, under
+	 * the page's lock held across the seal: the order of generations is
+	 * the order in which the page's bytes were read, on any channel.
+	 */
+	if (ch->session) {
+		sgen = svmig_page_lock(ch, m->slot, e->offset);
+		if (!sgen)
+			return svmig_fail(ch, -EINVAL);
+		gen = *sgen;
+	} else {
+		gen = ps->gen;
+	}
+	if (gen == U32_MAX) {
+		ret = svmig_fail(ch, -EOVERFLOW);
+		goto out;
+	}
 
 	rec = ch->txbuf + ch->tx_len;
 	svmig_put_hdr(rec, SVMIG_REC_PAGE, SVMIG_PAGE_REC_LEN - SVMIG_HDR_LEN, ch->tx_seq);
 	wp = (struct svmig_wire_page *)(rec + SVMIG_HDR_LEN);
 	wp->slot = cpu_to_be32(m->slot);
-	wp->generation = cpu_to_be32(ps->gen + 1);
+	wp->generation = cpu_to_be32(gen + 1);
 	wp->page = cpu_to_be64(e->offset);
 	/* Regions are page-aligned (region.c), so this is one whole page. */
 	ret = svmig_seal_user_page(ch, rec, SVMIG_HDR_LEN + sizeof(*wp),
 				   m->uaddr + e->offset * SVMIG_PAGE_SIZE);
 	if (ret)
-		return ret;
+		goto out;
 
-	ps->gen++;
+	if (sgen)
+		*sgen = gen + 1;
+	ps->gen = gen + 1;
 	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
 	svmig_tx_account(ch, SVMIG_PAGE_REC_LEN);
 	ch->stats.pages++;
-	return 0;
+out:
+	if (sgen)
+		svmig_page_unlock(ch, m->slot, e->offset);
+	return ret;
 }
 
 static int svmig_check_submit(const struct svmig_submit *s)
@@ -103,7 +124,7 @@ static int svmig_check_submit(const struct svmig_submit *s)
 	return 0;
 }
 
-int svmig_submit(struct svmig_channel *ch, void __user *argp)
+int svmig_page_submit(struct svmig_channel *ch, void __user *argp)
 {
 	struct svmig_submit __user *usub = argp;
 	struct svmig_submit s;
@@ -119,16 +140,25 @@ int svmig_submit(struct svmig_channel *ch, void __user *argp)
 	if (!ret && (ch->stream || !ch->ring))
 		ret = -EINVAL;
 	if (!ret)
+		ret = svmig_check_mm(ch);
+	if (!ret)
 		ret = svmig_tx_start(ch);
 	if (ret)
 		goto out;
 
+	/*
+	 * A full buffer (no socket) or a socket without room (O_NONBLOCK)
+	 * after some entries is not an error: what was sealed stays queued
+	 * for read(), the next SUBMIT or FINISH.
+	 */
 	ret = svmig_ring_consume(ch, s.max_entries, &s.completed);
 	if (ret == -ENOBUFS)
-		ret = s.completed ? 0 : -EAGAIN;
+		ret = -EAGAIN;
 	flush_ret = svmig_tx_flush(ch);
-	if (!ret)
-		ret = flush_ret;
+	if (!ret || ret == -EAGAIN)
+		ret = flush_ret ?: ret;
+	if (ret == -EAGAIN && s.completed)
+		ret = 0;
 out:
 	if (put_user(s.completed, &usub->completed))
 		return -EFAULT;
@@ -142,6 +172,9 @@ int svmig_page_finish(struct svmig_channel *ch)
 	u8 *rec;
 	int ret;
 
+	ret = svmig_tx_finished(ch);
+	if (ret <= 0)
+		return ret;
 	ret = svmig_tx_ready(ch);
 	if (!ret)
 		ret = svmig_tx_start(ch);
@@ -154,10 +187,10 @@ int svmig_page_finish(struct svmig_channel *ch)
 	svmig_put_hdr(rec, SVMIG_REC_MANIFEST, SVMIG_MANIFEST_REC_LEN - SVMIG_HDR_LEN,
 		      ch->tx_seq);
 	mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
-	svmig_table_digest(ch, mf->digest, &pages);
+	svmig_manifest_digest(ch, mf->digest, &pages);
 	mf->pages = cpu_to_be64(pages);
 	mf->page_records = cpu_to_be64(ch->stats.pages);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*mf));
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*mf));
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, SVMIG_MANIFEST_REC_LEN);

@@ -15,9 +15,6 @@
 
 #include "svmig.h"
 
-/* Seconds the last close() may spend sending the END record. */
-#define SVMIG_END_SEND_TIMEOUT	10
-
 static int svmig_stream_tx_ready(struct svmig_channel *ch)
 {
 	if (!ch->stream)
@@ -41,7 +38,7 @@ static int svmig_seal_data(struct svmig_channel *ch, struct iov_iter *from, size
 	if (copy_from_iter(rec + SVMIG_HDR_LEN, n, from) != n)
 		return -EFAULT;
 	svmig_put_hdr(rec, SVMIG_REC_DATA, len - SVMIG_HDR_LEN, ch->tx_seq);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, n);
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, n);
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, len);
@@ -53,9 +50,9 @@ static int svmig_seal_data(struct svmig_channel *ch, struct iov_iter *from, size
 /*
  * Blocking: seals and sends everything, as a file does.  O_NONBLOCK: seals
  * only while the socket has room for another record (-EAGAIN if none); a
- * record once sealed is always sent whole.
+ * record once sealed is always sent whole, by this call or the next.
  */
-ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from, bool nonblock)
+ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from)
 {
 	size_t done = 0, n;
 	int ret;
@@ -68,7 +65,7 @@ ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from, bool
 	if (ret)
 		return ret;
 	while (iov_iter_count(from)) {
-		if (nonblock && !(svmig_sock_poll(ch, NULL) & EPOLLOUT)) {
+		if (ch->nonblock && !(svmig_sock_poll(ch) & EPOLLOUT)) {
 			ret = -EAGAIN;
 			break;
 		}
@@ -80,10 +77,14 @@ ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from, bool
 	}
 	if (!ret || done)
 		ret = svmig_tx_flush(ch) ?: ret;
+	/* What was sealed is queued: a nonblocking flush resumes next call. */
 	return done ? done : ret;
 }
 
-/* The authenticated end: counts and transcript of everything before it. */
+/*
+ * The authenticated end: counts and transcript of everything before it.
+ * Only FINISH seals it; a retry after a transient error sends the rest.
+ */
 int svmig_stream_finish(struct svmig_channel *ch)
 {
 	struct svmig_wire_end *end;
@@ -91,6 +92,11 @@ int svmig_stream_finish(struct svmig_channel *ch)
 	u8 *rec;
 	int ret;
 
+	if (!ch->stream)
+		return -EINVAL;
+	ret = svmig_tx_finished(ch);
+	if (ret <= 0)
+		return ret;
 	ret = svmig_stream_tx_ready(ch);
 	if (!ret)
 		ret = svmig_tx_start(ch);
@@ -105,7 +111,7 @@ int svmig_stream_finish(struct svmig_channel *ch)
 	end->bytes = cpu_to_be64(ch->stats.payload_bytes);
 	tr = ch->transcript;
 	sha256_final(&tr, end->transcript);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*end));
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*end));
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, SVMIG_END_REC_LEN);
@@ -114,28 +120,12 @@ int svmig_stream_finish(struct svmig_channel *ch)
 	return svmig_tx_flush(ch);
 }
 
-/*
- * The last close() of a sender that wrote and did not FINISH ends the
- * stream, as closing a file does: QEMU closes the fd when its migration
- * completed.  The send is bounded so close() cannot hang on a dead peer.
- */
-void svmig_stream_release(struct svmig_channel *ch)
-{
-	if (!ch->stream || ch->role != SVMIG_ROLE_SENDER || !ch->started ||
-	    ch->ended || ch->failed || !ch->sock)
-		return;
-	sock_set_sndtimeo(ch->sock->sk, SVMIG_END_SEND_TIMEOUT);
-	if (svmig_stream_finish(ch))
-		pr_info_ratelimited("svmig: channel %u: END not sent, the receiver will refuse\n",
-				    ch->channel);
-}
-
 int svmig_rx_data(struct svmig_channel *ch, u8 *rec)
 {
 	size_t n = ch->rx_need - SVMIG_HDR_LEN - SVMIG_TAG_LEN;
 	int ret;
 
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, n + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, n + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
 	ch->pt_off = SVMIG_HDR_LEN;
@@ -152,7 +142,7 @@ int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
 	struct sha256_state tr;
 	int ret;
 
-	ret = svmig_open(ch, rec, SVMIG_HDR_LEN, sizeof(*end) + SVMIG_TAG_LEN);
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*end) + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
 	tr = ch->transcript;
@@ -171,7 +161,7 @@ int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
  * Hands out verified plaintext, one record at a time.  0 (end of file) only
  * after an END that verified; a cut or forged stream is an error.
  */
-ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to, bool nonblock)
+ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to)
 {
 	size_t n;
 	int ret;
@@ -187,8 +177,8 @@ ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to, bool no
 		return 0;
 	while (!ch->pt_len) {
 		if (ch->ended)
-			return ch->stats.verdict == SVMIG_VERDICT_VERIFIED ? 0 : -EBADMSG;
-		ret = svmig_rx_sock_one(ch, nonblock);
+			return svmig_verdict_errno(ch->stats.verdict);
+		ret = svmig_rx_sock_one(ch);
 		if (ret)
 			return ret;
 	}

@@ -3,23 +3,27 @@
  * svmig: internal definitions shared by the module's files.
  *
  * One open file of /dev/svmig is one channel (struct svmig_channel).  All of
- * a channel's state is protected by its mutex; nothing here is touched from
- * atomic context.
+ * a channel's state is protected by its mutex; the socket's wake-ups
+ * (transport.c), which come in any context, touch only the wait queue.
  */
 #ifndef _SVMIG_H
 #define _SVMIG_H
 
 #include <crypto/sha2.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/refcount.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/svmig.h>
 
 struct aead_request;
 struct crypto_aead;
 struct crypto_shash;
 struct iov_iter;
+struct mm_struct;
 struct page;
 struct socket;
 
@@ -61,6 +65,34 @@ struct svmig_mregion {
 	struct svmig_page_state *pages;
 };
 
+/* A region as a session knows it (session.c): the generations of its pages. */
+struct svmig_sregion {
+	u32 slot;
+	u64 gpa;
+	u64 uaddr;
+	u64 npages;
+	u32 *gen;			/* per page: the highest sealed or applied */
+};
+
+#define SVMIG_PAGE_LOCKS	64
+#define SVMIG_FP_LEN		32
+
+/* The channels of one migration at one end (SVMIG_KEY_SESSION), session.c. */
+struct svmig_session {
+	struct list_head node;		/* in svmig_sessions */
+	refcount_t ref;			/* one per member */
+	u8 id[SVMIG_SESSION_ID_LEN];
+	u8 fp[SVMIG_FP_LEN];		/* proof of the secret, see session.c */
+	u32 role;
+	struct mutex lock;		/* members, regions */
+	struct list_head members;	/* struct svmig_channel.session_node */
+	/* Append-only: nregions is published with release after the entry. */
+	struct svmig_sregion regions[SVMIG_MAX_REGIONS];
+	u32 nregions;
+	struct mm_struct *mm;		/* the regions' address space (mmgrab) */
+	struct mutex page_locks[SVMIG_PAGE_LOCKS];	/* hashed by slot ^ page */
+};
+
 struct svmig_keys {
 	struct crypto_shash *hmac;	/* hmac(sha256), for HKDF */
 	struct crypto_aead *aead;	/* gcm(aes) */
@@ -97,7 +129,7 @@ struct svmig_ring_hdr {
 	u8 pad2[56];
 };
 
-struct svmig_ring {
+struct svmig_gfn_ring {
 	struct svmig_ring_hdr *hdr;	/* vmalloc_user(), mapped to userspace */
 	struct svmig_dirty_gfn *entries;
 	size_t size;
@@ -107,6 +139,13 @@ struct svmig_ring {
 
 struct svmig_channel {
 	struct mutex lock;		/* everything below; held across sleeps */
+	/*
+	 * poll() sleeps here, and only here: woken after every call that may
+	 * have changed the channel's state and by the attached socket's
+	 * wake-ups (transport.c).  Has its own lock.
+	 */
+	wait_queue_head_t wq;
+	bool nonblock;			/* the current call's O_NONBLOCK */
 	u32 role;			/* SVMIG_ROLE_* once keyed, else 0 */
 	u32 channel;
 	u8 session_id[SVMIG_SESSION_ID_LEN];
@@ -115,13 +154,24 @@ struct svmig_channel {
 	bool started;			/* first record sealed or accepted */
 	bool ended;			/* the manifest or END was sealed or accepted */
 	struct svmig_keys keys;
+	struct svmig_session *session;	/* SVMIG_KEY_SESSION, else NULL */
+	struct list_head session_node;	/* in session->members */
 
 	struct svmig_mregion regions[SVMIG_MAX_REGIONS];	/* by slot */
 	u32 nregions;
 	u64 total_pages;
+	/*
+	 * The address space the regions' user addresses belong to: the one
+	 * that registered the first region (mmgrab()ed; only compared).
+	 */
+	struct mm_struct *mm;
 
-	struct svmig_ring *ring;	/* published with release, see ring.c */
+	struct svmig_gfn_ring *ring;	/* published with release, see ring.c */
 	struct socket *sock;		/* likewise, see transport.c */
+	/* Our entry on the socket's wait queue, forwarding to wq (transport.c). */
+	struct poll_table_struct sock_pt;
+	struct wait_queue_entry sock_wait;
+	wait_queue_head_t *sock_whead;
 
 	/* sender */
 	u8 *txbuf;
@@ -147,26 +197,35 @@ struct svmig_channel {
 };
 
 /* keys.c */
-int svmig_hkdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
-		       const u8 *ikm, size_t ikm_len, u8 *prk);
-int svmig_hkdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
-		      size_t info_len, u8 *okm, size_t okm_len);
-int svmig_set_key(struct svmig_channel *ch, void __user *argp);
+int svmig_kdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
+		      const u8 *ikm, size_t ikm_len, u8 *prk);
+int svmig_kdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
+		     size_t info_len, u8 *okm, size_t okm_len);
+int svmig_keys_set(struct svmig_channel *ch, void __user *argp);
 int svmig_keys_accept_salt(struct svmig_channel *ch, const u8 *salt);
 int svmig_keys_for_seq(struct svmig_channel *ch, u64 seq);
 void svmig_keys_free(struct svmig_keys *keys);
 int svmig_selftest(void);
 
+/* session.c */
+int svmig_session_join(struct svmig_channel *ch, const u8 *fp);
+void svmig_session_leave(struct svmig_channel *ch);
+int svmig_session_add_region(struct svmig_channel *ch, const struct svmig_mregion *m);
+u32 *svmig_page_lock(struct svmig_channel *ch, u32 slot, u64 page);
+void svmig_page_unlock(struct svmig_channel *ch, u32 slot, u64 page);
+int svmig_session_verify(struct svmig_channel *ch);
+
 /* record.c */
 void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq);
 int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len);
-int svmig_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
-int svmig_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
-int svmig_seal_from(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-		    struct page *page, unsigned int offset, size_t pt_len);
+int svmig_rec_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
+int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
+int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
+			struct page *page, unsigned int offset, size_t pt_len);
 
 /* region.c */
-int svmig_add_region(struct svmig_channel *ch, void __user *argp);
+int svmig_region_add(struct svmig_channel *ch, void __user *argp);
+int svmig_check_mm(struct svmig_channel *ch);
 struct svmig_mregion *svmig_find_region(struct svmig_channel *ch, u32 slot);
 void svmig_free_regions(struct svmig_channel *ch);
 
@@ -178,6 +237,8 @@ void svmig_free_ring(struct svmig_channel *ch);
 
 /* tx.c */
 int svmig_tx_ready(struct svmig_channel *ch);
+int svmig_tx_finished(struct svmig_channel *ch);
+void svmig_tx_release(struct svmig_channel *ch);
 int svmig_tx_start(struct svmig_channel *ch);
 int svmig_tx_room(struct svmig_channel *ch, size_t len);
 void svmig_tx_account(struct svmig_channel *ch, size_t len);
@@ -185,44 +246,58 @@ int svmig_tx_flush(struct svmig_channel *ch);
 
 /* sender.c (page mode) */
 int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e);
-int svmig_submit(struct svmig_channel *ch, void __user *argp);
+int svmig_page_submit(struct svmig_channel *ch, void __user *argp);
 int svmig_page_finish(struct svmig_channel *ch);
 ssize_t svmig_tx_read(struct svmig_channel *ch, struct iov_iter *to);
 
 /* receiver.c */
 int svmig_rx_ready(struct svmig_channel *ch);
-int svmig_rx_sock_one(struct svmig_channel *ch, bool nonblock);
-int svmig_recv(struct svmig_channel *ch, void __user *argp);
+int svmig_rx_sock_one(struct svmig_channel *ch);
+int svmig_rx_recv(struct svmig_channel *ch, void __user *argp);
 ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from);
-int svmig_verify(struct svmig_channel *ch);
+int svmig_rx_verify(struct svmig_channel *ch);
+int svmig_verdict_errno(u32 verdict);
 
 /* stream.c */
-ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from, bool nonblock);
-ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to, bool nonblock);
+ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from);
+ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to);
 int svmig_stream_finish(struct svmig_channel *ch);
-void svmig_stream_release(struct svmig_channel *ch);
 int svmig_rx_data(struct svmig_channel *ch, u8 *rec);
 int svmig_rx_end(struct svmig_channel *ch, u8 *rec);
 
 /* manifest.c */
-void svmig_table_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
+void svmig_manifest_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
 
 /* transport.c */
 int svmig_attach_sock(struct svmig_channel *ch, void __user *argp);
 int svmig_sock_send(struct svmig_channel *ch, const u8 *buf, size_t len);
-int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len, bool nonblock);
-__poll_t svmig_sock_poll(struct svmig_channel *ch, poll_table *wait);
+int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len);
+__poll_t svmig_sock_poll(struct svmig_channel *ch);
 void svmig_detach_sock(struct svmig_channel *ch);
 
-/* A channel error that ends it: every later operation fails. */
+/*
+ * A channel error that ends it: every later operation fails.  A receiver's
+ * verdict says why: a stream that ended before its manifest or END
+ * (-ENODATA) is TRUNCATED, anything else FAILED.
+ */
 static inline int svmig_fail(struct svmig_channel *ch, int err)
 {
-	if (!ch->failed)
+	if (!ch->failed) {
 		ch->stats.error = -err;
+		if (ch->role == SVMIG_ROLE_RECEIVER)
+			ch->stats.verdict = err == -ENODATA ? SVMIG_VERDICT_TRUNCATED :
+							      SVMIG_VERDICT_FAILED;
+	}
 	ch->failed = true;
-	if (ch->role == SVMIG_ROLE_RECEIVER)
-		ch->stats.verdict = SVMIG_VERDICT_FAILED;
 	return err;
+}
+
+/* Wakes poll()ers after a call that may have changed the channel's state. */
+static inline void svmig_wake(struct svmig_channel *ch)
+{
+	if (wq_has_sleeper(&ch->wq))
+		wake_up_interruptible_poll(&ch->wq, EPOLLIN | EPOLLRDNORM | EPOLLOUT |
+					   EPOLLWRNORM);
 }
 
 static inline bool svmig_zero(const void *p, size_t len)

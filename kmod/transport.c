@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The attached socket: records leave and arrive through the kernel's own
- * socket calls, never through a userspace buffer.
+ * socket calls, never through a userspace buffer.  While attached, the
+ * socket's wake-ups also wake the channel's wait queue, the one poll()
+ * sleeps on, so an epoll set up before ATTACH_SOCK sees the socket.
  */
 #include <linux/net.h>
 #include <linux/uaccess.h>
@@ -13,10 +15,37 @@ static bool svmig_sock_usable(struct socket *sock)
 {
 	int family;
 
-	if (sock->type != SOCK_STREAM || !sock->sk)
+	if (sock->type != SOCK_STREAM || !sock->sk || !sock->file)
 		return false;
 	family = sock->sk->sk_family;
 	return family == AF_INET || family == AF_INET6 || family == AF_UNIX;
+}
+
+/*
+ * The channel's own entry on the socket's wait queue (vhost-net polls its
+ * sockets the same way): every wake-up of the socket (data, room, state,
+ * error) is passed on to the channel's wait queue, which is the only one
+ * poll() registers.  Runs with the socket's wait-queue lock held, in any
+ * context; it only wakes.
+ */
+static int svmig_sock_wake(struct wait_queue_entry *wait, unsigned int mode, int sync,
+			   void *key)
+{
+	struct svmig_channel *ch = container_of(wait, struct svmig_channel, sock_wait);
+
+	wake_up_interruptible_poll(&ch->wq, key_to_poll(key));
+	return 0;
+}
+
+static void svmig_sock_queue(struct file *file, wait_queue_head_t *whead, poll_table *pt)
+{
+	struct svmig_channel *ch = container_of(pt, struct svmig_channel, sock_pt);
+
+	/* A socket has one wait queue; anything more is not ours to watch. */
+	if (ch->sock_whead)
+		return;
+	ch->sock_whead = whead;
+	add_wait_queue(whead, &ch->sock_wait);
 }
 
 int svmig_attach_sock(struct svmig_channel *ch, void __user *argp)
@@ -40,6 +69,9 @@ int svmig_attach_sock(struct svmig_channel *ch, void __user *argp)
 		sockfd_put(sock);
 		return -EINVAL;
 	}
+	init_waitqueue_func_entry(&ch->sock_wait, svmig_sock_wake);
+	init_poll_funcptr(&ch->sock_pt, svmig_sock_queue);
+	vfs_poll(sock->file, &ch->sock_pt);
 	/* Pairs with the acquire in svmig_sock_poll(), which takes no lock. */
 	smp_store_release(&ch->sock, sock);
 	ch->stats.flags |= SVMIG_STAT_SOCKET;
@@ -53,30 +85,37 @@ int svmig_sock_send(struct svmig_channel *ch, const u8 *buf, size_t len)
 	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
 	int n;
 
+	if (ch->nonblock)
+		msg.msg_flags |= MSG_DONTWAIT;
 	n = kernel_sendmsg(ch->sock, &msg, &iov, 1, len);
 	return n == 0 ? -EPIPE : n;
 }
 
 /* Returns the bytes received, 0 at end of stream, or a negative errno. */
-int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len, bool nonblock)
+int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len)
 {
 	struct msghdr msg = { .msg_flags = 0 };
 	struct kvec iov = { .iov_base = buf, .iov_len = len };
 
-	return kernel_recvmsg(ch->sock, &msg, &iov, 1, len, nonblock ? MSG_DONTWAIT : 0);
+	return kernel_recvmsg(ch->sock, &msg, &iov, 1, len, ch->nonblock ? MSG_DONTWAIT : 0);
 }
 
-/* The attached socket's readiness (0 without one); @wait may be NULL. */
-__poll_t svmig_sock_poll(struct svmig_channel *ch, poll_table *wait)
+/* The attached socket's readiness, 0 without one.  Registers no waiter. */
+__poll_t svmig_sock_poll(struct svmig_channel *ch)
 {
+	/* Pairs with the release in svmig_attach_sock(). */
 	struct socket *sock = smp_load_acquire(&ch->sock);
 
-	return sock ? vfs_poll(sock->file, wait) : 0;
+	return sock ? vfs_poll(sock->file, NULL) : 0;
 }
 
 void svmig_detach_sock(struct svmig_channel *ch)
 {
-	if (ch->sock)
-		sockfd_put(ch->sock);
+	if (!ch->sock)
+		return;
+	if (ch->sock_whead)
+		remove_wait_queue(ch->sock_whead, &ch->sock_wait);
+	ch->sock_whead = NULL;
+	sockfd_put(ch->sock);
 	ch->sock = NULL;
 }

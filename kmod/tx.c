@@ -4,7 +4,14 @@
  * into it in place and leave through the attached socket (or read(), in
  * page mode without a socket).  The HELLO always goes first.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <net/sock.h>
+
 #include "svmig.h"
+
+/* Seconds release() may spend sending what FINISH sealed. */
+#define SVMIG_RELEASE_SEND_TIMEOUT	10
 
 int svmig_tx_ready(struct svmig_channel *ch)
 {
@@ -18,6 +25,38 @@ int svmig_tx_ready(struct svmig_channel *ch)
 }
 
 /*
+ * FINISH again after FINISH sealed the last record: sends what a signal, a
+ * send timeout or O_NONBLOCK left of it (0 once all is sent), so FINISH
+ * can be retried until it succeeds.  1 if FINISH has not run yet.
+ */
+int svmig_tx_finished(struct svmig_channel *ch)
+{
+	if (ch->role != SVMIG_ROLE_SENDER || !ch->ended)
+		return 1;
+	if (ch->failed)
+		return -EPIPE;
+	return svmig_tx_flush(ch);
+}
+
+/*
+ * The last close() of a sender.  It never ends the stream: a sender closed
+ * or killed before FINISH leaves the receiver a truncated stream, which it
+ * refuses (ENODATA), never an authentic end.  What FINISH sealed and could
+ * not send yet is sent, bounded so close() cannot hang on a dead peer.
+ */
+void svmig_tx_release(struct svmig_channel *ch)
+{
+	if (ch->role != SVMIG_ROLE_SENDER || !ch->ended || ch->failed || !ch->sock ||
+	    ch->tx_off == ch->tx_len)
+		return;
+	ch->nonblock = false;
+	sock_set_sndtimeo(ch->sock->sk, SVMIG_RELEASE_SEND_TIMEOUT);
+	if (svmig_tx_flush(ch))
+		pr_info_ratelimited("channel %u: the last record was not sent, the receiver will refuse\n",
+				    ch->channel);
+}
+
+/*
  * Sends what is sealed but unsent.  A signal or a send timeout leaves the
  * rest queued for the next call; any other error ends the channel.
  */
@@ -25,6 +64,7 @@ int svmig_tx_flush(struct svmig_channel *ch)
 {
 	int ret;
 
+	lockdep_assert_held(&ch->lock);
 	if (!ch->sock)
 		return 0;
 	while (ch->tx_off < ch->tx_len) {
@@ -43,6 +83,7 @@ int svmig_tx_flush(struct svmig_channel *ch)
 /* Makes room for one record: flushes, or compacts what read() left. */
 int svmig_tx_room(struct svmig_channel *ch, size_t len)
 {
+	lockdep_assert_held(&ch->lock);
 	if (ch->tx_len + len <= ch->txbuf_size)
 		return 0;
 	if (ch->sock)
@@ -83,7 +124,7 @@ int svmig_tx_start(struct svmig_channel *ch)
 	h->flags = cpu_to_be32(ch->stream ? SVMIG_HELLO_F_STREAM : 0);
 	memcpy(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(h->salt, ch->keys.salt, SVMIG_SALT_LEN);
-	ret = svmig_seal(ch, rec, SVMIG_HDR_LEN + sizeof(*h), 0);
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN + sizeof(*h), 0);
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, SVMIG_HELLO_REC_LEN);

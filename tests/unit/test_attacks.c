@@ -86,7 +86,7 @@ static int expected(const struct svmig_wire *r, const uint8_t *rec,
 	if (byte < 8)
 		return -EPROTO;		/* version, type, reserved, length */
 	if (byte < 16)
-		return -EILSEQ;		/* seq */
+		return -EBADMSG;	/* seq: not authentic under the new seq */
 	if (rec[1] == SVMIG_REC_HELLO) {
 		if (byte >= 20 && byte < 24)
 			return -EPROTO;	/* flags */
@@ -267,11 +267,17 @@ static void test_drop(void **state)
 	assert_int_equal(t_open(&e->r, e->rec[3], SVMIG_MANIFEST_REC_LEN, NULL,
 				NULL), -EILSEQ);
 	assert_int_equal(e->r.verdict, SVMIG_VERDICT_PENDING);
-	/* the HELLO dropped: the first page is out of place */
+	assert_int_equal(e->r.stats.replays, 2);
+	/*
+	 * The HELLO dropped: the first page is out of place, and without the
+	 * HELLO's salt it cannot be authenticated, so it is no replay.
+	 */
 	svmig_wire_free(&e->r);
 	t_receiver(&e->r, NULL, T_CHANNEL, NULL);
 	assert_int_equal(t_open(&e->r, e->rec[0], SVMIG_PAGE_REC_LEN, NULL,
-				NULL), -EILSEQ);
+				NULL), -EBADMSG);
+	assert_int_equal(e->r.stats.replays, 0);
+	assert_int_equal(e->r.stats.auth_failures, 1);
 }
 
 /*
@@ -352,10 +358,11 @@ static void test_wrong_secret(void **state)
 			 -EBADMSG);
 	assert_false(e->r.hello_done);
 	assert_false(e->r.have_prk);
-	/* and nothing else gets in */
+	/* and nothing else gets in (nor counts as a replay) */
 	seal_pages(e, 1);
 	assert_int_equal(t_open(&e->r, e->rec[0], SVMIG_PAGE_REC_LEN, NULL,
-				NULL), -EILSEQ);
+				NULL), -EBADMSG);
+	assert_int_equal(e->r.stats.replays, 0);
 }
 
 /* A HELLO carrying another salt than the one its tag was made with. */

@@ -276,16 +276,26 @@ static _Atomic unsigned long op_calls[OP_NR], op_ok[OP_NR];
 #define SOCK_ERRS	EPIPE, ECONNRESET, ENOTCONN, EAGAIN, EINTR, ETIMEDOUT, \
 			ECONNREFUSED, ENOMEM, EINVAL
 static const int errs_info[] = { EFAULT, 0 };
-static const int errs_set_key[] = { EFAULT, EINVAL, EBUSY, ENODEV, ENOMEM, EINTR, EPIPE, EIO, 0 };
-static const int errs_region[] = { EFAULT, EINVAL, EBUSY, EEXIST, ENOSPC, ENOMEM, EINTR, EPIPE, 0 };
-static const int errs_ring[] = { EFAULT, EINVAL, EBUSY, ENOMEM, EINTR, EPIPE, 0 };
-static const int errs_attach[] = { EFAULT, EINVAL, EBUSY, EBADF, ENOTSOCK, EINTR, EPIPE, 0 };
-static const int errs_submit[] = { EFAULT, EINVAL, EOVERFLOW, SOCK_ERRS, 0 };
+/*
+ * Every call that takes the channel's lock may return EAGAIN (O_NONBLOCK,
+ * lock held); EPERM where region memory is touched from another process.
+ */
+static const int errs_set_key[] = { EFAULT, EINVAL, EBUSY, ENODEV, ENOMEM, EINTR, EPIPE, EIO,
+				    EAGAIN, EEXIST, EKEYREJECTED, 0 };
+static const int errs_region[] = { EFAULT, EINVAL, EBUSY, EEXIST, ENOSPC, ENOMEM, EINTR, EPIPE,
+				   EAGAIN, EPERM, 0 };
+static const int errs_ring[] = { EFAULT, EINVAL, EBUSY, ENOMEM, EINTR, EPIPE, EAGAIN, 0 };
+static const int errs_attach[] = { EFAULT, EINVAL, EBUSY, EBADF, ENOTSOCK, EINTR, EPIPE, EAGAIN,
+				   0 };
+static const int errs_submit[] = { EFAULT, EINVAL, EOVERFLOW, EPERM, SOCK_ERRS, 0 };
 static const int errs_finish[] = { EINVAL, EOVERFLOW, SOCK_ERRS, 0 };
-static const int errs_recv[] = { EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, SOCK_ERRS, 0 };
-static const int errs_verify[] = { EINVAL, EINPROGRESS, EBADMSG, EINTR, 0 };
-static const int errs_read[] = { EBADF, EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, SOCK_ERRS, 0 };
-static const int errs_write[] = { EBADF, EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, SOCK_ERRS, 0 };
+static const int errs_recv[] = { EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, ENODATA, EPERM,
+				 SOCK_ERRS, 0 };
+static const int errs_verify[] = { EINVAL, EINPROGRESS, EBADMSG, ENODATA, EINTR, EAGAIN, 0 };
+static const int errs_read[] = { EBADF, EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, ENODATA,
+				 SOCK_ERRS, 0 };
+static const int errs_write[] = { EBADF, EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, EPERM,
+				  SOCK_ERRS, 0 };
 static const int errs_bad_ioctl[] = { ENOTTY, 0 };
 
 static const int *const op_errs[OP_NR] = {
@@ -552,6 +562,8 @@ struct chan {
 	bool stream;
 	bool failed_seen;
 	bool unsure;		/* a forked child used it: the model may be stale */
+	bool shared;		/* a race's channel: other threads act on it too */
+	bool session;		/* SVMIG_KEY_SESSION: VERIFY answers for others too */
 	uint32_t ring_entries;	/* 0 until SETUP_RING */
 	uint64_t ring_size;
 	struct svmig_ring_offsets off;
@@ -626,7 +638,7 @@ static void check_stats(struct chan *c, const struct svmig_stats *st)
 		report(&n_contract, "GET_STATS: reserved fields not zero");
 	if (st->role != 0 && st->role != SVMIG_ROLE_SENDER && st->role != SVMIG_ROLE_RECEIVER)
 		report(&n_contract, "GET_STATS: role %u", st->role);
-	if (st->verdict > SVMIG_VERDICT_FAILED)
+	if (st->verdict > SVMIG_VERDICT_TRUNCATED)
 		report(&n_contract, "GET_STATS: verdict %u", st->verdict);
 	if (st->flags & ~flags_ok)
 		report(&n_contract, "GET_STATS: undefined flags 0x%x", st->flags);
@@ -634,10 +646,11 @@ static void check_stats(struct chan *c, const struct svmig_stats *st)
 		report(&n_contract, "GET_STATS: aead_driver not terminated");
 	if (st->error < 0 || st->error > 4095)
 		report(&n_contract, "GET_STATS: error %d", st->error);
-	if (st->role == SVMIG_ROLE_RECEIVER && st->error && st->verdict != SVMIG_VERDICT_FAILED)
+	if (st->role == SVMIG_ROLE_RECEIVER && st->error &&
+	    st->verdict != (st->error == ENODATA ? SVMIG_VERDICT_TRUNCATED : SVMIG_VERDICT_FAILED))
 		report(&n_contract, "GET_STATS: receiver error %d but verdict %u", st->error,
 		       st->verdict);
-	if (!c || racing)
+	if (!c || racing || c->shared)
 		return;
 	/* Counters only grow; the role never changes once set. */
 	if (c->last.role && st->role != c->last.role)
@@ -718,7 +731,8 @@ static void set_key(struct chan *c, int fd)
 	memset(&ks, 0, sizeof(ks));
 	role = chance(50) ? SVMIG_ROLE_SENDER : SVMIG_ROLE_RECEIVER;
 	ks.flags = role | (chance(40) ? SVMIG_KEY_STREAM : 0) |
-		   (!have_tpm || chance(10) ? SVMIG_KEY_NO_TPM : 0);
+		   (!have_tpm || chance(10) ? SVMIG_KEY_NO_TPM : 0) |
+		   (chance(25) ? SVMIG_KEY_SESSION : 0);
 	ks.channel = chance(70) ? 0 : pick32();
 	memcpy(ks.session_id, chance(80) ? fz_session : fz_session2, sizeof(ks.session_id));
 	memcpy(ks.secret, fz_secret, sizeof(ks.secret));
@@ -731,7 +745,7 @@ static void set_key(struct chan *c, int fd)
 	if (chance(8))
 		ks.reserved[below(4)] = pick64() | 1;
 	if (ks.flags & ~(SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER | SVMIG_KEY_NO_TPM |
-			 SVMIG_KEY_STREAM))
+			 SVMIG_KEY_STREAM | SVMIG_KEY_SESSION))
 		must_fail = true;
 	if (role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER)
 		must_fail = true;
@@ -749,6 +763,7 @@ static void set_key(struct chan *c, int fd)
 			report(&n_contract, "SET_KEY succeeded twice on one channel");
 		c->role = role;
 		c->stream = ks.flags & SVMIG_KEY_STREAM;
+		c->session = ks.flags & SVMIG_KEY_SESSION;
 	}
 }
 
@@ -1077,7 +1092,7 @@ static void verify(struct chan *c, int fd)
 	struct svmig_stats st;
 	int ret = xioctl(OP_VERIFY, fd, SVMIG_IOC_VERIFY, chance(90) ? NULL : (void *)pick64());
 
-	if (!c || racing || ioctl(fd, SVMIG_IOC_GET_STATS, &st))
+	if (!c || racing || c->shared || c->session || ioctl(fd, SVMIG_IOC_GET_STATS, &st))
 		return;
 	/* VERIFY follows the verdict, which only moves forward. */
 	if ((ret == 0) != (st.verdict == SVMIG_VERDICT_VERIFIED && st.role == SVMIG_ROLE_RECEIVER))
@@ -1296,7 +1311,9 @@ static void do_mmap(struct chan *c)
 	default:
 		break;
 	}
+	/* The ring is mapped shared and never executable (ring.c). */
 	if ((!c->ring_size && !c->unsure) || off || !len || (flags & MAP_SYNC) ||
+	    !(flags & MAP_SHARED) || (prot & PROT_EXEC) ||
 	    (c->ring_size && ((len + PG - 1) & ~(PG - 1)) > c->ring_size))
 		must_fail = true;
 	op_begin(OP_MMAP);
@@ -1353,6 +1370,8 @@ static void map_op(struct chan *c)
 	case 2:
 		prot = (int)below(8);
 		r = mprotect(m->addr, m->len, prot);
+		if (!r && (prot & PROT_EXEC))
+			report(&n_contract, "mprotect made a ring mapping executable");
 		if (!r)
 			m->prot = prot;
 		break;
@@ -1481,7 +1500,12 @@ static void do_fork(struct chan *c)
 		return;
 	}
 	if (!pid) {
+		/*
+		 * One thread: what the child opens is its own, and its model
+		 * of it exact (a race's channel stays c->shared).
+		 */
 		in_child = true;
+		racing = false;
 		rng ^= 0x5bd1e995;
 		child_ops(c);
 		_exit(child_violations ? 3 : 0);
@@ -1644,11 +1668,17 @@ static void chan_setup(struct chan *c)
 		return;
 	memset(&ks, 0, sizeof(ks));
 	ks.flags = role | (stream ? SVMIG_KEY_STREAM : 0) | (have_tpm ? 0 : SVMIG_KEY_NO_TPM);
+	/* Sometimes a member of the one session: numbers collide on purpose. */
+	if (chance(25)) {
+		ks.flags |= SVMIG_KEY_SESSION;
+		ks.channel = (uint32_t)below(4);
+	}
 	memcpy(ks.session_id, fz_session, sizeof(ks.session_id));
 	memcpy(ks.secret, fz_secret, sizeof(ks.secret));
 	if (!xioctl(OP_SET_KEY, c->fd, SVMIG_IOC_SET_KEY, &ks)) {
 		c->role = role;
 		c->stream = stream;
+		c->session = ks.flags & SVMIG_KEY_SESSION;
 	}
 	if (!stream && chance(70))
 		add_region(c, c->fd);
@@ -2138,7 +2168,8 @@ static void episode_page_tx(void)
 	uint8_t *src = arena + 4 * PG;
 	uint64_t sealed = 0;
 	int fd, i, rounds = 1 + (int)below(6), ret, mfd = -1;
-	bool finished = false;
+	bool finished = false, failed;
+	struct svmig_stats st;
 	ssize_t n;
 
 	/*
@@ -2199,10 +2230,19 @@ static void episode_page_tx(void)
 		finished = !svmig_finish(fd);
 	while ((n = read(fd, out + len, sizeof(out) - len)) > 0)
 		len += n;
-	if (n < 0 && errno != EAGAIN)
+	/*
+	 * A page that could not be read (past the memfd's end) failed the
+	 * channel (EFAULT): what it had queued is dropped, read() is EPIPE.
+	 */
+	failed = !svmig_get_stats(fd, &st) && st.error;
+	if (failed && st.error != EFAULT)
+		report(&n_contract, "sender failed with %s", strerror(st.error));
+	if (n < 0 && errno != EAGAIN && !(failed && errno == EPIPE))
 		report(&n_contract, "sender read(): %s", strerror(errno));
 	if (n == 0 && !finished)
 		report(&n_contract, "sender read() returned EOF before FINISH");
+	if (failed && finished)
+		report(&n_contract, "FINISH succeeded on a sender that failed");
 
 	if (svmig_wire_init(&w, SVMIG_ROLE_RECEIVER, fz_session, 9, fz_secret) ||
 	    svmig_wire_add_region(&w, 11, npages))
@@ -2231,7 +2271,7 @@ static void episode_page_tx(void)
 	if (ret)
 		report(&n_forgery, "oracle refused the sender's record at byte %zu: %s", off,
 		       strerror(-ret));
-	else if ((uint64_t)i != sealed)
+	else if ((uint64_t)i != sealed && !failed)
 		report(&n_contract, "SUBMIT reported %" PRIu64 " sealed, %d page records came out",
 		       sealed, i);
 	else if (finished && w.verdict != SVMIG_VERDICT_VERIFIED)
@@ -2299,6 +2339,7 @@ static void race_op(struct race *r)
 	chan_init(&c);
 	c.fd = fd;
 	c.unsure = true;
+	c.shared = true;
 	switch (below(25)) {
 	case 0:
 		get_info(fd);

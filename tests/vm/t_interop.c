@@ -200,9 +200,10 @@ static void test_byte_identical(struct buf *stream)
 
 /*
  * The sender reads guest pages however they are mapped: a page never
- * touched (the shared zero page), a read-only one, and a hole in the
- * region, which is refused with EFAULT (the entry consumed, the channel
- * still usable) without a record.  The oracle opens what was sealed.
+ * touched (the shared zero page) and a read-only one are sealed, and the
+ * oracle opens them.  A page named dirty that cannot be read (a hole in
+ * the region) fails the channel with EFAULT: no manifest may vouch for a
+ * memory image that lacks it.
  */
 static void test_page_sources(void)
 {
@@ -214,7 +215,7 @@ static void test_page_sources(void)
 	struct svmig_ring ring;
 	uint32_t done = 0, verdict = 0;
 	ssize_t n;
-	int fd, i;
+	int fd;
 
 	if (src == MAP_FAILED)
 		tap_bail("mmap: %s", strerror(errno));
@@ -228,15 +229,12 @@ static void test_page_sources(void)
 	if (mprotect(src + 1 * SVMIG_PAGE_SIZE, SVMIG_PAGE_SIZE, PROT_READ) ||
 	    munmap(src + 2 * SVMIG_PAGE_SIZE, SVMIG_PAGE_SIZE))
 		tap_bail("mprotect/munmap: %s", strerror(errno));
-	for (i = 0; i < 3; i++)
-		svmig_ring_push(&ring, SLOT, i);
-	svmig_ring_publish(&ring);
-	tap_errno(svmig_submit(fd, 0, &done), -EFAULT, "page sources: unmapped page: EFAULT");
-	tap_ok(done == 2, "page sources: untouched and read-only pages sent first (%u)", done);
+	svmig_ring_push(&ring, SLOT, 0);
+	svmig_ring_push(&ring, SLOT, 1);
 	svmig_ring_push(&ring, SLOT, 3);
 	svmig_ring_publish(&ring);
-	tap_errno(svmig_submit(fd, 0, &done), 0, "page sources: channel still sends after EFAULT");
-	tap_ok(done == 1, "page sources: the EFAULT entry was consumed (%u sent now)", done);
+	tap_errno(svmig_submit(fd, 0, &done), 0, "page sources: untouched, read-only, mapped");
+	tap_ok(done == 3, "page sources: all three sealed (%u)", done);
 	tap_errno(svmig_finish(fd), 0, "page sources: manifest sealed");
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		buf_add(&stream, chunk, n);
@@ -257,6 +255,21 @@ static void test_page_sources(void)
 	memset(want, DEST_FILL, sizeof(want));
 	tap_ok(!memcmp(dst + 2 * SVMIG_PAGE_SIZE, want, SVMIG_PAGE_SIZE),
 	       "page sources: nothing arrives for the hole");
+
+	fd = svmig_open();
+	if (fd < 0 || svmig_set_key(fd, SVMIG_ROLE_SENDER, CHANNEL, session, secret) ||
+	    svmig_add_region(fd, SLOT, 0x200000, src, NPAGES * SVMIG_PAGE_SIZE) ||
+	    svmig_ring_init(fd, 16, &ring))
+		tap_bail("kernel sender setup");
+	svmig_ring_push(&ring, SLOT, 2);
+	svmig_ring_publish(&ring);
+	tap_errno(svmig_submit(fd, 0, &done), -EFAULT, "page sources: a hole in the region: EFAULT");
+	svmig_ring_push(&ring, SLOT, 3);
+	svmig_ring_publish(&ring);
+	tap_errno(svmig_submit(fd, 0, &done), -EPIPE, "page sources: the hole failed the channel");
+	tap_errno(svmig_finish(fd), -EPIPE, "page sources: no manifest without the hole's page");
+	svmig_ring_exit(&ring);
+	close(fd);
 	free(stream.p);
 	munmap(src, NPAGES * SVMIG_PAGE_SIZE);
 	munmap(dst, NPAGES * SVMIG_PAGE_SIZE);
@@ -269,14 +282,15 @@ struct records {
 	int n;
 };
 
-static void oracle_stream(const uint8_t *sess, const uint8_t *key, struct records *r)
+static void oracle_stream_channel(const uint8_t *sess, const uint8_t *key, uint32_t channel,
+				  struct records *r)
 {
 	uint8_t page[SVMIG_PAGE_SIZE], salt[SVMIG_SALT_LEN];
 	struct svmig_wire w;
 	int i;
 
 	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
-	    svmig_wire_init(&w, SVMIG_ROLE_SENDER, sess, CHANNEL, key) ||
+	    svmig_wire_init(&w, SVMIG_ROLE_SENDER, sess, channel, key) ||
 	    svmig_wire_add_region(&w, SLOT, NPAGES) || svmig_wire_set_salt(&w, salt))
 		tap_bail("oracle sender setup");
 	r->n = 0;
@@ -290,6 +304,11 @@ static void oracle_stream(const uint8_t *sess, const uint8_t *key, struct record
 	r->len[r->n] = svmig_wire_seal_manifest(&w, r->rec[r->n]);
 	r->n++;
 	svmig_wire_free(&w);
+}
+
+static void oracle_stream(const uint8_t *sess, const uint8_t *key, struct records *r)
+{
+	oracle_stream_channel(sess, key, CHANNEL, r);
 }
 
 struct receiver {
@@ -368,11 +387,14 @@ static void test_oracle_to_kernel(void)
 	free(all.p);
 }
 
-enum field { F_NONE, F_VERSION, F_SEQ, F_LENGTH, F_SLOT, F_GEN, F_CT_FIRST, F_CT_LAST, F_TAG };
+enum field {
+	F_NONE, F_VERSION, F_SEQ, F_LENGTH, F_SLOT, F_GEN, F_PAGE_INDEX, F_CT_FIRST, F_CT_LAST,
+	F_TAG, F_HELLO_SALT, F_MANIFEST_CT,
+};
 
 struct attack {
 	const char *what;
-	int order[6];		/* record indices to send, -1 ends */
+	int order[NPAGES + 3];	/* record indices to send, -1 ends */
 	enum field flip;	/* a bit to flip in the last record sent */
 	int want;		/* errno of the last write */
 	uint64_t stats_replays, stats_auth, stats_proto;
@@ -386,6 +408,9 @@ static size_t field_offset(enum field f)
 	case F_SEQ: return 15;
 	case F_SLOT: return 16 + 3;
 	case F_GEN: return 16 + 6;
+	case F_PAGE_INDEX: return 16 + 15;	/* the low byte of the page index */
+	case F_HELLO_SALT: return 16 + 8 + 16 + 3;
+	case F_MANIFEST_CT: return 16 + 5;
 	case F_CT_FIRST: return 32;
 	case F_CT_LAST: return 32 + SVMIG_PAGE_SIZE - 1;
 	case F_TAG: return SVMIG_PAGE_REC_LEN - 1;
@@ -410,7 +435,7 @@ static void run_attack(const struct attack *a, struct records *r)
 			rec[field_offset(a->flip)] ^= 0x01;
 		ret = feed(rx.fd, rec, r->len[idx]);
 		/* The attacked page, unless an earlier record legitimately wrote it. */
-		last_page = idx - 1;
+		last_page = idx >= 1 && idx <= NPAGES ? idx - 1 : -1;
 		for (j = 0; j < i; j++)
 			if (a->order[j] == idx)
 				last_page = -1;
@@ -437,7 +462,7 @@ static void test_attacks(void)
 	static const struct attack attacks[] = {
 		{ "bit flip in header version", { 0, 1, -1 }, F_VERSION, -EPROTO, 0, 0, 1 },
 		{ "bit flip in header length", { 0, 1, -1 }, F_LENGTH, -EPROTO, 0, 0, 1 },
-		{ "bit flip in header seq", { 0, 1, 2, -1 }, F_SEQ, -EILSEQ, 1, 0, 0 },
+		{ "bit flip in header seq", { 0, 1, 2, -1 }, F_SEQ, -EBADMSG, 0, 1, 0 },
 		{ "bit flip in page slot", { 0, 1, -1 }, F_SLOT, -EPROTO, 0, 0, 1 },
 		{ "bit flip in page generation", { 0, 1, -1 }, F_GEN, -EBADMSG, 0, 1, 0 },
 		{ "bit flip in first ciphertext byte", { 0, 1, -1 }, F_CT_FIRST, -EBADMSG, 0, 1, 0 },
@@ -447,7 +472,11 @@ static void test_attacks(void)
 		{ "replayed HELLO", { 0, 0, -1 }, F_NONE, -EILSEQ, 1, 0, 0 },
 		{ "two records swapped", { 0, 2, -1 }, F_NONE, -EILSEQ, 1, 0, 0 },
 		{ "record dropped", { 0, 1, 3, -1 }, F_NONE, -EILSEQ, 1, 0, 0 },
-		{ "page before HELLO", { 1, -1 }, F_NONE, -EILSEQ, 1, 0, 0 },
+		{ "page before HELLO", { 1, -1 }, F_NONE, -EBADMSG, 0, 1, 0 },
+		{ "bit flip in the HELLO's salt", { 0, -1 }, F_HELLO_SALT, -EBADMSG, 0, 1, 0 },
+		{ "bit flip in the page index", { 0, 1, -1 }, F_PAGE_INDEX, -EBADMSG, 0, 1, 0 },
+		{ "bit flip in the MANIFEST", { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1 }, F_MANIFEST_CT,
+		  -EBADMSG, 0, 1, 0 },
 	};
 	struct records r;
 	size_t i;
@@ -488,6 +517,15 @@ static void test_wrong_keys(void)
 		  "page spliced from another session: refused");
 	tap_ok(page_untouched(&rx, 0), "spliced page not written");
 	receiver_exit(&rx);
+
+	/* Same session and secret, another channel: its page at our seq 1. */
+	oracle_stream_channel(session, secret, CHANNEL + 1, &other);
+	receiver_init(&rx, secret, CHANNEL);
+	feed(rx.fd, good.rec[0], good.len[0]);
+	tap_errno(feed(rx.fd, other.rec[1], other.len[1]), -EBADMSG,
+		  "page spliced from another channel of the same session: refused");
+	tap_ok(page_untouched(&rx, 0), "page spliced across channels not written");
+	receiver_exit(&rx);
 }
 
 static void test_truncation(void)
@@ -495,7 +533,7 @@ static void test_truncation(void)
 	struct records r;
 	struct receiver rx;
 	uint32_t n = 0;
-	int sv[2];
+	int sv[2], i;
 
 	oracle_stream(session, secret, &r);
 	receiver_init(&rx, secret, CHANNEL);
@@ -515,9 +553,24 @@ static void test_truncation(void)
 	    write(sv[0], r.rec[2], 100) < 0)
 		tap_bail("write");
 	close(sv[0]);
-	tap_errno(svmig_recv(rx.fd, 0, &n), -ECONNRESET, "stream cut mid-record: ECONNRESET");
+	tap_errno(svmig_recv(rx.fd, 0, &n), -ENODATA, "stream cut mid-record: ENODATA");
 	tap_ok(n == 2, "the two whole records were applied (%u)", n);
-	tap_errno(svmig_verify(rx.fd), -EBADMSG, "cut stream: VERIFY refuses");
+	tap_errno(svmig_verify(rx.fd), -ENODATA, "cut stream: VERIFY refuses (truncated)");
+	close(sv[1]);
+	receiver_exit(&rx);
+
+	/* A clean cut at the record boundary just before the manifest. */
+	receiver_init(&rx, secret, CHANNEL);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || svmig_attach_socket(rx.fd, sv[1]))
+		tap_bail("socketpair");
+	for (i = 0; i < r.n - 1; i++)
+		if (write(sv[0], r.rec[i], r.len[i]) != (ssize_t)r.len[i])
+			tap_bail("write");
+	close(sv[0]);
+	tap_errno(svmig_recv(rx.fd, 0, &n), -ENODATA,
+		  "stream cut just before the MANIFEST: ENODATA");
+	tap_ok(n == (uint32_t)r.n - 1, "every record before it was applied (%u)", n);
+	tap_errno(svmig_verify(rx.fd), -ENODATA, "cut before the MANIFEST: VERIFY refuses");
 	close(sv[1]);
 	receiver_exit(&rx);
 }
@@ -584,7 +637,7 @@ static void test_no_key_export(const struct buf *stream)
 }
 
 /* The number of checks main() runs, printed first. */
-#define PLAN	125
+#define PLAN	149
 
 int main(void)
 {

@@ -209,26 +209,39 @@ static void test_nonblocking_reader(void)
 	pipeline_exit(&p);
 }
 
-static void test_close_sends_end(void)
+/*
+ * The last close of a sender that never called FINISH (a killed or
+ * cancelled migration) must not look complete: no END is made up, and the
+ * receiver reports the stream truncated (t_corners.c tries the rest).
+ */
+static void test_close_without_finish(void)
 {
 	struct pipeline p;
 	uint8_t rec[SVMIG_DATA_REC_MAX], buf[100];
+	uint8_t last_type = 0;
 	size_t len;
 
 	pipeline_init(&p, secret);
 	write_all(p.tx, pattern, 100);
-	close(p.tx);	/* the last close, as QEMU's after a completed migration */
+	close(p.tx);	/* no FINISH */
 	p.tx = -1;
-	while ((len = relay_take(&p, rec)) > 0)
+	while ((len = relay_take(&p, rec)) > 0) {
+		last_type = rec[1];
 		write_all(p.b_relay, rec, len);
+	}
+	shutdown(p.b_relay, SHUT_WR);
+	tap_ok(last_type == SVMIG_REC_DATA, "close without FINISH: no END record was sent");
 	tap_ok(read_exact(p.rx, buf, 100) == 100 && !memcmp(buf, pattern, 100),
 	       "data before close arrives");
-	tap_ok(read(p.rx, buf, 1) == 0, "last close of the sender sent a verified END: EOF");
-	tap_errno(svmig_verify(p.rx), 0, "VERIFY after close-time END");
+	tap_ok(read(p.rx, buf, 1) < 0 && errno == ENODATA,
+	       "then read() fails with ENODATA (truncated), never EOF");
+	tap_errno(svmig_verify(p.rx), -ENODATA, "VERIFY: truncated, the VM must not resume");
 	pipeline_exit(&p);
 }
 
-enum attack_kind { FLIP_HDR, FLIP_CT, FLIP_TAG, REPLAY, SWAP, DROP, CUT, CUT_MID, SPLICE, WRONG_KEY };
+enum attack_kind {
+	FLIP_HDR, FLIP_CT, FLIP_TAG, REPLAY, SWAP, DROP, CUT, CUT_MID, SPLICE, WRONG_KEY, FORGE_END,
+};
 
 struct attack {
 	const char *what;
@@ -273,6 +286,8 @@ static void run_attack(const struct attack *a)
 			recs[2][16 + 500] ^= 0x80;
 		if (a->kind == FLIP_TAG && i == 2)
 			recs[2][lens[2] - 1] ^= 0x01;
+		if (a->kind == FORGE_END && i == 5)	/* counts and tag made up */
+			memset(recs[5] + 16, 0xa5, lens[5] - 16);
 		if (a->kind == SWAP && (i == 2 || i == 3))
 			idx = i == 2 ? 3 : 2;
 		if (a->kind == DROP && i == 2)
@@ -302,27 +317,30 @@ static void run_attack(const struct attack *a)
 	}
 	tap_ok(!memcmp(got, pattern, n) && n <= 4000,
 	       "%s: only the verified prefix was handed out (%zu bytes)", a->what, n);
-	tap_errno(svmig_verify(p.rx), -EBADMSG, "%s: VERIFY refuses", a->what);
+	tap_errno(svmig_verify(p.rx), a->want == -ENODATA ? -ENODATA : -EBADMSG,
+		  "%s: VERIFY refuses", a->what);
 	tap_ok(read(p.rx, buf, 1) < 0 && errno == EPIPE, "%s: channel stays failed", a->what);
 	svmig_get_stats(p.rx, &st);
-	tap_ok(st.verdict == SVMIG_VERDICT_FAILED && st.error == -a->want,
-	       "%s: verdict FAILED, error %s recorded", a->what, strerror(st.error));
+	tap_ok(st.verdict == (a->want == -ENODATA ? SVMIG_VERDICT_TRUNCATED :
+			      SVMIG_VERDICT_FAILED) && st.error == -a->want,
+	       "%s: verdict %u, error %s recorded", a->what, st.verdict, strerror(st.error));
 	pipeline_exit(&p);
 }
 
 static void test_attacks(void)
 {
 	static const struct attack attacks[] = {
-		{ "bit flipped in a header", FLIP_HDR, -EILSEQ },
+		{ "bit flipped in a header's seq", FLIP_HDR, -EBADMSG },
 		{ "bit flipped in ciphertext", FLIP_CT, -EBADMSG },
 		{ "bit flipped in a tag", FLIP_TAG, -EBADMSG },
 		{ "record replayed", REPLAY, -EILSEQ },
 		{ "two records swapped", SWAP, -EILSEQ },
 		{ "record dropped", DROP, -EILSEQ },
-		{ "stream cut before END", CUT, -ECONNRESET },
-		{ "stream cut mid-record", CUT_MID, -ECONNRESET },
+		{ "stream cut before END", CUT, -ENODATA },
+		{ "stream cut mid-record", CUT_MID, -ENODATA },
 		{ "record spliced from another session", SPLICE, -EBADMSG },
 		{ "wrong key on the receiver", WRONG_KEY, -EBADMSG },
+		{ "END forged without the key", FORGE_END, -EBADMSG },
 	};
 	size_t i;
 
@@ -458,7 +476,7 @@ static void test_oracle_to_kernel(void)
 }
 
 /* The number of checks main() runs, printed first. */
-#define PLAN	84
+#define PLAN	90
 
 int main(void)
 {
@@ -467,7 +485,7 @@ int main(void)
 	test_contract();
 	test_plain_flow();
 	test_nonblocking_reader();
-	test_close_sends_end();
+	test_close_without_finish();
 	test_attacks();
 	test_mode_mismatch();
 	test_kernel_to_oracle();

@@ -27,6 +27,13 @@
 #define SVMIG_FEAT_RW		(1ULL << 2)	/* records through read()/write() */
 #define SVMIG_FEAT_TPM		(1ULL << 3)	/* a TPM is present right now */
 #define SVMIG_FEAT_STREAM	(1ULL << 4)	/* SVMIG_KEY_STREAM: a byte stream */
+/*
+ * Only FINISH ends a channel (close() never does), FINISH may be retried,
+ * a cut stream is SVMIG_VERDICT_TRUNCATED (ENODATA), regions are bound to
+ * the address space that registered them, and O_NONBLOCK holds everywhere.
+ */
+#define SVMIG_FEAT_EXPLICIT_END	(1ULL << 5)
+#define SVMIG_FEAT_SESSION	(1ULL << 6)	/* SVMIG_KEY_SESSION */
 
 struct svmig_info {
 	__u32 abi_version;	/* SVMIG_ABI_VERSION */
@@ -46,6 +53,12 @@ struct svmig_info {
 #define SVMIG_ROLE_RECEIVER	(1U << 1)
 #define SVMIG_KEY_NO_TPM	(1U << 2)	/* explicit, logged opt-in */
 #define SVMIG_KEY_STREAM	(1U << 3)	/* stream mode (QEMU fd: migration) */
+/*
+ * Join the other channels of this end that were keyed with the same
+ * session_id, secret and role (SVMIG_FEAT_SESSION): one generation per
+ * guest page across them, and VERIFY answers for all of them.
+ */
+#define SVMIG_KEY_SESSION	(1U << 4)
 
 #define SVMIG_SESSION_ID_LEN	16
 #define SVMIG_SECRET_LEN	32
@@ -147,6 +160,7 @@ struct svmig_recv {
 #define SVMIG_VERDICT_VERIFIED	1	/* manifest matches what was accepted */
 #define SVMIG_VERDICT_MISMATCH	2	/* manifest differs: do not resume */
 #define SVMIG_VERDICT_FAILED	3	/* the channel saw a fatal error */
+#define SVMIG_VERDICT_TRUNCATED	4	/* the stream ended before its manifest or END */
 
 /* svmig_stats.flags */
 #define SVMIG_STAT_KEYED	(1U << 0)	/* keys installed */
@@ -166,7 +180,7 @@ struct svmig_stats {
 	__u64 pages;		/* page records sealed or accepted */
 	__u64 stale_pages;	/* authentic but older than a page accepted */
 	__u64 auth_failures;	/* tag did not verify */
-	__u64 replays;		/* replayed, reordered or missing records */
+	__u64 replays;		/* authentic records out of sequence */
 	__u64 proto_errors;	/* malformed records */
 	__u64 bad_entries;	/* ring entries refused */
 	__u64 manifest_pages;	/* pages listed by the manifest */

@@ -976,6 +976,32 @@ static int open_final(struct svmig_wire *w, const uint8_t *buf, size_t len,
 	return ret;
 }
 
+/*
+ * A record whose seq is not the next one: -EILSEQ (a replayed, reordered or
+ * dropped record) only if it is authentic under the seq it carries, so that
+ * replays counts authentic records only; anything else is -EBADMSG.
+ */
+static int out_of_seq(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		      uint8_t type, uint64_t seq)
+{
+	size_t clear_len = type == SVMIG_REC_HELLO ? HELLO_CLEAR_LEN :
+			   type == SVMIG_REC_PAGE ? PAGE_CLEAR_LEN : 0;
+	const uint8_t *clear = buf + SVMIG_HDR_LEN, *ct = clear + clear_len;
+	size_t ct_len = len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN;
+	uint8_t aad[SVMIG_AAD_MAX_LEN];
+	size_t aad_len;
+	uint32_t epoch;
+	int ret;
+
+	if (!w->hello_done || epoch_of(seq, &epoch) ||
+	    use_key(w, w->prk, epoch, false))
+		return -EBADMSG;
+	aad_len = make_aad(aad, w, buf, clear, clear_len);
+	ret = gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
+	OPENSSL_cleanse(w->scratch, ct_len);
+	return ret ? -EBADMSG : -EILSEQ;
+}
+
 int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 			   size_t len, uint8_t *out,
 			   struct svmig_wire_rec *rec)
@@ -1001,9 +1027,9 @@ int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 	if (buf[0] != SVMIG_WIRE_VERSION || !header_ok(w, type, length) ||
 	    get_be16(buf + 2) || len != SVMIG_HDR_LEN + (size_t)length)
 		return refuse(w, -EPROTO);
-	/* seq: -EILSEQ */
+	/* seq: -EILSEQ if authentic, else -EBADMSG */
 	if (seq != w->next_seq)
-		return refuse(w, -EILSEQ);
+		return refuse(w, out_of_seq(w, buf, len, type, seq));
 	/* place: the HELLO first and only first, nothing after the last */
 	if (w->manifest_done || (type == SVMIG_REC_HELLO) == w->hello_done)
 		return refuse(w, -EPROTO);

@@ -1023,6 +1023,13 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 	audit(m, "data", "attached", NULL);
 	if (pass_fd_migrate(m, "migrate-incoming") || wait_migration(m, false))
 		return -1;
+	/*
+	 * QEMU's incoming coroutine made the file (shared with m->sv)
+	 * O_NONBLOCK, and svmig.ko honours it: RECV must wait for the END,
+	 * bounded by SO_RCVTIMEO.
+	 */
+	if (fcntl(m->sv, F_SETFL, fcntl(m->sv, F_GETFL) & ~O_NONBLOCK))
+		return failf(m, "fcntl(O_NONBLOCK off): %s", strerror(errno));
 	ret = svmig_recv(m->sv, 0, NULL);
 	if (ret)
 		return failf(m, "no verified END record: %s", strerror(-ret));
@@ -1064,7 +1071,9 @@ static void kernel_account(struct mig *m)
 	snprintf(m->err + len, sizeof(m->err) - len,
 		 "; svmig.ko refused the stream: %s after %llu records "
 		 "(%llu auth failures, %llu replays, %llu protocol errors)",
-		 strerror(m->st.error), (unsigned long long)m->st.records,
+		 m->st.verdict == SVMIG_VERDICT_TRUNCATED ?
+		 "it ended before its END record (truncated)" : strerror(m->st.error),
+		 (unsigned long long)m->st.records,
 		 (unsigned long long)m->st.auth_failures,
 		 (unsigned long long)m->st.replays,
 		 (unsigned long long)m->st.proto_errors);
@@ -1466,6 +1475,9 @@ static int source_data(struct mig *m, const char *data_addr)
 	json_object_put(args);
 	if (pass_fd_migrate(m, "migrate") || wait_migration(m, true))
 		return -1;
+	/* Whatever QEMU did to the shared file's flags, FINISH waits (SO_SNDTIMEO). */
+	if (fcntl(m->sv, F_SETFL, fcntl(m->sv, F_GETFL) & ~O_NONBLOCK))
+		return failf(m, "fcntl(O_NONBLOCK off): %s", strerror(errno));
 	ret = svmig_finish(m->sv);
 	if (ret)
 		return failf(m, "SVMIG_IOC_FINISH: %s", strerror(-ret));

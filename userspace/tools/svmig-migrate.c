@@ -184,7 +184,8 @@ static int unhex(const char *hex, size_t len, uint8_t *out, size_t n)
 static const char *errname(int err)
 {
 	switch (err) {
-	case -ECONNRESET: return "the stream ended before the END record (truncated)";
+	case -ENODATA: return "the stream ended before the END record (truncated)";
+	case -ECONNRESET: return "the connection was reset";
 	case -EBADMSG: return "authentication failed (tampered, wrong key or session)";
 	case -EILSEQ: return "records replayed, reordered or dropped";
 	case -EPROTO: return "malformed record";
@@ -197,10 +198,10 @@ static const char *errname(int err)
 static const char *verdict_name(uint32_t verdict)
 {
 	static const char *const names[] = {
-		"pending", "verified", "mismatch", "failed",
+		"pending", "verified", "mismatch", "failed", "truncated",
 	};
 
-	return verdict < 4 ? names[verdict] : "unknown";
+	return verdict < sizeof(names) / sizeof(names[0]) ? names[verdict] : "unknown";
 }
 
 static void fmt_mib(char *buf, size_t len, long long bytes)
@@ -974,8 +975,12 @@ static int out_start(struct ctx *c)
 /* The authenticated END: only once QEMU reported "completed". */
 static int out_finish_svmig(struct ctx *c, struct svmig_stats *st)
 {
-	int ret = svmig_finish(c->sv);
+	int ret;
 
+	/* Whatever QEMU did to the shared file's flags, FINISH waits (SO_SNDTIMEO). */
+	if (set_blocking(c->sv, true))
+		return failf(c, "fcntl(O_NONBLOCK off): %s", strerror(errno));
+	ret = svmig_finish(c->sv);
 	if (ret)
 		return failf(c, "SVMIG_IOC_FINISH (the END record): %s",
 			     strerror(-ret));
@@ -1046,9 +1051,11 @@ static void out_resume_source(struct ctx *c)
 }
 
 /*
- * The migration failed (or FINISH did): no END may reach the destination,
- * so cut the socket before the last close() of the channel could send one,
- * stop QEMU's migration if it still runs, and keep the source VM running.
+ * The migration failed (or FINISH did): no END may reach the destination.
+ * The last close() of the channel never sends one (svmig.ko seals END only
+ * on FINISH); the socket is cut first all the same, so the destination sees
+ * the end at once.  Stop QEMU's migration if it still runs, and keep the
+ * source VM running.
  */
 static void out_abort(struct ctx *c)
 {
@@ -1232,6 +1239,13 @@ static int in_verify_svmig(struct ctx *c, struct svmig_stats *st)
 	long long t = now_ms();
 	int ret;
 
+	/*
+	 * QEMU's incoming coroutine made the file (shared with our fd)
+	 * O_NONBLOCK, and svmig.ko honours it: RECV must wait for the END,
+	 * bounded by the socket's SO_RCVTIMEO.
+	 */
+	if (set_blocking(c->sv, true))
+		return failf(c, "fcntl(O_NONBLOCK off): %s", strerror(errno));
 	ret = svmig_recv(c->sv, 0, NULL);
 	if (ret) {
 		get_stats(c, st);

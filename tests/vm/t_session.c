@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sessions (SVMIG_KEY_SESSION): the channels of one migration share one
+ * generation per guest page and one verdict.  The attack this stops: a page
+ * sent on channel A, then (newer) on channel B, with A's older copy delayed
+ * until after B's.  Without a session both copies carry generation 1 and
+ * the later one lands; in a session B's carries 2 and A's late copy is
+ * dropped as stale, whatever order the connections deliver in.  Also: the
+ * session's VERIFY waits for every member and fails with any of them, and
+ * joining needs the same secret, a channel number of one's own and the
+ * same regions.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libsvmig.h"
+#include "tap.h"
+
+#define PG		4096
+#define NPAGES		4
+#define SLOT		1
+
+static const uint8_t secret[SVMIG_SECRET_LEN] = { 0x5e, 0x55, 0x10, 0x4e };
+static const uint8_t other_secret[SVMIG_SECRET_LEN] = { 0x07 };
+
+struct buf {
+	uint8_t p[64 * 1024];
+	size_t len;
+};
+
+static int open_member(uint32_t flags, uint32_t channel, const uint8_t *session,
+		       const uint8_t *key)
+{
+	int fd = svmig_open();
+	int ret;
+
+	if (fd < 0)
+		tap_bail("open: %s", strerror(-fd));
+	ret = svmig_set_key(fd, flags | SVMIG_KEY_SESSION, channel, session, key);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static void drain(int fd, struct buf *b)
+{
+	ssize_t n;
+
+	while ((n = read(fd, b->p + b->len, sizeof(b->p) - b->len)) > 0)
+		b->len += n;
+}
+
+/* The generation in the first PAGE record of @b (HELLO first). */
+static uint32_t first_page_gen(const struct buf *b)
+{
+	const uint8_t *p = b->p + SVMIG_HELLO_REC_LEN;
+
+	if (b->len < SVMIG_HELLO_REC_LEN + SVMIG_PAGE_REC_LEN || p[1] != SVMIG_REC_PAGE)
+		return 0;
+	return (uint32_t)p[20] << 24 | (uint32_t)p[21] << 16 | (uint32_t)p[22] << 8 | p[23];
+}
+
+/*
+ * Two sender channels of @session: page 0 holds 0x11 when channel 0 seals
+ * it, 0x22 when channel 1 seals it after.  Their records, MANIFEST last.
+ */
+static void seal_two(const uint8_t *session, uint8_t *src, struct buf *a, struct buf *b)
+{
+	struct svmig_ring ra, rb;
+	int fa = open_member(SVMIG_ROLE_SENDER, 0, session, secret);
+	int fb = open_member(SVMIG_ROLE_SENDER, 1, session, secret);
+
+	if (fa < 0 || fb < 0 || svmig_add_region(fa, SLOT, 0, src, NPAGES * PG) ||
+	    svmig_add_region(fb, SLOT, 0, src, NPAGES * PG) || svmig_ring_init(fa, 8, &ra) ||
+	    svmig_ring_init(fb, 8, &rb))
+		tap_bail("session senders");
+	a->len = 0;
+	b->len = 0;
+	memset(src, 0x11, PG);
+	svmig_ring_push(&ra, SLOT, 0);
+	svmig_ring_publish(&ra);
+	if (svmig_submit(fa, 0, NULL))
+		tap_bail("SUBMIT on channel 0");
+	memset(src, 0x22, PG);	/* the guest wrote the page again */
+	svmig_ring_push(&rb, SLOT, 0);
+	svmig_ring_publish(&rb);
+	if (svmig_submit(fb, 0, NULL) || svmig_finish(fa) || svmig_finish(fb))
+		tap_bail("SUBMIT/FINISH");
+	drain(fa, a);
+	drain(fb, b);
+	svmig_ring_exit(&ra);
+	svmig_ring_exit(&rb);
+	close(fa);
+	close(fb);
+}
+
+static int feed(int fd, const struct buf *b)
+{
+	ssize_t n = write(fd, b->p, b->len);
+
+	return n < 0 ? -errno : (size_t)n == b->len ? 0 : -EIO;
+}
+
+static int receiver(uint32_t channel, const uint8_t *session, uint8_t *dst)
+{
+	int fd = open_member(SVMIG_ROLE_RECEIVER, channel, session, secret);
+
+	if (fd < 0 || svmig_add_region(fd, SLOT, 0, dst, NPAGES * PG))
+		tap_bail("session receiver");
+	return fd;
+}
+
+static bool page_is(const uint8_t *p, uint8_t v)
+{
+	int i;
+
+	for (i = 0; i < PG; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* 8 checks: the delayed older copy, and the session's verdict. */
+static void test_delayed_copy(uint8_t *src, uint8_t *dst)
+{
+	static const uint8_t s1[SVMIG_SESSION_ID_LEN] = { 's', '1' };
+	static struct buf a, b;
+	static const uint8_t junk[64] = { 0xff };
+	struct svmig_stats st;
+	int ra, rb, rc;
+
+	seal_two(s1, src, &a, &b);
+	tap_ok(first_page_gen(&a) == 1 && first_page_gen(&b) == 2,
+	       "the page's second copy, on another channel, carries generation 2 (%u, %u)",
+	       first_page_gen(&a), first_page_gen(&b));
+	memset(dst, 0xee, NPAGES * PG);
+	ra = receiver(0, s1, dst);
+	rb = receiver(1, s1, dst);
+	rc = receiver(2, s1, dst);	/* a third channel, still receiving */
+	/* The connection of channel 0 is held back: channel 1 arrives first. */
+	if (feed(rb, &b) || feed(ra, &a))
+		tap_bail("feeding the receivers");
+	tap_ok(page_is(dst, 0x22), "the older copy delayed on channel 0 did not overwrite the newer");
+	svmig_get_stats(ra, &st);
+	tap_ok(st.stale_pages == 1 && st.pages == 0,
+	       "channel 0 dropped it as stale (stale %llu, applied %llu)",
+	       (unsigned long long)st.stale_pages, (unsigned long long)st.pages);
+	tap_ok(st.verdict == SVMIG_VERDICT_VERIFIED, "channel 0's own manifest verified");
+	tap_errno(svmig_verify(ra), -EINPROGRESS,
+		  "VERIFY waits for every channel of the session (channel 2 pending)");
+	tap_ok(write(rc, junk, sizeof(junk)) < 0, "channel 2 refuses what it gets");
+	tap_errno(svmig_verify(ra), -EBADMSG, "one failed channel fails the session: VERIFY on 0");
+	tap_errno(svmig_verify(rb), -EBADMSG, "and on 1");
+	close(ra);
+	close(rb);
+	close(rc);
+}
+
+/* 3 checks: every channel verified: the session verifies, newest page held. */
+static void test_session_verifies(uint8_t *src, uint8_t *dst)
+{
+	static const uint8_t s2[SVMIG_SESSION_ID_LEN] = { 's', '2' };
+	static struct buf a, b;
+	int ra, rb;
+
+	seal_two(s2, src, &a, &b);
+	memset(dst, 0xee, NPAGES * PG);
+	ra = receiver(0, s2, dst);
+	rb = receiver(1, s2, dst);
+	if (feed(rb, &b) || feed(ra, &a))
+		tap_bail("feeding the receivers");
+	tap_errno(svmig_verify(ra), 0, "all channels verified: VERIFY on channel 0 succeeds");
+	tap_errno(svmig_verify(rb), 0, "and on channel 1");
+	tap_ok(page_is(dst, 0x22), "guest memory holds the newest copy");
+	close(ra);
+	close(rb);
+}
+
+/* 4 checks: who may join. */
+static void test_join(uint8_t *dst)
+{
+	static const uint8_t s3[SVMIG_SESSION_ID_LEN] = { 's', '3' };
+	int a, b, fd;
+
+	a = receiver(0, s3, dst);
+	tap_errno(open_member(SVMIG_ROLE_RECEIVER, 1, s3, other_secret), -EKEYREJECTED,
+		  "joining with another secret: EKEYREJECTED");
+	tap_errno(open_member(SVMIG_ROLE_RECEIVER, 0, s3, secret), -EEXIST,
+		  "joining with a channel number already taken: EEXIST");
+	b = open_member(SVMIG_ROLE_RECEIVER, 1, s3, secret);
+	tap_errno(b < 0 ? b : svmig_add_region(b, SLOT, 0, dst, 2 * PG), -EINVAL,
+		  "a member's slot of another size than the session's: EINVAL");
+	close(a);
+	if (b >= 0)
+		close(b);
+	fd = open_member(SVMIG_ROLE_RECEIVER, 0, s3, other_secret);
+	tap_ok(fd >= 0, "once every member closed, the session id starts afresh (%d)", fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(void)
+{
+	uint8_t *src, *dst;
+
+	tap_plan(8 + 3 + 4);
+	src = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	dst = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED || dst == MAP_FAILED)
+		tap_bail("mmap");
+	test_delayed_copy(src, dst);
+	test_session_verifies(src, dst);
+	test_join(dst);
+	return tap_done();
+}
