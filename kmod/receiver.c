@@ -24,17 +24,25 @@ int svmig_rx_ready(struct svmig_channel *ch)
 static int svmig_rx_hello(struct svmig_channel *ch, u8 *rec)
 {
 	struct svmig_wire_hello *h = (struct svmig_wire_hello *)(rec + SVMIG_HDR_LEN);
+	u32 flags = be32_to_cpu(h->flags);
 	int ret;
 
-	if (be32_to_cpu(h->flags) != (ch->stream ? SVMIG_HELLO_F_STREAM : 0))
+	if ((flags & ~SVMIG_HELLO_F_TPM_SALT) != (ch->stream ? SVMIG_HELLO_F_STREAM : 0))
 		return -EPROTO;
 	if (be32_to_cpu(h->channel) != ch->channel ||
 	    memcmp(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN))
 		return -EBADMSG;
 	ret = svmig_keys_accept_salt(ch, h->salt);
+	if (!ret)
+		ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
-	return svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
+	/* Authentic now: the sender's kernel says whether a TPM salted it. */
+	if (flags & SVMIG_HELLO_F_TPM_SALT)
+		ch->stats.flags |= SVMIG_STAT_TPM_SALT;
+	else if (ch->require_tpm_salt)
+		return -EKEYREJECTED;
+	return 0;
 }
 
 static int svmig_rx_page_write(struct svmig_channel *ch, const struct svmig_mregion *m,

@@ -150,6 +150,7 @@ struct svmig_channel {
 	u32 channel;
 	u8 session_id[SVMIG_SESSION_ID_LEN];
 	bool stream;			/* SVMIG_KEY_STREAM */
+	bool require_tpm_salt;		/* SVMIG_KEY_REQUIRE_TPM_SALT */
 	bool failed;			/* a fatal error ended the channel */
 	bool started;			/* first record sealed or accepted */
 	bool ended;			/* the manifest or END was sealed or accepted */

@@ -112,6 +112,7 @@ void svmig_tx_account(struct svmig_channel *ch, size_t len)
 int svmig_tx_start(struct svmig_channel *ch)
 {
 	struct svmig_wire_hello *h;
+	u32 flags;
 	u8 *rec;
 	int ret;
 
@@ -121,7 +122,10 @@ int svmig_tx_start(struct svmig_channel *ch)
 	h = (struct svmig_wire_hello *)(rec + SVMIG_HDR_LEN);
 	svmig_put_hdr(rec, SVMIG_REC_HELLO, SVMIG_HELLO_REC_LEN - SVMIG_HDR_LEN, 0);
 	h->channel = cpu_to_be32(ch->channel);
-	h->flags = cpu_to_be32(ch->stream ? SVMIG_HELLO_F_STREAM : 0);
+	flags = ch->stream ? SVMIG_HELLO_F_STREAM : 0;
+	if (ch->stats.flags & SVMIG_STAT_TPM_SALT)
+		flags |= SVMIG_HELLO_F_TPM_SALT;
+	h->flags = cpu_to_be32(flags);
 	memcpy(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(h->salt, ch->keys.salt, SVMIG_SALT_LEN);
 	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN + sizeof(*h), 0);

@@ -103,7 +103,7 @@ static void ks_both_roles(struct svmig_key_setup *ks)
 {
 	ks->flags = SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER;
 }
-static void ks_flag5(struct svmig_key_setup *ks) { ks->flags |= 1U << 5; }
+static void ks_flag6(struct svmig_key_setup *ks) { ks->flags |= 1U << 6; }
 static void ks_flag31(struct svmig_key_setup *ks) { ks->flags |= 1U << 31; }
 static void ks_resv0(struct svmig_key_setup *ks) { ks->reserved[0] = 1; }
 static void ks_resv3(struct svmig_key_setup *ks) { ks->reserved[3] = 1ULL << 63; }
@@ -113,7 +113,7 @@ static void test_set_key(void)
 	static const struct key_case cases[] = {
 		{ "no role", ks_no_role },
 		{ "both roles", ks_both_roles },
-		{ "undefined flag bit 5", ks_flag5 },
+		{ "undefined flag bit 6", ks_flag6 },
 		{ "undefined flag bit 31", ks_flag31 },
 		{ "reserved[0] set", ks_resv0 },
 		{ "reserved[3] set", ks_resv3 },

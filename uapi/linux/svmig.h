@@ -59,6 +59,11 @@ struct svmig_info {
  * guest page across them, and VERIFY answers for all of them.
  */
 #define SVMIG_KEY_SESSION	(1U << 4)
+/*
+ * Receiver: refuse a sender whose salt did not come (in part) from a TPM,
+ * as its authenticated HELLO says (SVMIG_HELLO_F_TPM_SALT).
+ */
+#define SVMIG_KEY_REQUIRE_TPM_SALT	(1U << 5)
 
 #define SVMIG_SESSION_ID_LEN	16
 #define SVMIG_SECRET_LEN	32
@@ -164,7 +169,7 @@ struct svmig_recv {
 
 /* svmig_stats.flags */
 #define SVMIG_STAT_KEYED	(1U << 0)	/* keys installed */
-#define SVMIG_STAT_TPM_SALT	(1U << 1)	/* salt came from the TPM */
+#define SVMIG_STAT_TPM_SALT	(1U << 1)	/* the salt mixes TPM bytes (receiver: the HELLO says so) */
 #define SVMIG_STAT_NO_TPM	(1U << 2)	/* keyed without a TPM (opt-in) */
 #define SVMIG_STAT_SOCKET	(1U << 3)	/* a socket is attached */
 #define SVMIG_STAT_FINISHED	(1U << 4)	/* sender: manifest or end emitted */
@@ -233,6 +238,7 @@ struct svmig_wire_hdr {
 
 /* SVMIG_REC_HELLO: seq 0; clear, authenticated; no ciphertext; tag. */
 #define SVMIG_HELLO_F_STREAM	(1U << 0)	/* the channel is in stream mode */
+#define SVMIG_HELLO_F_TPM_SALT	(1U << 1)	/* the salt mixes bytes of a TPM's RNG */
 
 struct svmig_wire_hello {
 	__be32 channel;

@@ -638,6 +638,14 @@ int svmig_wire_end_plaintext(const struct svmig_wire *w,
 	return 0;
 }
 
+int svmig_wire_set_tpm_salt(struct svmig_wire *w, bool tpm_salt)
+{
+	if (w->role != SVMIG_ROLE_SENDER || w->hello_done)
+		return -EPERM;
+	w->tpm_salt = tpm_salt;
+	return 0;
+}
+
 int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out)
 {
 	uint8_t hello[HELLO_CLEAR_LEN];
@@ -647,7 +655,8 @@ int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out)
 	if (w->role != SVMIG_ROLE_SENDER || w->hello_done || w->next_seq)
 		return -EPERM;
 	put_be32(hello, w->channel);
-	put_be32(hello + 4, w->stream ? SVMIG_HELLO_F_STREAM : 0);
+	put_be32(hello + 4, (w->stream ? SVMIG_HELLO_F_STREAM : 0) |
+			    (w->tpm_salt ? SVMIG_HELLO_F_TPM_SALT : 0));
 	memcpy(hello + 8, w->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(hello + 8 + SVMIG_SESSION_ID_LEN, w->salt, SVMIG_SALT_LEN);
 	svmig_wire_hdr_fill(&hdr, SVMIG_REC_HELLO, HELLO_LENGTH, 0);
@@ -815,8 +824,9 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	size_t aad_len;
 	int ret;
 
-	/* flags: exactly this end's mode */
-	if (get_be32(hello + 4) != (w->stream ? SVMIG_HELLO_F_STREAM : 0))
+	/* flags: exactly this end's mode, and maybe the TPM salt */
+	if ((get_be32(hello + 4) & ~SVMIG_HELLO_F_TPM_SALT) !=
+	    (w->stream ? SVMIG_HELLO_F_STREAM : 0))
 		return refuse(w, -EPROTO);
 	if (get_be32(hello) != w->channel ||
 	    CRYPTO_memcmp(hello + 8, w->session_id, SVMIG_SESSION_ID_LEN))
@@ -847,6 +857,7 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	OPENSSL_cleanse(w->k0, sizeof(w->k0));
 	w->have_k0 = false;
 	w->hello_done = true;
+	w->tpm_salt = get_be32(hello + 4) & SVMIG_HELLO_F_TPM_SALT;
 	return 0;
 }
 
