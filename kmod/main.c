@@ -31,7 +31,8 @@ static int svmig_info_get(void __user *argp)
 		.abi_version = SVMIG_ABI_VERSION,
 		.page_size = SVMIG_PAGE_SIZE,
 		.features = SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
-			    SVMIG_FEAT_STREAM | SVMIG_FEAT_EXPLICIT_END | SVMIG_FEAT_SESSION,
+			    SVMIG_FEAT_STREAM | SVMIG_FEAT_EXPLICIT_END | SVMIG_FEAT_SESSION |
+			    SVMIG_FEAT_TPM_SALT_FLAG,
 		.max_regions = SVMIG_MAX_REGIONS,
 		.max_ring_entries = SVMIG_MAX_RING_ENTRIES,
 		.max_region_size = SVMIG_MAX_REGION_SIZE,

@@ -64,10 +64,11 @@ static void test_info(void)
 	tap_errno(svmig_get_info(fd, &info), 0, "GET_INFO succeeds");
 	tap_ok(info.abi_version == SVMIG_ABI_VERSION && info.page_size == SVMIG_PAGE_SIZE,
 	       "GET_INFO reports ABI %u, page size %u", info.abi_version, info.page_size);
-	tap_ok((info.features & (SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
-				 SVMIG_FEAT_TPM)) ==
-	       (SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW | SVMIG_FEAT_TPM),
-	       "features: page mode, socket, read/write and a TPM (0x%llx)",
+	tap_ok(info.features == (SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
+				 SVMIG_FEAT_TPM | SVMIG_FEAT_STREAM | SVMIG_FEAT_EXPLICIT_END |
+				 SVMIG_FEAT_SESSION | SVMIG_FEAT_TPM_SALT_FLAG),
+	       "features: page mode, socket, read/write, a TPM, stream, explicit END, "
+	       "sessions, the TPM-salt flag, and nothing else (0x%llx)",
 	       (unsigned long long)info.features);
 	tap_ok(info.page_record_size == SVMIG_PAGE_REC_LEN &&
 	       info.epoch_shift == SVMIG_EPOCH_SHIFT,

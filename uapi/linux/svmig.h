@@ -34,6 +34,8 @@
  */
 #define SVMIG_FEAT_EXPLICIT_END	(1ULL << 5)
 #define SVMIG_FEAT_SESSION	(1ULL << 6)	/* SVMIG_KEY_SESSION */
+/* SVMIG_HELLO_F_TPM_SALT sent, and SVMIG_KEY_REQUIRE_TPM_SALT honoured */
+#define SVMIG_FEAT_TPM_SALT_FLAG	(1ULL << 7)
 
 struct svmig_info {
 	__u32 abi_version;	/* SVMIG_ABI_VERSION */
