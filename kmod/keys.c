@@ -18,9 +18,9 @@
 
 #define SVMIG_SHA256_LEN	32
 
-static const char svmig_label_session[] = "svmig v1 session";
-static const char svmig_label_key[] = "svmig v1 key s2r";
-static const char svmig_label_fp[] = "svmig v1 session fp";
+static const char svmig_label_session[] = SVMIG_LABEL_SESSION;
+static const char svmig_label_key[] = SVMIG_LABEL_KEY;
+static const char svmig_label_fp[] = SVMIG_LABEL_FP;
 
 int svmig_kdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
 		      const u8 *ikm, size_t ikm_len, u8 *prk)
@@ -206,7 +206,7 @@ out:
 	return ret;
 }
 
-/* The first SVMIG_IMPLICIT_AAD_LEN bytes of keys.aad, the same for every record. */
+/* The first SVMIG_AAD_IMPLICIT_LEN bytes of keys.aad, the same for every record. */
 static void svmig_fill_implicit_aad(struct svmig_channel *ch)
 {
 	u8 *aad = ch->keys.aad;

@@ -221,6 +221,19 @@ struct svmig_stats {
 #define SVMIG_WIRE_VERSION	1
 #define SVMIG_EPOCH_SHIFT	20	/* 2^20 records per key */
 
+/*
+ * Key schedule and AEAD (Documentation/wire-format.rst): HKDF-SHA-256
+ * labels (ASCII, no NUL), key, nonce (be32(0) || be64(seq)) and implicit
+ * AAD (session_id || be32(channel) || be32(0)) lengths, and the header's.
+ */
+#define SVMIG_LABEL_SESSION	"svmig v1 session"
+#define SVMIG_LABEL_KEY		"svmig v1 key s2r"
+#define SVMIG_LABEL_FP		"svmig v1 session fp"
+#define SVMIG_KEY_LEN		32
+#define SVMIG_NONCE_LEN		12
+#define SVMIG_AAD_IMPLICIT_LEN	24
+#define SVMIG_HDR_LEN		16
+
 #define SVMIG_REC_HELLO		1
 #define SVMIG_REC_PAGE		2
 #define SVMIG_REC_MANIFEST	3

@@ -43,10 +43,6 @@ extern "C" {
 #endif
 
 #define SVMIG_HASH_LEN		32	/* SHA-256 */
-#define SVMIG_KEY_LEN		32	/* K0, PRK, K(epoch) */
-#define SVMIG_NONCE_LEN		12
-#define SVMIG_AAD_IMPLICIT_LEN	24	/* session_id || be32(channel) || be32(0) */
-#define SVMIG_HDR_LEN		16
 /* the largest AAD: implicit part, header, HELLO clear part */
 #define SVMIG_AAD_MAX_LEN	(SVMIG_AAD_IMPLICIT_LEN + SVMIG_HDR_LEN + \
 				 sizeof(struct svmig_wire_hello))
@@ -55,8 +51,6 @@ extern "C" {
 /* one page-table digest entry: be32 slot, be64 page, be32 gen, tag */
 #define SVMIG_DIGEST_ENTRY_LEN	32
 
-#define SVMIG_LABEL_SESSION	"svmig v1 session"
-#define SVMIG_LABEL_KEY		"svmig v1 key s2r"
 
 /* ---- HKDF-SHA-256 (RFC 5869), thin wrappers over EVP_KDF "HKDF" ---- */
 
