@@ -862,11 +862,12 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 }
 
 /*
- * Authenticate a record (not a HELLO) whose clear part is @clear_len
- * bytes: its plaintext, the rest but the tag, goes to w->scratch.
+ * Authenticate the record at @buf under @seq, its clear part @clear_len
+ * bytes: its plaintext, the rest but the tag, goes to w->scratch.  0,
+ * -EBADMSG, -EPROTO (no epoch for @seq) or -ENOMEM/-EIO; counts nothing.
  */
-static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
-		     uint64_t seq, size_t clear_len)
+static int open_at(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		   uint64_t seq, size_t clear_len)
 {
 	const uint8_t *clear = buf + SVMIG_HDR_LEN, *ct = clear + clear_len;
 	size_t ct_len = len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN;
@@ -876,13 +877,21 @@ static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
 	int ret;
 
 	if (epoch_of(seq, &epoch))
-		return refuse(w, -EPROTO);
+		return -EPROTO;
 	ret = use_key(w, w->prk, epoch, false);
 	if (ret)
 		return ret;
 	aad_len = make_aad(aad, w, buf, clear, clear_len);
-	ret = gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
-	return ret == -EBADMSG ? refuse(w, ret) : ret;
+	return gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
+}
+
+/* The same for the record in sequence (not a HELLO), refused and counted. */
+static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		     uint64_t seq, size_t clear_len)
+{
+	int ret = open_at(w, buf, len, seq, clear_len);
+
+	return ret == -EBADMSG || ret == -EPROTO ? refuse(w, ret) : ret;
 }
 
 static int open_page(struct svmig_wire *w, const uint8_t *buf, size_t len,
@@ -997,19 +1006,13 @@ static int out_of_seq(struct svmig_wire *w, const uint8_t *buf, size_t len,
 {
 	size_t clear_len = type == SVMIG_REC_HELLO ? HELLO_CLEAR_LEN :
 			   type == SVMIG_REC_PAGE ? PAGE_CLEAR_LEN : 0;
-	const uint8_t *clear = buf + SVMIG_HDR_LEN, *ct = clear + clear_len;
-	size_t ct_len = len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN;
-	uint8_t aad[SVMIG_AAD_MAX_LEN];
-	size_t aad_len;
-	uint32_t epoch;
 	int ret;
 
-	if (!w->hello_done || epoch_of(seq, &epoch) ||
-	    use_key(w, w->prk, epoch, false))
+	if (!w->hello_done)
 		return -EBADMSG;
-	aad_len = make_aad(aad, w, buf, clear, clear_len);
-	ret = gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
-	OPENSSL_cleanse(w->scratch, ct_len);
+	ret = open_at(w, buf, len, seq, clear_len);
+	OPENSSL_cleanse(w->scratch,
+			len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN);
 	return ret ? -EBADMSG : -EILSEQ;
 }
 
