@@ -18,9 +18,9 @@
 
 #define SVMIG_SHA256_LEN	32
 
-static const char svmig_label_session[] = "svmig v1 session";
-static const char svmig_label_key[] = "svmig v1 key s2r";
-static const char svmig_label_fp[] = "svmig v1 session fp";
+static const char svmig_label_session[] = SVMIG_LABEL_SESSION;
+static const char svmig_label_key[] = SVMIG_LABEL_KEY;
+static const char svmig_label_fp[] = SVMIG_LABEL_FP;
 
 int svmig_kdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
 		      const u8 *ikm, size_t ikm_len, u8 *prk)
@@ -129,9 +129,11 @@ static int svmig_check_key_setup(const struct svmig_key_setup *ks)
 	u32 role = ks->flags & (SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER);
 
 	if (ks->flags & ~(SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER | SVMIG_KEY_NO_TPM |
-			  SVMIG_KEY_STREAM | SVMIG_KEY_SESSION))
+			  SVMIG_KEY_STREAM | SVMIG_KEY_SESSION | SVMIG_KEY_REQUIRE_TPM_SALT))
 		return -EINVAL;
 	if (role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER)
+		return -EINVAL;
+	if (role == SVMIG_ROLE_SENDER && ks->flags & SVMIG_KEY_REQUIRE_TPM_SALT)
 		return -EINVAL;
 	if (!svmig_zero(ks->reserved, sizeof(ks->reserved)))
 		return -EINVAL;
@@ -173,29 +175,38 @@ static int svmig_alloc_buffers(struct svmig_channel *ch)
 	return ch->txbuf || ch->rxbuf ? 0 : -ENOMEM;
 }
 
-/* Sender: the salt comes from the TPM, or, by explicit opt-in, the CRNG. */
+/*
+ * Sender: the salt is the kernel CRNG's bytes XORed with the TPM RNG's, so
+ * it is unpredictable if either source is; the HELLO says a TPM took part
+ * (SVMIG_HELLO_F_TPM_SALT).  Without a TPM, by explicit opt-in only, the
+ * CRNG's alone.
+ */
 static int svmig_sender_salt(struct svmig_channel *ch, bool no_tpm_ok)
 {
-	u8 salt[SVMIG_SALT_LEN];
-	int ret;
+	u8 salt[SVMIG_SALT_LEN], tpm[SVMIG_SALT_LEN];
+	int ret, i;
 
-	ret = svmig_salt_from_tpm(salt, sizeof(salt));
+	get_random_bytes(salt, sizeof(salt));
+	ret = svmig_salt_from_tpm(tpm, sizeof(tpm));
 	if (ret == 0) {
+		for (i = 0; i < SVMIG_SALT_LEN; i++)
+			salt[i] ^= tpm[i];
 		ch->stats.flags |= SVMIG_STAT_TPM_SALT;
 	} else if (ret == -ENODEV && no_tpm_ok) {
 		pr_warn_ratelimited("channel %u keyed WITHOUT a TPM (SVMIG_KEY_NO_TPM)\n",
 				    ch->channel);
-		get_random_bytes(salt, sizeof(salt));
 		ch->stats.flags |= SVMIG_STAT_NO_TPM;
 	} else {
-		return ret;
+		goto out;
 	}
 	ret = svmig_keys_accept_salt(ch, salt);
+out:
+	memzero_explicit(tpm, sizeof(tpm));
 	memzero_explicit(salt, sizeof(salt));
 	return ret;
 }
 
-/* The first SVMIG_IMPLICIT_AAD_LEN bytes of keys.aad, the same for every record. */
+/* The first SVMIG_AAD_IMPLICIT_LEN bytes of keys.aad, the same for every record. */
 static void svmig_fill_implicit_aad(struct svmig_channel *ch)
 {
 	u8 *aad = ch->keys.aad;
@@ -239,6 +250,7 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 	}
 	ch->role = ks->flags & (SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER);
 	ch->stream = ks->flags & SVMIG_KEY_STREAM;
+	ch->require_tpm_salt = ks->flags & SVMIG_KEY_REQUIRE_TPM_SALT;
 	ch->channel = ks->channel;
 	sha256_init(&ch->transcript);
 	memcpy(ch->session_id, ks->session_id, SVMIG_SESSION_ID_LEN);

@@ -31,7 +31,8 @@ static int svmig_info_get(void __user *argp)
 		.abi_version = SVMIG_ABI_VERSION,
 		.page_size = SVMIG_PAGE_SIZE,
 		.features = SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
-			    SVMIG_FEAT_STREAM | SVMIG_FEAT_EXPLICIT_END | SVMIG_FEAT_SESSION,
+			    SVMIG_FEAT_STREAM | SVMIG_FEAT_EXPLICIT_END | SVMIG_FEAT_SESSION |
+			    SVMIG_FEAT_TPM_SALT_FLAG,
 		.max_regions = SVMIG_MAX_REGIONS,
 		.max_ring_entries = SVMIG_MAX_RING_ENTRIES,
 		.max_region_size = SVMIG_MAX_REGION_SIZE,
@@ -82,7 +83,8 @@ static long svmig_channel_ioctl(struct svmig_channel *ch, unsigned int cmd, void
 	case SVMIG_IOC_FINISH:
 		return svmig_ioctl_finish(ch);
 	case SVMIG_IOC_RECV:
-		return svmig_rx_recv(ch, argp);
+		return svmig_rx_recv(ch, argp, ch->stream ? svmig_stream_rx_apply :
+							    svmig_page_rx_apply);
 	case SVMIG_IOC_VERIFY:
 		return svmig_rx_verify(ch);
 	}
@@ -189,7 +191,7 @@ static ssize_t svmig_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (ch->stream)
 		ret = svmig_stream_write(ch, from);
 	else
-		ret = svmig_rx_write(ch, from);
+		ret = svmig_page_write(ch, from);
 	svmig_unlock(ch);
 	return ret;
 }
@@ -294,7 +296,7 @@ static void svmig_abi_checks(void)
 	BUILD_BUG_ON(sizeof(struct svmig_attach) != 24);
 	BUILD_BUG_ON(sizeof(struct svmig_recv) != 32);
 	BUILD_BUG_ON(sizeof(struct svmig_stats) != 216);
-	BUILD_BUG_ON(sizeof(struct svmig_wire_hdr) != 16);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_hdr) != SVMIG_HDR_LEN);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_hello) != 56);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_page) != 16);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_manifest) != 48);

@@ -74,7 +74,7 @@ static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t cle
 	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
 	struct svmig_keys *keys = &ch->keys;
 	u64 seq = be64_to_cpu(hdr->seq);
-	size_t assoclen = SVMIG_IMPLICIT_AAD_LEN + clear_len;
+	size_t assoclen = SVMIG_AAD_IMPLICIT_LEN + clear_len;
 	int ret;
 
 	BUILD_BUG_ON(SVMIG_HDR_LEN + sizeof(struct svmig_wire_page) > SVMIG_CLEAR_MAX);
@@ -85,7 +85,7 @@ static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t cle
 		return ret;
 	memset(keys->iv, 0, 4);
 	put_unaligned_be64(seq, keys->iv + 4);
-	memcpy(keys->aad + SVMIG_IMPLICIT_AAD_LEN, rec, clear_len);
+	memcpy(keys->aad + SVMIG_AAD_IMPLICIT_LEN, rec, clear_len);
 	sg_init_table(keys->sg, 2);
 	sg_set_buf(&keys->sg[0], keys->aad, assoclen);
 	return assoclen;

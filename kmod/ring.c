@@ -2,7 +2,8 @@
 /*
  * The submission ring: an mmap()ed array of struct svmig_dirty_gfn (the
  * layout of KVM's dirty ring entries) with a producer index owned by
- * userspace (tail) and a consumer index owned by the kernel (head).
+ * userspace (tail) and a consumer index owned by the kernel (head).  A
+ * plain ring: page.c pops the entries and decides what they mean.
  *
  * Ordering: userspace writes entries, then stores tail with release; the
  * kernel loads tail with acquire, copies each entry out of the shared page
@@ -119,52 +120,42 @@ int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma)
 	return remap_vmalloc_range(vma, ring->hdr, 0);
 }
 
-static void svmig_read_entry(struct svmig_gfn_ring *ring, u32 index, struct svmig_dirty_gfn *e)
+/*
+ * The entries published and not consumed yet.  A tail more than the ring
+ * ahead of the kernel's head is refused (-EINVAL) and nothing is consumed.
+ */
+int svmig_ring_avail(struct svmig_channel *ch, u32 *avail)
 {
-	struct svmig_dirty_gfn *shared = &ring->entries[index & ring->mask];
+	struct svmig_gfn_ring *ring = ch->ring;
+	/* Pairs with userspace's release store: entries before tail are written. */
+	u32 tail = smp_load_acquire(&ring->hdr->tail);
+
+	lockdep_assert_held(&ch->lock);
+	*avail = tail - ring->head;
+	if (*avail > ring->mask + 1) {
+		ch->stats.bad_entries++;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Copies the entry at head out of the shared page, once, and moves head. */
+void svmig_ring_pop(struct svmig_channel *ch, struct svmig_dirty_gfn *e)
+{
+	struct svmig_gfn_ring *ring = ch->ring;
+	struct svmig_dirty_gfn *shared = &ring->entries[ring->head & ring->mask];
 
 	e->flags = READ_ONCE(shared->flags);
 	e->slot = READ_ONCE(shared->slot);
 	e->offset = READ_ONCE(shared->offset);
+	ring->head++;
 }
 
-/*
- * Seals the pages of up to @max entries (0: all published ones).  Stops at
- * the first entry that cannot be sent: a bad entry is consumed and refused
- * (-EINVAL); a full transmit buffer (-ENOBUFS, no socket attached) or an
- * interrupted send leaves the entry in the ring.  *done counts the entries consumed and sent.
- */
-int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done)
+/* Entries before head are read: userspace may reuse their slots. */
+void svmig_ring_commit(struct svmig_channel *ch)
 {
-	struct svmig_gfn_ring *ring = ch->ring;
-	struct svmig_dirty_gfn e;
-	u32 tail, avail, n;
-	int ret = 0;
-
-	lockdep_assert_held(&ch->lock);
-	*done = 0;
-	/* Pairs with userspace's release store: entries before tail are written. */
-	tail = smp_load_acquire(&ring->hdr->tail);
-	avail = tail - ring->head;
-	if (avail > ring->mask + 1) {
-		ch->stats.bad_entries++;
-		return -EINVAL;
-	}
-	n = max ? min(avail, max) : avail;
-	while (*done < n) {
-		ret = svmig_tx_room(ch, SVMIG_PAGE_REC_LEN);
-		if (ret)
-			break;
-		svmig_read_entry(ring, ring->head, &e);
-		ring->head++;
-		ret = svmig_send_page(ch, &e);
-		if (ret)
-			break;
-		(*done)++;
-	}
-	/* Entries before head are read: userspace may reuse their slots. */
-	smp_store_release(&ring->hdr->head, ring->head);
-	return ret;
+	/* Pairs with userspace's acquire load of head. */
+	smp_store_release(&ch->ring->hdr->head, ch->ring->head);
 }
 
 void svmig_free_ring(struct svmig_channel *ch)

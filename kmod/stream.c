@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stream mode: an unmodified QEMU writes its migration stream into the
+ * Stream mode, both ends: an unmodified QEMU writes its migration stream into the
  * sender's fd (QMP getfd + "migrate fd:NAME") and reads it back from the
  * receiver's ("migrate-incoming fd:NAME").  The sender seals what each
  * write() brings into DATA records of up to 16 KiB and sends them on the
@@ -120,7 +120,7 @@ int svmig_stream_finish(struct svmig_channel *ch)
 	return svmig_tx_flush(ch);
 }
 
-int svmig_rx_data(struct svmig_channel *ch, u8 *rec)
+static int svmig_rx_data(struct svmig_channel *ch, u8 *rec)
 {
 	size_t n = ch->rx_need - SVMIG_HDR_LEN - SVMIG_TAG_LEN;
 	int ret;
@@ -135,7 +135,7 @@ int svmig_rx_data(struct svmig_channel *ch, u8 *rec)
 	return 0;
 }
 
-int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
+static int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
 {
 	struct svmig_wire_end *end = (struct svmig_wire_end *)(rec + SVMIG_HDR_LEN);
 	u8 transcript[SHA256_DIGEST_SIZE];
@@ -155,6 +155,18 @@ int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
 	else
 		ch->stats.verdict = SVMIG_VERDICT_MISMATCH;
 	return 0;
+}
+
+/* Stream mode's records after the HELLO (rx.c hands them over whole). */
+int svmig_stream_rx_apply(struct svmig_channel *ch, u8 *rec)
+{
+	switch (rec[1]) {
+	case SVMIG_REC_DATA:
+		return svmig_rx_data(ch, rec);
+	case SVMIG_REC_END:
+		return svmig_rx_end(ch, rec);
+	}
+	return -EPROTO;
 }
 
 /*
@@ -178,7 +190,7 @@ ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to)
 	while (!ch->pt_len) {
 		if (ch->ended)
 			return svmig_verdict_errno(ch->stats.verdict);
-		ret = svmig_rx_sock_one(ch);
+		ret = svmig_rx_sock_one(ch, svmig_stream_rx_apply);
 		if (ret)
 			return ret;
 	}

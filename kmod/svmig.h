@@ -31,9 +31,6 @@ struct socket;
 #define SVMIG_MAX_RING_ENTRIES	65536
 #define SVMIG_MAX_REGION_SIZE	(16ULL << 30)
 #define SVMIG_MAX_TOTAL_SIZE	(64ULL << 30)
-#define SVMIG_KEY_LEN		32
-#define SVMIG_IV_LEN		12
-#define SVMIG_IMPLICIT_AAD_LEN	24
 /*
  * Sealed records wait in the transmit buffer until a flush (socket) or
  * read() (no socket); the receive buffer holds one record.  Sizes stay
@@ -42,14 +39,13 @@ struct socket;
 #define SVMIG_PAGE_TXBUF_SIZE	(15 * SVMIG_PAGE_REC_LEN)
 #define SVMIG_STREAM_TXBUF_SIZE	(3 * SVMIG_DATA_REC_MAX)
 
-#define SVMIG_HDR_LEN		sizeof(struct svmig_wire_hdr)
 /*
  * The largest clear (authenticated, not encrypted) part of any record type:
  * HELLO's header and body (72 bytes; PAGE's is 32, the others' the header).
  * record.c checks every caller's clear_len against it.
  */
 #define SVMIG_CLEAR_MAX		(SVMIG_HDR_LEN + sizeof(struct svmig_wire_hello))
-#define SVMIG_AAD_MAX		(SVMIG_IMPLICIT_AAD_LEN + SVMIG_CLEAR_MAX)
+#define SVMIG_AAD_MAX		(SVMIG_AAD_IMPLICIT_LEN + SVMIG_CLEAR_MAX)
 
 /* What a channel keeps per guest page: the last generation and its tag. */
 struct svmig_page_state {
@@ -113,7 +109,7 @@ struct svmig_keys {
 	 * its destination when a PAGE record is sealed from the guest page.
 	 */
 	u8 aad[SVMIG_AAD_MAX];
-	u8 iv[SVMIG_IV_LEN];
+	u8 iv[SVMIG_NONCE_LEN];
 	struct scatterlist sg[2];
 	struct scatterlist dst[2];
 };
@@ -150,6 +146,7 @@ struct svmig_channel {
 	u32 channel;
 	u8 session_id[SVMIG_SESSION_ID_LEN];
 	bool stream;			/* SVMIG_KEY_STREAM */
+	bool require_tpm_salt;		/* SVMIG_KEY_REQUIRE_TPM_SALT */
 	bool failed;			/* a fatal error ended the channel */
 	bool started;			/* first record sealed or accepted */
 	bool ended;			/* the manifest or END was sealed or accepted */
@@ -232,7 +229,9 @@ void svmig_free_regions(struct svmig_channel *ch);
 /* ring.c */
 int svmig_setup_ring(struct svmig_channel *ch, void __user *argp);
 int svmig_ring_mmap(struct file *file, struct vm_area_struct *vma);
-int svmig_ring_consume(struct svmig_channel *ch, u32 max, u32 *done);
+int svmig_ring_avail(struct svmig_channel *ch, u32 *avail);
+void svmig_ring_pop(struct svmig_channel *ch, struct svmig_dirty_gfn *e);
+void svmig_ring_commit(struct svmig_channel *ch);
 void svmig_free_ring(struct svmig_channel *ch);
 
 /* tx.c */
@@ -243,27 +242,31 @@ int svmig_tx_start(struct svmig_channel *ch);
 int svmig_tx_room(struct svmig_channel *ch, size_t len);
 void svmig_tx_account(struct svmig_channel *ch, size_t len);
 int svmig_tx_flush(struct svmig_channel *ch);
-
-/* sender.c (page mode) */
-int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e);
-int svmig_page_submit(struct svmig_channel *ch, void __user *argp);
-int svmig_page_finish(struct svmig_channel *ch);
 ssize_t svmig_tx_read(struct svmig_channel *ch, struct iov_iter *to);
 
-/* receiver.c */
+/*
+ * rx.c.  A mode's apply function takes one whole record after the HELLO,
+ * its header, sequence number and place checked, and returns 0 or the
+ * errno that refuses it.
+ */
+typedef int (*svmig_rx_apply_fn)(struct svmig_channel *ch, u8 *rec);
 int svmig_rx_ready(struct svmig_channel *ch);
-int svmig_rx_sock_one(struct svmig_channel *ch);
-int svmig_rx_recv(struct svmig_channel *ch, void __user *argp);
-ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from);
+int svmig_rx_sock_one(struct svmig_channel *ch, svmig_rx_apply_fn apply);
+ssize_t svmig_rx_feed(struct svmig_channel *ch, struct iov_iter *from, svmig_rx_apply_fn apply);
+int svmig_rx_recv(struct svmig_channel *ch, void __user *argp, svmig_rx_apply_fn apply);
 int svmig_rx_verify(struct svmig_channel *ch);
-int svmig_verdict_errno(u32 verdict);
+
+/* page.c */
+int svmig_page_submit(struct svmig_channel *ch, void __user *argp);
+int svmig_page_finish(struct svmig_channel *ch);
+int svmig_page_rx_apply(struct svmig_channel *ch, u8 *rec);
+ssize_t svmig_page_write(struct svmig_channel *ch, struct iov_iter *from);
 
 /* stream.c */
 ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from);
 ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to);
 int svmig_stream_finish(struct svmig_channel *ch);
-int svmig_rx_data(struct svmig_channel *ch, u8 *rec);
-int svmig_rx_end(struct svmig_channel *ch, u8 *rec);
+int svmig_stream_rx_apply(struct svmig_channel *ch, u8 *rec);
 
 /* manifest.c */
 void svmig_manifest_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
@@ -290,6 +293,20 @@ static inline int svmig_fail(struct svmig_channel *ch, int err)
 	}
 	ch->failed = true;
 	return err;
+}
+
+/* What VERIFY answers for a channel with @verdict. */
+static inline int svmig_verdict_errno(u32 verdict)
+{
+	switch (verdict) {
+	case SVMIG_VERDICT_VERIFIED:
+		return 0;
+	case SVMIG_VERDICT_PENDING:
+		return -EINPROGRESS;
+	case SVMIG_VERDICT_TRUNCATED:
+		return -ENODATA;
+	}
+	return -EBADMSG;
 }
 
 /* Wakes poll()ers after a call that may have changed the channel's state. */

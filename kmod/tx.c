@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The transmit buffer, shared by page and stream mode: records are sealed
- * into it in place and leave through the attached socket (or read(), in
- * page mode without a socket).  The HELLO always goes first.
+ * Transmit framing, both modes: records are sealed into the transmit buffer
+ * in place and leave through the attached socket (or read(), in page mode
+ * without a socket).  The HELLO always goes first; FINISH's last record is
+ * sent by FINISH, its retries or the last close(), never sealed by close().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/uio.h>
 #include <net/sock.h>
 
 #include "svmig.h"
@@ -112,6 +114,7 @@ void svmig_tx_account(struct svmig_channel *ch, size_t len)
 int svmig_tx_start(struct svmig_channel *ch)
 {
 	struct svmig_wire_hello *h;
+	u32 flags;
 	u8 *rec;
 	int ret;
 
@@ -121,7 +124,10 @@ int svmig_tx_start(struct svmig_channel *ch)
 	h = (struct svmig_wire_hello *)(rec + SVMIG_HDR_LEN);
 	svmig_put_hdr(rec, SVMIG_REC_HELLO, SVMIG_HELLO_REC_LEN - SVMIG_HDR_LEN, 0);
 	h->channel = cpu_to_be32(ch->channel);
-	h->flags = cpu_to_be32(ch->stream ? SVMIG_HELLO_F_STREAM : 0);
+	flags = ch->stream ? SVMIG_HELLO_F_STREAM : 0;
+	if (ch->stats.flags & SVMIG_STAT_TPM_SALT)
+		flags |= SVMIG_HELLO_F_TPM_SALT;
+	h->flags = cpu_to_be32(flags);
 	memcpy(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(h->salt, ch->keys.salt, SVMIG_SALT_LEN);
 	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN + sizeof(*h), 0);
@@ -130,4 +136,28 @@ int svmig_tx_start(struct svmig_channel *ch)
 	svmig_tx_account(ch, SVMIG_HELLO_REC_LEN);
 	ch->started = true;
 	return 0;
+}
+
+/* Records for a transport of userspace's own: a byte stream, EOF after the manifest. */
+ssize_t svmig_tx_read(struct svmig_channel *ch, struct iov_iter *to)
+{
+	size_t n;
+
+	if (ch->role != SVMIG_ROLE_SENDER || ch->sock)
+		return -EINVAL;
+	if (ch->failed)
+		return -EPIPE;
+	if (ch->tx_off == ch->tx_len)
+		return ch->ended ? 0 : -EAGAIN;
+	if (!iov_iter_count(to))
+		return 0;
+	n = copy_to_iter(ch->txbuf + ch->tx_off, ch->tx_len - ch->tx_off, to);
+	if (!n)
+		return -EFAULT;
+	ch->tx_off += n;
+	if (ch->tx_off == ch->tx_len) {
+		ch->tx_off = 0;
+		ch->tx_len = 0;
+	}
+	return n;
 }

@@ -88,9 +88,11 @@ static int expected(const struct svmig_wire *r, const uint8_t *rec,
 	if (byte < 16)
 		return -EBADMSG;	/* seq: not authentic under the new seq */
 	if (rec[1] == SVMIG_REC_HELLO) {
-		if (byte >= 20 && byte < 24)
-			return -EPROTO;	/* flags */
-		return -EBADMSG;	/* channel, session, salt, tag */
+		/* flags: the mode's bit exactly; the TPM-salt bit may flip */
+		if ((be32_at(rec + 20) & ~SVMIG_HELLO_F_TPM_SALT) !=
+		    (r->stream ? SVMIG_HELLO_F_STREAM : 0))
+			return -EPROTO;
+		return -EBADMSG;	/* channel, session, salt, TPM bit, tag */
 	}
 	if (rec[1] == SVMIG_REC_PAGE && byte >= 20 && byte < 24 &&
 	    !be32_at(rec + 20))
@@ -868,7 +870,7 @@ static void test_stream_wrong_mode(void **state)
 {
 	struct ends *e = *state;
 	struct svmig_wire *ps = calloc(1, sizeof(*ps)), *pr = calloc(1, sizeof(*pr));
-	static const uint32_t bad_flags[] = { 0, 2, 3, 0x80000001 };
+	static const uint32_t bad_flags[] = { 0, 2, 5, 0x80000001 };
 	uint8_t phello[SVMIG_HELLO_REC_LEN], hello[56];
 	struct svmig_wire_hdr hdr;
 	size_t i;

@@ -51,6 +51,20 @@ static int open_keyed(uint32_t flags)
 	return fd;
 }
 
+/* 4 anonymous pages, and a page-mode sender with them as slot 1 and a ring. */
+static int page_sender(uint8_t **mem, struct svmig_ring *ring)
+{
+	int fd;
+
+	*mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*mem == MAP_FAILED)
+		tap_bail("mmap");
+	fd = open_keyed(SVMIG_ROLE_SENDER);
+	if (svmig_add_region(fd, 1, 0, *mem, 4 * PG) || svmig_ring_init(fd, 8, ring))
+		tap_bail("page sender");
+	return fd;
+}
+
 static void write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -502,14 +516,10 @@ static void test_epoll(void)
 	int ep, tx, rx, a[2], b[2], n;
 	uint8_t *mem;
 
-	mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (mem == MAP_FAILED || ep < 0)
+	tx = page_sender(&mem, &ring);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, tx, &ev))
 		tap_bail("epoll setup");
-	tx = open_keyed(SVMIG_ROLE_SENDER);
-	if (svmig_add_region(tx, 1, 0, mem, 4 * PG) || svmig_ring_init(tx, 8, &ring) ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, tx, &ev))
-		tap_bail("page sender");
 	tap_ok(epoll_wait(ep, &ev, 1, 0) == 0, "page sender without records: epoll quiet");
 	sub.fd = tx;
 	sub.ring = &ring;
@@ -605,12 +615,7 @@ static void test_mm_binding(void)
 	uint32_t done = 0;
 	int tx, rx, st;
 
-	mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		tap_bail("mmap");
-	tx = open_keyed(SVMIG_ROLE_SENDER);
-	if (svmig_add_region(tx, 1, 0, mem, 4 * PG) || svmig_ring_init(tx, 8, &ring))
-		tap_bail("page sender");
+	tx = page_sender(&mem, &ring);
 	st = in_child(child_sender, tx, &ring);
 	tap_ok(st >= 0 && !(st & 1), "forked child: SUBMIT on the parent's regions refused, EPERM");
 	tap_ok(st >= 0 && !(st & 2), "forked child: ADD_REGION of its own memory refused, EPERM");
@@ -765,12 +770,7 @@ static void test_unreadable_page(void)
 	uint8_t *mem;
 	int fd;
 
-	mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		tap_bail("mmap");
-	fd = open_keyed(SVMIG_ROLE_SENDER);
-	if (svmig_add_region(fd, 1, 0, mem, 4 * PG) || svmig_ring_init(fd, 8, &ring))
-		tap_bail("page sender");
+	fd = page_sender(&mem, &ring);
 	mprotect(mem + 2 * PG, PG, PROT_NONE);
 	svmig_ring_push(&ring, 1, 1);
 	svmig_ring_push(&ring, 1, 2);

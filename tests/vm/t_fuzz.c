@@ -290,12 +290,12 @@ static const int errs_attach[] = { EFAULT, EINVAL, EBUSY, EBADF, ENOTSOCK, EINTR
 static const int errs_submit[] = { EFAULT, EINVAL, EOVERFLOW, EPERM, SOCK_ERRS, 0 };
 static const int errs_finish[] = { EINVAL, EOVERFLOW, SOCK_ERRS, 0 };
 static const int errs_recv[] = { EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, ENODATA, EPERM,
-				 SOCK_ERRS, 0 };
+				 EKEYREJECTED, SOCK_ERRS, 0 };
 static const int errs_verify[] = { EINVAL, EINPROGRESS, EBADMSG, ENODATA, EINTR, EAGAIN, 0 };
 static const int errs_read[] = { EBADF, EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, ENODATA,
-				 SOCK_ERRS, 0 };
+				 EKEYREJECTED, SOCK_ERRS, 0 };
 static const int errs_write[] = { EBADF, EFAULT, EPROTO, EILSEQ, EBADMSG, EOVERFLOW, EPERM,
-				  SOCK_ERRS, 0 };
+				  EKEYREJECTED, SOCK_ERRS, 0 };
 static const int errs_bad_ioctl[] = { ENOTTY, 0 };
 
 static const int *const op_errs[OP_NR] = {
@@ -732,7 +732,8 @@ static void set_key(struct chan *c, int fd)
 	role = chance(50) ? SVMIG_ROLE_SENDER : SVMIG_ROLE_RECEIVER;
 	ks.flags = role | (chance(40) ? SVMIG_KEY_STREAM : 0) |
 		   (!have_tpm || chance(10) ? SVMIG_KEY_NO_TPM : 0) |
-		   (chance(25) ? SVMIG_KEY_SESSION : 0);
+		   (chance(25) ? SVMIG_KEY_SESSION : 0) |
+		   (role == SVMIG_ROLE_RECEIVER && chance(20) ? SVMIG_KEY_REQUIRE_TPM_SALT : 0);
 	ks.channel = chance(70) ? 0 : pick32();
 	memcpy(ks.session_id, chance(80) ? fz_session : fz_session2, sizeof(ks.session_id));
 	memcpy(ks.secret, fz_secret, sizeof(ks.secret));
@@ -745,7 +746,9 @@ static void set_key(struct chan *c, int fd)
 	if (chance(8))
 		ks.reserved[below(4)] = pick64() | 1;
 	if (ks.flags & ~(SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER | SVMIG_KEY_NO_TPM |
-			 SVMIG_KEY_STREAM | SVMIG_KEY_SESSION))
+			 SVMIG_KEY_STREAM | SVMIG_KEY_SESSION | SVMIG_KEY_REQUIRE_TPM_SALT))
+		must_fail = true;
+	if (role == SVMIG_ROLE_SENDER && (ks.flags & SVMIG_KEY_REQUIRE_TPM_SALT))
 		must_fail = true;
 	if (role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER)
 		must_fail = true;

@@ -9,6 +9,7 @@
  * the sender reads untouched and read-only guest pages and refuses a hole,
  * and no output of the device ever contains key bytes.
  */
+#include <arpa/inet.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -176,7 +177,8 @@ static void test_byte_identical(struct buf *stream)
 	int i, len;
 
 	if (svmig_wire_init(&w, SVMIG_ROLE_SENDER, session, CHANNEL, secret) ||
-	    svmig_wire_add_region(&w, SLOT, NPAGES) || svmig_wire_set_salt(&w, h->salt))
+	    svmig_wire_add_region(&w, SLOT, NPAGES) || svmig_wire_set_salt(&w, h->salt) ||
+	    svmig_wire_set_tpm_salt(&w, ntohl(h->flags) & SVMIG_HELLO_F_TPM_SALT))
 		tap_bail("oracle sender setup");
 	len = svmig_wire_seal_hello(&w, rec);
 	buf_add(&mine, rec, len);
@@ -282,8 +284,18 @@ struct records {
 	int n;
 };
 
+static void oracle_stream_tpm(const uint8_t *sess, const uint8_t *key, uint32_t channel,
+			      bool tpm_salt, struct records *r);
+
 static void oracle_stream_channel(const uint8_t *sess, const uint8_t *key, uint32_t channel,
 				  struct records *r)
+{
+	oracle_stream_tpm(sess, key, channel, false, r);
+}
+
+/* An oracle stream whose HELLO says (or not) that a TPM salted it. */
+static void oracle_stream_tpm(const uint8_t *sess, const uint8_t *key, uint32_t channel,
+			      bool tpm_salt, struct records *r)
 {
 	uint8_t page[SVMIG_PAGE_SIZE], salt[SVMIG_SALT_LEN];
 	struct svmig_wire w;
@@ -291,7 +303,8 @@ static void oracle_stream_channel(const uint8_t *sess, const uint8_t *key, uint3
 
 	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
 	    svmig_wire_init(&w, SVMIG_ROLE_SENDER, sess, channel, key) ||
-	    svmig_wire_add_region(&w, SLOT, NPAGES) || svmig_wire_set_salt(&w, salt))
+	    svmig_wire_add_region(&w, SLOT, NPAGES) || svmig_wire_set_salt(&w, salt) ||
+	    svmig_wire_set_tpm_salt(&w, tpm_salt))
 		tap_bail("oracle sender setup");
 	r->n = 0;
 	r->len[r->n] = svmig_wire_seal_hello(&w, r->rec[r->n]);
@@ -636,8 +649,47 @@ static void test_no_key_export(const struct buf *stream)
 	tap_ok(!contains_window(&exported, k, sizeof(k)), "no 8 bytes of K(0) in any output");
 }
 
+/*
+ * The salt's provenance: the kernel's HELLO says a TPM salted it, and a
+ * receiver keyed with SVMIG_KEY_REQUIRE_TPM_SALT refuses a sender whose
+ * authenticated HELLO does not (EKEYREJECTED), before any page lands.
+ */
+static void test_tpm_salt(const struct buf *stream)
+{
+	const struct svmig_wire_hello *h =
+		(const void *)(stream->p + sizeof(struct svmig_wire_hdr));
+	struct svmig_stats st;
+	struct records r;
+	int fd, ret;
+
+	tap_ok(ntohl(h->flags) & SVMIG_HELLO_F_TPM_SALT,
+	       "the kernel sender's HELLO says its salt mixes TPM bytes");
+	fd = svmig_open();
+	tap_errno(svmig_set_key(fd, SVMIG_ROLE_SENDER | SVMIG_KEY_REQUIRE_TPM_SALT, CHANNEL,
+				session, secret), -EINVAL,
+		  "SVMIG_KEY_REQUIRE_TPM_SALT on a sender: EINVAL");
+	close(fd);
+	for (int tpm = 0; tpm < 2; tpm++) {
+		oracle_stream_tpm(session, secret, CHANNEL, tpm, &r);
+		fd = svmig_open();
+		if (fd < 0 || svmig_set_key(fd, SVMIG_ROLE_RECEIVER | SVMIG_KEY_REQUIRE_TPM_SALT,
+					    CHANNEL, session, secret))
+			tap_bail("receiver requiring a TPM salt");
+		ret = feed(fd, r.rec[0], r.len[0]);
+		svmig_get_stats(fd, &st);
+		if (tpm)
+			tap_ok(!ret && (st.flags & SVMIG_STAT_TPM_SALT),
+			       "a HELLO saying TPM salt is accepted and shown in the stats (%d)", ret);
+		else
+			tap_ok(ret == -EKEYREJECTED && st.verdict == SVMIG_VERDICT_FAILED,
+			       "a HELLO without it is refused: EKEYREJECTED, verdict FAILED (%d)",
+			       ret);
+		close(fd);
+	}
+}
+
 /* The number of checks main() runs, printed first. */
-#define PLAN	149
+#define PLAN	153
 
 int main(void)
 {
@@ -655,6 +707,7 @@ int main(void)
 	test_wrong_keys();
 	test_truncation();
 	test_manifest_mismatch();
+	test_tpm_salt(&stream);
 	test_no_key_export(&stream);
 	free(stream.p);
 	free(exported.p);

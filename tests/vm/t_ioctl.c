@@ -64,10 +64,11 @@ static void test_info(void)
 	tap_errno(svmig_get_info(fd, &info), 0, "GET_INFO succeeds");
 	tap_ok(info.abi_version == SVMIG_ABI_VERSION && info.page_size == SVMIG_PAGE_SIZE,
 	       "GET_INFO reports ABI %u, page size %u", info.abi_version, info.page_size);
-	tap_ok((info.features & (SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
-				 SVMIG_FEAT_TPM)) ==
-	       (SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW | SVMIG_FEAT_TPM),
-	       "features: page mode, socket, read/write and a TPM (0x%llx)",
+	tap_ok(info.features == (SVMIG_FEAT_PAGE_MODE | SVMIG_FEAT_SOCKET | SVMIG_FEAT_RW |
+				 SVMIG_FEAT_TPM | SVMIG_FEAT_STREAM | SVMIG_FEAT_EXPLICIT_END |
+				 SVMIG_FEAT_SESSION | SVMIG_FEAT_TPM_SALT_FLAG),
+	       "features: page mode, socket, read/write, a TPM, stream, explicit END, "
+	       "sessions, the TPM-salt flag, and nothing else (0x%llx)",
 	       (unsigned long long)info.features);
 	tap_ok(info.page_record_size == SVMIG_PAGE_REC_LEN &&
 	       info.epoch_shift == SVMIG_EPOCH_SHIFT,
@@ -103,7 +104,7 @@ static void ks_both_roles(struct svmig_key_setup *ks)
 {
 	ks->flags = SVMIG_ROLE_SENDER | SVMIG_ROLE_RECEIVER;
 }
-static void ks_flag5(struct svmig_key_setup *ks) { ks->flags |= 1U << 5; }
+static void ks_flag6(struct svmig_key_setup *ks) { ks->flags |= 1U << 6; }
 static void ks_flag31(struct svmig_key_setup *ks) { ks->flags |= 1U << 31; }
 static void ks_resv0(struct svmig_key_setup *ks) { ks->reserved[0] = 1; }
 static void ks_resv3(struct svmig_key_setup *ks) { ks->reserved[3] = 1ULL << 63; }
@@ -113,7 +114,7 @@ static void test_set_key(void)
 	static const struct key_case cases[] = {
 		{ "no role", ks_no_role },
 		{ "both roles", ks_both_roles },
-		{ "undefined flag bit 5", ks_flag5 },
+		{ "undefined flag bit 6", ks_flag6 },
 		{ "undefined flag bit 31", ks_flag31 },
 		{ "reserved[0] set", ks_resv0 },
 		{ "reserved[3] set", ks_resv3 },

@@ -422,7 +422,8 @@ static void test_kernel_to_oracle(void)
 			break;
 	}
 	if (svmig_wire_init(&tx, SVMIG_ROLE_SENDER | SVMIG_KEY_STREAM, session, 0, secret) ||
-	    svmig_wire_set_salt(&tx, h->salt))
+	    svmig_wire_set_salt(&tx, h->salt) ||
+	    svmig_wire_set_tpm_salt(&tx, ntohl(h->flags) & SVMIG_HELLO_F_TPM_SALT))
 		tap_bail("oracle sender");
 	len += svmig_wire_seal_hello(&tx, mine);
 	for (i = 0; i < 4; i++) {

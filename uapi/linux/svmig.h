@@ -34,6 +34,8 @@
  */
 #define SVMIG_FEAT_EXPLICIT_END	(1ULL << 5)
 #define SVMIG_FEAT_SESSION	(1ULL << 6)	/* SVMIG_KEY_SESSION */
+/* SVMIG_HELLO_F_TPM_SALT sent, and SVMIG_KEY_REQUIRE_TPM_SALT honoured */
+#define SVMIG_FEAT_TPM_SALT_FLAG	(1ULL << 7)
 
 struct svmig_info {
 	__u32 abi_version;	/* SVMIG_ABI_VERSION */
@@ -59,6 +61,11 @@ struct svmig_info {
  * guest page across them, and VERIFY answers for all of them.
  */
 #define SVMIG_KEY_SESSION	(1U << 4)
+/*
+ * Receiver: refuse a sender whose salt did not come (in part) from a TPM,
+ * as its authenticated HELLO says (SVMIG_HELLO_F_TPM_SALT).
+ */
+#define SVMIG_KEY_REQUIRE_TPM_SALT	(1U << 5)
 
 #define SVMIG_SESSION_ID_LEN	16
 #define SVMIG_SECRET_LEN	32
@@ -164,7 +171,7 @@ struct svmig_recv {
 
 /* svmig_stats.flags */
 #define SVMIG_STAT_KEYED	(1U << 0)	/* keys installed */
-#define SVMIG_STAT_TPM_SALT	(1U << 1)	/* salt came from the TPM */
+#define SVMIG_STAT_TPM_SALT	(1U << 1)	/* the salt mixes TPM bytes (receiver: the HELLO says so) */
 #define SVMIG_STAT_NO_TPM	(1U << 2)	/* keyed without a TPM (opt-in) */
 #define SVMIG_STAT_SOCKET	(1U << 3)	/* a socket is attached */
 #define SVMIG_STAT_FINISHED	(1U << 4)	/* sender: manifest or end emitted */
@@ -214,6 +221,19 @@ struct svmig_stats {
 #define SVMIG_WIRE_VERSION	1
 #define SVMIG_EPOCH_SHIFT	20	/* 2^20 records per key */
 
+/*
+ * Key schedule and AEAD (Documentation/wire-format.rst): HKDF-SHA-256
+ * labels (ASCII, no NUL), key, nonce (be32(0) || be64(seq)) and implicit
+ * AAD (session_id || be32(channel) || be32(0)) lengths, and the header's.
+ */
+#define SVMIG_LABEL_SESSION	"svmig v1 session"
+#define SVMIG_LABEL_KEY		"svmig v1 key s2r"
+#define SVMIG_LABEL_FP		"svmig v1 session fp"
+#define SVMIG_KEY_LEN		32
+#define SVMIG_NONCE_LEN		12
+#define SVMIG_AAD_IMPLICIT_LEN	24
+#define SVMIG_HDR_LEN		16
+
 #define SVMIG_REC_HELLO		1
 #define SVMIG_REC_PAGE		2
 #define SVMIG_REC_MANIFEST	3
@@ -233,6 +253,7 @@ struct svmig_wire_hdr {
 
 /* SVMIG_REC_HELLO: seq 0; clear, authenticated; no ciphertext; tag. */
 #define SVMIG_HELLO_F_STREAM	(1U << 0)	/* the channel is in stream mode */
+#define SVMIG_HELLO_F_TPM_SALT	(1U << 1)	/* the salt mixes bytes of a TPM's RNG */
 
 struct svmig_wire_hello {
 	__be32 channel;

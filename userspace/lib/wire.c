@@ -638,6 +638,14 @@ int svmig_wire_end_plaintext(const struct svmig_wire *w,
 	return 0;
 }
 
+int svmig_wire_set_tpm_salt(struct svmig_wire *w, bool tpm_salt)
+{
+	if (w->role != SVMIG_ROLE_SENDER || w->hello_done)
+		return -EPERM;
+	w->tpm_salt = tpm_salt;
+	return 0;
+}
+
 int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out)
 {
 	uint8_t hello[HELLO_CLEAR_LEN];
@@ -647,7 +655,8 @@ int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out)
 	if (w->role != SVMIG_ROLE_SENDER || w->hello_done || w->next_seq)
 		return -EPERM;
 	put_be32(hello, w->channel);
-	put_be32(hello + 4, w->stream ? SVMIG_HELLO_F_STREAM : 0);
+	put_be32(hello + 4, (w->stream ? SVMIG_HELLO_F_STREAM : 0) |
+			    (w->tpm_salt ? SVMIG_HELLO_F_TPM_SALT : 0));
 	memcpy(hello + 8, w->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(hello + 8 + SVMIG_SESSION_ID_LEN, w->salt, SVMIG_SALT_LEN);
 	svmig_wire_hdr_fill(&hdr, SVMIG_REC_HELLO, HELLO_LENGTH, 0);
@@ -815,8 +824,9 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	size_t aad_len;
 	int ret;
 
-	/* flags: exactly this end's mode */
-	if (get_be32(hello + 4) != (w->stream ? SVMIG_HELLO_F_STREAM : 0))
+	/* flags: exactly this end's mode, and maybe the TPM salt */
+	if ((get_be32(hello + 4) & ~SVMIG_HELLO_F_TPM_SALT) !=
+	    (w->stream ? SVMIG_HELLO_F_STREAM : 0))
 		return refuse(w, -EPROTO);
 	if (get_be32(hello) != w->channel ||
 	    CRYPTO_memcmp(hello + 8, w->session_id, SVMIG_SESSION_ID_LEN))
@@ -847,15 +857,17 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	OPENSSL_cleanse(w->k0, sizeof(w->k0));
 	w->have_k0 = false;
 	w->hello_done = true;
+	w->tpm_salt = get_be32(hello + 4) & SVMIG_HELLO_F_TPM_SALT;
 	return 0;
 }
 
 /*
- * Authenticate a record (not a HELLO) whose clear part is @clear_len
- * bytes: its plaintext, the rest but the tag, goes to w->scratch.
+ * Authenticate the record at @buf under @seq, its clear part @clear_len
+ * bytes: its plaintext, the rest but the tag, goes to w->scratch.  0,
+ * -EBADMSG, -EPROTO (no epoch for @seq) or -ENOMEM/-EIO; counts nothing.
  */
-static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
-		     uint64_t seq, size_t clear_len)
+static int open_at(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		   uint64_t seq, size_t clear_len)
 {
 	const uint8_t *clear = buf + SVMIG_HDR_LEN, *ct = clear + clear_len;
 	size_t ct_len = len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN;
@@ -865,13 +877,21 @@ static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
 	int ret;
 
 	if (epoch_of(seq, &epoch))
-		return refuse(w, -EPROTO);
+		return -EPROTO;
 	ret = use_key(w, w->prk, epoch, false);
 	if (ret)
 		return ret;
 	aad_len = make_aad(aad, w, buf, clear, clear_len);
-	ret = gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
-	return ret == -EBADMSG ? refuse(w, ret) : ret;
+	return gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
+}
+
+/* The same for the record in sequence (not a HELLO), refused and counted. */
+static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		     uint64_t seq, size_t clear_len)
+{
+	int ret = open_at(w, buf, len, seq, clear_len);
+
+	return ret == -EBADMSG || ret == -EPROTO ? refuse(w, ret) : ret;
 }
 
 static int open_page(struct svmig_wire *w, const uint8_t *buf, size_t len,
@@ -986,19 +1006,13 @@ static int out_of_seq(struct svmig_wire *w, const uint8_t *buf, size_t len,
 {
 	size_t clear_len = type == SVMIG_REC_HELLO ? HELLO_CLEAR_LEN :
 			   type == SVMIG_REC_PAGE ? PAGE_CLEAR_LEN : 0;
-	const uint8_t *clear = buf + SVMIG_HDR_LEN, *ct = clear + clear_len;
-	size_t ct_len = len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN;
-	uint8_t aad[SVMIG_AAD_MAX_LEN];
-	size_t aad_len;
-	uint32_t epoch;
 	int ret;
 
-	if (!w->hello_done || epoch_of(seq, &epoch) ||
-	    use_key(w, w->prk, epoch, false))
+	if (!w->hello_done)
 		return -EBADMSG;
-	aad_len = make_aad(aad, w, buf, clear, clear_len);
-	ret = gcm_open(w, seq, aad, aad_len, ct, ct_len, ct + ct_len);
-	OPENSSL_cleanse(w->scratch, ct_len);
+	ret = open_at(w, buf, len, seq, clear_len);
+	OPENSSL_cleanse(w->scratch,
+			len - SVMIG_HDR_LEN - clear_len - SVMIG_TAG_LEN);
 	return ret ? -EBADMSG : -EILSEQ;
 }
 

@@ -43,10 +43,6 @@ extern "C" {
 #endif
 
 #define SVMIG_HASH_LEN		32	/* SHA-256 */
-#define SVMIG_KEY_LEN		32	/* K0, PRK, K(epoch) */
-#define SVMIG_NONCE_LEN		12
-#define SVMIG_AAD_IMPLICIT_LEN	24	/* session_id || be32(channel) || be32(0) */
-#define SVMIG_HDR_LEN		16
 /* the largest AAD: implicit part, header, HELLO clear part */
 #define SVMIG_AAD_MAX_LEN	(SVMIG_AAD_IMPLICIT_LEN + SVMIG_HDR_LEN + \
 				 sizeof(struct svmig_wire_hello))
@@ -55,8 +51,6 @@ extern "C" {
 /* one page-table digest entry: be32 slot, be64 page, be32 gen, tag */
 #define SVMIG_DIGEST_ENTRY_LEN	32
 
-#define SVMIG_LABEL_SESSION	"svmig v1 session"
-#define SVMIG_LABEL_KEY		"svmig v1 key s2r"
 
 /* ---- HKDF-SHA-256 (RFC 5869), thin wrappers over EVP_KDF "HKDF" ---- */
 
@@ -170,6 +164,11 @@ struct svmig_wire {
 	uint8_t prk[SVMIG_KEY_LEN];
 	bool have_k0, have_prk;
 	bool stream;			/* stream mode (SVMIG_KEY_STREAM) */
+	/*
+	 * The HELLO's SVMIG_HELLO_F_TPM_SALT: set by the sender with
+	 * svmig_wire_set_tpm_salt(), learnt by the receiver from the HELLO.
+	 */
+	bool tpm_salt;
 	uint64_t next_seq;		/* next record to seal / to accept */
 	bool hello_done;
 	bool manifest_done;		/* the MANIFEST or END is sealed/accepted */
@@ -241,7 +240,16 @@ int svmig_wire_record_len(const uint8_t *buf, size_t len);
 /* Choose the salt (real use: 32 random bytes); derives PRK, wipes K0. */
 int svmig_wire_set_salt(struct svmig_wire *w,
 			const uint8_t salt[SVMIG_SALT_LEN]);
-/* HELLO at seq 0; flags SVMIG_HELLO_F_STREAM in stream mode, else 0. */
+/*
+ * Whether the HELLO says the salt mixes a TPM's bytes
+ * (SVMIG_HELLO_F_TPM_SALT); the caller knows, the oracle cannot.  Before
+ * the HELLO only, -EPERM otherwise.
+ */
+int svmig_wire_set_tpm_salt(struct svmig_wire *w, bool tpm_salt);
+/*
+ * HELLO at seq 0; flags SVMIG_HELLO_F_STREAM in stream mode, and
+ * SVMIG_HELLO_F_TPM_SALT if set above.
+ */
 int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out);
 /* PAGE at the next seq with generation (table's + 1); updates the table. */
 int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,

@@ -835,8 +835,14 @@ static void wait_terminal(struct mig *m)
 
 static int svmig_key(struct mig *m, uint32_t role)
 {
+	/*
+	 * A target requires the source's keys salted by its TPM, as the
+	 * source's authenticated HELLO says, unless --no-tpm-salt: hosts run
+	 * with TPMs or, for tests by hand, both without.
+	 */
 	uint32_t flags = role | SVMIG_KEY_STREAM |
-			 (m->d->o->no_tpm_salt ? SVMIG_KEY_NO_TPM : 0);
+			 (m->d->o->no_tpm_salt ? SVMIG_KEY_NO_TPM :
+			  role == SVMIG_ROLE_RECEIVER ? SVMIG_KEY_REQUIRE_TPM_SALT : 0);
 	struct svmig_info info;
 	int ret;
 
@@ -849,6 +855,8 @@ static int svmig_key(struct mig *m, uint32_t role)
 		return failf(m, "SVMIG_IOC_GET_INFO: %s", strerror(-ret));
 	if (!(info.features & SVMIG_FEAT_STREAM))
 		return failf(m, "svmig.ko has no stream mode");
+	if ((flags & SVMIG_KEY_REQUIRE_TPM_SALT) && !(info.features & SVMIG_FEAT_TPM_SALT_FLAG))
+		return failf(m, "svmig.ko cannot tell a TPM-salted sender (too old)");
 	ret = svmig_set_key(m->sv, flags, 0, m->s->id, m->s->secret);
 	/* The kernel holds the keys now: nothing of the secret stays here. */
 	OPENSSL_cleanse(m->s->secret, sizeof(m->s->secret));

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Receiver side of page mode: reassemble records from the attached socket
- * (or from write()), check them in the wire format's order, and only then
- * copy a page into the registered guest memory.  Any refused record ends
- * the channel: its verdict becomes FAILED and the VM must not resume.
+ * Receive framing, both modes: reassemble records from the attached socket
+ * (or from write()), check each header, its sequence number and its place
+ * in the wire format's order, take the HELLO, and hand every other record,
+ * whole, to the mode's apply function (page.c, stream.c), which the caller
+ * names: rx.c calls into no mode.  Any refused record ends the channel.
  */
-#include <crypto/algapi.h>
 #include <crypto/sha2.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -24,121 +24,25 @@ int svmig_rx_ready(struct svmig_channel *ch)
 static int svmig_rx_hello(struct svmig_channel *ch, u8 *rec)
 {
 	struct svmig_wire_hello *h = (struct svmig_wire_hello *)(rec + SVMIG_HDR_LEN);
+	u32 flags = be32_to_cpu(h->flags);
 	int ret;
 
-	if (be32_to_cpu(h->flags) != (ch->stream ? SVMIG_HELLO_F_STREAM : 0))
+	if ((flags & ~SVMIG_HELLO_F_TPM_SALT) != (ch->stream ? SVMIG_HELLO_F_STREAM : 0))
 		return -EPROTO;
 	if (be32_to_cpu(h->channel) != ch->channel ||
 	    memcmp(h->session_id, ch->session_id, SVMIG_SESSION_ID_LEN))
 		return -EBADMSG;
 	ret = svmig_keys_accept_salt(ch, h->salt);
+	if (!ret)
+		ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
-	return svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*h), SVMIG_TAG_LEN);
-}
-
-static int svmig_rx_page_write(struct svmig_channel *ch, const struct svmig_mregion *m,
-			       u64 page, const void *pt)
-{
-	if (copy_to_user(u64_to_user_ptr(m->uaddr + page * SVMIG_PAGE_SIZE), pt,
-			 SVMIG_PAGE_SIZE))
-		return -EFAULT;
-	ch->stats.pages++;
+	/* Authentic now: the sender's kernel says whether a TPM salted it. */
+	if (flags & SVMIG_HELLO_F_TPM_SALT)
+		ch->stats.flags |= SVMIG_STAT_TPM_SALT;
+	else if (ch->require_tpm_salt)
+		return -EKEYREJECTED;
 	return 0;
-}
-
-/*
- * A session's page lands only if no channel of the session applied a newer
- * generation of it: an older copy that another connection delayed is
- * authentic but stale, dropped and counted.
- */
-static int svmig_rx_page_session(struct svmig_channel *ch, const struct svmig_mregion *m,
-				 u64 page, u32 gen, const void *pt)
-{
-	u32 *sgen = svmig_page_lock(ch, m->slot, page);
-	int ret = 0;
-
-	if (!sgen)
-		return -EINVAL;
-	if (gen > *sgen) {
-		ret = svmig_rx_page_write(ch, m, page, pt);
-		if (!ret)
-			*sgen = gen;
-	} else {
-		ch->stats.stale_pages++;
-	}
-	svmig_page_unlock(ch, m->slot, page);
-	return ret;
-}
-
-static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
-{
-	struct svmig_wire_page *wp = (struct svmig_wire_page *)(rec + SVMIG_HDR_LEN);
-	u32 gen = be32_to_cpu(wp->generation);
-	u64 page = be64_to_cpu(wp->page);
-	struct svmig_page_state *ps;
-	struct svmig_mregion *m;
-	int ret;
-
-	m = svmig_find_region(ch, be32_to_cpu(wp->slot));
-	if (!m || page >= m->npages || !gen)
-		return -EPROTO;
-	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
-	if (ret)
-		return ret;
-	ch->rx_page_records++;
-	ps = &m->pages[page];
-	if (gen <= ps->gen) {
-		ch->stats.stale_pages++;
-		return 0;
-	}
-	ret = ch->session ? svmig_rx_page_session(ch, m, page, gen, wp + 1) :
-			    svmig_rx_page_write(ch, m, page, wp + 1);
-	if (ret)
-		return ret;
-	/* The channel's own table: what its manifest covers, stale copies too. */
-	ps->gen = gen;
-	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
-	return 0;
-}
-
-static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
-{
-	struct svmig_wire_manifest *mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
-	u8 digest[SHA256_DIGEST_SIZE];
-	u64 pages;
-	int ret;
-
-	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
-	if (ret)
-		return ret;
-	svmig_manifest_digest(ch, digest, &pages);
-	ch->ended = true;
-	ch->stats.manifest_pages = be64_to_cpu(mf->pages);
-	if (be64_to_cpu(mf->pages) == pages &&
-	    be64_to_cpu(mf->page_records) == ch->rx_page_records &&
-	    !crypto_memneq(mf->digest, digest, sizeof(digest)))
-		ch->stats.verdict = SVMIG_VERDICT_VERIFIED;
-	else
-		ch->stats.verdict = SVMIG_VERDICT_MISMATCH;
-	return 0;
-}
-
-static int svmig_rx_dispatch(struct svmig_channel *ch, u8 *rec)
-{
-	switch (rec[1]) {
-	case SVMIG_REC_HELLO:
-		return svmig_rx_hello(ch, rec);
-	case SVMIG_REC_PAGE:
-		return svmig_rx_page(ch, rec);
-	case SVMIG_REC_MANIFEST:
-		return svmig_rx_manifest(ch, rec);
-	case SVMIG_REC_DATA:
-		return svmig_rx_data(ch, rec);
-	case SVMIG_REC_END:
-		return svmig_rx_end(ch, rec);
-	}
-	return -EPROTO;
 }
 
 /* The clear (authenticated, not encrypted) part of a record of @type. */
@@ -173,8 +77,12 @@ static int svmig_rx_out_of_seq(struct svmig_channel *ch)
 	return -EBADMSG;
 }
 
-/* One whole record is in rxbuf, its header already checked. */
-static int svmig_rx_record(struct svmig_channel *ch)
+/*
+ * One whole record is in rxbuf, its header already checked: its sequence
+ * number and place, then the HELLO here and any other type through the
+ * mode's @apply (page.c or stream.c), then the counts.
+ */
+static int svmig_rx_record(struct svmig_channel *ch, svmig_rx_apply_fn apply)
 {
 	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)ch->rxbuf;
 	bool hello = hdr->type == SVMIG_REC_HELLO;
@@ -185,8 +93,10 @@ static int svmig_rx_record(struct svmig_channel *ch)
 	/* The HELLO comes first, once; nothing follows the manifest or END. */
 	if (ch->ended || hello != !ch->rx_seq)
 		ret = -EPROTO;
+	else if (hello)
+		ret = svmig_rx_hello(ch, ch->rxbuf);
 	else
-		ret = svmig_rx_dispatch(ch, ch->rxbuf);
+		ret = apply(ch, ch->rxbuf);
 	if (ret == -EBADMSG)
 		ch->stats.auth_failures++;
 	else if (ret == -EPROTO)
@@ -210,7 +120,7 @@ static size_t svmig_rx_want(struct svmig_channel *ch)
 }
 
 /* After bytes landed in rxbuf: check a completed header, apply a completed record. */
-static int svmig_rx_advance(struct svmig_channel *ch, bool *applied)
+static int svmig_rx_advance(struct svmig_channel *ch, svmig_rx_apply_fn apply, bool *applied)
 {
 	int ret;
 
@@ -224,7 +134,7 @@ static int svmig_rx_advance(struct svmig_channel *ch, bool *applied)
 	}
 	if (!ch->rx_need || ch->rx_len < ch->rx_need)
 		return 0;
-	ret = svmig_rx_record(ch);
+	ret = svmig_rx_record(ch, apply);
 	ch->rx_len = 0;
 	ch->rx_need = 0;
 	*applied = !ret;
@@ -248,7 +158,7 @@ static bool svmig_transient(int err)
  * (nonblocking, or SO_RCVTIMEO) no data yet keeps a partial record for the
  * next call; the end of the stream or a refused record ends the channel.
  */
-int svmig_rx_sock_one(struct svmig_channel *ch)
+int svmig_rx_sock_one(struct svmig_channel *ch, svmig_rx_apply_fn apply)
 {
 	bool applied = false;
 	int n, ret;
@@ -266,7 +176,7 @@ int svmig_rx_sock_one(struct svmig_channel *ch)
 		if (n < 0)
 			return svmig_transient(n) ? n : svmig_fail(ch, n);
 		ch->rx_len += n;
-		ret = svmig_rx_advance(ch, &applied);
+		ret = svmig_rx_advance(ch, apply, &applied);
 		if (ret)
 			return svmig_fail(ch, ret);
 	}
@@ -280,7 +190,7 @@ static void svmig_rx_discard(struct svmig_channel *ch)
 	ch->pt_len = 0;
 }
 
-int svmig_rx_recv(struct svmig_channel *ch, void __user *argp)
+int svmig_rx_recv(struct svmig_channel *ch, void __user *argp, svmig_rx_apply_fn apply)
 {
 	struct svmig_recv __user *urecv = argp;
 	struct svmig_recv r;
@@ -302,7 +212,7 @@ int svmig_rx_recv(struct svmig_channel *ch, void __user *argp)
 
 	svmig_rx_discard(ch);
 	while (!ch->ended && (!r.max_records || r.records < r.max_records)) {
-		ret = svmig_rx_sock_one(ch);
+		ret = svmig_rx_sock_one(ch, apply);
 		if (ret)
 			break;
 		svmig_rx_discard(ch);
@@ -314,45 +224,28 @@ out:
 	return ret;
 }
 
-/* Page mode without a socket: records written in chunks of any size. */
-ssize_t svmig_rx_write(struct svmig_channel *ch, struct iov_iter *from)
+/*
+ * Without a socket: the bytes of @from, records in chunks of any size (a
+ * record may straddle calls), each applied as soon as it is whole.
+ */
+ssize_t svmig_rx_feed(struct svmig_channel *ch, struct iov_iter *from, svmig_rx_apply_fn apply)
 {
 	size_t done = 0, n;
 	bool applied;
 	int ret;
 
-	ret = svmig_rx_ready(ch);
-	if (!ret && (ch->sock || ch->stream))
-		ret = -EINVAL;
-	if (!ret)
-		ret = svmig_check_mm(ch);
-	if (ret)
-		return ret;
+	lockdep_assert_held(&ch->lock);
 	while (iov_iter_count(from)) {
 		n = min(svmig_rx_want(ch), iov_iter_count(from));
 		if (copy_from_iter(ch->rxbuf + ch->rx_len, n, from) != n)
 			return done ? done : -EFAULT;
 		ch->rx_len += n;
 		done += n;
-		ret = svmig_rx_advance(ch, &applied);
+		ret = svmig_rx_advance(ch, apply, &applied);
 		if (ret)
 			return svmig_fail(ch, ret);
 	}
 	return done;
-}
-
-/* What VERIFY answers for a channel with @verdict. */
-int svmig_verdict_errno(u32 verdict)
-{
-	switch (verdict) {
-	case SVMIG_VERDICT_VERIFIED:
-		return 0;
-	case SVMIG_VERDICT_PENDING:
-		return -EINPROGRESS;
-	case SVMIG_VERDICT_TRUNCATED:
-		return -ENODATA;
-	}
-	return -EBADMSG;
 }
 
 /* A session's channel answers for every channel of the session. */

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sender side of page mode: seal guest pages named by ring entries into
- * the transmit buffer (tx.c), the cipher reading each straight from the
- * pinned guest page, then push them onto the attached socket (or leave
- * them for read()).  The last record is the MANIFEST.
+ * Page mode, both ends.  The sender seals guest pages named by ring entries
+ * into the transmit buffer (tx.c), the cipher reading each straight from
+ * the guest page, and ends with the MANIFEST.  The receiver applies the
+ * page records rx.c hands it, writing a page into the registered guest
+ * memory only after its tag verified, and checks the MANIFEST against what
+ * it accepted.
  */
+#include <crypto/algapi.h>
+#include <crypto/sha2.h>
 #include <linux/mm.h>
-#include <linux/uio.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "svmig.h"
+
+/* ---- sender ---- */
 
 /*
  * What get_user_pages cannot reach (VM_IO or VM_PFNMAP mappings, say) a
@@ -59,7 +65,7 @@ static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_
 }
 
 /* Seals one page; the caller made room for it with svmig_tx_room(). */
-int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
+static int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
 {
 	struct svmig_page_state *ps;
 	struct svmig_wire_page *wp;
@@ -117,6 +123,38 @@ out:
 	return ret;
 }
 
+/*
+ * Seals the pages of up to @max published ring entries (0: all of them).
+ * Stops at the first entry that cannot be sent: a bad entry is consumed
+ * and refused (-EINVAL); a full transmit buffer (-ENOBUFS, no socket) or
+ * an interrupted send leaves the entry in the ring.  *done counts the
+ * entries consumed and sealed.
+ */
+static int svmig_page_consume(struct svmig_channel *ch, u32 max, u32 *done)
+{
+	struct svmig_dirty_gfn e;
+	u32 avail, n;
+	int ret;
+
+	*done = 0;
+	ret = svmig_ring_avail(ch, &avail);
+	if (ret)
+		return ret;
+	n = max ? min(avail, max) : avail;
+	while (*done < n) {
+		ret = svmig_tx_room(ch, SVMIG_PAGE_REC_LEN);
+		if (ret)
+			break;
+		svmig_ring_pop(ch, &e);
+		ret = svmig_send_page(ch, &e);
+		if (ret)
+			break;
+		(*done)++;
+	}
+	svmig_ring_commit(ch);
+	return ret;
+}
+
 static int svmig_check_submit(const struct svmig_submit *s)
 {
 	if (s->flags || s->resv || !svmig_zero(s->reserved, sizeof(s->reserved)))
@@ -151,7 +189,7 @@ int svmig_page_submit(struct svmig_channel *ch, void __user *argp)
 	 * after some entries is not an error: what was sealed stays queued
 	 * for read(), the next SUBMIT or FINISH.
 	 */
-	ret = svmig_ring_consume(ch, s.max_entries, &s.completed);
+	ret = svmig_page_consume(ch, s.max_entries, &s.completed);
 	if (ret == -ENOBUFS)
 		ret = -EAGAIN;
 	flush_ret = svmig_tx_flush(ch);
@@ -200,26 +238,118 @@ int svmig_page_finish(struct svmig_channel *ch)
 	return svmig_tx_flush(ch);
 }
 
-/* Records for a transport of userspace's own: a byte stream, EOF after the manifest. */
-ssize_t svmig_tx_read(struct svmig_channel *ch, struct iov_iter *to)
-{
-	size_t n;
+/* ---- receiver ---- */
 
-	if (ch->role != SVMIG_ROLE_SENDER || ch->sock)
-		return -EINVAL;
-	if (ch->failed)
-		return -EPIPE;
-	if (ch->tx_off == ch->tx_len)
-		return ch->ended ? 0 : -EAGAIN;
-	if (!iov_iter_count(to))
-		return 0;
-	n = copy_to_iter(ch->txbuf + ch->tx_off, ch->tx_len - ch->tx_off, to);
-	if (!n)
+static int svmig_rx_page_write(struct svmig_channel *ch, const struct svmig_mregion *m,
+			       u64 page, const void *pt)
+{
+	if (copy_to_user(u64_to_user_ptr(m->uaddr + page * SVMIG_PAGE_SIZE), pt,
+			 SVMIG_PAGE_SIZE))
 		return -EFAULT;
-	ch->tx_off += n;
-	if (ch->tx_off == ch->tx_len) {
-		ch->tx_off = 0;
-		ch->tx_len = 0;
+	ch->stats.pages++;
+	return 0;
+}
+
+/*
+ * A session's page lands only if no channel of the session applied a newer
+ * generation of it: an older copy that another connection delayed is
+ * authentic but stale, dropped and counted.
+ */
+static int svmig_rx_page_session(struct svmig_channel *ch, const struct svmig_mregion *m,
+				 u64 page, u32 gen, const void *pt)
+{
+	u32 *sgen = svmig_page_lock(ch, m->slot, page);
+	int ret = 0;
+
+	if (!sgen)
+		return -EINVAL;
+	if (gen > *sgen) {
+		ret = svmig_rx_page_write(ch, m, page, pt);
+		if (!ret)
+			*sgen = gen;
+	} else {
+		ch->stats.stale_pages++;
 	}
-	return n;
+	svmig_page_unlock(ch, m->slot, page);
+	return ret;
+}
+
+static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
+{
+	struct svmig_wire_page *wp = (struct svmig_wire_page *)(rec + SVMIG_HDR_LEN);
+	u32 gen = be32_to_cpu(wp->generation);
+	u64 page = be64_to_cpu(wp->page);
+	struct svmig_page_state *ps;
+	struct svmig_mregion *m;
+	int ret;
+
+	m = svmig_find_region(ch, be32_to_cpu(wp->slot));
+	if (!m || page >= m->npages || !gen)
+		return -EPROTO;
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
+	if (ret)
+		return ret;
+	ch->rx_page_records++;
+	ps = &m->pages[page];
+	if (gen <= ps->gen) {
+		ch->stats.stale_pages++;
+		return 0;
+	}
+	ret = ch->session ? svmig_rx_page_session(ch, m, page, gen, wp + 1) :
+			    svmig_rx_page_write(ch, m, page, wp + 1);
+	if (ret)
+		return ret;
+	/* The channel's own table: what its manifest covers, stale copies too. */
+	ps->gen = gen;
+	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+	return 0;
+}
+
+static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
+{
+	struct svmig_wire_manifest *mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
+	u8 digest[SHA256_DIGEST_SIZE];
+	u64 pages;
+	int ret;
+
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
+	if (ret)
+		return ret;
+	svmig_manifest_digest(ch, digest, &pages);
+	ch->ended = true;
+	ch->stats.manifest_pages = be64_to_cpu(mf->pages);
+	if (be64_to_cpu(mf->pages) == pages &&
+	    be64_to_cpu(mf->page_records) == ch->rx_page_records &&
+	    !crypto_memneq(mf->digest, digest, sizeof(digest)))
+		ch->stats.verdict = SVMIG_VERDICT_VERIFIED;
+	else
+		ch->stats.verdict = SVMIG_VERDICT_MISMATCH;
+	return 0;
+}
+
+/* Page mode's records after the HELLO (rx.c hands them over whole). */
+int svmig_page_rx_apply(struct svmig_channel *ch, u8 *rec)
+{
+	switch (rec[1]) {
+	case SVMIG_REC_PAGE:
+		return svmig_rx_page(ch, rec);
+	case SVMIG_REC_MANIFEST:
+		return svmig_rx_manifest(ch, rec);
+	}
+	return -EPROTO;
+}
+
+/* Without a socket: records written in chunks of any size. */
+ssize_t svmig_page_write(struct svmig_channel *ch, struct iov_iter *from)
+{
+	int ret;
+
+	ret = svmig_rx_ready(ch);
+	if (!ret && (ch->sock || ch->stream))
+		ret = -EINVAL;
+	if (!ret)
+		ret = svmig_check_mm(ch);
+	if (ret)
+		return ret;
+	return svmig_rx_feed(ch, from, svmig_page_rx_apply);
 }
