@@ -92,7 +92,7 @@ echo "# step 2: svmig.ko against $DK/src (W=1, in build/debug-kmod/)"
 log=$LOGDIR/kmod-w1.log
 rm -rf "$KMODDIR"
 mkdir -p "$KMODDIR"
-cp -a kmod uapi "$KMODDIR/"
+cp -a kmod uapi VERSION "$KMODDIR/"
 rm -f "$KMODDIR"/kmod/*.o "$KMODDIR"/kmod/*.ko "$KMODDIR"/kmod/.*.cmd \
 	"$KMODDIR"/kmod/*.mod* "$KMODDIR"/kmod/modules.order "$KMODDIR"/kmod/Module.symvers
 rc=0
