@@ -57,6 +57,19 @@ static int svmig_stats_get(struct svmig_channel *ch, void __user *argp)
 
 	/* Racy by design, see above: a torn counter is harmless. */
 	memcpy(&st, data_race(&ch->stats), sizeof(st));
+	/*
+	 * Error and verdict agree, though: the error (set once) first, then
+	 * the verdict written before it (svmig_fail()), again if the error
+	 * came meanwhile.
+	 */
+	do {
+		st.error = READ_ONCE(ch->stats.error);
+		/* Pairs with the smp_wmb() in svmig_fail(). */
+		smp_rmb();
+		st.verdict = READ_ONCE(ch->stats.verdict);
+		/* The verdict read before the error is read again. */
+		smp_rmb();
+	} while (st.error != READ_ONCE(ch->stats.error));
 	st.role = READ_ONCE(ch->role);
 	st.aead_driver[sizeof(st.aead_driver) - 1] = '\0';
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;

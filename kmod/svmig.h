@@ -286,10 +286,16 @@ void svmig_detach_sock(struct svmig_channel *ch);
 static inline int svmig_fail(struct svmig_channel *ch, int err)
 {
 	if (!ch->failed) {
-		ch->stats.error = -err;
 		if (ch->role == SVMIG_ROLE_RECEIVER)
-			ch->stats.verdict = err == -ENODATA ? SVMIG_VERDICT_TRUNCATED :
-							      SVMIG_VERDICT_FAILED;
+			WRITE_ONCE(ch->stats.verdict,
+				   err == -ENODATA ? SVMIG_VERDICT_TRUNCATED :
+						     SVMIG_VERDICT_FAILED);
+		/*
+		 * The verdict before the error: a lockless GET_STATS that sees
+		 * the error sees the verdict it implies (svmig_stats_get()).
+		 */
+		smp_wmb();
+		WRITE_ONCE(ch->stats.error, -err);
 	}
 	ch->failed = true;
 	return err;
