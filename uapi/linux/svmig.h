@@ -190,7 +190,7 @@ struct svmig_stats {
 	__u64 replays;		/* authentic records out of sequence */
 	__u64 proto_errors;	/* malformed records */
 	__u64 bad_entries;	/* ring entries refused */
-	__u64 manifest_pages;	/* pages listed by the manifest */
+	__u64 manifest_pages;	/* the pages field of this channel's manifest */
 	char aead_driver[64];	/* crypto driver in use, e.g. generic-gcm-aesni */
 	__u64 payload_bytes;	/* stream: plaintext bytes sealed, or verified */
 	__u64 discarded_bytes;	/* stream: verified but never read */
@@ -213,22 +213,26 @@ struct svmig_stats {
 #define SVMIG_IOC_GET_STATS	_IOR(SVMIG_IOC_MAGIC, 0x09, struct svmig_stats)
 
 /*
- * Wire format, version 1 (Documentation/wire-format.rst).  A channel is an
+ * Wire format, version 2 (Documentation/wire-format.rst).  A channel is an
  * ordered byte stream of records.  Every record starts with this header,
  * sent in the clear and authenticated as part of the AAD.  All multi-byte
  * integers on the wire are big-endian.
  */
-#define SVMIG_WIRE_VERSION	1
+#define SVMIG_WIRE_VERSION	2
 #define SVMIG_EPOCH_SHIFT	20	/* 2^20 records per key */
 
 /*
  * Key schedule and AEAD (Documentation/wire-format.rst): HKDF-SHA-256
  * labels (ASCII, no NUL), key, nonce (be32(0) || be64(seq)) and implicit
- * AAD (session_id || be32(channel) || be32(0)) lengths, and the header's.
+ * AAD (session_id || be32(channel) || be32(0)) lengths, and the header's;
+ * the page-table key and the length of a table value and of a sum.
  */
-#define SVMIG_LABEL_SESSION	"svmig v1 session"
-#define SVMIG_LABEL_KEY		"svmig v1 key s2r"
-#define SVMIG_LABEL_FP		"svmig v1 session fp"
+#define SVMIG_LABEL_SESSION	"svmig v2 session"
+#define SVMIG_LABEL_KEY		"svmig v2 key s2r"
+#define SVMIG_LABEL_FP		"svmig v2 session fp"
+#define SVMIG_LABEL_TABLE	"svmig v2 table key"
+#define SVMIG_TABLE_KEY_LEN	64
+#define SVMIG_TABLE_SUM_LEN	16
 #define SVMIG_KEY_LEN		32
 #define SVMIG_NONCE_LEN		12
 #define SVMIG_AAD_IMPLICIT_LEN	24
@@ -262,18 +266,26 @@ struct svmig_wire_hello {
 	__u8 salt[SVMIG_SALT_LEN];
 };
 
-/* SVMIG_REC_PAGE: clear, authenticated; then the sealed page; tag. */
+/*
+ * SVMIG_REC_PAGE: no clear part; this structure and the page's 4096 bytes
+ * sealed (encrypted) together, so the page's identity never travels in
+ * the clear; tag.
+ */
 struct svmig_wire_page {
 	__be32 slot;
 	__be32 generation;	/* 1 for the first send of a page, +1 after */
 	__be64 page;		/* page index within the slot */
 };
 
-/* SVMIG_REC_MANIFEST: this structure sealed (encrypted); tag. */
+/*
+ * SVMIG_REC_MANIFEST: this structure sealed (encrypted); tag.  What the
+ * channel that seals it did to the page table of its session: the sums of
+ * all the session's channels' manifests must equal the receiver's table.
+ */
 struct svmig_wire_manifest {
-	__be64 pages;		/* distinct pages sent */
-	__be64 page_records;	/* page records sent, resends included */
-	__u8 digest[32];	/* SHA-256 over the page table */
+	__be64 pages;		/* table entries this channel created */
+	__be64 page_records;	/* page records it sealed, resends included */
+	__u8 table_sum[SVMIG_TABLE_SUM_LEN];	/* its changes to the table's sum */
 };
 
 /*
