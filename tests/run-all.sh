@@ -402,17 +402,15 @@ if [[ ${SVMIG_SKIP_VM:-0} == 1 ]]; then
 	result skip "install test" "SVMIG_SKIP_VM=1"
 else
 	while IFS= read -r line; do
-		case $line in
-		"ok - "*)
+		if [[ $line =~ ^ok\ [0-9]+\ -\ (.*)$ ]]; then
 			ninst=$((ninst + 1))
-			result pass "install: ${line#ok - }"
-			;;
-		"not ok - "*)
+			result pass "install: ${BASH_REMATCH[1]}"
+		elif [[ $line =~ ^not\ ok\ [0-9]+\ -\ (.*)$ ]]; then
 			ninst=$((ninst + 1))
-			result fail "install: ${line#not ok - }"
-			;;
-		*) echo "$line" ;;
-		esac
+			result fail "install: ${BASH_REMATCH[1]}"
+		else
+			echo "$line"
+		fi
 	done < <(tests/install/run-install-test.sh --timeout 900 2>&1)
 	((ninst)) || result fail "install test: no result from tests/install/run-install-test.sh"
 fi

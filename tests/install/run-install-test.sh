@@ -31,18 +31,8 @@ case ${1:-} in
 *) echo "usage: $0 [--timeout SECS]" >&2; exit 2 ;;
 esac
 
-failed=0
-nres=0
-res() { # res 0|1 DESC [DIAG]
-	nres=$((nres + 1))
-	if (($1)); then
-		echo "ok - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $2"
-		[[ -n ${3:-} ]] && printf '%s\n' "$3" | sed 's/^/#   /'
-	fi
-}
+# shellcheck source=tests/vm/tap-lib.sh
+. "$ROOT/tests/vm/tap-lib.sh"
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 
@@ -59,27 +49,27 @@ mkdir "$src/svmig-$V"
 git ls-files -z -c -o --exclude-standard | cpio -0 -pdm --quiet "$src/svmig-$V" 2>"$OUT/copy.log"
 rc=0
 (cd "$src/svmig-$V" && dpkg-buildpackage -us -uc -b -j2) >"$OUT/build.log" 2>&1 || rc=$?
-res $((rc == 0)) "host: dpkg-buildpackage -us -uc -b builds svmig $V" \
+ok $((rc == 0)) "host: dpkg-buildpackage -us -uc -b builds svmig $V" \
 	"exit status $rc; $(tail -n 20 "$OUT/build.log")"
 cp "$src"/*.deb "$src"/*.changes "$src"/*.buildinfo "$OUT/debs/" 2>/dev/null
 echo "# time: dpkg-buildpackage: $(since "$t0")s"
-n=0
+ndebs=0
 for p in svmig-dkms svmigd svmig-tools libsvmig0 libsvmig-dev; do
-	ls "$OUT/debs/${p}_${V}_"*.deb >/dev/null 2>&1 && n=$((n + 1))
+	ls "$OUT/debs/${p}_${V}_"*.deb >/dev/null 2>&1 && ndebs=$((ndebs + 1))
 done
-res $((n == 5)) "host: it makes svmig-dkms, svmigd, svmig-tools, libsvmig0, libsvmig-dev" \
+ok $((ndebs == 5)) "host: it makes svmig-dkms, svmigd, svmig-tools, libsvmig0, libsvmig-dev" \
 	"$(ls "$OUT/debs")"
 # The versions agree: VERSION, dkms.conf, debian/changelog, svmig.pc.
 pv=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 cv=$(dpkg-parsechangelog -S Version 2>/dev/null)
-res "$([[ $pv == "$V" && $cv == "$V" ]] && echo 1 || echo 0)" \
+ok "$([[ $pv == "$V" && $cv == "$V" ]] && echo 1 || echo 0)" \
 	"host: one version: VERSION $V, dkms.conf $pv, debian/changelog $cv"
 
 t0=$(now)
 rc=0
 lintian --tag-display-limit 0 "$OUT/debs/svmig_${V}_"*.changes >"$OUT/lintian.log" 2>&1 || rc=$?
 errs=$(grep -E '^E: ' "$OUT/lintian.log")
-res "$([[ -z $errs ]] && echo 1 || echo 0)" "host: lintian reports no errors" "$errs"
+ok "$([[ -z $errs ]] && echo 1 || echo 0)" "host: lintian reports no errors" "$errs"
 grep -E '^W: ' "$OUT/lintian.log" | sed 's/^/# lintian: /'
 echo "# time: lintian: $(since "$t0")s"
 
@@ -100,17 +90,17 @@ for f in usr/local/sbin/svmigd usr/local/bin/svmigctl usr/local/bin/svmig-migrat
 	etc/modules-load.d/svmig.conf etc/svmigd/svmigd.conf.example etc/default/svmigd; do
 	[[ -e $st/$f ]] || missing+=" $f"
 done
-res "$([[ $rc == 0 && -z $missing ]] && echo 1 || echo 0)" \
+ok "$([[ $rc == 0 && -z $missing ]] && echo 1 || echo 0)" \
 	"host: make install DESTDIR=... PREFIX=/usr/local lays out every file" \
 	"exit status $rc; missing:${missing:- none}"
 so=$(readelf -d "$st/usr/local/lib/libsvmig.so.$V" 2>&1 | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
-res "$([[ $so == libsvmig.so.0 ]] && echo 1 || echo 0)" "host: SONAME libsvmig.so.0 (${so:-none})"
+ok "$([[ $so == libsvmig.so.0 ]] && echo 1 || echo 0)" "host: SONAME libsvmig.so.0 (${so:-none})"
 grep -q "^ExecStart=/usr/local/sbin/svmigd " "$st/etc/systemd/system/svmigd.service"
-res $((! $?)) "host: the installed unit runs the installed svmigd (SBINDIR)"
+ok $((! $?)) "host: the installed unit runs the installed svmigd (SBINDIR)"
 rc=0
 make -s uninstall DESTDIR="$st" PREFIX=/usr/local >>"$OUT/make-install.log" 2>&1 || rc=$?
 left=$(find "$st" -type f -o -type l)
-res "$([[ $rc == 0 && -z $left ]] && echo 1 || echo 0)" "host: make uninstall removes them all" \
+ok "$([[ $rc == 0 && -z $left ]] && echo 1 || echo 0)" "host: make uninstall removes them all" \
 	"exit status $rc; left: $left"
 echo "# time: make install/uninstall: $(since "$t0")s"
 
@@ -158,47 +148,42 @@ umount "$t"
 rmdir "$t"
 exit "$rc"
 SH
-res $((rc == 0)) "host: dpkg -i of the five packages on a fresh root (DKMS builds svmig.ko natively)" \
+ok $((rc == 0)) "host: dpkg -i of the five packages on a fresh root (DKMS builds svmig.ko natively)" \
 	"exit status $rc; $(tail -n 20 "$OUT/dpkg-install.log")"
 echo "# time: dpkg -i with the DKMS build, and dpkg --purge, on this host: $(since "$t0")s"
 pv() { sed -n "s/^purge: $1=//p" "$OUT/dpkg-install.log"; }
-res "$([[ $(pv exit) == 0 && -z $(pv modules) && -z $(pv dkms) && -z $(pv src) && -z $(pv group) ]] &&
+ok "$([[ $(pv exit) == 0 && -z $(pv modules) && -z $(pv dkms) && -z $(pv src) && -z $(pv group) ]] &&
 	echo 1 || echo 0)" \
 	"host: dpkg --purge there removes the module, DKMS's tree, /usr/src/svmig-$V and the svmig group" \
 	"$(grep '^purge: ' "$OUT/dpkg-install.log"; tail -n 10 "$OUT/dpkg-purge.log" 2>/dev/null)"
 kver=$(tests/vm/run-vm.sh --print-abi 2>/dev/null)
 st=$(sed -n 's/^dkms-status: //p' "$OUT/dpkg-install.log")
-res "$([[ -n $kver && $st == *"$kver"*installed* ]] && echo 1 || echo 0)" \
+ok "$([[ -n $kver && $st == *"$kver"*installed* ]] && echo 1 || echo 0)" \
 	"host: DKMS built and installed svmig/$V for the test VM's kernel (${kver:-?})" "dkms status: $st"
 wh=$(find "$root" -type c 2>/dev/null)
-res "$([[ -z $wh && -f $root/usr/lib/modules/$kver/updates/dkms/svmig.ko ]] && echo 1 || echo 0)" \
+ok "$([[ -z $wh && -f $root/usr/lib/modules/$kver/updates/dkms/svmig.ko ]] && echo 1 || echo 0)" \
 	"host: the installed root is new files only (no whiteouts), the module among them" "$wh"
 
 # 4. Into the test VM.
 t0=$(now)
 if [[ ! -f $root/usr/lib/modules/$kver/updates/dkms/svmig.ko ]]; then
-	res 0 "guest: not run (no installed root)"
+	ok 0 "guest: not run (no installed root)"
 else
 	rc=0
 	tests/vm/run-vm.sh --timeout "$timeout" --script tests/install/guest-install.sh \
 		--console-log "$OUT/console.log" >"$OUT/run-vm.log" 2>&1 || rc=$?
 	while IFS= read -r line; do
 		case $line in
-		"install: ok "*) echo "ok - guest: ${line#install: ok [0-9]* - }" ;;
-		"install: not ok "*)
-			failed=$((failed + 1))
-			echo "not ok - guest: ${line#install: not ok [0-9]* - }"
-			;;
+		"install: ok "*) ok 1 "guest: ${line#install: ok [0-9]* - }" ;;
+		"install: not ok "*) ok 0 "guest: ${line#install: not ok [0-9]* - }" ;;
 		"install: #"*) echo "${line#install: }" ;;
 		esac
 	done < <(tr -d '\r' <"$OUT/console.log" 2>/dev/null)
-	nguest=$(tr -d '\r' <"$OUT/console.log" 2>/dev/null | grep -c -E '^install: (not )?ok ')
 	totals=$(tr -d '\r' <"$OUT/console.log" 2>/dev/null | grep -a '^SVMIG-GUEST-TOTALS:' | tail -n 1)
-	nres=$((nres + nguest))
 	if [[ -z $totals ]] || ((rc != 0 && failed == 0)); then
-		res 0 "guest: the install test ran to its end (run-vm.sh exit $rc)" \
+		ok 0 "guest: the install test ran to its end (run-vm.sh exit $rc)" \
 			"$(tail -n 15 "$OUT/run-vm.log")"
 	fi
 fi
 echo "# time: install in the test VM: $(since "$t0")s"
-((failed == 0 && nres > 0))
+((failed == 0 && n > 0))

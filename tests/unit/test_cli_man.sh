@@ -18,25 +18,15 @@ B=build
 MAN=Documentation/man
 V=$(cat VERSION)
 
-t=0
-bad=0
-res() { # res 0|1 DESC [DIAG]
-	t=$((t + 1))
-	if (($1)); then
-		echo "ok $t - $2"
-	else
-		bad=$((bad + 1))
-		echo "not ok $t - $2"
-		[[ -n ${3:-} ]] && printf '%s\n' "$3" | sed 's/^/#   /'
-	fi
-}
+# shellcheck source=tests/vm/tap-lib.sh
+. tests/vm/tap-lib.sh
 # sorted, unique, one a line
 set_of() { tr ' ' '\n' | sed '/^$/d' | sort -u; }
 same() { # same DESC "A-LIST" "B-LIST" NAME-A NAME-B
 	local a b
 	a=$(set_of <<<"$2")
 	b=$(set_of <<<"$3")
-	res "$([[ $a == "$b" ]] && echo 1 || echo 0)" "$1" \
+	ok "$([[ $a == "$b" ]] && echo 1 || echo 0)" "$1" \
 		"only in $4: $(comm -23 <(echo "$a") <(echo "$b") | tr '\n' ' ')
 only in $5: $(comm -13 <(echo "$a") <(echo "$b") | tr '\n' ' ')"
 }
@@ -64,25 +54,25 @@ done
 
 # ------------------------------------------------------------- svmigctl
 run "$B/svmigctl" --help
-res "$([[ $rc == 0 ]] && echo 1 || echo 0)" "svmigctl --help exits 0" "$out"
+ok "$([[ $rc == 0 ]] && echo 1 || echo 0)" "svmigctl --help exits 0" "$out"
 help_out=$("$B/svmigctl" --help 2>/dev/null)
-res "$([[ $help_out == usage:* ]] && echo 1 || echo 0)" "svmigctl --help prints its usage on stdout"
+ok "$([[ $help_out == usage:* ]] && echo 1 || echo 0)" "svmigctl --help prints its usage on stdout"
 run "$B/svmigctl" --version
-res "$([[ $rc == 0 && $out == "svmigctl $V" ]] && echo 1 || echo 0)" "svmigctl --version: svmigctl $V" "$out"
+ok "$([[ $rc == 0 && $out == "svmigctl $V" ]] && echo 1 || echo 0)" "svmigctl --version: svmigctl $V" "$out"
 run "$B/svmigctl" bogus
-res "$([[ $rc == 2 && $out == *"unknown command 'bogus'"* ]] && echo 1 || echo 0)" \
+ok "$([[ $rc == 2 && $out == *"unknown command 'bogus'"* ]] && echo 1 || echo 0)" \
 	"svmigctl bogus: unknown command, exit 2" "exit $rc: $out"
 run "$B/svmigctl" status --vm x
-res "$([[ $rc == 2 && $out == *"unknown option --vm for this command"* ]] && echo 1 || echo 0)" \
+ok "$([[ $rc == 2 && $out == *"unknown option --vm for this command"* ]] && echo 1 || echo 0)" \
 	"svmigctl status --vm: unknown option for this command, exit 2" "exit $rc: $out"
 run "$B/svmigctl" tpm-ak --bogus
-res "$([[ $rc == 2 && $out == *"unknown option '--bogus'"* ]] && echo 1 || echo 0)" \
+ok "$([[ $rc == 2 && $out == *"unknown option '--bogus'"* ]] && echo 1 || echo 0)" \
 	"svmigctl tpm-ak --bogus: unknown option, exit 2" "exit $rc: $out"
 run "$B/svmigctl" status --socket /nonexistent/svmigd.sock
-res "$([[ $rc == 2 && $out == *"is svmigd running? (systemctl status svmigd)"* ]] && echo 1 || echo 0)" \
+ok "$([[ $rc == 2 && $out == *"is svmigd running? (systemctl status svmigd)"* ]] && echo 1 || echo 0)" \
 	"svmigctl status with no svmigd: asks whether svmigd runs" "exit $rc: $out"
 run "$B/svmigctl" tpm-ak --tcti device:/nonexistent/tpmrm9
-res "$([[ $rc == 2 && $out == *"no TPM at /nonexistent/tpmrm9"*"--tcti"* && $out != *ERROR:* ]] && echo 1 || echo 0)" \
+ok "$([[ $rc == 2 && $out == *"no TPM at /nonexistent/tpmrm9"*"--tcti"* && $out != *ERROR:* ]] && echo 1 || echo 0)" \
 	"svmigctl tpm-ak without a TPM: names the device and --tcti, no tss2 noise" "exit $rc: $out"
 
 cmds=$(sed -n '/^commands:/,/^$/p' <<<"$help_out" | sed -n 's/^  \([a-z-]*\( [a-z]*\)\?\)  .*/\1/p' |
@@ -117,15 +107,15 @@ while IFS= read -r c; do
 	same "svmigctl $c: the options it accepts are its SYNOPSIS's in svmigctl(8)" "$accepted" \
 		"$(synopsis "$MAN/svmigctl.8" svmigctl "$c" | man_opts)" "accepted" "svmigctl.8"
 	missing=$(comm -23 <(set_of <<<"$accepted") <(echo "$sect") | tr '\n' ' ')
-	res "$([[ -z ${missing// /} ]] && echo 1 || echo 0)" \
+	ok "$([[ -z ${missing// /} ]] && echo 1 || echo 0)" \
 		"svmigctl $c: each option has an entry under OPTIONS" "missing: $missing"
 done <<<"$cmds"
 
 # --------------------------------------------------------------- svmigd
 run "$B/svmigd" --help
-res "$([[ $rc == 0 && $out == usage:* ]] && echo 1 || echo 0)" "svmigd --help: usage, exit 0" "$out"
+ok "$([[ $rc == 0 && $out == usage:* ]] && echo 1 || echo 0)" "svmigd --help: usage, exit 0" "$out"
 run "$B/svmigd" --version
-res "$([[ $rc == 0 && $out == "svmigd $V" ]] && echo 1 || echo 0)" "svmigd --version: svmigd $V" "$out"
+ok "$([[ $rc == 0 && $out == "svmigd $V" ]] && echo 1 || echo 0)" "svmigd --version: svmigd $V" "$out"
 all=$( { man_opts <"$MAN/svmigd.8"; "$B/svmigd" --help 2>&1 | grep -o -E -- '--[a-z][a-z-]*'; } |
 	set_of | grep -v -x -E -- '--(help|version)')
 accepted=
@@ -146,12 +136,12 @@ same "svmigd: ... and its --help's" "$accepted" \
 	"accepted" "--help"
 missing=$(comm -23 <(set_of <<<"$accepted") <(options_section "$MAN/svmigd.8" | man_opts | set_of) |
 	tr '\n' ' ')
-res "$([[ -z ${missing// /} ]] && echo 1 || echo 0)" "svmigd: each option has an entry under OPTIONS" \
+ok "$([[ -z ${missing// /} ]] && echo 1 || echo 0)" "svmigd: each option has an entry under OPTIONS" \
 	"missing: $missing"
 
 # -------------------------------------------------------- svmig-migrate
 run "$B/svmig-migrate" --version
-res "$([[ $rc == 0 && $out == "svmig-migrate $V" ]] && echo 1 || echo 0)" \
+ok "$([[ $rc == 0 && $out == "svmig-migrate $V" ]] && echo 1 || echo 0)" \
 	"svmig-migrate --version: svmig-migrate $V" "$out"
 all=$( { man_opts <"$MAN/svmig-migrate.1"; "$B/svmig-migrate" --help 2>&1 | grep -o -E -- '--[a-z][a-z-]*'; } |
 	set_of | grep -v -x -E -- '--(help|version)')
@@ -172,8 +162,8 @@ for c in incoming outgoing qmp; do
 done
 missing=$(comm -23 <(echo "$all") <(options_section "$MAN/svmig-migrate.1" | man_opts | set_of) |
 	tr '\n' ' ')
-res "$([[ -z ${missing// /} ]] && echo 1 || echo 0)" \
+ok "$([[ -z ${missing// /} ]] && echo 1 || echo 0)" \
 	"svmig-migrate: each option has an entry under OPTIONS" "missing: $missing"
 
-echo "1..$t"
-((bad == 0))
+echo "1..$n"
+((failed == 0))
