@@ -21,6 +21,7 @@
 static const char svmig_label_session[] = SVMIG_LABEL_SESSION;
 static const char svmig_label_key[] = SVMIG_LABEL_KEY;
 static const char svmig_label_fp[] = SVMIG_LABEL_FP;
+static const char svmig_label_table[] = SVMIG_LABEL_TABLE;
 
 int svmig_kdf_extract(struct crypto_shash *hmac, const u8 *salt, size_t salt_len,
 		      const u8 *ikm, size_t ikm_len, u8 *prk)
@@ -89,7 +90,7 @@ static int svmig_salt_from_tpm(u8 *salt, size_t len)
 	return ret;
 }
 
-/* K0 = HKDF-Extract("svmig v1 session" || session_id, secret) */
+/* K0 = HKDF-Extract("svmig v2 session" || session_id, secret) */
 static int svmig_derive_k0(struct svmig_keys *keys, const u8 *session_id,
 			   const u8 *secret)
 {
@@ -218,26 +219,29 @@ static void svmig_fill_implicit_aad(struct svmig_channel *ch)
 }
 
 /*
- * Joins the session (session.c) with the fingerprint
- * HKDF-Expand(K0, "svmig v1 session fp", 32) as proof of the secret: K0
- * binds the secret and the session id, and the fingerprint reveals neither.
+ * Joins the session (session.c), a private one unless SVMIG_KEY_SESSION:
+ * with the fingerprint FP = HKDF-Expand(K0, "svmig v2 session fp", 32) as
+ * proof of the secret (K0 binds the secret and the session id, and the
+ * fingerprint reveals neither) and the table key KT = HKDF-Expand(K0,
+ * "svmig v2 table key", 64).  Both are computed before the sender's salt
+ * turns K0 into PRK and wipes it; the join itself is SET_KEY's last step.
  */
-static int svmig_join(struct svmig_channel *ch)
+static int svmig_session_keys(struct svmig_channel *ch, u8 *fp, u8 *kt)
 {
-	u8 fp[SVMIG_FP_LEN];
 	int ret;
 
 	ret = svmig_kdf_expand(ch->keys.hmac, ch->keys.k0, svmig_label_fp,
-			       sizeof(svmig_label_fp) - 1, fp, sizeof(fp));
+			       sizeof(svmig_label_fp) - 1, fp, SVMIG_FP_LEN);
 	if (!ret)
-		ret = svmig_session_join(ch, fp);
-	memzero_explicit(fp, sizeof(fp));
+		ret = svmig_kdf_expand(ch->keys.hmac, ch->keys.k0, svmig_label_table,
+				       sizeof(svmig_label_table) - 1, kt, SVMIG_TABLE_KEY_LEN);
 	return ret;
 }
 
 static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup *ks)
 {
 	bool no_tpm_ok = ks->flags & SVMIG_KEY_NO_TPM;
+	u8 fp[SVMIG_FP_LEN], kt[SVMIG_TABLE_KEY_LEN];
 	int ret;
 
 	/* A receiver needs no TPM randomness, but its host must have a TPM. */
@@ -261,20 +265,24 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 		ret = svmig_alloc_buffers(ch);
 	if (!ret)
 		ret = svmig_derive_k0(&ch->keys, ks->session_id, ks->secret);
-	if (!ret && ks->flags & SVMIG_KEY_SESSION)
-		ret = svmig_join(ch);
+	if (!ret)
+		ret = svmig_session_keys(ch, fp, kt);
 	if (!ret && ch->role == SVMIG_ROLE_SENDER)
 		ret = svmig_sender_salt(ch, no_tpm_ok);
+	if (!ret)
+		ret = svmig_session_join(ch, ks->flags & SVMIG_KEY_SESSION, fp, kt);
 	if (!ret)
 		strscpy(ch->stats.aead_driver,
 			crypto_tfm_alg_driver_name(crypto_aead_tfm(ch->keys.aead)),
 			sizeof(ch->stats.aead_driver));
+	memzero_explicit(fp, sizeof(fp));
+	memzero_explicit(kt, sizeof(kt));
 	return ret;
 }
 
+/* After a failed SET_KEY, which never joined a session (the join is last). */
 static void svmig_uninstall(struct svmig_channel *ch)
 {
-	svmig_session_leave(ch);
 	svmig_keys_free(&ch->keys);
 	kfree_sensitive(ch->txbuf);
 	kfree_sensitive(ch->rxbuf);
@@ -325,7 +333,7 @@ void svmig_keys_free(struct svmig_keys *keys)
 	memzero_explicit(keys, sizeof(*keys));
 }
 
-/* K(epoch) = HKDF-Expand(PRK, "svmig v1 key s2r" || channel || epoch, 32) */
+/* K(epoch) = HKDF-Expand(PRK, "svmig v2 key s2r" || channel || epoch, 32) */
 static int svmig_epoch_key(struct svmig_channel *ch, u32 epoch)
 {
 	u8 info[sizeof(svmig_label_key) - 1 + 8];

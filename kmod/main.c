@@ -48,8 +48,9 @@ static int svmig_info_get(void __user *argp)
 
 /*
  * Without the channel lock, so a controller can watch a channel whose
- * owner is blocked in a send or receive.  Counters may be mid-update;
- * nothing read here is a pointer.
+ * owner is blocked in a send or receive.  Counters may be mid-update; the
+ * one pointer followed, the session, is published once and kept until the
+ * file is released.  A receiver's verdict is its session's.
  */
 static int svmig_stats_get(struct svmig_channel *ch, void __user *argp)
 {
@@ -66,7 +67,8 @@ static int svmig_stats_get(struct svmig_channel *ch, void __user *argp)
 		st.error = READ_ONCE(ch->stats.error);
 		/* Pairs with the smp_wmb() in svmig_fail(). */
 		smp_rmb();
-		st.verdict = READ_ONCE(ch->stats.verdict);
+		st.verdict = READ_ONCE(ch->role) == SVMIG_ROLE_RECEIVER ?
+			     svmig_session_verdict(ch) : READ_ONCE(ch->stats.verdict);
 		/* The verdict read before the error is read again. */
 		smp_rmb();
 	} while (st.error != READ_ONCE(ch->stats.error));
@@ -312,7 +314,7 @@ static void svmig_abi_checks(void)
 	BUILD_BUG_ON(sizeof(struct svmig_wire_hdr) != SVMIG_HDR_LEN);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_hello) != 56);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_page) != 16);
-	BUILD_BUG_ON(sizeof(struct svmig_wire_manifest) != 48);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_manifest) != 32);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_end) != 48);
 	BUILD_BUG_ON(SVMIG_PAGE_REC_LEN % 8 || SVMIG_HELLO_REC_LEN % 8 ||
 		     SVMIG_MANIFEST_REC_LEN % 8);

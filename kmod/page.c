@@ -7,8 +7,6 @@
  * memory only after its tag verified, and checks the MANIFEST against what
  * it accepted.
  */
-#include <crypto/algapi.h>
-#include <crypto/sha2.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -19,37 +17,40 @@
 
 /*
  * What get_user_pages cannot reach (VM_IO or VM_PFNMAP mappings, say) a
- * plain copy_from_user() may still read: copied into the record and sealed
- * in place.  A page that cannot be read either fails the channel: it was
- * named dirty, so a manifest without it would let the destination resume
- * with an old copy of the page.
+ * plain copy_from_user() may still read: copied into the record behind
+ * the identity and sealed in place.  A page that cannot be read either
+ * fails the channel: it was named dirty, so a manifest without it would
+ * let the destination resume with an old copy of the page.
  */
-static int svmig_seal_user_copy(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-				u64 uaddr)
+static int svmig_seal_user_copy(struct svmig_channel *ch, u8 *rec,
+				const struct svmig_wire_page *id, u64 uaddr)
 {
+	u8 *pt = rec + SVMIG_HDR_LEN;
 	int ret;
 
-	if (copy_from_user(rec + clear_len, u64_to_user_ptr(uaddr), SVMIG_PAGE_SIZE))
+	memcpy(pt, id, sizeof(*id));
+	if (copy_from_user(pt + sizeof(*id), u64_to_user_ptr(uaddr), SVMIG_PAGE_SIZE))
 		return svmig_fail(ch, -EFAULT);
-	ret = svmig_rec_seal(ch, rec, clear_len, SVMIG_PAGE_SIZE);
+	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*id) + SVMIG_PAGE_SIZE);
 	return ret ? svmig_fail(ch, ret) : 0;
 }
 
 /*
- * Seals the guest page at @uaddr into the record at @rec, straight from the
- * page: a reference holds it for the seal only (so an munmap() or a remap
- * by the VMM meanwhile cannot free it under the cipher), never copied into
- * the record.  A plain reference (FOLL_GET), not a pin: a read-only
- * FOLL_PIN unshares KSM-merged and COW-shared anonymous pages, and QEMU
- * marks guest RAM mergeable; a short-lived CPU read needs no pin.  The
- * reference does not stop the guest or the VMM writing to the page while
- * it is sealed: the record then holds a torn page, exactly as a
- * copy_from_user() racing the write would; the write dirties the page and
- * the dirty log sends it again.  Runs in ioctl context under the channel
- * mutex, no spinlock: the lookup may sleep (fault the page in).
+ * Seals the PAGE record of identity @id, the guest page at @uaddr, into the
+ * record at @rec, straight from the page: a reference holds it for the
+ * seal only (so an munmap() or a remap by the VMM meanwhile cannot free it
+ * under the cipher), never copied into the record.  A plain reference
+ * (FOLL_GET), not a pin: a read-only FOLL_PIN unshares KSM-merged and
+ * COW-shared anonymous pages, and QEMU marks guest RAM mergeable; a
+ * short-lived CPU read needs no pin.  The reference does not stop the guest
+ * or the VMM writing to the page while it is sealed: the record then holds
+ * a torn page, exactly as a copy_from_user() racing the write would; the
+ * write dirties the page and the dirty log sends it again.  Runs in ioctl
+ * context under the channel mutex, no spinlock: the lookup may sleep
+ * (fault the page in).
  */
-static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-				u64 uaddr)
+static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec,
+				const struct svmig_wire_page *id, u64 uaddr)
 {
 	struct page *page;
 	int ret;
@@ -57,20 +58,24 @@ static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec, size_t clear_
 	BUILD_BUG_ON(SVMIG_PAGE_SIZE > PAGE_SIZE);
 	ret = get_user_pages_fast(uaddr, 1, 0, &page);
 	if (ret != 1)
-		return svmig_seal_user_copy(ch, rec, clear_len, uaddr);
-	ret = svmig_rec_seal_page(ch, rec, clear_len, page, offset_in_page(uaddr),
-				  SVMIG_PAGE_SIZE);
+		return svmig_seal_user_copy(ch, rec, id, uaddr);
+	ret = svmig_rec_seal_page(ch, rec, (const u8 *)id, page, offset_in_page(uaddr));
 	put_page(page);
 	return ret ? svmig_fail(ch, ret) : 0;
 }
 
-/* Seals one page; the caller made room for it with svmig_tx_room(). */
+/*
+ * Seals one page; the caller made room for it with svmig_tx_room().  The
+ * page's lock is held from reading its generation in the session's table
+ * to setting the new one, across the read of the page: the order of
+ * generations is the order in which the page's bytes were read, on any
+ * channel of the session.
+ */
 static int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
 {
 	struct svmig_page_state *ps;
-	struct svmig_wire_page *wp;
+	struct svmig_wire_page id;
 	struct svmig_mregion *m;
-	u32 *sgen = NULL, gen;
 	u8 *rec;
 	int ret;
 
@@ -81,45 +86,26 @@ static int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gf
 		return -EINVAL;
 	}
 	ps = &m->pages[e->offset];
-	/*
-	 * In a session the generation comes from the session's table, under
-	 * the page's lock held across the seal: the order of generations is
-	 * the order in which the page's bytes were read, on any channel.
-	 */
-	if (ch->session) {
-		sgen = svmig_page_lock(ch, m->slot, e->offset);
-		if (!sgen)
-			return svmig_fail(ch, -EINVAL);
-		gen = *sgen;
-	} else {
-		gen = ps->gen;
-	}
-	if (gen == U32_MAX) {
+	svmig_page_lock(ch, m->slot, e->offset);
+	if (ps->gen == U32_MAX) {
 		ret = svmig_fail(ch, -EOVERFLOW);
 		goto out;
 	}
-
 	rec = ch->txbuf + ch->tx_len;
 	svmig_put_hdr(rec, SVMIG_REC_PAGE, SVMIG_PAGE_REC_LEN - SVMIG_HDR_LEN, ch->tx_seq);
-	wp = (struct svmig_wire_page *)(rec + SVMIG_HDR_LEN);
-	wp->slot = cpu_to_be32(m->slot);
-	wp->generation = cpu_to_be32(gen + 1);
-	wp->page = cpu_to_be64(e->offset);
+	id.slot = cpu_to_be32(m->slot);
+	id.generation = cpu_to_be32(ps->gen + 1);
+	id.page = cpu_to_be64(e->offset);
 	/* Regions are page-aligned (region.c), so this is one whole page. */
-	ret = svmig_seal_user_page(ch, rec, SVMIG_HDR_LEN + sizeof(*wp),
-				   m->uaddr + e->offset * SVMIG_PAGE_SIZE);
+	ret = svmig_seal_user_page(ch, rec, &id, m->uaddr + e->offset * SVMIG_PAGE_SIZE);
 	if (ret)
 		goto out;
-
-	if (sgen)
-		*sgen = gen + 1;
-	ps->gen = gen + 1;
-	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+	svmig_table_set(ch, ps, m->slot, e->offset, ps->gen + 1,
+			rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN);
 	svmig_tx_account(ch, SVMIG_PAGE_REC_LEN);
 	ch->stats.pages++;
 out:
-	if (sgen)
-		svmig_page_unlock(ch, m->slot, e->offset);
+	svmig_page_unlock(ch, m->slot, e->offset);
 	return ret;
 }
 
@@ -203,10 +189,13 @@ out:
 	return ret;
 }
 
+/*
+ * The MANIFEST: this channel's part in the session's table, kept as the
+ * pages were sealed, so it costs the same for any size of guest.
+ */
 int svmig_page_finish(struct svmig_channel *ch)
 {
 	struct svmig_wire_manifest *mf;
-	u64 pages;
 	u8 *rec;
 	int ret;
 
@@ -225,105 +214,98 @@ int svmig_page_finish(struct svmig_channel *ch)
 	svmig_put_hdr(rec, SVMIG_REC_MANIFEST, SVMIG_MANIFEST_REC_LEN - SVMIG_HDR_LEN,
 		      ch->tx_seq);
 	mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
-	svmig_manifest_digest(ch, mf->digest, &pages);
-	mf->pages = cpu_to_be64(pages);
+	mf->pages = cpu_to_be64(ch->part_pages);
 	mf->page_records = cpu_to_be64(ch->stats.pages);
+	svmig_sum_put(&ch->part_sum, mf->table_sum);
 	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*mf));
 	if (ret)
 		return svmig_fail(ch, ret);
 	svmig_tx_account(ch, SVMIG_MANIFEST_REC_LEN);
 	ch->ended = true;
-	ch->stats.manifest_pages = pages;
+	ch->stats.manifest_pages = ch->part_pages;
 	ch->stats.flags |= SVMIG_STAT_FINISHED;
 	return svmig_tx_flush(ch);
 }
 
 /* ---- receiver ---- */
 
-static int svmig_rx_page_write(struct svmig_channel *ch, const struct svmig_mregion *m,
-			       u64 page, const void *pt)
-{
-	if (copy_to_user(u64_to_user_ptr(m->uaddr + page * SVMIG_PAGE_SIZE), pt,
-			 SVMIG_PAGE_SIZE))
-		return -EFAULT;
-	ch->stats.pages++;
-	return 0;
-}
-
 /*
- * A session's page lands only if no channel of the session applied a newer
+ * The page lands only if no channel of the session accepted a newer
  * generation of it: an older copy that another connection delayed is
- * authentic but stale, dropped and counted.
+ * authentic but stale, dropped and counted, the table unchanged.
  */
-static int svmig_rx_page_session(struct svmig_channel *ch, const struct svmig_mregion *m,
-				 u64 page, u32 gen, const void *pt)
+static int svmig_rx_page_apply(struct svmig_channel *ch, const struct svmig_mregion *m,
+			       u64 page, u32 gen, const u8 *pt, const u8 *tag)
 {
-	u32 *sgen = svmig_page_lock(ch, m->slot, page);
+	struct svmig_page_state *ps = &m->pages[page];
 	int ret = 0;
 
-	if (!sgen)
-		return -EINVAL;
-	if (gen > *sgen) {
-		ret = svmig_rx_page_write(ch, m, page, pt);
-		if (!ret)
-			*sgen = gen;
-	} else {
+	svmig_page_lock(ch, m->slot, page);
+	if (gen <= ps->gen) {
 		ch->stats.stale_pages++;
+		goto out;
 	}
+	if (copy_to_user(u64_to_user_ptr(m->uaddr + page * SVMIG_PAGE_SIZE), pt,
+			 SVMIG_PAGE_SIZE)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	svmig_table_set(ch, ps, m->slot, page, gen, tag);
+	ch->stats.pages++;
+out:
 	svmig_page_unlock(ch, m->slot, page);
 	return ret;
 }
 
+/*
+ * A PAGE record has no clear part: its identity is known only once the tag
+ * verified and the record is decrypted in the receive buffer.  An authentic
+ * identity no honest sender makes is malformed (-EPROTO).
+ */
 static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
 {
-	struct svmig_wire_page *wp = (struct svmig_wire_page *)(rec + SVMIG_HDR_LEN);
-	u32 gen = be32_to_cpu(wp->generation);
-	u64 page = be64_to_cpu(wp->page);
-	struct svmig_page_state *ps;
+	const struct svmig_wire_page *id = (const struct svmig_wire_page *)(rec + SVMIG_HDR_LEN);
+	const u8 *tag = rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN;
 	struct svmig_mregion *m;
+	u64 page;
+	u32 gen;
 	int ret;
 
-	m = svmig_find_region(ch, be32_to_cpu(wp->slot));
+	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN,
+			     sizeof(*id) + SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
+	if (ret)
+		return ret;
+	gen = be32_to_cpu(id->generation);
+	page = be64_to_cpu(id->page);
+	m = svmig_find_region(ch, be32_to_cpu(id->slot));
 	if (!m || page >= m->npages || !gen)
 		return -EPROTO;
-	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN + sizeof(*wp), SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
-	if (ret)
-		return ret;
 	ch->rx_page_records++;
-	ps = &m->pages[page];
-	if (gen <= ps->gen) {
-		ch->stats.stale_pages++;
-		return 0;
-	}
-	ret = ch->session ? svmig_rx_page_session(ch, m, page, gen, wp + 1) :
-			    svmig_rx_page_write(ch, m, page, wp + 1);
-	if (ret)
-		return ret;
-	/* The channel's own table: what its manifest covers, stale copies too. */
-	ps->gen = gen;
-	memcpy(ps->tag, rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
-	return 0;
+	return svmig_rx_page_apply(ch, m, page, gen, (const u8 *)(id + 1), tag);
 }
 
+/*
+ * The MANIFEST: this channel's part is accepted if it saw as many page
+ * records as the sender sealed; the sums are compared over the whole
+ * session (svmig_session_verdict()).
+ */
 static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
 {
 	struct svmig_wire_manifest *mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
-	u8 digest[SHA256_DIGEST_SIZE];
-	u64 pages;
+	u32 verdict;
 	int ret;
 
 	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
-	svmig_manifest_digest(ch, digest, &pages);
 	ch->ended = true;
-	ch->stats.manifest_pages = be64_to_cpu(mf->pages);
-	if (be64_to_cpu(mf->pages) == pages &&
-	    be64_to_cpu(mf->page_records) == ch->rx_page_records &&
-	    !crypto_memneq(mf->digest, digest, sizeof(digest)))
-		ch->stats.verdict = SVMIG_VERDICT_VERIFIED;
-	else
-		ch->stats.verdict = SVMIG_VERDICT_MISMATCH;
+	ch->mf_pages = be64_to_cpu(mf->pages);
+	svmig_sum_get(&ch->mf_sum, mf->table_sum);
+	ch->stats.manifest_pages = ch->mf_pages;
+	verdict = be64_to_cpu(mf->page_records) == ch->rx_page_records ?
+		  SVMIG_VERDICT_VERIFIED : SVMIG_VERDICT_MISMATCH;
+	/* Publishes the parts with it: pairs with svmig_session_verdict(). */
+	smp_store_release(&ch->stats.verdict, verdict);
 	return 0;
 }
 

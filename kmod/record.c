@@ -5,8 +5,8 @@
  * A record is sealed and opened in place: the header and the type's clear
  * part are authenticated (with the implicit session/channel prefix), the
  * rest is encrypted, and the 16-byte tag follows it.  A PAGE record is
- * sealed out of place instead, from the guest page straight into the
- * record (svmig_rec_seal_page()).  The associated data reaches the AEAD as one
+ * sealed out of place instead, from its identity and the guest page
+ * straight into the record (svmig_rec_seal_page()).  The associated data reaches the AEAD as one
  * contiguous copy (svmig_crypt_begin() says why).
  */
 #include <crypto/aead.h>
@@ -67,9 +67,10 @@ int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len)
  * behind the prefix.  Linux 6.1's AES-NI GCM (gcmaes_crypt_by_sg) reads the
  * AAD in place only if req->src->length >= assoclen, and otherwise
  * kmalloc()s and copies it for every record.  Returns assoclen, keys->iv
- * and keys->sg[0] set, or an error.
+ * and keys->sg[0] set (keys->sg a table of @nents entries), or an error.
  */
-static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t clear_len)
+static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t clear_len,
+			     unsigned int nents)
 {
 	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
 	struct svmig_keys *keys = &ch->keys;
@@ -77,7 +78,6 @@ static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t cle
 	size_t assoclen = SVMIG_AAD_IMPLICIT_LEN + clear_len;
 	int ret;
 
-	BUILD_BUG_ON(SVMIG_HDR_LEN + sizeof(struct svmig_wire_page) > SVMIG_CLEAR_MAX);
 	if (WARN_ON_ONCE(clear_len < SVMIG_HDR_LEN || clear_len > SVMIG_CLEAR_MAX))
 		return -EINVAL;
 	ret = svmig_keys_for_seq(ch, seq);
@@ -86,7 +86,7 @@ static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t cle
 	memset(keys->iv, 0, 4);
 	put_unaligned_be64(seq, keys->iv + 4);
 	memcpy(keys->aad + SVMIG_AAD_IMPLICIT_LEN, rec, clear_len);
-	sg_init_table(keys->sg, 2);
+	sg_init_table(keys->sg, nents);
 	sg_set_buf(&keys->sg[0], keys->aad, assoclen);
 	return assoclen;
 }
@@ -117,7 +117,7 @@ static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 	struct svmig_keys *keys = &ch->keys;
 	int assoclen;
 
-	assoclen = svmig_crypt_begin(ch, rec, clear_len);
+	assoclen = svmig_crypt_begin(ch, rec, clear_len, 2);
 	if (assoclen < 0)
 		return assoclen;
 	sg_set_buf(&keys->sg[1], rec + clear_len,
@@ -138,30 +138,35 @@ int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t c
 }
 
 /*
- * Out of place: encrypts pt_len bytes of @page at @offset (pinned by the
- * caller) into the record after its clear part, and appends the tag, so
- * the plaintext is read once, by the cipher, and never copied into the
- * record.  src = [aad copy][the page], dst = [the same aad copy][the
- * record's ciphertext and tag].  Both Linux 6.1 GCMs (AES-NI's
- * gcmaes_crypt_by_sg and crypto/gcm.c) read the AAD from src only and skip
- * it in dst without writing; were one to copy it across, it would write the
- * same bytes over themselves.  The bytes sealed are those svmig_rec_seal()
- * would seal from a copy of the page in the record.
+ * Out of place: seals a PAGE record (no clear part) whose plaintext is
+ * @ident (struct svmig_wire_page, wire byte order) followed by the page at
+ * @offset in @page (held by the caller), writing the ciphertext and tag
+ * into the record after its header: the page's bytes are read once, by
+ * the cipher, and never copied into the record.  src = [aad copy][identity
+ * copy][the page], dst = [the same aad copy][the record's ciphertext and
+ * tag].  Both Linux 6.1 GCMs (AES-NI's gcmaes_crypt_by_sg and crypto/gcm.c)
+ * read the AAD from src only and skip it in dst without writing; were one
+ * to copy it across, it would write the same bytes over themselves.  The
+ * bytes sealed are those svmig_rec_seal() would seal from a copy of the
+ * identity and the page in the record.
  */
-int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-			struct page *page, unsigned int offset, size_t pt_len)
+int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, const u8 *ident,
+			struct page *page, unsigned int offset)
 {
+	const size_t id_len = sizeof(struct svmig_wire_page);
 	struct svmig_keys *keys = &ch->keys;
 	int assoclen;
 
-	if (WARN_ON_ONCE(offset + pt_len > PAGE_SIZE))
+	if (WARN_ON_ONCE(offset + SVMIG_PAGE_SIZE > PAGE_SIZE))
 		return -EINVAL;
-	assoclen = svmig_crypt_begin(ch, rec, clear_len);
+	assoclen = svmig_crypt_begin(ch, rec, SVMIG_HDR_LEN, 3);
 	if (assoclen < 0)
 		return assoclen;
-	sg_set_page(&keys->sg[1], page, pt_len, offset);
+	memcpy(keys->ident, ident, id_len);
+	sg_set_buf(&keys->sg[1], keys->ident, id_len);
+	sg_set_page(&keys->sg[2], page, SVMIG_PAGE_SIZE, offset);
 	sg_init_table(keys->dst, 2);
 	sg_set_buf(&keys->dst[0], keys->aad, assoclen);
-	sg_set_buf(&keys->dst[1], rec + clear_len, pt_len + SVMIG_TAG_LEN);
-	return svmig_crypt_run(ch, keys->dst, assoclen, pt_len, true);
+	sg_set_buf(&keys->dst[1], rec + SVMIG_HDR_LEN, id_len + SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
+	return svmig_crypt_run(ch, keys->dst, assoclen, id_len + SVMIG_PAGE_SIZE, true);
 }

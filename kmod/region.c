@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Guest memory regions of a channel: where the sender reads pages from and
- * the receiver writes them to, and the per-page state the manifest covers.
+ * the receiver writes them to.  Their pages' entries in the page table
+ * belong to the channel's session (session.c).
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -55,7 +56,7 @@ static int svmig_check_conflicts(struct svmig_channel *ch, const struct svmig_re
 	return 0;
 }
 
-/* Keeps regions sorted by slot: the manifest digest walks them in order. */
+/* Keeps regions sorted by slot, for svmig_find_region()'s binary search. */
 static void svmig_insert_region(struct svmig_channel *ch, const struct svmig_mregion *m)
 {
 	u32 i = ch->nregions;
@@ -94,7 +95,8 @@ int svmig_region_add(struct svmig_channel *ch, void __user *argp)
 	/* A failed channel takes nothing more (uapi.rst, "General rules"). */
 	if (ch->failed)
 		return -EPIPE;
-	if (ch->stream)
+	/* Regions go into the session's table: keys first (SET_KEY). */
+	if (!ch->role || ch->stream)
 		return -EINVAL;
 	if (ch->started)
 		return -EBUSY;
@@ -108,16 +110,9 @@ int svmig_region_add(struct svmig_channel *ch, void __user *argp)
 	m.gpa = r.guest_phys_addr;
 	m.uaddr = r.userspace_addr;
 	m.npages = r.size / SVMIG_PAGE_SIZE;
-	m.pages = kvcalloc(m.npages, sizeof(*m.pages), GFP_KERNEL_ACCOUNT);
-	if (!m.pages)
-		return -ENOMEM;
-	if (ch->session) {
-		ret = svmig_session_add_region(ch, &m);
-		if (ret) {
-			kvfree(m.pages);
-			return ret;
-		}
-	}
+	ret = svmig_session_add_region(ch, &m);
+	if (ret)
+		return ret;
 	if (!ch->mm) {
 		mmgrab(current->mm);
 		ch->mm = current->mm;
@@ -145,10 +140,7 @@ struct svmig_mregion *svmig_find_region(struct svmig_channel *ch, u32 slot)
 
 void svmig_free_regions(struct svmig_channel *ch)
 {
-	u32 i;
-
-	for (i = 0; i < ch->nregions; i++)
-		kvfree(ch->regions[i].pages);
+	/* The page states are the session's, freed with it. */
 	ch->nregions = 0;
 	ch->total_pages = 0;
 	if (ch->mm)

@@ -48,12 +48,8 @@ static int svmig_rx_hello(struct svmig_channel *ch, u8 *rec)
 /* The clear (authenticated, not encrypted) part of a record of @type. */
 static size_t svmig_clear_len(u8 type)
 {
-	switch (type) {
-	case SVMIG_REC_HELLO:
+	if (type == SVMIG_REC_HELLO)
 		return SVMIG_HDR_LEN + sizeof(struct svmig_wire_hello);
-	case SVMIG_REC_PAGE:
-		return SVMIG_HDR_LEN + sizeof(struct svmig_wire_page);
-	}
 	return SVMIG_HDR_LEN;
 }
 
@@ -248,12 +244,10 @@ ssize_t svmig_rx_feed(struct svmig_channel *ch, struct iov_iter *from, svmig_rx_
 	return done;
 }
 
-/* A session's channel answers for every channel of the session. */
+/* A channel answers for every channel of its session. */
 int svmig_rx_verify(struct svmig_channel *ch)
 {
 	if (ch->role != SVMIG_ROLE_RECEIVER)
 		return -EINVAL;
-	if (ch->session)
-		return svmig_session_verify(ch);
-	return svmig_verdict_errno(ch->stats.verdict);
+	return svmig_verdict_errno(svmig_session_verdict(ch));
 }

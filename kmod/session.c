@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sessions: the channels of one migration, at one end, that share one
- * generation space per guest page and one verdict (SVMIG_KEY_SESSION).
+ * Sessions: the channels of one migration, at one end, that share one page
+ * table and one verdict (SVMIG_KEY_SESSION).  A channel keyed without it
+ * is a session of its own, on no list, so there is one code path.
  *
  * A page sent first on channel A and later on channel B gets a higher
  * generation on B, whatever channel sealed it before; a receiver applies a
- * page only if its generation is above the highest any channel of the
- * session applied, so an older copy delayed on another connection can
- * never overwrite a newer one.  Each channel still keeps its own table and
- * manifest (what it sealed or accepted, stale copies included); VERIFY on
- * any channel answers for the whole session.
+ * page only if its generation is above the one in the session's table, so
+ * an older copy delayed on another connection can never overwrite a newer
+ * one.  Each channel keeps its part in the table (table.c) and its
+ * MANIFEST carries it; the session's verdict compares the sums of the
+ * parts, and VERIFY and GET_STATS on any channel report it.
  *
  * Channels join by session id and role, and prove they hold the session's
- * secret: the fingerprint HKDF-Expand(K0, "svmig v1 session fp") must
+ * secret: the fingerprint HKDF-Expand(K0, "svmig v2 session fp") must
  * match.  Locks: svmig_sessions_lock (the list) -> session->lock (members,
  * regions); a page lock (hashed by page) is taken under a channel's mutex
  * around deciding a page's generation and reading or writing the page, and
@@ -41,7 +42,8 @@ static struct svmig_session *svmig_session_find(const u8 *id, u32 role)
 	return NULL;
 }
 
-static struct svmig_session *svmig_session_new(const u8 *id, u32 role, const u8 *fp)
+static struct svmig_session *svmig_session_new(const struct svmig_channel *ch, bool shared,
+					       const u8 *fp, const u8 *kt)
 {
 	struct svmig_session *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	int i;
@@ -49,14 +51,17 @@ static struct svmig_session *svmig_session_new(const u8 *id, u32 role, const u8 
 	if (!s)
 		return NULL;
 	refcount_set(&s->ref, 1);
-	memcpy(s->id, id, SVMIG_SESSION_ID_LEN);
+	s->shared = shared;
+	memcpy(s->id, ch->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(s->fp, fp, sizeof(s->fp));
-	s->role = role;
+	s->role = ch->role;
+	svmig_table_key_init(&s->table_key, kt);
 	mutex_init(&s->lock);
 	for (i = 0; i < SVMIG_PAGE_LOCKS; i++)
 		mutex_init(&s->page_locks[i]);
 	INIT_LIST_HEAD(&s->members);
-	list_add(&s->node, &svmig_sessions);
+	if (shared)
+		list_add(&s->node, &svmig_sessions);
 	return s;
 }
 
@@ -71,35 +76,52 @@ static bool svmig_session_has(struct svmig_session *s, u32 channel)
 	return false;
 }
 
-/*
- * Joins @ch (keyed: role, channel and session id set) to its session, or
- * starts one.  @fp proves the channel holds the session's secret.
- */
-int svmig_session_join(struct svmig_channel *ch, const u8 *fp)
+/* A shared session of @ch's id and role, joined if @fp matches its own. */
+static int svmig_session_find_join(struct svmig_channel *ch, const u8 *fp,
+				   struct svmig_session **found)
 {
-	struct svmig_session *s;
+	struct svmig_session *s = svmig_session_find(ch->session_id, ch->role);
+	int ret;
+
+	*found = s;
+	if (!s)
+		return 0;
+	if (crypto_memneq(s->fp, fp, sizeof(s->fp)))
+		return -EKEYREJECTED;
+	mutex_lock(&s->lock);
+	ret = svmig_session_has(s, ch->channel) ? -EEXIST : 0;
+	mutex_unlock(&s->lock);
+	if (!ret)
+		refcount_inc(&s->ref);
+	return ret;
+}
+
+/*
+ * The last step of SET_KEY: joins @ch (keyed: role, channel and session id
+ * set) to its shared session, or starts one (@shared), or a private one.
+ * @fp proves the channel holds the session's secret; @kt is the table key
+ * (wire-format.rst), the same for every channel that holds it.  The
+ * session is published with release: GET_STATS reads it without the lock.
+ */
+int svmig_session_join(struct svmig_channel *ch, bool shared, const u8 *fp, const u8 *kt)
+{
+	struct svmig_session *s = NULL;
 	int ret = 0;
 
 	mutex_lock(&svmig_sessions_lock);
-	s = svmig_session_find(ch->session_id, ch->role);
-	if (!s) {
-		s = svmig_session_new(ch->session_id, ch->role, fp);
+	if (shared)
+		ret = svmig_session_find_join(ch, fp, &s);
+	if (!ret && !s) {
+		s = svmig_session_new(ch, shared, fp, kt);
 		if (!s)
 			ret = -ENOMEM;
-	} else if (crypto_memneq(s->fp, fp, sizeof(s->fp))) {
-		ret = -EKEYREJECTED;
-	} else {
-		mutex_lock(&s->lock);
-		ret = svmig_session_has(s, ch->channel) ? -EEXIST : 0;
-		mutex_unlock(&s->lock);
-		if (!ret)
-			refcount_inc(&s->ref);
 	}
 	if (!ret) {
 		mutex_lock(&s->lock);
 		list_add_tail(&ch->session_node, &s->members);
 		mutex_unlock(&s->lock);
-		ch->session = s;
+		/* Pairs with the acquire in svmig_session_verdict(). */
+		smp_store_release(&ch->session, s);
 	}
 	mutex_unlock(&svmig_sessions_lock);
 	return ret;
@@ -110,7 +132,7 @@ static void svmig_session_free(struct svmig_session *s)
 	u32 i;
 
 	for (i = 0; i < s->nregions; i++)
-		kvfree(s->regions[i].gen);
+		kvfree(s->regions[i].pages);
 	mutex_destroy(&s->lock);
 	for (i = 0; i < SVMIG_PAGE_LOCKS; i++)
 		mutex_destroy(&s->page_locks[i]);
@@ -119,6 +141,7 @@ static void svmig_session_free(struct svmig_session *s)
 	kfree_sensitive(s);
 }
 
+/* Only when the file is released: nobody else can be in a call on @ch. */
 void svmig_session_leave(struct svmig_channel *ch)
 {
 	struct svmig_session *s = ch->session;
@@ -130,7 +153,8 @@ void svmig_session_leave(struct svmig_channel *ch)
 	list_del(&ch->session_node);
 	mutex_unlock(&s->lock);
 	if (refcount_dec_and_test(&s->ref)) {
-		list_del(&s->node);
+		if (s->shared)
+			list_del(&s->node);
 		svmig_session_free(s);
 	}
 	mutex_unlock(&svmig_sessions_lock);
@@ -150,11 +174,12 @@ static struct svmig_sregion *svmig_session_region(struct svmig_session *s, u32 s
 }
 
 /*
- * A region of a session channel: the session's copy of the same slot must
- * be the same memory (guest-physical and user address, size, address
- * space), or it is created with the first channel that adds the slot.
+ * A region of a channel: the session's copy of the same slot must be the
+ * same memory (guest-physical and user address, size, address space), or
+ * it is created with the first channel that adds the slot, its table
+ * entries zero.  m->pages is set to the session's entries.
  */
-int svmig_session_add_region(struct svmig_channel *ch, const struct svmig_mregion *m)
+int svmig_session_add_region(struct svmig_channel *ch, struct svmig_mregion *m)
 {
 	struct svmig_session *s = ch->session;
 	struct svmig_sregion *r;
@@ -169,6 +194,8 @@ int svmig_session_add_region(struct svmig_channel *ch, const struct svmig_mregio
 	if (r) {
 		if (r->gpa != m->gpa || r->uaddr != m->uaddr || r->npages != m->npages)
 			ret = -EINVAL;
+		else
+			m->pages = r->pages;
 		goto out;
 	}
 	if (s->nregions >= SVMIG_MAX_REGIONS) {
@@ -176,8 +203,8 @@ int svmig_session_add_region(struct svmig_channel *ch, const struct svmig_mregio
 		goto out;
 	}
 	r = &s->regions[s->nregions];
-	r->gen = kvcalloc(m->npages, sizeof(*r->gen), GFP_KERNEL_ACCOUNT);
-	if (!r->gen) {
+	r->pages = kvcalloc(m->npages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
+	if (!r->pages) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -185,6 +212,7 @@ int svmig_session_add_region(struct svmig_channel *ch, const struct svmig_mregio
 	r->gpa = m->gpa;
 	r->uaddr = m->uaddr;
 	r->npages = m->npages;
+	m->pages = r->pages;
 	/* Pairs with the acquire in svmig_session_region(). */
 	smp_store_release(&s->nregions, s->nregions + 1);
 	if (!s->mm) {
@@ -197,20 +225,12 @@ out:
 }
 
 /*
- * The session's generation of a page, with the page's lock held: the
- * caller decides, seals or writes the page and sets the new generation
- * before svmig_page_unlock().  Regions are never removed while a member
- * is open, so the pointer stays valid.
+ * Takes the lock of a page of the session's table: the caller decides,
+ * seals or writes the page and sets its entry before svmig_page_unlock().
  */
-u32 *svmig_page_lock(struct svmig_channel *ch, u32 slot, u64 page)
+void svmig_page_lock(struct svmig_channel *ch, u32 slot, u64 page)
 {
-	struct svmig_session *s = ch->session;
-	struct svmig_sregion *r = svmig_session_region(s, slot);
-
-	if (WARN_ON_ONCE(!r || page >= r->npages))
-		return NULL;
-	mutex_lock(&s->page_locks[(slot ^ page) % SVMIG_PAGE_LOCKS]);
-	return &r->gen[page];
+	mutex_lock(&ch->session->page_locks[(slot ^ page) % SVMIG_PAGE_LOCKS]);
 }
 
 void svmig_page_unlock(struct svmig_channel *ch, u32 slot, u64 page)
@@ -219,26 +239,45 @@ void svmig_page_unlock(struct svmig_channel *ch, u32 slot, u64 page)
 }
 
 /*
- * The session's verdict: VERIFIED only once every channel that joined it
- * at this end verified; the first channel that failed or mismatched
- * decides otherwise; PENDING while any is still receiving.
+ * The session's verdict, the same on each of its channels: FAILED,
+ * TRUNCATED or MISMATCH as soon as one channel is; PENDING while any is
+ * still receiving; once every channel accepted its MANIFEST (page-record
+ * counts matched), VERIFIED only if the manifests' parts add up to the
+ * receiving channels' own (wire-format.rst, "The page table and its
+ * sums").  A stream channel's part is empty on both sides.  Sleeps on the
+ * session's lock; takes no channel's.
  */
-int svmig_session_verify(struct svmig_channel *ch)
+u32 svmig_session_verdict(struct svmig_channel *ch)
 {
-	struct svmig_session *s = ch->session;
+	/* Pairs with the release in svmig_session_join(). */
+	struct svmig_session *s = smp_load_acquire(&ch->session);
+	struct svmig_sum mf_sum = {}, own_sum = {};
+	u64 mf_pages = 0, own_pages = 0;
+	u32 verdict = SVMIG_VERDICT_VERIFIED, v;
 	struct svmig_channel *m;
-	int ret = 0, r;
 
+	if (!s)
+		return READ_ONCE(ch->stats.verdict);
 	mutex_lock(&s->lock);
 	list_for_each_entry(m, &s->members, session_node) {
-		r = svmig_verdict_errno(READ_ONCE(m->stats.verdict));
-		if (r && r != -EINPROGRESS) {
-			ret = r;
+		/* Pairs with the release in svmig_rx_manifest(), svmig_stream's END. */
+		v = smp_load_acquire(&m->stats.verdict);
+		if (v != SVMIG_VERDICT_VERIFIED && v != SVMIG_VERDICT_PENDING) {
+			verdict = v;
 			break;
 		}
-		if (r)
-			ret = r;
+		if (v == SVMIG_VERDICT_PENDING) {
+			verdict = v;
+			continue;
+		}
+		mf_pages += m->mf_pages;
+		own_pages += m->part_pages;
+		svmig_sum_add(&mf_sum, &m->mf_sum);
+		svmig_sum_add(&own_sum, &m->part_sum);
 	}
 	mutex_unlock(&s->lock);
-	return ret;
+	if (verdict == SVMIG_VERDICT_VERIFIED &&
+	    (mf_pages != own_pages || !svmig_sum_equal(&mf_sum, &own_sum)))
+		verdict = SVMIG_VERDICT_MISMATCH;
+	return verdict;
 }

@@ -140,6 +140,7 @@ static int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
 	struct svmig_wire_end *end = (struct svmig_wire_end *)(rec + SVMIG_HDR_LEN);
 	u8 transcript[SHA256_DIGEST_SIZE];
 	struct sha256_state tr;
+	u32 verdict;
 	int ret;
 
 	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*end) + SVMIG_TAG_LEN);
@@ -151,9 +152,11 @@ static int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
 	if (be64_to_cpu(end->records) == ch->data_records &&
 	    be64_to_cpu(end->bytes) == ch->stats.payload_bytes &&
 	    !crypto_memneq(end->transcript, transcript, sizeof(transcript)))
-		ch->stats.verdict = SVMIG_VERDICT_VERIFIED;
+		verdict = SVMIG_VERDICT_VERIFIED;
 	else
-		ch->stats.verdict = SVMIG_VERDICT_MISMATCH;
+		verdict = SVMIG_VERDICT_MISMATCH;
+	/* Pairs with the acquire in svmig_session_verdict(). */
+	smp_store_release(&ch->stats.verdict, verdict);
 	return 0;
 }
 

@@ -41,18 +41,31 @@ struct socket;
 
 /*
  * The largest clear (authenticated, not encrypted) part of any record type:
- * HELLO's header and body (72 bytes; PAGE's is 32, the others' the header).
+ * HELLO's header and body (72 bytes; every other type's is its header).
  * record.c checks every caller's clear_len against it.
  */
 #define SVMIG_CLEAR_MAX		(SVMIG_HDR_LEN + sizeof(struct svmig_wire_hello))
 #define SVMIG_AAD_MAX		(SVMIG_AAD_IMPLICIT_LEN + SVMIG_CLEAR_MAX)
 
-/* What a channel keeps per guest page: the last generation and its tag. */
-struct svmig_page_state {
-	u32 gen;
-	u8 tag[SVMIG_TAG_LEN];
+/* A number mod 2^128: a page's value in the table, or a sum of them. */
+struct svmig_sum {
+	u64 hi;
+	u64 lo;
 };
 
+/*
+ * A session's table entry for one guest page: the generation and value of
+ * the last page record sealed (sender) or accepted (receiver) for it.
+ */
+struct svmig_page_state {
+	u32 gen;
+	struct svmig_sum value;
+};
+
+/*
+ * A region of a channel.  Its page states belong to the channel's session
+ * (session.c), where every channel that registers the slot finds the same.
+ */
 struct svmig_mregion {
 	u32 slot;
 	u64 gpa;
@@ -61,25 +74,32 @@ struct svmig_mregion {
 	struct svmig_page_state *pages;
 };
 
-/* A region as a session knows it (session.c): the generations of its pages. */
+/* A region as a session knows it, with the table's entries for its pages. */
 struct svmig_sregion {
 	u32 slot;
 	u64 gpa;
 	u64 uaddr;
 	u64 npages;
-	u32 *gen;			/* per page: the highest sealed or applied */
+	struct svmig_page_state *pages;
 };
 
 #define SVMIG_PAGE_LOCKS	64
 #define SVMIG_FP_LEN		32
 
-/* The channels of one migration at one end (SVMIG_KEY_SESSION), session.c. */
+/*
+ * The channels of one migration at one end, session.c: those keyed with
+ * SVMIG_KEY_SESSION and the same session id, secret and role, or a channel
+ * alone (a private session, on no list).
+ */
 struct svmig_session {
-	struct list_head node;		/* in svmig_sessions */
+	struct list_head node;		/* in svmig_sessions, if shared */
 	refcount_t ref;			/* one per member */
+	bool shared;			/* SVMIG_KEY_SESSION */
 	u8 id[SVMIG_SESSION_ID_LEN];
 	u8 fp[SVMIG_FP_LEN];		/* proof of the secret, see session.c */
 	u32 role;
+	/* SHA-256's state after KT: the key of the table's values (table.c) */
+	struct sha256_state table_key;
 	struct mutex lock;		/* members, regions */
 	struct list_head members;	/* struct svmig_channel.session_node */
 	/* Append-only: nregions is published with release after the entry. */
@@ -105,12 +125,15 @@ struct svmig_keys {
 	 * aad: the associated data of the record being sealed or opened, in
 	 * one piece: the implicit part (session || channel), filled when the
 	 * channel is keyed, then a copy of the record's clear part (record.c).
-	 * sg: the AEAD's source, and its destination too when in place; dst:
-	 * its destination when a PAGE record is sealed from the guest page.
+	 * ident: a PAGE record's identity (struct svmig_wire_page), sealed
+	 * ahead of the guest page.  sg: the AEAD's source, and its destination
+	 * too when in place; dst: its destination when a PAGE record is
+	 * sealed from the guest page.
 	 */
 	u8 aad[SVMIG_AAD_MAX];
 	u8 iv[SVMIG_NONCE_LEN];
-	struct scatterlist sg[2];
+	u8 ident[sizeof(struct svmig_wire_page)];
+	struct scatterlist sg[3];
 	struct scatterlist dst[2];
 };
 
@@ -151,8 +174,15 @@ struct svmig_channel {
 	bool started;			/* first record sealed or accepted */
 	bool ended;			/* the manifest or END was sealed or accepted */
 	struct svmig_keys keys;
-	struct svmig_session *session;	/* SVMIG_KEY_SESSION, else NULL */
+	/*
+	 * Set once SET_KEY has succeeded (with release) and kept until the
+	 * file is released, so GET_STATS may follow it without the lock.
+	 */
+	struct svmig_session *session;
 	struct list_head session_node;	/* in session->members */
+	/* Page mode: this channel's part in the session's table (table.c). */
+	u64 part_pages;
+	struct svmig_sum part_sum;
 
 	struct svmig_mregion regions[SVMIG_MAX_REGIONS];	/* by slot */
 	u32 nregions;
@@ -184,6 +214,9 @@ struct svmig_channel {
 	size_t rx_need;			/* its full length, once the header is in */
 	u64 rx_seq;
 	u64 rx_page_records;		/* accepted + stale */
+	/* The MANIFEST's part, valid once the channel's verdict is set. */
+	u64 mf_pages;
+	struct svmig_sum mf_sum;
 	size_t pt_off, pt_len;		/* stream: verified plaintext in rxbuf */
 
 	/* stream mode, both ends */
@@ -205,20 +238,29 @@ void svmig_keys_free(struct svmig_keys *keys);
 int svmig_selftest(void);
 
 /* session.c */
-int svmig_session_join(struct svmig_channel *ch, const u8 *fp);
+int svmig_session_join(struct svmig_channel *ch, bool shared, const u8 *fp, const u8 *kt);
 void svmig_session_leave(struct svmig_channel *ch);
-int svmig_session_add_region(struct svmig_channel *ch, const struct svmig_mregion *m);
-u32 *svmig_page_lock(struct svmig_channel *ch, u32 slot, u64 page);
+int svmig_session_add_region(struct svmig_channel *ch, struct svmig_mregion *m);
+void svmig_page_lock(struct svmig_channel *ch, u32 slot, u64 page);
 void svmig_page_unlock(struct svmig_channel *ch, u32 slot, u64 page);
-int svmig_session_verify(struct svmig_channel *ch);
+u32 svmig_session_verdict(struct svmig_channel *ch);
+
+/* table.c */
+void svmig_table_key_init(struct sha256_state *state, const u8 *kt);
+void svmig_table_set(struct svmig_channel *ch, struct svmig_page_state *ps, u32 slot,
+		     u64 page, u32 gen, const u8 *tag);
+void svmig_sum_add(struct svmig_sum *a, const struct svmig_sum *b);
+void svmig_sum_put(const struct svmig_sum *s, u8 *out);
+void svmig_sum_get(struct svmig_sum *s, const u8 *in);
+bool svmig_sum_equal(const struct svmig_sum *a, const struct svmig_sum *b);
 
 /* record.c */
 void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq);
 int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len);
 int svmig_rec_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
 int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
-int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, size_t clear_len,
-			struct page *page, unsigned int offset, size_t pt_len);
+int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, const u8 *ident,
+			struct page *page, unsigned int offset);
 
 /* region.c */
 int svmig_region_add(struct svmig_channel *ch, void __user *argp);
@@ -267,9 +309,6 @@ ssize_t svmig_stream_write(struct svmig_channel *ch, struct iov_iter *from);
 ssize_t svmig_stream_read(struct svmig_channel *ch, struct iov_iter *to);
 int svmig_stream_finish(struct svmig_channel *ch);
 int svmig_stream_rx_apply(struct svmig_channel *ch, u8 *rec);
-
-/* manifest.c */
-void svmig_manifest_digest(struct svmig_channel *ch, u8 *digest, u64 *pages);
 
 /* transport.c */
 int svmig_attach_sock(struct svmig_channel *ch, void __user *argp);
