@@ -1787,16 +1787,17 @@ static void page_stream(struct stream *s, const uint8_t *sess, uint32_t channel)
 	for (i = 0; i < REC_PAGES; i += 2)
 		st_rec(s, rec, svmig_wire_seal_page(&w, RX_SLOT, i, plain[i][1], rec));
 	if (chance(25)) {	/* authentic, malformed: reaches code after the tag check */
+		static uint8_t pt[sizeof(struct svmig_wire_page) + SVMIG_PAGE_SIZE];
 		struct svmig_wire_hdr h;
-		uint8_t clear[16];
 
-		rnd_bytes(clear, sizeof(clear));
+		/* The PAGE's identity, encrypted with the page: random, or our slot. */
+		rnd_bytes(pt, sizeof(struct svmig_wire_page));
 		if (chance(50))
-			memcpy(clear, "\0\0\0\3", 4);	/* our slot, random page/gen */
+			memcpy(pt, "\0\0\0\3", 4);	/* our slot, random page/gen */
+		memcpy(pt + sizeof(struct svmig_wire_page), plain[0][0], SVMIG_PAGE_SIZE);
 		svmig_wire_hdr_fill(&h, (uint8_t)(chance(70) ? SVMIG_REC_PAGE : below(8)),
 				    SVMIG_PAGE_REC_LEN - SVMIG_HDR_LEN, w.next_seq);
-		st_rec(s, rec, svmig_wire_seal_raw(&w, &h, clear, sizeof(clear), plain[0][0],
-						   SVMIG_PAGE_SIZE, rec));
+		st_rec(s, rec, svmig_wire_seal_raw(&w, &h, NULL, 0, pt, sizeof(pt), rec));
 	} else {
 		st_rec(s, rec, svmig_wire_seal_manifest(&w, rec));
 	}

@@ -10,6 +10,7 @@
  * and no output of the device ever contains key bytes.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -402,7 +403,7 @@ static void test_oracle_to_kernel(void)
 
 enum field {
 	F_NONE, F_VERSION, F_SEQ, F_LENGTH, F_SLOT, F_GEN, F_PAGE_INDEX, F_CT_FIRST, F_CT_LAST,
-	F_TAG, F_HELLO_SALT, F_MANIFEST_CT,
+	F_TAG, F_HELLO_CHANNEL, F_HELLO_FLAGS, F_HELLO_SALT, F_MANIFEST_CT,
 };
 
 struct attack {
@@ -419,9 +420,12 @@ static size_t field_offset(enum field f)
 	case F_VERSION: return 0;
 	case F_LENGTH: return 6;
 	case F_SEQ: return 15;
+	/* A PAGE's identity is encrypted: these flip ciphertext bits. */
 	case F_SLOT: return 16 + 3;
 	case F_GEN: return 16 + 6;
 	case F_PAGE_INDEX: return 16 + 15;	/* the low byte of the page index */
+	case F_HELLO_CHANNEL: return 16 + 3;
+	case F_HELLO_FLAGS: return 16 + 7;	/* bit 0: SVMIG_HELLO_F_STREAM */
 	case F_HELLO_SALT: return 16 + 8 + 16 + 3;
 	case F_MANIFEST_CT: return 16 + 5;
 	case F_CT_FIRST: return 32;
@@ -476,7 +480,7 @@ static void test_attacks(void)
 		{ "bit flip in header version", { 0, 1, -1 }, F_VERSION, -EPROTO, 0, 0, 1 },
 		{ "bit flip in header length", { 0, 1, -1 }, F_LENGTH, -EPROTO, 0, 0, 1 },
 		{ "bit flip in header seq", { 0, 1, 2, -1 }, F_SEQ, -EBADMSG, 0, 1, 0 },
-		{ "bit flip in page slot", { 0, 1, -1 }, F_SLOT, -EPROTO, 0, 0, 1 },
+		{ "bit flip in page slot", { 0, 1, -1 }, F_SLOT, -EBADMSG, 0, 1, 0 },
 		{ "bit flip in page generation", { 0, 1, -1 }, F_GEN, -EBADMSG, 0, 1, 0 },
 		{ "bit flip in first ciphertext byte", { 0, 1, -1 }, F_CT_FIRST, -EBADMSG, 0, 1, 0 },
 		{ "bit flip in last ciphertext byte", { 0, 1, 2, -1 }, F_CT_LAST, -EBADMSG, 0, 1, 0 },
@@ -487,6 +491,8 @@ static void test_attacks(void)
 		{ "record dropped", { 0, 1, 3, -1 }, F_NONE, -EILSEQ, 1, 0, 0 },
 		{ "page before HELLO", { 1, -1 }, F_NONE, -EBADMSG, 0, 1, 0 },
 		{ "bit flip in the HELLO's salt", { 0, -1 }, F_HELLO_SALT, -EBADMSG, 0, 1, 0 },
+		{ "bit flip in the HELLO's channel", { 0, -1 }, F_HELLO_CHANNEL, -EBADMSG, 0, 1, 0 },
+		{ "bit flip in the HELLO's flags", { 0, -1 }, F_HELLO_FLAGS, -EPROTO, 0, 0, 1 },
 		{ "bit flip in the page index", { 0, 1, -1 }, F_PAGE_INDEX, -EBADMSG, 0, 1, 0 },
 		{ "bit flip in the MANIFEST", { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1 }, F_MANIFEST_CT,
 		  -EBADMSG, 0, 1, 0 },
@@ -504,6 +510,7 @@ static void test_wrong_keys(void)
 	struct records good, other;
 	struct svmig_stats st;
 	struct receiver rx;
+	int i;
 
 	oracle_stream(session, secret, &good);
 	receiver_init(&rx, other_secret, CHANNEL);
@@ -529,6 +536,15 @@ static void test_wrong_keys(void)
 	tap_errno(feed(rx.fd, other.rec[1], other.len[1]), -EBADMSG,
 		  "page spliced from another session: refused");
 	tap_ok(page_untouched(&rx, 0), "spliced page not written");
+	receiver_exit(&rx);
+
+	/* A MANIFEST sealed under another session's keys, at the right seq. */
+	receiver_init(&rx, secret, CHANNEL);
+	for (i = 0; i < good.n - 1; i++)
+		feed(rx.fd, good.rec[i], good.len[i]);
+	tap_errno(feed(rx.fd, other.rec[other.n - 1], other.len[other.n - 1]), -EBADMSG,
+		  "forged MANIFEST (another key): refused");
+	tap_errno(svmig_verify(rx.fd), -EBADMSG, "forged MANIFEST: VERIFY refuses");
 	receiver_exit(&rx);
 
 	/* Same session and secret, another channel: its page at our seq 1. */
@@ -586,6 +602,83 @@ static void test_truncation(void)
 	tap_errno(svmig_verify(rx.fd), -ENODATA, "cut before the MANIFEST: VERIFY refuses");
 	close(sv[1]);
 	receiver_exit(&rx);
+}
+
+/*
+ * Records that authenticate but name a page no honest sender names: the
+ * identity is checked once the tag verified (it is encrypted), and refused
+ * with EPROTO before anything is written.
+ */
+static void test_authentic_malformed(void)
+{
+	static const struct {
+		const char *what;
+		uint32_t slot, gen;
+		uint64_t page;
+	} bad[] = {
+		{ "an unregistered slot", SLOT + 1, 1, 0 },
+		{ "a page outside the region", SLOT, 1, NPAGES },
+		{ "generation 0", SLOT, 0, 0 },
+	};
+	uint8_t page[SVMIG_PAGE_SIZE], salt[SVMIG_SALT_LEN] = { 2 }, rec[SVMIG_PAGE_REC_LEN];
+	struct svmig_stats st;
+	struct svmig_wire w;
+	struct receiver rx;
+	size_t i;
+	int len;
+
+	fill_page(page, 0, 5);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (svmig_wire_init(&w, SVMIG_ROLE_SENDER, session, CHANNEL, secret) ||
+		    svmig_wire_add_region(&w, SLOT, NPAGES) || svmig_wire_set_salt(&w, salt))
+			tap_bail("oracle sender setup");
+		receiver_init(&rx, secret, CHANNEL);
+		len = svmig_wire_seal_hello(&w, rec);
+		feed(rx.fd, rec, len);
+		len = svmig_wire_seal_page_at(&w, 1, bad[i].slot, bad[i].page, bad[i].gen, page,
+					      rec);
+		tap_errno(feed(rx.fd, rec, len), -EPROTO, "authentic PAGE naming %s: EPROTO",
+			  bad[i].what);
+		svmig_get_stats(rx.fd, &st);
+		tap_ok(st.proto_errors == 1 && st.auth_failures == 0 && st.pages == 0 &&
+		       st.verdict == SVMIG_VERDICT_FAILED && page_untouched(&rx, 0),
+		       "%s: counted as malformed, nothing written, verdict FAILED", bad[i].what);
+		receiver_exit(&rx);
+		svmig_wire_free(&w);
+	}
+}
+
+/*
+ * The wire does not show which pages the guest dirtied: a PAGE record's
+ * slot, generation and page index are encrypted.  In the kernel's stream
+ * (round 1: every page; round 2: the odd ones again), no page record
+ * carries its identity in the clear, and the two records of a resent page
+ * share no 16-byte window after the header.
+ */
+static void test_identity_hidden(const struct buf *stream)
+{
+	const uint8_t *first = stream->p + SVMIG_HELLO_REC_LEN;
+	const uint8_t *resend = first + NPAGES * SVMIG_PAGE_REC_LEN;
+	struct svmig_wire_page id;
+	bool clear = false;
+	int i;
+
+	for (i = 0; i < NPAGES; i++) {
+		id.slot = htonl(SLOT);
+		id.generation = htonl(1);
+		id.page = htobe64(i);
+		if (memmem(first + i * SVMIG_PAGE_REC_LEN, SVMIG_PAGE_REC_LEN, &id, sizeof(id)))
+			clear = true;
+	}
+	tap_ok(!clear, "no PAGE record shows its slot, generation and index in the clear");
+	tap_ok(memcmp(first + SVMIG_PAGE_REC_LEN + SVMIG_HDR_LEN, resend + SVMIG_HDR_LEN, 16),
+	       "a resent page's record does not repeat its first record's identity bytes");
+	for (i = 1; i < 3; i++)
+		if (first[i * SVMIG_PAGE_REC_LEN + 1] != SVMIG_REC_PAGE)
+			clear = true;
+	tap_ok(!clear && stream->len == SVMIG_HELLO_REC_LEN +
+	       (NPAGES + NPAGES / 2) * SVMIG_PAGE_REC_LEN + SVMIG_MANIFEST_REC_LEN,
+	       "every PAGE record has the same length (%d)", (int)SVMIG_PAGE_REC_LEN);
 }
 
 /* A keyed sender that sends a stale page and a manifest not matching it. */
@@ -689,7 +782,7 @@ static void test_tpm_salt(const struct buf *stream)
 }
 
 /* The number of checks main() runs, printed first. */
-#define PLAN	153
+#define PLAN	176
 
 int main(void)
 {
@@ -703,7 +796,9 @@ int main(void)
 	test_byte_identical(&stream);
 	test_page_sources();
 	test_oracle_to_kernel();
+	test_identity_hidden(&stream);
 	test_attacks();
+	test_authentic_malformed();
 	test_wrong_keys();
 	test_truncation();
 	test_manifest_mismatch();

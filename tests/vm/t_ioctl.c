@@ -190,6 +190,14 @@ static void test_regions(void)
 
 	if (mem == MAP_FAILED)
 		tap_bail("mmap: %s", strerror(errno));
+	memset(&r, 0, sizeof(r));
+	r.slot = 1;
+	r.userspace_addr = base;
+	r.size = 4096;
+	tap_errno(xioctl(fd, SVMIG_IOC_ADD_REGION, &r), -EINVAL,
+		  "ADD_REGION before SET_KEY: EINVAL (the page table is the session's)");
+	close(fd);
+	fd = open_keyed(SVMIG_ROLE_RECEIVER);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&r, 0, sizeof(r));
 		r.slot = cases[i].slot;
@@ -204,7 +212,7 @@ static void test_regions(void)
 	tap_errno(xioctl(fd, SVMIG_IOC_ADD_REGION, NULL), -EFAULT, "ADD_REGION from NULL: EFAULT");
 	close(fd);
 
-	fd = open_dev();
+	fd = open_keyed(SVMIG_ROLE_SENDER);
 	{
 		uint8_t *big = mmap(NULL, 40 * 4096, PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -531,7 +539,7 @@ static void test_out_fields_on_failure(void)
 }
 
 /* The number of checks main() runs, printed first. */
-#define PLAN	118
+#define PLAN	119
 
 int main(void)
 {
