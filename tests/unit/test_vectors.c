@@ -153,7 +153,7 @@ static size_t unhex(const struct vec *v, const char *s, uint8_t *out,
 		fail_msg("vector %s: %zu hex digits, %zu bytes wanted: %.40s",
 			 v->name, n, len, s);
 	for (i = 0; i < n / 2; i++) {
-		unsigned int b;
+		unsigned int b = 0;
 
 		if (!isxdigit((unsigned char)s[2 * i]) ||
 		    !isxdigit((unsigned char)s[2 * i + 1]) ||

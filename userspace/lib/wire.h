@@ -194,7 +194,6 @@ struct svmig_wire_stats {
 
 struct evp_cipher_ctx_st;
 struct evp_md_ctx_st;
-struct evp_md_st;
 
 /*
  * Treat as read-only outside wire.c; tests may read any field.

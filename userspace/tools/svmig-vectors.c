@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * svmig-vectors: print the wire-format test vectors (key=value lines, hex)
- * that Documentation/wire-vectors.txt holds.  The generation code lives in
- * userspace/lib/wire.c (svmig_wire_write_vectors) so that the unit tests
- * run exactly the same code and compare with the committed file.
+ * that Documentation/wire-vectors.txt holds (its format: the "Test vectors"
+ * section of Documentation/wire-format.rst).  The generation code lives in
+ * userspace/lib/wire-vectors.c (svmig_wire_write_vectors) so that the unit
+ * tests run exactly the same code and compare with the committed file.
  *
  *   svmig-vectors > Documentation/wire-vectors.txt
  */
