@@ -22,7 +22,7 @@ _Atomic uint64_t longest_op_ns;
 _Atomic unsigned long episode_no;
 const char *episode_kind = "";
 _Atomic unsigned long page_rx_verified, stream_rx_eof;
-bool in_child;		/* after fork(): no stdio, no locks */
+bool in_child;			/* after fork(): no stdio, no locks */
 /* Set in race episodes: the fd may be another channel by now. */
 __thread bool racing;
 unsigned long child_violations;

@@ -17,7 +17,7 @@ uint8_t *scratch_pool[MAX_WORKERS];
 __thread uint8_t *scratch;
 
 uint8_t *bigbuf;		/* BIGBUF bytes for read()/write() */
-uint8_t *arena;		/* ARENA_PAGES pages of "guest memory" */
+uint8_t *arena;			/* ARENA_PAGES pages of "guest memory" */
 const uint8_t fz_session[SVMIG_SESSION_ID_LEN] = "svmig-fuzz-sess1";
 const uint8_t fz_session2[SVMIG_SESSION_ID_LEN] = "svmig-fuzz-sess2";
 const uint8_t fz_secret[SVMIG_SECRET_LEN] = "fuzzing secret, thirty-two bytes";
