@@ -11,6 +11,7 @@
 LIBSVMIG := $(B)/libsvmig.a
 LDLIBS_JSON := -ljson-c
 LIBSVMIG_SRCS := userspace/lib/libsvmig.c userspace/lib/wire.c \
+		 userspace/lib/wire-vectors.c \
 		 userspace/lib/qmp.c
 LIBSVMIG_OBJS := $(patsubst %.c,$(B)/%.o,$(LIBSVMIG_SRCS))
 LIBSVMIG_HDRS := uapi/linux/svmig.h userspace/lib/libsvmig.h \

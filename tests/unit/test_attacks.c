@@ -4,8 +4,10 @@
  * refused record writes nothing and moves nothing (t_open checks both):
  * bit flips anywhere, truncation, extension, replay, reordering, drops,
  * splicing across sessions and channels, wrong keys, malformed headers
- * carrying valid tags, records out of place; stale pages are counted and
- * dropped.  In stream mode too: flips, replay, reordering, drops, cuts,
+ * carrying valid tags, records out of place, a flipped bit in a PAGE's
+ * encrypted identity (EBADMSG, checked before the identity), a HELLO
+ * without the TPM-salt flag where it is required (EKEYREJECTED), a stream
+ * cut before the MANIFEST (ENODATA); stale pages are counted and dropped.  In stream mode too: flips, replay, reordering, drops, cuts,
  * ENDs claiming other counts or transcripts (MISMATCH), records and HELLOs
  * of the other mode, DATA lengths out of range.
  */
@@ -64,6 +66,10 @@ static void seal_pages(struct ends *e, int n)
 				 SVMIG_PAGE_REC_LEN);
 }
 
+static void seal_hdr(struct ends *e, uint8_t version, uint8_t type,
+		     uint16_t reserved, uint32_t length, uint64_t seq,
+		     uint32_t slot, uint32_t gen, uint64_t page);
+
 static uint32_t be32_at(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
@@ -94,18 +100,8 @@ static int expected(const struct svmig_wire *r, const uint8_t *rec,
 			return -EPROTO;
 		return -EBADMSG;	/* channel, session, salt, TPM bit, tag */
 	}
-	if (rec[1] == SVMIG_REC_PAGE && byte >= 20 && byte < 24 &&
-	    !be32_at(rec + 20))
-		return -EPROTO;		/* generation 0 */
-	if (rec[1] == SVMIG_REC_PAGE && byte < 32 &&
-	    !(byte >= 20 && byte < 24)) {
-		const struct svmig_table_region *reg =
-			svmig_table_find(&r->table, be32_at(rec + 16));
-
-		if (!reg || be64_at(rec + 24) >= reg->npages)
-			return -EPROTO;	/* unknown slot, page out of range */
-	}
-	return -EBADMSG;		/* other generations, ciphertext, tag */
+	/* a PAGE's identity is encrypted: like the rest, the tag fails */
+	return -EBADMSG;		/* ciphertext, tag */
 }
 
 /* Flip every bit of @rec in turn: each is refused as it must be. */
@@ -159,7 +155,7 @@ static void test_bitflips_page(void **state)
 	uint8_t out[SVMIG_PAGE_SIZE];
 
 	accept_hello(e);
-	/* slot 0 has 4 pages, slot 1 has 8: flips reach both verdicts */
+	/* the identity is encrypted: every flip past the seq is EBADMSG */
 	assert_int_equal(svmig_wire_seal_page(&e->s, 1, 5, e->pt, e->rec[0]),
 			 SVMIG_PAGE_REC_LEN);
 	flip_every_bit(&e->r, e->rec[0], SVMIG_PAGE_REC_LEN);
@@ -169,6 +165,52 @@ static void test_bitflips_page(void **state)
 			 SVMIG_PAGE_REC_LEN);
 	t_accept(&e->r, e->rec[1], SVMIG_PAGE_REC_LEN, out, NULL);
 	assert_memory_equal(out, e->pt, SVMIG_PAGE_SIZE);
+}
+
+/*
+ * The page index travels encrypted: a flipped bit in it (record bytes 24
+ * to 31, the ciphertext of struct svmig_wire_page's page) is an
+ * authentication failure, never a page written elsewhere or an -EPROTO
+ * that would tell the attacker which index he hit; so is a flip that
+ * would name an unknown slot.  An authentic PAGE naming one is -EPROTO,
+ * checked only after the tag.
+ */
+static void test_page_identity_flip(void **state)
+{
+	struct ends *e = *state;
+	uint8_t out[SVMIG_PAGE_SIZE];
+	size_t byte;
+	int bit;
+
+	accept_hello(e);
+	assert_int_equal(svmig_wire_seal_page(&e->s, 1, 5, e->pt, e->rec[0]),
+			 SVMIG_PAGE_REC_LEN);
+	for (byte = SVMIG_HDR_LEN; byte < SVMIG_HDR_LEN + 16; byte++) {
+		for (bit = 0; bit < 8; bit++) {
+			e->rec[0][byte] ^= (uint8_t)(1u << bit);
+			assert_int_equal(t_open(&e->r, e->rec[0],
+						SVMIG_PAGE_REC_LEN, out, NULL),
+					 -EBADMSG);
+			e->rec[0][byte] ^= (uint8_t)(1u << bit);
+		}
+	}
+	assert_int_equal(e->r.stats.auth_failures, 16 * 8);
+	assert_int_equal(e->r.stats.proto_errors, 0);
+	/* authentic, unknown slot: -EPROTO; the same with a flip: -EBADMSG */
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, SVMIG_PAGE_REC_LEN - SVMIG_HDR_LEN,
+		 1, 2, 1, 0);
+	e->tmp[SVMIG_PAGE_REC_LEN - 1] ^= 1;
+	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, out, NULL),
+			 -EBADMSG);
+	e->tmp[SVMIG_PAGE_REC_LEN - 1] ^= 1;
+	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, out, NULL),
+			 -EPROTO);
+	assert_int_equal(e->r.stats.proto_errors, 1);
+	/* the genuine record still lands where its identity says */
+	e->r.failed = false;
+	t_accept(&e->r, e->rec[0], SVMIG_PAGE_REC_LEN, out, NULL);
+	assert_memory_equal(out, e->pt, SVMIG_PAGE_SIZE);
+	assert_int_equal(svmig_table_find(e->r.table, 1)->gen[5], 1);
 }
 
 static void test_bitflips_manifest(void **state)
@@ -391,27 +433,26 @@ static void test_wrong_salt(void **state)
 	t_accept(&e->r, e->rec[0], SVMIG_PAGE_REC_LEN, NULL, NULL);
 }
 
-/* Seal a page record with any header, authenticated (valid tag). */
+/*
+ * Seal a page record with any header, authenticated (valid tag): the
+ * identity and the page encrypted together, as in every PAGE.
+ */
 static void seal_hdr(struct ends *e, uint8_t version, uint8_t type,
 		     uint16_t reserved, uint32_t length, uint64_t seq,
 		     uint32_t slot, uint32_t gen, uint64_t page)
 {
+	static uint8_t pt[sizeof(struct svmig_wire_page) + SVMIG_PAGE_SIZE];
 	struct svmig_wire_hdr hdr;
-	uint8_t *h = (uint8_t *)&hdr, clear[16] = { 0 };
-	int i;
+	uint8_t *h = (uint8_t *)&hdr;
 
 	svmig_wire_hdr_fill(&hdr, type, length, seq);
 	h[0] = version;
 	h[2] = (uint8_t)(reserved >> 8);
 	h[3] = (uint8_t)reserved;
-	for (i = 0; i < 4; i++) {
-		clear[i] = (uint8_t)(slot >> (24 - 8 * i));
-		clear[4 + i] = (uint8_t)(gen >> (24 - 8 * i));
-	}
-	for (i = 0; i < 8; i++)
-		clear[8 + i] = (uint8_t)(page >> (56 - 8 * i));
-	assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, clear, 16, e->pt,
-					     SVMIG_PAGE_SIZE, e->tmp),
+	svmig_wire_page_identity(pt, slot, page, gen);
+	memcpy(pt + 16, e->pt, SVMIG_PAGE_SIZE);
+	assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, NULL, 0, pt,
+					     sizeof(pt), e->tmp),
 			 SVMIG_PAGE_REC_LEN);
 }
 
@@ -427,38 +468,38 @@ static void test_malformed_with_valid_tag(void **state)
 
 	accept_hello(e);
 	/* the control: this helper makes acceptable records */
-	seal_hdr(e, 1, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 1, 1, 0);
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 1, 1, 0);
 	memcpy(e->rec[0], e->tmp, SVMIG_PAGE_REC_LEN);
 
-	seal_hdr(e, 1, SVMIG_REC_PAGE, 1, PAGE_LEN, 1, 1, 1, 0);
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 1, PAGE_LEN, 1, 1, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);			/* reserved */
-	seal_hdr(e, 1, SVMIG_REC_PAGE, 0x8000, PAGE_LEN, 1, 1, 1, 0);
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 0x8000, PAGE_LEN, 1, 1, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
 	for (i = 0; i < sizeof(bad_types); i++) {
-		seal_hdr(e, 1, bad_types[i], 0, PAGE_LEN, 1, 1, 1, 0);
+		seal_hdr(e, 2, bad_types[i], 0, PAGE_LEN, 1, 1, 1, 0);
 		assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN,
 					NULL, NULL), -EPROTO);	/* type */
 	}
-	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 1, 1, 0);
+	seal_hdr(e, 1, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 1, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
-			 -EPROTO);			/* version */
+			 -EPROTO);			/* version 1 */
 	seal_hdr(e, 0, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 1, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
 	/* a PAGE typed as a MANIFEST or HELLO: wrong length for the type */
-	seal_hdr(e, 1, SVMIG_REC_MANIFEST, 0, PAGE_LEN, 1, 1, 1, 0);
+	seal_hdr(e, 2, SVMIG_REC_MANIFEST, 0, PAGE_LEN, 1, 1, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
 	/* unknown slot, page past the end of its region */
-	seal_hdr(e, 1, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 2, 1, 0);
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 2, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
-	seal_hdr(e, 1, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 9, 1, 2);
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 9, 1, 2);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
-	seal_hdr(e, 1, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 1, 1, UINT64_MAX);
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, PAGE_LEN, 1, 1, 1, UINT64_MAX);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
 	/* a second HELLO, at the right seq */
@@ -497,11 +538,11 @@ static void test_hello_malformed(void **state)
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_HELLO_REC_LEN, NULL, NULL),
 			 -EPROTO);
 	/* a valid PAGE or MANIFEST at seq 0 instead of the HELLO */
-	seal_hdr(e, 1, SVMIG_REC_PAGE, 0, PAGE_LEN, 0, 1, 1, 0);
+	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, PAGE_LEN, 0, 1, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
-	svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 64, 0);
-	assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, NULL, 0, hello, 48,
+	svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 48, 0);
+	assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, NULL, 0, hello, 32,
 					     e->tmp), SVMIG_MANIFEST_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_MANIFEST_REC_LEN, NULL,
 				NULL), -EPROTO);
@@ -514,7 +555,8 @@ static void test_stale(void **state)
 {
 	struct ends *e = *state;
 	struct svmig_wire_rec info;
-	uint8_t out[SVMIG_PAGE_SIZE], tag[SVMIG_TAG_LEN], other[SVMIG_PAGE_SIZE];
+	uint8_t out[SVMIG_PAGE_SIZE], value[SVMIG_TABLE_SUM_LEN];
+	uint8_t other[SVMIG_PAGE_SIZE];
 	const struct svmig_table_region *reg;
 	uint32_t gens[] = { 1, 2 };
 	size_t i;
@@ -527,8 +569,8 @@ static void test_stale(void **state)
 	t_accept(&e->r, e->rec[0], SVMIG_PAGE_REC_LEN, NULL, NULL);
 	t_accept(&e->r, e->rec[1], SVMIG_PAGE_REC_LEN, out, &info);
 	assert_int_equal(info.generation, 2);
-	reg = svmig_table_find(&e->r.table, 1);
-	memcpy(tag, reg->tag[4], sizeof(tag));
+	reg = svmig_table_find(e->r.table, 1);
+	memcpy(value, reg->value[4], sizeof(value));
 
 	t_page(other, 7);
 	for (i = 0; i < sizeof(gens) / sizeof(gens[0]); i++) {
@@ -552,7 +594,7 @@ static void test_stale(void **state)
 			 -EPROTO);
 	e->r.failed = false;
 	assert_int_equal(reg->gen[4], 2);
-	assert_memory_equal(reg->tag[4], tag, sizeof(tag));
+	assert_memory_equal(reg->value[4], value, sizeof(value));
 	assert_false(e->r.failed);
 	/* a newer one is taken again */
 	assert_int_equal(svmig_wire_seal_page_at(&e->s, 5, 1, 4, 3, other,
@@ -561,6 +603,69 @@ static void test_stale(void **state)
 	assert_false(info.stale);
 	assert_memory_equal(out, other, SVMIG_PAGE_SIZE);
 	assert_int_equal(reg->gen[4], 3);
+}
+
+/*
+ * SVMIG_KEY_REQUIRE_TPM_SALT: an authentic HELLO without the TPM bit is
+ * -EKEYREJECTED and leaves the receiver as it was; one with it is taken.
+ */
+static void test_require_tpm_salt(void **state)
+{
+	struct ends *e = *state;
+	struct svmig_wire *r = calloc(1, sizeof(*r)), *s = calloc(1, sizeof(*s));
+	uint8_t hello[SVMIG_HELLO_REC_LEN], sid[16], secret[32];
+
+	assert_non_null(r);
+	assert_non_null(s);
+	t_inputs(secret, sid, NULL);
+	assert_int_equal(svmig_wire_init(r, SVMIG_ROLE_SENDER |
+					 SVMIG_KEY_REQUIRE_TPM_SALT, sid,
+					 T_CHANNEL, secret), -EINVAL);
+	assert_int_equal(svmig_wire_init(r, SVMIG_ROLE_RECEIVER |
+					 SVMIG_KEY_REQUIRE_TPM_SALT, sid,
+					 T_CHANNEL, secret), 0);
+	t_add_regions(r);
+	assert_int_equal(t_open(r, e->hello, sizeof(e->hello), NULL, NULL),
+			 -EKEYREJECTED);
+	assert_true(r->failed);
+	assert_false(r->have_prk);
+	assert_true(r->have_k0);
+	assert_int_equal(r->stats.auth_failures + r->stats.proto_errors, 0);
+	t_sender(s, NULL, T_CHANNEL, NULL, NULL);
+	assert_int_equal(svmig_wire_set_tpm_salt(s, true), 0);
+	assert_int_equal(svmig_wire_seal_hello(s, hello), SVMIG_HELLO_REC_LEN);
+	t_accept(r, hello, sizeof(hello), NULL, NULL);
+	assert_true(r->tpm_salt);
+	svmig_wire_free(r);
+	svmig_wire_free(s);
+	free(r);
+	free(s);
+}
+
+/* The end of the stream: -ENODATA (TRUNCATED) before the MANIFEST. */
+static void test_eof(void **state)
+{
+	struct ends *e = *state;
+
+	assert_int_equal(svmig_wire_eof(&e->s, 0), -EPERM);
+	assert_int_equal(svmig_wire_eof(&e->r, 0), -ENODATA);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_TRUNCATED);
+	e->r.verdict = SVMIG_VERDICT_PENDING;
+	accept_hello(e);
+	seal_pages(e, 1);
+	t_accept(&e->r, e->rec[0], SVMIG_PAGE_REC_LEN, NULL, NULL);
+	/* at a record boundary, or inside the MANIFEST */
+	assert_int_equal(svmig_wire_eof(&e->r, 0), -ENODATA);
+	assert_int_equal(svmig_wire_eof(&e->r, 20), -ENODATA);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_TRUNCATED);
+	e->r.verdict = SVMIG_VERDICT_PENDING;
+	assert_int_equal(svmig_wire_seal_manifest(&e->s, e->rec[1]),
+			 SVMIG_MANIFEST_REC_LEN);
+	t_accept(&e->r, e->rec[1], SVMIG_MANIFEST_REC_LEN, NULL, NULL);
+	assert_int_equal(svmig_wire_eof(&e->r, 0), 0);
+	assert_int_equal(e->r.verdict, SVMIG_VERDICT_VERIFIED);
+	/* bytes after the MANIFEST */
+	assert_int_equal(svmig_wire_eof(&e->r, 1), -EPROTO);
 }
 
 /* ---- stream mode ---- */
@@ -908,7 +1013,7 @@ static void test_stream_wrong_mode(void **state)
 						 e->tmp), SVMIG_PAGE_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
-	assert_int_equal(seal_any(e, NULL, SVMIG_REC_MANIFEST, 64, 1, NULL, 48,
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_MANIFEST, 48, 1, NULL, 32,
 				  e->tmp), SVMIG_MANIFEST_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_MANIFEST_REC_LEN, NULL,
 				NULL), -EPROTO);
@@ -1009,6 +1114,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_bitflips_hello),
 		T(test_bitflips_page),
+		T(test_page_identity_flip),
 		T(test_bitflips_manifest),
 		T(test_truncated_and_extended),
 		T(test_replay),
@@ -1021,6 +1127,8 @@ int main(void)
 		T(test_malformed_with_valid_tag),
 		T(test_hello_malformed),
 		T(test_stale),
+		T(test_require_tpm_salt),
+		T(test_eof),
 		TS(test_stream_bitflips_hello),
 		TS(test_stream_bitflips_data),
 		TS(test_stream_bitflips_end),

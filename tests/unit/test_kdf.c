@@ -25,7 +25,7 @@ static void test_steps_are_hkdf(void **state)
 
 	(void)state;
 	t_inputs(secret, sid, salt);
-	memcpy(label, "svmig v1 session", 16);
+	memcpy(label, "svmig v2 session", 16);
 	memcpy(label + 16, sid, 16);
 	assert_int_equal(svmig_hkdf_extract(label, 32, secret, 32, want), 0);
 	assert_int_equal(svmig_kdf_k0(secret, sid, k0), 0);
@@ -35,7 +35,7 @@ static void test_steps_are_hkdf(void **state)
 	assert_int_equal(svmig_kdf_prk(k0, salt, prk), 0);
 	assert_memory_equal(prk, want, 32);
 
-	memcpy(info, "svmig v1 key s2r", 16);
+	memcpy(info, "svmig v2 key s2r", 16);
 	memcpy(info + 16, info_tail, 8);	/* be32(3) || be32(7) */
 	assert_int_equal(svmig_hkdf_expand(prk, 32, info, 24, want, 32), 0);
 	assert_int_equal(svmig_kdf_key(prk, 3, 7, key), 0);

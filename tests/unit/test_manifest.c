@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The MANIFEST verdict: VERIFIED only if the receiver's distinct pages,
- * page records seen (accepted + stale) and page-table digest all equal the
+ * The MANIFEST verdict and the page table's sums.  A channel alone:
+ * VERIFIED only if the receiver's part (entries created, sum of table
+ * values) and page records seen (accepted + stale) all equal the
  * manifest's; a missing, extra, stale, altered or regenerated page, or a
- * count off by one, gives MISMATCH.
+ * count off by one, gives MISMATCH.  A session of two channels: each
+ * MANIFEST checks its channel's page records, and the session's verdict
+ * the sums of the parts, which telescope whatever channel carried which
+ * copy of a page and in whatever order they arrived (stale copies
+ * included); a dropped page, a receiving channel whose stream never
+ * finishes, or a channel the receiver never saw whose pages others
+ * overwrote, is never VERIFIED.
  */
 #include "test_util.h"
 
@@ -112,7 +119,7 @@ static void test_page_stale(void **state)
 	assert_int_equal(finish(e), SVMIG_VERDICT_MISMATCH);
 }
 
-/* Same counts, different contents: only the digest can tell. */
+/* Same counts, different contents: only the sum can tell. */
 static void test_page_altered(void **state)
 {
 	struct ends *e = *state;
@@ -131,7 +138,7 @@ static void test_page_altered(void **state)
 	assert_int_equal(e->r.stats.pages, e->s.stats.pages);
 }
 
-/* Same contents and counts, another generation: the digest tells. */
+/* Same contents and counts, another generation: the sum tells. */
 static void test_generation_differs(void **state)
 {
 	struct ends *e = *state;
@@ -146,7 +153,7 @@ static void test_generation_differs(void **state)
 /* Each manifest field is compared: craft manifests around the truth. */
 static void test_each_field(void **state)
 {
-	uint8_t m[48], digest[32];
+	uint8_t m[32], sum[16];
 	struct svmig_wire_hdr hdr;
 	struct svmig_wire_rec info;
 	struct ends *e;
@@ -155,25 +162,27 @@ static void test_each_field(void **state)
 	void *st;
 
 	(void)state;
-	for (which = 0; which < 4; which++) {
+	for (which = 0; which < 5; which++) {
 		/* the same stream into a fresh receiver each time */
 		assert_int_equal(setup(&st), 0);
 		e = st;
 		page(e, 0, 1, 1);
 		page(e, 1, 7, 1);
 		page(e, 1, 7, 1);
-		assert_int_equal(svmig_table_digest(&e->s.table, digest,
-						    &pages), 0);
+		svmig_table_sum(e->s.table, &pages, sum);
 		assert_int_equal(pages, 2);
+		assert_int_equal(e->s.part_pages, 2);
+		assert_memory_equal(e->s.part_sum, sum, 16);
 		for (i = 0; i < 8; i++) {
 			v = pages + (which == 1);
 			m[i] = (uint8_t)(v >> (56 - 8 * i));
 			v = e->s.page_records + (which == 2);
 			m[8 + i] = (uint8_t)(v >> (56 - 8 * i));
 		}
-		memcpy(m + 16, digest, 32);
-		m[47] ^= (uint8_t)(which == 3);
-		svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 64, 4);
+		memcpy(m + 16, sum, 16);
+		m[31] ^= (uint8_t)(which == 3);
+		m[16] ^= (uint8_t)(which == 4 ? 0x80 : 0);
+		svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 48, 4);
 		assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, NULL, 0, m,
 						     sizeof(m), e->rec),
 				 SVMIG_MANIFEST_REC_LEN);
@@ -183,10 +192,337 @@ static void test_each_field(void **state)
 		assert_int_equal(info.manifest_pages, pages + (which == 1));
 		assert_int_equal(info.manifest_page_records,
 				 e->s.page_records + (which == 2));
-		assert_memory_equal(info.manifest_digest, m + 16, 32);
+		assert_memory_equal(info.manifest_table_sum, m + 16, 16);
 		teardown(&st);
 	}
 }
+
+/* ---- sessions of two channels ---- */
+
+#define NCH 2
+
+struct sess {
+	struct svmig_wire s[NCH], r[NCH];
+	uint8_t pt[SVMIG_PAGE_SIZE];
+	uint8_t hello[NCH][SVMIG_HELLO_REC_LEN];
+	/* the records sealed, in order, and their channel */
+	uint8_t rec[16][SVMIG_PAGE_REC_LEN];
+	size_t len[16];
+	int ch[16];
+	int n;
+};
+
+static const uint32_t ch_num[NCH] = { 3, 4 };
+
+static int setup_session(void **state)
+{
+	struct sess *e = calloc(1, sizeof(*e));
+	uint8_t salt[SVMIG_SALT_LEN];
+	int i;
+
+	assert_non_null(e);
+	for (i = 0; i < NCH; i++) {
+		t_fill(salt, sizeof(salt), (uint8_t)(0x40 + 0x20 * i));
+		assert_int_equal(svmig_wire_init(&e->s[i], SVMIG_ROLE_SENDER,
+			(uint8_t[16]){ 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6,
+				       0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad,
+				       0xae, 0xaf },
+			ch_num[i], (uint8_t[32]){ 0 }), 0);
+		assert_int_equal(svmig_wire_init(&e->r[i], SVMIG_ROLE_RECEIVER,
+			e->s[i].session_id, ch_num[i], (uint8_t[32]){ 0 }), 0);
+		if (i) {
+			assert_int_equal(svmig_wire_join(&e->s[i], &e->s[0]), 0);
+			assert_int_equal(svmig_wire_join(&e->r[i], &e->r[0]), 0);
+		}
+		/* every member registers the session's regions */
+		t_add_regions(&e->s[i]);
+		t_add_regions(&e->r[i]);
+		assert_int_equal(svmig_wire_set_salt(&e->s[i], salt), 0);
+	}
+	assert_ptr_equal(e->s[0].table, e->s[1].table);
+	assert_ptr_equal(e->r[0].table, e->r[1].table);
+	for (i = 0; i < NCH; i++) {
+		assert_int_equal(svmig_wire_seal_hello(&e->s[i], e->hello[i]),
+				 SVMIG_HELLO_REC_LEN);
+		t_accept(&e->r[i], e->hello[i], SVMIG_HELLO_REC_LEN, NULL,
+			 NULL);
+	}
+	t_page(e->pt, 5);
+	*state = e;
+	return 0;
+}
+
+static int teardown_session(void **state)
+{
+	struct sess *e = *state;
+	int i;
+
+	for (i = 0; i < NCH; i++) {
+		svmig_wire_free(&e->s[i]);
+		svmig_wire_free(&e->r[i]);
+	}
+	free(e);
+	return 0;
+}
+
+/* Channel @c seals a page (its next generation in the session's table). */
+static void s_page(struct sess *e, int c, uint32_t slot, uint64_t pg)
+{
+	e->pt[0]++;
+	e->ch[e->n] = c;
+	e->len[e->n] = SVMIG_PAGE_REC_LEN;
+	assert_int_equal(svmig_wire_seal_page(&e->s[c], slot, pg, e->pt,
+					      e->rec[e->n]),
+			 SVMIG_PAGE_REC_LEN);
+	e->n++;
+}
+
+/* Channel @c seals its MANIFEST. */
+static void s_manifest(struct sess *e, int c)
+{
+	e->ch[e->n] = c;
+	e->len[e->n] = SVMIG_MANIFEST_REC_LEN;
+	assert_int_equal(svmig_wire_seal_manifest(&e->s[c], e->rec[e->n]),
+			 SVMIG_MANIFEST_REC_LEN);
+	e->n++;
+}
+
+/* Deliver sealed record @i on its channel; its stale flag. */
+static bool deliver(struct sess *e, int i)
+{
+	struct svmig_wire_rec info;
+
+	t_accept(&e->r[e->ch[i]], e->rec[i], e->len[i], NULL, &info);
+	return info.stale;
+}
+
+static uint32_t verdict(struct sess *e)
+{
+	struct svmig_wire *w[NCH] = { &e->r[0], &e->r[1] };
+
+	return svmig_wire_session_verdict(w, NCH);
+}
+
+/*
+ * The senders seal: ch3 (0,1) gen 1; ch4 (0,1) gen 2; ch4 (1,7) gen 1;
+ * ch3 (9,0) gen 1; ch3 (1,7) gen 2; then the two MANIFESTs.
+ */
+static void seal_session(struct sess *e)
+{
+	uint8_t sum[16], parts[16] = { 0 };
+	uint64_t pages;
+
+	s_page(e, 0, 0, 1);	/* 0 */
+	s_page(e, 1, 0, 1);	/* 1: gen 2 */
+	s_page(e, 1, 1, 7);	/* 2 */
+	s_page(e, 0, 9, 0);	/* 3 */
+	s_page(e, 0, 1, 7);	/* 4: gen 2 */
+	s_manifest(e, 0);	/* 5 */
+	s_manifest(e, 1);	/* 6 */
+	assert_int_equal(svmig_table_find(e->s[0].table, 0)->gen[1], 2);
+	/* the senders' parts telescope to their table */
+	svmig_table_sum(e->s[0].table, &pages, sum);
+	assert_int_equal(pages, 3);
+	assert_int_equal(e->s[0].part_pages + e->s[1].part_pages, 3);
+	assert_int_equal(e->s[0].part_pages, 2);	/* (0,1), (9,0) */
+	assert_int_equal(e->s[1].part_pages, 1);	/* (1,7) */
+	svmig_sum_add(parts, e->s[0].part_sum);
+	svmig_sum_add(parts, e->s[1].part_sum);
+	assert_memory_equal(parts, sum, 16);
+}
+
+/* Records in the order sealed. */
+static void test_session_in_order(void **state)
+{
+	struct sess *e = *state;
+	int i;
+
+	seal_session(e);
+	for (i = 0; i < 5; i++)
+		assert_false(deliver(e, i));
+	assert_int_equal(verdict(e), SVMIG_VERDICT_PENDING);
+	deliver(e, 5);
+	/* one channel's MANIFEST is its part only */
+	assert_int_equal(e->r[0].verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_PENDING);
+	deliver(e, 6);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_VERIFIED);
+	/* in order, each receiving part is its sender's */
+	for (i = 0; i < NCH; i++) {
+		assert_int_equal(e->r[i].part_pages, e->s[i].part_pages);
+		assert_memory_equal(e->r[i].part_sum, e->s[i].part_sum, 16);
+	}
+}
+
+/*
+ * Channel 4's records first: channel 3's (0,1) gen 1 arrives after gen 2,
+ * stale.  The receiving parts differ from the sending ones, their sums
+ * do not.
+ */
+static void test_session_other_order(void **state)
+{
+	static const int order[] = { 1, 2, 6, 0, 3, 4, 5 };
+	struct sess *e = *state;
+	size_t i;
+
+	seal_session(e);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		assert_int_equal(deliver(e, order[i]), order[i] == 0);
+	assert_int_equal(e->r[0].stats.stale_pages, 1);
+	assert_int_equal(e->r[0].page_records, 3);	/* stale included */
+	assert_int_equal(e->r[0].verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(e->r[1].verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_not_equal(e->r[0].part_pages, e->s[0].part_pages);
+	assert_memory_not_equal(e->r[0].part_sum, e->s[0].part_sum, 16);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(svmig_table_find(e->r[0].table, 0)->gen[1], 2);
+}
+
+/* A page lost on one channel (and its seq hidden): MISMATCH. */
+static void test_session_page_dropped(void **state)
+{
+	struct sess *e = *state;
+	int i;
+
+	seal_session(e);
+	for (i = 0; i < 7; i++) {
+		if (i == 2)
+			continue;
+		if (i == 6)	/* the MANIFEST's seq after the hole */
+			assert_int_equal(svmig_wire_set_next_seq(&e->r[1], 3),
+					 0);
+		deliver(e, i);
+	}
+	/* page_records: channel 4 saw one of its two */
+	assert_int_equal(e->r[1].verdict, SVMIG_VERDICT_MISMATCH);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_MISMATCH);
+}
+
+/*
+ * A receiving channel whose stream never brings its MANIFEST: PENDING
+ * while it may, TRUNCATED once its stream ends; never VERIFIED.
+ */
+static void test_session_channel_missing(void **state)
+{
+	struct sess *e = *state;
+	int i;
+
+	seal_session(e);
+	for (i = 0; i < 7; i++)
+		if (e->ch[i] == 0)
+			deliver(e, i);
+	assert_int_equal(e->r[0].verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_PENDING);
+	assert_int_equal(svmig_wire_eof(&e->r[1], 0), -ENODATA);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_TRUNCATED);
+	/* all the members, or no verdict */
+	{
+		struct svmig_wire *w = &e->r[0];
+
+		assert_int_equal(svmig_wire_session_verdict(&w, 1),
+				 SVMIG_VERDICT_FAILED);
+	}
+}
+
+/*
+ * A session the receiver set up with one channel only: the sender's other
+ * channel resent a page first sent on the one it saw, so the sum differs.
+ * (A sender's channel whose pages no seen channel touched cannot show in
+ * the sums: the receiver's verdict covers the channels that joined at its
+ * end.)
+ */
+static void test_session_unseen_channel(void **state)
+{
+	static const int ch3[] = { 0, 3, 4, 5 };
+	struct sess *e = *state;
+	struct svmig_wire *r = calloc(1, sizeof(*r));
+	size_t i;
+
+	assert_non_null(r);
+	t_receiver(r, e->s[0].session_id, ch_num[0], (uint8_t[32]){ 0 });
+	seal_session(e);
+	t_accept(r, e->hello[0], SVMIG_HELLO_REC_LEN, NULL, NULL);
+	for (i = 0; i < sizeof(ch3) / sizeof(ch3[0]); i++)
+		t_accept(r, e->rec[ch3[i]], e->len[ch3[i]], NULL, NULL);
+	/* alone, its MANIFEST's verdict is the full one */
+	assert_int_equal(r->verdict, SVMIG_VERDICT_MISMATCH);
+	assert_int_equal(r->page_records, e->s[0].page_records);
+	assert_int_equal(svmig_wire_session_verdict(&r, 1),
+			 SVMIG_VERDICT_MISMATCH);
+	svmig_wire_free(r);
+	free(r);
+}
+
+/* Who may join whom, and the regions of a shared table. */
+static void test_join_rules(void **state)
+{
+	struct svmig_wire *w = calloc(4, sizeof(*w));
+	uint8_t sid[16], secret[32], other[32];
+
+	(void)state;
+	assert_non_null(w);
+	t_inputs(secret, sid, NULL);
+	memcpy(other, secret, 32);
+	other[0] ^= 1;
+	assert_int_equal(svmig_wire_init(&w[0], SVMIG_ROLE_RECEIVER, sid, 3,
+					 secret), 0);
+	/* another secret: another KT */
+	assert_int_equal(svmig_wire_init(&w[1], SVMIG_ROLE_RECEIVER, sid, 4,
+					 other), 0);
+	assert_int_equal(svmig_wire_join(&w[1], &w[0]), -EINVAL);
+	svmig_wire_free(&w[1]);
+	/* another role, another mode */
+	assert_int_equal(svmig_wire_init(&w[1], SVMIG_ROLE_SENDER, sid, 4,
+					 secret), 0);
+	assert_int_equal(svmig_wire_join(&w[1], &w[0]), -EINVAL);
+	svmig_wire_free(&w[1]);
+	assert_int_equal(svmig_wire_init(&w[1], SVMIG_ROLE_RECEIVER |
+					 SVMIG_KEY_STREAM, sid, 4, secret), 0);
+	assert_int_equal(svmig_wire_join(&w[1], &w[0]), -EINVAL);
+	svmig_wire_free(&w[1]);
+	/* the same channel number */
+	assert_int_equal(svmig_wire_init(&w[1], SVMIG_ROLE_RECEIVER, sid, 3,
+					 secret), 0);
+	assert_int_equal(svmig_wire_join(&w[1], &w[0]), -EEXIST);
+	svmig_wire_free(&w[1]);
+	/* a joiner with regions of its own */
+	assert_int_equal(svmig_wire_init(&w[1], SVMIG_ROLE_RECEIVER, sid, 4,
+					 secret), 0);
+	assert_int_equal(svmig_wire_add_region(&w[1], 1, 8), 0);
+	assert_int_equal(svmig_wire_join(&w[1], &w[0]), -EINVAL);
+	svmig_wire_free(&w[1]);
+	/* members share regions: the same again is fine, another size not */
+	assert_int_equal(svmig_wire_init(&w[1], SVMIG_ROLE_RECEIVER, sid, 4,
+					 secret), 0);
+	assert_int_equal(svmig_wire_add_region(&w[0], 1, 8), 0);
+	assert_int_equal(svmig_wire_join(&w[1], &w[0]), 0);
+	assert_int_equal(w[0].table->members, 2);
+	assert_int_equal(svmig_wire_add_region(&w[1], 1, 8), 0);
+	assert_int_equal(svmig_wire_add_region(&w[1], 1, 9), -EEXIST);
+	assert_int_equal(svmig_wire_add_region(&w[1], 2, 1), 0);
+	assert_non_null(svmig_table_find(w[0].table, 2));
+	/* the first member may go first: the table stays with the other */
+	svmig_wire_free(&w[0]);
+	assert_int_equal(w[1].table->members, 1);
+	assert_non_null(svmig_table_find(w[1].table, 1));
+	/* no joining once a record went by */
+	assert_int_equal(svmig_wire_init(&w[2], SVMIG_ROLE_SENDER, sid, 5,
+					 secret), 0);
+	assert_int_equal(svmig_wire_init(&w[3], SVMIG_ROLE_SENDER, sid, 6,
+					 secret), 0);
+	assert_int_equal(svmig_wire_set_salt(&w[2], secret), 0);
+	assert_int_equal(svmig_wire_seal_hello(&w[2],
+			 (uint8_t[SVMIG_HELLO_REC_LEN]){ 0 }),
+			 SVMIG_HELLO_REC_LEN);
+	assert_int_equal(svmig_wire_join(&w[3], &w[2]), -EINVAL);
+	svmig_wire_free(&w[1]);
+	svmig_wire_free(&w[2]);
+	svmig_wire_free(&w[3]);
+	free(w);
+}
+
+#define TS(f) cmocka_unit_test_setup_teardown(f, setup_session, \
+					      teardown_session)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -200,6 +536,12 @@ int main(void)
 		T(test_page_altered),
 		T(test_generation_differs),
 		T(test_each_field),
+		TS(test_session_in_order),
+		TS(test_session_other_order),
+		TS(test_session_page_dropped),
+		TS(test_session_channel_missing),
+		TS(test_session_unseen_channel),
+		cmocka_unit_test(test_join_rules),
 	};
 
 	return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);

@@ -122,7 +122,7 @@ static void send_page(struct ends *e, uint32_t slot, uint64_t page)
 	assert_int_equal(info.page, page);
 	assert_false(info.stale);
 	assert_int_equal(info.generation,
-			 svmig_table_find(&e->s.table, slot)->gen[page]);
+			 svmig_table_find(e->s.table, slot)->gen[page]);
 	assert_memory_equal(e->buf, src, SVMIG_PAGE_SIZE);
 	memcpy(mem_page(&e->dst, info.slot, info.page), e->buf,
 	       SVMIG_PAGE_SIZE);
@@ -131,7 +131,7 @@ static void send_page(struct ends *e, uint32_t slot, uint64_t page)
 static void manifest(struct ends *e, uint32_t verdict)
 {
 	struct svmig_wire_rec info;
-	uint8_t digest[SVMIG_HASH_LEN];
+	uint8_t sum[SVMIG_TABLE_SUM_LEN];
 	uint64_t pages;
 	int len = svmig_wire_seal_manifest(&e->s, e->rec);
 
@@ -140,10 +140,22 @@ static void manifest(struct ends *e, uint32_t verdict)
 	assert_int_equal(info.type, SVMIG_REC_MANIFEST);
 	assert_int_equal(info.verdict, verdict);
 	assert_int_equal(e->r.verdict, verdict);
-	assert_int_equal(svmig_table_digest(&e->s.table, digest, &pages), 0);
+	/* a channel alone: its part is the whole table, at both ends */
+	svmig_table_sum(e->s.table, &pages, sum);
 	assert_int_equal(info.manifest_pages, pages);
+	assert_int_equal(e->s.part_pages, pages);
 	assert_int_equal(info.manifest_page_records, e->s.page_records);
-	assert_memory_equal(info.manifest_digest, digest, SVMIG_HASH_LEN);
+	assert_memory_equal(info.manifest_table_sum, sum, sizeof(sum));
+	assert_memory_equal(e->s.part_sum, sum, sizeof(sum));
+	if (verdict == SVMIG_VERDICT_VERIFIED) {
+		assert_int_equal(e->r.part_pages, pages);
+		assert_memory_equal(e->r.part_sum, sum, sizeof(sum));
+	}
+	{
+		struct svmig_wire *r = &e->r;
+
+		assert_int_equal(svmig_wire_session_verdict(&r, 1), verdict);
+	}
 	/* nothing after the manifest, on either side */
 	assert_int_equal(svmig_wire_seal_page(&e->s, 0, 0, e->buf, e->rec),
 			 -EPERM);
@@ -269,7 +281,7 @@ static void test_api_misuse(void **state)
 	assert_int_equal(svmig_wire_add_region(&e->s, 10, 0), -EINVAL);
 	assert_int_equal(e->s.next_seq, 1);
 	/* the generation cannot wrap */
-	svmig_table_find(&e->s.table, 9)->gen[1] = UINT32_MAX;
+	svmig_table_find(e->s.table, 9)->gen[1] = UINT32_MAX;
 	assert_int_equal(svmig_wire_seal_page(&e->s, 9, 1, e->buf, e->rec),
 			 -EOVERFLOW);
 	/* nor can the epoch */
@@ -535,54 +547,85 @@ static void test_stream_api_misuse(void **state)
 	s_end(e);
 }
 
-/* Digest: empty table is SHA-256(""); entries in slot, page order. */
-static void test_table_digest(void **state)
+/*
+ * Table values are the first 16 bytes of SHA-256(KT || be32 slot ||
+ * be64 page || be32 gen || tag); sums are mod 2^128, carries and borrows
+ * across every byte; a table's sum does not depend on the order entries
+ * were set in.
+ */
+static void test_table_values_and_sums(void **state)
 {
-	static const uint8_t sha256_empty[32] = {
-		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
-		0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
-		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
-		0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+	static const uint8_t ones[16] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	};
+	uint8_t kt[64], tag[16], in[96], md[32], v[16], w[16], one[16] = { 0 };
+	uint8_t sa[16], sb[16], x[16] = { 0 };
 	struct svmig_table a = { 0 }, b = { 0 };
-	uint8_t da[32], db[32], tag[16];
 	uint64_t n;
 
 	(void)state;
+	t_fill(kt, 64, 0x10);
+	t_fill(tag, 16, 7);
+	memcpy(in, kt, 64);
+	memcpy(in + 64, "\0\0\0\5" "\0\0\0\0\0\0\0\2" "\0\0\0\1", 16);
+	memcpy(in + 80, tag, 16);
+	assert_int_equal(EVP_Digest(in, 96, md, NULL, EVP_sha256(), NULL), 1);
+	assert_int_equal(svmig_table_value(kt, 5, 2, 1, tag, v), 0);
+	assert_memory_equal(v, md, 16);
+	/* every input counts */
+	assert_int_equal(svmig_table_value(kt, 5, 2, 2, tag, w), 0);
+	assert_memory_not_equal(v, w, 16);
+	assert_int_equal(svmig_table_value(kt, 5, 3, 1, tag, w), 0);
+	assert_memory_not_equal(v, w, 16);
+	assert_int_equal(svmig_table_value(kt, 4, 2, 1, tag, w), 0);
+	assert_memory_not_equal(v, w, 16);
+	kt[63] ^= 1;
+	assert_int_equal(svmig_table_value(kt, 5, 2, 1, tag, w), 0);
+	assert_memory_not_equal(v, w, 16);
+	kt[63] ^= 1;
+
+	/* 128-bit arithmetic: wrap both ways, carries through every byte */
+	one[15] = 1;
+	memcpy(x, ones, 16);
+	svmig_sum_add(x, one);
+	assert_memory_equal(x, (uint8_t[16]){ 0 }, 16);
+	svmig_sum_sub(x, one);
+	assert_memory_equal(x, ones, 16);
+	svmig_sum_add(x, v);
+	svmig_sum_sub(x, v);
+	assert_memory_equal(x, ones, 16);
+	memcpy(x, v, 16);
+	svmig_sum_sub(x, v);
+	assert_memory_equal(x, (uint8_t[16]){ 0 }, 16);
+
+	/* a table's entries and sum, whatever the order of the updates */
 	assert_int_equal(svmig_table_add_region(&a, 5, 3), 0);
 	assert_int_equal(svmig_table_add_region(&a, 2, 3), 0);
 	assert_int_equal(svmig_table_add_region(&b, 2, 3), 0);
 	assert_int_equal(svmig_table_add_region(&b, 5, 3), 0);
-	assert_int_equal(svmig_table_digest(&a, da, &n), 0);
-	assert_int_equal(n, 0);
-	assert_memory_equal(da, sha256_empty, 32);
 	assert_int_equal(a.regions[0].slot, 2);
-	t_fill(tag, 16, 7);
-	/* the same entries set in another order give the same digest */
-	assert_int_equal(svmig_table_set(&a, 5, 2, 1, tag), 0);
-	assert_int_equal(svmig_table_set(&a, 2, 1, 4, tag), 0);
-	assert_int_equal(svmig_table_set(&b, 2, 1, 4, tag), 0);
-	assert_int_equal(svmig_table_set(&b, 5, 2, 1, tag), 0);
-	assert_int_equal(svmig_table_digest(&a, da, &n), 0);
+	svmig_table_sum(&a, &n, sa);
+	assert_int_equal(n, 0);
+	assert_memory_equal(sa, (uint8_t[16]){ 0 }, 16);
+	assert_int_equal(svmig_table_set(&a, 5, 2, 1, v), 0);
+	assert_int_equal(svmig_table_set(&a, 2, 1, 4, ones), 0);
+	assert_int_equal(svmig_table_set(&b, 2, 1, 4, ones), 0);
+	assert_int_equal(svmig_table_set(&b, 5, 2, 1, v), 0);
+	svmig_table_sum(&a, &n, sa);
 	assert_int_equal(n, 2);
-	assert_int_equal(svmig_table_digest(&b, db, NULL), 0);
-	assert_memory_equal(da, db, 32);
-	/* generation, tag and position all count */
-	assert_int_equal(svmig_table_set(&b, 5, 2, 2, tag), 0);
-	assert_int_equal(svmig_table_digest(&b, db, NULL), 0);
-	assert_memory_not_equal(da, db, 32);
-	tag[15] ^= 1;
-	assert_int_equal(svmig_table_set(&b, 5, 2, 1, tag), 0);
-	assert_int_equal(svmig_table_digest(&b, db, NULL), 0);
-	assert_memory_not_equal(da, db, 32);
-	tag[15] ^= 1;
-	assert_int_equal(svmig_table_set(&b, 5, 2, 0, tag), 0);
-	assert_int_equal(svmig_table_set(&b, 5, 1, 1, tag), 0);
-	assert_int_equal(svmig_table_digest(&b, db, &n), 0);
-	assert_int_equal(n, 2);
-	assert_memory_not_equal(da, db, 32);
-	assert_int_equal(svmig_table_set(&b, 5, 3, 1, tag), -EINVAL);
-	assert_int_equal(svmig_table_set(&b, 4, 0, 1, tag), -EINVAL);
+	svmig_table_sum(&b, NULL, sb);
+	assert_memory_equal(sa, sb, 16);
+	memcpy(x, v, 16);
+	svmig_sum_sub(x, one);		/* v + (2^128 - 1) */
+	assert_memory_equal(sa, x, 16);
+	/* an entry of generation 0 is not in the table */
+	assert_int_equal(svmig_table_set(&b, 5, 2, 0, v), 0);
+	svmig_table_sum(&b, &n, sb);
+	assert_int_equal(n, 1);
+	assert_memory_equal(sb, ones, 16);
+	assert_int_equal(svmig_table_set(&b, 5, 3, 1, v), -EINVAL);
+	assert_int_equal(svmig_table_set(&b, 4, 0, 1, v), -EINVAL);
 	svmig_table_free(&a);
 	svmig_table_free(&b);
 }
@@ -597,7 +640,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_misuse, setup,
 						teardown),
-		cmocka_unit_test(test_table_digest),
+		cmocka_unit_test(test_table_values_and_sums),
 #define S(f) cmocka_unit_test_setup_teardown(f, setup_stream, teardown_stream)
 		S(test_stream_1),
 		S(test_stream_100),

@@ -17,11 +17,13 @@
 #include "wire.h"
 
 #define HELLO_CLEAR_LEN		sizeof(struct svmig_wire_hello)		/* 56 */
-#define PAGE_CLEAR_LEN		sizeof(struct svmig_wire_page)		/* 16 */
-#define MANIFEST_PT_LEN		sizeof(struct svmig_wire_manifest)	/* 48 */
+#define PAGE_ID_LEN		sizeof(struct svmig_wire_page)		/* 16 */
+#define PAGE_PT_LEN		(PAGE_ID_LEN + SVMIG_PAGE_SIZE)		/* 4112 */
+#define MANIFEST_PT_LEN		sizeof(struct svmig_wire_manifest)	/* 32 */
 #define HELLO_LENGTH		(HELLO_CLEAR_LEN + SVMIG_TAG_LEN)	/* 72 */
-#define PAGE_LENGTH		(PAGE_CLEAR_LEN + SVMIG_PAGE_SIZE + SVMIG_TAG_LEN)
-#define MANIFEST_LENGTH		(MANIFEST_PT_LEN + SVMIG_TAG_LEN)	/* 64 */
+#define PAGE_LENGTH		(PAGE_PT_LEN + SVMIG_TAG_LEN)		/* 4128 */
+#define MANIFEST_LENGTH		(MANIFEST_PT_LEN + SVMIG_TAG_LEN)	/* 48 */
+#define SUM_LEN			SVMIG_TABLE_SUM_LEN			/* 16 */
 #define END_PT_LEN		sizeof(struct svmig_wire_end)		/* 48 */
 #define END_LENGTH		(END_PT_LEN + SVMIG_TAG_LEN)		/* 64 */
 #define DATA_LENGTH_MAX		(SVMIG_STREAM_RECORD_MAX + SVMIG_TAG_LEN)
@@ -31,10 +33,11 @@
 
 _Static_assert(sizeof(struct svmig_wire_hdr) == SVMIG_HDR_LEN, "header");
 _Static_assert(HELLO_CLEAR_LEN == 56, "hello");
-_Static_assert(PAGE_CLEAR_LEN == 16, "page");
-_Static_assert(MANIFEST_PT_LEN == 48, "manifest");
+_Static_assert(PAGE_ID_LEN == 16, "page");
+_Static_assert(MANIFEST_PT_LEN == 32, "manifest");
 _Static_assert(HELLO_LENGTH == 72 && PAGE_LENGTH == 4128 &&
-	       MANIFEST_LENGTH == 64, "record lengths");
+	       MANIFEST_LENGTH == 48, "record lengths");
+_Static_assert(SVMIG_TABLE_KEY_LEN == 64, "KT fills one SHA-256 block");
 _Static_assert(SVMIG_HELLO_REC_LEN == SVMIG_HDR_LEN + HELLO_LENGTH &&
 	       SVMIG_PAGE_REC_LEN == SVMIG_HDR_LEN + PAGE_LENGTH &&
 	       SVMIG_MANIFEST_REC_LEN == SVMIG_HDR_LEN + MANIFEST_LENGTH,
@@ -170,7 +173,7 @@ int svmig_kdf_prk(const uint8_t k0[SVMIG_KEY_LEN],
 	return svmig_hkdf_extract(salt, SVMIG_SALT_LEN, k0, SVMIG_KEY_LEN, prk);
 }
 
-/* "svmig v1 key s2r" || be32(channel) || be32(epoch) */
+/* "svmig v2 key s2r" || be32(channel) || be32(epoch) */
 static void key_info(uint8_t info[sizeof(SVMIG_LABEL_KEY) - 1 + 8],
 		     uint32_t channel, uint32_t epoch)
 {
@@ -189,6 +192,96 @@ int svmig_kdf_key(const uint8_t prk[SVMIG_KEY_LEN], uint32_t channel,
 	key_info(info, channel, epoch);
 	return svmig_hkdf_expand(prk, SVMIG_KEY_LEN, info, sizeof(info), key,
 				 SVMIG_KEY_LEN);
+}
+
+int svmig_kdf_table_key(const uint8_t k0[SVMIG_KEY_LEN],
+			uint8_t kt[SVMIG_TABLE_KEY_LEN])
+{
+	return svmig_hkdf_expand(k0, SVMIG_KEY_LEN,
+				 (const uint8_t *)SVMIG_LABEL_TABLE,
+				 sizeof(SVMIG_LABEL_TABLE) - 1, kt,
+				 SVMIG_TABLE_KEY_LEN);
+}
+
+int svmig_kdf_fp(const uint8_t k0[SVMIG_KEY_LEN], uint8_t fp[SVMIG_HASH_LEN])
+{
+	return svmig_hkdf_expand(k0, SVMIG_KEY_LEN,
+				 (const uint8_t *)SVMIG_LABEL_FP,
+				 sizeof(SVMIG_LABEL_FP) - 1, fp, SVMIG_HASH_LEN);
+}
+
+/* ---- page table values and sums ---- */
+
+/* be32(slot) || be64(page) || be32(generation) || tag */
+static void value_input(uint8_t in[SVMIG_TABLE_INPUT_LEN], uint32_t slot,
+			uint64_t page, uint32_t gen,
+			const uint8_t tag[SVMIG_TAG_LEN])
+{
+	put_be32(in, slot);
+	put_be64(in + 4, page);
+	put_be32(in + 12, gen);
+	memcpy(in + 16, tag, SVMIG_TAG_LEN);
+}
+
+int svmig_table_value(const uint8_t kt[SVMIG_TABLE_KEY_LEN], uint32_t slot,
+		      uint64_t page, uint32_t generation,
+		      const uint8_t tag[SVMIG_TAG_LEN], uint8_t v[SUM_LEN])
+{
+	uint8_t in[SVMIG_TABLE_KEY_LEN + SVMIG_TABLE_INPUT_LEN];
+	uint8_t md[SVMIG_HASH_LEN];
+	unsigned int len = 0;
+	int ok;
+
+	memcpy(in, kt, SVMIG_TABLE_KEY_LEN);
+	value_input(in + SVMIG_TABLE_KEY_LEN, slot, page, generation, tag);
+	ok = EVP_Digest(in, sizeof(in), md, &len, EVP_sha256(), NULL) == 1 &&
+	     len == SVMIG_HASH_LEN;
+	OPENSSL_cleanse(in, sizeof(in));
+	if (!ok)
+		return -EIO;
+	memcpy(v, md, SUM_LEN);
+	return 0;
+}
+
+/* The same with the wire's KT state (its first block absorbed once). */
+static int wire_value(struct svmig_wire *w, uint32_t slot, uint64_t page,
+		      uint32_t gen, const uint8_t tag[SVMIG_TAG_LEN],
+		      uint8_t v[SUM_LEN])
+{
+	uint8_t in[SVMIG_TABLE_INPUT_LEN], md[SVMIG_HASH_LEN];
+	unsigned int len = 0;
+
+	value_input(in, slot, page, gen, tag);
+	if (EVP_MD_CTX_copy_ex(w->value_md, w->kt_md) != 1 ||
+	    EVP_DigestUpdate(w->value_md, in, sizeof(in)) != 1 ||
+	    EVP_DigestFinal_ex(w->value_md, md, &len) != 1 ||
+	    len != SVMIG_HASH_LEN)
+		return -EIO;
+	memcpy(v, md, SUM_LEN);
+	return 0;
+}
+
+void svmig_sum_add(uint8_t sum[SUM_LEN], const uint8_t v[SUM_LEN])
+{
+	unsigned int carry = 0;
+	int i;
+
+	for (i = SUM_LEN - 1; i >= 0; i--) {
+		carry += (unsigned int)sum[i] + v[i];
+		sum[i] = (uint8_t)carry;
+		carry >>= 8;
+	}
+}
+
+void svmig_sum_sub(uint8_t sum[SUM_LEN], const uint8_t v[SUM_LEN])
+{
+	int borrow = 0, d, i;
+
+	for (i = SUM_LEN - 1; i >= 0; i--) {
+		d = (int)sum[i] - v[i] - borrow;
+		borrow = d < 0;
+		sum[i] = (uint8_t)(d + (borrow ? 256 : 0));
+	}
 }
 
 /* ---- page table ---- */
@@ -217,16 +310,16 @@ int svmig_table_add_region(struct svmig_table *t, uint32_t slot,
 	struct svmig_table_region *regions, r = { .slot = slot, .npages = npages };
 	size_t i;
 
-	if (!npages || npages > SIZE_MAX / SVMIG_TAG_LEN)
+	if (!npages || npages > SIZE_MAX / SUM_LEN)
 		return -EINVAL;
 	if (svmig_table_find(t, slot))
 		return -EEXIST;
 	r.gen = calloc(npages, sizeof(*r.gen));
-	r.tag = calloc(npages, sizeof(*r.tag));
+	r.value = calloc(npages, sizeof(*r.value));
 	regions = realloc(t->regions, (t->nregions + 1) * sizeof(*regions));
-	if (!r.gen || !r.tag || !regions) {
+	if (!r.gen || !r.value || !regions) {
 		free(r.gen);
-		free(r.tag);
+		free(r.value);
 		if (regions)
 			t->regions = regions;
 		return -ENOMEM;
@@ -240,59 +333,36 @@ int svmig_table_add_region(struct svmig_table *t, uint32_t slot,
 }
 
 int svmig_table_set(struct svmig_table *t, uint32_t slot, uint64_t page,
-		    uint32_t gen, const uint8_t tag[SVMIG_TAG_LEN])
+		    uint32_t gen, const uint8_t v[SUM_LEN])
 {
 	struct svmig_table_region *r = svmig_table_find(t, slot);
 
 	if (!r || page >= r->npages)
 		return -EINVAL;
 	r->gen[page] = gen;
-	memcpy(r->tag[page], tag, SVMIG_TAG_LEN);
+	memcpy(r->value[page], v, SUM_LEN);
 	return 0;
 }
 
-/* The digest input for one page: be32 slot, be64 page, be32 gen, tag. */
-static void digest_entry(uint8_t e[SVMIG_DIGEST_ENTRY_LEN],
-			 const struct svmig_table_region *r, uint64_t page)
+void svmig_table_sum(const struct svmig_table *t, uint64_t *pages,
+		     uint8_t sum[SUM_LEN])
 {
-	put_be32(e, r->slot);
-	put_be64(e + 4, page);
-	put_be32(e + 12, r->gen[page]);
-	memcpy(e + 16, r->tag[page], SVMIG_TAG_LEN);
-}
-
-int svmig_table_digest(const struct svmig_table *t,
-		       uint8_t digest[SVMIG_HASH_LEN], uint64_t *pages)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t e[SVMIG_DIGEST_ENTRY_LEN];
 	uint64_t n = 0, page;
-	unsigned int len = 0;
-	int ok;
 	size_t i;
 
-	if (!md)
-		return -ENOMEM;
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-	for (i = 0; ok && i < t->nregions; i++) {
+	memset(sum, 0, SUM_LEN);
+	for (i = 0; i < t->nregions; i++) {
 		const struct svmig_table_region *r = &t->regions[i];
 
-		for (page = 0; ok && page < r->npages; page++) {
+		for (page = 0; page < r->npages; page++) {
 			if (!r->gen[page])
 				continue;
-			digest_entry(e, r, page);
-			ok = EVP_DigestUpdate(md, e, sizeof(e)) == 1;
+			svmig_sum_add(sum, r->value[page]);
 			n++;
 		}
 	}
-	ok = ok && EVP_DigestFinal_ex(md, digest, &len) == 1 &&
-	     len == SVMIG_HASH_LEN;
-	EVP_MD_CTX_free(md);
-	if (!ok)
-		return -EIO;
 	if (pages)
 		*pages = n;
-	return 0;
 }
 
 void svmig_table_free(struct svmig_table *t)
@@ -301,11 +371,11 @@ void svmig_table_free(struct svmig_table *t)
 
 	for (i = 0; i < t->nregions; i++) {
 		free(t->regions[i].gen);
-		free(t->regions[i].tag);
+		free(t->regions[i].value);
 	}
 	free(t->regions);
-	t->regions = NULL;
-	t->nregions = 0;
+	free(t->channels);
+	memset(t, 0, sizeof(*t));
 }
 
 /* ---- nonce, AAD, AES-256-GCM ---- */
@@ -369,9 +439,13 @@ static int epoch_of(uint64_t seq, uint32_t *epoch)
 	return 0;
 }
 
-/* ct and tag from pt; the key is already in w->ctx. */
+/*
+ * ct and tag from pt1 || pt2 (either may be empty); the key is already in
+ * w->ctx.  ct is pt1_len + pt2_len bytes.
+ */
 static int gcm_seal(struct svmig_wire *w, uint64_t seq, const uint8_t *aad,
-		    size_t aad_len, const uint8_t *pt, size_t pt_len,
+		    size_t aad_len, const uint8_t *pt1, size_t pt1_len,
+		    const uint8_t *pt2, size_t pt2_len,
 		    uint8_t *ct, uint8_t tag[SVMIG_TAG_LEN])
 {
 	uint8_t nonce[SVMIG_NONCE_LEN];
@@ -381,11 +455,16 @@ static int gcm_seal(struct svmig_wire *w, uint64_t seq, const uint8_t *aad,
 	if (EVP_CipherInit_ex(w->ctx, NULL, NULL, NULL, nonce, 1) != 1 ||
 	    EVP_EncryptUpdate(w->ctx, NULL, &outl, aad, (int)aad_len) != 1)
 		return -EIO;
-	if (pt_len && (EVP_EncryptUpdate(w->ctx, ct, &outl, pt,
-					 (int)pt_len) != 1 ||
-		       (size_t)outl != pt_len))
+	if (pt1_len && (EVP_EncryptUpdate(w->ctx, ct, &outl, pt1,
+					  (int)pt1_len) != 1 ||
+			(size_t)outl != pt1_len))
 		return -EIO;
-	if (EVP_EncryptFinal_ex(w->ctx, ct + pt_len, &outl) != 1 || outl ||
+	if (pt2_len && (EVP_EncryptUpdate(w->ctx, ct + pt1_len, &outl, pt2,
+					  (int)pt2_len) != 1 ||
+			(size_t)outl != pt2_len))
+		return -EIO;
+	if (EVP_EncryptFinal_ex(w->ctx, ct + pt1_len + pt2_len, &outl) != 1 ||
+	    outl ||
 	    EVP_CIPHER_CTX_ctrl(w->ctx, EVP_CTRL_GCM_GET_TAG, SVMIG_TAG_LEN,
 				tag) != 1)
 		return -EIO;
@@ -421,55 +500,185 @@ out:
 
 /* ---- one end of a channel ---- */
 
+/* A table of one member, @w. */
+static int table_new(struct svmig_wire *w)
+{
+	w->table = calloc(1, sizeof(*w->table));
+	if (!w->table)
+		return -ENOMEM;
+	w->table->channels = malloc(sizeof(*w->table->channels));
+	if (!w->table->channels)
+		return -ENOMEM;
+	w->table->channels[0] = w->channel;
+	w->table->members = 1;
+	return 0;
+}
+
+/* @w leaves its table; the last member frees it. */
+static void table_leave(struct svmig_wire *w)
+{
+	struct svmig_table *t = w->table;
+	size_t i;
+
+	w->table = NULL;
+	if (!t)
+		return;
+	for (i = 0; i < t->members; i++) {
+		if (t->channels && t->channels[i] == w->channel) {
+			t->channels[i] = t->channels[t->members - 1];
+			break;
+		}
+	}
+	if (t->members)
+		t->members--;
+	if (!t->members) {
+		svmig_table_free(t);
+		free(t);
+	}
+}
+
 int svmig_wire_init(struct svmig_wire *w, uint32_t flags,
 		    const uint8_t session_id[SVMIG_SESSION_ID_LEN],
 		    uint32_t channel, const uint8_t secret[SVMIG_SECRET_LEN])
 {
-	uint32_t role = flags & ~SVMIG_KEY_STREAM;
+	uint32_t role = flags & ~(SVMIG_KEY_STREAM | SVMIG_KEY_REQUIRE_TPM_SALT);
 	int ret;
 
 	memset(w, 0, sizeof(*w));
-	if (role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER)
+	if ((role != SVMIG_ROLE_SENDER && role != SVMIG_ROLE_RECEIVER) ||
+	    (role == SVMIG_ROLE_SENDER && (flags & SVMIG_KEY_REQUIRE_TPM_SALT)))
 		return -EINVAL;
 	w->role = role;
 	w->stream = flags & SVMIG_KEY_STREAM;
+	w->require_tpm_salt = flags & SVMIG_KEY_REQUIRE_TPM_SALT;
 	w->channel = channel;
 	memcpy(w->session_id, session_id, SVMIG_SESSION_ID_LEN);
 	w->verdict = SVMIG_VERDICT_PENDING;
+	ret = -ENOMEM;
 	w->ctx = EVP_CIPHER_CTX_new();
-	if (!w->ctx)
-		return -ENOMEM;
+	w->kt_md = EVP_MD_CTX_new();
+	w->value_md = EVP_MD_CTX_new();
+	if (!w->ctx || !w->kt_md || !w->value_md || table_new(w))
+		goto fail;
 	if (w->stream) {
 		w->transcript = EVP_MD_CTX_new();
-		if (!w->transcript) {
-			svmig_wire_free(w);
-			return -ENOMEM;
-		}
-		if (EVP_DigestInit_ex(w->transcript, EVP_sha256(), NULL) != 1) {
-			svmig_wire_free(w);
-			return -EIO;
-		}
+		if (!w->transcript)
+			goto fail;
+		ret = -EIO;
+		if (EVP_DigestInit_ex(w->transcript, EVP_sha256(), NULL) != 1)
+			goto fail;
 	}
 	ret = svmig_kdf_k0(secret, session_id, w->k0);
-	if (ret) {
-		svmig_wire_free(w);
-		return ret;
-	}
+	if (!ret)
+		ret = svmig_kdf_table_key(w->k0, w->kt);
+	if (ret)
+		goto fail;
+	ret = -EIO;
+	if (EVP_DigestInit_ex(w->kt_md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(w->kt_md, w->kt, sizeof(w->kt)) != 1)
+		goto fail;
 	w->have_k0 = true;
 	return 0;
+fail:
+	svmig_wire_free(w);
+	return ret;
 }
 
 void svmig_wire_free(struct svmig_wire *w)
 {
 	EVP_CIPHER_CTX_free(w->ctx);	/* cleanses the key schedule */
 	EVP_MD_CTX_free(w->transcript);
-	svmig_table_free(&w->table);
+	EVP_MD_CTX_free(w->kt_md);	/* cleanses the absorbed KT */
+	EVP_MD_CTX_free(w->value_md);
+	table_leave(w);
 	OPENSSL_cleanse(w, sizeof(*w));
 }
 
 int svmig_wire_add_region(struct svmig_wire *w, uint32_t slot, uint64_t npages)
 {
-	return svmig_table_add_region(&w->table, slot, npages);
+	struct svmig_table_region *r;
+
+	if (w->table->members > 1) {
+		r = svmig_table_find(w->table, slot);
+		if (r)
+			return r->npages == npages ? 0 : -EEXIST;
+	}
+	return svmig_table_add_region(w->table, slot, npages);
+}
+
+/* No record sealed or opened yet (the HELLO included)? */
+static bool fresh(const struct svmig_wire *w)
+{
+	return !w->hello_done && !w->next_seq && !w->stats.records &&
+	       !w->manifest_done;
+}
+
+int svmig_wire_join(struct svmig_wire *w, struct svmig_wire *first)
+{
+	struct svmig_table *t = first->table;
+	uint32_t *channels;
+	size_t i;
+
+	if (w == first || w->table == t || w->role != first->role ||
+	    w->stream != first->stream || !fresh(w) || !fresh(first) ||
+	    w->table->nregions ||
+	    CRYPTO_memcmp(w->session_id, first->session_id,
+			  SVMIG_SESSION_ID_LEN) ||
+	    CRYPTO_memcmp(w->kt, first->kt, SVMIG_TABLE_KEY_LEN))
+		return -EINVAL;
+	for (i = 0; i < t->members; i++)
+		if (t->channels[i] == w->channel)
+			return -EEXIST;
+	channels = realloc(t->channels, (t->members + 1) * sizeof(*channels));
+	if (!channels)
+		return -ENOMEM;
+	t->channels = channels;
+	table_leave(w);
+	channels[t->members++] = w->channel;
+	w->table = t;
+	return 0;
+}
+
+uint32_t svmig_wire_session_verdict(struct svmig_wire *const *w, size_t n)
+{
+	uint8_t theirs[SUM_LEN] = { 0 }, mine[SUM_LEN] = { 0 };
+	uint64_t their_pages = 0, my_pages = 0;
+	bool pending = false;
+	size_t i, j;
+
+	if (!w || !n || !w[0] || w[0]->table->members != n)
+		return SVMIG_VERDICT_FAILED;
+	for (i = 0; i < n; i++) {
+		if (!w[i] || w[i]->role != SVMIG_ROLE_RECEIVER ||
+		    w[i]->table != w[0]->table)
+			return SVMIG_VERDICT_FAILED;
+		for (j = 0; j < i; j++)
+			if (w[j] == w[i])
+				return SVMIG_VERDICT_FAILED;
+	}
+	for (i = 0; i < n; i++) {
+		switch (w[i]->verdict) {
+		case SVMIG_VERDICT_PENDING:
+			pending = true;
+			break;
+		case SVMIG_VERDICT_VERIFIED:
+			break;
+		default:
+			return w[i]->verdict;
+		}
+	}
+	if (pending)
+		return SVMIG_VERDICT_PENDING;
+	if (w[0]->stream)
+		return SVMIG_VERDICT_VERIFIED;	/* each END is the whole story */
+	for (i = 0; i < n; i++) {
+		their_pages += w[i]->manifest_pages;
+		svmig_sum_add(theirs, w[i]->manifest_table_sum);
+		my_pages += w[i]->part_pages;
+		svmig_sum_add(mine, w[i]->part_sum);
+	}
+	return their_pages == my_pages && !CRYPTO_memcmp(theirs, mine, SUM_LEN) ?
+	       SVMIG_VERDICT_VERIFIED : SVMIG_VERDICT_MISMATCH;
 }
 
 int svmig_wire_set_next_seq(struct svmig_wire *w, uint64_t seq)
@@ -549,18 +758,21 @@ int svmig_wire_set_salt(struct svmig_wire *w,
 	return 0;
 }
 
-int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
-			const void *clear, size_t clear_len,
-			const void *pt, size_t pt_len, uint8_t *out)
+/* seal_raw with the plaintext in two pieces (a PAGE: identity, page). */
+static int seal_raw2(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
+		     const void *clear, size_t clear_len,
+		     const void *pt1, size_t pt1_len,
+		     const void *pt2, size_t pt2_len, uint8_t *out)
 {
 	uint8_t aad[SVMIG_AAD_MAX_LEN], h[SVMIG_HDR_LEN];
-	size_t aad_len;
+	size_t aad_len, pt_len = pt1_len + pt2_len;
 	uint32_t epoch;
 	uint64_t seq;
 	int ret;
 
-	if (clear_len > HELLO_CLEAR_LEN || pt_len > SEAL_RAW_PT_MAX ||
-	    (clear_len && !clear) || (pt_len && !pt))
+	if (clear_len > HELLO_CLEAR_LEN || pt1_len > SEAL_RAW_PT_MAX ||
+	    pt2_len > SEAL_RAW_PT_MAX - pt1_len ||
+	    (clear_len && !clear) || (pt1_len && !pt1) || (pt2_len && !pt2))
 		return -EINVAL;
 	if (!w->have_prk)
 		return -ENOKEY;
@@ -574,7 +786,7 @@ int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
 		return ret;
 	aad_len = make_aad(aad, w, h, clear, clear_len);
 	/* from here on, @hdr and @clear may alias @out: use the copies */
-	ret = gcm_seal(w, seq, aad, aad_len, pt, pt_len,
+	ret = gcm_seal(w, seq, aad, aad_len, pt1, pt1_len, pt2, pt2_len,
 		       out + SVMIG_HDR_LEN + clear_len,
 		       out + SVMIG_HDR_LEN + clear_len + pt_len);
 	if (ret)
@@ -584,6 +796,13 @@ int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
 		memcpy(out + SVMIG_HDR_LEN, aad + SVMIG_AAD_IMPLICIT_LEN +
 		       SVMIG_HDR_LEN, clear_len);
 	return (int)(SVMIG_HDR_LEN + clear_len + pt_len + SVMIG_TAG_LEN);
+}
+
+int svmig_wire_seal_raw(struct svmig_wire *w, const struct svmig_wire_hdr *hdr,
+			const void *clear, size_t clear_len,
+			const void *pt, size_t pt_len, uint8_t *out)
+{
+	return seal_raw2(w, hdr, clear, clear_len, pt, pt_len, NULL, 0, out);
 }
 
 /*
@@ -667,20 +886,26 @@ int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out)
 	return ret;
 }
 
+void svmig_wire_page_identity(uint8_t id[PAGE_ID_LEN], uint32_t slot,
+			      uint64_t page, uint32_t generation)
+{
+	put_be32(id, slot);
+	put_be32(id + 4, generation);
+	put_be64(id + 8, page);
+}
+
 int svmig_wire_seal_page_at(struct svmig_wire *w, uint64_t seq, uint32_t slot,
 			    uint64_t page, uint32_t generation,
 			    const uint8_t plaintext[SVMIG_PAGE_SIZE],
 			    uint8_t *out)
 {
-	uint8_t clear[PAGE_CLEAR_LEN];
+	uint8_t id[PAGE_ID_LEN];
 	struct svmig_wire_hdr hdr;
 
-	put_be32(clear, slot);
-	put_be32(clear + 4, generation);
-	put_be64(clear + 8, page);
+	svmig_wire_page_identity(id, slot, page, generation);
 	svmig_wire_hdr_fill(&hdr, SVMIG_REC_PAGE, PAGE_LENGTH, seq);
-	return svmig_wire_seal_raw(w, &hdr, clear, sizeof(clear), plaintext,
-				   SVMIG_PAGE_SIZE, out);
+	return seal_raw2(w, &hdr, NULL, 0, id, sizeof(id), plaintext,
+			 SVMIG_PAGE_SIZE, out);
 }
 
 /* A sender of mode @stream, between its HELLO and its MANIFEST or END? */
@@ -695,43 +920,48 @@ static int sender_may_seal(const struct svmig_wire *w, bool stream)
 int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
 			 const uint8_t plaintext[SVMIG_PAGE_SIZE], uint8_t *out)
 {
+	uint8_t v[SUM_LEN];
 	struct svmig_table_region *r;
 	uint32_t gen;
-	int ret;
+	int ret, len;
 
 	ret = sender_may_seal(w, false);
 	if (ret)
 		return ret;
-	r = svmig_table_find(&w->table, slot);
+	r = svmig_table_find(w->table, slot);
 	if (!r || page >= r->npages)
 		return -EINVAL;
 	if (r->gen[page] == UINT32_MAX)
 		return -EOVERFLOW;
 	gen = r->gen[page] + 1;
-	ret = sealed(w, out, svmig_wire_seal_page_at(w, w->next_seq, slot,
-						     page, gen, plaintext, out));
-	if (ret < 0)
-		return ret;
-	r->gen[page] = gen;
-	memcpy(r->tag[page], out + ret - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
-	w->page_records++;
-	w->stats.pages++;
-	return ret;
-}
-
-/* The manifest of a table: be64 pages, be64 page_records, digest. */
-static int make_manifest(uint8_t m[MANIFEST_PT_LEN],
-			 const struct svmig_table *t, uint64_t page_records)
-{
-	uint64_t pages;
-	int ret;
-
-	ret = svmig_table_digest(t, m + 16, &pages);
+	len = svmig_wire_seal_page_at(w, w->next_seq, slot, page, gen,
+				      plaintext, out);
+	if (len < 0)
+		return len;
+	/* the value first: if it fails, nothing has changed */
+	ret = wire_value(w, slot, page, gen, out + len - SVMIG_TAG_LEN, v);
+	if (!ret)
+		ret = advance(w, out, (size_t)len);
 	if (ret)
 		return ret;
+	if (!r->gen[page])
+		w->part_pages++;
+	svmig_sum_add(w->part_sum, v);
+	svmig_sum_sub(w->part_sum, r->value[page]);
+	r->gen[page] = gen;
+	memcpy(r->value[page], v, SUM_LEN);
+	w->page_records++;
+	w->stats.pages++;
+	return len;
+}
+
+/* The MANIFEST's plaintext: be64 pages, be64 page_records, table_sum. */
+static void make_manifest(uint8_t m[MANIFEST_PT_LEN], uint64_t pages,
+			  uint64_t page_records, const uint8_t sum[SUM_LEN])
+{
 	put_be64(m, pages);
 	put_be64(m + 8, page_records);
-	return 0;
+	memcpy(m + 16, sum, SUM_LEN);
 }
 
 int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out)
@@ -743,9 +973,7 @@ int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out)
 	ret = sender_may_seal(w, false);
 	if (ret)
 		return ret;
-	ret = make_manifest(m, &w->table, w->page_records);
-	if (ret)
-		return ret;
+	make_manifest(m, w->part_pages, w->page_records, w->part_sum);
 	svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, MANIFEST_LENGTH,
 			    w->next_seq);
 	ret = sealed(w, out, svmig_wire_seal_raw(w, &hdr, NULL, 0, m,
@@ -821,11 +1049,12 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	const uint8_t *hello = buf + SVMIG_HDR_LEN;
 	const uint8_t *salt = hello + 8 + SVMIG_SESSION_ID_LEN;
 	uint8_t aad[SVMIG_AAD_MAX_LEN], prk[SVMIG_KEY_LEN];
+	uint32_t flags = get_be32(hello + 4);
 	size_t aad_len;
 	int ret;
 
 	/* flags: exactly this end's mode, and maybe the TPM salt */
-	if ((get_be32(hello + 4) & ~SVMIG_HELLO_F_TPM_SALT) !=
+	if ((flags & ~SVMIG_HELLO_F_TPM_SALT) !=
 	    (w->stream ? SVMIG_HELLO_F_STREAM : 0))
 		return refuse(w, -EPROTO);
 	if (get_be32(hello) != w->channel ||
@@ -843,12 +1072,16 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 		ret = gcm_open(w, 0, aad, aad_len, NULL, 0,
 			       hello + HELLO_CLEAR_LEN);
 	}
+	/* authentic: the TPM bit is the sender's word, and may be required */
+	if (!ret && w->require_tpm_salt && !(flags & SVMIG_HELLO_F_TPM_SALT))
+		ret = -EKEYREJECTED;
 	if (!ret)
 		ret = advance(w, buf, len);
 	if (ret) {
 		OPENSSL_cleanse(prk, sizeof(prk));
 		drop_key(w);
-		return ret == -EBADMSG ? refuse(w, ret) : ret;
+		return ret == -EBADMSG || ret == -EKEYREJECTED ?
+		       refuse(w, ret) : ret;
 	}
 	memcpy(w->prk, prk, sizeof(prk));
 	OPENSSL_cleanse(prk, sizeof(prk));
@@ -857,7 +1090,7 @@ static int open_hello(struct svmig_wire *w, const uint8_t *buf, size_t len)
 	OPENSSL_cleanse(w->k0, sizeof(w->k0));
 	w->have_k0 = false;
 	w->hello_done = true;
-	w->tpm_salt = get_be32(hello + 4) & SVMIG_HELLO_F_TPM_SALT;
+	w->tpm_salt = flags & SVMIG_HELLO_F_TPM_SALT;
 	return 0;
 }
 
@@ -887,9 +1120,9 @@ static int open_at(struct svmig_wire *w, const uint8_t *buf, size_t len,
 
 /* The same for the record in sequence (not a HELLO), refused and counted. */
 static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
-		     uint64_t seq, size_t clear_len)
+		     uint64_t seq)
 {
-	int ret = open_at(w, buf, len, seq, clear_len);
+	int ret = open_at(w, buf, len, seq, 0);
 
 	return ret == -EBADMSG || ret == -EPROTO ? refuse(w, ret) : ret;
 }
@@ -897,18 +1130,33 @@ static int open_body(struct svmig_wire *w, const uint8_t *buf, size_t len,
 static int open_page(struct svmig_wire *w, const uint8_t *buf, size_t len,
 		     uint64_t seq, uint8_t *out, struct svmig_wire_rec *rec)
 {
-	const uint8_t *clear = buf + SVMIG_HDR_LEN;
-	uint32_t slot = get_be32(clear), gen = get_be32(clear + 4);
-	uint64_t page = get_be64(clear + 8);
+	const uint8_t *id = w->scratch, *tag = buf + len - SVMIG_TAG_LEN;
 	struct svmig_table_region *r;
+	uint8_t v[SUM_LEN];
+	uint32_t slot, gen;
+	uint64_t page;
+	bool stale;
 	int ret;
 
-	r = svmig_table_find(&w->table, slot);
-	if (!r || page >= r->npages || !gen)
-		return refuse(w, -EPROTO);
-	ret = open_body(w, buf, len, seq, PAGE_CLEAR_LEN);
+	/* the tag first: the identity is part of the plaintext */
+	ret = open_body(w, buf, len, seq);
 	if (ret)
 		return ret;
+	slot = get_be32(id);
+	gen = get_be32(id + 4);
+	page = get_be64(id + 8);
+	r = svmig_table_find(w->table, slot);
+	if (!r || page >= r->npages || !gen) {
+		ret = refuse(w, -EPROTO);
+		goto out;
+	}
+	stale = gen <= r->gen[page];
+	/* the value before anything moves: if it fails, nothing has */
+	if (!stale) {
+		ret = wire_value(w, slot, page, gen, tag, v);
+		if (ret)
+			goto out;
+	}
 	ret = advance(w, buf, len);
 	if (ret)
 		goto out;
@@ -916,18 +1164,22 @@ static int open_page(struct svmig_wire *w, const uint8_t *buf, size_t len,
 	rec->slot = slot;
 	rec->generation = gen;
 	rec->page = page;
-	if (gen <= r->gen[page]) {
+	if (stale) {
 		rec->stale = true;
 		w->stats.stale_pages++;
 	} else {
+		if (!r->gen[page])
+			w->part_pages++;
+		svmig_sum_add(w->part_sum, v);
+		svmig_sum_sub(w->part_sum, r->value[page]);
 		r->gen[page] = gen;
-		memcpy(r->tag[page], buf + len - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+		memcpy(r->value[page], v, SUM_LEN);
 		w->stats.pages++;
 		if (out)
-			memcpy(out, w->scratch, SVMIG_PAGE_SIZE);
+			memcpy(out, id + PAGE_ID_LEN, SVMIG_PAGE_SIZE);
 	}
 out:
-	OPENSSL_cleanse(w->scratch, SVMIG_PAGE_SIZE);
+	OPENSSL_cleanse(w->scratch, PAGE_PT_LEN);
 	return ret;
 }
 
@@ -937,7 +1189,7 @@ static int open_data(struct svmig_wire *w, const uint8_t *buf, size_t len,
 	size_t n = len - SVMIG_HDR_LEN - SVMIG_TAG_LEN;
 	int ret;
 
-	ret = open_body(w, buf, len, seq, 0);
+	ret = open_body(w, buf, len, seq);
 	if (ret)
 		return ret;
 	ret = advance(w, buf, len);
@@ -953,43 +1205,60 @@ static int open_data(struct svmig_wire *w, const uint8_t *buf, size_t len,
 }
 
 /*
- * MANIFEST or END: the receiver's own, computed before the record counts,
- * against the sealed one; both are be64, be64, 32-byte hash.
+ * MANIFEST: page_records against the page records this channel saw
+ * (accepted + stale); for a wire alone in its table also pages and the
+ * sum against its part, which is then the whole table.
  */
-static int open_final(struct svmig_wire *w, const uint8_t *buf, size_t len,
-		      uint64_t seq, struct svmig_wire_rec *rec)
+static int open_manifest(struct svmig_wire *w, const uint8_t *buf, size_t len,
+			 uint64_t seq, struct svmig_wire_rec *rec)
 {
 	const uint8_t *theirs = w->scratch;
-	uint8_t mine[MANIFEST_PT_LEN];
+	bool ok;
 	int ret;
 
-	_Static_assert(MANIFEST_PT_LEN == END_PT_LEN, "final records");
-	ret = open_body(w, buf, len, seq, 0);
+	ret = open_body(w, buf, len, seq);
 	if (ret)
 		return ret;
-	if (w->stream)
-		ret = svmig_wire_end_plaintext(w, mine);
-	else
-		ret = make_manifest(mine, &w->table, w->page_records);
+	ret = advance(w, buf, len);
+	if (!ret) {
+		rec->manifest_pages = get_be64(theirs);
+		rec->manifest_page_records = get_be64(theirs + 8);
+		memcpy(rec->manifest_table_sum, theirs + 16, SUM_LEN);
+		ok = rec->manifest_page_records == w->page_records;
+		if (w->table->members == 1)
+			ok = ok && rec->manifest_pages == w->part_pages &&
+			     !CRYPTO_memcmp(theirs + 16, w->part_sum, SUM_LEN);
+		w->verdict = ok ? SVMIG_VERDICT_VERIFIED :
+				  SVMIG_VERDICT_MISMATCH;
+		w->manifest_pages = rec->manifest_pages;
+		memcpy(w->manifest_table_sum, theirs + 16, SUM_LEN);
+		w->manifest_done = true;
+	}
+	OPENSSL_cleanse(w->scratch, MANIFEST_PT_LEN);
+	return ret;
+}
+
+/* END: records, bytes and transcript, computed before the END counts. */
+static int open_end(struct svmig_wire *w, const uint8_t *buf, size_t len,
+		    uint64_t seq, struct svmig_wire_rec *rec)
+{
+	const uint8_t *theirs = w->scratch;
+	uint8_t mine[END_PT_LEN];
+	int ret;
+
+	ret = open_body(w, buf, len, seq);
+	if (ret)
+		return ret;
+	ret = svmig_wire_end_plaintext(w, mine);
 	if (!ret)
 		ret = advance(w, buf, len);
 	if (!ret) {
-		/* END: records, bytes and transcript; MANIFEST: pages,
-		 * page records seen (accepted + stale) and digest */
 		w->verdict = CRYPTO_memcmp(mine, theirs, sizeof(mine)) ?
 			     SVMIG_VERDICT_MISMATCH : SVMIG_VERDICT_VERIFIED;
 		w->manifest_done = true;
-		if (w->stream) {
-			rec->end_records = get_be64(theirs);
-			rec->end_bytes = get_be64(theirs + 8);
-			memcpy(rec->end_transcript, theirs + 16,
-			       SVMIG_HASH_LEN);
-		} else {
-			rec->manifest_pages = get_be64(theirs);
-			rec->manifest_page_records = get_be64(theirs + 8);
-			memcpy(rec->manifest_digest, theirs + 16,
-			       SVMIG_HASH_LEN);
-		}
+		rec->end_records = get_be64(theirs);
+		rec->end_bytes = get_be64(theirs + 8);
+		memcpy(rec->end_transcript, theirs + 16, SVMIG_HASH_LEN);
 	}
 	OPENSSL_cleanse(w->scratch, sizeof(mine));
 	OPENSSL_cleanse(mine, sizeof(mine));
@@ -1004,8 +1273,7 @@ static int open_final(struct svmig_wire *w, const uint8_t *buf, size_t len,
 static int out_of_seq(struct svmig_wire *w, const uint8_t *buf, size_t len,
 		      uint8_t type, uint64_t seq)
 {
-	size_t clear_len = type == SVMIG_REC_HELLO ? HELLO_CLEAR_LEN :
-			   type == SVMIG_REC_PAGE ? PAGE_CLEAR_LEN : 0;
+	size_t clear_len = type == SVMIG_REC_HELLO ? HELLO_CLEAR_LEN : 0;
 	int ret;
 
 	if (!w->hello_done)
@@ -1058,8 +1326,11 @@ int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 	case SVMIG_REC_DATA:
 		ret = open_data(w, buf, len, seq, out, &r);
 		break;
-	default:			/* MANIFEST, END */
-		ret = open_final(w, buf, len, seq, &r);
+	case SVMIG_REC_MANIFEST:
+		ret = open_manifest(w, buf, len, seq, &r);
+		break;
+	default:			/* END */
+		ret = open_end(w, buf, len, seq, &r);
 		break;
 	}
 	if (ret)
@@ -1072,290 +1343,13 @@ int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 	return 0;
 }
 
-/* ---- test vectors ---- */
-
-static void put_hex(FILE *f, const char *key, const uint8_t *p, size_t len)
+int svmig_wire_eof(struct svmig_wire *w, size_t partial)
 {
-	size_t i;
-
-	fprintf(f, "%s=", key);
-	for (i = 0; i < len; i++)
-		fprintf(f, "%02x", p[i]);
-	fputc('\n', f);
-}
-
-static void fill_range(uint8_t *p, size_t len, uint8_t first)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)(first + i);
-}
-
-/* byte i = (i * mul + add) & 0xff */
-static void fill_pattern(uint8_t *p, size_t len, unsigned int mul,
-			 unsigned int add)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)((i * mul + add) & 0xff);
-}
-
-/* The nonce, AAD and bytes of a record @rec of length @len. */
-static void put_record(FILE *f, const struct svmig_wire *w, const char *name,
-		       const uint8_t *rec, size_t len, size_t clear_len)
-{
-	uint8_t nonce[SVMIG_NONCE_LEN], aad[SVMIG_AAD_MAX_LEN];
-	char key[64];
-	size_t aad_len;
-
-	make_nonce(nonce, get_be64(rec + 8));
-	aad_len = make_aad(aad, w, rec, rec + SVMIG_HDR_LEN, clear_len);
-	snprintf(key, sizeof(key), "%s_nonce", name);
-	put_hex(f, key, nonce, sizeof(nonce));
-	snprintf(key, sizeof(key), "%s_aad", name);
-	put_hex(f, key, aad, aad_len);
-	snprintf(key, sizeof(key), "%s_tag", name);
-	put_hex(f, key, rec + len - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
-	put_hex(f, name, rec, len);
-}
-
-#define VEC_CHANNEL	3u
-#define VEC_SEQ_EPOCH1	(1ULL << SVMIG_EPOCH_SHIFT)
-
-/*
- * The stream section: a stream-mode sender with the same inputs, @pt and
- * @rec big enough for any record.
- */
-static int write_stream_vectors(FILE *f, const uint8_t *secret,
-				const uint8_t *sid, const uint8_t *salt,
-				uint8_t *pt, uint8_t *rec)
-{
-	static const struct { size_t len; unsigned int mul, add; } data[] = {
-		{ 5, 5, 7 }, { 300, 13, 0x21 },
-	};
-	uint8_t tags[3][SVMIG_TAG_LEN], end[END_PT_LEN];
-	struct svmig_wire w;
-	size_t i;
-	int ret;
-
-	ret = svmig_wire_init(&w, SVMIG_ROLE_SENDER | SVMIG_KEY_STREAM, sid,
-			      VEC_CHANNEL, secret);
-	if (ret)
-		return ret;
-	ret = svmig_wire_set_salt(&w, salt);
-	if (ret)
-		goto out;
-	fputs("#\n# == Stream mode ==\n"
-	      "# A second sender, keyed for stream mode (SVMIG_KEY_STREAM) with\n"
-	      "# the inputs above, so the same K0, PRK and K(0) (test vectors\n"
-	      "# only: real channels never share a salt), sealing the records\n"
-	      "# below in this order.\n"
-	      "#\n"
-	      "# HELLO: seq 0, key K(0); channel 3, flags 1\n"
-	      "# (SVMIG_HELLO_F_STREAM), session_id, salt\n", f);
-	ret = svmig_wire_seal_hello(&w, rec);
-	if (ret < 0)
-		goto out;
-	put_record(f, &w, "stream_hello", rec, (size_t)ret, HELLO_CLEAR_LEN);
-	memcpy(tags[0], rec + ret - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
-	for (i = 0; i < 2; i++) {
-		char name[32];
-
-		fprintf(f, "#\n# DATA: seq %zu, key K(0); %zu bytes of stream,"
-			" byte i = (i * %u + 0x%02x) & 0xff\n", i + 1, data[i].len,
-			data[i].mul, data[i].add);
-		fill_pattern(pt, data[i].len, data[i].mul, data[i].add);
-		ret = svmig_wire_seal_data(&w, pt, data[i].len, rec);
-		if (ret < 0)
-			goto out;
-		snprintf(name, sizeof(name), "stream_data%zu", i + 1);
-		put_record(f, &w, name, rec, (size_t)ret, 0);
-		memcpy(tags[i + 1], rec + ret - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
+	if (w->role != SVMIG_ROLE_RECEIVER)
+		return -EPERM;
+	if (!w->manifest_done) {
+		w->verdict = SVMIG_VERDICT_TRUNCATED;
+		return -ENODATA;
 	}
-	ret = svmig_wire_end_plaintext(&w, end);
-	if (ret)
-		goto out;
-	fputs("#\n# END: seq 3, key K(0).  The transcript input: the tags of\n"
-	      "# the HELLO and the two DATA records, in order\n", f);
-	put_hex(f, "stream_transcript_input", (const uint8_t *)tags,
-		sizeof(tags));
-	fprintf(f, "# the plaintext: be64 records (%llu) || be64 bytes (%llu)"
-		" || SHA-256 of the transcript input\n",
-		(unsigned long long)get_be64(end),
-		(unsigned long long)get_be64(end + 8));
-	put_hex(f, "stream_end_plaintext", end, sizeof(end));
-	ret = svmig_wire_seal_end(&w, rec);
-	if (ret < 0)
-		goto out;
-	put_record(f, &w, "stream_end", rec, (size_t)ret, 0);
-	ret = 0;
-out:
-	OPENSSL_cleanse(pt, SVMIG_STREAM_RECORD_MAX);
-	svmig_wire_free(&w);
-	return ret;
-}
-
-int svmig_wire_write_vectors(FILE *f)
-{
-	uint8_t secret[SVMIG_SECRET_LEN], sid[SVMIG_SESSION_ID_LEN];
-	uint8_t salt[SVMIG_SALT_LEN], k0[SVMIG_KEY_LEN], prk[SVMIG_KEY_LEN];
-	uint8_t key[SVMIG_KEY_LEN], info[sizeof(SVMIG_LABEL_KEY) - 1 + 8];
-	uint8_t e[SVMIG_DIGEST_ENTRY_LEN], m[MANIFEST_PT_LEN];
-	uint8_t *pt = NULL, *rec = NULL;
-	struct svmig_table_region *r;
-	struct svmig_wire w;
-	uint32_t epoch;
-	uint64_t page;
-	size_t i;
-	int ret;
-
-	fill_range(secret, sizeof(secret), 0x00);
-	fill_range(sid, sizeof(sid), 0xa0);
-	fill_range(salt, sizeof(salt), 0x40);
-
-	fputs("# svmig wire-format test vectors, wire version 1\n"
-	      "# (Documentation/wire-format.rst).  Generated by svmig-vectors\n"
-	      "# (userspace/tools/svmig-vectors.c, OpenSSL); do not edit: the\n"
-	      "# unit tests regenerate this file and compare.\n"
-	      "#\n"
-	      "# Format: key=value lines; '#' lines are comments.  Integers are\n"
-	      "# decimal, byte strings hex.  \"x..y\" below means the bytes\n"
-	      "# x, x+1, ..., y.  Every record is given whole (header\n"
-	      "# included) with its nonce, its AAD (implicit part included)\n"
-	      "# and its tag.\n"
-	      "#\n"
-	      "# == Inputs ==\n"
-	      "# secret: bytes 00..1f\n", f);
-	put_hex(f, "secret", secret, sizeof(secret));
-	fputs("# session_id: bytes a0..af\n", f);
-	put_hex(f, "session_id", sid, sizeof(sid));
-	fprintf(f, "channel=%u\n", VEC_CHANNEL);
-	fputs("# salt (the sender's TPM would draw it): bytes 40..5f\n", f);
-	put_hex(f, "salt", salt, sizeof(salt));
-
-	fputs("#\n# == Key schedule ==\n"
-	      "# K0 = HKDF-Extract(salt = \"svmig v1 session\" || session_id,"
-	      " IKM = secret)\n", f);
-	ret = svmig_kdf_k0(secret, sid, k0);
-	if (ret)
-		return ret;
-	put_hex(f, "k0", k0, sizeof(k0));
-	fputs("# PRK = HKDF-Extract(salt = salt, IKM = K0)\n", f);
-	ret = svmig_kdf_prk(k0, salt, prk);
-	if (ret)
-		goto out_keys;
-	put_hex(f, "prk", prk, sizeof(prk));
-	for (epoch = 0; epoch < 2; epoch++) {
-		char name[32];
-
-		fprintf(f, "# K(%u) = HKDF-Expand(PRK, info = \"svmig v1 key s2r\""
-			" || be32(channel) || be32(%u), L = 32)\n", epoch, epoch);
-		key_info(info, VEC_CHANNEL, epoch);
-		snprintf(name, sizeof(name), "key%u_info", epoch);
-		put_hex(f, name, info, sizeof(info));
-		ret = svmig_kdf_key(prk, VEC_CHANNEL, epoch, key);
-		if (ret)
-			goto out_keys;
-		snprintf(name, sizeof(name), "key%u", epoch);
-		put_hex(f, name, key, sizeof(key));
-	}
-
-	ret = svmig_wire_init(&w, SVMIG_ROLE_SENDER, sid, VEC_CHANNEL, secret);
-	if (ret)
-		goto out_keys;
-	pt = malloc(SVMIG_STREAM_RECORD_MAX);
-	rec = calloc(1, SVMIG_REC_MAX_LEN);
-	ret = -ENOMEM;
-	if (!pt || !rec)
-		goto out;
-	if ((ret = svmig_wire_add_region(&w, 0, 4)) ||
-	    (ret = svmig_wire_add_region(&w, 1, 8)) ||
-	    (ret = svmig_wire_set_salt(&w, salt)))
-		goto out;
-
-	fputs("#\n# == Records ==\n"
-	      "# One sender, the inputs above, regions slot 0 (4 pages) and\n"
-	      "# slot 1 (8 pages), sealing the records below in this order.\n"
-	      "#\n"
-	      "# HELLO: seq 0, key K(0); channel 3, flags 0, session_id, salt\n",
-	      f);
-	ret = svmig_wire_seal_hello(&w, rec);
-	if (ret < 0)
-		goto out;
-	put_record(f, &w, "hello", rec, (size_t)ret, HELLO_CLEAR_LEN);
-
-	fputs("#\n# PAGE: seq 1, key K(0); slot 1, page 5, generation 1;\n"
-	      "# plaintext byte i (i = 0..4095) = (i * 7 + 1) & 0xff\n", f);
-	fill_pattern(pt, SVMIG_PAGE_SIZE, 7, 1);
-	ret = svmig_wire_seal_page(&w, 1, 5, pt, rec);
-	if (ret < 0)
-		goto out;
-	put_record(f, &w, "page1", rec, (size_t)ret, PAGE_CLEAR_LEN);
-
-	fputs("#\n# PAGE (a resend of the same page): seq 2, key K(0); slot 1,\n"
-	      "# page 5, generation 2; plaintext byte i = (i * 11 + 3) & 0xff\n",
-	      f);
-	fill_pattern(pt, SVMIG_PAGE_SIZE, 11, 3);
-	ret = svmig_wire_seal_page(&w, 1, 5, pt, rec);
-	if (ret < 0)
-		goto out;
-	put_record(f, &w, "page2", rec, (size_t)ret, PAGE_CLEAR_LEN);
-
-	fputs("#\n# PAGE after a rekey: the sender skips to seq 1048576\n"
-	      "# (1 << 20, the first of epoch 1), key K(1); slot 0, page 2,\n"
-	      "# generation 1; plaintext byte i = (i * 3 + 0x55) & 0xff\n", f);
-	ret = svmig_wire_set_next_seq(&w, VEC_SEQ_EPOCH1);
-	if (ret)
-		goto out;
-	fill_pattern(pt, SVMIG_PAGE_SIZE, 3, 0x55);
-	ret = svmig_wire_seal_page(&w, 0, 2, pt, rec);
-	if (ret < 0)
-		goto out;
-	put_record(f, &w, "page3", rec, (size_t)ret, PAGE_CLEAR_LEN);
-
-	fputs("#\n# MANIFEST: seq 1048577, key K(1).  The page table digest\n"
-	      "# input, one 32-byte entry per page with generation != 0, slots\n"
-	      "# then pages ascending: be32(slot) || be64(page) ||\n"
-	      "# be32(generation) || tag\n", f);
-	for (i = 0; i < w.table.nregions; i++) {
-		r = &w.table.regions[i];
-		for (page = 0; page < r->npages; page++) {
-			char name[48];
-
-			if (!r->gen[page])
-				continue;
-			digest_entry(e, r, page);
-			snprintf(name, sizeof(name), "manifest_entry_slot%u_page%llu",
-				 r->slot, (unsigned long long)page);
-			put_hex(f, name, e, sizeof(e));
-		}
-	}
-	ret = make_manifest(m, &w.table, w.page_records);
-	if (ret)
-		goto out;
-	fprintf(f, "# the plaintext: be64 pages (%llu) || be64 page_records"
-		" (%llu) || SHA-256 of the entries\n",
-		(unsigned long long)get_be64(m),
-		(unsigned long long)get_be64(m + 8));
-	put_hex(f, "manifest_plaintext", m, sizeof(m));
-	ret = svmig_wire_seal_manifest(&w, rec);
-	if (ret < 0)
-		goto out;
-	put_record(f, &w, "manifest", rec, (size_t)ret, 0);
-	ret = write_stream_vectors(f, secret, sid, salt, pt, rec);
-	if (!ret && ferror(f))
-		ret = -EIO;
-out:
-	if (pt)
-		OPENSSL_cleanse(pt, SVMIG_STREAM_RECORD_MAX);
-	free(pt);
-	free(rec);
-	svmig_wire_free(&w);
-out_keys:
-	OPENSSL_cleanse(k0, sizeof(k0));
-	OPENSSL_cleanse(prk, sizeof(prk));
-	OPENSSL_cleanse(key, sizeof(key));
-	return ret;
+	return partial ? refuse(w, -EPROTO) : 0;
 }

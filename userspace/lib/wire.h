@@ -14,20 +14,35 @@
  *
  * Receiver errors are the kernel's:
  *   -EPROTO   malformed record: buffer length, version, type (unknown or
- *             of the other mode), reserved field, length field, HELLO
- *             flags (other bits, or the other mode), a record out of place
- *             (first record not a HELLO, a second HELLO, anything after the
- *             MANIFEST or END), unknown slot or page outside its region;
- *   -EILSEQ   seq is not the next one (replayed, reordered, dropped);
- *   -EBADMSG  the tag does not verify, or the HELLO names another channel
- *             or session.
- * Checks run in the order: header, seq, place, clear part, tag.  A refused
- * record changes nothing but the error counters (and w->failed), and
- * writes nothing to the caller's buffers except a zeroed *rec; it is not
- * fatal here (the genuine record is still accepted after it), whatever a
- * kernel channel does.  A PAGE whose generation is not above the one in
- * the table (so generation 0 always) is authentic but stale: counted,
- * nothing written, table unchanged.
+ *             of the other mode), reserved field, length field, a record
+ *             out of place (first record not a HELLO, a second HELLO,
+ *             anything after the MANIFEST or END), HELLO flags (other
+ *             bits, or the other mode); once authentic, a PAGE naming an
+ *             unknown slot, a page outside its region or generation 0;
+ *   -EILSEQ   seq is not the next one (replayed, reordered, dropped) and
+ *             the record is authentic under the seq it carries;
+ *   -EBADMSG  the tag does not verify (or seq is not the next one and the
+ *             record does not authenticate under it), or the HELLO names
+ *             another channel or session;
+ *   -EKEYREJECTED  an authentic HELLO without SVMIG_HELLO_F_TPM_SALT at a
+ *             receiver initialised with SVMIG_KEY_REQUIRE_TPM_SALT;
+ *   -ENODATA  (svmig_wire_eof) the stream ended before the MANIFEST or END.
+ * Checks run in the order: header, seq, place, HELLO clear fields, tag,
+ * then what the tag protected (a PAGE's identity).  A refused record
+ * changes nothing but the error counters (and w->failed), and writes
+ * nothing to the caller's buffers except a zeroed *rec; it is not fatal
+ * here (the genuine record is still accepted after it), whatever a kernel
+ * channel does.  A PAGE whose generation is not above the one in the
+ * page table is authentic but stale: counted, nothing written, table and
+ * parts unchanged.
+ *
+ * Sessions: every wire has a page table (Documentation/wire-format.rst,
+ * "The page table and its sums"); svmig_wire_join() makes wires share one,
+ * as the channels of a session (SVMIG_KEY_SESSION) do.  Each wire keeps
+ * its part (w->part_pages, w->part_sum).  A MANIFEST's verdict is the
+ * full one for a wire alone in its table; for a wire whose table is
+ * shared it covers the channel's page_records only, and
+ * svmig_wire_session_verdict() gives the session's.
  */
 #ifndef SVMIG_WIRE_H
 #define SVMIG_WIRE_H
@@ -48,9 +63,8 @@ extern "C" {
 				 sizeof(struct svmig_wire_hello))
 /* the largest record on the wire (a full DATA record) */
 #define SVMIG_REC_MAX_LEN	SVMIG_DATA_REC_MAX
-/* one page-table digest entry: be32 slot, be64 page, be32 gen, tag */
-#define SVMIG_DIGEST_ENTRY_LEN	32
-
+/* one table value's SHA-256 input after KT: be32 slot, be64 page, be32 gen, tag */
+#define SVMIG_TABLE_INPUT_LEN	32
 
 /* ---- HKDF-SHA-256 (RFC 5869), thin wrappers over EVP_KDF "HKDF" ---- */
 
@@ -69,7 +83,7 @@ int svmig_hkdf_expand(const uint8_t *prk, size_t prk_len,
 
 /* ---- the key schedule, one step each ---- */
 
-/* K0 = HKDF-Extract(salt = "svmig v1 session" || session_id, IKM = secret) */
+/* K0 = HKDF-Extract(salt = "svmig v2 session" || session_id, IKM = secret) */
 int svmig_kdf_k0(const uint8_t secret[SVMIG_SECRET_LEN],
 		 const uint8_t session_id[SVMIG_SESSION_ID_LEN],
 		 uint8_t k0[SVMIG_KEY_LEN]);
@@ -77,23 +91,49 @@ int svmig_kdf_k0(const uint8_t secret[SVMIG_SECRET_LEN],
 int svmig_kdf_prk(const uint8_t k0[SVMIG_KEY_LEN],
 		  const uint8_t salt[SVMIG_SALT_LEN],
 		  uint8_t prk[SVMIG_KEY_LEN]);
-/* K(epoch) = HKDF-Expand(PRK, "svmig v1 key s2r" || be32(channel) || be32(epoch), 32) */
+/* K(epoch) = HKDF-Expand(PRK, "svmig v2 key s2r" || be32(channel) || be32(epoch), 32) */
 int svmig_kdf_key(const uint8_t prk[SVMIG_KEY_LEN], uint32_t channel,
 		  uint32_t epoch, uint8_t key[SVMIG_KEY_LEN]);
 
-/* ---- the page table and its digest ---- */
+/* KT = HKDF-Expand(K0, "svmig v2 table key", 64) */
+int svmig_kdf_table_key(const uint8_t k0[SVMIG_KEY_LEN],
+			uint8_t kt[SVMIG_TABLE_KEY_LEN]);
+/* FP = HKDF-Expand(K0, "svmig v2 session fp", 32) */
+int svmig_kdf_fp(const uint8_t k0[SVMIG_KEY_LEN], uint8_t fp[SVMIG_HASH_LEN]);
+
+/* ---- the page table and its sums ---- */
+
+/*
+ * v = the first 16 bytes of SHA-256(KT || be32(slot) || be64(page) ||
+ * be32(generation) || tag), a 128-bit big-endian integer.
+ */
+int svmig_table_value(const uint8_t kt[SVMIG_TABLE_KEY_LEN], uint32_t slot,
+		      uint64_t page, uint32_t generation,
+		      const uint8_t tag[SVMIG_TAG_LEN],
+		      uint8_t v[SVMIG_TABLE_SUM_LEN]);
+/* sum = sum + v, and sum = sum - v, mod 2^128 (16 bytes, big-endian) */
+void svmig_sum_add(uint8_t sum[SVMIG_TABLE_SUM_LEN],
+		   const uint8_t v[SVMIG_TABLE_SUM_LEN]);
+void svmig_sum_sub(uint8_t sum[SVMIG_TABLE_SUM_LEN],
+		   const uint8_t v[SVMIG_TABLE_SUM_LEN]);
 
 struct svmig_table_region {
 	uint32_t slot;
 	uint64_t npages;
 	uint32_t *gen;			/* [npages], 0: never sent/accepted */
-	uint8_t (*tag)[SVMIG_TAG_LEN];	/* [npages] */
+	uint8_t (*value)[SVMIG_TABLE_SUM_LEN];	/* [npages], 0 with gen 0 */
 };
 
-/* Regions kept sorted by slot.  Zero-initialise before first use. */
+/*
+ * Regions kept sorted by slot.  Zero-initialise before first use.  A
+ * wire's table also counts the wires that share it (members) and their
+ * channel numbers; a table of one's own has no members.
+ */
 struct svmig_table {
 	struct svmig_table_region *regions;
 	size_t nregions;
+	size_t members;
+	uint32_t *channels;		/* [members] */
 };
 
 /* -EEXIST: slot already present; -EINVAL: npages 0; -ENOMEM. */
@@ -102,16 +142,15 @@ int svmig_table_add_region(struct svmig_table *t, uint32_t slot,
 /* The region of @slot, or NULL. */
 struct svmig_table_region *svmig_table_find(const struct svmig_table *t,
 					    uint32_t slot);
-/* Set one entry (tests use it to build expected tables); -EINVAL if absent. */
+/* Set one entry (tests use it to build tables); -EINVAL if absent. */
 int svmig_table_set(struct svmig_table *t, uint32_t slot, uint64_t page,
-		    uint32_t gen, const uint8_t tag[SVMIG_TAG_LEN]);
+		    uint32_t gen, const uint8_t v[SVMIG_TABLE_SUM_LEN]);
 /*
- * SHA-256 over be32(slot) || be64(page) || be32(gen) || tag of every entry
- * with gen != 0, slots ascending, pages ascending.  *pages (may be NULL)
- * gets the number of such entries.
+ * The table's entries with gen != 0 (*pages) and the sum of their values
+ * mod 2^128 (@sum): what the parts of all its channels add up to.
  */
-int svmig_table_digest(const struct svmig_table *t,
-		       uint8_t digest[SVMIG_HASH_LEN], uint64_t *pages);
+void svmig_table_sum(const struct svmig_table *t, uint64_t *pages,
+		     uint8_t sum[SVMIG_TABLE_SUM_LEN]);
 void svmig_table_free(struct svmig_table *t);
 
 /* ---- one end of a channel ---- */
@@ -125,10 +164,14 @@ struct svmig_wire_rec {
 	uint32_t generation;
 	uint64_t page;
 	bool stale;			/* authentic but dropped: nothing written */
-	/* MANIFEST: its contents (host order) and the verdict */
+	/*
+	 * MANIFEST: its contents (host order) and the verdict: the full one
+	 * for a wire alone in its table, the channel's part (page_records)
+	 * for a wire that shares it (svmig_wire_session_verdict)
+	 */
 	uint64_t manifest_pages;
 	uint64_t manifest_page_records;
-	uint8_t manifest_digest[SVMIG_HASH_LEN];
+	uint8_t manifest_table_sum[SVMIG_TABLE_SUM_LEN];
 	uint32_t verdict;		/* SVMIG_VERDICT_* (MANIFEST or END) */
 	/* DATA: plaintext bytes written to the caller's buffer */
 	uint32_t data_len;
@@ -151,6 +194,7 @@ struct svmig_wire_stats {
 
 struct evp_cipher_ctx_st;
 struct evp_md_ctx_st;
+struct evp_md_st;
 
 /*
  * Treat as read-only outside wire.c; tests may read any field.
@@ -164,6 +208,10 @@ struct svmig_wire {
 	uint8_t prk[SVMIG_KEY_LEN];
 	bool have_k0, have_prk;
 	bool stream;			/* stream mode (SVMIG_KEY_STREAM) */
+	bool require_tpm_salt;		/* receiver: SVMIG_KEY_REQUIRE_TPM_SALT */
+	/* KT, kept for the wire's life; kt_md has absorbed it (one block) */
+	uint8_t kt[SVMIG_TABLE_KEY_LEN];
+	struct evp_md_ctx_st *kt_md, *value_md;
 	/*
 	 * The HELLO's SVMIG_HELLO_F_TPM_SALT: set by the sender with
 	 * svmig_wire_set_tpm_salt(), learnt by the receiver from the HELLO.
@@ -178,10 +226,26 @@ struct svmig_wire {
 	uint32_t key_epoch;
 	uint8_t key[SVMIG_KEY_LEN];
 	struct evp_cipher_ctx_st *ctx;
-	struct svmig_table table;
+	/* the page table: this wire's own, or shared (svmig_wire_join) */
+	struct svmig_table *table;
+	/*
+	 * This channel's part of the table: the entries it created and the
+	 * sum mod 2^128 of v(new) - v(old) over every entry it set (sealed,
+	 * or accepted and not stale); big-endian, as in the MANIFEST.
+	 */
+	uint64_t part_pages;
+	uint8_t part_sum[SVMIG_TABLE_SUM_LEN];
 	/* page records sealed (resends included), or seen (accepted + stale) */
 	uint64_t page_records;
-	uint32_t verdict;		/* receiver: PENDING until MANIFEST/END */
+	/* receiver: the accepted MANIFEST's pages and table_sum */
+	uint64_t manifest_pages;
+	uint8_t manifest_table_sum[SVMIG_TABLE_SUM_LEN];
+	/*
+	 * receiver: PENDING until the MANIFEST/END (then VERIFIED or
+	 * MISMATCH, see struct svmig_wire_rec), TRUNCATED after
+	 * svmig_wire_eof() before it
+	 */
+	uint32_t verdict;
 	/*
 	 * Stream mode: DATA records and their plaintext bytes sealed or
 	 * accepted, and SHA-256 over the tags of every record sealed or
@@ -199,17 +263,43 @@ struct svmig_wire {
 /*
  * @flags, as struct svmig_key_setup's: SVMIG_ROLE_SENDER or
  * SVMIG_ROLE_RECEIVER, optionally | SVMIG_KEY_STREAM for a stream-mode end
- * (w->role is then the role alone, w->stream true); other bits -EINVAL.
- * Computes K0 from @secret at once; no copy of @secret is kept (the caller
- * wipes its own).
+ * (w->role is then the role alone, w->stream true), and for a receiver
+ * optionally | SVMIG_KEY_REQUIRE_TPM_SALT; other bits -EINVAL.  Computes
+ * K0 and KT from @secret at once; no copy of @secret is kept (the caller
+ * wipes its own).  The wire starts alone in a page table of its own.
  */
 int svmig_wire_init(struct svmig_wire *w, uint32_t flags,
 		    const uint8_t session_id[SVMIG_SESSION_ID_LEN],
 		    uint32_t channel, const uint8_t secret[SVMIG_SECRET_LEN]);
-/* Wipes every key (OPENSSL_cleanse), frees the table and the cipher context. */
+/*
+ * Wipes every key (OPENSSL_cleanse), frees the cipher context, and leaves
+ * the page table (freed with its last member).
+ */
 void svmig_wire_free(struct svmig_wire *w);
-/* Register a region of @npages pages (both ends, same slots). */
+/*
+ * Register a region of @npages pages (both ends, same slots).  In a shared
+ * table a slot already there is 0 if it has @npages pages (every member
+ * registers the session's regions), -EEXIST otherwise.
+ */
 int svmig_wire_add_region(struct svmig_wire *w, uint32_t slot, uint64_t npages);
+/*
+ * Make @w share @first's page table, as a channel of @first's session:
+ * same role, mode, session id and secret (so the same KT, compared),
+ * another channel number (-EEXIST if a member has it), neither wire past
+ * set-up (no record sealed or opened, and no region on @w); -EINVAL
+ * otherwise, nothing changed.  @w then sees @first's regions.
+ */
+int svmig_wire_join(struct svmig_wire *w, struct svmig_wire *first);
+/*
+ * Receiver: the session's verdict over @w[0..n), which must be every
+ * member of one table (a wire alone: n = 1), distinct receivers, else
+ * SVMIG_VERDICT_FAILED.  The first member (in @w's order) whose verdict
+ * is FAILED, TRUNCATED or MISMATCH gives it; else PENDING while any has
+ * none; else VERIFIED if the sums of the MANIFESTs' pages and table_sum
+ * equal the sums of the members' parts, MISMATCH if not.  (A refused
+ * record, w->failed, is the caller's policy, as everywhere here.)
+ */
+uint32_t svmig_wire_session_verdict(struct svmig_wire *const *w, size_t n);
 /*
  * Test hook: make @seq the next sequence number (both roles), e.g. to reach
  * an epoch boundary without 2^20 records.  -EPERM before the HELLO.
@@ -251,10 +341,16 @@ int svmig_wire_set_tpm_salt(struct svmig_wire *w, bool tpm_salt);
  * SVMIG_HELLO_F_TPM_SALT if set above.
  */
 int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out);
-/* PAGE at the next seq with generation (table's + 1); updates the table. */
+/*
+ * PAGE at the next seq with generation (table's + 1); updates the table
+ * and this wire's part.
+ */
 int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
 			 const uint8_t plaintext[SVMIG_PAGE_SIZE], uint8_t *out);
-/* MANIFEST of the table at the next seq; nothing can be sealed after it. */
+/*
+ * MANIFEST at the next seq: this wire's part_pages, page_records and
+ * part_sum; nothing can be sealed after it.
+ */
 int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out);
 /* Stream mode: DATA of @len (1..SVMIG_STREAM_RECORD_MAX) bytes of @buf. */
 int svmig_wire_seal_data(struct svmig_wire *w, const void *buf, size_t len,
@@ -270,14 +366,22 @@ int svmig_wire_end_plaintext(const struct svmig_wire *w,
 			     uint8_t end[sizeof(struct svmig_wire_end)]);
 
 /*
- * Lower level, for forging: seal a PAGE record with an explicit seq and
- * generation, without checking or touching any state (table, next_seq,
- * counters).  Needs PRK (set_salt).
+ * Lower level, for forging: seal a PAGE record with an explicit seq,
+ * identity and generation (any: unknown slots, generation 0), without
+ * checking or touching any state (table, parts, next_seq, counters).
+ * Needs PRK (set_salt).
  */
 int svmig_wire_seal_page_at(struct svmig_wire *w, uint64_t seq, uint32_t slot,
 			    uint64_t page, uint32_t generation,
 			    const uint8_t plaintext[SVMIG_PAGE_SIZE],
 			    uint8_t *out);
+/*
+ * The 16-byte plaintext that precedes a page in a PAGE record: struct
+ * svmig_wire_page in wire byte order.
+ */
+void svmig_wire_page_identity(uint8_t id[sizeof(struct svmig_wire_page)],
+			      uint32_t slot, uint64_t page,
+			      uint32_t generation);
 /*
  * Lowest level: out = hdr || clear || AES-256-GCM(K(seq >> 20), nonce(seq),
  * AAD = implicit || hdr || clear, pt) || tag, where seq is read from @hdr.
@@ -299,9 +403,10 @@ void svmig_wire_hdr_fill(struct svmig_wire_hdr *hdr, uint8_t type,
  * bytes), for an accepted DATA record its rec->data_len bytes of plaintext
  * (so in stream mode @out must hold SVMIG_STREAM_RECORD_MAX bytes, or the
  * record's length field - SVMIG_TAG_LEN); @out may be NULL to discard
- * them, and nothing is written there otherwise.  @rec (may be NULL)
- * describes the record; for a MANIFEST or an END it holds the verdict,
- * also kept in w->verdict.  An END is VERIFIED if its records, bytes and
+ * them, and nothing is written there otherwise.  A PAGE is decrypted into
+ * w->scratch, and its identity checked there, before anything is written
+ * to @out.  @rec (may be NULL) describes the record; for a MANIFEST or an
+ * END it holds the verdict, also kept in w->verdict.  An END is VERIFIED if its records, bytes and
  * transcript all equal the receiver's (svmig_wire_end_plaintext() just
  * before it), else MISMATCH.  Returns 0 or an errno as above.
  */
@@ -309,7 +414,15 @@ int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 			   size_t len, uint8_t *out,
 			   struct svmig_wire_rec *rec);
 
-/* ---- test vectors ---- */
+/*
+ * The byte stream ended, with @partial bytes of an incomplete record
+ * buffered (0: at a record boundary).  0 after the MANIFEST or END with
+ * nothing partial; -ENODATA before it (w->verdict becomes TRUNCATED);
+ * -EPROTO for bytes after it.  Receiver only (-EPERM).
+ */
+int svmig_wire_eof(struct svmig_wire *w, size_t partial);
+
+/* ---- test vectors (wire-vectors.c) ---- */
 /*
  * Write the deterministic vectors of Documentation/wire-vectors.txt to @f
  * (svmig-vectors prints them; the unit tests compare them with the file).

@@ -520,7 +520,10 @@ static uint64_t get_be64(const uint8_t *p)
 	return v;
 }
 
-/* The page index in a PAGE record's clear part. */
+/*
+ * The page index of a plain record (below): where a PAGE record's
+ * encrypted identity sits, in the clear.
+ */
 static uint64_t rec_page(const uint8_t *rec)
 {
 	return get_be64(rec + SVMIG_HDR_LEN + 8);
@@ -635,7 +638,10 @@ out:
 static int seal_kernel_sock(struct job *j) { return seal_kernel(j, true); }
 static int seal_kernel_fd(struct job *j) { return seal_kernel(j, false); }
 
-/* A plain record: the PAGE header and clear part, the page, a zero tag. */
+/*
+ * A plain record, the size of a PAGE record: the header, the identity
+ * and the page in the clear, a zero tag.
+ */
 static void plain_record(uint8_t *rec, uint64_t seq, uint64_t page, const uint8_t *data)
 {
 	svmig_wire_hdr_fill((struct svmig_wire_hdr *)rec, SVMIG_REC_PAGE,
@@ -890,7 +896,10 @@ static int open_kernel_fd(struct job *j) { return open_kernel(j, false); }
 /* One whole record: opened by wire.c, or a plain one copied into place. */
 static int open_one(struct job *j, struct svmig_wire *w, const uint8_t *rec, size_t len)
 {
+	struct svmig_wire_rec info;
+	uint8_t pg[PAGE];
 	uint64_t page;
+	int ret;
 
 	if (!w) {
 		page = rec_page(rec);
@@ -899,9 +908,17 @@ static int open_one(struct job *j, struct svmig_wire *w, const uint8_t *rec, siz
 		memcpy(j->dst + page * PAGE, rec + SVMIG_HDR_LEN + 16, PAGE);
 		return 0;
 	}
-	page = rec[1] == SVMIG_REC_PAGE && len == REC ? rec_page(rec) : UINT64_MAX;
-	return svmig_wire_open_record(w, rec, len, page < j->npages ?
-				      j->dst + page * PAGE : NULL, NULL);
+	/*
+	 * The identity is encrypted: open into a page of our own, then copy
+	 * it where the authenticated identity says (as the kernel does).
+	 */
+	ret = svmig_wire_open_record(w, rec, len, pg, &info);
+	if (ret || info.type != SVMIG_REC_PAGE || info.stale)
+		return ret;
+	if (info.slot != SLOT || info.page >= j->npages)
+		return -EPROTO;
+	memcpy(j->dst + info.page * PAGE, pg, PAGE);
+	return 0;
 }
 
 /* Records in buf[0, have): open the whole ones; returns the bytes used. */
