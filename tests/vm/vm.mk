@@ -9,10 +9,12 @@
 #   tests/vm/holdsock.c -> $(B)/tests/vm/svmig-holdsock  helper of t_loadunload.sh
 #   tests/vm/relay.c    -> $(B)/tests/vm/svmig-relay     man in the middle for attacks
 #   tests/vm/t_*.c      -> $(B)/tests/vm/t_*             TAP tests, one per file
+#   tests/vm/fuzz/*.c   -> $(B)/tests/vm/t_fuzz          the fuzzer, a file per concern
 
 VM_B := $(B)/tests/vm
 VM_HDRS := uapi/linux/svmig.h userspace/lib/libsvmig.h $(wildcard tests/vm/*.h)
-VM_TESTS := $(patsubst tests/vm/%.c,$(VM_B)/%,$(wildcard tests/vm/t_*.c))
+VM_FUZZ_SRCS := $(wildcard tests/vm/fuzz/*.c)
+VM_TESTS := $(patsubst tests/vm/%.c,$(VM_B)/%,$(wildcard tests/vm/t_*.c)) $(VM_B)/t_fuzz
 VM_HELPERS := $(VM_B)/svmig-vmm $(VM_B)/svmig-holdsock $(VM_B)/svmig-relay
 
 .PHONY: tests
@@ -33,3 +35,9 @@ $(VM_B)/svmig-relay: tests/vm/relay.c uapi/linux/svmig.h
 $(VM_B)/t_%: tests/vm/t_%.c $(LIBSVMIG) $(VM_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_SSL) -lpthread
+
+# An explicit rule: the pattern above has no tests/vm/t_fuzz.c to build from.
+$(VM_B)/t_fuzz: $(VM_FUZZ_SRCS) $(wildcard tests/vm/fuzz/*.h) $(LIBSVMIG) $(VM_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/vm $(LDFLAGS) -o $@ $(VM_FUZZ_SRCS) $(LIBSVMIG) $(LDLIBS_SSL) \
+		-lpthread

@@ -5,10 +5,14 @@
 # link.  Included from the top-level Makefile; paths relative to the root.
 
 LIBSVMIGD := $(B)/libsvmigd.a
-LIBSVMIGD_SRCS := $(filter-out userspace/svmigd/svmigd.c userspace/svmigd/svmigctl.c,\
+# svmigctl's own sources: svmigctl.c (tables, parsing, main) and its
+# commands and helpers, ctl_*.c with their private header ctl.h.
+SVMIGCTL_SRCS := userspace/svmigd/svmigctl.c $(wildcard userspace/svmigd/ctl_*.c)
+SVMIGCTL_HDRS := userspace/svmigd/ctl.h
+LIBSVMIGD_SRCS := $(filter-out userspace/svmigd/svmigd.c $(SVMIGCTL_SRCS),\
 		  $(wildcard userspace/svmigd/*.c))
 LIBSVMIGD_OBJS := $(patsubst %.c,$(B)/%.o,$(LIBSVMIGD_SRCS))
-LIBSVMIGD_HDRS := $(wildcard userspace/svmigd/*.h)
+LIBSVMIGD_HDRS := $(filter-out $(SVMIGCTL_HDRS),$(wildcard userspace/svmigd/*.h))
 LDLIBS_SVMIGD := -linih -ltss2-esys -ltss2-mu -ltss2-tctildr -ltss2-rc -lsystemd
 
 $(LIBSVMIGD_OBJS): $(B)/userspace/svmigd/%.o: userspace/svmigd/%.c $(LIBSVMIGD_HDRS) \
@@ -27,9 +31,14 @@ userspace: $(LIBSVMIGD)
 # The daemon and the operator's CLI.
 SVMIGD_BINS := $(B)/svmigd $(B)/svmigctl
 
-$(SVMIGD_BINS): $(B)/%: userspace/svmigd/%.c $(LIBSVMIGD_HDRS) $(LIBSVMIG_HDRS) \
-		$(LIBSVMIGD) $(LIBSVMIG)
+$(B)/svmigd: userspace/svmigd/svmigd.c $(LIBSVMIGD_HDRS) $(LIBSVMIG_HDRS) \
+	     $(LIBSVMIGD) $(LIBSVMIG)
 	$(CC) $(CFLAGS) -Iuserspace/svmigd $(LDFLAGS) -o $@ $< $(LIBSVMIGD) \
+		$(LIBSVMIG) $(LDLIBS_SVMIGD) $(LDLIBS_JSON) $(LDLIBS_SSL)
+
+$(B)/svmigctl: $(SVMIGCTL_SRCS) $(SVMIGCTL_HDRS) $(LIBSVMIGD_HDRS) $(LIBSVMIG_HDRS) \
+	       $(LIBSVMIGD) $(LIBSVMIG)
+	$(CC) $(CFLAGS) -Iuserspace/svmigd $(LDFLAGS) -o $@ $(SVMIGCTL_SRCS) $(LIBSVMIGD) \
 		$(LIBSVMIG) $(LDLIBS_SVMIGD) $(LDLIBS_JSON) $(LDLIBS_SSL)
 
 userspace: $(SVMIGD_BINS)
