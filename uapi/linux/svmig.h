@@ -285,6 +285,8 @@ struct svmig_wire_page {
 struct svmig_wire_manifest {
 	__be64 pages;		/* table entries this channel created */
 	__be64 page_records;	/* page records it sealed, resends included */
+	__be32 channels;	/* channels that ever joined the sender's session */
+	__be32 reserved;	/* 0 */
 	__u8 table_sum[SVMIG_TABLE_SUM_LEN];	/* its changes to the table's sum */
 };
 
@@ -295,6 +297,8 @@ struct svmig_wire_manifest {
 struct svmig_wire_end {
 	__be64 records;		/* DATA records before this one */
 	__be64 bytes;		/* stream bytes they carried */
+	__be32 channels;	/* channels that ever joined the sender's session */
+	__be32 reserved;	/* 0 */
 	__u8 transcript[32];	/* SHA-256 over the tags of all records before */
 };
 
