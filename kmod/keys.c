@@ -80,7 +80,9 @@ static int svmig_salt_from_tpm(u8 *salt, size_t len)
 	while (got < len) {
 		ret = tpm_get_random(chip, salt + got, len - got);
 		if (ret <= 0) {
-			ret = ret ? ret : -EIO;
+			/* ETIME, EBUSY, a TPM error code...: one errno for them all. */
+			pr_warn_ratelimited("the TPM's RNG failed (%d)\n", ret);
+			ret = -EIO;
 			break;
 		}
 		got += ret;

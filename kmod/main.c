@@ -314,8 +314,8 @@ static void svmig_abi_checks(void)
 	BUILD_BUG_ON(sizeof(struct svmig_wire_hdr) != SVMIG_HDR_LEN);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_hello) != 56);
 	BUILD_BUG_ON(sizeof(struct svmig_wire_page) != 16);
-	BUILD_BUG_ON(sizeof(struct svmig_wire_manifest) != 32);
-	BUILD_BUG_ON(sizeof(struct svmig_wire_end) != 48);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_manifest) != 40);
+	BUILD_BUG_ON(sizeof(struct svmig_wire_end) != 56);
 	BUILD_BUG_ON(SVMIG_PAGE_REC_LEN % 8 || SVMIG_HELLO_REC_LEN % 8 ||
 		     SVMIG_MANIFEST_REC_LEN % 8);
 }

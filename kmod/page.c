@@ -191,7 +191,8 @@ out:
 
 /*
  * The MANIFEST: this channel's part in the session's table, kept as the
- * pages were sealed, so it costs the same for any size of guest.
+ * pages were sealed, so it costs the same for any size of guest, and the
+ * number of channels of the session (none can join after it).
  */
 int svmig_page_finish(struct svmig_channel *ch)
 {
@@ -216,6 +217,8 @@ int svmig_page_finish(struct svmig_channel *ch)
 	mf = (struct svmig_wire_manifest *)(rec + SVMIG_HDR_LEN);
 	mf->pages = cpu_to_be64(ch->part_pages);
 	mf->page_records = cpu_to_be64(ch->stats.pages);
+	mf->channels = cpu_to_be32(svmig_session_finish(ch));
+	mf->reserved = 0;
 	svmig_sum_put(&ch->part_sum, mf->table_sum);
 	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*mf));
 	if (ret)
@@ -286,8 +289,8 @@ static int svmig_rx_page(struct svmig_channel *ch, u8 *rec)
 
 /*
  * The MANIFEST: this channel's part is accepted if it saw as many page
- * records as the sender sealed; the sums are compared over the whole
- * session (svmig_session_verdict()).
+ * records as the sender sealed; the channel count and the sums are
+ * compared over the whole session (svmig_session_verdict()).
  */
 static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
 {
@@ -298,7 +301,10 @@ static int svmig_rx_manifest(struct svmig_channel *ch, u8 *rec)
 	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*mf) + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
+	if (mf->reserved)
+		return -EPROTO;
 	ch->ended = true;
+	ch->mf_channels = be32_to_cpu(mf->channels);
 	ch->mf_pages = be64_to_cpu(mf->pages);
 	svmig_sum_get(&ch->mf_sum, mf->table_sum);
 	ch->stats.manifest_pages = ch->mf_pages;

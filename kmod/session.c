@@ -55,6 +55,7 @@ static struct svmig_session *svmig_session_new(const struct svmig_channel *ch, b
 	memcpy(s->id, ch->session_id, SVMIG_SESSION_ID_LEN);
 	memcpy(s->fp, fp, sizeof(s->fp));
 	s->role = ch->role;
+	s->retired.verdict = SVMIG_VERDICT_VERIFIED;
 	svmig_table_key_init(&s->table_key, kt);
 	mutex_init(&s->lock);
 	for (i = 0; i < SVMIG_PAGE_LOCKS; i++)
@@ -89,7 +90,10 @@ static int svmig_session_find_join(struct svmig_channel *ch, const u8 *fp,
 	if (crypto_memneq(s->fp, fp, sizeof(s->fp)))
 		return -EKEYREJECTED;
 	mutex_lock(&s->lock);
-	ret = svmig_session_has(s, ch->channel) ? -EEXIST : 0;
+	if (s->finished)
+		ret = -EALREADY;
+	else
+		ret = svmig_session_has(s, ch->channel) ? -EEXIST : 0;
 	mutex_unlock(&s->lock);
 	if (!ret)
 		refcount_inc(&s->ref);
@@ -119,6 +123,7 @@ int svmig_session_join(struct svmig_channel *ch, bool shared, const u8 *fp, cons
 	if (!ret) {
 		mutex_lock(&s->lock);
 		list_add_tail(&ch->session_node, &s->members);
+		s->joined++;
 		mutex_unlock(&s->lock);
 		/* Pairs with the acquire in svmig_session_verdict(). */
 		smp_store_release(&ch->session, s);
@@ -141,7 +146,35 @@ static void svmig_session_free(struct svmig_session *s)
 	kfree_sensitive(s);
 }
 
-/* Only when the file is released: nobody else can be in a call on @ch. */
+/*
+ * Adds what receiving channel @m brings to the session's verdict to @p.
+ * The first verdict that is not VERIFIED or PENDING decides; PENDING
+ * decides over VERIFIED.
+ */
+static void svmig_part_add(struct svmig_part *p, const struct svmig_channel *m)
+{
+	/* Pairs with the releases in svmig_rx_manifest() and svmig_rx_end(). */
+	u32 v = smp_load_acquire(&m->stats.verdict);
+
+	if (p->verdict != SVMIG_VERDICT_VERIFIED && p->verdict != SVMIG_VERDICT_PENDING)
+		return;
+	if (v != SVMIG_VERDICT_VERIFIED) {
+		p->verdict = v;
+		return;
+	}
+	if (p->mf_channels && p->mf_channels != m->mf_channels)
+		p->channels_differ = true;
+	p->mf_channels = m->mf_channels;
+	p->mf_pages += m->mf_pages;
+	p->own_pages += m->part_pages;
+	svmig_sum_add(&p->mf_sum, &m->mf_sum);
+	svmig_sum_add(&p->own_sum, &m->part_sum);
+}
+
+/*
+ * Only when the file is released: nobody else can be in a call on @ch.  A
+ * receiving member's part stays in the session's verdict.
+ */
 void svmig_session_leave(struct svmig_channel *ch)
 {
 	struct svmig_session *s = ch->session;
@@ -150,6 +183,8 @@ void svmig_session_leave(struct svmig_channel *ch)
 		return;
 	mutex_lock(&svmig_sessions_lock);
 	mutex_lock(&s->lock);
+	if (s->role == SVMIG_ROLE_RECEIVER)
+		svmig_part_add(&s->retired, ch);
 	list_del(&ch->session_node);
 	mutex_unlock(&s->lock);
 	if (refcount_dec_and_test(&s->ref)) {
@@ -239,45 +274,50 @@ void svmig_page_unlock(struct svmig_channel *ch, u32 slot, u64 page)
 }
 
 /*
- * The session's verdict, the same on each of its channels: FAILED,
- * TRUNCATED or MISMATCH as soon as one channel is; PENDING while any is
- * still receiving; once every channel accepted its MANIFEST (page-record
- * counts matched), VERIFIED only if the manifests' parts add up to the
- * receiving channels' own (wire-format.rst, "The page table and its
- * sums").  A stream channel's part is empty on both sides.  Sleeps on the
- * session's lock; takes no channel's.
+ * Sender, sealing a MANIFEST or END: no channel may join the session from
+ * now on, and the record says how many ever did.
+ */
+u32 svmig_session_finish(struct svmig_channel *ch)
+{
+	struct svmig_session *s = ch->session;
+	u32 joined;
+
+	mutex_lock(&s->lock);
+	s->finished = true;
+	joined = s->joined;
+	mutex_unlock(&s->lock);
+	return joined;
+}
+
+/*
+ * The session's verdict, the same on each of its channels (wire-format.rst,
+ * "The page table and its sums"): FAILED, TRUNCATED or MISMATCH as soon as
+ * one channel is; PENDING while any is still receiving; once every channel
+ * accepted its MANIFEST or END, VERIFIED only if each says as many
+ * channels as joined here and the manifests' parts add up to the receiving
+ * channels' own.  A stream channel's parts are empty on both sides.  Sleeps
+ * on the session's lock; takes no channel's.
  */
 u32 svmig_session_verdict(struct svmig_channel *ch)
 {
 	/* Pairs with the release in svmig_session_join(). */
 	struct svmig_session *s = smp_load_acquire(&ch->session);
-	struct svmig_sum mf_sum = {}, own_sum = {};
-	u64 mf_pages = 0, own_pages = 0;
-	u32 verdict = SVMIG_VERDICT_VERIFIED, v;
 	struct svmig_channel *m;
+	struct svmig_part p;
+	u32 joined;
 
 	if (!s)
 		return READ_ONCE(ch->stats.verdict);
 	mutex_lock(&s->lock);
-	list_for_each_entry(m, &s->members, session_node) {
-		/* Pairs with the release in svmig_rx_manifest(), svmig_stream's END. */
-		v = smp_load_acquire(&m->stats.verdict);
-		if (v != SVMIG_VERDICT_VERIFIED && v != SVMIG_VERDICT_PENDING) {
-			verdict = v;
-			break;
-		}
-		if (v == SVMIG_VERDICT_PENDING) {
-			verdict = v;
-			continue;
-		}
-		mf_pages += m->mf_pages;
-		own_pages += m->part_pages;
-		svmig_sum_add(&mf_sum, &m->mf_sum);
-		svmig_sum_add(&own_sum, &m->part_sum);
-	}
+	p = s->retired;
+	list_for_each_entry(m, &s->members, session_node)
+		svmig_part_add(&p, m);
+	joined = s->joined;
 	mutex_unlock(&s->lock);
-	if (verdict == SVMIG_VERDICT_VERIFIED &&
-	    (mf_pages != own_pages || !svmig_sum_equal(&mf_sum, &own_sum)))
-		verdict = SVMIG_VERDICT_MISMATCH;
-	return verdict;
+	if (p.verdict != SVMIG_VERDICT_VERIFIED)
+		return p.verdict;
+	if (p.channels_differ || p.mf_channels != joined || p.mf_pages != p.own_pages ||
+	    !svmig_sum_equal(&p.mf_sum, &p.own_sum))
+		return SVMIG_VERDICT_MISMATCH;
+	return SVMIG_VERDICT_VERIFIED;
 }

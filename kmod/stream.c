@@ -109,6 +109,8 @@ int svmig_stream_finish(struct svmig_channel *ch)
 	end = (struct svmig_wire_end *)(rec + SVMIG_HDR_LEN);
 	end->records = cpu_to_be64(ch->data_records);
 	end->bytes = cpu_to_be64(ch->stats.payload_bytes);
+	end->channels = cpu_to_be32(svmig_session_finish(ch));
+	end->reserved = 0;
 	tr = ch->transcript;
 	sha256_final(&tr, end->transcript);
 	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*end));
@@ -146,6 +148,9 @@ static int svmig_rx_end(struct svmig_channel *ch, u8 *rec)
 	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, sizeof(*end) + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
+	if (end->reserved)
+		return -EPROTO;
+	ch->mf_channels = be32_to_cpu(end->channels);
 	tr = ch->transcript;
 	sha256_final(&tr, transcript);
 	ch->ended = true;

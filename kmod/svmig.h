@@ -54,6 +54,19 @@ struct svmig_sum {
 };
 
 /*
+ * What a receiving channel brings to its session's verdict, or what the
+ * members that left it brought (session.c): the manifests' (or ENDs')
+ * numbers and the channels' own.
+ */
+struct svmig_part {
+	u32 verdict;			/* the worst, or VERIFIED */
+	bool channels_differ;		/* a manifest's count was not the others' */
+	u32 mf_channels;
+	u64 mf_pages, own_pages;
+	struct svmig_sum mf_sum, own_sum;
+};
+
+/*
  * A session's table entry for one guest page: the generation and value of
  * the last page record sealed (sender) or accepted (receiver) for it.
  */
@@ -100,8 +113,16 @@ struct svmig_session {
 	u32 role;
 	/* SHA-256's state after KT: the key of the table's values (table.c) */
 	struct sha256_state table_key;
-	struct mutex lock;		/* members, regions */
+	struct mutex lock;		/* members, regions, and below */
 	struct list_head members;	/* struct svmig_channel.session_node */
+	u32 joined;			/* channels that ever joined */
+	bool finished;			/* sender: a member sealed its MANIFEST/END */
+	/*
+	 * Receiver: what the members that left (closed) took part in the
+	 * verdict (svmig_session_verdict()): the first verdict that was not
+	 * VERIFIED, and the parts of those that were.
+	 */
+	struct svmig_part retired;
 	/* Append-only: nregions is published with release after the entry. */
 	struct svmig_sregion regions[SVMIG_MAX_REGIONS];
 	u32 nregions;
@@ -214,9 +235,10 @@ struct svmig_channel {
 	size_t rx_need;			/* its full length, once the header is in */
 	u64 rx_seq;
 	u64 rx_page_records;		/* accepted + stale */
-	/* The MANIFEST's part, valid once the channel's verdict is set. */
+	/* The MANIFEST's (or END's) part, valid once the verdict is set. */
 	u64 mf_pages;
 	struct svmig_sum mf_sum;
+	u32 mf_channels;
 	size_t pt_off, pt_len;		/* stream: verified plaintext in rxbuf */
 
 	/* stream mode, both ends */
@@ -244,6 +266,7 @@ int svmig_session_add_region(struct svmig_channel *ch, struct svmig_mregion *m);
 void svmig_page_lock(struct svmig_channel *ch, u32 slot, u64 page);
 void svmig_page_unlock(struct svmig_channel *ch, u32 slot, u64 page);
 u32 svmig_session_verdict(struct svmig_channel *ch);
+u32 svmig_session_finish(struct svmig_channel *ch);
 
 /* table.c */
 void svmig_table_key_init(struct sha256_state *state, const u8 *kt);

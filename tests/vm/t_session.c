@@ -196,6 +196,42 @@ static void test_session_verifies(uint8_t *src, uint8_t *dst)
 }
 
 /*
+ * Two sender channels of @session, each sending a page of its own (0 on
+ * channel 0, 1 on channel 1): nothing one channel sends touches the other's.
+ * A third channel may not join once they finished (the MANIFESTs said two).
+ */
+static void seal_disjoint(const uint8_t *session, uint8_t *src, struct buf *a, struct buf *b)
+{
+	struct svmig_ring ra, rb;
+	int fa = open_member(SVMIG_ROLE_SENDER, 0, session, secret);
+	int fb = open_member(SVMIG_ROLE_SENDER, 1, session, secret);
+
+	if (fa < 0 || fb < 0 || svmig_add_region(fa, SLOT, 0, src, NPAGES * PG) ||
+	    svmig_add_region(fb, SLOT, 0, src, NPAGES * PG) || svmig_ring_init(fa, 8, &ra) ||
+	    svmig_ring_init(fb, 8, &rb))
+		tap_bail("session senders");
+	a->len = 0;
+	b->len = 0;
+	memset(src, 0x33, 2 * PG);
+	svmig_ring_push(&ra, SLOT, 0);
+	svmig_ring_publish(&ra);
+	svmig_ring_push(&rb, SLOT, 1);
+	svmig_ring_publish(&rb);
+	if (svmig_submit(fa, 0, NULL) || svmig_submit(fb, 0, NULL) || svmig_finish(fa))
+		tap_bail("SUBMIT/FINISH");
+	tap_errno(open_member(SVMIG_ROLE_SENDER, 2, session, secret), -EALREADY,
+		  "a sender channel joining after another called FINISH: EALREADY");
+	if (svmig_finish(fb))
+		tap_bail("FINISH");
+	drain(fa, a);
+	drain(fb, b);
+	svmig_ring_exit(&ra);
+	svmig_ring_exit(&rb);
+	close(fa);
+	close(fb);
+}
+
+/*
  * 2 checks: the receiver opened only channel 1 of the sender's two.  Its
  * MANIFEST matches what channel 1 carried, but the sums say that a part of
  * the session is missing: the page's first copy, sealed on channel 0.
@@ -213,6 +249,39 @@ static void test_missing_channel(uint8_t *src, uint8_t *dst)
 	tap_errno(svmig_verify(rb), -EBADMSG,
 		  "a sender's channel the receiver never opened: the session's sums differ");
 	close(rb);
+}
+
+/*
+ * 5 checks: the sender's channels send pages of their own, so the sums of
+ * the channel the receiver opened add up; the MANIFEST's channel count
+ * still says one is missing.  And a receiving channel closed once it
+ * verified keeps its part in the session's verdict.
+ */
+static void test_missing_disjoint(uint8_t *src, uint8_t *dst)
+{
+	static const uint8_t s5[SVMIG_SESSION_ID_LEN] = { 's', '5' };
+	static const uint8_t s6[SVMIG_SESSION_ID_LEN] = { 's', '6' };
+	static struct buf a, b;
+	int ra, rb;
+
+	seal_disjoint(s5, src, &a, &b);
+	memset(dst, 0xee, NPAGES * PG);
+	ra = receiver(0, s5, dst);
+	tap_errno(feed(ra, &a), 0, "channel 0 alone, pages of its own: every record accepted");
+	tap_errno(svmig_verify(ra), -EBADMSG,
+		  "its MANIFEST counts two channels, one joined here: VERIFY refuses");
+	close(ra);
+
+	seal_disjoint(s6, src, &a, &b);
+	memset(dst, 0xee, NPAGES * PG);
+	ra = receiver(0, s6, dst);
+	rb = receiver(1, s6, dst);
+	if (feed(ra, &a) || feed(rb, &b))
+		tap_bail("feeding the receivers");
+	close(rb);
+	tap_errno(svmig_verify(ra), 0,
+		  "both channels: verified, channel 1 closed after its MANIFEST still counted");
+	close(ra);
 }
 
 /* 4 checks: who may join. */
@@ -242,7 +311,7 @@ int main(void)
 {
 	uint8_t *src, *dst;
 
-	tap_plan(8 + 3 + 2 + 4);
+	tap_plan(8 + 3 + 2 + 5 + 4);
 	src = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	dst = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (src == MAP_FAILED || dst == MAP_FAILED)
@@ -250,6 +319,7 @@ int main(void)
 	test_delayed_copy(src, dst);
 	test_session_verifies(src, dst);
 	test_missing_channel(src, dst);
+	test_missing_disjoint(src, dst);
 	test_join(dst);
 	return tap_done();
 }

@@ -34,7 +34,7 @@ static const int errs_info[] = { EFAULT, 0 };
  * lock held); EPERM where region memory is touched from another process.
  */
 static const int errs_set_key[] = { EFAULT, EINVAL, EBUSY, ENODEV, ENOMEM, EINTR, EPIPE, EIO,
-				    EAGAIN, EEXIST, EKEYREJECTED, 0 };
+				    EAGAIN, EEXIST, EKEYREJECTED, EALREADY, 0 };
 static const int errs_region[] = { EFAULT, EINVAL, EBUSY, EEXIST, ENOSPC, ENOMEM, EINTR, EPIPE,
 				   EAGAIN, EPERM, 0 };
 static const int errs_ring[] = { EFAULT, EINVAL, EBUSY, ENOMEM, EINTR, EPIPE, EAGAIN, 0 };
