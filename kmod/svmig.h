@@ -240,6 +240,7 @@ struct svmig_channel {
 	struct svmig_sum mf_sum;
 	u32 mf_channels;
 	size_t pt_off, pt_len;		/* stream: verified plaintext in rxbuf */
+	int rx_deferred_err;		/* stream: the next read()'s error */
 
 	/* stream mode, both ends */
 	u64 data_records;
