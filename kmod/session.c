@@ -162,8 +162,9 @@ static void svmig_part_add(struct svmig_part *p, const struct svmig_channel *m)
 		p->verdict = v;
 		return;
 	}
-	if (p->mf_channels && p->mf_channels != m->mf_channels)
+	if (p->counted && p->mf_channels != m->mf_channels)
 		p->channels_differ = true;
+	p->counted = true;
 	p->mf_channels = m->mf_channels;
 	p->mf_pages += m->mf_pages;
 	p->own_pages += m->part_pages;
@@ -173,7 +174,8 @@ static void svmig_part_add(struct svmig_part *p, const struct svmig_channel *m)
 
 /*
  * Only when the file is released: nobody else can be in a call on @ch.  A
- * receiving member's part stays in the session's verdict.
+ * receiving member's part stays in the session's verdict; one that leaves
+ * before its MANIFEST or END will never verify, so it fails the session.
  */
 void svmig_session_leave(struct svmig_channel *ch)
 {
@@ -183,8 +185,11 @@ void svmig_session_leave(struct svmig_channel *ch)
 		return;
 	mutex_lock(&svmig_sessions_lock);
 	mutex_lock(&s->lock);
-	if (s->role == SVMIG_ROLE_RECEIVER)
+	if (s->role == SVMIG_ROLE_RECEIVER) {
+		if (ch->stats.verdict == SVMIG_VERDICT_PENDING)
+			WRITE_ONCE(ch->stats.verdict, SVMIG_VERDICT_FAILED);
 		svmig_part_add(&s->retired, ch);
+	}
 	list_del(&ch->session_node);
 	mutex_unlock(&s->lock);
 	if (refcount_dec_and_test(&s->ref)) {

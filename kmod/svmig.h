@@ -60,6 +60,7 @@ struct svmig_sum {
  */
 struct svmig_part {
 	u32 verdict;			/* the worst, or VERIFIED */
+	bool counted;			/* mf_channels holds a manifest's count */
 	bool channels_differ;		/* a manifest's count was not the others' */
 	u32 mf_channels;
 	u64 mf_pages, own_pages;
