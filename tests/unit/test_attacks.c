@@ -85,8 +85,12 @@ static uint64_t be64_at(const uint8_t *p)
 static int expected(const struct svmig_wire *r, const uint8_t *rec,
 		    size_t byte)
 {
-	/* DATA of 48 bytes <-> END, one bit apart: well-formed, tag fails */
-	if (byte == 1 && r->stream && be32_at(rec + 4) == 64 &&
+	/*
+	 * DATA of 56 bytes <-> END, one bit apart: well-formed, tag fails
+	 * (a HELLO, as long as an END, turned END at seq 0 is out of place)
+	 */
+	if (byte == 1 && r->stream && be32_at(rec + 4) == 72 &&
+	    be64_at(rec + 8) != 0 &&
 	    (rec[1] == SVMIG_REC_DATA || rec[1] == SVMIG_REC_END))
 		return -EBADMSG;
 	if (byte < 8)
@@ -541,8 +545,8 @@ static void test_hello_malformed(void **state)
 	seal_hdr(e, 2, SVMIG_REC_PAGE, 0, PAGE_LEN, 0, 1, 1, 0);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
-	svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 48, 0);
-	assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, NULL, 0, hello, 32,
+	svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 56, 0);
+	assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, NULL, 0, hello, 40,
 					     e->tmp), SVMIG_MANIFEST_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_MANIFEST_REC_LEN, NULL,
 				NULL), -EPROTO);
@@ -747,10 +751,10 @@ static void test_stream_bitflips_hello(void **state)
 	assert_true(e->r.hello_done);
 }
 
-/* A DATA of 100 bytes, and one of 48 (one bit from an END). */
+/* A DATA of 100 bytes, and one of 56 (one bit from an END). */
 static void test_stream_bitflips_data(void **state)
 {
-	static const size_t sizes[] = { 100, 48 };
+	static const size_t sizes[] = { 100, 56 };
 	struct ends *e = *state;
 
 	accept_hello(e);
@@ -758,7 +762,7 @@ static void test_stream_bitflips_data(void **state)
 	flip_every_bit(&e->r, e->rec[0], e->len[0]);
 	flip_every_bit(&e->r, e->rec[1], e->len[1]);
 	assert_int_equal(e->r.data_records, 2);
-	assert_int_equal(e->r.data_bytes, 148);
+	assert_int_equal(e->r.data_bytes, 156);
 	/* the refusals left counts and transcript alone */
 	seal_end(e, 2);
 	assert_int_equal(deliver_end(e, 2), SVMIG_VERDICT_VERIFIED);
@@ -780,9 +784,9 @@ static void test_stream_bitflips_end(void **state)
 	assert_int_equal(seal_any(e, NULL, SVMIG_REC_DATA, 116, 3, NULL, 100,
 				  e->tmp), 132);
 	assert_int_equal(t_open(&e->r, e->tmp, 132, NULL, NULL), -EPROTO);
-	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 3, NULL, 48,
-				  e->tmp), 80);
-	assert_int_equal(t_open(&e->r, e->tmp, 80, NULL, NULL), -EPROTO);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 72, 3, NULL, 56,
+				  e->tmp), 88);
+	assert_int_equal(t_open(&e->r, e->tmp, 88, NULL, NULL), -EPROTO);
 }
 
 static void test_stream_replay(void **state)
@@ -896,7 +900,8 @@ static void test_stream_forged_end(void **state)
 {
 	static const size_t sizes[] = { 1, 100, 4096 };
 	enum { GENUINE, REC_UP, REC_DOWN, BYTES_UP, BYTES_DOWN, FLIP,
-	       NO_HELLO, REORDERED, ZERO, NVARIANTS };
+	       NO_HELLO, REORDERED, ZERO, CHANNELS_2, CHANNELS_0, RESERVED,
+	       RESERVED_TOP, NVARIANTS };
 	struct ends *e = *state;
 	uint8_t end[sizeof(struct svmig_wire_end)], tags[4][SVMIG_TAG_LEN];
 	struct svmig_wire_rec info;
@@ -912,8 +917,10 @@ static void test_stream_forged_end(void **state)
 		       SVMIG_TAG_LEN);
 	assert_int_equal(be64_at(end), 3);
 	assert_int_equal(be64_at(end + 8), 4197);
+	assert_int_equal(be32_at(end + 16), 1);		/* channels, alone */
+	assert_int_equal(be32_at(end + 20), 0);		/* reserved */
 	sha256(tags, sizeof(tags), e->tmp);
-	assert_memory_equal(end + 16, e->tmp, SVMIG_HASH_LEN);
+	assert_memory_equal(end + 24, e->tmp, SVMIG_HASH_LEN);
 
 	for (v = 0; v < NVARIANTS; v++) {
 		uint8_t forged[sizeof(end)];
@@ -933,20 +940,32 @@ static void test_stream_forged_end(void **state)
 			forged[15]--;
 			break;
 		case FLIP:
-			forged[16 + 31] ^= 0x80;
+			forged[24 + 31] ^= 0x80;
 			break;
 		case NO_HELLO:
-			sha256(tags[1], 3 * SVMIG_TAG_LEN, forged + 16);
+			sha256(tags[1], 3 * SVMIG_TAG_LEN, forged + 24);
 			break;
 		case REORDERED:
 			memcpy(e->tmp, tags[0], SVMIG_TAG_LEN);
 			memcpy(e->tmp + 16, tags[2], SVMIG_TAG_LEN);
 			memcpy(e->tmp + 32, tags[1], SVMIG_TAG_LEN);
 			memcpy(e->tmp + 48, tags[3], SVMIG_TAG_LEN);
-			sha256(e->tmp, 64, forged + 16);
+			sha256(e->tmp, 64, forged + 24);
 			break;
 		case ZERO:
 			memset(forged, 0, sizeof(forged));
+			break;
+		case CHANNELS_2:	/* a channel alone says 1 */
+			forged[19] = 2;
+			break;
+		case CHANNELS_0:
+			forged[19] = 0;
+			break;
+		case RESERVED:
+			forged[23] = 1;
+			break;
+		case RESERVED_TOP:
+			forged[20] = 0x80;
 			break;
 		}
 		svmig_wire_free(&e->r);
@@ -954,16 +973,40 @@ static void test_stream_forged_end(void **state)
 		accept_hello(e);
 		for (i = 0; i < 3; i++)
 			deliver(e, i);
-		assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 4, forged,
+		assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 72, 4, forged,
 					  sizeof(forged), e->tmp),
 				 SVMIG_END_REC_LEN);
+		if (v == RESERVED || v == RESERVED_TOP) {
+			/* authentic, but no sender makes it: refused */
+			assert_int_equal(t_open(&e->r, e->tmp,
+						SVMIG_END_REC_LEN, NULL, &info),
+					 -EPROTO);
+			assert_int_equal(e->r.stats.proto_errors, 1);
+			assert_int_equal(e->r.stats.auth_failures, 0);
+			assert_false(e->r.manifest_done);
+			/* the genuine END still verifies after it */
+			assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 72,
+						  4, end, sizeof(end), e->tmp),
+					 SVMIG_END_REC_LEN);
+			t_accept(&e->r, e->tmp, SVMIG_END_REC_LEN, NULL,
+				 &info);
+			assert_int_equal(info.verdict, SVMIG_VERDICT_VERIFIED);
+			continue;
+		}
 		t_accept(&e->r, e->tmp, SVMIG_END_REC_LEN, NULL, &info);
 		assert_int_equal(info.verdict, v == GENUINE ?
 				 SVMIG_VERDICT_VERIFIED : SVMIG_VERDICT_MISMATCH);
 		assert_int_equal(info.end_records, be64_at(forged));
 		assert_int_equal(info.end_bytes, be64_at(forged + 8));
-		assert_memory_equal(info.end_transcript, forged + 16,
+		assert_int_equal(info.end_channels, be32_at(forged + 16));
+		assert_memory_equal(info.end_transcript, forged + 24,
 				    SVMIG_HASH_LEN);
+		{
+			struct svmig_wire *r = &e->r;
+
+			assert_int_equal(svmig_wire_session_verdict(&r, 1),
+					 info.verdict);
+		}
 	}
 }
 
@@ -1013,7 +1056,7 @@ static void test_stream_wrong_mode(void **state)
 						 e->tmp), SVMIG_PAGE_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_PAGE_REC_LEN, NULL, NULL),
 			 -EPROTO);
-	assert_int_equal(seal_any(e, NULL, SVMIG_REC_MANIFEST, 48, 1, NULL, 32,
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_MANIFEST, 56, 1, NULL, 40,
 				  e->tmp), SVMIG_MANIFEST_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_MANIFEST_REC_LEN, NULL,
 				NULL), -EPROTO);
@@ -1021,7 +1064,7 @@ static void test_stream_wrong_mode(void **state)
 	assert_int_equal(seal_any(e, ps, SVMIG_REC_DATA, 116, 1, NULL, 100,
 				  e->tmp), 132);
 	assert_int_equal(t_open(pr, e->tmp, 132, NULL, NULL), -EPROTO);
-	assert_int_equal(seal_any(e, ps, SVMIG_REC_END, 64, 1, NULL, 48,
+	assert_int_equal(seal_any(e, ps, SVMIG_REC_END, 72, 1, NULL, 56,
 				  e->tmp), SVMIG_END_REC_LEN);
 	assert_int_equal(t_open(pr, e->tmp, SVMIG_END_REC_LEN, NULL, NULL),
 			 -EPROTO);
@@ -1052,14 +1095,14 @@ static void test_stream_out_of_place(void **state)
 	assert_int_equal(seal_any(e, NULL, SVMIG_REC_DATA, 116, 0, NULL, 100,
 				  e->tmp), 132);
 	assert_int_equal(t_open(&e->r, e->tmp, 132, NULL, NULL), -EPROTO);
-	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 0, NULL, 48,
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 72, 0, NULL, 56,
 				  e->tmp), SVMIG_END_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_END_REC_LEN, NULL, NULL),
 			 -EPROTO);
 	accept_hello(e);
 	seal_end(e, 0);
 	assert_int_equal(deliver_end(e, 0), SVMIG_VERDICT_VERIFIED);
-	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 64, 2, NULL, 48,
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 72, 2, NULL, 56,
 				  e->tmp), SVMIG_END_REC_LEN);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_END_REC_LEN, NULL, NULL),
 			 -EPROTO);
@@ -1067,7 +1110,7 @@ static void test_stream_out_of_place(void **state)
 	assert_int_equal(e->r.verdict, SVMIG_VERDICT_VERIFIED);
 }
 
-/* DATA of 0 or 16385 bytes, END of 47 or 49, with valid tags: -EPROTO. */
+/* DATA of 0 or 16385 bytes, END of 55 or 57, with valid tags: -EPROTO. */
 static void test_stream_bad_lengths(void **state)
 {
 	static const size_t sizes[] = { SVMIG_STREAM_RECORD_MAX, 1 };
@@ -1088,13 +1131,13 @@ static void test_stream_bad_lengths(void **state)
 	assert_int_equal(svmig_wire_record_len(e->tmp, 16), -EPROTO);
 	assert_int_equal(t_open(&e->r, e->tmp, SVMIG_DATA_REC_MAX + 1, NULL,
 				NULL), -EPROTO);
-	/* END lengths 63 and 65 */
-	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 63, 1, NULL, 47,
-				  e->tmp), 79);
-	assert_int_equal(t_open(&e->r, e->tmp, 79, NULL, NULL), -EPROTO);
-	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 65, 1, NULL, 49,
-				  e->tmp), 81);
-	assert_int_equal(t_open(&e->r, e->tmp, 81, NULL, NULL), -EPROTO);
+	/* END lengths 71 and 73 */
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 71, 1, NULL, 55,
+				  e->tmp), 87);
+	assert_int_equal(t_open(&e->r, e->tmp, 87, NULL, NULL), -EPROTO);
+	assert_int_equal(seal_any(e, NULL, SVMIG_REC_END, 73, 1, NULL, 57,
+				  e->tmp), 89);
+	assert_int_equal(t_open(&e->r, e->tmp, 89, NULL, NULL), -EPROTO);
 	assert_int_equal(e->r.stats.proto_errors, 4);
 	assert_int_equal(e->r.stats.auth_failures, 0);
 	/* the extremes that are allowed */

@@ -9,8 +9,11 @@
  * the sums of the parts, which telescope whatever channel carried which
  * copy of a page and in whatever order they arrived (stale copies
  * included); a dropped page, a receiving channel whose stream never
- * finishes, or a channel the receiver never saw whose pages others
- * overwrote, is never VERIFIED.
+ * finishes, or a channel of the sender the receiver never opened (its
+ * count in every MANIFEST, whether or not its pages touched the others'),
+ * is never VERIFIED.  The session's verdict goes by join order and keeps
+ * the part and verdict of a receiving channel that left; a MANIFEST whose
+ * reserved field is not 0 is refused.
  */
 #include "test_util.h"
 
@@ -150,10 +153,15 @@ static void test_generation_differs(void **state)
 	assert_int_equal(finish(e), SVMIG_VERDICT_MISMATCH);
 }
 
-/* Each manifest field is compared: craft manifests around the truth. */
+/*
+ * Each manifest field is compared: craft manifests around the truth.
+ * which: 0 the truth, 1 pages + 1, 2 page_records + 1, 3 and 4 a bit of
+ * the sum, 5 channels 2, 6 channels 0 (a channel alone says 1), 7 and 8
+ * reserved not 0: refused, and the true MANIFEST is accepted after it.
+ */
 static void test_each_field(void **state)
 {
-	uint8_t m[32], sum[16];
+	uint8_t m[40], sum[16], good[SVMIG_MANIFEST_REC_LEN];
 	struct svmig_wire_hdr hdr;
 	struct svmig_wire_rec info;
 	struct ends *e;
@@ -162,7 +170,8 @@ static void test_each_field(void **state)
 	void *st;
 
 	(void)state;
-	for (which = 0; which < 5; which++) {
+	assert_int_equal(sizeof(m), sizeof(struct svmig_wire_manifest));
+	for (which = 0; which < 9; which++) {
 		/* the same stream into a fresh receiver each time */
 		assert_int_equal(setup(&st), 0);
 		e = st;
@@ -179,20 +188,56 @@ static void test_each_field(void **state)
 			v = e->s.page_records + (which == 2);
 			m[8 + i] = (uint8_t)(v >> (56 - 8 * i));
 		}
-		memcpy(m + 16, sum, 16);
-		m[31] ^= (uint8_t)(which == 3);
-		m[16] ^= (uint8_t)(which == 4 ? 0x80 : 0);
-		svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 48, 4);
+		/* channels, reserved */
+		memset(m + 16, 0, 8);
+		m[19] = which == 5 ? 2 : which == 6 ? 0 : 1;
+		m[20] = (uint8_t)(which == 7 ? 0x80 : 0);
+		m[23] = (uint8_t)(which == 8);
+		memcpy(m + 24, sum, 16);
+		m[39] ^= (uint8_t)(which == 3);
+		m[24] ^= (uint8_t)(which == 4 ? 0x80 : 0);
+		svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, 56, 4);
 		assert_int_equal(svmig_wire_seal_raw(&e->s, &hdr, NULL, 0, m,
 						     sizeof(m), e->rec),
 				 SVMIG_MANIFEST_REC_LEN);
+		if (which >= 7) {
+			uint64_t proto = e->r.stats.proto_errors;
+
+			/* authentic, reserved not 0: refused, nothing moved */
+			assert_int_equal(t_open(&e->r, e->rec,
+						SVMIG_MANIFEST_REC_LEN, NULL,
+						&info), -EPROTO);
+			assert_int_equal(e->r.stats.proto_errors, proto + 1);
+			assert_int_equal(e->r.stats.auth_failures, 0);
+			assert_false(e->r.manifest_done);
+			assert_int_equal(e->r.verdict, SVMIG_VERDICT_PENDING);
+			/* the sender's own MANIFEST still goes through */
+			assert_int_equal(svmig_wire_set_next_seq(&e->s, 4), 0);
+			assert_int_equal(svmig_wire_seal_manifest(&e->s, good),
+					 SVMIG_MANIFEST_REC_LEN);
+			t_accept(&e->r, good, SVMIG_MANIFEST_REC_LEN, NULL,
+				 &info);
+			assert_int_equal(info.verdict, SVMIG_VERDICT_VERIFIED);
+			assert_int_equal(info.manifest_channels, 1);
+			teardown(&st);
+			continue;
+		}
 		t_accept(&e->r, e->rec, SVMIG_MANIFEST_REC_LEN, NULL, &info);
 		assert_int_equal(info.verdict, which ? SVMIG_VERDICT_MISMATCH :
 				 SVMIG_VERDICT_VERIFIED);
 		assert_int_equal(info.manifest_pages, pages + (which == 1));
 		assert_int_equal(info.manifest_page_records,
 				 e->s.page_records + (which == 2));
-		assert_memory_equal(info.manifest_table_sum, m + 16, 16);
+		assert_int_equal(info.manifest_channels,
+				 which == 5 ? 2 : which == 6 ? 0 : 1);
+		assert_memory_equal(info.manifest_table_sum, m + 24, 16);
+		assert_int_equal(e->r.manifest_channels, info.manifest_channels);
+		{
+			struct svmig_wire *r = &e->r;
+
+			assert_int_equal(svmig_wire_session_verdict(&r, 1),
+					 info.verdict);
+		}
 		teardown(&st);
 	}
 }
@@ -425,17 +470,18 @@ static void test_session_channel_missing(void **state)
 }
 
 /*
- * A session the receiver set up with one channel only: the sender's other
- * channel resent a page first sent on the one it saw, so the sum differs.
- * (A sender's channel whose pages no seen channel touched cannot show in
- * the sums: the receiver's verdict covers the channels that joined at its
- * end.)
+ * A session the receiver set up with one channel only.  First the
+ * sender's other channel resent a page first sent on the one it saw, so
+ * the sum differs too; then (disjoint) the other channel's pages are its
+ * own, the sums agree, and only the MANIFEST's count (2) tells.
  */
 static void test_session_unseen_channel(void **state)
 {
 	static const int ch3[] = { 0, 3, 4, 5 };
-	struct sess *e = *state;
+	struct sess *e = *state, *d;
 	struct svmig_wire *r = calloc(1, sizeof(*r));
+	struct svmig_wire_rec info;
+	void *st;
 	size_t i;
 
 	assert_non_null(r);
@@ -443,13 +489,275 @@ static void test_session_unseen_channel(void **state)
 	seal_session(e);
 	t_accept(r, e->hello[0], SVMIG_HELLO_REC_LEN, NULL, NULL);
 	for (i = 0; i < sizeof(ch3) / sizeof(ch3[0]); i++)
-		t_accept(r, e->rec[ch3[i]], e->len[ch3[i]], NULL, NULL);
+		t_accept(r, e->rec[ch3[i]], e->len[ch3[i]], NULL, &info);
 	/* alone, its MANIFEST's verdict is the full one */
+	assert_int_equal(info.manifest_channels, 2);
 	assert_int_equal(r->verdict, SVMIG_VERDICT_MISMATCH);
 	assert_int_equal(r->page_records, e->s[0].page_records);
 	assert_int_equal(svmig_wire_session_verdict(&r, 1),
 			 SVMIG_VERDICT_MISMATCH);
 	svmig_wire_free(r);
+
+	/* disjoint: ch3 (0,1), (9,0); ch4 (1,7), (0,2) */
+	assert_int_equal(setup_session(&st), 0);
+	d = st;
+	s_page(d, 0, 0, 1);	/* 0 */
+	s_page(d, 1, 1, 7);	/* 1 */
+	s_page(d, 0, 9, 0);	/* 2 */
+	s_page(d, 1, 0, 2);	/* 3 */
+	s_manifest(d, 0);	/* 4 */
+	s_manifest(d, 1);	/* 5 */
+	t_receiver(r, d->s[0].session_id, ch_num[0], (uint8_t[32]){ 0 });
+	t_accept(r, d->hello[0], SVMIG_HELLO_REC_LEN, NULL, NULL);
+	for (i = 0; i < 6; i++)
+		if (d->ch[i] == 0)
+			t_accept(r, d->rec[i], d->len[i], NULL, &info);
+	assert_int_equal(info.type, SVMIG_REC_MANIFEST);
+	/* everything agrees but the count */
+	assert_int_equal(info.manifest_pages, r->part_pages);
+	assert_int_equal(info.manifest_page_records, r->page_records);
+	assert_memory_equal(info.manifest_table_sum, r->part_sum, 16);
+	assert_int_equal(info.manifest_channels, 2);
+	assert_int_equal(info.verdict, SVMIG_VERDICT_MISMATCH);
+	assert_int_equal(svmig_wire_session_verdict(&r, 1),
+			 SVMIG_VERDICT_MISMATCH);
+	/* the receiver's session of both channels verifies the same records */
+	for (i = 0; i < 6; i++)
+		deliver(d, (int)i);
+	assert_int_equal(d->r[0].manifest_channels, 2);
+	assert_int_equal(verdict(d), SVMIG_VERDICT_VERIFIED);
+	teardown_session(&st);
+	svmig_wire_free(r);
+	free(r);
+}
+
+/*
+ * The receiver's session has two channels, the sender's three: every
+ * MANIFEST says 3, the receiver's count is 2.  Channel 5's pages are its
+ * own, so only the count tells.  And no fourth joins once a record went
+ * by.
+ */
+static void test_session_count_short(void **state)
+{
+	struct svmig_wire *s = calloc(4, sizeof(*s)), *r = calloc(2, sizeof(*r));
+	struct svmig_wire *w[2] = { &r[0], &r[1] };
+	uint8_t rec[SVMIG_PAGE_REC_LEN], pt[SVMIG_PAGE_SIZE], salt[32];
+	struct svmig_wire_rec info;
+	uint32_t i;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(r);
+	t_page(pt, 9);
+	for (i = 0; i < 3; i++) {
+		t_fill(salt, sizeof(salt), (uint8_t)(0x40 + 0x20 * i));
+		assert_int_equal(svmig_wire_init(&s[i], SVMIG_ROLE_SENDER,
+			(uint8_t[16]){ 0 }, 3 + i, (uint8_t[32]){ 0 }), 0);
+		if (i)
+			assert_int_equal(svmig_wire_join(&s[i], &s[0]), 0);
+		t_add_regions(&s[i]);
+		assert_int_equal(svmig_wire_set_salt(&s[i], salt), 0);
+		if (i == 2)
+			continue;
+		assert_int_equal(svmig_wire_init(&r[i], SVMIG_ROLE_RECEIVER,
+			(uint8_t[16]){ 0 }, 3 + i, (uint8_t[32]){ 0 }), 0);
+		if (i)
+			assert_int_equal(svmig_wire_join(&r[i], &r[0]), 0);
+		t_add_regions(&r[i]);
+	}
+	assert_int_equal(s[0].table->joined, 3);
+	assert_int_equal(r[0].table->joined, 2);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(svmig_wire_seal_hello(&s[i], rec),
+				 SVMIG_HELLO_REC_LEN);
+		if (i < 2)
+			t_accept(&r[i], rec, SVMIG_HELLO_REC_LEN, NULL, NULL);
+		/* page (1, i), never touched by another channel */
+		assert_int_equal(svmig_wire_seal_page(&s[i], 1, i, pt, rec),
+				 SVMIG_PAGE_REC_LEN);
+		if (i < 2)
+			t_accept(&r[i], rec, SVMIG_PAGE_REC_LEN, NULL, NULL);
+	}
+	/* too late for a fourth */
+	assert_int_equal(svmig_wire_init(&s[3], SVMIG_ROLE_SENDER,
+		(uint8_t[16]){ 0 }, 6, (uint8_t[32]){ 0 }), 0);
+	assert_int_equal(svmig_wire_join(&s[3], &s[0]), -EINVAL);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(svmig_wire_seal_manifest(&s[i], rec),
+				 SVMIG_MANIFEST_REC_LEN);
+		t_accept(&r[i], rec, SVMIG_MANIFEST_REC_LEN, NULL, &info);
+		assert_int_equal(info.manifest_channels, 3);
+		assert_int_equal(info.verdict, SVMIG_VERDICT_VERIFIED);
+	}
+	/* the sums of the two agree; the count does not */
+	assert_int_equal(svmig_wire_session_verdict(w, 2),
+			 SVMIG_VERDICT_MISMATCH);
+	for (i = 0; i < 4; i++)
+		svmig_wire_free(&s[i]);
+	svmig_wire_free(&r[0]);
+	svmig_wire_free(&r[1]);
+	free(s);
+	free(r);
+}
+
+/*
+ * The session's verdict goes by join order, whatever order the caller
+ * lists the members in: channel 3 (joined first) TRUNCATED before
+ * channel 4's MISMATCH.
+ */
+static void test_session_verdict_order(void **state)
+{
+	struct sess *e = *state;
+	struct svmig_wire *w[NCH] = { &e->r[1], &e->r[0] };
+	int i;
+
+	seal_session(e);
+	for (i = 0; i < 7; i++) {
+		if (i == 2 || i == 5)	/* a page of ch4; ch3's MANIFEST */
+			continue;
+		if (i == 6)
+			assert_int_equal(svmig_wire_set_next_seq(&e->r[1], 3),
+					 0);
+		deliver(e, i);
+	}
+	assert_int_equal(e->r[1].verdict, SVMIG_VERDICT_MISMATCH);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_MISMATCH);
+	assert_int_equal(svmig_wire_session_verdict(w, NCH),
+			 SVMIG_VERDICT_MISMATCH);
+	assert_int_equal(svmig_wire_eof(&e->r[0], 0), -ENODATA);
+	assert_int_equal(verdict(e), SVMIG_VERDICT_TRUNCATED);
+	assert_int_equal(svmig_wire_session_verdict(w, NCH),
+			 SVMIG_VERDICT_TRUNCATED);
+}
+
+/*
+ * A receiving channel that leaves (freed) keeps its part and verdict in
+ * the session's; a sender's channel that leaves still counts in the
+ * others' MANIFESTs.
+ */
+static void test_session_member_leaves(void **state)
+{
+	struct sess *e = *state;
+	struct svmig_wire *w = &e->r[0];
+	struct svmig_wire_rec info;
+	int i;
+
+	seal_session(e);
+	/* other order: channel 4 finished, then it leaves */
+	deliver(e, 1);
+	deliver(e, 2);
+	deliver(e, 6);
+	assert_int_equal(e->r[1].verdict, SVMIG_VERDICT_VERIFIED);
+	svmig_wire_free(&e->r[1]);
+	assert_int_equal(e->r[0].table->members, 1);
+	assert_int_equal(e->r[0].table->joined, 2);
+	assert_int_equal(e->r[0].table->ngone, 1);
+	assert_int_equal(svmig_wire_session_verdict(&w, 1),
+			 SVMIG_VERDICT_PENDING);
+	for (i = 0; i < 6; i++)
+		if (e->ch[i] == 0)
+			t_accept(&e->r[0], e->rec[i], e->len[i], NULL, &info);
+	/* in a session of two: its own verdict is its page records */
+	assert_int_equal(info.verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(info.manifest_channels, 2);
+	/* its part alone would not add up; with channel 4's it does */
+	assert_memory_not_equal(e->r[0].part_sum, e->r[0].manifest_table_sum,
+				16);
+	assert_int_equal(svmig_wire_session_verdict(&w, 1),
+			 SVMIG_VERDICT_VERIFIED);
+}
+
+/* A receiving channel that leaves before its MANIFEST: never VERIFIED. */
+static void test_session_member_leaves_early(void **state)
+{
+	struct sess *e = *state;
+	struct svmig_wire *w = &e->r[0];
+	int i;
+
+	seal_session(e);
+	svmig_wire_free(&e->r[1]);
+	for (i = 0; i < 7; i++)
+		if (e->ch[i] == 0)
+			deliver(e, i);
+	assert_int_equal(e->r[0].verdict, SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(svmig_wire_session_verdict(&w, 1),
+			 SVMIG_VERDICT_PENDING);
+}
+
+/* A sender's channel that left still counts: no join after it either. */
+static void test_sender_member_leaves(void **state)
+{
+	struct sess *e = *state;
+	struct svmig_wire_rec info;
+	uint8_t rec[SVMIG_MANIFEST_REC_LEN];
+
+	svmig_wire_free(&e->s[1]);
+	assert_int_equal(e->s[0].table->joined, 2);
+	assert_int_equal(svmig_wire_seal_manifest(&e->s[0], rec),
+			 SVMIG_MANIFEST_REC_LEN);
+	t_accept(&e->r[0], rec, SVMIG_MANIFEST_REC_LEN, NULL, &info);
+	assert_int_equal(info.manifest_channels, 2);
+}
+
+/*
+ * Stream mode: a session's ENDs say how many channels joined the sender's
+ * session; the receiver's session of both verifies, a receiver that
+ * opened channel 3 alone does not (its END says 2).
+ */
+static void test_stream_session_count(void **state)
+{
+	struct svmig_wire *s = calloc(2, sizeof(*s)), *r = calloc(3, sizeof(*r));
+	struct svmig_wire *w[2] = { &r[0], &r[1] }, *alone = &r[2];
+	uint8_t rec[SVMIG_REC_MAX_LEN], data[100], salt[32];
+	struct svmig_wire_rec info;
+	int i, len;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(r);
+	t_bytes(data, sizeof(data), 1);
+	for (i = 0; i < 2; i++) {
+		t_fill(salt, sizeof(salt), (uint8_t)(0x40 + 0x20 * i));
+		t_sender_mode(&s[i], SVMIG_KEY_STREAM, NULL, 3 + (uint32_t)i,
+			      NULL, salt);
+		t_receiver_mode(&r[i], SVMIG_KEY_STREAM, NULL, 3 + (uint32_t)i,
+				NULL);
+		if (i) {
+			assert_int_equal(svmig_wire_join(&s[i], &s[0]), 0);
+			assert_int_equal(svmig_wire_join(&r[i], &r[0]), 0);
+		}
+	}
+	t_receiver_mode(alone, SVMIG_KEY_STREAM, NULL, 3, NULL);
+	for (i = 0; i < 2; i++) {
+		len = svmig_wire_seal_hello(&s[i], rec);
+		t_accept(&r[i], rec, (size_t)len, NULL, NULL);
+		if (!i)
+			t_accept(alone, rec, (size_t)len, NULL, NULL);
+		len = svmig_wire_seal_data(&s[i], data, sizeof(data), rec);
+		t_accept(&r[i], rec, (size_t)len, NULL, NULL);
+		if (!i)
+			t_accept(alone, rec, (size_t)len, NULL, NULL);
+		assert_int_equal(svmig_wire_session_verdict(w, 2),
+				 SVMIG_VERDICT_PENDING);
+		len = svmig_wire_seal_end(&s[i], rec);
+		assert_int_equal(len, SVMIG_END_REC_LEN);
+		t_accept(&r[i], rec, (size_t)len, NULL, &info);
+		assert_int_equal(info.end_channels, 2);
+		assert_int_equal(info.verdict, SVMIG_VERDICT_VERIFIED);
+		if (!i) {
+			t_accept(alone, rec, (size_t)len, NULL, &info);
+			assert_int_equal(info.verdict, SVMIG_VERDICT_MISMATCH);
+		}
+	}
+	assert_int_equal(svmig_wire_session_verdict(w, 2),
+			 SVMIG_VERDICT_VERIFIED);
+	assert_int_equal(svmig_wire_session_verdict(&alone, 1),
+			 SVMIG_VERDICT_MISMATCH);
+	for (i = 0; i < 3; i++)
+		svmig_wire_free(&r[i]);
+	svmig_wire_free(&s[0]);
+	svmig_wire_free(&s[1]);
+	free(s);
 	free(r);
 }
 
@@ -541,6 +849,12 @@ int main(void)
 		TS(test_session_page_dropped),
 		TS(test_session_channel_missing),
 		TS(test_session_unseen_channel),
+		cmocka_unit_test(test_session_count_short),
+		TS(test_session_verdict_order),
+		TS(test_session_member_leaves),
+		TS(test_session_member_leaves_early),
+		TS(test_sender_member_leaves),
+		cmocka_unit_test(test_stream_session_count),
 		cmocka_unit_test(test_join_rules),
 	};
 

@@ -145,6 +145,7 @@ static void manifest(struct ends *e, uint32_t verdict)
 	assert_int_equal(info.manifest_pages, pages);
 	assert_int_equal(e->s.part_pages, pages);
 	assert_int_equal(info.manifest_page_records, e->s.page_records);
+	assert_int_equal(info.manifest_channels, 1);
 	assert_memory_equal(info.manifest_table_sum, sum, sizeof(sum));
 	assert_memory_equal(e->s.part_sum, sum, sizeof(sum));
 	if (verdict == SVMIG_VERDICT_VERIFIED) {
@@ -396,6 +397,8 @@ static void s_end(struct sends *e)
 	assert_int_equal(e->r.verdict, SVMIG_VERDICT_VERIFIED);
 	assert_int_equal(info.end_records, e->ntags - 1);
 	assert_int_equal(info.end_bytes, e->bytes);
+	assert_int_equal(info.end_channels, 1);
+	assert_int_equal(e->r.manifest_channels, 1);
 	assert_memory_equal(info.end_transcript, want, SVMIG_HASH_LEN);
 	/* nothing after the END */
 	assert_int_equal(svmig_wire_seal_data(&e->s, e->in, 1, e->rec), -EPERM);
@@ -528,7 +531,7 @@ static void test_stream_api_misuse(void **state)
 	assert_int_equal(svmig_wire_seal_end(&e->r, e->rec), -EPERM);
 	assert_int_equal(svmig_wire_open_record(&e->s, e->rec, 16, NULL, NULL),
 			 -EPERM);
-	/* the stream reader's length: DATA 17..16400 and END 64 after the
+	/* the stream reader's length: DATA 17..16400 and END 72 after the
 	 * header; nothing above 16400 */
 	svmig_wire_hdr_fill((struct svmig_wire_hdr *)e->rec, SVMIG_REC_DATA,
 			    16400, 1);
@@ -537,7 +540,7 @@ static void test_stream_api_misuse(void **state)
 			    17, 1);
 	assert_int_equal(svmig_wire_record_len(e->rec, 16), 33);
 	svmig_wire_hdr_fill((struct svmig_wire_hdr *)e->rec, SVMIG_REC_END,
-			    64, 1);
+			    72, 1);
 	assert_int_equal(svmig_wire_record_len(e->rec, 16), SVMIG_END_REC_LEN);
 	svmig_wire_hdr_fill((struct svmig_wire_hdr *)e->rec, SVMIG_REC_DATA,
 			    16401, 1);

@@ -142,7 +142,8 @@ static inline int t_open(struct svmig_wire *r, const uint8_t *buf, size_t len,
 	uint8_t end0[sizeof(struct svmig_wire_end)];
 	uint8_t end1[sizeof(struct svmig_wire_end)];
 	uint64_t seq0 = r->next_seq, pr0 = r->page_records;
-	uint32_t verdict0 = r->verdict;
+	uint32_t verdict0 = r->verdict, mch0 = r->manifest_channels;
+	bool done0 = r->manifest_done;
 	size_t i, written = 0;
 	int ret;
 
@@ -166,6 +167,8 @@ static inline int t_open(struct svmig_wire *r, const uint8_t *buf, size_t len,
 		assert_int_equal(r->next_seq, seq0);
 		assert_int_equal(r->page_records, pr0);
 		assert_int_equal(r->verdict, verdict0);
+		assert_int_equal(r->manifest_channels, mch0);
+		assert_int_equal(r->manifest_done, done0);
 		svmig_table_sum(r->table, &pages1, sum1);
 		assert_int_equal(pages0, pages1);
 		assert_memory_equal(sum0, sum1, sizeof(sum0));

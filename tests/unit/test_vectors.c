@@ -336,6 +336,7 @@ struct chk {
 	uint8_t secret[32], sid[16], k0[32], kt[64];
 	size_t nch;
 	uint32_t ch[2];
+	uint32_t sender_channels;	/* what each MANIFEST/END says */
 	uint8_t salt[2][32];
 	struct svmig_wire *rx[2];
 	/* tags of each channel's own accepted records, in order */
@@ -451,10 +452,17 @@ static size_t reseal(struct chk *c, int i, uint32_t ch, uint8_t type,
 	case SVMIG_REC_MANIFEST:
 		be64(c->pt, dec(v, sreq(v, i, "manifest_pages")));
 		be64(c->pt + 8, dec(v, sreq(v, i, "manifest_page_records")));
-		unhex(v, sreq(v, i, "manifest_table_sum"), c->pt + 16, 16);
-		hexeq(v, "plaintext", sreq(v, i, "plaintext"), c->pt, 32);
-		n = 32;
-		length = 48;
+		be32(c->pt + 16, (uint32_t)dec(v, sreq(v, i,
+						       "manifest_channels")));
+		be32(c->pt + 20, (uint32_t)dec(v, sreq(v, i,
+						       "manifest_reserved")));
+		unhex(v, sreq(v, i, "manifest_table_sum"), c->pt + 24, 16);
+		hexeq(v, "plaintext", sreq(v, i, "plaintext"), c->pt, 40);
+		/* the sender's session, whatever the receiver opened */
+		assert_int_equal(dec(v, sreq(v, i, "manifest_channels")),
+				 c->sender_channels);
+		n = 40;
+		length = 56;
 		break;
 	case SVMIG_REC_DATA:
 		n = dec(v, sreq(v, i, "length"));
@@ -479,10 +487,14 @@ static size_t reseal(struct chk *c, int i, uint32_t ch, uint8_t type,
 		}
 		be64(c->pt, dec(v, sreq(v, i, "end_records")));
 		be64(c->pt + 8, dec(v, sreq(v, i, "end_bytes")));
-		memcpy(c->pt + 16, md, 32);
-		hexeq(v, "plaintext", sreq(v, i, "plaintext"), c->pt, 48);
-		n = 48;
-		length = 64;
+		be32(c->pt + 16, (uint32_t)dec(v, sreq(v, i, "end_channels")));
+		be32(c->pt + 20, (uint32_t)dec(v, sreq(v, i, "end_reserved")));
+		memcpy(c->pt + 24, md, 32);
+		hexeq(v, "plaintext", sreq(v, i, "plaintext"), c->pt, 56);
+		assert_int_equal(dec(v, sreq(v, i, "end_channels")),
+				 c->sender_channels);
+		n = 56;
+		length = 72;
 		break;
 	}
 	default:
@@ -639,6 +651,18 @@ static void check_vector(const struct vec *v)
 	else
 		c->nch = (c->ch[0] = (uint32_t)dec(v, x), 1);
 	assert_true(c->nch == (c->session ? 2u : 1u));
+	/* the sender's session may have channels the receiver never opens */
+	c->sender_channels = (uint32_t)c->nch;
+	if ((x = vget(v, "sender_channels"))) {
+		unsigned int a, b;
+		int end = 0;
+
+		if (sscanf(x, "%u,%u%n", &a, &b, &end) != 2 || x[end] ||
+		    a == b || (a != c->ch[0] && b != c->ch[0]))
+			fail_msg("vector %s: sender_channels %s", v->name, x);
+		assert_int_equal(c->nch, 1);
+		c->sender_channels = 2;
+	}
 	for (k = 0; k < c->nch; k++) {
 		snprintf(key, sizeof(key), "ch%u.salt", c->ch[k]);
 		unhex(v, vreq(v, key), c->salt[k], 32);
@@ -812,7 +836,8 @@ static void test_vectors_check(void **state)
 		"hello-page", "hello-page-tpm", "hello-stream",
 		"hello-stream-tpm", "page-gen1", "page-resend", "page-epoch1",
 		"page-epoch3", "page-seq-2to32", "manifest-alone",
-		"session-in-order", "session-stale", "stream-full",
+		"session-in-order", "session-stale", "session-missing-channel",
+		"stream-full", "refuse-manifest-reserved", "refuse-end-reserved",
 	};
 	size_t len, n, i, j, refusals = 0;
 	char *text = read_vectors(&len);

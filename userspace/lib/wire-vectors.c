@@ -77,7 +77,8 @@ struct vw {
 	bool stream, session;
 	uint8_t secret[SVMIG_SECRET_LEN], sid[SVMIG_SESSION_ID_LEN];
 	uint8_t kt[SVMIG_TABLE_KEY_LEN];
-	size_t nch;
+	size_t nch;			/* receiving channels */
+	size_t ntx;			/* the sender's channels (>= nch) */
 	struct sealer tx[MAX_CH];
 	struct svmig_wire *rx[MAX_CH];
 	/* tags of the records each sender sealed (stream: the transcript) */
@@ -183,6 +184,11 @@ static void sealer_free(struct sealer *s)
 struct vopts {
 	bool stream;
 	bool session;			/* two channels, CH0 and CH1, joined */
+	/*
+	 * the sender's session has CH0 and CH1, the receiver CH0 alone
+	 * (session 0): sender_channels=3,4
+	 */
+	bool sender_session;
 	bool tpm;			/* the senders set SVMIG_HELLO_F_TPM_SALT */
 	bool require_tpm;		/* the receivers require it */
 	const char *expect_errno;	/* NULL: expect=accept */
@@ -205,6 +211,7 @@ static void vec_begin(struct vw *v, const char *name, const char *what,
 	v->stream = o->stream;
 	v->session = o->session;
 	v->nch = o->session ? 2 : 1;
+	v->ntx = o->session || o->sender_session ? 2 : 1;
 	v->step = 0;
 	v->refused = false;
 	fill_range(v->secret, sizeof(v->secret), 0x00);
@@ -240,15 +247,28 @@ static void vec_begin(struct vw *v, const char *name, const char *what,
 	if (v->nch > 1)
 		fprintf(v->f, ",%u", CH1);
 	fputc('\n', v->f);
+	if (v->ntx != v->nch)
+		fprintf(v->f, "sender_channels=%u,%u\n", CH0, CH1);
 
-	for (i = 0; i < v->nch; i++) {
+	for (i = 0; i < v->ntx; i++) {
 		uint32_t ch = i ? CH1 : CH0;
 		char key[32];
 
 		ret = sealer_init(v, &v->tx[i], v->secret, ch,
 				  (uint8_t)(0x40 + 0x20 * i), o->tpm);
-		if (!ret)
-			ret = svmig_kdf_prk(k0, v->tx[i].salt, prk);
+		if (!ret && i)
+			ret = svmig_wire_join(v->tx[i].w, v->tx[0].w);
+		for (j = 0; !ret && !v->stream &&
+			    j < sizeof(regions) / sizeof(regions[0]); j++)
+			ret = svmig_wire_add_region(v->tx[i].w, regions[j].slot,
+						    regions[j].npages);
+		if (ret) {
+			fail(v, ret);
+			break;
+		}
+		if (i >= v->nch)
+			continue;	/* a sender's channel nobody opens */
+		ret = svmig_kdf_prk(k0, v->tx[i].salt, prk);
 		v->rx[i] = calloc(1, sizeof(*v->rx[i]));
 		if (!ret && !v->rx[i])
 			ret = -ENOMEM;
@@ -258,20 +278,12 @@ static void vec_begin(struct vw *v, const char *name, const char *what,
 					      (o->require_tpm ?
 					       SVMIG_KEY_REQUIRE_TPM_SALT : 0),
 					      v->sid, ch, v->secret);
-		if (!ret && i) {
-			ret = svmig_wire_join(v->tx[i].w, v->tx[0].w);
-			if (!ret)
-				ret = svmig_wire_join(v->rx[i], v->rx[0]);
-		}
+		if (!ret && i)
+			ret = svmig_wire_join(v->rx[i], v->rx[0]);
 		for (j = 0; !ret && !v->stream &&
-			    j < sizeof(regions) / sizeof(regions[0]); j++) {
-			ret = svmig_wire_add_region(v->tx[i].w, regions[j].slot,
+			    j < sizeof(regions) / sizeof(regions[0]); j++)
+			ret = svmig_wire_add_region(v->rx[i], regions[j].slot,
 						    regions[j].npages);
-			if (!ret)
-				ret = svmig_wire_add_region(v->rx[i],
-							    regions[j].slot,
-							    regions[j].npages);
-		}
 		if (ret) {
 			fail(v, ret);
 			break;
@@ -317,8 +329,9 @@ static void vec_end(struct vw *v)
 			svmig_wire_session_verdict(v->rx, v->nch)));
 	}
 	fprintf(v->f, "steps=%d\nend\n", v->step);
-	for (i = 0; i < v->nch; i++) {
+	for (i = 0; i < v->ntx; i++)
 		sealer_free(&v->tx[i]);
+	for (i = 0; i < v->nch; i++) {
 		if (v->rx[i])
 			svmig_wire_free(v->rx[i]);
 		free(v->rx[i]);
@@ -395,7 +408,9 @@ static void step(struct vw *v, uint32_t ch, const struct sealer *s, int len,
 	case SVMIG_REC_MANIFEST:
 		sdec(v, "manifest_pages", get_be64(v->pt));
 		sdec(v, "manifest_page_records", get_be64(v->pt + 8));
-		shex(v, "manifest_table_sum", v->pt + 16, SVMIG_TABLE_SUM_LEN);
+		sdec(v, "manifest_channels", get_be32(v->pt + 16));
+		sdec(v, "manifest_reserved", get_be32(v->pt + 20));
+		shex(v, "manifest_table_sum", v->pt + 24, SVMIG_TABLE_SUM_LEN);
 		shex(v, "plaintext", v->pt, sizeof(struct svmig_wire_manifest));
 		break;
 	case SVMIG_REC_DATA:
@@ -409,9 +424,11 @@ static void step(struct vw *v, uint32_t ch, const struct sealer *s, int len,
 	case SVMIG_REC_END:
 		sdec(v, "end_records", get_be64(v->pt));
 		sdec(v, "end_bytes", get_be64(v->pt + 8));
+		sdec(v, "end_channels", get_be32(v->pt + 16));
+		sdec(v, "end_reserved", get_be32(v->pt + 20));
 		shex(v, "end_transcript_input", v->tags[chi(ch)][0],
 		     v->ntags[chi(ch)] * SVMIG_TAG_LEN);
-		shex(v, "end_transcript", v->pt + 16, SVMIG_HASH_LEN);
+		shex(v, "end_transcript", v->pt + 24, SVMIG_HASH_LEN);
 		shex(v, "plaintext", v->pt, sizeof(struct svmig_wire_end));
 		break;
 	}
@@ -496,6 +513,19 @@ static void keep_tag(struct vw *v, uint32_t ch, int len)
 		       SVMIG_TAG_LEN);
 }
 
+/*
+ * The MANIFEST's plaintext @w would seal now: pages, page_records,
+ * channels (its session's, 1 alone), reserved 0, table_sum.
+ */
+static void manifest_pt(uint8_t *pt, const struct svmig_wire *w)
+{
+	put_be64(pt, w->part_pages);
+	put_be64(pt + 8, w->page_records);
+	put_be32(pt + 16, (uint32_t)w->table->joined);
+	put_be32(pt + 20, 0);
+	memcpy(pt + 24, w->part_sum, SVMIG_TABLE_SUM_LEN);
+}
+
 /* ---- honest records, sealed by the channel's sender ---- */
 
 static void hello(struct vw *v, uint32_t ch, const struct body *b, int expect)
@@ -545,9 +575,7 @@ static void manifest(struct vw *v, uint32_t ch, int expect)
 
 	if (v->err)
 		return;
-	put_be64(v->pt, w->part_pages);
-	put_be64(v->pt + 8, w->page_records);
-	memcpy(v->pt + 16, w->part_sum, SVMIG_TABLE_SUM_LEN);
+	manifest_pt(v->pt, w);
 	len = svmig_wire_seal_manifest(w, v->rec);
 	step(v, ch, &v->tx[chi(ch)], len, &none, expect);
 }
@@ -799,10 +827,7 @@ static void positive(struct vw *v)
 							       pts[i] + 16,
 							       recs[i]);
 			} else {
-				put_be64(pts[i], w->part_pages);
-				put_be64(pts[i] + 8, w->page_records);
-				memcpy(pts[i] + 16, w->part_sum,
-				       SVMIG_TABLE_SUM_LEN);
+				manifest_pt(pts[i], w);
 				lens[i] = svmig_wire_seal_manifest(w, recs[i]);
 			}
 			if (lens[i] < 0)
@@ -821,6 +846,42 @@ static void positive(struct vw *v)
 		}
 		vec_end(v);
 	}
+
+	/*
+	 * The sender's session has channels 3 and 4, the receiver opens 3
+	 * alone.  Channel 4's pages are not channel 3's, so no sum can show
+	 * it: only the MANIFEST's channels (2) does.
+	 */
+	o = (struct vopts){ .sender_session = true };
+	vec_begin(v, "session-missing-channel", "a 2-channel session at the "
+		  "sender, channel 3 alone at the receiver: channel 4's pages "
+		  "(never delivered) are not channel 3's, the sums agree, the "
+		  "MANIFEST's channels (2) do not", &o);
+	hello(v, CH0, NULL, 0);
+	page(v, CH0, 1, 5, 7, 1, NULL, 0);
+	if (!v->err) {
+		/* channel 4's own records, sealed and never delivered */
+		static const struct { uint32_t slot; uint64_t page; } p4[] = {
+			{ 0, 2 }, { 1, 6 },
+		};
+		struct svmig_wire *w = v->tx[1].w;
+		size_t i;
+		int len;
+
+		len = svmig_wire_seal_hello(w, v->rec);
+		for (i = 0; len > 0 && i < sizeof(p4) / sizeof(p4[0]); i++) {
+			fill_formula(v->pt, SVMIG_PAGE_SIZE, 23, (unsigned int)i);
+			len = svmig_wire_seal_page(w, p4[i].slot, p4[i].page,
+						   v->pt, v->rec);
+		}
+		if (len > 0)
+			len = svmig_wire_seal_manifest(w, v->rec);
+		if (len < 0)
+			fail(v, len);
+	}
+	page(v, CH0, 0, 1, 19, 4, NULL, 0);
+	manifest(v, CH0, 0);
+	vec_end(v);
 
 	o = (struct vopts){ .stream = true };
 	vec_begin(v, "stream-full", "stream mode: a full 16384-byte DATA, a "
@@ -881,6 +942,18 @@ static void negative(struct vw *v)
 	manifest(v, CH0, 0);
 	forged_page(v, CH0, &v->tx[0], 2, 1, 5, 1, 7, 1, -EPROTO);
 	vec_end(v);
+	vec_begin(v, "refuse-manifest-reserved", "an authentic MANIFEST, "
+		  "the sender's numbers, whose reserved field is 1", &o);
+	hello(v, CH0, NULL, 0);
+	page(v, CH0, 1, 5, 7, 1, NULL, 0);
+	if (!v->err) {
+		manifest_pt(v->pt, v->tx[0].w);
+		put_be32(v->pt + 20, 1);
+		forged_raw(v, CH0, &v->tx[0], SVMIG_REC_MANIFEST, 2,
+			   sizeof(struct svmig_wire_manifest),
+			   &(struct body){ 0 }, -EPROTO);
+	}
+	vec_end(v);
 	vec_begin(v, "refuse-hello-flags", "a HELLO with flag bit 2 flipped "
 		  "on: flags are checked before the tag", &o);
 	b.xor_off = SVMIG_HDR_LEN + 7;
@@ -928,9 +1001,7 @@ static void negative(struct vw *v)
 		if (ret)
 			fail(v, ret);
 		/* the honest sender's manifest plaintext, another key */
-		put_be64(v->pt, v->tx[0].w->part_pages);
-		put_be64(v->pt + 8, v->tx[0].w->page_records);
-		memcpy(v->pt + 16, v->tx[0].w->part_sum, SVMIG_TABLE_SUM_LEN);
+		manifest_pt(v->pt, v->tx[0].w);
 		forged_raw(v, CH0, &other, SVMIG_REC_MANIFEST, 2,
 			   sizeof(struct svmig_wire_manifest),
 			   &(struct body){ 0 }, -EBADMSG);
@@ -1001,6 +1072,21 @@ static void negative(struct vw *v)
 	}
 	vec_end(v);
 	o.expect_errno = "EPROTO";
+	vec_begin(v, "refuse-end-reserved", "stream mode: an authentic END, "
+		  "the sender's numbers, whose reserved field is 1", &o);
+	hello(v, CH0, NULL, 0);
+	data(v, CH0, 5, 5, 7, NULL);
+	if (!v->err) {
+		int ret = svmig_wire_end_plaintext(v->tx[0].w, v->pt);
+
+		if (ret)
+			fail(v, ret);
+		put_be32(v->pt + 20, 1);
+		forged_raw(v, CH0, &v->tx[0], SVMIG_REC_END, 2,
+			   sizeof(struct svmig_wire_end), &(struct body){ 0 },
+			   -EPROTO);
+	}
+	vec_end(v);
 	vec_begin(v, "refuse-page-in-stream", "stream mode: an authentic PAGE "
 		  "(a type of the other mode)", &o);
 	hello(v, CH0, NULL, 0);

@@ -19,13 +19,20 @@
 #define HELLO_CLEAR_LEN		sizeof(struct svmig_wire_hello)		/* 56 */
 #define PAGE_ID_LEN		sizeof(struct svmig_wire_page)		/* 16 */
 #define PAGE_PT_LEN		(PAGE_ID_LEN + SVMIG_PAGE_SIZE)		/* 4112 */
-#define MANIFEST_PT_LEN		sizeof(struct svmig_wire_manifest)	/* 32 */
+#define MANIFEST_PT_LEN		sizeof(struct svmig_wire_manifest)	/* 40 */
 #define HELLO_LENGTH		(HELLO_CLEAR_LEN + SVMIG_TAG_LEN)	/* 72 */
 #define PAGE_LENGTH		(PAGE_PT_LEN + SVMIG_TAG_LEN)		/* 4128 */
-#define MANIFEST_LENGTH		(MANIFEST_PT_LEN + SVMIG_TAG_LEN)	/* 48 */
+#define MANIFEST_LENGTH		(MANIFEST_PT_LEN + SVMIG_TAG_LEN)	/* 56 */
 #define SUM_LEN			SVMIG_TABLE_SUM_LEN			/* 16 */
-#define END_PT_LEN		sizeof(struct svmig_wire_end)		/* 48 */
-#define END_LENGTH		(END_PT_LEN + SVMIG_TAG_LEN)		/* 64 */
+#define END_PT_LEN		sizeof(struct svmig_wire_end)		/* 56 */
+#define END_LENGTH		(END_PT_LEN + SVMIG_TAG_LEN)		/* 72 */
+/* offsets in the MANIFEST's and END's plaintext */
+#define MANIFEST_CHANNELS_OFF	16
+#define MANIFEST_RESERVED_OFF	20
+#define MANIFEST_SUM_OFF	24
+#define END_CHANNELS_OFF	16
+#define END_RESERVED_OFF	20
+#define END_TRANSCRIPT_OFF	24
 #define DATA_LENGTH_MAX		(SVMIG_STREAM_RECORD_MAX + SVMIG_TAG_LEN)
 /* seal_raw: any plaintext whose record length fits an int (forgeries) */
 #define SEAL_RAW_PT_MAX		((size_t)INT_MAX - SVMIG_HDR_LEN - \
@@ -34,15 +41,17 @@
 _Static_assert(sizeof(struct svmig_wire_hdr) == SVMIG_HDR_LEN, "header");
 _Static_assert(HELLO_CLEAR_LEN == 56, "hello");
 _Static_assert(PAGE_ID_LEN == 16, "page");
-_Static_assert(MANIFEST_PT_LEN == 32, "manifest");
+_Static_assert(MANIFEST_PT_LEN == 40 &&
+	       MANIFEST_SUM_OFF + SUM_LEN == MANIFEST_PT_LEN, "manifest");
 _Static_assert(HELLO_LENGTH == 72 && PAGE_LENGTH == 4128 &&
-	       MANIFEST_LENGTH == 48, "record lengths");
+	       MANIFEST_LENGTH == 56, "record lengths");
 _Static_assert(SVMIG_TABLE_KEY_LEN == 64, "KT fills one SHA-256 block");
 _Static_assert(SVMIG_HELLO_REC_LEN == SVMIG_HDR_LEN + HELLO_LENGTH &&
 	       SVMIG_PAGE_REC_LEN == SVMIG_HDR_LEN + PAGE_LENGTH &&
 	       SVMIG_MANIFEST_REC_LEN == SVMIG_HDR_LEN + MANIFEST_LENGTH,
 	       "uapi record lengths");
-_Static_assert(END_PT_LEN == 48 && END_LENGTH == 64 &&
+_Static_assert(END_PT_LEN == 56 && END_LENGTH == 72 &&
+	       END_TRANSCRIPT_OFF + SVMIG_HASH_LEN == END_PT_LEN &&
 	       DATA_LENGTH_MAX == 16400, "stream record lengths");
 _Static_assert(SVMIG_END_REC_LEN == SVMIG_HDR_LEN + END_LENGTH &&
 	       SVMIG_DATA_REC_MAX == SVMIG_HDR_LEN + DATA_LENGTH_MAX &&
@@ -375,6 +384,7 @@ void svmig_table_free(struct svmig_table *t)
 	}
 	free(t->regions);
 	free(t->channels);
+	free(t->gone);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -511,10 +521,38 @@ static int table_new(struct svmig_wire *w)
 		return -ENOMEM;
 	w->table->channels[0] = w->channel;
 	w->table->members = 1;
+	w->table->joined = 1;
+	w->join_index = 0;
 	return 0;
 }
 
-/* @w leaves its table; the last member frees it. */
+/*
+ * A receiver leaving a table others still share leaves its part and
+ * verdict there (t->gone); if that cannot be allocated, the session can
+ * no longer be verified (t->gone_lost: its verdict is FAILED).
+ */
+static void gone_add(struct svmig_table *t, const struct svmig_wire *w)
+{
+	struct svmig_table_gone *g;
+
+	g = realloc(t->gone, (t->ngone + 1) * sizeof(*g));
+	if (!g) {
+		t->gone_lost = true;
+		return;
+	}
+	t->gone = g;
+	g += t->ngone++;
+	memset(g, 0, sizeof(*g));
+	g->join_index = w->join_index;
+	g->verdict = w->verdict;
+	g->manifest_channels = w->manifest_channels;
+	g->part_pages = w->part_pages;
+	g->manifest_pages = w->manifest_pages;
+	memcpy(g->part_sum, w->part_sum, SUM_LEN);
+	memcpy(g->manifest_table_sum, w->manifest_table_sum, SUM_LEN);
+}
+
+/* @w leaves its table (a receiver leaving its part, above); the last member frees it. */
 static void table_leave(struct svmig_wire *w)
 {
 	struct svmig_table *t = w->table;
@@ -523,6 +561,8 @@ static void table_leave(struct svmig_wire *w)
 	w->table = NULL;
 	if (!t)
 		return;
+	if (t->members > 1 && w->role == SVMIG_ROLE_RECEIVER)
+		gone_add(t, w);
 	for (i = 0; i < t->members; i++) {
 		if (t->channels && t->channels[i] == w->channel) {
 			t->channels[i] = t->channels[t->members - 1];
@@ -598,7 +638,7 @@ int svmig_wire_add_region(struct svmig_wire *w, uint32_t slot, uint64_t npages)
 {
 	struct svmig_table_region *r;
 
-	if (w->table->members > 1) {
+	if (w->table->joined > 1) {
 		r = svmig_table_find(w->table, slot);
 		if (r)
 			return r->npages == npages ? 0 : -EEXIST;
@@ -635,50 +675,110 @@ int svmig_wire_join(struct svmig_wire *w, struct svmig_wire *first)
 	t->channels = channels;
 	table_leave(w);
 	channels[t->members++] = w->channel;
+	w->join_index = t->joined++;
 	w->table = t;
 	return 0;
+}
+
+/* One channel of a session for its verdict: a member, or one that left. */
+struct verdict_part {
+	size_t join_index;
+	uint32_t verdict;
+	uint32_t manifest_channels;
+	uint64_t part_pages, manifest_pages;
+	const uint8_t *part_sum, *manifest_table_sum;
+};
+
+static int by_join_index(const void *a, const void *b)
+{
+	const struct verdict_part *x = a, *y = b;
+
+	return (x->join_index > y->join_index) - (x->join_index < y->join_index);
 }
 
 uint32_t svmig_wire_session_verdict(struct svmig_wire *const *w, size_t n)
 {
 	uint8_t theirs[SUM_LEN] = { 0 }, mine[SUM_LEN] = { 0 };
 	uint64_t their_pages = 0, my_pages = 0;
-	bool pending = false;
-	size_t i, j;
+	const struct svmig_table *t;
+	struct verdict_part *p;
+	uint32_t verdict;
+	bool pending = false, count_ok = true;
+	size_t i, j, np;
 
 	if (!w || !n || !w[0] || w[0]->table->members != n)
 		return SVMIG_VERDICT_FAILED;
+	t = w[0]->table;
 	for (i = 0; i < n; i++) {
 		if (!w[i] || w[i]->role != SVMIG_ROLE_RECEIVER ||
-		    w[i]->table != w[0]->table)
+		    w[i]->table != t)
 			return SVMIG_VERDICT_FAILED;
 		for (j = 0; j < i; j++)
 			if (w[j] == w[i])
 				return SVMIG_VERDICT_FAILED;
 	}
-	for (i = 0; i < n; i++) {
-		switch (w[i]->verdict) {
+	if (t->gone_lost || n > SIZE_MAX / sizeof(*p) - t->ngone)
+		return SVMIG_VERDICT_FAILED;
+	/* the members and the ones that left, in join order */
+	np = n + t->ngone;
+	p = calloc(np, sizeof(*p));
+	if (!p)
+		return SVMIG_VERDICT_FAILED;
+	for (i = 0; i < n; i++)
+		p[i] = (struct verdict_part){
+			.join_index = w[i]->join_index,
+			.verdict = w[i]->verdict,
+			.manifest_channels = w[i]->manifest_channels,
+			.part_pages = w[i]->part_pages,
+			.manifest_pages = w[i]->manifest_pages,
+			.part_sum = w[i]->part_sum,
+			.manifest_table_sum = w[i]->manifest_table_sum,
+		};
+	for (i = 0; i < t->ngone; i++)
+		p[n + i] = (struct verdict_part){
+			.join_index = t->gone[i].join_index,
+			.verdict = t->gone[i].verdict,
+			.manifest_channels = t->gone[i].manifest_channels,
+			.part_pages = t->gone[i].part_pages,
+			.manifest_pages = t->gone[i].manifest_pages,
+			.part_sum = t->gone[i].part_sum,
+			.manifest_table_sum = t->gone[i].manifest_table_sum,
+		};
+	qsort(p, np, sizeof(*p), by_join_index);
+	/* the first FAILED, TRUNCATED or MISMATCH in join order, then PENDING */
+	verdict = SVMIG_VERDICT_VERIFIED;
+	for (i = 0; i < np && verdict == SVMIG_VERDICT_VERIFIED; i++) {
+		switch (p[i].verdict) {
 		case SVMIG_VERDICT_PENDING:
 			pending = true;
 			break;
 		case SVMIG_VERDICT_VERIFIED:
 			break;
 		default:
-			return w[i]->verdict;
+			verdict = p[i].verdict;
+			break;
 		}
 	}
-	if (pending)
-		return SVMIG_VERDICT_PENDING;
-	if (w[0]->stream)
-		return SVMIG_VERDICT_VERIFIED;	/* each END is the whole story */
-	for (i = 0; i < n; i++) {
-		their_pages += w[i]->manifest_pages;
-		svmig_sum_add(theirs, w[i]->manifest_table_sum);
-		my_pages += w[i]->part_pages;
-		svmig_sum_add(mine, w[i]->part_sum);
+	if (verdict == SVMIG_VERDICT_VERIFIED && pending)
+		verdict = SVMIG_VERDICT_PENDING;
+	if (verdict != SVMIG_VERDICT_VERIFIED)
+		goto out;
+	/* every MANIFEST/END counts the channels that joined here */
+	for (i = 0; i < np; i++) {
+		count_ok = count_ok && p[i].manifest_channels == t->joined;
+		their_pages += p[i].manifest_pages;
+		svmig_sum_add(theirs, p[i].manifest_table_sum);
+		my_pages += p[i].part_pages;
+		svmig_sum_add(mine, p[i].part_sum);
 	}
-	return their_pages == my_pages && !CRYPTO_memcmp(theirs, mine, SUM_LEN) ?
-	       SVMIG_VERDICT_VERIFIED : SVMIG_VERDICT_MISMATCH;
+	if (!count_ok)
+		verdict = SVMIG_VERDICT_MISMATCH;
+	else if (!w[0]->stream &&	/* stream: each END is the whole story */
+		 (their_pages != my_pages || CRYPTO_memcmp(theirs, mine, SUM_LEN)))
+		verdict = SVMIG_VERDICT_MISMATCH;
+out:
+	free(p);
+	return verdict;
 }
 
 int svmig_wire_set_next_seq(struct svmig_wire *w, uint64_t seq)
@@ -833,6 +933,16 @@ static int sealed(struct svmig_wire *w, const uint8_t *out, int len)
 	return ret ? ret : len;
 }
 
+/*
+ * The channels a MANIFEST or END says: every wire that ever joined this
+ * one's table (1 alone).
+ */
+static uint32_t session_channels(const struct svmig_wire *w)
+{
+	return w->table->joined > UINT32_MAX ? UINT32_MAX :
+	       (uint32_t)w->table->joined;
+}
+
 int svmig_wire_end_plaintext(const struct svmig_wire *w,
 			     uint8_t end[END_PT_LEN])
 {
@@ -847,13 +957,15 @@ int svmig_wire_end_plaintext(const struct svmig_wire *w,
 		return -ENOMEM;
 	/* finish a copy: the transcript itself may go on */
 	ok = EVP_MD_CTX_copy_ex(md, w->transcript) == 1 &&
-	     EVP_DigestFinal_ex(md, end + 16, &len) == 1 &&
+	     EVP_DigestFinal_ex(md, end + END_TRANSCRIPT_OFF, &len) == 1 &&
 	     len == SVMIG_HASH_LEN;
 	EVP_MD_CTX_free(md);
 	if (!ok)
 		return -EIO;
 	put_be64(end, w->data_records);
 	put_be64(end + 8, w->data_bytes);
+	put_be32(end + END_CHANNELS_OFF, session_channels(w));
+	put_be32(end + END_RESERVED_OFF, 0);
 	return 0;
 }
 
@@ -955,13 +1067,19 @@ int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
 	return len;
 }
 
-/* The MANIFEST's plaintext: be64 pages, be64 page_records, table_sum. */
+/*
+ * The MANIFEST's plaintext: be64 pages, be64 page_records, be32 channels,
+ * be32 reserved (0), table_sum.
+ */
 static void make_manifest(uint8_t m[MANIFEST_PT_LEN], uint64_t pages,
-			  uint64_t page_records, const uint8_t sum[SUM_LEN])
+			  uint64_t page_records, uint32_t channels,
+			  const uint8_t sum[SUM_LEN])
 {
 	put_be64(m, pages);
 	put_be64(m + 8, page_records);
-	memcpy(m + 16, sum, SUM_LEN);
+	put_be32(m + MANIFEST_CHANNELS_OFF, channels);
+	put_be32(m + MANIFEST_RESERVED_OFF, 0);
+	memcpy(m + MANIFEST_SUM_OFF, sum, SUM_LEN);
 }
 
 int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out)
@@ -973,7 +1091,8 @@ int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out)
 	ret = sender_may_seal(w, false);
 	if (ret)
 		return ret;
-	make_manifest(m, w->part_pages, w->page_records, w->part_sum);
+	make_manifest(m, w->part_pages, w->page_records, session_channels(w),
+		      w->part_sum);
 	svmig_wire_hdr_fill(&hdr, SVMIG_REC_MANIFEST, MANIFEST_LENGTH,
 			    w->next_seq);
 	ret = sealed(w, out, svmig_wire_seal_raw(w, &hdr, NULL, 0, m,
@@ -1204,10 +1323,17 @@ static int open_data(struct svmig_wire *w, const uint8_t *buf, size_t len,
 	return ret;
 }
 
+/* A wire that never shared its table: its own verdict is the session's. */
+static bool always_alone(const struct svmig_wire *w)
+{
+	return w->table->joined == 1;
+}
+
 /*
- * MANIFEST: page_records against the page records this channel saw
- * (accepted + stale); for a wire alone in its table also pages and the
- * sum against its part, which is then the whole table.
+ * MANIFEST: the reserved field, once authentic (-EPROTO); page_records
+ * against the page records this channel saw (accepted + stale); for a
+ * wire always alone in its table also channels (1), pages and the sum
+ * against its part, which is then the whole table.
  */
 static int open_manifest(struct svmig_wire *w, const uint8_t *buf, size_t len,
 			 uint64_t seq, struct svmig_wire_rec *rec)
@@ -1219,46 +1345,71 @@ static int open_manifest(struct svmig_wire *w, const uint8_t *buf, size_t len,
 	ret = open_body(w, buf, len, seq);
 	if (ret)
 		return ret;
-	ret = advance(w, buf, len);
+	if (get_be32(theirs + MANIFEST_RESERVED_OFF))
+		ret = refuse(w, -EPROTO);
+	if (!ret)
+		ret = advance(w, buf, len);
 	if (!ret) {
 		rec->manifest_pages = get_be64(theirs);
 		rec->manifest_page_records = get_be64(theirs + 8);
-		memcpy(rec->manifest_table_sum, theirs + 16, SUM_LEN);
+		rec->manifest_channels = get_be32(theirs + MANIFEST_CHANNELS_OFF);
+		memcpy(rec->manifest_table_sum, theirs + MANIFEST_SUM_OFF,
+		       SUM_LEN);
 		ok = rec->manifest_page_records == w->page_records;
-		if (w->table->members == 1)
-			ok = ok && rec->manifest_pages == w->part_pages &&
-			     !CRYPTO_memcmp(theirs + 16, w->part_sum, SUM_LEN);
+		if (always_alone(w))
+			ok = ok && rec->manifest_channels == 1 &&
+			     rec->manifest_pages == w->part_pages &&
+			     !CRYPTO_memcmp(theirs + MANIFEST_SUM_OFF,
+					    w->part_sum, SUM_LEN);
 		w->verdict = ok ? SVMIG_VERDICT_VERIFIED :
 				  SVMIG_VERDICT_MISMATCH;
 		w->manifest_pages = rec->manifest_pages;
-		memcpy(w->manifest_table_sum, theirs + 16, SUM_LEN);
+		w->manifest_channels = rec->manifest_channels;
+		memcpy(w->manifest_table_sum, theirs + MANIFEST_SUM_OFF,
+		       SUM_LEN);
 		w->manifest_done = true;
 	}
 	OPENSSL_cleanse(w->scratch, MANIFEST_PT_LEN);
 	return ret;
 }
 
-/* END: records, bytes and transcript, computed before the END counts. */
+/*
+ * END: the reserved field, once authentic (-EPROTO); records, bytes and
+ * transcript, computed before the END counts; for a wire always alone
+ * also channels (1).
+ */
 static int open_end(struct svmig_wire *w, const uint8_t *buf, size_t len,
 		    uint64_t seq, struct svmig_wire_rec *rec)
 {
 	const uint8_t *theirs = w->scratch;
 	uint8_t mine[END_PT_LEN];
+	bool ok;
 	int ret;
 
 	ret = open_body(w, buf, len, seq);
 	if (ret)
 		return ret;
-	ret = svmig_wire_end_plaintext(w, mine);
+	if (get_be32(theirs + END_RESERVED_OFF))
+		ret = refuse(w, -EPROTO);
+	if (!ret)
+		ret = svmig_wire_end_plaintext(w, mine);
 	if (!ret)
 		ret = advance(w, buf, len);
 	if (!ret) {
-		w->verdict = CRYPTO_memcmp(mine, theirs, sizeof(mine)) ?
-			     SVMIG_VERDICT_MISMATCH : SVMIG_VERDICT_VERIFIED;
-		w->manifest_done = true;
 		rec->end_records = get_be64(theirs);
 		rec->end_bytes = get_be64(theirs + 8);
-		memcpy(rec->end_transcript, theirs + 16, SVMIG_HASH_LEN);
+		rec->end_channels = get_be32(theirs + END_CHANNELS_OFF);
+		memcpy(rec->end_transcript, theirs + END_TRANSCRIPT_OFF,
+		       SVMIG_HASH_LEN);
+		/* records and bytes, then the transcript */
+		ok = !CRYPTO_memcmp(mine, theirs, 16) &&
+		     !CRYPTO_memcmp(mine + END_TRANSCRIPT_OFF,
+				    theirs + END_TRANSCRIPT_OFF, SVMIG_HASH_LEN);
+		if (always_alone(w))
+			ok = ok && rec->end_channels == 1;
+		w->verdict = ok ? SVMIG_VERDICT_VERIFIED : SVMIG_VERDICT_MISMATCH;
+		w->manifest_channels = rec->end_channels;
+		w->manifest_done = true;
 	}
 	OPENSSL_cleanse(w->scratch, sizeof(mine));
 	OPENSSL_cleanse(mine, sizeof(mine));

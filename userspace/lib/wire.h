@@ -27,6 +27,8 @@
  *   -EKEYREJECTED  an authentic HELLO without SVMIG_HELLO_F_TPM_SALT at a
  *             receiver initialised with SVMIG_KEY_REQUIRE_TPM_SALT;
  *   -ENODATA  (svmig_wire_eof) the stream ended before the MANIFEST or END.
+ * An authentic MANIFEST or END whose reserved field is not 0 is -EPROTO
+ * (checked after the tag, like a PAGE's identity).
  * Checks run in the order: header, seq, place, HELLO clear fields, tag,
  * then what the tag protected (a PAGE's identity).  A refused record
  * changes nothing but the error counters (and w->failed), and writes
@@ -39,10 +41,17 @@
  * Sessions: every wire has a page table (Documentation/wire-format.rst,
  * "The page table and its sums"); svmig_wire_join() makes wires share one,
  * as the channels of a session (SVMIG_KEY_SESSION) do.  Each wire keeps
- * its part (w->part_pages, w->part_sum).  A MANIFEST's verdict is the
- * full one for a wire alone in its table; for a wire whose table is
- * shared it covers the channel's page_records only, and
- * svmig_wire_session_verdict() gives the session's.
+ * its part (w->part_pages, w->part_sum).  The table counts the wires that
+ * ever joined it (t->joined, 1 for a wire alone): a sender's MANIFEST and
+ * END say that many channels, and a receiver's session verdict requires
+ * every MANIFEST/END to say as many as joined its table.  A MANIFEST's
+ * (END's) verdict is the full one for a wire that was always alone
+ * (channels must then be 1); for a wire that ever shared its table it
+ * covers the channel's page_records (END: records, bytes, transcript)
+ * only, and svmig_wire_session_verdict() gives the session's.  A wire
+ * freed while others remain leaves its part, its MANIFEST's or END's
+ * numbers and its verdict in the table (t->gone), as a closed channel
+ * does in a kernel session.
  */
 #ifndef SVMIG_WIRE_H
 #define SVMIG_WIRE_H
@@ -125,15 +134,36 @@ struct svmig_table_region {
 };
 
 /*
+ * What a wire that left a shared table (svmig_wire_free) leaves in it for
+ * the session's verdict: its place in the join order, its verdict, its
+ * part and its MANIFEST's (END's) numbers.
+ */
+struct svmig_table_gone {
+	size_t join_index;
+	uint32_t verdict;
+	uint32_t manifest_channels;
+	uint64_t part_pages, manifest_pages;
+	uint8_t part_sum[SVMIG_TABLE_SUM_LEN];
+	uint8_t manifest_table_sum[SVMIG_TABLE_SUM_LEN];
+};
+
+/*
  * Regions kept sorted by slot.  Zero-initialise before first use.  A
- * wire's table also counts the wires that share it (members) and their
- * channel numbers; a table of one's own has no members.
+ * wire's table also counts the wires that share it now (members) and
+ * their channel numbers, the wires that ever joined it (joined, never
+ * decreasing: 1 for a wire alone) and what the ones that left kept in it
+ * (gone); a table of one's own made by svmig_table_add_region alone has
+ * no members.
  */
 struct svmig_table {
 	struct svmig_table_region *regions;
 	size_t nregions;
 	size_t members;
 	uint32_t *channels;		/* [members] */
+	size_t joined;
+	size_t ngone;
+	struct svmig_table_gone *gone;	/* [ngone] */
+	bool gone_lost;			/* a part could not be kept: FAILED */
 };
 
 /* -EEXIST: slot already present; -EINVAL: npages 0; -ENOMEM. */
@@ -171,6 +201,7 @@ struct svmig_wire_rec {
 	 */
 	uint64_t manifest_pages;
 	uint64_t manifest_page_records;
+	uint32_t manifest_channels;	/* the sender session's channels */
 	uint8_t manifest_table_sum[SVMIG_TABLE_SUM_LEN];
 	uint32_t verdict;		/* SVMIG_VERDICT_* (MANIFEST or END) */
 	/* DATA: plaintext bytes written to the caller's buffer */
@@ -178,6 +209,7 @@ struct svmig_wire_rec {
 	/* END: its contents (host order); the verdict is above */
 	uint64_t end_records;
 	uint64_t end_bytes;
+	uint32_t end_channels;		/* the sender session's channels */
 	uint8_t end_transcript[SVMIG_HASH_LEN];
 };
 
@@ -227,6 +259,7 @@ struct svmig_wire {
 	struct evp_cipher_ctx_st *ctx;
 	/* the page table: this wire's own, or shared (svmig_wire_join) */
 	struct svmig_table *table;
+	size_t join_index;		/* its place in the table's join order */
 	/*
 	 * This channel's part of the table: the entries it created and the
 	 * sum mod 2^128 of v(new) - v(old) over every entry it set (sealed,
@@ -236,9 +269,13 @@ struct svmig_wire {
 	uint8_t part_sum[SVMIG_TABLE_SUM_LEN];
 	/* page records sealed (resends included), or seen (accepted + stale) */
 	uint64_t page_records;
-	/* receiver: the accepted MANIFEST's pages and table_sum */
+	/*
+	 * receiver: the accepted MANIFEST's pages and table_sum, and the
+	 * MANIFEST's or END's channels (0 before it)
+	 */
 	uint64_t manifest_pages;
 	uint8_t manifest_table_sum[SVMIG_TABLE_SUM_LEN];
+	uint32_t manifest_channels;
 	/*
 	 * receiver: PENDING until the MANIFEST/END (then VERIFIED or
 	 * MISMATCH, see struct svmig_wire_rec), TRUNCATED after
@@ -272,7 +309,8 @@ int svmig_wire_init(struct svmig_wire *w, uint32_t flags,
 		    uint32_t channel, const uint8_t secret[SVMIG_SECRET_LEN]);
 /*
  * Wipes every key (OPENSSL_cleanse), frees the cipher context, and leaves
- * the page table (freed with its last member).
+ * the page table (freed with its last member; a table others still share
+ * keeps what a receiver leaves, struct svmig_table_gone).
  */
 void svmig_wire_free(struct svmig_wire *w);
 /*
@@ -286,17 +324,23 @@ int svmig_wire_add_region(struct svmig_wire *w, uint32_t slot, uint64_t npages);
  * same role, mode, session id and secret (so the same KT, compared),
  * another channel number (-EEXIST if a member has it), neither wire past
  * set-up (no record sealed or opened, and no region on @w); -EINVAL
- * otherwise, nothing changed.  @w then sees @first's regions.
+ * otherwise, nothing changed.  @w then sees @first's regions.  So no wire
+ * joins a table once any of its members sealed or opened a record, a
+ * MANIFEST or END above all: every MANIFEST/END of a session says the
+ * same channels.
  */
 int svmig_wire_join(struct svmig_wire *w, struct svmig_wire *first);
 /*
  * Receiver: the session's verdict over @w[0..n), which must be every
- * member of one table (a wire alone: n = 1), distinct receivers, else
- * SVMIG_VERDICT_FAILED.  The first member (in @w's order) whose verdict
- * is FAILED, TRUNCATED or MISMATCH gives it; else PENDING while any has
- * none; else VERIFIED if the sums of the MANIFESTs' pages and table_sum
- * equal the sums of the members' parts, MISMATCH if not.  (A refused
- * record, w->failed, is the caller's policy, as everywhere here.)
+ * current member of one table (a wire alone: n = 1), distinct receivers,
+ * else SVMIG_VERDICT_FAILED; the members that left (t->gone) count too.
+ * The first channel in join order (@w's order does not matter) whose
+ * verdict is FAILED, TRUNCATED or MISMATCH gives it; else PENDING while
+ * any has no MANIFEST/END; else VERIFIED if every MANIFEST/END says as
+ * many channels as ever joined the table (t->joined) and (page mode) the
+ * sums of the MANIFESTs' pages and table_sum equal the sums of the
+ * channels' parts, MISMATCH if not.  (A refused record, w->failed, is the
+ * caller's policy, as everywhere here.)
  */
 uint32_t svmig_wire_session_verdict(struct svmig_wire *const *w, size_t n);
 /*
@@ -347,8 +391,9 @@ int svmig_wire_seal_hello(struct svmig_wire *w, uint8_t *out);
 int svmig_wire_seal_page(struct svmig_wire *w, uint32_t slot, uint64_t page,
 			 const uint8_t plaintext[SVMIG_PAGE_SIZE], uint8_t *out);
 /*
- * MANIFEST at the next seq: this wire's part_pages, page_records and
- * part_sum; nothing can be sealed after it.
+ * MANIFEST at the next seq: this wire's part_pages, page_records,
+ * channels = its table's joined (1 alone), reserved 0, and part_sum;
+ * nothing can be sealed after it.
  */
 int svmig_wire_seal_manifest(struct svmig_wire *w, uint8_t *out);
 /* Stream mode: DATA of @len (1..SVMIG_STREAM_RECORD_MAX) bytes of @buf. */
@@ -358,8 +403,8 @@ int svmig_wire_seal_data(struct svmig_wire *w, const void *buf, size_t len,
 int svmig_wire_seal_end(struct svmig_wire *w, uint8_t *out);
 /*
  * Stream mode, either role: the struct svmig_wire_end (wire byte order)
- * this end would seal, or expects, now: w->data_records, w->data_bytes and
- * the transcript so far.  -EPERM in page mode.  Tests forge ENDs with it.
+ * this end would seal, or expects, now: w->data_records, w->data_bytes,
+ * channels = its table's joined, reserved 0, and the transcript so far.  -EPERM in page mode.  Tests forge ENDs with it.
  */
 int svmig_wire_end_plaintext(const struct svmig_wire *w,
 			     uint8_t end[sizeof(struct svmig_wire_end)]);
@@ -405,9 +450,10 @@ void svmig_wire_hdr_fill(struct svmig_wire_hdr *hdr, uint8_t type,
  * them, and nothing is written there otherwise.  A PAGE is decrypted into
  * w->scratch, and its identity checked there, before anything is written
  * to @out.  @rec (may be NULL) describes the record; for a MANIFEST or an
- * END it holds the verdict, also kept in w->verdict.  An END is VERIFIED if its records, bytes and
- * transcript all equal the receiver's (svmig_wire_end_plaintext() just
- * before it), else MISMATCH.  Returns 0 or an errno as above.
+ * END it holds the verdict, also kept in w->verdict.  An END is VERIFIED
+ * if its records, bytes and transcript all equal the receiver's
+ * (svmig_wire_end_plaintext() just before it), and for a wire always alone
+ * its channels is 1; else MISMATCH.  Returns 0 or an errno as above.
  */
 int svmig_wire_open_record(struct svmig_wire *w, const uint8_t *buf,
 			   size_t len, uint8_t *out,
