@@ -145,32 +145,37 @@ static int svmig_check_key_setup(const struct svmig_key_setup *ks)
 
 static int svmig_alloc_crypto(struct svmig_keys *keys)
 {
+	int ret;
+
 	keys->hmac = crypto_alloc_shash("hmac(sha256)", 0, 0);
 	if (IS_ERR(keys->hmac)) {
-		int ret = PTR_ERR(keys->hmac);
-
+		ret = PTR_ERR(keys->hmac);
 		keys->hmac = NULL;
 		return ret;
 	}
 	keys->aead = crypto_alloc_aead("gcm(aes)", 0, 0);
 	if (IS_ERR(keys->aead)) {
-		int ret = PTR_ERR(keys->aead);
-
+		ret = PTR_ERR(keys->aead);
 		keys->aead = NULL;
 		return ret;
 	}
-	keys->req = aead_request_alloc(keys->aead, GFP_KERNEL);
-	if (!keys->req)
-		return -ENOMEM;
-	return crypto_aead_setauthsize(keys->aead, SVMIG_TAG_LEN);
+	ret = crypto_aead_setauthsize(keys->aead, SVMIG_TAG_LEN);
+	if (!ret)
+		ret = svmig_crypt_init(&keys->crypt, keys->aead, NULL);
+	return ret;
 }
 
-/* Linear (kmalloc) memory: records are sealed in place through scatterlists. */
+/*
+ * Linear (kmalloc) memory: records are sealed in place through
+ * scatterlists.  A page-mode sender's batch (batch.c) too.
+ */
 static int svmig_alloc_buffers(struct svmig_channel *ch)
 {
 	if (ch->role == SVMIG_ROLE_SENDER) {
 		ch->txbuf_size = ch->stream ? SVMIG_STREAM_TXBUF_SIZE : SVMIG_PAGE_TXBUF_SIZE;
 		ch->txbuf = kmalloc(ch->txbuf_size, GFP_KERNEL);
+		if (ch->txbuf && !ch->stream)
+			return svmig_batch_alloc(ch);
 	} else {
 		ch->rxbuf_size = ch->stream ? SVMIG_DATA_REC_MAX : SVMIG_PAGE_REC_LEN;
 		ch->rxbuf = kmalloc(ch->rxbuf_size, GFP_KERNEL);
@@ -209,10 +214,10 @@ out:
 	return ret;
 }
 
-/* The first SVMIG_AAD_IMPLICIT_LEN bytes of keys.aad, the same for every record. */
+/* The first SVMIG_AAD_IMPLICIT_LEN bytes of the AAD, the same for every record. */
 static void svmig_fill_implicit_aad(struct svmig_channel *ch)
 {
-	u8 *aad = ch->keys.aad;
+	u8 *aad = ch->keys.crypt.aad;
 	__be32 channel = cpu_to_be32(ch->channel);
 
 	memcpy(aad, ch->session_id, SVMIG_SESSION_ID_LEN);
@@ -285,6 +290,7 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 /* After a failed SET_KEY, which never joined a session (the join is last). */
 static void svmig_uninstall(struct svmig_channel *ch)
 {
+	svmig_batch_free(ch);
 	svmig_keys_free(&ch->keys);
 	kfree_sensitive(ch->txbuf);
 	kfree_sensitive(ch->rxbuf);
@@ -326,8 +332,7 @@ int svmig_keys_set(struct svmig_channel *ch, void __user *argp)
 
 void svmig_keys_free(struct svmig_keys *keys)
 {
-	if (keys->req)
-		aead_request_free(keys->req);
+	svmig_crypt_free(&keys->crypt);
 	if (keys->aead)
 		crypto_free_aead(keys->aead);
 	if (keys->hmac)

@@ -271,6 +271,7 @@ static int svmig_release(struct inode *inode, struct file *file)
 	svmig_free_ring(ch);
 	svmig_free_regions(ch);
 	svmig_session_leave(ch);
+	svmig_batch_free(ch);
 	svmig_keys_free(&ch->keys);
 	kfree_sensitive(ch->txbuf);
 	kfree_sensitive(ch->rxbuf);
@@ -330,12 +331,23 @@ static int __init svmig_init(void)
 		pr_err("HKDF self-test failed (%d), not loading\n", ret);
 		return ret;
 	}
-	return misc_register(&svmig_misc);
+	ret = svmig_batch_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&svmig_misc);
+	if (ret)
+		goto err_batch;
+	return 0;
+
+err_batch:
+	svmig_batch_exit();
+	return ret;
 }
 
 static void __exit svmig_exit(void)
 {
 	misc_deregister(&svmig_misc);
+	svmig_batch_exit();
 }
 
 module_init(svmig_init);

@@ -71,6 +71,20 @@ static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec,
  * generations is the order in which the page's bytes were read, on any
  * channel of the session.
  */
+/* The region a ring entry names, or NULL: the entry is refused and counted. */
+static struct svmig_mregion *svmig_entry_region(struct svmig_channel *ch,
+						const struct svmig_dirty_gfn *e)
+{
+	struct svmig_mregion *m = svmig_find_region(ch, e->slot);
+
+	if ((e->flags & ~(SVMIG_GFN_F_DIRTY | SVMIG_GFN_F_RESET)) || !m ||
+	    e->offset >= m->npages) {
+		ch->stats.bad_entries++;
+		return NULL;
+	}
+	return m;
+}
+
 static int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
 {
 	struct svmig_page_state *ps;
@@ -79,12 +93,9 @@ static int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gf
 	u8 *rec;
 	int ret;
 
-	m = svmig_find_region(ch, e->slot);
-	if ((e->flags & ~(SVMIG_GFN_F_DIRTY | SVMIG_GFN_F_RESET)) || !m ||
-	    e->offset >= m->npages) {
-		ch->stats.bad_entries++;
+	m = svmig_entry_region(ch, e);
+	if (!m)
 		return -EINVAL;
-	}
 	ps = &m->pages[e->offset];
 	svmig_page_lock(ch, m->slot, e->offset);
 	if (ps->gen == U32_MAX) {
@@ -100,7 +111,7 @@ static int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gf
 	ret = svmig_seal_user_page(ch, rec, &id, m->uaddr + e->offset * SVMIG_PAGE_SIZE);
 	if (ret)
 		goto out;
-	svmig_table_set(ch, ps, m->slot, e->offset, ps->gen + 1,
+	svmig_table_set(ch, ps, m->slot, e->offset, !ps->gen, ps->gen + 1,
 			rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN);
 	svmig_tx_account(ch, SVMIG_PAGE_REC_LEN);
 	ch->stats.pages++;
@@ -110,11 +121,105 @@ out:
 }
 
 /*
+ * Batch slot @i for ring entry @e, a channel alone in its session (no page
+ * locks: the channel's mutex is all): the record's header at its place in
+ * the transmit buffer, the page's next generation (taken at once, so the
+ * same page twice in a batch gets two), its identity, and the guest page
+ * held, or copied into the record where get_user_pages cannot reach it.
+ */
+static int svmig_batch_prepare(struct svmig_channel *ch, unsigned int i,
+			       const struct svmig_dirty_gfn *e)
+{
+	struct svmig_batch_slot *s = &ch->batch->slot[i];
+	struct svmig_wire_page *id = (struct svmig_wire_page *)s->crypt.ident;
+	struct svmig_mregion *m = svmig_entry_region(ch, e);
+	u64 uaddr;
+
+	if (!m)
+		return -EINVAL;
+	s->ps = &m->pages[e->offset];
+	if (s->ps->gen == U32_MAX)
+		return -EOVERFLOW;
+	s->rec = ch->txbuf + ch->tx_len + i * SVMIG_PAGE_REC_LEN;
+	svmig_put_hdr(s->rec, SVMIG_REC_PAGE, SVMIG_PAGE_REC_LEN - SVMIG_HDR_LEN, ch->tx_seq + i);
+	s->slot = m->slot;
+	s->index = e->offset;
+	s->created = !s->ps->gen;
+	s->gen = s->ps->gen + 1;
+	id->slot = cpu_to_be32(s->slot);
+	id->generation = cpu_to_be32(s->gen);
+	id->page = cpu_to_be64(s->index);
+	uaddr = m->uaddr + e->offset * SVMIG_PAGE_SIZE;
+	s->offset = offset_in_page(uaddr);
+	if (get_user_pages_fast(uaddr, 1, 0, &s->page) != 1) {
+		s->page = NULL;
+		memcpy(s->rec + SVMIG_HDR_LEN, id, sizeof(*id));
+		if (copy_from_user(s->rec + SVMIG_HDR_LEN + sizeof(*id), u64_to_user_ptr(uaddr),
+				   SVMIG_PAGE_SIZE))
+			return -EFAULT;
+	}
+	s->ps->gen = s->gen;
+	return 0;
+}
+
+/*
+ * Up to @want ring entries as one batch: as many records as the transmit
+ * buffer has room for, within one key epoch, sealed on several CPUs
+ * (batch.c) and accounted in ring order.  An entry that cannot be sent
+ * ends the batch, the ones before it sealed: a bad entry is consumed and
+ * refused (-EINVAL); a page that cannot be read (-EFAULT) or whose
+ * generation would wrap (-EOVERFLOW) then fails the channel.  *done counts
+ * the entries sealed.
+ */
+static int svmig_send_batch(struct svmig_channel *ch, u32 want, u32 *done)
+{
+	u64 epoch_left = (((ch->tx_seq >> SVMIG_EPOCH_SHIFT) + 1) << SVMIG_EPOCH_SHIFT) -
+			 ch->tx_seq;
+	unsigned int n, k = 0, i;
+	struct svmig_dirty_gfn e;
+	int ret = 0, seal_ret = 0;
+
+	n = (ch->txbuf_size - ch->tx_len) / SVMIG_PAGE_REC_LEN;
+	n = min3(n, (unsigned int)SVMIG_BATCH_MAX, want);
+	n = min_t(u64, n, epoch_left);
+	while (k < n) {
+		svmig_ring_pop(ch, &e);
+		ret = svmig_batch_prepare(ch, k, &e);
+		if (ret)
+			break;
+		k++;
+	}
+	if (k) {
+		seal_ret = svmig_keys_for_seq(ch, ch->tx_seq);
+		if (!seal_ret)
+			seal_ret = svmig_batch_seal(ch, k);
+	}
+	for (i = 0; i < k; i++) {
+		struct svmig_batch_slot *s = &ch->batch->slot[i];
+
+		if (s->page)
+			put_page(s->page);
+		if (seal_ret)
+			continue;
+		svmig_table_set(ch, s->ps, s->slot, s->index, s->created, s->gen,
+				s->rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN);
+		svmig_tx_account(ch, SVMIG_PAGE_REC_LEN);
+		ch->stats.pages++;
+		(*done)++;
+	}
+	if (seal_ret)
+		return svmig_fail(ch, seal_ret);
+	return ret && ret != -EINVAL ? svmig_fail(ch, ret) : ret;
+}
+
+/*
  * Seals the pages of up to @max published ring entries (0: all of them).
  * Stops at the first entry that cannot be sent: a bad entry is consumed
  * and refused (-EINVAL); a full transmit buffer (-ENOBUFS, no socket) or
  * an interrupted send leaves the entry in the ring.  *done counts the
- * entries consumed and sealed.
+ * entries consumed and sealed.  A channel alone in its session seals in
+ * batches, on several CPUs; the channels of a shared session one page at a
+ * time, each under its page's lock.
  */
 static int svmig_page_consume(struct svmig_channel *ch, u32 max, u32 *done)
 {
@@ -131,11 +236,16 @@ static int svmig_page_consume(struct svmig_channel *ch, u32 max, u32 *done)
 		ret = svmig_tx_room(ch, SVMIG_PAGE_REC_LEN);
 		if (ret)
 			break;
-		svmig_ring_pop(ch, &e);
-		ret = svmig_send_page(ch, &e);
+		if (!ch->session->shared) {
+			ret = svmig_send_batch(ch, n - *done, done);
+		} else {
+			svmig_ring_pop(ch, &e);
+			ret = svmig_send_page(ch, &e);
+			if (!ret)
+				(*done)++;
+		}
 		if (ret)
 			break;
-		(*done)++;
 	}
 	svmig_ring_commit(ch);
 	return ret;
@@ -253,7 +363,7 @@ static int svmig_rx_page_apply(struct svmig_channel *ch, const struct svmig_mreg
 		ret = -EFAULT;
 		goto out;
 	}
-	svmig_table_set(ch, ps, m->slot, page, gen, tag);
+	svmig_table_set(ch, ps, m->slot, page, !ps->gen, gen, tag);
 	ch->stats.pages++;
 out:
 	svmig_page_unlock(ch, m->slot, page);

@@ -11,7 +11,6 @@
  */
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
-#include <asm/unaligned.h>
 
 #include "svmig.h"
 
@@ -63,45 +62,53 @@ int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len)
 
 /*
  * The associated data, implicit prefix || clear part, goes to the AEAD as
- * the first scatterlist entry, whole: keys->aad, the clear part copied
- * behind the prefix.  Linux 6.1's AES-NI GCM (gcmaes_crypt_by_sg) reads the
- * AAD in place only if req->src->length >= assoclen, and otherwise
- * kmalloc()s and copies it for every record.  Returns assoclen, keys->iv
- * and keys->sg[0] set (keys->sg a table of @nents entries), or an error.
+ * the first scatterlist entry, whole: c->aad, the clear part copied behind
+ * the prefix.  Linux 6.1's AES-NI GCM (gcmaes_crypt_by_sg) reads the AAD in
+ * place only if req->src->length >= assoclen, and otherwise kmalloc()s and
+ * copies it for every record.  Returns assoclen, c->iv and c->sg[0] set
+ * (c->sg a table of @nents entries), or an error.  The AEAD's key is the
+ * caller's business (svmig_keys_for_seq()).
  */
+static int svmig_crypt_prepare(struct svmig_crypt *c, const u8 *rec, size_t clear_len,
+			       unsigned int nents)
+{
+	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
+	size_t assoclen = SVMIG_AAD_IMPLICIT_LEN + clear_len;
+
+	if (WARN_ON_ONCE(clear_len < SVMIG_HDR_LEN || clear_len > SVMIG_CLEAR_MAX))
+		return -EINVAL;
+	memset(c->iv, 0, 4);
+	memcpy(c->iv + 4, &hdr->seq, sizeof(hdr->seq));
+	memcpy(c->aad + SVMIG_AAD_IMPLICIT_LEN, rec, clear_len);
+	sg_init_table(c->sg, nents);
+	sg_set_buf(&c->sg[0], c->aad, assoclen);
+	return assoclen;
+}
+
+/* The channel's own request, with the key of the record's epoch. */
 static int svmig_crypt_begin(struct svmig_channel *ch, const u8 *rec, size_t clear_len,
 			     unsigned int nents)
 {
 	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
-	struct svmig_keys *keys = &ch->keys;
-	u64 seq = be64_to_cpu(hdr->seq);
-	size_t assoclen = SVMIG_AAD_IMPLICIT_LEN + clear_len;
 	int ret;
 
-	if (WARN_ON_ONCE(clear_len < SVMIG_HDR_LEN || clear_len > SVMIG_CLEAR_MAX))
-		return -EINVAL;
-	ret = svmig_keys_for_seq(ch, seq);
+	ret = svmig_keys_for_seq(ch, be64_to_cpu(hdr->seq));
 	if (ret)
 		return ret;
-	memset(keys->iv, 0, 4);
-	put_unaligned_be64(seq, keys->iv + 4);
-	memcpy(keys->aad + SVMIG_AAD_IMPLICIT_LEN, rec, clear_len);
-	sg_init_table(keys->sg, nents);
-	sg_set_buf(&keys->sg[0], keys->aad, assoclen);
-	return assoclen;
+	return svmig_crypt_prepare(&ch->keys.crypt, rec, clear_len, nents);
 }
 
-/* Runs the AEAD from keys->sg to @dst and waits for it. */
-static int svmig_crypt_run(struct svmig_channel *ch, struct scatterlist *dst,
+/* Runs the AEAD from c->sg to @dst and waits for it. */
+static int svmig_crypt_run(struct svmig_crypt *c, struct scatterlist *dst,
 			   size_t assoclen, size_t crypt_len, bool encrypt)
 {
-	struct aead_request *req = ch->keys.req;
+	struct aead_request *req = c->req;
 	DECLARE_CRYPTO_WAIT(wait);
 	int ret;
 
 	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done, &wait);
 	aead_request_set_ad(req, assoclen);
-	aead_request_set_crypt(req, ch->keys.sg, dst, crypt_len, ch->keys.iv);
+	aead_request_set_crypt(req, c->sg, dst, crypt_len, c->iv);
 	ret = encrypt ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
 	return crypto_wait_req(ret, &wait);
 }
@@ -111,18 +118,22 @@ static int svmig_crypt_run(struct svmig_channel *ch, struct scatterlist *dst,
  * on, encrypted or decrypted where it is (src == dst, so the AAD copy is
  * only read).
  */
+static int svmig_crypt_in_place(struct svmig_crypt *c, int assoclen, u8 *rec,
+				size_t clear_len, size_t crypt_len, bool encrypt)
+{
+	if (assoclen < 0)
+		return assoclen;
+	sg_set_buf(&c->sg[1], rec + clear_len, crypt_len + (encrypt ? SVMIG_TAG_LEN : 0));
+	return svmig_crypt_run(c, c->sg, assoclen, crypt_len, encrypt);
+}
+
 static int svmig_crypt(struct svmig_channel *ch, u8 *rec, size_t clear_len,
 		       size_t crypt_len, bool encrypt)
 {
-	struct svmig_keys *keys = &ch->keys;
-	int assoclen;
+	int assoclen = svmig_crypt_begin(ch, rec, clear_len, 2);
 
-	assoclen = svmig_crypt_begin(ch, rec, clear_len, 2);
-	if (assoclen < 0)
-		return assoclen;
-	sg_set_buf(&keys->sg[1], rec + clear_len,
-		   crypt_len + (encrypt ? SVMIG_TAG_LEN : 0));
-	return svmig_crypt_run(ch, keys->sg, assoclen, crypt_len, encrypt);
+	return svmig_crypt_in_place(&ch->keys.crypt, assoclen, rec, clear_len, crypt_len,
+				    encrypt);
 }
 
 /* Encrypts pt_len bytes after the clear part and appends the tag. */
@@ -150,23 +161,65 @@ int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t c
  * bytes sealed are those svmig_rec_seal() would seal from a copy of the
  * identity and the page in the record.
  */
+static int svmig_crypt_page(struct svmig_crypt *c, int assoclen, u8 *rec,
+			    struct page *page, unsigned int offset)
+{
+	const size_t id_len = sizeof(struct svmig_wire_page);
+
+	if (assoclen < 0)
+		return assoclen;
+	if (WARN_ON_ONCE(offset + SVMIG_PAGE_SIZE > PAGE_SIZE))
+		return -EINVAL;
+	sg_set_buf(&c->sg[1], c->ident, id_len);
+	sg_set_page(&c->sg[2], page, SVMIG_PAGE_SIZE, offset);
+	sg_init_table(c->dst, 2);
+	sg_set_buf(&c->dst[0], c->aad, assoclen);
+	sg_set_buf(&c->dst[1], rec + SVMIG_HDR_LEN, id_len + SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
+	return svmig_crypt_run(c, c->dst, assoclen, id_len + SVMIG_PAGE_SIZE, true);
+}
+
 int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, const u8 *ident,
 			struct page *page, unsigned int offset)
 {
-	const size_t id_len = sizeof(struct svmig_wire_page);
-	struct svmig_keys *keys = &ch->keys;
-	int assoclen;
+	struct svmig_crypt *c = &ch->keys.crypt;
 
-	if (WARN_ON_ONCE(offset + SVMIG_PAGE_SIZE > PAGE_SIZE))
-		return -EINVAL;
-	assoclen = svmig_crypt_begin(ch, rec, SVMIG_HDR_LEN, 3);
-	if (assoclen < 0)
-		return assoclen;
-	memcpy(keys->ident, ident, id_len);
-	sg_set_buf(&keys->sg[1], keys->ident, id_len);
-	sg_set_page(&keys->sg[2], page, SVMIG_PAGE_SIZE, offset);
-	sg_init_table(keys->dst, 2);
-	sg_set_buf(&keys->dst[0], keys->aad, assoclen);
-	sg_set_buf(&keys->dst[1], rec + SVMIG_HDR_LEN, id_len + SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
-	return svmig_crypt_run(ch, keys->dst, assoclen, id_len + SVMIG_PAGE_SIZE, true);
+	memcpy(c->ident, ident, sizeof(c->ident));
+	return svmig_crypt_page(c, svmig_crypt_begin(ch, rec, SVMIG_HDR_LEN, 3), rec, page,
+				offset);
+}
+
+/*
+ * A request of a batch (batch.c), with the key already the right one for
+ * every record it will seal: a PAGE record at @rec, its header set, from
+ * c->ident and @page, or (@page NULL) from the identity and page already
+ * copied into the record, in place.
+ */
+int svmig_crypt_seal_page(struct svmig_crypt *c, u8 *rec, struct page *page,
+			  unsigned int offset)
+{
+	const size_t pt_len = sizeof(struct svmig_wire_page) + SVMIG_PAGE_SIZE;
+
+	if (page)
+		return svmig_crypt_page(c, svmig_crypt_prepare(c, rec, SVMIG_HDR_LEN, 3), rec,
+					page, offset);
+	return svmig_crypt_in_place(c, svmig_crypt_prepare(c, rec, SVMIG_HDR_LEN, 2), rec,
+				    SVMIG_HDR_LEN, pt_len, true);
+}
+
+/* A request for @aead, its AAD starting with the channel's implicit part. */
+int svmig_crypt_init(struct svmig_crypt *c, struct crypto_aead *aead, const u8 *implicit_aad)
+{
+	c->req = aead_request_alloc(aead, GFP_KERNEL);
+	if (!c->req)
+		return -ENOMEM;
+	if (implicit_aad)
+		memcpy(c->aad, implicit_aad, SVMIG_AAD_IMPLICIT_LEN);
+	return 0;
+}
+
+void svmig_crypt_free(struct svmig_crypt *c)
+{
+	if (c->req)
+		aead_request_free(c->req);
+	c->req = NULL;
 }

@@ -131,10 +131,29 @@ struct svmig_session {
 	struct mutex page_locks[SVMIG_PAGE_LOCKS];	/* hashed by slot ^ page */
 };
 
+/*
+ * One AEAD request and what its scatterlists point to, so it lives here
+ * and not on a stack.  aad: the associated data of the record being sealed
+ * or opened, in one piece: the implicit part (session || channel), filled
+ * when the channel is keyed, then a copy of the record's clear part
+ * (record.c).  ident: a PAGE record's identity (struct svmig_wire_page),
+ * sealed ahead of the guest page.  sg: the AEAD's source, and its
+ * destination too when in place; dst: its destination when a PAGE record is
+ * sealed from the guest page.
+ */
+struct svmig_crypt {
+	struct aead_request *req;
+	u8 aad[SVMIG_AAD_MAX];
+	u8 iv[SVMIG_NONCE_LEN];
+	u8 ident[sizeof(struct svmig_wire_page)];
+	struct scatterlist sg[3];
+	struct scatterlist dst[2];
+};
+
 struct svmig_keys {
 	struct crypto_shash *hmac;	/* hmac(sha256), for HKDF */
 	struct crypto_aead *aead;	/* gcm(aes) */
-	struct aead_request *req;
+	struct svmig_crypt crypt;	/* the channel's own request */
 	u8 k0[SVMIG_KEY_LEN];
 	u8 prk[SVMIG_KEY_LEN];
 	u8 salt[SVMIG_SALT_LEN];
@@ -142,21 +161,30 @@ struct svmig_keys {
 	bool have_prk;
 	bool have_epoch;
 	u32 epoch;
-	/*
-	 * Referenced by scatterlists, so they live here and not on a stack.
-	 * aad: the associated data of the record being sealed or opened, in
-	 * one piece: the implicit part (session || channel), filled when the
-	 * channel is keyed, then a copy of the record's clear part (record.c).
-	 * ident: a PAGE record's identity (struct svmig_wire_page), sealed
-	 * ahead of the guest page.  sg: the AEAD's source, and its destination
-	 * too when in place; dst: its destination when a PAGE record is
-	 * sealed from the guest page.
-	 */
-	u8 aad[SVMIG_AAD_MAX];
-	u8 iv[SVMIG_NONCE_LEN];
-	u8 ident[sizeof(struct svmig_wire_page)];
-	struct scatterlist sg[3];
-	struct scatterlist dst[2];
+};
+
+/*
+ * A batch of PAGE records sealed on several CPUs (batch.c): one request per
+ * record the transmit buffer holds, set up for the channel's AEAD.
+ */
+#define SVMIG_BATCH_MAX		(SVMIG_PAGE_TXBUF_SIZE / SVMIG_PAGE_REC_LEN)
+
+struct svmig_batch_slot {
+	struct svmig_crypt crypt;
+	u8 *rec;			/* the record, its header and seq set */
+	struct page *page;		/* the guest page, or NULL: copied into rec */
+	unsigned int offset;
+	struct svmig_page_state *ps;
+	u32 slot;
+	u64 index;
+	u32 gen;
+	bool created;			/* the page's first record */
+	int ret;
+};
+
+struct svmig_batch {
+	unsigned int cpus;		/* workers a batch is split among */
+	struct svmig_batch_slot slot[SVMIG_BATCH_MAX];
 };
 
 /* The shared part of the ring mapping, followed by the entry array. */
@@ -216,6 +244,7 @@ struct svmig_channel {
 	struct mm_struct *mm;
 
 	struct svmig_gfn_ring *ring;	/* published with release, see ring.c */
+	struct svmig_batch *batch;	/* page-mode sender, see batch.c */
 	struct socket *sock;		/* likewise, see transport.c */
 	/* Our entry on the socket's wait queue, forwarding to wq (transport.c). */
 	struct poll_table_struct sock_pt;
@@ -273,7 +302,7 @@ u32 svmig_session_finish(struct svmig_channel *ch);
 /* table.c */
 void svmig_table_key_init(struct sha256_state *state, const u8 *kt);
 void svmig_table_set(struct svmig_channel *ch, struct svmig_page_state *ps, u32 slot,
-		     u64 page, u32 gen, const u8 *tag);
+		     u64 page, bool created, u32 gen, const u8 *tag);
 void svmig_sum_add(struct svmig_sum *a, const struct svmig_sum *b);
 void svmig_sum_put(const struct svmig_sum *s, u8 *out);
 void svmig_sum_get(struct svmig_sum *s, const u8 *in);
@@ -286,6 +315,17 @@ int svmig_rec_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t p
 int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
 int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, const u8 *ident,
 			struct page *page, unsigned int offset);
+int svmig_crypt_init(struct svmig_crypt *c, struct crypto_aead *aead, const u8 *implicit_aad);
+void svmig_crypt_free(struct svmig_crypt *c);
+int svmig_crypt_seal_page(struct svmig_crypt *c, u8 *rec, struct page *page,
+			  unsigned int offset);
+
+/* batch.c */
+int svmig_batch_init(void);
+void svmig_batch_exit(void);
+int svmig_batch_alloc(struct svmig_channel *ch);
+void svmig_batch_free(struct svmig_channel *ch);
+int svmig_batch_seal(struct svmig_channel *ch, unsigned int n);
 
 /* region.c */
 int svmig_region_add(struct svmig_channel *ch, void __user *argp);

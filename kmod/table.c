@@ -83,16 +83,17 @@ bool svmig_sum_equal(const struct svmig_sum *a, const struct svmig_sum *b)
 
 /*
  * Makes the record with @gen and @tag the entry of page @page of @slot, and
- * adds the change to @ch's part.  The caller holds the page's lock
- * (svmig_page_lock()).
+ * adds the change to @ch's part; @created: the page had no entry before.
+ * The caller holds the page's lock (svmig_page_lock()), or is the only
+ * channel of its session.
  */
 void svmig_table_set(struct svmig_channel *ch, struct svmig_page_state *ps, u32 slot,
-		     u64 page, u32 gen, const u8 *tag)
+		     u64 page, bool created, u32 gen, const u8 *tag)
 {
 	struct svmig_sum v;
 
 	svmig_table_value(&ch->session->table_key, slot, page, gen, tag, &v);
-	if (!ps->gen)
+	if (created)
 		ch->part_pages++;
 	svmig_sum_add(&ch->part_sum, &v);
 	svmig_sum_sub(&ch->part_sum, &ps->value);

@@ -4,12 +4,14 @@
  * written by the OpenSSL implementation; the format is wire-format.rst's
  * "Test vectors").  Every vector's records are handed, as they are on the
  * wire, to kernel receivers set up from the vector's inputs alone (mode,
- * secret, session id, channels, session, regions, TPM-salt requirement),
- * one socket each, one RECV per record: each step must get the answer the
- * vector states (accepted, stale, or refused with its errno), the session's
+ * secret, session id, channels, session, regions, TPM-salt requirement):
+ * each record through write() in page mode, or through the receiver's
+ * socket and one RECV in stream mode and where the vector's stream ends
+ * (only a socket can end).  Each step must get the answer the vector
+ * states (accepted, stale, or refused with its errno), the session's
  * verdict must be the vector's, the counters must count what was accepted,
- * and guest memory must hold exactly the pages accepted, nothing of a stale
- * or refused one.
+ * and guest memory must hold exactly the pages accepted, nothing of a
+ * stale or refused one.
  *
  * Vectors whose steps skip the sequence number ahead (jump=1: epochs past 0,
  * seq past 2^32) need the OpenSSL implementation's test hook; a kernel
@@ -53,6 +55,7 @@ struct rx {
 struct run {
 	const struct vector *v;
 	bool stream;
+	bool sock;		/* records through a socket and RECV, not write() */
 	struct slot slot[MAX_SLOTS];
 	int nslots;
 	struct rx rx[MAX_CHANNELS];
@@ -220,7 +223,7 @@ static void setup_receivers(struct run *r)
 			if (svmig_add_region(x->fd, r->slot[i].id, (uint64_t)r->slot[i].id << 32,
 					     r->slot[i].mem, r->slot[i].npages * PG))
 				tap_bail("vector %s: region %u", get(v, "vector"), r->slot[i].id);
-		if (svmig_attach_socket(x->fd, sv[1]))
+		if (r->sock && svmig_attach_socket(x->fd, sv[1]))
 			tap_bail("vector %s: attach", get(v, "vector"));
 		close(sv[1]);
 		x->peer = sv[0];
@@ -268,11 +271,18 @@ static bool run_step(struct run *r, int k, uint8_t *buf, size_t bufsz)
 	uint32_t n;
 
 	len = unhex(step_get(v, k, eof ? "cut" : "wire") ?: "", buf, bufsz);
-	if (len < 0 || send_all(x->peer, buf, len))
+	if (len < 0)
 		tap_bail("vector %s: step %d bytes", get(v, "vector"), k);
-	if (eof)
-		shutdown(x->peer, SHUT_WR);
-	ret = svmig_recv(x->fd, 1, &n);
+	if (!r->sock) {
+		/* One whole record: applied (or refused) before write() returns. */
+		ret = write(x->fd, buf, len) == len ? 0 : -errno;
+	} else {
+		if (send_all(x->peer, buf, len))
+			tap_bail("vector %s: step %d bytes", get(v, "vector"), k);
+		if (eof)
+			shutdown(x->peer, SHUT_WR);
+		ret = svmig_recv(x->fd, 1, &n);
+	}
 	if (!strcmp(result, "refuse"))
 		want = -errno_of(get(v, "errno"));
 	if (ret != want) {
@@ -321,6 +331,10 @@ static void run_vector(const struct vector *v)
 	struct run r = { .v = v };
 
 	r.stream = !strcmp(need(v, "mode"), "stream");
+	r.sock = r.stream;
+	for (k = 1; k <= steps; k++)
+		if (!strcmp(step_get(v, k, "type"), "EOF"))
+			r.sock = true;
 	setup_slots(&r);
 	setup_receivers(&r);
 	for (k = 1; k <= steps && ok; k++)
