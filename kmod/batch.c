@@ -13,6 +13,7 @@
  */
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -24,6 +25,11 @@
 #define SVMIG_SEAL_PER_CPU_MIN	2
 
 static struct workqueue_struct *svmig_seal_wq;
+
+/* 0: as many as online, up to SVMIG_SEAL_CPUS_MAX; read when a channel is keyed. */
+static unsigned int seal_cpus;
+module_param(seal_cpus, uint, 0644);
+MODULE_PARM_DESC(seal_cpus, "CPUs one SUBMIT batch is sealed on, at most (0: online CPUs, up to 4)");
 
 struct svmig_seal_work {
 	struct work_struct work;
@@ -100,7 +106,8 @@ int svmig_batch_alloc(struct svmig_channel *ch)
 	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b)
 		return -ENOMEM;
-	b->cpus = clamp_t(unsigned int, num_online_cpus(), 1, SVMIG_SEAL_CPUS_MAX);
+	b->cpus = READ_ONCE(seal_cpus) ?: num_online_cpus();
+	b->cpus = clamp_t(unsigned int, b->cpus, 1, SVMIG_SEAL_CPUS_MAX);
 	for (i = 0; i < SVMIG_BATCH_MAX && !ret; i++)
 		ret = svmig_crypt_init(&b->slot[i].crypt, ch->keys.aead, ch->keys.crypt.aad);
 	ch->batch = b;
