@@ -19,7 +19,8 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuapi -Iuserspace/lib \
 	  -DSVMIG_VERSION='"$(SVMIG_VERSION)"'
 LDLIBS_SSL := -lcrypto -lssl
 
-.PHONY: all module sparse userspace tests check check-debug demo demo-page bench soak deps clean
+.PHONY: all module sparse userspace tests check check-debug demo demo-page bench bench-seal-cpus \
+	soak deps clean
 all: module userspace tests
 
 module:
@@ -80,6 +81,12 @@ bench:
 	scripts/install-deps.sh --bench
 	$(MAKE) all
 	tests/vm/run-vm.sh --timeout 3600 --script tests/bench/guest-bench.sh
+
+# Page-mode sealing on one CPU against every CPU of the 2-vCPU test VM,
+# side by side (tests/bench/guest-seal-cpus.sh; not part of check).
+bench-seal-cpus:
+	$(MAKE) all
+	tests/vm/run-vm.sh --timeout 1800 --script tests/bench/guest-seal-cpus.sh
 
 # The soak (not part of check): SOAK_MIGRATIONS (100) svmigd migrations of a
 # live guest back and forth between the two test hosts, and SOAK_VMM_ROUNDS

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Page-mode sealing on one CPU against several, side by side in one run
+# (tests/vm/run-vm.sh --script runs it; `make bench-seal-cpus`): svmig.ko
+# seals a SUBMIT's batch on up to seal_cpus CPUs (kmod/batch.c), read when
+# a channel is keyed.  Each round keys channels with seal_cpus=1, then with
+# seal_cpus=0 (every online CPU, up to 4), and measures the kernel's seal
+# (svmig-bench crypto, seal/kernel: SUBMIT, records sent on a socket and
+# drained by a second thread) in batches of 1 page and of 512 pages (2 MiB),
+# wall-clock MiB/s.  Prints each run, the medians and their ratio.  Under
+# TCG every figure is emulated: the ratio is what to read, not the MiB/s.
+set -uo pipefail
+export LC_ALL=C
+
+cd "${SVMIG_WORKTREE:-$(dirname "${BASH_SOURCE[0]}")/../..}" || exit 1
+BENCH=$PWD/build/svmig-bench
+PARAM=/sys/module/svmig/parameters/seal_cpus
+ROUNDS=${SVMIG_SEAL_ROUNDS:-5}
+MIB=${SVMIG_SEAL_MIB:-32}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+[[ -w $PARAM ]] || { echo "# $PARAM is missing: svmig.ko without batch sealing"; exit 1; }
+echo "# seal-cpus: $(nproc) online CPUs, $ROUNDS rounds of $MIB MiB, under TCG (emulated)"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for cpus in 1 0; do
+		echo "$cpus" >"$PARAM" || exit 1
+		"$BENCH" --out "$tmp/out" --mib "$MIB" --reps 1 --only seal/kernel/socket crypto |
+			awk -v c="$cpus" '/^# seal\/kernel\/socket +batch/ {
+				for (i = 1; i <= NF; i++) if ($i == "MiB/s,") print c, $4, $(i - 1) }' \
+			>>"$tmp/runs" || exit 1
+	done
+done
+echo 0 >"$PARAM"
+while read -r cpus batch mibs; do
+	echo "# seal_cpus=$cpus batch $batch: $mibs MiB/s"
+done <"$tmp/runs"
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+for batch in 1 512; do
+	one=$(awk -v b="$batch" '$1 == 1 && $2 == b { print $3 }' "$tmp/runs" | median)
+	all=$(awk -v b="$batch" '$1 == 0 && $2 == b { print $3 }' "$tmp/runs" | median)
+	[[ -n $one && -n $all ]] || { echo "# batch $batch: no measurement"; exit 1; }
+	awk -v b="$batch" -v one="$one" -v all="$all" -v n="$(nproc)" 'BEGIN {
+		printf "seal-cpus: batch %3d pages: 1 CPU %8.1f MiB/s, %d CPUs %8.1f MiB/s, ratio %.2fx\n",
+			b, one, n, all, all / one }'
+done
