@@ -43,6 +43,7 @@
 #include "session.h"
 #include "tls.h"
 #include "tpm.h"
+#include "util.h"
 
 #define FDNAME		"svmigd"
 #define POLL_MS		50
@@ -215,7 +216,7 @@ static int tcp_listen(const char *hostport)
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 8)) {
-		logp_(LOG_ERR, "listen on %s: %s", hostport, strerror(errno));
+		logp_(LOG_ERR, "listen on %s: %s", hostport, svmigd_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -376,7 +377,7 @@ static void audit_with(struct mig *m, const char *event, const char *step,
 	}
 	if (m->st.error) {	/* what svmig.ko refused, in its own words */
 		json_object_object_add(det, "kernel_error",
-				       json_object_new_string(strerror(m->st.error)));
+				       json_object_new_string(svmigd_strerror(m->st.error)));
 		json_object_object_add(det, "auth_failures",
 				       json_object_new_int64((int64_t)m->st.auth_failures));
 		json_object_object_add(det, "replays",
@@ -848,11 +849,11 @@ static int svmig_key(struct mig *m, uint32_t role)
 
 	ret = svmig_open();
 	if (ret < 0)
-		return failf(m, "cannot open %s: %s", SVMIG_DEVICE, strerror(-ret));
+		return failf(m, "cannot open %s: %s", SVMIG_DEVICE, svmigd_strerror(-ret));
 	m->sv = ret;
 	ret = svmig_get_info(m->sv, &info);
 	if (ret)
-		return failf(m, "SVMIG_IOC_GET_INFO: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_GET_INFO: %s", svmigd_strerror(-ret));
 	if (!(info.features & SVMIG_FEAT_STREAM))
 		return failf(m, "svmig.ko has no stream mode");
 	if ((flags & SVMIG_KEY_REQUIRE_TPM_SALT) && !(info.features & SVMIG_FEAT_TPM_SALT_FLAG))
@@ -861,7 +862,7 @@ static int svmig_key(struct mig *m, uint32_t role)
 	/* The kernel holds the keys now: nothing of the secret stays here. */
 	OPENSSL_cleanse(m->s->secret, sizeof(m->s->secret));
 	if (ret)
-		return failf(m, "SVMIG_IOC_SET_KEY: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_SET_KEY: %s", svmigd_strerror(-ret));
 	return 0;
 }
 
@@ -1023,10 +1024,10 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 	if (target_accept_data(m, peer))
 		return -1;
 	if (set_sock_timeout(m->sock, SO_RCVTIMEO, 60))
-		return failf(m, "SO_RCVTIMEO: %s", strerror(errno));
+		return failf(m, "SO_RCVTIMEO: %s", svmigd_strerror(errno));
 	ret = svmig_attach_socket(m->sv, m->sock);
 	if (ret)
-		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", svmigd_strerror(-ret));
 	progress(m, "data", "%s connected; receiver keyed and attached", m->s->peer);
 	audit(m, "data", "attached", NULL);
 	if (pass_fd_migrate(m, "migrate-incoming") || wait_migration(m, false))
@@ -1037,17 +1038,17 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 	 * bounded by SO_RCVTIMEO.
 	 */
 	if (fcntl(m->sv, F_SETFL, fcntl(m->sv, F_GETFL) & ~O_NONBLOCK))
-		return failf(m, "fcntl(O_NONBLOCK off): %s", strerror(errno));
+		return failf(m, "fcntl(O_NONBLOCK off): %s", svmigd_strerror(errno));
 	ret = svmig_recv(m->sv, 0, NULL);
 	if (ret)
-		return failf(m, "no verified END record: %s", strerror(-ret));
+		return failf(m, "no verified END record: %s", svmigd_strerror(-ret));
 	ret = svmig_verify(m->sv);
 	if (ret)
 		return failf(m, "SVMIG_IOC_VERIFY: %s", ret == -EBADMSG ?
-			     "the END does not match the stream" : strerror(-ret));
+			     "the END does not match the stream" : svmigd_strerror(-ret));
 	ret = svmig_get_stats(m->sv, &m->st);
 	if (ret)
-		return failf(m, "SVMIG_IOC_GET_STATS: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_GET_STATS: %s", svmigd_strerror(-ret));
 	if (m->st.verdict != SVMIG_VERDICT_VERIFIED || m->st.auth_failures ||
 	    m->st.replays || m->st.proto_errors)
 		return failf(m, "verdict %u, %llu auth failures, %llu replays, "
@@ -1080,7 +1081,7 @@ static void kernel_account(struct mig *m)
 		 "; svmig.ko refused the stream: %s after %llu records "
 		 "(%llu auth failures, %llu replays, %llu protocol errors)",
 		 m->st.verdict == SVMIG_VERDICT_TRUNCATED ?
-		 "it ended before its END record (truncated)" : strerror(m->st.error),
+		 "it ended before its END record (truncated)" : svmigd_strerror(m->st.error),
 		 (unsigned long long)m->st.records,
 		 (unsigned long long)m->st.auth_failures,
 		 (unsigned long long)m->st.replays,
@@ -1365,7 +1366,7 @@ static int attest_connect(struct daemon *d, const char *peer, char *ctl,
 	if (*fd < 0)
 		return svmigd_fail(err, errlen, -errno,
 				   "cannot connect to %s at %s: %s", peer, ctl,
-				   strerror(errno));
+				   svmigd_strerror(errno));
 	return svmig_tls_connect(d->tls, *fd, peer, IO_TIMEOUT_MS, conn, err,
 				 errlen);
 }
@@ -1465,13 +1466,13 @@ static int source_data(struct mig *m, const char *data_addr)
 	m->sock = tcp_connect(data_addr, IO_TIMEOUT_MS);
 	if (m->sock < 0)
 		return failf(m, "cannot connect to %s's data address %s: %s",
-			     m->s->peer, data_addr, strerror(errno));
+			     m->s->peer, data_addr, svmigd_strerror(errno));
 	setsockopt(m->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (set_sock_timeout(m->sock, SO_SNDTIMEO, 60))
-		return failf(m, "SO_SNDTIMEO: %s", strerror(errno));
+		return failf(m, "SO_SNDTIMEO: %s", svmigd_strerror(errno));
 	ret = svmig_attach_socket(m->sv, m->sock);
 	if (ret)
-		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", svmigd_strerror(-ret));
 	progress(m, "data", "connected to %s; sender keyed and attached", data_addr);
 	audit(m, "data", "attached", NULL);
 	/* QEMU's default 32 MiB/s may not converge with a busy guest. */
@@ -1485,10 +1486,10 @@ static int source_data(struct mig *m, const char *data_addr)
 		return -1;
 	/* Whatever QEMU did to the shared file's flags, FINISH waits (SO_SNDTIMEO). */
 	if (fcntl(m->sv, F_SETFL, fcntl(m->sv, F_GETFL) & ~O_NONBLOCK))
-		return failf(m, "fcntl(O_NONBLOCK off): %s", strerror(errno));
+		return failf(m, "fcntl(O_NONBLOCK off): %s", svmigd_strerror(errno));
 	ret = svmig_finish(m->sv);
 	if (ret)
-		return failf(m, "SVMIG_IOC_FINISH: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_FINISH: %s", svmigd_strerror(-ret));
 	svmig_get_stats(m->sv, &m->st);
 	close_fd(&m->sv);
 	close_fd(&m->sock);
@@ -1644,7 +1645,7 @@ static int ask_outcome(struct mig *m, enum svmigd_outcome *out)
 	m->conn_fd = tcp_connect(ctl, OUTCOME_TIMEOUT_MS);
 	if (m->conn_fd < 0)
 		return failf(m, "cannot connect to %s at %s: %s", m->s->peer, ctl,
-			     strerror(errno));
+			     svmigd_strerror(errno));
 	if (svmig_tls_connect(d->tls, m->conn_fd, m->s->peer, OUTCOME_TIMEOUT_MS,
 			      &m->conn, err, sizeof(err)))
 		failf(m, "%s", err);
@@ -1895,7 +1896,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	m.conn_fd = tcp_connect(ctl, IO_TIMEOUT_MS);
 	if (m.conn_fd < 0) {
 		snprintf(err, sizeof(err), "cannot connect to %s at %s: %s",
-			 v.req.target, ctl, strerror(errno));
+			 v.req.target, ctl, svmigd_strerror(errno));
 		audit_early(d, "failed", "source", &v, v.req.target, "connect", err);
 		result(client, false, err, NULL);
 		goto out;
@@ -2041,7 +2042,7 @@ static int unix_listen(struct daemon *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    chmod(d->sock_path, 0600) || listen(fd, 4)) {
-		logp_(LOG_ERR, "%s: %s", d->sock_path, strerror(errno));
+		logp_(LOG_ERR, "%s: %s", d->sock_path, svmigd_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -2165,7 +2166,7 @@ static int setup(struct daemon *d)
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal",
 		 d->cfg.state_dir);
 	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
-		logp_(LOG_ERR, "%s: %s", d->cfg.state_dir, strerror(errno));
+		logp_(LOG_ERR, "%s: %s", d->cfg.state_dir, svmigd_strerror(errno));
 		return -1;
 	}
 	d->ctl_fd = tcp_listen(d->cfg.listen_control);

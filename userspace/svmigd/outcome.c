@@ -319,7 +319,7 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 	ret = answer_msg(&s, session, outcome, &reply);
 	if (ret)
 		return side_fail(&s, false, ret, "signing the OUTCOME: %s",
-				 strerror(-ret));
+				 svmigd_strerror(-ret));
 	ret = side_audit(&s, "outcome", "outcome", svmigd_outcome_name(outcome), NULL);
 	if (!ret && svmig_msg_send(conn, reply, svmigd_session_timeout(cfg)))
 		ret = svmigd_fail(err, errlen, -ENOTCONN, "QUERY: sending the OUTCOME: %s",

@@ -1669,7 +1669,7 @@ static int receipt_msg(struct sess *s, struct svmigd_receipt *r,
 	if (ret) {
 		json_object_put(msg);
 		return sess_fail(s, SK_FAIL, ret, "signing the receipt: %s",
-				 strerror(-ret));
+				 svmigd_strerror(-ret));
 	}
 	*out = msg;
 	return 0;
@@ -1943,7 +1943,7 @@ static int handover_msg(struct sess *s, enum svmigd_handover what,
 	if (ret) {
 		json_object_put(msg);
 		return sess_fail(s, SK_FAIL, ret, "signing the %s: %s",
-				 handover_type(what), strerror(-ret));
+				 handover_type(what), svmigd_strerror(-ret));
 	}
 	*out = msg;
 	return 0;

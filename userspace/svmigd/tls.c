@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls.h"
+#include "util.h"
 
 struct svmig_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -397,7 +398,7 @@ static int ssl_failure(struct svmig_tls_conn *conn, int sslerr,
 	conn->fatal = true;
 	if (sslerr == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
 		return svmig_tls_fail(conn, gone(saved) ? -ECONNRESET : -saved,
-				      "%s: %s", what, saved ? strerror(saved) :
+				      "%s: %s", what, saved ? svmigd_strerror(saved) :
 				      "the peer closed the connection");
 	if (ssl_reason(SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		ERR_clear_error();
@@ -421,7 +422,7 @@ static int io_timeout(struct svmig_tls_conn *conn, int ret, const char *what)
 {
 	if (ret == -ETIMEDOUT)
 		return svmig_tls_fail(conn, ret, "%s: timed out", what);
-	return svmig_tls_fail(conn, ret, "%s: poll: %s", what, strerror(-ret));
+	return svmig_tls_fail(conn, ret, "%s: poll: %s", what, svmigd_strerror(-ret));
 }
 
 /* ---- the handshake ---- */
@@ -437,7 +438,7 @@ static int conn_new(struct svmig_tls_ctx *ctx, int fd,
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		flags = errno;
 		set_error(err, errlen, "making the socket non-blocking: %s",
-			  strerror(flags));
+			  svmigd_strerror(flags));
 		return -flags;
 	}
 	conn = calloc(1, sizeof(*conn));

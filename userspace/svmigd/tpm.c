@@ -22,6 +22,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "tpm.h"
+#include "util.h"
 
 #define ECC_COORD_LEN	32
 #define QUOTE_TRIES	3
