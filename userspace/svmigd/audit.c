@@ -218,6 +218,17 @@ int svmigd_audit_walk(const char *path, EVP_PKEY *key,
 	if (!f)
 		return svmigd_fail(err, errlen, -errno, "%s: %s", path,
 				  svmigd_strerror(errno));
+	/*
+	 * Shared with other readers, never with an append in progress (its
+	 * LOCK_EX): a concurrent writer, another thread's or process's, is
+	 * never seen half-way.  Released by fclose().
+	 */
+	if (flock(fileno(f), LOCK_SH)) {
+		ret = svmigd_fail(err, errlen, -errno, "%s: %s", path,
+				  svmigd_strerror(errno));
+		fclose(f);
+		return ret;
+	}
 	while (!ret && (n = getline(&line, &cap, f)) > 0) {
 		lineno++;
 		len = (size_t)n;

@@ -143,6 +143,12 @@ struct svmigd_session_cfg {
 	int64_t request_window;		/* s; 0: SVMIGD_SESSION_WINDOW */
 	int timeout_ms;			/* per message; 0: default, < 0: none */
 	/*
+	 * Target, optional: the time for the first message (REQUEST, PROBE
+	 * or QUERY) in ms, when shorter than timeout_ms; 0: timeout_ms.
+	 * svmigd gives an unauthenticated peer little time (daemon.h).
+	 */
+	int first_timeout_ms;
+	/*
 	 * Target, optional: a last say on a verified, allowed request (e.g.
 	 * a replay cache of request nonces, a VM already arriving); non-zero
 	 * refuses it with @why.

@@ -36,8 +36,20 @@ struct svmig_tls_conn {
 	bool broken;		/* a read or write failed */
 	bool fatal;		/* OpenSSL failed: no close_notify either */
 	char *peer_cn;
+	size_t frame_max;	/* svmig_tls_frame_max(); 0: the framing's own */
 	char err[SVMIG_TLS_ERR_LEN];
 };
+
+void svmig_tls_set_frame_max(struct svmig_tls_conn *conn, size_t max)
+{
+	if (conn)
+		conn->frame_max = max;
+}
+
+size_t svmig_tls_frame_max(const struct svmig_tls_conn *conn)
+{
+	return conn ? conn->frame_max : 0;
+}
 
 /* ---- errors ---- */
 
