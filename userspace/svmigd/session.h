@@ -156,6 +156,13 @@ struct svmigd_session_cfg {
 	int (*check_request)(void *arg, const struct svmigd_request_verified *v,
 			     char *why, size_t whylen);
 	void *check_arg;
+	/*
+	 * Target, optional (called with check_arg): true while session @id
+	 * may still receive its COMMIT here (its connection is served by
+	 * another thread).  A QUERY about it is then answered "unknown",
+	 * never "not-committed" (outcome.h).
+	 */
+	bool (*session_live)(void *arg, const uint8_t *id);
 };
 
 /* @cfg's per-message timeout in ms (0: the default), -1 for none. */
