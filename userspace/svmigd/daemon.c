@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@ struct nonce_ent {
 #define DEF_MAX_UNAUTH		32
 #define DEF_MAX_CONNS		64
 #define DEF_STOP_S		40	/* scripts/svmigd.service: TimeoutStopSec=45s */
+#define ABORT_GRACE_S		4	/* after it, for DATA steps to unwind */
 #define CAP_CONNS		1024	/* what the config may ask for at most */
 #define CLIENTS_MAX		16	/* svmigctl connections at once */
 #define DATA_PENDING_MAX	16	/* accepted data connections not yet taken */
@@ -123,6 +125,7 @@ struct daemon {
 	struct data_conn pending[DATA_PENDING_MAX];
 	size_t n_pending;
 	bool quit;			/* stopping: the review thread ends */
+	atomic_bool abort_data;		/* the grace is over: DATA steps give up */
 	bool data_quit;			/* no connection left: data_thread ends */
 };
 
@@ -856,7 +859,7 @@ static int wait_migration(struct mig *m, bool watch)
 			next = now_ms() + 1000;
 		}
 		json_object_put(info);
-		if (stopping)
+		if (atomic_load(&m->d->abort_data))
 			return failf(m, "svmigd is stopping");
 		if (now_ms() >= deadline)
 			return failf(m, "the migration did not complete within %d s",
@@ -2694,25 +2697,12 @@ static void *review_thread(void *arg)
 	}
 }
 
-/*
- * SIGTERM: no new connection; those at work have until stop_s is over
- * (within the unit's TimeoutStopSec) to finish.  Returns how many did not.
- */
-static unsigned int wind_down(struct daemon *d, pthread_t review)
+/* Waits until no connection is at work, or until @deadline; how many are. */
+static unsigned int wait_idle(struct daemon *d, long long deadline)
 {
-	long long deadline = now_ms() + 1000LL * d->stop_s;
 	unsigned int busy;
 
-	close_fd(&d->ctl_fd);
-	if (d->unix_fd >= 0)
-		unlink(d->sock_path);
-	close_fd(&d->unix_fd);
 	pthread_mutex_lock(&d->lock);
-	d->quit = true;
-	pthread_cond_broadcast(&d->cond);
-	if (d->n_conns + d->n_clients)
-		logp_(LOG_INFO, "stopping: waiting up to %u s for %u connections at work",
-		      d->stop_s, d->n_conns + d->n_clients);
 	while (d->n_conns + d->n_clients && now_ms() < deadline) {
 		struct timespec ts;
 
@@ -2722,6 +2712,38 @@ static unsigned int wind_down(struct daemon *d, pthread_t review)
 	}
 	busy = d->n_conns + d->n_clients;
 	pthread_mutex_unlock(&d->lock);
+	return busy;
+}
+
+/*
+ * SIGTERM: no new connection; those at work have stop_s to finish (within
+ * the unit's TimeoutStopSec), then a migration still in DATA gives up
+ * ("svmigd is stopping": the source resumes, the target discards) and
+ * ABORT_GRACE_S more to unwind.  Returns how many did not end.
+ */
+static unsigned int wind_down(struct daemon *d, pthread_t review)
+{
+	unsigned int busy;
+
+	close_fd(&d->ctl_fd);
+	if (d->unix_fd >= 0)
+		unlink(d->sock_path);
+	close_fd(&d->unix_fd);
+	pthread_mutex_lock(&d->lock);
+	d->quit = true;
+	pthread_cond_broadcast(&d->cond);
+	busy = d->n_conns + d->n_clients;
+	pthread_mutex_unlock(&d->lock);
+	if (busy)
+		logp_(LOG_INFO, "stopping: waiting up to %u s for %u connections at work",
+		      d->stop_s, busy);
+	busy = wait_idle(d, now_ms() + 1000LL * d->stop_s);
+	if (busy) {
+		logp_(LOG_WARNING, "stopping: %u connections still at work after %u s: "
+		      "migrations in DATA give up", busy, d->stop_s);
+		atomic_store(&d->abort_data, true);
+		busy = wait_idle(d, now_ms() + 1000LL * ABORT_GRACE_S);
+	}
 	pthread_join(review, NULL);
 	return busy;
 }
@@ -2804,9 +2826,9 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	rc = 0;
 	if (busy) {
 		/* their threads still use d: exit under them */
-		logp_(LOG_WARNING, "stopped with %u connections still at work after %u s "
-		      "(a migration's journal entry settles it at the next start)",
-		      busy, d.stop_s);
+		logp_(LOG_WARNING, "stopped with %u connections still at work "
+		      "(a source's journal entry settles its migration at the next start)",
+		      busy);
 		return rc;
 	}
 	pthread_mutex_lock(&d.lock);
