@@ -2829,7 +2829,12 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 		logp_(LOG_WARNING, "stopped with %u connections still at work "
 		      "(a source's journal entry settles its migration at the next start)",
 		      busy);
-		return rc;
+		/*
+		 * Their threads still use d and OpenSSL: no teardown, and no
+		 * exit handlers (OpenSSL's cleanup) under them either.
+		 */
+		fflush(stderr);
+		_exit(rc);
 	}
 	pthread_mutex_lock(&d.lock);
 	d.data_quit = true;
