@@ -1912,6 +1912,12 @@ static void answered(const struct side *src, const struct side *tgt,
 	has(tgt->err, svmigd_outcome_name(want));
 }
 
+/* session.h's session_live: the session @arg points to is live. */
+static bool live_session(void *arg, const uint8_t *id)
+{
+	return !memcmp(arg, id, SVMIGD_SESSION_ID_LEN);
+}
+
 static void test_outcome(void **state)
 {
 	static const uint8_t stranger[SVMIGD_SESSION_ID_LEN] = { 0x5a, 0xa5 };
@@ -1958,6 +1964,28 @@ static void test_outcome(void **state)
 	req = request("web-2", 1024, 1);
 	session(&src, &tgt, req, RC_NONE);
 	ask(&q, &a, H_A, src.s.id);
+	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
+	/*
+	 * ... but while the target still serves that session's connection
+	 * (svmigd's session_live hook), a COMMIT could still arrive:
+	 * "unknown", never "not-committed"
+	 */
+	pair_init(&q, &a, NULL);
+	q.id = H_A;
+	q.script = script_ask;
+	memcpy(q.query, src.s.id, SVMIGD_SESSION_ID_LEN);
+	a.cfg.session_live = live_session;
+	a.cfg.check_arg = src.s.id;
+	run(&q, &a);
+	answered(&q, &a, SVMIGD_OUTCOME_UNKNOWN);
+	/* another session is live: the answer stands */
+	pair_init(&q, &a, NULL);
+	q.id = H_A;
+	q.script = script_ask;
+	memcpy(q.query, src.s.id, SVMIGD_SESSION_ID_LEN);
+	a.cfg.session_live = live_session;
+	a.cfg.check_arg = (void *)stranger;
+	run(&q, &a);
 	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
 	free(req);
 }
