@@ -25,7 +25,11 @@
 #   e. host-a migrates web-1 to host-b while host-b migrates web-2 to
 #      host-a (A->B and B->A at the same time): both succeed, both
 #      destinations run, both sources quit;
-#   f. the idle connections were held throughout (the keepers ran).
+#   f. the idle connections were held throughout (the keepers ran);
+#   g. host-a migrates web-2 back to host-b, and host-b's svmigd gets
+#      SIGTERM as soon as that session is established: it closes its
+#      control port at once, lets the migration finish (it succeeds,
+#      web-2 runs on host-b), and exits 0 within the unit's 45 s.
 # Without threads (one connection at a time, 30 s per idle handshake)
 # b, c, d and e fail.
 # Logs: $SVMIG_RESULTS_DIR/{svmigd.log,audit.log,migrate.txt,...}.
@@ -320,6 +324,63 @@ ok "$gone" "e: the source QEMU of $OUT quit after the handover"
 "$SVMIGCTL" audit verify --log "$STATE/audit.log" --cert "$T/pki/$SVMIG_HOST.pem" \
 	>"$T/audit.txt" 2>&1
 ok "$((! $?))" "svmigctl audit verify: $(cat "$T/audit.txt")"
+
+# ----------------------------------------- g: SIGTERM while a migration arrives
+# host-a migrates web-2 back to host-b; host-b's svmigd gets SIGTERM as soon
+# as the session is established: it takes no new connection, lets the
+# migration finish, then exits 0, within stop_timeout_s (40 s).
+if [[ $SVMIG_HOST == host-b ]]; then
+	if qemu_start dst2 --guest --mem 64 --incoming; then
+		ln -sf "$(qemu_qmp_sock dst2 2)" "$QMPDIR/web-2.qmp"
+	else
+		bail "g: a destination QEMU for web-2" "$(qemu_dump_logs dst2 2>&1)"
+	fi
+	nlog=$(wc -l <"$RES/svmigd.log")
+	svmig_rdv_post dst2-ready
+	began=0
+	for _ in $(seq 1200); do
+		tail -n "+$((nlog + 1))" "$RES/svmigd.log" |
+			grep -q '^svmigd: session with host-a for vm web-2' && { began=1; break; }
+		sleep 0.05
+	done
+	pid=$daemon_pid
+	t0=$SECONDS
+	kill -TERM "$pid"
+	sleep 1
+	# the control port is closed: a new connection is refused
+	if (exec 3<>"$CTL") 2>/dev/null; then refused=0; else refused=1; fi
+	for _ in $(seq 450); do
+		# running, not a zombie waiting to be reaped
+		[[ $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) =~ ^[^Z]$ ]] || break
+		sleep 0.1
+	done
+	took=$((SECONDS - t0))
+	svmigd_stop	# reaps it, records its exit status (svmigd_exit_checks)
+	ok "$((began && refused))" "g: SIGTERM once web-2's session began: the control port takes no new connection" \
+		"session seen: $began" "$(tail -n "+$((nlog + 1))" "$RES/svmigd.log" | head -n 20)"
+	ok "$((svmigd_rc == 0 && took <= 45))" \
+		"g: svmigd let the migration finish, then exited $svmigd_rc after $took s (TimeoutStopSec=45s)" \
+		"$(tail -n 8 "$RES/svmigd.log")"
+	rc=$(svmig_rdv_wait migrated2 300) || rc=none
+	st=$(qemu_qmp dst2 query-status 2>&1)
+	ok "$([[ $rc == 0 && $(qemu_json_str "$st" status) == running ]] && echo 1 || echo 0)" \
+		"g: the migration host-a -> host-b under way at SIGTERM completed, web-2 runs here" \
+		"host-a's svmigctl exit $rc" "$st"
+	grep -q 'stopping: waiting up to 40 s for [1-9]' "$RES/svmigd.log"
+	ok "$((! $?))" "g: svmigd's log says it waited for the connection at work" \
+		"$(grep stopping "$RES/svmigd.log")"
+else
+	svmig_rdv_wait dst2-ready 120 >/dev/null || bail "host-b's destination QEMU for web-2"
+	"$SVMIGCTL" request --vm web-2 --source host-a --target host-b --mem 64 --vcpus 1 \
+		--cert "$T/pki/alice.pem" --key "$T/pki/alice.key" --out "$T/req2.json" &&
+		timeout 300 "$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req2.json" \
+			>"$RES/migrate2.txt" 2>&1
+	rc=$?
+	sed 's/^/# /' "$RES/migrate2.txt"
+	ok "$((rc == 0))" "g: web-2 migrates to host-b while host-b's svmigd stops (SIGTERM)" \
+		"svmigctl exit $rc: $(tail -n 3 "$RES/migrate2.txt")"
+	svmig_rdv_post migrated2 "$rc"
+fi
 echo "# svmigd log (last 40 lines):"
 tail -n 40 "$RES/svmigd.log" | sed 's/^/#   /'
 finish
