@@ -1990,6 +1990,38 @@ static void test_outcome(void **state)
 	free(req);
 }
 
+/* A peer that connects and says nothing for a second, then hangs up. */
+static void script_silent(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct timespec one = { 1, 0 };
+
+	(void)conn;
+	nanosleep(&one, NULL);
+	d->ret = 0;
+}
+
+/*
+ * The target's first message has cfg.first_timeout_ms (svmigd's
+ * pre-authentication time), the later ones cfg.timeout_ms.
+ */
+static void test_first_timeout(void **state)
+{
+	struct side src, tgt;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	pair_init(&src, &tgt, NULL);
+	src.script = script_silent;
+	tgt.cfg.first_timeout_ms = 200;
+	run(&src, &tgt);
+	failed(&tgt, -ETIMEDOUT, "waiting for REQUEST");
+	/* without it, the target waits until the silent peer hangs up */
+	pair_init(&src, &tgt, NULL);
+	src.script = script_silent;
+	run(&src, &tgt);
+	failed(&tgt, -ECONNRESET, "waiting for REQUEST");
+}
+
 enum { FORGE_KEY = 1, FORGE_SESSION, FORGE_EDITED, FORGE_NAME };
 
 /* A target answering the QUERY with a forged OUTCOME (d->forge). */
@@ -2120,6 +2152,7 @@ int main(void)
 		cmocka_unit_test_setup(test_attest_unknown, test_setup),
 		cmocka_unit_test_setup(test_attest_malformed, test_setup),
 		cmocka_unit_test_setup(test_outcome, test_setup),
+		cmocka_unit_test_setup(test_first_timeout, test_setup),
 		cmocka_unit_test_setup(test_forged_outcome, test_setup),
 		cmocka_unit_test_setup(test_malformed_query, test_setup),
 	};
