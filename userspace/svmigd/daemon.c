@@ -125,7 +125,7 @@ struct daemon {
 	struct data_conn pending[DATA_PENDING_MAX];
 	size_t n_pending;
 	bool quit;			/* stopping: the review thread ends */
-	atomic_bool abort_data;		/* the grace is over: DATA steps give up */
+	atomic_bool abort_data;		/* (atomic, no lock) the grace is over: DATA steps give up */
 	bool data_quit;			/* no connection left: data_thread ends */
 };
 
