@@ -34,9 +34,9 @@
 # Phase 10 builds the Debian packages and installs them
 # (tests/install/run-install-test.sh: a fresh root on this host, then the
 # test VM).
-# Phases 6 to 9 boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
+# Phases 6 to 9b boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
 # a smoke test of the harness, a migration through svmigd, failures in the
-# middle of one, then each refusal of one; each host ends with the host
+# middle of one, each refusal of one, then svmigd's concurrency and limits; each host ends with the host
 # checks of tests/vm/t2-tap.sh (svmigd exit statuses and logs, rmmod,
 # dmesg, taint), counted with the rest of that host's TAP.
 set -uo pipefail
@@ -386,6 +386,12 @@ two_host_phase 8 tests/vm/t2_failures.sh \
 # the source VM running and nothing started on the target.
 two_host_phase 9 tests/vm/t2_refusals.sh \
 	"svmigd: refusals (request, TLS, role, admission, policy): source runs on, target untouched"
+# Phase 9b: svmigd serves connections in parallel within its limits: idle
+# and over-the-limit connections, svmigctl status meanwhile, a 1 MiB frame
+# from a host outside the policy, and A->B with B->A at once while idle
+# connections are held open on both hosts.
+two_host_phase 9b tests/vm/t2_concurrency.sh \
+	"svmigd: concurrency (idle connections, per-address limit, pre-auth frame limit, A->B and B->A at once)"
 # Phase 10: installable on a host (tests/install/run-install-test.sh): the
 # Debian packages build and pass lintian, make install/uninstall lay out
 # and remove every file, dpkg -i on a fresh root of this host has DKMS

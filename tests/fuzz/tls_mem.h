@@ -35,6 +35,7 @@ struct svmig_tls_conn {
 	bool broken;
 	char err[SVMIG_TLS_ERR_LEN];
 	X509 *cert;
+	size_t frame_max;
 };
 
 static EVP_PKEY *tls_mem_peer_key;
@@ -128,6 +129,17 @@ int svmig_tls_read(struct svmig_tls_conn *conn, void *buf, size_t len,
 		return svmig_tls_fail(conn, -ECONNRESET,
 				      "the peer closed the connection");
 	return 0;
+}
+
+void svmig_tls_set_frame_max(struct svmig_tls_conn *conn, size_t max)
+{
+	if (conn)
+		conn->frame_max = max;
+}
+
+size_t svmig_tls_frame_max(const struct svmig_tls_conn *conn)
+{
+	return conn ? conn->frame_max : 0;
 }
 
 int svmig_tls_shutdown(struct svmig_tls_conn *conn, int timeout_ms)

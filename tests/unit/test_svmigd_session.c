@@ -1912,6 +1912,12 @@ static void answered(const struct side *src, const struct side *tgt,
 	has(tgt->err, svmigd_outcome_name(want));
 }
 
+/* session.h's session_live: the session @arg points to is live. */
+static bool live_session(void *arg, const uint8_t *id)
+{
+	return !memcmp(arg, id, SVMIGD_SESSION_ID_LEN);
+}
+
 static void test_outcome(void **state)
 {
 	static const uint8_t stranger[SVMIGD_SESSION_ID_LEN] = { 0x5a, 0xa5 };
@@ -1959,7 +1965,61 @@ static void test_outcome(void **state)
 	session(&src, &tgt, req, RC_NONE);
 	ask(&q, &a, H_A, src.s.id);
 	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
+	/*
+	 * ... but while the target still serves that session's connection
+	 * (svmigd's session_live hook), a COMMIT could still arrive:
+	 * "unknown", never "not-committed"
+	 */
+	pair_init(&q, &a, NULL);
+	q.id = H_A;
+	q.script = script_ask;
+	memcpy(q.query, src.s.id, SVMIGD_SESSION_ID_LEN);
+	a.cfg.session_live = live_session;
+	a.cfg.check_arg = src.s.id;
+	run(&q, &a);
+	answered(&q, &a, SVMIGD_OUTCOME_UNKNOWN);
+	/* another session is live: the answer stands */
+	pair_init(&q, &a, NULL);
+	q.id = H_A;
+	q.script = script_ask;
+	memcpy(q.query, src.s.id, SVMIGD_SESSION_ID_LEN);
+	a.cfg.session_live = live_session;
+	a.cfg.check_arg = (void *)stranger;
+	run(&q, &a);
+	answered(&q, &a, SVMIGD_OUTCOME_NOT_COMMITTED);
 	free(req);
+}
+
+/* A peer that connects and says nothing for a second, then hangs up. */
+static void script_silent(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct timespec one = { 1, 0 };
+
+	(void)conn;
+	nanosleep(&one, NULL);
+	d->ret = 0;
+}
+
+/*
+ * The target's first message has cfg.first_timeout_ms (svmigd's
+ * pre-authentication time), the later ones cfg.timeout_ms.
+ */
+static void test_first_timeout(void **state)
+{
+	struct side src, tgt;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	pair_init(&src, &tgt, NULL);
+	src.script = script_silent;
+	tgt.cfg.first_timeout_ms = 200;
+	run(&src, &tgt);
+	failed(&tgt, -ETIMEDOUT, "waiting for REQUEST");
+	/* without it, the target waits until the silent peer hangs up */
+	pair_init(&src, &tgt, NULL);
+	src.script = script_silent;
+	run(&src, &tgt);
+	failed(&tgt, -ECONNRESET, "waiting for REQUEST");
 }
 
 enum { FORGE_KEY = 1, FORGE_SESSION, FORGE_EDITED, FORGE_NAME };
@@ -2092,6 +2152,7 @@ int main(void)
 		cmocka_unit_test_setup(test_attest_unknown, test_setup),
 		cmocka_unit_test_setup(test_attest_malformed, test_setup),
 		cmocka_unit_test_setup(test_outcome, test_setup),
+		cmocka_unit_test_setup(test_first_timeout, test_setup),
 		cmocka_unit_test_setup(test_forged_outcome, test_setup),
 		cmocka_unit_test_setup(test_malformed_query, test_setup),
 	};

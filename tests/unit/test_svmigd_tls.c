@@ -722,9 +722,12 @@ static int script_raw(struct srv *s, struct svmig_tls_conn *conn)
 	return ret;
 }
 
-/* Sends @r from the server; returns what the client's receive said. */
-static int recv_raw(const struct raw *r, struct json_object **msg,
-		    char err[SVMIG_TLS_ERR_LEN])
+/*
+ * Sends @r from the server; returns what the client's receive said, its
+ * connection's frame limit set to @max (0: the default, SVMIG_MSG_MAX).
+ */
+static int recv_raw_max(const struct raw *r, size_t max, struct json_object **msg,
+			char err[SVMIG_TLS_ERR_LEN])
 {
 	struct srv s = {
 		.ctx = pki.ctx[ID_B], .script = script_raw, .arg = r,
@@ -733,6 +736,10 @@ static int recv_raw(const struct raw *r, struct json_object **msg,
 	int fd = srv_start(&s), ret;
 
 	assert_int_equal(cli_connect(ID_A, fd, "host-b", &conn, err), 0);
+	svmig_tls_set_frame_max(conn, max);
+	assert_int_equal(svmig_tls_frame_max(conn), max);
+	assert_int_equal(svmig_msg_recv_max(conn),
+			 max && max < SVMIG_MSG_MAX ? max : SVMIG_MSG_MAX);
 	ret = svmig_msg_recv(conn, T_TIMEOUT, msg);
 	snprintf(err, SVMIG_TLS_ERR_LEN, "%s", svmig_tls_error(conn));
 	if (ret)
@@ -743,6 +750,12 @@ static int recv_raw(const struct raw *r, struct json_object **msg,
 	assert_int_equal(s.script_ret, 0);
 	srv_done(&s);
 	return ret;
+}
+
+static int recv_raw(const struct raw *r, struct json_object **msg,
+		    char err[SVMIG_TLS_ERR_LEN])
+{
+	return recv_raw_max(r, 0, msg, err);
 }
 
 /* A frame of a given @len whose text is a valid message, or, past the
@@ -792,6 +805,45 @@ static void test_frame_sizes(void **state)
 	/* empty */
 	memset(f, 0, 4);
 	assert_int_equal(recv_raw(&r, &msg, err), -EMSGSIZE);
+	free(f);
+}
+
+/*
+ * A connection's own, lower frame limit (svmigd's before the peer is
+ * known to be a host of the policy): exactly it is accepted, one byte
+ * more is refused from the header, before the body is read.
+ */
+static void test_frame_limit(void **state)
+{
+	const size_t max = 64 * 1024;
+	struct json_object *msg;
+	char err[SVMIG_TLS_ERR_LEN];
+	struct raw r = { .close_notify = true };
+	uint8_t *f;
+
+	(void)state;
+	f = frame_of((uint32_t)max, &r.len);
+	r.p = f;
+	assert_int_equal(recv_raw_max(&r, max, &msg, err), 0);
+	assert_string_equal(svmig_msg_type(msg), "PAD");
+	json_object_put(msg);
+	free(f);
+	/* one byte more: refused on the header, the body never sent */
+	f = frame_of((uint32_t)max + 1, &r.len);
+	r.p = f;
+	r.len = 4;
+	assert_int_equal(recv_raw_max(&r, max, &msg, err), -EMSGSIZE);
+	assert_true(contains(err, "frame of 65537 bytes (allowed: 1 to 65536)"));
+	/* a 1 MiB header too */
+	f[0] = 0;
+	f[1] = 0x10;
+	f[2] = 0;
+	f[3] = 0;
+	assert_int_equal(recv_raw_max(&r, max, &msg, err), -EMSGSIZE);
+	/* a limit above SVMIG_MSG_MAX does not raise it */
+	f[3] = 1;
+	assert_int_equal(recv_raw_max(&r, 2 * SVMIG_MSG_MAX, &msg, err), -EMSGSIZE);
+	assert_true(contains(err, "frame of 1048577 bytes (allowed: 1 to 1048576)"));
 	free(f);
 }
 
@@ -1028,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_ctx_errors),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_frame_sizes),
+		cmocka_unit_test(test_frame_limit),
 		cmocka_unit_test(test_send_refused),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_garbage),

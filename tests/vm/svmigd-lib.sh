@@ -36,10 +36,11 @@
 #                               authorization empty as a fresh TPM's),
 #                               once per run: later calls do nothing
 #   svmigd_start LOG            binds $T/pki/authority.pem (above), writes
-#                               $T/svmigd.conf, starts svmigd (peer:
-#                               $SVMIG_PEER) with its output in LOG, waits
-#                               until svmigctl status answers (into
-#                               $RES/status.json)
+#                               $T/svmigd.conf (with $SVMIGD_CONF_EXTRA,
+#                               if set, appended: more sections), starts
+#                               svmigd (peer: $SVMIG_PEER) with its output
+#                               in LOG, waits until svmigctl status
+#                               answers (into $RES/status.json)
 # Every svmigd svmigd_start launched is ended by one of these three, which
 # wait for it and keep its exit status (in svmigd_rc, and for
 # svmigd_exit_checks); a failpoint's or a test's SIGKILL is thus recorded
@@ -184,6 +185,7 @@ max_mem_mib = 1024
 max_vcpus = 2
 [paths]
 state_dir = $STATE
+${SVMIGD_CONF_EXTRA:-}
 EOF
 	"$SVMIGD" --config "$T/svmigd.conf" --qmp-dir "$QMPDIR" \
 		--operator-ca "$T/pki/op-ca.pem" --timeout 240 \

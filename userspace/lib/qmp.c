@@ -17,6 +17,13 @@
 
 #include "qmp.h"
 
+/*
+ * strerror() for threads (svmigd drives several QEMUs at once): GNU
+ * strerror_r() into a buffer of the caller's, a compound literal that
+ * lives to the end of the enclosing block.
+ */
+#define qmp_errstr(e) strerror_r((e), (char[128]){ 0 }, 128)
+
 #define QMP_READ_CHUNK	8192
 #define QMP_JSON_DEPTH	64
 
@@ -165,7 +172,7 @@ static int fill(struct qmp *q, long long deadline)
 				    q->timeout_ms);
 		if (ret)
 			return fail(q, ret, "poll on the QMP socket: %s",
-				    strerror(-ret));
+				    qmp_errstr(-ret));
 		n = read(q->fd, q->buf, sizeof(q->buf));
 		if (n > 0) {
 			q->len = (size_t)n;
@@ -176,7 +183,7 @@ static int fill(struct qmp *q, long long deadline)
 				    "QEMU closed the QMP connection");
 		if (errno != EINTR && errno != EAGAIN)
 			return fail(q, -errno, "read from the QMP socket: %s",
-				    strerror(errno));
+				    qmp_errstr(errno));
 	}
 }
 
@@ -316,7 +323,7 @@ static int send_all(struct qmp *q, const char *p, size_t n, int fd)
 		ret = wait_fd(q, POLLOUT, deadline);
 		if (ret)
 			return fail(q, ret == -ETIMEDOUT ? ret : -EPIPE,
-				    "cannot send to QEMU: %s", strerror(-ret));
+				    "cannot send to QEMU: %s", qmp_errstr(-ret));
 		sent = send_first(q, p, n, fd);
 		if (sent < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -325,7 +332,7 @@ static int send_all(struct qmp *q, const char *p, size_t n, int fd)
 				return fail(q, -ECONNRESET,
 					    "QEMU closed the QMP connection");
 			return fail(q, -EPIPE, "send to QEMU: %s",
-				    strerror(errno));
+				    qmp_errstr(errno));
 		}
 		fd = -1;	/* the fd went with the first byte */
 		p += sent;
@@ -400,10 +407,10 @@ static int connect_unix(struct qmp *q, const char *path)
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (q->fd < 0)
-		return fail(q, -errno, "socket: %s", strerror(errno));
+		return fail(q, -errno, "socket: %s", qmp_errstr(errno));
 	if (connect(q->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		return fail(q, -errno, "connect to %s: %s", path,
-			    strerror(errno));
+			    qmp_errstr(errno));
 	return 0;
 }
 

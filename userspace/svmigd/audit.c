@@ -19,6 +19,7 @@
 #include <openssl/err.h>
 
 #include "audit.h"
+#include "util.h"
 
 #define AUDIT_JSON_DEPTH	32
 #define AUDIT_CHUNK		4096
@@ -216,7 +217,18 @@ int svmigd_audit_walk(const char *path, EVP_PKEY *key,
 	f = fopen(path, "re");
 	if (!f)
 		return svmigd_fail(err, errlen, -errno, "%s: %s", path,
-				  strerror(errno));
+				  svmigd_strerror(errno));
+	/*
+	 * Shared with other readers, never with an append in progress (its
+	 * LOCK_EX): a concurrent writer, another thread's or process's, is
+	 * never seen half-way.  Released by fclose().
+	 */
+	if (flock(fileno(f), LOCK_SH)) {
+		ret = svmigd_fail(err, errlen, -errno, "%s: %s", path,
+				  svmigd_strerror(errno));
+		fclose(f);
+		return ret;
+	}
 	while (!ret && (n = getline(&line, &cap, f)) > 0) {
 		lineno++;
 		len = (size_t)n;
@@ -510,9 +522,9 @@ static int audit_put(int fd, off_t size, const char *path, EVP_PKEY *key,
 		if (ftruncate(fd, size))
 			return svmigd_fail(err, errlen, ret,
 					  "%s: write failed (%s), and so did cutting it off",
-					  path, strerror(-ret));
+					  path, svmigd_strerror(-ret));
 		return svmigd_fail(err, errlen, ret, "%s: write: %s", path,
-				  strerror(-ret));
+				  svmigd_strerror(-ret));
 	}
 	return 0;
 }
@@ -572,10 +584,10 @@ int svmigd_audit_append(const char *path, EVP_PKEY *key, const char *event,
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return svmigd_fail(err, errlen, -errno, "%s: %s", path,
-				  strerror(errno));
+				  svmigd_strerror(errno));
 	if (flock(fd, LOCK_EX) || fstat(fd, &st)) {
 		ret = svmigd_fail(err, errlen, -errno, "%s: %s", path,
-				 strerror(errno));
+				 svmigd_strerror(errno));
 		goto out;
 	}
 	ret = audit_tail(fd, st.st_size, key, &last, prev, m, sizeof(m));

@@ -76,7 +76,10 @@ int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
  * svmigd_audit_verify_key(), handing each intact record, in order, to @fn
  * as an object (borrowed: the "seq" .. "sig" members as in the file); the
  * walk stops at the first broken record (-EBADMSG, as verify) or at @fn's
- * first non-zero return, which it returns.
+ * first non-zero return, which it returns.  The walk holds a shared
+ * flock on the log, so it never sees an append half-way (and @fn must
+ * not append to the same log: that would wait for the walk forever).
+ * The verifiers read under the same lock.
  */
 int svmigd_audit_walk(const char *path, EVP_PKEY *key,
 		      int (*fn)(void *arg, struct json_object *rec), void *arg,

@@ -59,6 +59,11 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("limits", "max_vcpus", CFG_U32, max_vcpus, true),
 	KEY("paths", "state_dir", CFG_PATH, state_dir, true),
 	KEY("paths", "audit_log", CFG_PATH, audit_log, false),
+	KEY("connections", "preauth_timeout_s", CFG_U32, preauth_timeout_s, false),
+	KEY("connections", "max_unauth_per_address", CFG_U32, max_unauth_per_address, false),
+	KEY("connections", "max_unauth", CFG_U32, max_unauth, false),
+	KEY("connections", "max_connections", CFG_U32, max_connections, false),
+	KEY("connections", "stop_timeout_s", CFG_U32, stop_timeout_s, false),
 };
 
 #define N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))

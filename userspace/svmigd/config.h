@@ -18,6 +18,13 @@
  *   [limits]  max_mem_mib, max_vcpus     positive decimal integers
  *   [paths]   state_dir, audit_log       audit_log optional, default
  *                                        "<state_dir>/audit.log"
+ *   [connections]                        all optional, positive decimal
+ *             preauth_timeout_s          integers (0 in the struct: the
+ *             max_unauth_per_address     daemon's default, daemon.h):
+ *             max_unauth                 the control port's limits before
+ *             max_connections            a peer is authenticated, the cap
+ *             stop_timeout_s             on connections served at once,
+ *                                        and SIGTERM's grace period
  *
  * Everything else is required.  Unknown sections and keys, repeated keys,
  * empty values, syntax errors and over-long lines are refused; the error
@@ -60,6 +67,12 @@ struct svmigd_config {
 	/* [paths] */
 	char *state_dir;
 	char *audit_log;
+	/* [connections] (0: the default) */
+	uint32_t preauth_timeout_s;
+	uint32_t max_unauth_per_address;
+	uint32_t max_unauth;
+	uint32_t max_connections;
+	uint32_t stop_timeout_s;
 };
 
 /*

@@ -12,7 +12,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@
 #include "session.h"
 #include "tls.h"
 #include "tpm.h"
+#include "util.h"
 
 #define FDNAME		"svmigd"
 #define POLL_MS		50
@@ -57,6 +60,26 @@ struct nonce_ent {
 	int64_t time;
 };
 
+/* Concurrency and limits (daemon.h; svmigd.conf [connections]). */
+#define PREAUTH_FRAME_MAX	(64 * 1024)	/* bytes, until the peer is a policy host */
+#define DEF_PREAUTH_S		5
+#define DEF_UNAUTH_PER_ADDR	4
+#define DEF_MAX_UNAUTH		32
+#define DEF_MAX_CONNS		64
+#define DEF_STOP_S		40	/* scripts/svmigd.service: TimeoutStopSec=45s */
+#define ABORT_GRACE_S		4	/* after it, for DATA steps to unwind */
+#define CAP_CONNS		1024	/* what the config may ask for at most */
+#define CLIENTS_MAX		16	/* svmigctl connections at once */
+#define DATA_PENDING_MAX	16	/* accepted data connections not yet taken */
+#define DATA_PENDING_PER_ADDR	4
+#define CLAIMS_MAX		(2 * CAP_CONNS + 16)
+
+/* A data connection accepted, waiting for its target migration to take it. */
+struct data_conn {
+	int fd;
+	struct sockaddr_storage peer;
+	long long at;			/* now_ms() when accepted */
+};
 struct daemon {
 	const struct svmigd_opts *o;
 	struct svmigd_config cfg;
@@ -71,8 +94,52 @@ struct daemon {
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int ctl_fd, data_fd, unix_fd;
 	int timeout_s;
+	/* [connections], defaults applied */
+	int preauth_ms;
+	unsigned int unauth_per_addr, max_unauth, max_conns, stop_s;
+	/*
+	 * @lock guards everything below it, the replay cache included; it is
+	 * held only for short bookkeeping, never across I/O or the TPM.
+	 * @cond is broadcast when a connection ends, a data connection
+	 * arrives, a claim is released, or svmigd stops.
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
 	struct nonce_ent nonces[NONCES_MAX];
 	size_t n_nonces;
+	unsigned int n_conns;		/* control connections being served */
+	unsigned int n_clients;		/* svmigctl connections being served */
+	/* control connections not authenticated yet: their addresses */
+	struct sockaddr_storage *unauth;	/* max_unauth slots */
+	bool *unauth_used;
+	unsigned int n_unauth;
+	long long refusal_logged;	/* now_ms() of the last refusal logged */
+	unsigned long refusals_unlogged;
+	/* "vm:NAME" (a migration or a journal entry of it at work here) and
+	 * "from:HOST" (a migration arriving from HOST): one at a time each */
+	char *claims[CLAIMS_MAX];
+	/* sessions established here as the target whose connection is live */
+	uint8_t live[CAP_CONNS][SVMIGD_SESSION_ID_LEN];
+	bool live_used[CAP_CONNS];
+	/* the data listener's accepted connections (data_thread) */
+	struct data_conn pending[DATA_PENDING_MAX];
+	size_t n_pending;
+	bool quit;			/* stopping: the review thread ends */
+	atomic_bool abort_data;		/* (atomic, no lock) the grace is over: DATA steps give up */
+	bool data_quit;			/* no connection left: data_thread ends */
+};
+
+/* One accepted connection and its worker thread. */
+struct conn {
+	struct daemon *d;
+	int fd;
+	bool client;			/* svmigctl (unix socket), else a peer */
+	struct sockaddr_storage peer;
+	int unauth_slot;		/* in d->unauth, or -1 */
+	char claim_vm[SVMIGD_NAME_MAX + 8];	/* what check_request claimed */
+	char claim_from[SVMIGD_HOST_NAME_MAX + 8];
+	int live_slot;			/* in d->live, or -1 */
+	long long since;		/* the TLS handshake ended (now_ms()) */
 };
 
 /* One migration's DATA step, either side. */
@@ -105,20 +172,23 @@ static void on_signal(int sig)
  * terminal, the tests' logs) the line is plain.
  */
 static void logp_(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int log_journal = -1;	/* set once, before any thread starts */
+
 static void logp_(int prio, const char *fmt, ...)
 {
-	static int journal = -1;
 	va_list ap;
 
-	if (journal < 0)
-		journal = svmigd_stderr_is_journal();
-	if (journal)
+	if (log_journal < 0)
+		log_journal = svmigd_stderr_is_journal();
+	flockfile(stderr);	/* one line at a time from the threads */
+	if (log_journal)
 		fprintf(stderr, "<%d>", prio);
 	fprintf(stderr, "svmigd: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 static int failf(struct mig *m, const char *fmt, ...)
@@ -215,7 +285,7 @@ static int tcp_listen(const char *hostport)
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 8)) {
-		logp_(LOG_ERR, "listen on %s: %s", hostport, strerror(errno));
+		logp_(LOG_ERR, "listen on %s: %s", hostport, svmigd_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -296,15 +366,6 @@ static bool same_host(const struct sockaddr_storage *a,
 	return false;
 }
 
-/* Drops data connections left in the backlog by earlier attempts. */
-static void drain_data(struct daemon *d)
-{
-	int fd;
-
-	while ((fd = accept4(d->data_fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
-		close(fd);
-}
 
 /* ------------------------------------------------------------ svmigctl */
 
@@ -376,7 +437,7 @@ static void audit_with(struct mig *m, const char *event, const char *step,
 	}
 	if (m->st.error) {	/* what svmig.ko refused, in its own words */
 		json_object_object_add(det, "kernel_error",
-				       json_object_new_string(strerror(m->st.error)));
+				       json_object_new_string(svmigd_strerror(m->st.error)));
 		json_object_object_add(det, "auth_failures",
 				       json_object_new_int64((int64_t)m->st.auth_failures));
 		json_object_object_add(det, "replays",
@@ -798,7 +859,7 @@ static int wait_migration(struct mig *m, bool watch)
 			next = now_ms() + 1000;
 		}
 		json_object_put(info);
-		if (stopping)
+		if (atomic_load(&m->d->abort_data))
 			return failf(m, "svmigd is stopping");
 		if (now_ms() >= deadline)
 			return failf(m, "the migration did not complete within %d s",
@@ -848,11 +909,11 @@ static int svmig_key(struct mig *m, uint32_t role)
 
 	ret = svmig_open();
 	if (ret < 0)
-		return failf(m, "cannot open %s: %s", SVMIG_DEVICE, strerror(-ret));
+		return failf(m, "cannot open %s: %s", SVMIG_DEVICE, svmigd_strerror(-ret));
 	m->sv = ret;
 	ret = svmig_get_info(m->sv, &info);
 	if (ret)
-		return failf(m, "SVMIG_IOC_GET_INFO: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_GET_INFO: %s", svmigd_strerror(-ret));
 	if (!(info.features & SVMIG_FEAT_STREAM))
 		return failf(m, "svmig.ko has no stream mode");
 	if ((flags & SVMIG_KEY_REQUIRE_TPM_SALT) && !(info.features & SVMIG_FEAT_TPM_SALT_FLAG))
@@ -861,7 +922,7 @@ static int svmig_key(struct mig *m, uint32_t role)
 	/* The kernel holds the keys now: nothing of the secret stays here. */
 	OPENSSL_cleanse(m->s->secret, sizeof(m->s->secret));
 	if (ret)
-		return failf(m, "SVMIG_IOC_SET_KEY: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_SET_KEY: %s", svmigd_strerror(-ret));
 	return 0;
 }
 
@@ -902,24 +963,137 @@ static bool nonce_seen(const struct daemon *d, const uint8_t *nonce)
 	return false;
 }
 
+/* ---- claims: one migration (or journal review) per VM, one arrival per peer */
+
+static bool claimed(struct daemon *d, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < CLAIMS_MAX; i++)
+		if (d->claims[i] && !strcmp(d->claims[i], what))
+			return true;
+	return false;
+}
+
+/* Under d->lock: 0 and @what is ours, or -1 (someone has it, or no room). */
+static int claim_locked(struct daemon *d, const char *what)
+{
+	size_t i;
+
+	if (claimed(d, what))
+		return -1;
+	for (i = 0; i < CLAIMS_MAX; i++)
+		if (!d->claims[i]) {
+			d->claims[i] = strdup(what);
+			return d->claims[i] ? 0 : -1;
+		}
+	return -1;
+}
+
+static int claim(struct daemon *d, const char *what)
+{
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = claim_locked(d, what);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static void unclaim(struct daemon *d, const char *what)
+{
+	size_t i;
+
+	if (!what[0])
+		return;
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < CLAIMS_MAX; i++)
+		if (d->claims[i] && !strcmp(d->claims[i], what)) {
+			free(d->claims[i]);
+			d->claims[i] = NULL;
+			break;
+		}
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * The target's last say on an allowed request (session.h): not a replay,
+ * not a VM already migrating here or away, and not a second migration
+ * from the same host at once (the data listener tells the migrations
+ * arriving at once apart only by their peer's address).
+ */
 static int check_request(void *arg, const struct svmigd_request_verified *v,
 			 char *why, size_t whylen)
 {
-	struct daemon *d = arg;
+	struct conn *c = arg;
+	struct daemon *d = c->d;
 	int64_t now = time(NULL);
+	char vm[sizeof(c->claim_vm)], from[sizeof(c->claim_from)];
+	int ret = -1;
 
+	snprintf(vm, sizeof(vm), "vm:%s", v->req.vm);
+	snprintf(from, sizeof(from), "from:%s", v->req.source);
+	pthread_mutex_lock(&d->lock);
 	nonces_prune(d, now);
-	if (nonce_seen(d, v->req.nonce)) {
+	if (nonce_seen(d, v->req.nonce))
 		snprintf(why, whylen, "replayed request (nonce seen before)");
-		return -1;
-	}
-	if (d->n_nonces == NONCES_MAX) {
+	else if (d->n_nonces == NONCES_MAX)
 		snprintf(why, whylen, "too many recent requests");
+	else if (claimed(d, vm))
+		snprintf(why, whylen, "vm %s is migrating here or away already",
+			 v->req.vm);
+	else if (claimed(d, from))
+		snprintf(why, whylen, "a migration from %s is arriving already "
+			 "(one at a time from each host)", v->req.source);
+	else if (claim_locked(d, vm))
+		snprintf(why, whylen, "too many migrations at once");
+	else if (claim_locked(d, from)) {
+		snprintf(why, whylen, "too many migrations at once");
+		pthread_mutex_unlock(&d->lock);
+		unclaim(d, vm);
 		return -1;
+	} else {
+		memcpy(d->nonces[d->n_nonces].nonce, v->req.nonce,
+		       SVMIGD_NONCE_LEN);
+		d->nonces[d->n_nonces++].time = now;
+		snprintf(c->claim_vm, sizeof(c->claim_vm), "%s", vm);
+		snprintf(c->claim_from, sizeof(c->claim_from), "%s", from);
+		ret = 0;
 	}
-	memcpy(d->nonces[d->n_nonces].nonce, v->req.nonce, SVMIGD_NONCE_LEN);
-	d->nonces[d->n_nonces++].time = now;
-	return 0;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/* session.h's session_live: a target session of ours still being served. */
+static bool session_live(void *arg, const uint8_t *id)
+{
+	struct daemon *d = ((struct conn *)arg)->d;
+	bool live = false;
+	size_t i;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < CAP_CONNS && !live; i++)
+		live = d->live_used[i] &&
+		       !memcmp(d->live[i], id, SVMIGD_SESSION_ID_LEN);
+	pthread_mutex_unlock(&d->lock);
+	return live;
+}
+
+static void live_add(struct conn *c, const uint8_t *id)
+{
+	struct daemon *d = c->d;
+	size_t i;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < CAP_CONNS; i++)
+		if (!d->live_used[i]) {
+			memcpy(d->live[i], id, SVMIGD_SESSION_ID_LEN);
+			d->live_used[i] = true;
+			c->live_slot = (int)i;
+			break;
+		}
+	pthread_mutex_unlock(&d->lock);
 }
 
 /*
@@ -969,44 +1143,111 @@ static void nonces_load(struct daemon *d)
 		      (unsigned long long)rep.records);
 }
 
-static int target_accept_data(struct mig *m, const struct sockaddr_storage *peer)
+/*
+ * The data listener, for every target migration at once: accepts each
+ * data connection as it comes and keeps it (a bounded number, each for
+ * at most IO_TIMEOUT_MS) for the migration whose control peer has its
+ * address (target_accept_data).  Runs until svmigd has served its last
+ * connection.
+ */
+static void *data_thread(void *arg)
 {
-	long long deadline = now_ms() + IO_TIMEOUT_MS;
+	struct daemon *d = arg;
 
 	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct pollfd pfd[2] = {
-			{ .fd = m->d->data_fd, .events = POLLIN },
-			{ .fd = m->conn_fd, .events = POLLIN },
-		};
-		int left = (int)(deadline - now_ms()), fd;
+		struct pollfd pfd = { .fd = d->data_fd, .events = POLLIN };
+		long long now;
+		size_t i, j, same;
+		bool quit;
 
-		if (left <= 0)
-			return failf(m, "no data connection from %s within %d s",
-				     m->s->peer, IO_TIMEOUT_MS / 1000);
-		if (poll(pfd, 2, left) <= 0)
-			continue;
-		if (pfd[1].revents)
-			return failf(m, "%s ended the session before DATA",
-				     m->s->peer);
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		fd = accept4(m->d->data_fd, (struct sockaddr *)&ss, &sl,
-			     SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (!same_host(&ss, peer)) {
-			logp_(LOG_WARNING, "data connection from a stranger refused");
-			close(fd);
-			continue;
+		poll(&pfd, 1, 500);
+		pthread_mutex_lock(&d->lock);
+		quit = d->data_quit;
+		now = now_ms();
+		for (i = j = 0; i < d->n_pending; i++)	/* nobody took these */
+			if (quit || now - d->pending[i].at > IO_TIMEOUT_MS)
+				close(d->pending[i].fd);
+			else
+				d->pending[j++] = d->pending[i];
+		d->n_pending = j;
+		pthread_mutex_unlock(&d->lock);
+		if (quit)
+			return NULL;
+		for (;;) {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			int fd = accept4(d->data_fd, (struct sockaddr *)&ss, &sl,
+					 SOCK_CLOEXEC);
+
+			if (fd < 0)
+				break;
+			pthread_mutex_lock(&d->lock);
+			for (i = same = 0; i < d->n_pending; i++)
+				same += same_host(&d->pending[i].peer, &ss);
+			if (d->n_pending == DATA_PENDING_MAX ||
+			    same >= DATA_PENDING_PER_ADDR) {
+				pthread_mutex_unlock(&d->lock);
+				logp_(LOG_WARNING, "data connection refused: too many waiting");
+				close(fd);
+				continue;
+			}
+			d->pending[d->n_pending++] = (struct data_conn){
+				.fd = fd, .peer = ss, .at = now_ms() };
+			pthread_cond_broadcast(&d->cond);
+			pthread_mutex_unlock(&d->lock);
 		}
-		m->sock = fd;
-		return 0;
 	}
 }
 
-static int target_data(struct mig *m, const struct sockaddr_storage *peer)
+/*
+ * This migration's data connection: the first one from the control
+ * peer's address accepted since its TLS handshake ended (older ones are
+ * left over from earlier attempts).  check_request lets only one
+ * migration from each host arrive at a time, so it is this one's.
+ */
+static int target_accept_data(struct mig *m, const struct sockaddr_storage *peer,
+			      long long since)
+{
+	struct daemon *d = m->d;
+	long long deadline = now_ms() + IO_TIMEOUT_MS;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = m->conn_fd, .events = POLLIN };
+		struct timespec ts;
+		size_t i;
+
+		pthread_mutex_lock(&d->lock);
+		for (i = 0; i < d->n_pending; i++)
+			if (same_host(&d->pending[i].peer, peer) &&
+			    d->pending[i].at >= since)
+				break;
+		if (i < d->n_pending) {
+			m->sock = d->pending[i].fd;
+			d->pending[i] = d->pending[--d->n_pending];
+			pthread_mutex_unlock(&d->lock);
+			/* blocking, as the kernel's socket use expects */
+			fcntl(m->sock, F_SETFL, fcntl(m->sock, F_GETFL) & ~O_NONBLOCK);
+			return 0;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		pthread_mutex_unlock(&d->lock);
+		if (now_ms() >= deadline)
+			return failf(m, "no data connection from %s within %d s",
+				     m->s->peer, IO_TIMEOUT_MS / 1000);
+		if (poll(&pfd, 1, 0) == 1 && pfd.revents)
+			return failf(m, "%s ended the session before DATA",
+				     m->s->peer);
+	}
+}
+
+static int target_data(struct mig *m, const struct sockaddr_storage *peer,
+		       long long since)
 {
 	char st[64];
 	int ret;
@@ -1020,13 +1261,13 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 		return -1;
 	if (svmig_key(m, SVMIG_ROLE_RECEIVER))
 		return -1;
-	if (target_accept_data(m, peer))
+	if (target_accept_data(m, peer, since))
 		return -1;
 	if (set_sock_timeout(m->sock, SO_RCVTIMEO, 60))
-		return failf(m, "SO_RCVTIMEO: %s", strerror(errno));
+		return failf(m, "SO_RCVTIMEO: %s", svmigd_strerror(errno));
 	ret = svmig_attach_socket(m->sv, m->sock);
 	if (ret)
-		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", svmigd_strerror(-ret));
 	progress(m, "data", "%s connected; receiver keyed and attached", m->s->peer);
 	audit(m, "data", "attached", NULL);
 	if (pass_fd_migrate(m, "migrate-incoming") || wait_migration(m, false))
@@ -1037,17 +1278,17 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer)
 	 * bounded by SO_RCVTIMEO.
 	 */
 	if (fcntl(m->sv, F_SETFL, fcntl(m->sv, F_GETFL) & ~O_NONBLOCK))
-		return failf(m, "fcntl(O_NONBLOCK off): %s", strerror(errno));
+		return failf(m, "fcntl(O_NONBLOCK off): %s", svmigd_strerror(errno));
 	ret = svmig_recv(m->sv, 0, NULL);
 	if (ret)
-		return failf(m, "no verified END record: %s", strerror(-ret));
+		return failf(m, "no verified END record: %s", svmigd_strerror(-ret));
 	ret = svmig_verify(m->sv);
 	if (ret)
 		return failf(m, "SVMIG_IOC_VERIFY: %s", ret == -EBADMSG ?
-			     "the END does not match the stream" : strerror(-ret));
+			     "the END does not match the stream" : svmigd_strerror(-ret));
 	ret = svmig_get_stats(m->sv, &m->st);
 	if (ret)
-		return failf(m, "SVMIG_IOC_GET_STATS: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_GET_STATS: %s", svmigd_strerror(-ret));
 	if (m->st.verdict != SVMIG_VERDICT_VERIFIED || m->st.auth_failures ||
 	    m->st.replays || m->st.proto_errors)
 		return failf(m, "verdict %u, %llu auth failures, %llu replays, "
@@ -1080,7 +1321,7 @@ static void kernel_account(struct mig *m)
 		 "; svmig.ko refused the stream: %s after %llu records "
 		 "(%llu auth failures, %llu replays, %llu protocol errors)",
 		 m->st.verdict == SVMIG_VERDICT_TRUNCATED ?
-		 "it ended before its END record (truncated)" : strerror(m->st.error),
+		 "it ended before its END record (truncated)" : svmigd_strerror(m->st.error),
 		 (unsigned long long)m->st.records,
 		 (unsigned long long)m->st.auth_failures,
 		 (unsigned long long)m->st.replays,
@@ -1139,23 +1380,65 @@ static void target_handover(struct mig *m)
 		      "an operator quits it)", err, m->s->peer);
 }
 
-static void serve_target(struct daemon *d, int fd,
-			 const struct sockaddr_storage *peer)
+/* The connection's peer is authenticated: its unauthenticated slot is free. */
+static void conn_authenticated(struct conn *c)
 {
+	struct daemon *d = c->d;
+
+	pthread_mutex_lock(&d->lock);
+	if (c->unauth_slot >= 0) {
+		d->unauth_used[c->unauth_slot] = false;
+		d->n_unauth--;
+		c->unauth_slot = -1;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * A peer's control connection, served to its end as the target (or as
+ * the attester, or answering a QUERY).  Before the peer is known to be a
+ * host of the policy it has d->preauth_ms for the TLS handshake and its
+ * first message, and frames of at most PREAUTH_FRAME_MAX bytes.
+ */
+static void serve_target(struct conn *c)
+{
+	struct daemon *d = c->d;
 	struct svmigd_session s;
-	struct mig m = { .d = d, .s = &s, .conn_fd = fd, .sv = -1, .sock = -1,
+	struct svmigd_session_cfg scfg = d->scfg;
+	struct mig m = { .d = d, .s = &s, .conn_fd = c->fd, .sv = -1, .sock = -1,
 			 .client = -1 };
+	long long deadline = now_ms() + d->preauth_ms;
 	char err[SVMIGD_SESSION_ERR_LEN];
+	const char *cn;
 	int ret;
 
 	memset(&s, 0, sizeof(s));
-	drain_data(d);
-	ret = svmig_tls_accept(d->tls, fd, IO_TIMEOUT_MS, &m.conn, err, sizeof(err));
+	ret = svmig_tls_accept(d->tls, c->fd, d->preauth_ms, &m.conn, err,
+			       sizeof(err));
 	if (ret) {
 		logp_(LOG_ERR, "control connection: %s", err);
 		return;
 	}
-	ret = svmigd_session_target(m.conn, &d->scfg, &s, err, sizeof(err));
+	c->since = now_ms();
+	svmig_tls_set_frame_max(m.conn, PREAUTH_FRAME_MAX);
+	cn = svmig_tls_peer_cn(m.conn);
+	if (!cn || !svmigd_policy_host(d->policy, cn)) {
+		snprintf(err, sizeof(err), "the peer's certificate (CN %s) names no "
+			 "host of the policy", cn ? cn : "-");
+		audit_early(d, "refused", "target", NULL, cn, "tls", err);
+		svmig_tls_shutdown(m.conn, 0);
+		goto out;
+	}
+	/* a host of the policy: the full frame size, the first message soon */
+	conn_authenticated(c);
+	svmig_tls_set_frame_max(m.conn, 0);
+	scfg.first_timeout_ms = (int)(deadline - now_ms());
+	if (scfg.first_timeout_ms < 1)
+		scfg.first_timeout_ms = 1;
+	scfg.check_request = check_request;
+	scfg.check_arg = c;
+	scfg.session_live = session_live;
+	ret = svmigd_session_target(m.conn, &scfg, &s, err, sizeof(err));
 	if (ret == SVMIGD_SESSION_PROBED ||	/* attestation only */
 	    ret == SVMIGD_SESSION_ANSWERED) {	/* how a session ended */
 		logp_(LOG_ERR, "%s", err);
@@ -1166,9 +1449,10 @@ static void serve_target(struct daemon *d, int fd,
 		logp_(LOG_WARNING, "session refused or failed: %s", err);
 		goto out;
 	}
+	live_add(c, s.id);
 	logp_(LOG_INFO, "session with %s for vm %s (operator %s, role %s)", s.peer,
 	      s.request.req.vm, s.operator, s.role);
-	ret = target_data(&m, peer);
+	ret = target_data(&m, &c->peer, c->since);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
 		kernel_account(&m);
@@ -1176,7 +1460,7 @@ static void serve_target(struct daemon *d, int fd,
 		cut_socket(&m);
 		audit(&m, "failed", "data", m.err);
 		target_discard(&m);
-		if (svmigd_session_receipt_send(m.conn, &d->scfg, &s, false,
+		if (svmigd_session_receipt_send(m.conn, &scfg, &s, false,
 						m.st.records, m.st.bytes, NULL,
 						err, sizeof(err)))
 			logp_(LOG_ERR, "receipt: %s", err);
@@ -1365,7 +1649,7 @@ static int attest_connect(struct daemon *d, const char *peer, char *ctl,
 	if (*fd < 0)
 		return svmigd_fail(err, errlen, -errno,
 				   "cannot connect to %s at %s: %s", peer, ctl,
-				   strerror(errno));
+				   svmigd_strerror(errno));
 	return svmig_tls_connect(d->tls, *fd, peer, IO_TIMEOUT_MS, conn, err,
 				 errlen);
 }
@@ -1465,13 +1749,13 @@ static int source_data(struct mig *m, const char *data_addr)
 	m->sock = tcp_connect(data_addr, IO_TIMEOUT_MS);
 	if (m->sock < 0)
 		return failf(m, "cannot connect to %s's data address %s: %s",
-			     m->s->peer, data_addr, strerror(errno));
+			     m->s->peer, data_addr, svmigd_strerror(errno));
 	setsockopt(m->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (set_sock_timeout(m->sock, SO_SNDTIMEO, 60))
-		return failf(m, "SO_SNDTIMEO: %s", strerror(errno));
+		return failf(m, "SO_SNDTIMEO: %s", svmigd_strerror(errno));
 	ret = svmig_attach_socket(m->sv, m->sock);
 	if (ret)
-		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_ATTACH_SOCK: %s", svmigd_strerror(-ret));
 	progress(m, "data", "connected to %s; sender keyed and attached", data_addr);
 	audit(m, "data", "attached", NULL);
 	/* QEMU's default 32 MiB/s may not converge with a busy guest. */
@@ -1485,10 +1769,10 @@ static int source_data(struct mig *m, const char *data_addr)
 		return -1;
 	/* Whatever QEMU did to the shared file's flags, FINISH waits (SO_SNDTIMEO). */
 	if (fcntl(m->sv, F_SETFL, fcntl(m->sv, F_GETFL) & ~O_NONBLOCK))
-		return failf(m, "fcntl(O_NONBLOCK off): %s", strerror(errno));
+		return failf(m, "fcntl(O_NONBLOCK off): %s", svmigd_strerror(errno));
 	ret = svmig_finish(m->sv);
 	if (ret)
-		return failf(m, "SVMIG_IOC_FINISH: %s", strerror(-ret));
+		return failf(m, "SVMIG_IOC_FINISH: %s", svmigd_strerror(-ret));
 	svmig_get_stats(m->sv, &m->st);
 	close_fd(&m->sv);
 	close_fd(&m->sock);
@@ -1644,7 +1928,7 @@ static int ask_outcome(struct mig *m, enum svmigd_outcome *out)
 	m->conn_fd = tcp_connect(ctl, OUTCOME_TIMEOUT_MS);
 	if (m->conn_fd < 0)
 		return failf(m, "cannot connect to %s at %s: %s", m->s->peer, ctl,
-			     strerror(errno));
+			     svmigd_strerror(errno));
 	if (svmig_tls_connect(d->tls, m->conn_fd, m->s->peer, OUTCOME_TIMEOUT_MS,
 			      &m->conn, err, sizeof(err)))
 		failf(m, "%s", err);
@@ -1745,7 +2029,12 @@ static int journal_review_one(void *arg, const struct svmigd_journal_entry *e)
 	struct review *rv = arg;
 	struct svmigd_session s;
 	struct mig m;
+	char vmclaim[SVMIGD_NAME_MAX + 8];
 
+	/* a migration of this VM, or another review of it, is at work */
+	snprintf(vmclaim, sizeof(vmclaim), "vm:%s", e->vm);
+	if (claim(rv->d, vmclaim))
+		return 0;
 	journal_mig(rv->d, e, &s, &m);
 	if (e->phase == SVMIGD_JOURNAL_DATA && rv->mode == REVIEW_STARTUP)
 		journal_resume(&m);
@@ -1754,6 +2043,7 @@ static int journal_review_one(void *arg, const struct svmigd_journal_entry *e)
 				 rv->mode == REVIEW_STARTUP);
 	if (m.q)
 		qmp_close(m.q);
+	unclaim(rv->d, vmclaim);
 	return 0;
 }
 
@@ -1846,6 +2136,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	struct mig m = { .d = d, .s = &s, .conn_fd = -1, .sv = -1, .sock = -1,
 			 .client = client };
 	char err[SVMIGD_SESSION_ERR_LEN], ctl[300], data[300];
+	char vmclaim[SVMIGD_NAME_MAX + 8];
 	const char *text;
 	int ret;
 
@@ -1873,9 +2164,19 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		return;
 	}
 	journal_review(d, REVIEW_QUICK);
+	snprintf(vmclaim, sizeof(vmclaim), "vm:%s", v.req.vm);
+	if (claim(d, vmclaim)) {
+		vmclaim[0] = '\0';
+		snprintf(err, sizeof(err), "vm %s is migrating here or away already, "
+			 "or its journal entry is being settled", v.req.vm);
+		audit_early(d, "refused", "source", &v, v.req.target, "request", err);
+		result(client, false, err, NULL);
+		return;
+	}
 	if (journal_blocks(d, v.req.vm, err, sizeof(err))) {
 		audit_early(d, "refused", "source", &v, v.req.target, "request", err);
 		result(client, false, err, NULL);
+		unclaim(d, vmclaim);
 		return;
 	}
 	if (qmp_connect_vm(&m, v.req.vm) || vm_size_check(&m, &v.req)) {
@@ -1895,7 +2196,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	m.conn_fd = tcp_connect(ctl, IO_TIMEOUT_MS);
 	if (m.conn_fd < 0) {
 		snprintf(err, sizeof(err), "cannot connect to %s at %s: %s",
-			 v.req.target, ctl, strerror(errno));
+			 v.req.target, ctl, svmigd_strerror(errno));
 		audit_early(d, "failed", "source", &v, v.req.target, "connect", err);
 		result(client, false, err, NULL);
 		goto out;
@@ -1966,26 +2267,31 @@ out:
 	close_fd(&m.sock);
 	svmig_tls_free(m.conn);
 	close_fd(&m.conn_fd);
+	unclaim(d, vmclaim);
 }
 
 static void serve_client(struct daemon *d, int fd)
 {
-	static char line[CTL_LINE_MAX];
+	char *line = malloc(CTL_LINE_MAX);
 	size_t len = 0;
 	long long deadline = now_ms() + 10000;
 	struct json_object *obj, *v;
 	const char *cmd;
 	char err[256];
 
-	while (len < sizeof(line) - 1) {
+	if (!line) {
+		result(fd, false, "out of memory", NULL);
+		return;
+	}
+	while (len < CTL_LINE_MAX - 1) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
 		if (poll(&pfd, 1, (int)(deadline - now_ms())) != 1)
-			return;
-		n = read(fd, line + len, sizeof(line) - 1 - len);
+			goto out;
+		n = read(fd, line + len, CTL_LINE_MAX - 1 - len);
 		if (n <= 0)
-			return;
+			goto out;
 		len += (size_t)n;
 		if (memchr(line, '\n', len))
 			break;
@@ -1994,7 +2300,7 @@ static void serve_client(struct daemon *d, int fd)
 	if (svmigd_json_parse(line, len, 16, &obj, err, sizeof(err)) ||
 	    !json_object_is_type(obj, json_type_object)) {
 		result(fd, false, "not a JSON object", NULL);
-		return;
+		goto out;
 	}
 	cmd = jstr(obj, "cmd");
 	if (is(cmd, "status")) {
@@ -2022,6 +2328,8 @@ static void serve_client(struct daemon *d, int fd)
 		result(fd, false, "unknown command", NULL);
 	}
 	json_object_put(obj);
+out:
+	free(line);
 }
 
 /* ------------------------------------------------------------ setup */
@@ -2041,7 +2349,7 @@ static int unix_listen(struct daemon *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    chmod(d->sock_path, 0600) || listen(fd, 4)) {
-		logp_(LOG_ERR, "%s: %s", d->sock_path, strerror(errno));
+		logp_(LOG_ERR, "%s: %s", d->sock_path, svmigd_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -2154,10 +2462,25 @@ static int setup(struct daemon *d)
 	d->scfg.max_mem_mib = d->cfg.max_mem_mib;
 	d->scfg.max_vcpus = d->cfg.max_vcpus;
 	d->scfg.request_window = SVMIGD_SESSION_WINDOW;
-	d->scfg.check_request = check_request;
-	d->scfg.check_arg = d;
+	/* check_request, check_arg, session_live: each connection's own */
 	nonces_load(d);
 	d->timeout_s = d->o->migrate_timeout_s > 0 ? d->o->migrate_timeout_s : 300;
+	d->preauth_ms = 1000 * (int)(d->cfg.preauth_timeout_s && d->cfg.preauth_timeout_s < 3600 ?
+				     d->cfg.preauth_timeout_s : DEF_PREAUTH_S);
+	d->max_conns = d->cfg.max_connections ?: DEF_MAX_CONNS;
+	if (d->max_conns > CAP_CONNS)
+		d->max_conns = CAP_CONNS;
+	d->max_unauth = d->cfg.max_unauth ?: DEF_MAX_UNAUTH;
+	if (d->max_unauth > d->max_conns)
+		d->max_unauth = d->max_conns;
+	d->unauth_per_addr = d->cfg.max_unauth_per_address ?: DEF_UNAUTH_PER_ADDR;
+	d->stop_s = d->cfg.stop_timeout_s ?: DEF_STOP_S;
+	d->unauth = calloc(d->max_unauth, sizeof(*d->unauth));
+	d->unauth_used = calloc(d->max_unauth, sizeof(*d->unauth_used));
+	if (!d->unauth || !d->unauth_used) {
+		logp_(LOG_ERR, "out of memory");
+		return -1;
+	}
 	if (d->o->qmp_dir)
 		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s", d->o->qmp_dir);
 	else
@@ -2165,7 +2488,7 @@ static int setup(struct daemon *d)
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal",
 		 d->cfg.state_dir);
 	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
-		logp_(LOG_ERR, "%s: %s", d->cfg.state_dir, strerror(errno));
+		logp_(LOG_ERR, "%s: %s", d->cfg.state_dir, svmigd_strerror(errno));
 		return -1;
 	}
 	d->ctl_fd = tcp_listen(d->cfg.listen_control);
@@ -2179,6 +2502,8 @@ static int setup(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+	size_t i;
+
 	close_fd(&d->ctl_fd);
 	close_fd(&d->data_fd);
 	if (d->unix_fd >= 0)
@@ -2191,17 +2516,251 @@ static void teardown(struct daemon *d)
 		svmigd_tpm_close(d->tpm);
 	svmigd_policy_free(d->policy);
 	svmigd_config_free(&d->cfg);
+	free(d->unauth);
+	free(d->unauth_used);
+	for (i = 0; i < CLAIMS_MAX; i++)
+		free(d->claims[i]);
+}
+
+/* ------------------------------------------------------------ threads */
+
+/* A connection refused by a limit: logged at most once a second. */
+static void conn_refused(struct daemon *d, const struct sockaddr_storage *ss,
+			 const char *why)
+{
+	char host[INET6_ADDRSTRLEN + 8] = "svmigctl";
+	unsigned long unlogged = 0;
+	long long now = now_ms();
+	bool log = false;
+
+	pthread_mutex_lock(&d->lock);
+	if (now - d->refusal_logged >= 1000) {
+		log = true;
+		unlogged = d->refusals_unlogged;
+		d->refusals_unlogged = 0;
+		d->refusal_logged = now;
+	} else {
+		d->refusals_unlogged++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!log)
+		return;
+	if (ss && getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host,
+			      sizeof(host), NULL, 0, NI_NUMERICHOST))
+		snprintf(host, sizeof(host), "?");
+	logp_(LOG_WARNING, "connection from %s refused: %s (%lu more refused "
+	      "within the last second)", host, why, unlogged);
+}
+
+/* Under d->lock: the bookkeeping of a connection that ends. */
+static void conn_release_locked(struct conn *c)
+{
+	struct daemon *d = c->d;
+
+	if (c->unauth_slot >= 0) {
+		d->unauth_used[c->unauth_slot] = false;
+		d->n_unauth--;
+		c->unauth_slot = -1;
+	}
+	if (c->live_slot >= 0)
+		d->live_used[c->live_slot] = false;
+	if (c->client)
+		d->n_clients--;
+	else
+		d->n_conns--;
+	pthread_cond_broadcast(&d->cond);
+}
+
+static void *worker(void *arg)
+{
+	struct conn *c = arg;
+	struct daemon *d = c->d;
+
+	if (c->client)
+		serve_client(d, c->fd);
+	else
+		serve_target(c);
+	unclaim(d, c->claim_vm);
+	unclaim(d, c->claim_from);
+	pthread_mutex_lock(&d->lock);
+	conn_release_locked(c);
+	pthread_mutex_unlock(&d->lock);
+	/* after the slot is free: a peer that sees the close may come back */
+	close(c->fd);
+	free(c);
+	return NULL;
+}
+
+/* A thread with the signals blocked: they go to the main thread's poll(). */
+static int start_thread(pthread_t *t, bool detached, void *(*fn)(void *),
+			void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int ret;
+
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	if (detached)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = pthread_create(t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+/*
+ * An accepted connection (@ss: a peer's address, NULL: svmigctl): within
+ * the limits, a worker thread of its own serves it; otherwise it is
+ * closed at once.
+ */
+static void spawn(struct daemon *d, int fd, const struct sockaddr_storage *ss)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	const char *why = NULL;
+	unsigned int i, same = 0;
+	int slot = -1;
+	pthread_t t;
+
+	if (!c) {
+		conn_refused(d, ss, "out of memory");
+		close(fd);
+		return;
+	}
+	*c = (struct conn){ .d = d, .fd = fd, .client = !ss, .unauth_slot = -1,
+			    .live_slot = -1 };
+	if (ss)
+		c->peer = *ss;
+	pthread_mutex_lock(&d->lock);
+	if (!ss) {
+		if (d->n_clients >= CLIENTS_MAX)
+			why = "too many svmigctl connections at once";
+		else
+			d->n_clients++;
+	} else {
+		for (i = 0; i < d->max_unauth; i++) {
+			if (d->unauth_used[i])
+				same += same_host(&d->unauth[i], ss);
+			else if (slot < 0)
+				slot = (int)i;
+		}
+		if (d->n_conns >= d->max_conns)
+			why = "too many connections at once ([connections] max_connections)";
+		else if (same >= d->unauth_per_addr)
+			why = "too many unauthenticated connections from this address "
+			      "([connections] max_unauth_per_address)";
+		else if (slot < 0)
+			why = "too many unauthenticated connections ([connections] max_unauth)";
+		if (!why) {
+			d->unauth[slot] = *ss;
+			d->unauth_used[slot] = true;
+			d->n_unauth++;
+			c->unauth_slot = slot;
+			d->n_conns++;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!why && start_thread(&t, true, worker, c)) {
+		why = "cannot start a thread";
+		pthread_mutex_lock(&d->lock);
+		conn_release_locked(c);
+		pthread_mutex_unlock(&d->lock);
+	}
+	if (why) {
+		conn_refused(d, ss, why);
+		close(fd);
+		free(c);
+	}
+}
+
+/* Now and then, asks the targets of in-doubt migrations again. */
+static void *review_thread(void *arg)
+{
+	struct daemon *d = arg;
+
+	for (;;) {
+		struct timespec ts;
+		bool quit;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += REVIEW_EVERY_MS / 1000;
+		pthread_mutex_lock(&d->lock);
+		while (!d->quit &&
+		       pthread_cond_timedwait(&d->cond, &d->lock, &ts) != ETIMEDOUT)
+			;
+		quit = d->quit;
+		pthread_mutex_unlock(&d->lock);
+		if (quit)
+			return NULL;
+		journal_review(d, REVIEW_RETRY);
+	}
+}
+
+/* Waits until no connection is at work, or until @deadline; how many are. */
+static unsigned int wait_idle(struct daemon *d, long long deadline)
+{
+	unsigned int busy;
+
+	pthread_mutex_lock(&d->lock);
+	while (d->n_conns + d->n_clients && now_ms() < deadline) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+	}
+	busy = d->n_conns + d->n_clients;
+	pthread_mutex_unlock(&d->lock);
+	return busy;
+}
+
+/*
+ * SIGTERM: no new connection; those at work have stop_s to finish (within
+ * the unit's TimeoutStopSec), then a migration still in DATA gives up
+ * ("svmigd is stopping": the source resumes, the target discards) and
+ * ABORT_GRACE_S more to unwind.  Returns how many did not end.
+ */
+static unsigned int wind_down(struct daemon *d, pthread_t review)
+{
+	unsigned int busy;
+
+	close_fd(&d->ctl_fd);
+	if (d->unix_fd >= 0)
+		unlink(d->sock_path);
+	close_fd(&d->unix_fd);
+	pthread_mutex_lock(&d->lock);
+	d->quit = true;
+	pthread_cond_broadcast(&d->cond);
+	busy = d->n_conns + d->n_clients;
+	pthread_mutex_unlock(&d->lock);
+	if (busy)
+		logp_(LOG_INFO, "stopping: waiting up to %u s for %u connections at work",
+		      d->stop_s, busy);
+	busy = wait_idle(d, now_ms() + 1000LL * d->stop_s);
+	if (busy) {
+		logp_(LOG_WARNING, "stopping: %u connections still at work after %u s: "
+		      "migrations in DATA give up", busy, d->stop_s);
+		atomic_store(&d->abort_data, true);
+		busy = wait_idle(d, now_ms() + 1000LL * ABORT_GRACE_S);
+	}
+	pthread_join(review, NULL);
+	return busy;
 }
 
 int svmigd_daemon_run(const struct svmigd_opts *o)
 {
 	static struct daemon d;
 	struct sigaction sa = { .sa_handler = on_signal };
-	long long next_review;
+	pthread_t data_t, review_t;
+	unsigned int busy;
 	int rc = 1;
 
 	d.o = o;
 	d.ctl_fd = d.data_fd = d.unix_fd = -1;
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_cond_init(&d.cond, NULL);
+	log_journal = svmigd_stderr_is_journal();
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -2220,8 +2779,23 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	logp_(LOG_INFO, "%s: listening on %s (control), %s (data), %s; QMP sockets in %s",
 	      d.cfg.host_name, d.cfg.listen_control, d.cfg.listen_data,
 	      d.sock_path, d.qmp_dir);
+	logp_(LOG_INFO, "connections: a thread each, at most %u peers (%u not "
+	      "authenticated, %u from one address, %d s to authenticate) and %d "
+	      "svmigctl; %u s to finish on SIGTERM", d.max_conns, d.max_unauth,
+	      d.unauth_per_addr, d.preauth_ms / 1000, CLIENTS_MAX, d.stop_s);
 	journal_review(&d, REVIEW_STARTUP);
-	next_review = now_ms() + REVIEW_EVERY_MS;
+	if (start_thread(&data_t, false, data_thread, &d)) {
+		logp_(LOG_ERR, "cannot start the data listener's thread");
+		goto out;
+	}
+	if (start_thread(&review_t, false, review_thread, &d)) {
+		logp_(LOG_ERR, "cannot start the journal review thread");
+		pthread_mutex_lock(&d.lock);
+		d.data_quit = true;
+		pthread_mutex_unlock(&d.lock);
+		pthread_join(data_t, NULL);
+		goto out;
+	}
 	while (!stopping) {
 		struct pollfd pfd[2] = {
 			{ .fd = d.ctl_fd, .events = POLLIN },
@@ -2229,10 +2803,6 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 		};
 		int fd;
 
-		if (now_ms() >= next_review) {
-			journal_review(&d, REVIEW_RETRY);
-			next_review = now_ms() + REVIEW_EVERY_MS;
-		}
 		if (poll(pfd, 2, 1000) <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -2241,22 +2811,35 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 
 			fd = accept4(d.ctl_fd, (struct sockaddr *)&ss, &sl,
 				     SOCK_CLOEXEC);
-			if (fd >= 0) {
-				serve_target(&d, fd, &ss);
-				close(fd);
-			}
+			if (fd >= 0)
+				spawn(&d, fd, &ss);
 		}
 		if (pfd[1].revents & POLLIN) {
 			fd = accept4(d.unix_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0) {
-				serve_client(&d, fd);
-				close(fd);
-			}
+			if (fd >= 0)
+				spawn(&d, fd, NULL);
 		}
 	}
 	sd_notify(0, "STOPPING=1");
 	logp_(LOG_INFO, "stopping");
+	busy = wind_down(&d, review_t);
 	rc = 0;
+	if (busy) {
+		/* their threads still use d: exit under them */
+		logp_(LOG_WARNING, "stopped with %u connections still at work "
+		      "(a source's journal entry settles its migration at the next start)",
+		      busy);
+		/*
+		 * Their threads still use d and OpenSSL: no teardown, and no
+		 * exit handlers (OpenSSL's cleanup) under them either.
+		 */
+		fflush(stderr);
+		_exit(rc);
+	}
+	pthread_mutex_lock(&d.lock);
+	d.data_quit = true;
+	pthread_mutex_unlock(&d.lock);
+	pthread_join(data_t, NULL);
 out:
 	teardown(&d);
 	return rc;

@@ -3,13 +3,23 @@
  * daemon: svmigd itself (Documentation/svmigd.rst), built from the tested
  * components: config, policy, tpm, tls, session, audit.
  *
- * One process, one thread, one migration at a time: a poll() loop over
+ * One process; the main thread poll()s and accepts, and each accepted
+ * connection is served by a worker thread of its own, within the limits of
+ * svmigd.conf [connections] (Documentation/svmigd.rst, "Concurrency and
+ * limits"):
  *   - the control address ([listen] control): peers (TLS, session.h); each
- *     connection is served to its end as the TARGET;
- *   - the data address ([listen] data): listened on from the start, so
- *     that a source's data connection waits in the backlog; accepted only
- *     during a session, and only from the control peer's address;
- *   - <state_dir>/svmigd.sock: svmigctl, one JSON object per line each way.
+ *     connection is served to its end as the TARGET; until the peer's
+ *     certificate names a host of the policy it has preauth_timeout_s
+ *     (default 5) for the handshake and its first message, frames of at
+ *     most 64 KiB, and counts against max_unauth_per_address (4) and
+ *     max_unauth (32); max_connections (64) caps them all;
+ *   - the data address ([listen] data): a thread accepts each connection
+ *     as it comes and keeps it for the arriving migration whose control
+ *     peer has its address (one arriving from each host at a time);
+ *   - <state_dir>/svmigd.sock: svmigctl, one JSON object per line each way
+ *     (16 at once, counted apart from the peers).
+ * Another thread asks the targets of in-doubt migrations again each minute.
+ * SIGTERM: no new connection, stop_timeout_s (40) for the work in hand.
  *
  * svmigctl's requests (one line, one object):
  *   {"cmd":"status"}

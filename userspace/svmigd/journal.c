@@ -95,7 +95,7 @@ static int write_durably(const char *tmp, const char *text, char *err,
 		  0600);
 	if (fd < 0)
 		return svmigd_fail(err, errlen, -errno, "%s: %s", tmp,
-				  strerror(errno));
+				  svmigd_strerror(errno));
 	while (!ret && off < len) {
 		ssize_t n = write(fd, text + off, len - off);
 
@@ -113,7 +113,7 @@ static int write_durably(const char *tmp, const char *text, char *err,
 	if (ret) {
 		unlink(tmp);
 		return svmigd_fail(err, errlen, ret, "%s: %s", tmp,
-				  strerror(-ret));
+				  svmigd_strerror(-ret));
 	}
 	return 0;
 }
@@ -135,7 +135,7 @@ int svmigd_journal_write(const char *dir, const struct svmigd_journal_entry *e,
 				  "journal: %s: path too long", dir);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return svmigd_fail(err, errlen, -errno, "journal: %s: %s", dir,
-				  strerror(errno));
+				  svmigd_strerror(errno));
 	o = entry_json(e);
 	ret = write_durably(tmp, json_object_to_json_string_ext(o,
 			    JSON_C_TO_STRING_PLAIN), err, errlen);
@@ -146,12 +146,12 @@ int svmigd_journal_write(const char *dir, const struct svmigd_journal_entry *e,
 		ret = -errno;
 		unlink(tmp);
 		return svmigd_fail(err, errlen, ret, "journal: %s: %s", path,
-				  strerror(-ret));
+				  svmigd_strerror(-ret));
 	}
 	ret = fsync_dir(dir);
 	if (ret)
 		return svmigd_fail(err, errlen, ret, "journal: %s: %s", dir,
-				  strerror(-ret));
+				  svmigd_strerror(-ret));
 	return 0;
 }
 
@@ -169,11 +169,11 @@ int svmigd_journal_remove(const char *dir, const char *vm, char *err,
 				  "journal: %s: path too long", dir);
 	if (unlink(path) && errno != ENOENT)
 		return svmigd_fail(err, errlen, -errno, "journal: %s: %s", path,
-				  strerror(errno));
+				  svmigd_strerror(errno));
 	ret = fsync_dir(dir);
 	if (ret && ret != -ENOENT)
 		return svmigd_fail(err, errlen, ret, "journal: %s: %s", dir,
-				  strerror(-ret));
+				  svmigd_strerror(-ret));
 	return 0;
 }
 
@@ -316,7 +316,7 @@ int svmigd_journal_scan(const char *dir,
 	ret = list_entries(dir, &names, &n);
 	if (ret)
 		return svmigd_fail(err, errlen, ret, "journal: %s: %s", dir,
-				  strerror(-ret));
+				  svmigd_strerror(-ret));
 	for (i = 0; i < n && !ret; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 				     names[i]) >= sizeof(path)) {

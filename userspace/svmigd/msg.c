@@ -168,6 +168,13 @@ static int left_ms(long long deadline)
 	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
+size_t svmig_msg_recv_max(const struct svmig_tls_conn *conn)
+{
+	size_t max = svmig_tls_frame_max(conn);
+
+	return max && max < SVMIG_MSG_MAX ? max : SVMIG_MSG_MAX;
+}
+
 int svmig_msg_recv(struct svmig_tls_conn *conn, int timeout_ms,
 		   struct json_object **msg)
 {
@@ -183,10 +190,10 @@ int svmig_msg_recv(struct svmig_tls_conn *conn, int timeout_ms,
 	if (ret)
 		return ret;
 	len = get_be32(hdr);
-	if (len == 0 || len > SVMIG_MSG_MAX)
+	if (len == 0 || len > svmig_msg_recv_max(conn))
 		return svmig_tls_fail(conn, -EMSGSIZE,
-				      "frame of %u bytes (allowed: 1 to %u)",
-				      len, SVMIG_MSG_MAX);
+				      "frame of %u bytes (allowed: 1 to %zu)",
+				      len, svmig_msg_recv_max(conn));
 	text = malloc(len);
 	if (!text)
 		return svmig_tls_fail(conn, -ENOMEM, "out of memory");

@@ -7,8 +7,8 @@
  * lowercase hex strings (either case is read).
  *
  * A received frame is refused when its length is 0 or above the maximum
- * (-EMSGSIZE, without reading the body), when the peer closes inside it
- * (-EPROTO, "truncated"), or when its text is not exactly one strict JSON
+ * (svmig_msg_recv_max(): -EMSGSIZE, without reading the body), when the
+ * peer closes inside it (-EPROTO, "truncated"), or when its text is not exactly one strict JSON
  * object in UTF-8 with a "type" (-EPROTO); a clean close between frames
  * is -ECONNRESET.  Send and receive errors are tls.h's otherwise; the
  * words land in svmig_tls_error(conn), and any failure leaves the
@@ -62,6 +62,12 @@ const char *svmig_msg_type(struct json_object *msg);
 /* Frames and sends @msg (borrowed); -EINVAL without a "type". */
 int svmig_msg_send(struct svmig_tls_conn *conn, struct json_object *msg,
 		   int timeout_ms);
+
+/*
+ * The largest frame svmig_msg_recv() takes on @conn: SVMIG_MSG_MAX, or
+ * the connection's lower limit (tls.h, svmig_tls_set_frame_max()).
+ */
+size_t svmig_msg_recv_max(const struct svmig_tls_conn *conn);
 
 /*
  * Receives one message; on success *msg holds a new reference (release it

@@ -316,10 +316,18 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 				    &outcome, s.what, why, sizeof(why));
 	if (ret)
 		return side_fail(&s, false, ret, "our audit log: %s", why);
+	/*
+	 * "not-committed" is final only once no COMMIT can arrive any more:
+	 * while another thread still serves that session's connection, it
+	 * could, so the source is told "unknown" and asks again later.
+	 */
+	if (outcome == SVMIGD_OUTCOME_NOT_COMMITTED && cfg->session_live &&
+	    cfg->session_live(cfg->check_arg, session))
+		outcome = SVMIGD_OUTCOME_UNKNOWN;
 	ret = answer_msg(&s, session, outcome, &reply);
 	if (ret)
 		return side_fail(&s, false, ret, "signing the OUTCOME: %s",
-				 strerror(-ret));
+				 svmigd_strerror(-ret));
 	ret = side_audit(&s, "outcome", "outcome", svmigd_outcome_name(outcome), NULL);
 	if (!ret && svmig_msg_send(conn, reply, svmigd_session_timeout(cfg)))
 		ret = svmigd_fail(err, errlen, -ENOTCONN, "QUERY: sending the OUTCOME: %s",

@@ -24,12 +24,14 @@
  *                    copies are paused, an operator decides
  *   "not-committed"  the session was established and no COMMIT was taken:
  *                    its copy never ran and never will
- *   "unknown"        it has no such session with that host
+ *   "unknown"        it has no such session with that host, or the
+ *                    session's connection is still being served
  *
- * "not-committed" is final because svmigd serves one control connection
- * at a time: while it answers a QUERY, that session's connection is over,
- * so no COMMIT can still be on its way, and svmigd resumes a VM only on a
- * COMMIT.  Both sides append an "outcome" record to their audit logs
+ * "not-committed" is final because svmigd answers it only when that
+ * session's connection is over (svmigd_session_cfg.session_live: svmigd
+ * serves connections in parallel, and says "unknown" while another thread
+ * still serves it), so no COMMIT can still be on its way, and svmigd
+ * resumes a VM only on a COMMIT.  Both sides append an "outcome" record to their audit logs
  * (details: role, peer, session, outcome, and on the source the
  * statement's digest).
  *

@@ -290,10 +290,10 @@ static int frame_recv(struct svmig_tls_conn *conn, int timeout,
 		return ret;
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 	      (uint32_t)hdr[2] << 8 | hdr[3];
-	if (!len || len > SVMIG_MSG_MAX)
+	if (!len || len > svmig_msg_recv_max(conn))
 		return svmig_tls_fail(conn, -EMSGSIZE,
-				      "frame of %u bytes (allowed: 1 to %u)",
-				      len, SVMIG_MSG_MAX);
+				      "frame of %u bytes (allowed: 1 to %zu)",
+				      len, svmig_msg_recv_max(conn));
 	text = malloc(len);
 	if (!text)
 		return svmig_tls_fail(conn, -ENOMEM, "out of memory");
@@ -451,10 +451,14 @@ static int tgt_query(struct sess *s, struct json_object *msg);
 static int sess_recv(struct sess *s, const char *type,
 		     struct json_object **msg)
 {
+	/* the target's first message: within cfg->first_timeout_ms */
+	bool first = !s->ses->source && !strcmp(type, SVMIG_MSG_REQUEST) &&
+		     s->cfg->first_timeout_ms > 0;
 	char got[33];
 	int ret;
 
-	ret = frame_recv(s->conn, s->timeout, s->hash, msg);
+	ret = frame_recv(s->conn, first ? s->cfg->first_timeout_ms : s->timeout,
+			 s->hash, msg);
 	if (ret)
 		return sess_fail(s, SK_LINK, ret, "waiting for %s: %s", type,
 				 svmig_tls_error(s->conn));
@@ -1669,7 +1673,7 @@ static int receipt_msg(struct sess *s, struct svmigd_receipt *r,
 	if (ret) {
 		json_object_put(msg);
 		return sess_fail(s, SK_FAIL, ret, "signing the receipt: %s",
-				 strerror(-ret));
+				 svmigd_strerror(-ret));
 	}
 	*out = msg;
 	return 0;
@@ -1943,7 +1947,7 @@ static int handover_msg(struct sess *s, enum svmigd_handover what,
 	if (ret) {
 		json_object_put(msg);
 		return sess_fail(s, SK_FAIL, ret, "signing the %s: %s",
-				 handover_type(what), strerror(-ret));
+				 handover_type(what), svmigd_strerror(-ret));
 	}
 	*out = msg;
 	return 0;

@@ -143,6 +143,12 @@ struct svmigd_session_cfg {
 	int64_t request_window;		/* s; 0: SVMIGD_SESSION_WINDOW */
 	int timeout_ms;			/* per message; 0: default, < 0: none */
 	/*
+	 * Target, optional: the time for the first message (REQUEST, PROBE
+	 * or QUERY) in ms, when shorter than timeout_ms; 0: timeout_ms.
+	 * svmigd gives an unauthenticated peer little time (daemon.h).
+	 */
+	int first_timeout_ms;
+	/*
 	 * Target, optional: a last say on a verified, allowed request (e.g.
 	 * a replay cache of request nonces, a VM already arriving); non-zero
 	 * refuses it with @why.
@@ -150,6 +156,13 @@ struct svmigd_session_cfg {
 	int (*check_request)(void *arg, const struct svmigd_request_verified *v,
 			     char *why, size_t whylen);
 	void *check_arg;
+	/*
+	 * Target, optional (called with check_arg): true while session @id
+	 * may still receive its COMMIT here (its connection is served by
+	 * another thread).  A QUERY about it is then answered "unknown",
+	 * never "not-committed" (outcome.h).
+	 */
+	bool (*session_live)(void *arg, const uint8_t *id);
 };
 
 /* @cfg's per-message timeout in ms (0: the default), -1 for none. */

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls.h"
+#include "util.h"
 
 struct svmig_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -35,8 +36,20 @@ struct svmig_tls_conn {
 	bool broken;		/* a read or write failed */
 	bool fatal;		/* OpenSSL failed: no close_notify either */
 	char *peer_cn;
+	size_t frame_max;	/* svmig_tls_frame_max(); 0: the framing's own */
 	char err[SVMIG_TLS_ERR_LEN];
 };
+
+void svmig_tls_set_frame_max(struct svmig_tls_conn *conn, size_t max)
+{
+	if (conn)
+		conn->frame_max = max;
+}
+
+size_t svmig_tls_frame_max(const struct svmig_tls_conn *conn)
+{
+	return conn ? conn->frame_max : 0;
+}
 
 /* ---- errors ---- */
 
@@ -397,7 +410,7 @@ static int ssl_failure(struct svmig_tls_conn *conn, int sslerr,
 	conn->fatal = true;
 	if (sslerr == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
 		return svmig_tls_fail(conn, gone(saved) ? -ECONNRESET : -saved,
-				      "%s: %s", what, saved ? strerror(saved) :
+				      "%s: %s", what, saved ? svmigd_strerror(saved) :
 				      "the peer closed the connection");
 	if (ssl_reason(SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		ERR_clear_error();
@@ -421,7 +434,7 @@ static int io_timeout(struct svmig_tls_conn *conn, int ret, const char *what)
 {
 	if (ret == -ETIMEDOUT)
 		return svmig_tls_fail(conn, ret, "%s: timed out", what);
-	return svmig_tls_fail(conn, ret, "%s: poll: %s", what, strerror(-ret));
+	return svmig_tls_fail(conn, ret, "%s: poll: %s", what, svmigd_strerror(-ret));
 }
 
 /* ---- the handshake ---- */
@@ -437,7 +450,7 @@ static int conn_new(struct svmig_tls_ctx *ctx, int fd,
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		flags = errno;
 		set_error(err, errlen, "making the socket non-blocking: %s",
-			  strerror(flags));
+			  svmigd_strerror(flags));
 		return -flags;
 	}
 	conn = calloc(1, sizeof(*conn));

@@ -133,6 +133,19 @@ int svmig_tls_write(struct svmig_tls_conn *conn, const void *buf, size_t len,
 int svmig_tls_read(struct svmig_tls_conn *conn, void *buf, size_t len,
 		   int timeout_ms, size_t *done);
 
+/* ---- limits ---- */
+
+/*
+ * The largest control frame (msg.h) that the framing layers above may
+ * receive on @conn: they refuse a longer one from its length prefix,
+ * before allocating anything.  0, a new connection's: msg.h's
+ * SVMIG_MSG_MAX.  svmigd holds a connection it accepted to a smaller
+ * pre-authentication limit until the peer's certificate names a host of
+ * its policy (Documentation/svmigd.rst, "Concurrency and limits").
+ */
+void svmig_tls_set_frame_max(struct svmig_tls_conn *conn, size_t max);
+size_t svmig_tls_frame_max(const struct svmig_tls_conn *conn);
+
 /* ---- errors ---- */
 
 /* The words of the last failure on @conn ("" if none). */

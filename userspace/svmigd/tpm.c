@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +23,25 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "tpm.h"
+#include "util.h"
 
 #define ECC_COORD_LEN	32
 #define QUOTE_TRIES	3
 
+/*
+ * One ESAPI context per host, shared by svmigd's threads: @lock makes
+ * each exported call that talks to the TPM one critical section (the
+ * ESAPI context and its command buffer are not thread-safe, and a ZGen's
+ * scrub must follow its ZGen).  The words of the last TSS error are
+ * per thread (tpm_err), so that each caller reads its own.
+ */
 struct svmigd_tpm {
 	TSS2_TCTI_CONTEXT *tcti;
 	ESYS_CONTEXT *esys;
-	char err[192];
+	pthread_mutex_t lock;
 };
+
+static _Thread_local char tpm_err[192];
 
 struct svmigd_tpm_ecdh {
 	struct svmigd_tpm *t;
@@ -134,13 +145,15 @@ const char *svmigd_tpm_strerror(int err)
 
 const char *svmigd_tpm_last_error(const struct svmigd_tpm *t)
 {
-	return t->err;
+	(void)t;
+	return tpm_err;
 }
 
-/* Record a TSS error in the context (cleanup paths cannot return it). */
+/* Record a TSS error for this thread (cleanup paths cannot return it). */
 static void tpm_note(struct svmigd_tpm *t, const char *what, TSS2_RC rc)
 {
-	snprintf(t->err, sizeof(t->err), "%s: %s", what, Tss2_RC_Decode(rc));
+	(void)t;
+	snprintf(tpm_err, sizeof(tpm_err), "%s: %s", what, Tss2_RC_Decode(rc));
 }
 
 static int tpm_fail(struct svmigd_tpm *t, const char *what, TSS2_RC rc)
@@ -151,7 +164,8 @@ static int tpm_fail(struct svmigd_tpm *t, const char *what, TSS2_RC rc)
 
 static int tpm_failmsg(struct svmigd_tpm *t, int err, const char *what)
 {
-	snprintf(t->err, sizeof(t->err), "%s", what);
+	(void)t;
+	snprintf(tpm_err, sizeof(tpm_err), "%s", what);
 	return err;
 }
 
@@ -440,6 +454,7 @@ int svmigd_tpm_open(const char *tcti, struct svmigd_tpm **out)
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		goto tcti;
+	pthread_mutex_init(&t->lock, NULL);
 	*out = t;
 	return 0;
 tcti:
@@ -455,6 +470,7 @@ void svmigd_tpm_close(struct svmigd_tpm *t)
 		return;
 	Esys_Finalize(&t->esys);
 	Tss2_TctiLdr_Finalize(&t->tcti);
+	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
@@ -518,7 +534,7 @@ static int ak_export(const TPMT_PUBLIC *pub, struct svmigd_tpm_ak *ak)
 	return sha256(ak->der, ak->der_len, ak->sha256);
 }
 
-int svmigd_tpm_ak(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak)
+static int tpm_ak_locked(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak)
 {
 	TPM2B_PUBLIC *pub = NULL;
 	ESYS_TR h;
@@ -616,8 +632,8 @@ static int pcr_read_sel(struct svmigd_tpm *t, const TPML_PCR_SELECTION *sel,
 	return 0;
 }
 
-int svmigd_tpm_pcr_read(struct svmigd_tpm *t, const unsigned int *idx,
-			size_t n, struct svmigd_tpm_pcrs *pcrs)
+static int tpm_pcr_read_locked(struct svmigd_tpm *t, const unsigned int *idx,
+			       size_t n, struct svmigd_tpm_pcrs *pcrs)
 {
 	TPML_PCR_SELECTION sel;
 	int err;
@@ -630,8 +646,8 @@ int svmigd_tpm_pcr_read(struct svmigd_tpm *t, const unsigned int *idx,
 	return pcr_read_sel(t, &sel, pcrs);
 }
 
-int svmigd_tpm_pcr_extend(struct svmigd_tpm *t, unsigned int idx,
-			  const uint8_t digest[SVMIGD_TPM_DIGEST_LEN])
+static int tpm_pcr_extend_locked(struct svmigd_tpm *t, unsigned int idx,
+				 const uint8_t digest[SVMIGD_TPM_DIGEST_LEN])
 {
 	TPML_DIGEST_VALUES v = { 0 };
 	TSS2_RC rc;
@@ -701,8 +717,8 @@ static void nv_close(struct svmigd_tpm *t, ESYS_TR *h)
 	*h = ESYS_TR_NONE;
 }
 
-int svmigd_tpm_nv_read(struct svmigd_tpm *t, uint32_t nv_index,
-		       uint8_t *buf, size_t len)
+static int tpm_nv_read_locked(struct svmigd_tpm *t, uint32_t nv_index,
+			      uint8_t *buf, size_t len)
 {
 	TPM2B_MAX_NV_BUFFER *data = NULL;
 	TPMS_NV_PUBLIC pub;
@@ -775,9 +791,9 @@ static int nv_define(struct svmigd_tpm *t, uint32_t nv_index, ESYS_TR *h)
 	return 0;
 }
 
-int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
-		       const uint8_t digest[SVMIGD_TPM_DIGEST_LEN],
-		       const char *owner_auth)
+static int tpm_nv_bind_locked(struct svmigd_tpm *t, uint32_t nv_index,
+			      const uint8_t digest[SVMIGD_TPM_DIGEST_LEN],
+			      const char *owner_auth)
 {
 	TPM2B_MAX_NV_BUFFER data = { .size = SVMIGD_TPM_DIGEST_LEN };
 	TPM2B_AUTH auth = { 0 };
@@ -896,10 +912,10 @@ static int quote_once(struct svmigd_tpm *t, ESYS_TR ak, const TPM2B_DATA *qual,
 	return quote_consistent(q);
 }
 
-int svmigd_tpm_quote(struct svmigd_tpm *t,
-		     const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
-		     const unsigned int *idx, size_t n,
-		     struct svmigd_tpm_quote *q)
+static int tpm_quote_locked(struct svmigd_tpm *t,
+			    const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+			    const unsigned int *idx, size_t n,
+			    struct svmigd_tpm_quote *q)
 {
 	TPML_PCR_SELECTION sel;
 	TPM2B_DATA data;
@@ -1014,10 +1030,10 @@ static int ecdh_export(struct svmigd_tpm *t, const struct svmigd_tpm_ecdh *key,
 	return 0;
 }
 
-int svmigd_tpm_ecdh_create(struct svmigd_tpm *t,
-			   const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
-			   struct svmigd_tpm_ecdh **out,
-			   struct svmigd_tpm_ecdh_cert *cert)
+static int tpm_ecdh_create_locked(struct svmigd_tpm *t,
+				  const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+				  struct svmigd_tpm_ecdh **out,
+				  struct svmigd_tpm_ecdh_cert *cert)
 {
 	struct svmigd_tpm_ecdh *key;
 	TPM2B_DATA data;
@@ -1077,9 +1093,9 @@ static void tpm_scrub(struct svmigd_tpm *t)
 		tpm_note(t, "StirRandom (scrub)", rc);
 }
 
-int svmigd_tpm_ecdh_zgen(struct svmigd_tpm_ecdh *key,
-			 const uint8_t peer[SVMIGD_TPM_POINT_LEN],
-			 uint8_t z[SVMIGD_TPM_Z_LEN])
+static int tpm_ecdh_zgen_locked(struct svmigd_tpm_ecdh *key,
+				const uint8_t peer[SVMIGD_TPM_POINT_LEN],
+				uint8_t z[SVMIGD_TPM_Z_LEN])
 {
 	TPM2B_ECC_POINT in = { 0 }, *out = NULL;
 	struct svmigd_tpm *t;
@@ -1110,7 +1126,7 @@ int svmigd_tpm_ecdh_zgen(struct svmigd_tpm_ecdh *key,
 	return 0;
 }
 
-void svmigd_tpm_ecdh_free(struct svmigd_tpm_ecdh *key)
+static void tpm_ecdh_free_locked(struct svmigd_tpm_ecdh *key)
 {
 	if (!key)
 		return;
@@ -1363,4 +1379,136 @@ int svmigd_tpm_verify_ecdh(const uint8_t *ak_der, size_t ak_der_len,
 			       "the certified key is not the one sent");
 	memcpy(point, pt, sizeof(pt));
 	return 0;
+}
+
+/* ---- the exported calls that use the TPM: one at a time ---- */
+
+int svmigd_tpm_ak(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak)
+{
+	struct svmigd_tpm *tpm = t;
+	int ret;
+
+	if (!tpm)
+		return tpm_ak_locked(t, ak);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_ak_locked(t, ak);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+int svmigd_tpm_pcr_read(struct svmigd_tpm *t, const unsigned int *idx,
+			size_t n, struct svmigd_tpm_pcrs *pcrs)
+{
+	struct svmigd_tpm *tpm = t;
+	int ret;
+
+	if (!tpm)
+		return tpm_pcr_read_locked(t, idx, n, pcrs);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_pcr_read_locked(t, idx, n, pcrs);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+int svmigd_tpm_pcr_extend(struct svmigd_tpm *t, unsigned int idx,
+			  const uint8_t digest[SVMIGD_TPM_DIGEST_LEN])
+{
+	struct svmigd_tpm *tpm = t;
+	int ret;
+
+	if (!tpm)
+		return tpm_pcr_extend_locked(t, idx, digest);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_pcr_extend_locked(t, idx, digest);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+int svmigd_tpm_nv_read(struct svmigd_tpm *t, uint32_t nv_index,
+		       uint8_t *buf, size_t len)
+{
+	struct svmigd_tpm *tpm = t;
+	int ret;
+
+	if (!tpm)
+		return tpm_nv_read_locked(t, nv_index, buf, len);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_nv_read_locked(t, nv_index, buf, len);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
+		       const uint8_t digest[SVMIGD_TPM_DIGEST_LEN],
+		       const char *owner_auth)
+{
+	struct svmigd_tpm *tpm = t;
+	int ret;
+
+	if (!tpm)
+		return tpm_nv_bind_locked(t, nv_index, digest, owner_auth);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_nv_bind_locked(t, nv_index, digest, owner_auth);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+int svmigd_tpm_quote(struct svmigd_tpm *t,
+		     const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+		     const unsigned int *idx, size_t n,
+		     struct svmigd_tpm_quote *q)
+{
+	struct svmigd_tpm *tpm = t;
+	int ret;
+
+	if (!tpm)
+		return tpm_quote_locked(t, qual, idx, n, q);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_quote_locked(t, qual, idx, n, q);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+int svmigd_tpm_ecdh_create(struct svmigd_tpm *t,
+			   const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
+			   struct svmigd_tpm_ecdh **out,
+			   struct svmigd_tpm_ecdh_cert *cert)
+{
+	struct svmigd_tpm *tpm = t;
+	int ret;
+
+	if (!tpm)
+		return tpm_ecdh_create_locked(t, qual, out, cert);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_ecdh_create_locked(t, qual, out, cert);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+int svmigd_tpm_ecdh_zgen(struct svmigd_tpm_ecdh *key,
+			 const uint8_t peer[SVMIGD_TPM_POINT_LEN],
+			 uint8_t z[SVMIGD_TPM_Z_LEN])
+{
+	struct svmigd_tpm *tpm = key ? key->t : NULL;
+	int ret;
+
+	if (!tpm)
+		return tpm_ecdh_zgen_locked(key, peer, z);
+	pthread_mutex_lock(&tpm->lock);
+	ret = tpm_ecdh_zgen_locked(key, peer, z);
+	pthread_mutex_unlock(&tpm->lock);
+	return ret;
+}
+
+void svmigd_tpm_ecdh_free(struct svmigd_tpm_ecdh *key)
+{
+	struct svmigd_tpm *tpm = key ? key->t : NULL;
+
+	if (!tpm) {
+		tpm_ecdh_free_locked(key);
+		return;
+	}
+	pthread_mutex_lock(&tpm->lock);
+	tpm_ecdh_free_locked(key);
+	pthread_mutex_unlock(&tpm->lock);
 }

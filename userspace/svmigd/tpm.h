@@ -16,7 +16,9 @@
  * Errors: 0 on success, a negative SVMIGD_TPM_E* code otherwise; the
  * verifiers return a distinct code for each check and, when @why is not
  * NULL, a sentence naming it.  svmigd_tpm_strerror() names any code;
- * svmigd_tpm_last_error() gives the last TPM/TSS error of a context.
+ * svmigd_tpm_last_error() gives the calling thread's last TPM/TSS error.
+ * A context may be shared by threads: its calls that talk to the TPM take
+ * turns (a mutex in the context).
  */
 #ifndef SVMIGD_TPM_H
 #define SVMIGD_TPM_H

@@ -255,12 +255,12 @@ int svmigd_read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		util_msg(err, errlen, "%s: %s", path, strerror(-ret));
+		util_msg(err, errlen, "%s: %s", path, svmigd_strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st)) {
 		ret = -errno;
-		util_msg(err, errlen, "%s: %s", path, strerror(-ret));
+		util_msg(err, errlen, "%s: %s", path, svmigd_strerror(-ret));
 		goto out;
 	}
 	ret = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
@@ -279,7 +279,7 @@ int svmigd_read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 	if (n < 0 || n > st.st_size) {
 		ret = n < 0 ? -errno : -EIO;
 		util_msg(err, errlen, "%s: %s", path,
-			n < 0 ? strerror(-ret) : "file grew while reading");
+			n < 0 ? svmigd_strerror(-ret) : "file grew while reading");
 		free(b);
 		goto out;
 	}
@@ -389,7 +389,7 @@ X509 *svmigd_load_cert(const char *path, char *err, size_t errlen)
 	X509 *cert;
 
 	if (!f) {
-		util_msg(err, errlen, "%s: %s", path, strerror(errno));
+		util_msg(err, errlen, "%s: %s", path, svmigd_strerror(errno));
 		return NULL;
 	}
 	cert = PEM_read_X509(f, NULL, NULL, NULL);
@@ -415,7 +415,7 @@ EVP_PKEY *svmigd_load_key(const char *path, char *err, size_t errlen)
 	EVP_PKEY *key;
 
 	if (!f) {
-		util_msg(err, errlen, "%s: %s", path, strerror(errno));
+		util_msg(err, errlen, "%s: %s", path, svmigd_strerror(errno));
 		return NULL;
 	}
 	key = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
@@ -447,4 +447,9 @@ int svmigd_stderr_is_journal(void)
 		return 0;
 	return (unsigned long long)st.st_dev == dev &&
 	       (unsigned long long)st.st_ino == ino;
+}
+
+const char *svmigd_strerror_r(int errnum, char *buf, size_t len)
+{
+	return strerror_r(errnum, buf, len);
 }

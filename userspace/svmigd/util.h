@@ -77,6 +77,17 @@ int svmigd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* 1 if stderr is the stream systemd's JOURNAL_STREAM names, else 0. */
 int svmigd_stderr_is_journal(void);
 
+/*
+ * strerror() for threads: svmigd serves its connections in parallel, and
+ * strerror() may share one buffer between them.  svmigd_strerror(e) gives
+ * each call a buffer of its own (a compound literal, living to the end of
+ * the enclosing block), filled by the GNU strerror_r().
+ */
+#define SVMIGD_STRERROR_LEN	128
+const char *svmigd_strerror_r(int errnum, char *buf, size_t len);
+#define svmigd_strerror(e) \
+	svmigd_strerror_r((e), (char[SVMIGD_STRERROR_LEN]){ 0 }, SVMIGD_STRERROR_LEN)
+
 /* Formats a message into err (if any) and returns ret: for error paths. */
 int svmigd_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
