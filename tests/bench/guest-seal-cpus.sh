@@ -21,6 +21,8 @@ MIB=${SVMIG_SEAL_MIB:-32}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+modprobe aesni_intel 2>/dev/null
+grep -q '^svmig ' /proc/modules || insmod "${SVMIG_MODULE:-kmod/svmig.ko}" || exit 1
 [[ -w $PARAM ]] || { echo "# $PARAM is missing: svmig.ko without batch sealing"; exit 1; }
 echo "# seal-cpus: $(nproc) online CPUs, $ROUNDS rounds of $MIB MiB, under TCG (emulated)"
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -36,12 +38,14 @@ echo 0 >"$PARAM"
 while read -r cpus batch mibs; do
 	echo "# seal_cpus=$cpus batch $batch: $mibs MiB/s"
 done <"$tmp/runs"
+result() { echo "SVMIG-GUEST-RESULT: $1"; exit $(($1 != pass)); }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for batch in 1 512; do
 	one=$(awk -v b="$batch" '$1 == 1 && $2 == b { print $3 }' "$tmp/runs" | median)
 	all=$(awk -v b="$batch" '$1 == 0 && $2 == b { print $3 }' "$tmp/runs" | median)
-	[[ -n $one && -n $all ]] || { echo "# batch $batch: no measurement"; exit 1; }
+	[[ -n $one && -n $all ]] || { echo "# batch $batch: no measurement"; result fail; }
 	awk -v b="$batch" -v one="$one" -v all="$all" -v n="$(nproc)" 'BEGIN {
 		printf "seal-cpus: batch %3d pages: 1 CPU %8.1f MiB/s, %d CPUs %8.1f MiB/s, ratio %.2fx\n",
 			b, one, n, all, all / one }'
 done
+result pass
