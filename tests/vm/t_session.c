@@ -79,10 +79,14 @@ static uint32_t first_page_gen(const struct buf *b, const uint8_t *session, uint
 }
 
 /*
- * Two sender channels of @session: page 0 holds 0x11 when channel 0 seals
- * it, 0x22 when channel 1 seals it after.  Their records, MANIFEST last.
+ * Two sender channels of @session: channel 0 seals page 0 holding 0x11,
+ * then the guest writes 0x22 over it and channel 1 seals page @page_b
+ * (0: the same page again, newer; 1: a page of its own).  Their records,
+ * MANIFEST last.  1 check: once channel 0 called FINISH, a third channel
+ * may not join (the MANIFESTs say two).
  */
-static void seal_two(const uint8_t *session, uint8_t *src, struct buf *a, struct buf *b)
+static void seal_pair(const uint8_t *session, uint8_t *src, uint64_t page_b, struct buf *a,
+		      struct buf *b)
 {
 	struct svmig_ring ra, rb;
 	int fa = open_member(SVMIG_ROLE_SENDER, 0, session, secret);
@@ -94,16 +98,20 @@ static void seal_two(const uint8_t *session, uint8_t *src, struct buf *a, struct
 		tap_bail("session senders");
 	a->len = 0;
 	b->len = 0;
-	memset(src, 0x11, PG);
+	memset(src, 0x11, 2 * PG);
 	svmig_ring_push(&ra, SLOT, 0);
 	svmig_ring_publish(&ra);
 	if (svmig_submit(fa, 0, NULL))
 		tap_bail("SUBMIT on channel 0");
-	memset(src, 0x22, PG);	/* the guest wrote the page again */
-	svmig_ring_push(&rb, SLOT, 0);
+	memset(src, 0x22, PG);	/* the guest wrote page 0 again */
+	svmig_ring_push(&rb, SLOT, page_b);
 	svmig_ring_publish(&rb);
-	if (svmig_submit(fb, 0, NULL) || svmig_finish(fa) || svmig_finish(fb))
+	if (svmig_submit(fb, 0, NULL) || svmig_finish(fa))
 		tap_bail("SUBMIT/FINISH");
+	tap_errno(open_member(SVMIG_ROLE_SENDER, 2, session, secret), -EALREADY,
+		  "a sender channel joining after another called FINISH: EALREADY");
+	if (svmig_finish(fb))
+		tap_bail("FINISH");
 	drain(fa, a);
 	drain(fb, b);
 	svmig_ring_exit(&ra);
@@ -138,7 +146,7 @@ static bool page_is(const uint8_t *p, uint8_t v)
 	return true;
 }
 
-/* 8 checks: the delayed older copy, and the session's verdict. */
+/* 9 checks: the delayed older copy, and the session's verdict. */
 static void test_delayed_copy(uint8_t *src, uint8_t *dst)
 {
 	static const uint8_t s1[SVMIG_SESSION_ID_LEN] = { 's', '1' };
@@ -147,7 +155,7 @@ static void test_delayed_copy(uint8_t *src, uint8_t *dst)
 	struct svmig_stats st;
 	int ra, rb, rc;
 
-	seal_two(s1, src, &a, &b);
+	seal_pair(s1, src, 0, &a, &b);
 	tap_ok(first_page_gen(&a, s1, 0) == 1 && first_page_gen(&b, s1, 1) == 2,
 	       "the page's second copy, on another channel, carries generation 2 (%u, %u)",
 	       first_page_gen(&a, s1, 0), first_page_gen(&b, s1, 1));
@@ -175,14 +183,14 @@ static void test_delayed_copy(uint8_t *src, uint8_t *dst)
 	close(rc);
 }
 
-/* 3 checks: every channel verified: the session verifies, newest page held. */
+/* 4 checks: every channel verified: the session verifies, newest page held. */
 static void test_session_verifies(uint8_t *src, uint8_t *dst)
 {
 	static const uint8_t s2[SVMIG_SESSION_ID_LEN] = { 's', '2' };
 	static struct buf a, b;
 	int ra, rb;
 
-	seal_two(s2, src, &a, &b);
+	seal_pair(s2, src, 0, &a, &b);
 	memset(dst, 0xee, NPAGES * PG);
 	ra = receiver(0, s2, dst);
 	rb = receiver(1, s2, dst);
@@ -196,43 +204,7 @@ static void test_session_verifies(uint8_t *src, uint8_t *dst)
 }
 
 /*
- * Two sender channels of @session, each sending a page of its own (0 on
- * channel 0, 1 on channel 1): nothing one channel sends touches the other's.
- * A third channel may not join once they finished (the MANIFESTs said two).
- */
-static void seal_disjoint(const uint8_t *session, uint8_t *src, struct buf *a, struct buf *b)
-{
-	struct svmig_ring ra, rb;
-	int fa = open_member(SVMIG_ROLE_SENDER, 0, session, secret);
-	int fb = open_member(SVMIG_ROLE_SENDER, 1, session, secret);
-
-	if (fa < 0 || fb < 0 || svmig_add_region(fa, SLOT, 0, src, NPAGES * PG) ||
-	    svmig_add_region(fb, SLOT, 0, src, NPAGES * PG) || svmig_ring_init(fa, 8, &ra) ||
-	    svmig_ring_init(fb, 8, &rb))
-		tap_bail("session senders");
-	a->len = 0;
-	b->len = 0;
-	memset(src, 0x33, 2 * PG);
-	svmig_ring_push(&ra, SLOT, 0);
-	svmig_ring_publish(&ra);
-	svmig_ring_push(&rb, SLOT, 1);
-	svmig_ring_publish(&rb);
-	if (svmig_submit(fa, 0, NULL) || svmig_submit(fb, 0, NULL) || svmig_finish(fa))
-		tap_bail("SUBMIT/FINISH");
-	tap_errno(open_member(SVMIG_ROLE_SENDER, 2, session, secret), -EALREADY,
-		  "a sender channel joining after another called FINISH: EALREADY");
-	if (svmig_finish(fb))
-		tap_bail("FINISH");
-	drain(fa, a);
-	drain(fb, b);
-	svmig_ring_exit(&ra);
-	svmig_ring_exit(&rb);
-	close(fa);
-	close(fb);
-}
-
-/*
- * 2 checks: the receiver opened only channel 1 of the sender's two.  Its
+ * 3 checks: the receiver opened only channel 1 of the sender's two.  Its
  * MANIFEST matches what channel 1 carried, but the sums say that a part of
  * the session is missing: the page's first copy, sealed on channel 0.
  */
@@ -242,7 +214,7 @@ static void test_missing_channel(uint8_t *src, uint8_t *dst)
 	static struct buf a, b;
 	int rb;
 
-	seal_two(s4, src, &a, &b);
+	seal_pair(s4, src, 0, &a, &b);
 	memset(dst, 0xee, NPAGES * PG);
 	rb = receiver(1, s4, dst);
 	tap_errno(feed(rb, &b), 0, "channel 1 alone: every record accepted");
@@ -264,7 +236,7 @@ static void test_missing_disjoint(uint8_t *src, uint8_t *dst)
 	static struct buf a, b;
 	int ra, rb;
 
-	seal_disjoint(s5, src, &a, &b);
+	seal_pair(s5, src, 1, &a, &b);
 	memset(dst, 0xee, NPAGES * PG);
 	ra = receiver(0, s5, dst);
 	tap_errno(feed(ra, &a), 0, "channel 0 alone, pages of its own: every record accepted");
@@ -272,7 +244,7 @@ static void test_missing_disjoint(uint8_t *src, uint8_t *dst)
 		  "its MANIFEST counts two channels, one joined here: VERIFY refuses");
 	close(ra);
 
-	seal_disjoint(s6, src, &a, &b);
+	seal_pair(s6, src, 1, &a, &b);
 	memset(dst, 0xee, NPAGES * PG);
 	ra = receiver(0, s6, dst);
 	rb = receiver(1, s6, dst);
@@ -311,7 +283,7 @@ int main(void)
 {
 	uint8_t *src, *dst;
 
-	tap_plan(8 + 3 + 2 + 5 + 4);
+	tap_plan(9 + 4 + 3 + 5 + 4);
 	src = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	dst = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (src == MAP_FAILED || dst == MAP_FAILED)
