@@ -20,10 +20,12 @@
  * hands out exactly the plaintext sealed unless the PAGE is stale (it is
  * stale exactly when the receiver's table holds that generation or a
  * newer one), and the MANIFEST or END verifies, as does the session once
- * every channel's MANIFEST is in; the receiving parts add up to the
- * receiver's table; a flipped or replayed record is refused; a refusal
- * writes nothing to the output buffer and does not move the receiver's
- * sequence number.
+ * every channel's MANIFEST is in, each MANIFEST or END saying as many
+ * channels as the session has; the receiving parts add up to the
+ * receiver's table; a flipped or replayed record is refused; an
+ * authentic MANIFEST or END (seal_raw) is accepted only with its reserved
+ * field 0; a refusal writes nothing to the output buffer and does not
+ * move the receiver's sequence number.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -84,6 +86,7 @@ struct st {
 	uint8_t flip_mask;
 	uint8_t pt[SVMIG_STREAM_RECORD_MAX];	/* what was sealed */
 	size_t pt_len;
+	bool raw;		/* s->pt is a seal_raw record's whole plaintext */
 	uint8_t out[SVMIG_STREAM_RECORD_MAX];
 	struct held held[NCH];
 };
@@ -169,6 +172,10 @@ static int deliver_rec(struct st *s, int c, const uint8_t *rec, size_t len,
 		return ret;
 	}
 	FZ_CHECK(!bad, "flipped or replayed record accepted (type %u)", r.type);
+	if (!genuine && s->raw && pt_len >= 24 &&
+	    (r.type == SVMIG_REC_MANIFEST || r.type == SVMIG_REC_END))
+		FZ_CHECK(!pt[20] && !pt[21] && !pt[22] && !pt[23],
+			 "MANIFEST/END with reserved field set accepted");
 	FZ_CHECK(rx->next_seq == seq + 1, "seq not advanced");
 	if (!genuine)
 		s->clean = false;
@@ -186,6 +193,11 @@ static int deliver_rec(struct st *s, int c, const uint8_t *rec, size_t len,
 			   r.type == SVMIG_REC_END) {
 			FZ_CHECK(r.verdict == SVMIG_VERDICT_VERIFIED,
 				 "verdict %u", r.verdict);
+			FZ_CHECK((r.type == SVMIG_REC_MANIFEST ?
+				  r.manifest_channels : r.end_channels) ==
+				 s->nch, "channels %u, session of %zu",
+				 r.type == SVMIG_REC_MANIFEST ?
+				 r.manifest_channels : r.end_channels, s->nch);
 			check_session(s);
 		}
 	}
@@ -288,7 +300,10 @@ static void step(struct st *s, struct fz *f)
 		s->rec_len = (size_t)n;
 		/* the receiver reads the length field, which may lie */
 		release(s, c);
+		s->pt_len = len;
+		s->raw = !clear_len;
 		deliver(s, c, false, false);
+		s->raw = false;
 		keep(s, c);
 		return;
 	case OP_FLIP:
@@ -307,8 +322,13 @@ static void step(struct st *s, struct fz *f)
 		/* jump both ends (a test hook, e.g. across an epoch) */
 		release(s, c);
 		page = tx->next_seq + ((uint64_t)fz_u32(f) << (fz_u8(f) % 21));
+		/*
+		 * The receiver follows unless an authentic forgery it
+		 * accepted (a seal_raw MANIFEST or END) finished it first.
+		 */
 		if (svmig_wire_set_next_seq(tx, page) == 0)
-			FZ_CHECK(!svmig_wire_set_next_seq(s->rx[c], page),
+			FZ_CHECK(!svmig_wire_set_next_seq(s->rx[c], page) ||
+				 (!s->clean && s->rx[c]->manifest_done),
 				 "receiver refused set_next_seq");
 		s->prev_len = 0;	/* a replay might now be in order */
 		return;

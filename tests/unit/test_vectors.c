@@ -838,6 +838,7 @@ static void test_vectors_check(void **state)
 		"page-epoch3", "page-seq-2to32", "manifest-alone",
 		"session-in-order", "session-stale", "session-missing-channel",
 		"stream-full", "refuse-manifest-reserved", "refuse-end-reserved",
+		"refuse-hello-flags-first",
 	};
 	size_t len, n, i, j, refusals = 0;
 	char *text = read_vectors(&len);

@@ -631,12 +631,15 @@ static void forged_page(struct vw *v, uint32_t ch, const struct sealer *s,
 					       v->pt + 16, v->rec), &b, expect);
 }
 
-/* A HELLO with the given header version, type-1 fields and flags. */
-static void forged_hello(struct vw *v, uint32_t ch, uint8_t version,
-			 uint64_t seq, uint32_t flags, int expect)
+/*
+ * A HELLO with the given header version, type-1 fields and flags, sealed
+ * by @s (NULL: the channel's sender), which names its own channel.
+ */
+static void forged_hello_by(struct vw *v, uint32_t ch, const struct sealer *s,
+			    uint8_t version, uint64_t seq, uint32_t flags,
+			    int expect)
 {
 	static const struct body none;
-	const struct sealer *s = &v->tx[chi(ch)];
 	uint8_t clear[sizeof(struct svmig_wire_hello)];
 	struct svmig_wire_hdr hdr;
 
@@ -651,6 +654,14 @@ static void forged_hello(struct vw *v, uint32_t ch, uint8_t version,
 	((uint8_t *)&hdr)[0] = version;
 	step(v, ch, s, svmig_wire_seal_raw(s->w, &hdr, clear, sizeof(clear),
 					   NULL, 0, v->rec), &none, expect);
+}
+
+static void forged_hello(struct vw *v, uint32_t ch, uint8_t version,
+			 uint64_t seq, uint32_t flags, int expect)
+{
+	if (!v->err)
+		forged_hello_by(v, ch, &v->tx[chi(ch)], version, seq, flags,
+				expect);
 }
 
 /* An authentic record of @type with @n bytes of v->pt, at @seq. */
@@ -959,6 +970,20 @@ static void negative(struct vw *v)
 	b.xor_off = SVMIG_HDR_LEN + 7;
 	b.xor_mask = 0x04;
 	hello(v, CH0, &b, -EPROTO);
+	vec_end(v);
+	vec_begin(v, "refuse-hello-flags-first", "a HELLO of channel 4, its "
+		  "own sender's, with flag bit 2 on, delivered on channel 3: "
+		  "the flags (EPROTO) are checked before the channel "
+		  "(EBADMSG)", &o);
+	if (!v->err) {
+		int ret = sealer_init(v, &other, v->secret, CH1, 0x60, false);
+
+		if (ret)
+			fail(v, ret);
+		forged_hello_by(v, CH0, &other, SVMIG_WIRE_VERSION, 0,
+				0x4, -EPROTO);
+		sealer_free(&other);
+	}
 	vec_end(v);
 	vec_begin(v, "refuse-hello-reserved", "a HELLO whose header's "
 		  "reserved field is not zero", &o);

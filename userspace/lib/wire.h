@@ -151,9 +151,9 @@ struct svmig_table_gone {
  * Regions kept sorted by slot.  Zero-initialise before first use.  A
  * wire's table also counts the wires that share it now (members) and
  * their channel numbers, the wires that ever joined it (joined, never
- * decreasing: 1 for a wire alone) and what the ones that left kept in it
- * (gone); a table of one's own made by svmig_table_add_region alone has
- * no members.
+ * decreasing: 1 for a wire alone) and what the receivers that left it
+ * kept there (gone).  A table built with svmig_table_add_region alone (no
+ * wire) has no members and joined 0.
  */
 struct svmig_table {
 	struct svmig_table_region *regions;
