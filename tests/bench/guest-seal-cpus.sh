@@ -6,9 +6,10 @@
 # seals a SUBMIT's batch on up to seal_cpus CPUs (kmod/batch.c), read when
 # a channel is keyed.  Each round keys channels with seal_cpus=1, then with
 # seal_cpus=0 (every online CPU, up to 4), and measures the kernel's seal
-# (svmig-bench crypto, seal/kernel: SUBMIT, records sent on a socket and
-# drained by a second thread) in batches of 1 page and of 512 pages (2 MiB),
-# wall-clock MiB/s.  Prints each run, the medians and their ratio.  Under
+# (svmig-bench crypto: seal/kernel/socket, SUBMIT with the records sent on a
+# socket that a second thread drains; seal/kernel/devfd, SUBMIT and read()
+# from /dev/svmig in one thread) in batches of 1 page and of 512 pages
+# (2 MiB), wall-clock MiB/s.  Prints each run, the medians and their ratio.  Under
 # TCG every figure is emulated: the ratio is what to read, not the MiB/s.
 set -uo pipefail
 export LC_ALL=C
@@ -28,24 +29,28 @@ echo "# seal-cpus: $(nproc) online CPUs, $ROUNDS rounds of $MIB MiB, under TCG (
 for ((r = 1; r <= ROUNDS; r++)); do
 	for cpus in 1 0; do
 		echo "$cpus" >"$PARAM" || exit 1
-		"$BENCH" --out "$tmp/out" --mib "$MIB" --reps 1 --only seal/kernel/socket crypto |
-			awk -v c="$cpus" '/^# seal\/kernel\/socket +batch/ {
-				for (i = 1; i <= NF; i++) if ($i == "MiB/s,") print c, $4, $(i - 1) }' \
+		"$BENCH" --out "$tmp/out" --mib "$MIB" --reps 1 --only seal/kernel crypto |
+			awk -v c="$cpus" '/^# seal\/kernel\/[a-z]+ +batch/ {
+				for (i = 1; i <= NF; i++) if ($i == "MiB/s,") print c, $2, $4, $(i - 1) }' \
 			>>"$tmp/runs" || exit 1
 	done
 done
 echo 0 >"$PARAM"
-while read -r cpus batch mibs; do
-	echo "# seal_cpus=$cpus batch $batch: $mibs MiB/s"
+while read -r cpus id batch mibs; do
+	echo "# seal_cpus=$cpus $id batch $batch: $mibs MiB/s"
 done <"$tmp/runs"
 result() { echo "SVMIG-GUEST-RESULT: $1"; exit $(($1 != pass)); }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-for batch in 1 512; do
-	one=$(awk -v b="$batch" '$1 == 1 && $2 == b { print $3 }' "$tmp/runs" | median)
-	all=$(awk -v b="$batch" '$1 == 0 && $2 == b { print $3 }' "$tmp/runs" | median)
-	[[ -n $one && -n $all ]] || { echo "# batch $batch: no measurement"; result fail; }
-	awk -v b="$batch" -v one="$one" -v all="$all" -v n="$(nproc)" 'BEGIN {
-		printf "seal-cpus: batch %3d pages: 1 CPU %8.1f MiB/s, %d CPUs %8.1f MiB/s, ratio %.2fx\n",
-			b, one, n, all, all / one }'
+for id in seal/kernel/socket seal/kernel/devfd; do
+	for batch in 1 512; do
+		one=$(awk -v i="$id" -v b="$batch" '$1 == 1 && $2 == i && $3 == b { print $4 }' \
+			"$tmp/runs" | median)
+		all=$(awk -v i="$id" -v b="$batch" '$1 == 0 && $2 == i && $3 == b { print $4 }' \
+			"$tmp/runs" | median)
+		[[ -n $one && -n $all ]] || { echo "# $id batch $batch: no measurement"; result fail; }
+		awk -v i="$id" -v b="$batch" -v one="$one" -v all="$all" -v n="$(nproc)" 'BEGIN {
+			printf "seal-cpus: %-18s batch %3d: 1 CPU %7.1f MiB/s, %d CPUs %7.1f MiB/s, %.2fx\n",
+				i, b, one, n, all, all / one }'
+	done
 done
 result pass
