@@ -15,62 +15,6 @@
 
 /* ---- sender ---- */
 
-/*
- * What get_user_pages cannot reach (VM_IO or VM_PFNMAP mappings, say) a
- * plain copy_from_user() may still read: copied into the record behind
- * the identity and sealed in place.  A page that cannot be read either
- * fails the channel: it was named dirty, so a manifest without it would
- * let the destination resume with an old copy of the page.
- */
-static int svmig_seal_user_copy(struct svmig_channel *ch, u8 *rec,
-				const struct svmig_wire_page *id, u64 uaddr)
-{
-	u8 *pt = rec + SVMIG_HDR_LEN;
-	int ret;
-
-	memcpy(pt, id, sizeof(*id));
-	if (copy_from_user(pt + sizeof(*id), u64_to_user_ptr(uaddr), SVMIG_PAGE_SIZE))
-		return svmig_fail(ch, -EFAULT);
-	ret = svmig_rec_seal(ch, rec, SVMIG_HDR_LEN, sizeof(*id) + SVMIG_PAGE_SIZE);
-	return ret ? svmig_fail(ch, ret) : 0;
-}
-
-/*
- * Seals the PAGE record of identity @id, the guest page at @uaddr, into the
- * record at @rec, straight from the page: a reference holds it for the
- * seal only (so an munmap() or a remap by the VMM meanwhile cannot free it
- * under the cipher), never copied into the record.  A plain reference
- * (FOLL_GET), not a pin: a read-only FOLL_PIN unshares KSM-merged and
- * COW-shared anonymous pages, and QEMU marks guest RAM mergeable; a
- * short-lived CPU read needs no pin.  The reference does not stop the guest
- * or the VMM writing to the page while it is sealed: the record then holds
- * a torn page, exactly as a copy_from_user() racing the write would; the
- * write dirties the page and the dirty log sends it again.  Runs in ioctl
- * context under the channel mutex, no spinlock: the lookup may sleep
- * (fault the page in).
- */
-static int svmig_seal_user_page(struct svmig_channel *ch, u8 *rec,
-				const struct svmig_wire_page *id, u64 uaddr)
-{
-	struct page *page;
-	int ret;
-
-	BUILD_BUG_ON(SVMIG_PAGE_SIZE > PAGE_SIZE);
-	ret = get_user_pages_fast(uaddr, 1, 0, &page);
-	if (ret != 1)
-		return svmig_seal_user_copy(ch, rec, id, uaddr);
-	ret = svmig_rec_seal_page(ch, rec, (const u8 *)id, page, offset_in_page(uaddr));
-	put_page(page);
-	return ret ? svmig_fail(ch, ret) : 0;
-}
-
-/*
- * Seals one page; the caller made room for it with svmig_tx_room().  The
- * page's lock is held from reading its generation in the session's table
- * to setting the new one, across the read of the page: the order of
- * generations is the order in which the page's bytes were read, on any
- * channel of the session.
- */
 /* The region a ring entry names, or NULL: the entry is refused and counted. */
 static struct svmig_mregion *svmig_entry_region(struct svmig_channel *ch,
 						const struct svmig_dirty_gfn *e)
@@ -85,47 +29,20 @@ static struct svmig_mregion *svmig_entry_region(struct svmig_channel *ch,
 	return m;
 }
 
-static int svmig_send_page(struct svmig_channel *ch, const struct svmig_dirty_gfn *e)
-{
-	struct svmig_page_state *ps;
-	struct svmig_wire_page id;
-	struct svmig_mregion *m;
-	u8 *rec;
-	int ret;
-
-	m = svmig_entry_region(ch, e);
-	if (!m)
-		return -EINVAL;
-	ps = &m->pages[e->offset];
-	svmig_page_lock(ch, m->slot, e->offset);
-	if (ps->gen == U32_MAX) {
-		ret = svmig_fail(ch, -EOVERFLOW);
-		goto out;
-	}
-	rec = ch->txbuf + ch->tx_len;
-	svmig_put_hdr(rec, SVMIG_REC_PAGE, SVMIG_PAGE_REC_LEN - SVMIG_HDR_LEN, ch->tx_seq);
-	id.slot = cpu_to_be32(m->slot);
-	id.generation = cpu_to_be32(ps->gen + 1);
-	id.page = cpu_to_be64(e->offset);
-	/* Regions are page-aligned (region.c), so this is one whole page. */
-	ret = svmig_seal_user_page(ch, rec, &id, m->uaddr + e->offset * SVMIG_PAGE_SIZE);
-	if (ret)
-		goto out;
-	svmig_table_set(ch, ps, m->slot, e->offset, !ps->gen, ps->gen + 1,
-			rec + SVMIG_PAGE_REC_LEN - SVMIG_TAG_LEN);
-	svmig_tx_account(ch, SVMIG_PAGE_REC_LEN);
-	ch->stats.pages++;
-out:
-	svmig_page_unlock(ch, m->slot, e->offset);
-	return ret;
-}
-
 /*
- * Batch slot @i for ring entry @e, a channel alone in its session (no page
- * locks: the channel's mutex is all): the record's header at its place in
- * the transmit buffer, the page's next generation (taken at once, so the
- * same page twice in a batch gets two), its identity, and the guest page
- * held, or copied into the record where get_user_pages cannot reach it.
+ * Batch slot @i for ring entry @e: the record's header at its place in the
+ * transmit buffer, the page's next generation (taken at once, so the same
+ * page twice in a batch gets two), its identity, and the guest page held
+ * by a plain reference (FOLL_GET), or copied into the record where
+ * get_user_pages cannot reach it (VM_IO or VM_PFNMAP mappings, say).  Not a
+ * pin: a read-only FOLL_PIN unshares KSM-merged and COW-shared anonymous
+ * pages, and QEMU marks guest RAM mergeable; a short-lived CPU read needs
+ * no pin.  The reference does not stop the guest or the VMM writing to the
+ * page while it is sealed: the record then holds a torn page, exactly as a
+ * copy_from_user() racing the write would; the write dirties the page and
+ * the dirty log sends it again.  A page that can be read neither way fails
+ * the channel (-EFAULT, by the caller): it was named dirty, so a manifest
+ * without it would let the destination resume with an old copy.
  */
 static int svmig_batch_prepare(struct svmig_channel *ch, unsigned int i,
 			       const struct svmig_dirty_gfn *e)
@@ -165,25 +82,33 @@ static int svmig_batch_prepare(struct svmig_channel *ch, unsigned int i,
 /*
  * Up to @want ring entries as one batch: as many records as the transmit
  * buffer has room for, within one key epoch, sealed on several CPUs
- * (batch.c) and accounted in ring order.  An entry that cannot be sent
- * ends the batch, the ones before it sealed: a bad entry is consumed and
- * refused (-EINVAL); a page that cannot be read (-EFAULT) or whose
- * generation would wrap (-EOVERFLOW) then fails the channel.  *done counts
- * the entries sealed.
+ * (batch.c) and accounted in ring order.  In a shared session a batch is
+ * one page, under that page's lock from reading its generation in the
+ * session's table to setting the new one, across the read of the page:
+ * the order of generations is the order in which the page's bytes were
+ * read, on any channel.  An entry that cannot be sent ends the batch, the
+ * ones before it sealed: a bad entry is consumed and refused (-EINVAL); a
+ * page that cannot be read (-EFAULT) or whose generation would wrap
+ * (-EOVERFLOW) then fails the channel.  *done counts the entries sealed.
  */
 static int svmig_send_batch(struct svmig_channel *ch, u32 want, u32 *done)
 {
 	u64 epoch_left = (((ch->tx_seq >> SVMIG_EPOCH_SHIFT) + 1) << SVMIG_EPOCH_SHIFT) -
 			 ch->tx_seq;
+	bool shared = ch->session->shared, locked = false;
 	unsigned int n, k = 0, i;
 	struct svmig_dirty_gfn e;
 	int ret = 0, seal_ret = 0;
 
 	n = (ch->txbuf_size - ch->tx_len) / SVMIG_PAGE_REC_LEN;
-	n = min3(n, (unsigned int)SVMIG_BATCH_MAX, want);
+	n = min3(n, shared ? 1U : (unsigned int)SVMIG_BATCH_MAX, want);
 	n = min_t(u64, n, epoch_left);
 	while (k < n) {
 		svmig_ring_pop(ch, &e);
+		if (shared) {
+			svmig_page_lock(ch, e.slot, e.offset);
+			locked = true;
+		}
 		ret = svmig_batch_prepare(ch, k, &e);
 		if (ret)
 			break;
@@ -207,6 +132,8 @@ static int svmig_send_batch(struct svmig_channel *ch, u32 want, u32 *done)
 		ch->stats.pages++;
 		(*done)++;
 	}
+	if (locked)
+		svmig_page_unlock(ch, e.slot, e.offset);
 	if (seal_ret)
 		return svmig_fail(ch, seal_ret);
 	return ret && ret != -EINVAL ? svmig_fail(ch, ret) : ret;
@@ -223,7 +150,6 @@ static int svmig_send_batch(struct svmig_channel *ch, u32 want, u32 *done)
  */
 static int svmig_page_consume(struct svmig_channel *ch, u32 max, u32 *done)
 {
-	struct svmig_dirty_gfn e;
 	u32 avail, n;
 	int ret;
 
@@ -234,16 +160,8 @@ static int svmig_page_consume(struct svmig_channel *ch, u32 max, u32 *done)
 	n = max ? min(avail, max) : avail;
 	while (*done < n) {
 		ret = svmig_tx_room(ch, SVMIG_PAGE_REC_LEN);
-		if (ret)
-			break;
-		if (!ch->session->shared) {
+		if (!ret)
 			ret = svmig_send_batch(ch, n - *done, done);
-		} else {
-			svmig_ring_pop(ch, &e);
-			ret = svmig_send_page(ch, &e);
-			if (!ret)
-				(*done)++;
-		}
 		if (ret)
 			break;
 	}

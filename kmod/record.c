@@ -6,8 +6,8 @@
  * part are authenticated (with the implicit session/channel prefix), the
  * rest is encrypted, and the 16-byte tag follows it.  A PAGE record is
  * sealed out of place instead, from its identity and the guest page
- * straight into the record (svmig_rec_seal_page()).  The associated data reaches the AEAD as one
- * contiguous copy (svmig_crypt_begin() says why).
+ * straight into the record (svmig_crypt_seal_page()).  The associated data
+ * reaches the AEAD as one contiguous copy (svmig_crypt_prepare() says why).
  */
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
@@ -176,16 +176,6 @@ static int svmig_crypt_page(struct svmig_crypt *c, int assoclen, u8 *rec,
 	sg_set_buf(&c->dst[0], c->aad, assoclen);
 	sg_set_buf(&c->dst[1], rec + SVMIG_HDR_LEN, id_len + SVMIG_PAGE_SIZE + SVMIG_TAG_LEN);
 	return svmig_crypt_run(c, c->dst, assoclen, id_len + SVMIG_PAGE_SIZE, true);
-}
-
-int svmig_rec_seal_page(struct svmig_channel *ch, u8 *rec, const u8 *ident,
-			struct page *page, unsigned int offset)
-{
-	struct svmig_crypt *c = &ch->keys.crypt;
-
-	memcpy(c->ident, ident, sizeof(c->ident));
-	return svmig_crypt_page(c, svmig_crypt_begin(ch, rec, SVMIG_HDR_LEN, 3), rec, page,
-				offset);
 }
 
 /*
