@@ -297,7 +297,8 @@ u32 svmig_session_finish(struct svmig_channel *ch)
 /*
  * The session's verdict, the same on each of its channels (wire-format.rst,
  * "The page table and its sums"): FAILED, TRUNCATED or MISMATCH as soon as
- * one channel is; PENDING while any is still receiving; once every channel
+ * one channel is (@ch's own first, so a failed channel reports its own
+ * failure); PENDING while any is still receiving; once every channel
  * accepted its MANIFEST or END, VERIFIED only if each says as many
  * channels as joined here and the manifests' parts add up to the receiving
  * channels' own.  A stream channel's parts are empty on both sides.  Sleeps
@@ -309,10 +310,12 @@ u32 svmig_session_verdict(struct svmig_channel *ch)
 	struct svmig_session *s = smp_load_acquire(&ch->session);
 	struct svmig_channel *m;
 	struct svmig_part p;
-	u32 joined;
+	u32 joined, own;
 
-	if (!s)
-		return READ_ONCE(ch->stats.verdict);
+	/* A failed channel's own failure: the session failed with it. */
+	own = smp_load_acquire(&ch->stats.verdict);
+	if (!s || (own != SVMIG_VERDICT_VERIFIED && own != SVMIG_VERDICT_PENDING))
+		return own;
 	mutex_lock(&s->lock);
 	p = s->retired;
 	list_for_each_entry(m, &s->members, session_node)
