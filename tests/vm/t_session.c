@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "libsvmig.h"
@@ -256,6 +257,42 @@ static void test_missing_disjoint(uint8_t *src, uint8_t *dst)
 	close(ra);
 }
 
+/*
+ * 4 checks: two members failed, each its own way: channel 0 refuses junk
+ * (first), channel 1's stream is cut (ENODATA).  Each reports its own
+ * failure, the verdict agreeing with its error (t_fuzz on the debug
+ * kernel saw channel 1 report channel 0's FAILED).
+ */
+static void test_own_failure(uint8_t *src, uint8_t *dst)
+{
+	static const uint8_t s7[SVMIG_SESSION_ID_LEN] = { 's', '7' };
+	static const uint8_t junk[64] = { 0xff };
+	static struct buf a, b;
+	struct svmig_stats st;
+	int ra, rb, sv[2];
+	uint32_t n;
+
+	seal_pair(s7, src, 0, &a, &b);
+	ra = receiver(0, s7, dst);
+	rb = receiver(1, s7, dst);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || svmig_attach_socket(rb, sv[1]))
+		tap_bail("socketpair");
+	if (write(ra, junk, sizeof(junk)) >= 0)
+		tap_bail("junk accepted");
+	if (write(sv[0], b.p, SVMIG_HELLO_REC_LEN) != SVMIG_HELLO_REC_LEN)
+		tap_bail("write");
+	close(sv[0]);
+	tap_errno(svmig_recv(rb, 0, &n), -ENODATA, "channel 1's stream cut after its HELLO: ENODATA");
+	svmig_get_stats(rb, &st);
+	tap_ok(st.verdict == SVMIG_VERDICT_TRUNCATED && st.error == ENODATA,
+	       "channel 1 reports its own failure: TRUNCATED, error ENODATA (%u, %d)", st.verdict,
+	       st.error);
+	tap_errno(svmig_verify(rb), -ENODATA, "VERIFY on channel 1: ENODATA");
+	close(sv[1]);
+	close(ra);
+	close(rb);
+}
+
 /* 4 checks: who may join. */
 static void test_join(uint8_t *dst)
 {
@@ -283,7 +320,7 @@ int main(void)
 {
 	uint8_t *src, *dst;
 
-	tap_plan(9 + 4 + 3 + 5 + 4);
+	tap_plan(9 + 4 + 3 + 5 + 4 + 4);
 	src = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	dst = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (src == MAP_FAILED || dst == MAP_FAILED)
@@ -292,6 +329,7 @@ int main(void)
 	test_session_verifies(src, dst);
 	test_missing_channel(src, dst);
 	test_missing_disjoint(src, dst);
+	test_own_failure(src, dst);
 	test_join(dst);
 	return tap_done();
 }
