@@ -39,7 +39,7 @@ echo 0 >"$PARAM"
 while read -r cpus id batch mibs; do
 	echo "# seal_cpus=$cpus $id batch $batch: $mibs MiB/s"
 done <"$tmp/runs"
-result() { echo "SVMIG-GUEST-RESULT: $1"; exit $(($1 != pass)); }
+result() { echo "SVMIG-GUEST-RESULT: $1"; [[ $1 == pass ]]; exit; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for id in seal/kernel/socket seal/kernel/devfd; do
 	for batch in 1 512; do
