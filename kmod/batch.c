@@ -94,8 +94,8 @@ int svmig_batch_seal(struct svmig_channel *ch, unsigned int n)
 
 /*
  * A page-mode sender's batch: one request per record of the transmit
- * buffer, on the channel's AEAD, the implicit AAD copied in.  After
- * SET_KEY, so the AEAD and the AAD's prefix exist.
+ * buffer, on the channel's AEAD, the implicit AAD copied in.  At the first
+ * SUBMIT (page.c), so the AEAD and the AAD's prefix exist.
  */
 int svmig_batch_alloc(struct svmig_channel *ch)
 {

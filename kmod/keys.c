@@ -143,6 +143,24 @@ static int svmig_check_key_setup(const struct svmig_key_setup *ks)
 	return 0;
 }
 
+/* A request for @aead, its AAD starting with the channel's implicit part. */
+int svmig_crypt_init(struct svmig_crypt *c, struct crypto_aead *aead, const u8 *implicit_aad)
+{
+	c->req = aead_request_alloc(aead, GFP_KERNEL);
+	if (!c->req)
+		return -ENOMEM;
+	if (implicit_aad)
+		memcpy(c->aad, implicit_aad, SVMIG_AAD_IMPLICIT_LEN);
+	return 0;
+}
+
+void svmig_crypt_free(struct svmig_crypt *c)
+{
+	if (c->req)
+		aead_request_free(c->req);
+	c->req = NULL;
+}
+
 static int svmig_alloc_crypto(struct svmig_keys *keys)
 {
 	int ret;
@@ -165,17 +183,12 @@ static int svmig_alloc_crypto(struct svmig_keys *keys)
 	return ret;
 }
 
-/*
- * Linear (kmalloc) memory: records are sealed in place through
- * scatterlists.  A page-mode sender's batch (batch.c) too.
- */
+/* Linear (kmalloc) memory: records are sealed in place through scatterlists. */
 static int svmig_alloc_buffers(struct svmig_channel *ch)
 {
 	if (ch->role == SVMIG_ROLE_SENDER) {
 		ch->txbuf_size = ch->stream ? SVMIG_STREAM_TXBUF_SIZE : SVMIG_PAGE_TXBUF_SIZE;
 		ch->txbuf = kmalloc(ch->txbuf_size, GFP_KERNEL);
-		if (ch->txbuf && !ch->stream)
-			return svmig_batch_alloc(ch);
 	} else {
 		ch->rxbuf_size = ch->stream ? SVMIG_DATA_REC_MAX : SVMIG_PAGE_REC_LEN;
 		ch->rxbuf = kmalloc(ch->rxbuf_size, GFP_KERNEL);
@@ -290,7 +303,6 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 /* After a failed SET_KEY, which never joined a session (the join is last). */
 static void svmig_uninstall(struct svmig_channel *ch)
 {
-	svmig_batch_free(ch);
 	svmig_keys_free(&ch->keys);
 	kfree_sensitive(ch->txbuf);
 	kfree_sensitive(ch->rxbuf);

@@ -193,6 +193,9 @@ int svmig_page_submit(struct svmig_channel *ch, void __user *argp)
 		ret = -EINVAL;
 	if (!ret)
 		ret = svmig_check_mm(ch);
+	/* The batch's requests (batch.c), made at the first SUBMIT. */
+	if (!ret && !ch->batch)
+		ret = svmig_batch_alloc(ch);
 	if (!ret)
 		ret = svmig_tx_start(ch);
 	if (ret)

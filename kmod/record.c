@@ -195,21 +195,3 @@ int svmig_crypt_seal_page(struct svmig_crypt *c, u8 *rec, struct page *page,
 	return svmig_crypt_in_place(c, svmig_crypt_prepare(c, rec, SVMIG_HDR_LEN, 2), rec,
 				    SVMIG_HDR_LEN, pt_len, true);
 }
-
-/* A request for @aead, its AAD starting with the channel's implicit part. */
-int svmig_crypt_init(struct svmig_crypt *c, struct crypto_aead *aead, const u8 *implicit_aad)
-{
-	c->req = aead_request_alloc(aead, GFP_KERNEL);
-	if (!c->req)
-		return -ENOMEM;
-	if (implicit_aad)
-		memcpy(c->aad, implicit_aad, SVMIG_AAD_IMPLICIT_LEN);
-	return 0;
-}
-
-void svmig_crypt_free(struct svmig_crypt *c)
-{
-	if (c->req)
-		aead_request_free(c->req);
-	c->req = NULL;
-}

@@ -287,6 +287,8 @@ int svmig_kdf_expand(struct crypto_shash *hmac, const u8 *prk, const u8 *info,
 int svmig_keys_set(struct svmig_channel *ch, void __user *argp);
 int svmig_keys_accept_salt(struct svmig_channel *ch, const u8 *salt);
 int svmig_keys_for_seq(struct svmig_channel *ch, u64 seq);
+int svmig_crypt_init(struct svmig_crypt *c, struct crypto_aead *aead, const u8 *implicit_aad);
+void svmig_crypt_free(struct svmig_crypt *c);
 void svmig_keys_free(struct svmig_keys *keys);
 int svmig_selftest(void);
 
@@ -313,8 +315,6 @@ void svmig_put_hdr(u8 *rec, u8 type, u32 length, u64 seq);
 int svmig_check_hdr(const u8 *rec, bool stream, size_t *rec_len);
 int svmig_rec_seal(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t pt_len);
 int svmig_rec_open(struct svmig_channel *ch, u8 *rec, size_t clear_len, size_t ct_len);
-int svmig_crypt_init(struct svmig_crypt *c, struct crypto_aead *aead, const u8 *implicit_aad);
-void svmig_crypt_free(struct svmig_crypt *c);
 int svmig_crypt_seal_page(struct svmig_crypt *c, u8 *rec, struct page *page,
 			  unsigned int offset);
 
