@@ -183,17 +183,14 @@ static int svmig_alloc_crypto(struct svmig_keys *keys)
 	return ret;
 }
 
-/* Linear (kmalloc) memory: records are sealed in place through scatterlists. */
+/* Linear memory: records are sealed and opened in place through scatterlists. */
 static int svmig_alloc_buffers(struct svmig_channel *ch)
 {
-	if (ch->role == SVMIG_ROLE_SENDER) {
-		ch->txbuf_size = ch->stream ? SVMIG_STREAM_TXBUF_SIZE : SVMIG_PAGE_TXBUF_SIZE;
-		ch->txbuf = kmalloc(ch->txbuf_size, GFP_KERNEL);
-	} else {
-		ch->rxbuf_size = ch->stream ? SVMIG_DATA_REC_MAX : SVMIG_PAGE_REC_LEN;
-		ch->rxbuf = kmalloc(ch->rxbuf_size, GFP_KERNEL);
-	}
-	return ch->txbuf || ch->rxbuf ? 0 : -ENOMEM;
+	if (ch->role == SVMIG_ROLE_SENDER)
+		return svmig_txbuf_init(ch);
+	ch->rxbuf_size = ch->stream ? SVMIG_STREAM_RXBUF_SIZE : SVMIG_PAGE_RXBUF_SIZE;
+	ch->rxbuf = kmalloc(ch->rxbuf_size, GFP_KERNEL_ACCOUNT);
+	return ch->rxbuf ? 0 : -ENOMEM;
 }
 
 /*
@@ -304,9 +301,8 @@ static int svmig_install(struct svmig_channel *ch, const struct svmig_key_setup 
 static void svmig_uninstall(struct svmig_channel *ch)
 {
 	svmig_keys_free(&ch->keys);
-	kfree_sensitive(ch->txbuf);
+	svmig_txbuf_free(ch);
 	kfree_sensitive(ch->rxbuf);
-	ch->txbuf = NULL;
 	ch->rxbuf = NULL;
 	ch->role = 0;
 	ch->stream = false;

@@ -231,7 +231,7 @@ static __poll_t svmig_poll(struct file *file, poll_table *wait)
 	if (READ_ONCE(ch->failed))
 		return EPOLLERR | EPOLLIN | EPOLLOUT;
 	if (role == SVMIG_ROLE_RECEIVER) {
-		if (READ_ONCE(ch->pt_len) || READ_ONCE(ch->ended) ||
+		if (READ_ONCE(ch->pt_len) || READ_ONCE(ch->ended) || READ_ONCE(ch->rx_whole) ||
 		    (sock_mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 			mask |= EPOLLIN | EPOLLRDNORM;
 		if (!has_sock)
@@ -273,7 +273,7 @@ static int svmig_release(struct inode *inode, struct file *file)
 	svmig_session_leave(ch);
 	svmig_batch_free(ch);
 	svmig_keys_free(&ch->keys);
-	kfree_sensitive(ch->txbuf);
+	svmig_txbuf_free(ch);
 	kfree_sensitive(ch->rxbuf);
 	mutex_destroy(&ch->lock);
 	kfree_sensitive(ch);

@@ -5,6 +5,14 @@
  * in the wire format's order, take the HELLO, and hand every other record,
  * whole, to the mode's apply function (page.c, stream.c), which the caller
  * names: rx.c calls into no mode.  Any refused record ends the channel.
+ *
+ * The socket is read in bulk: one receive takes whatever has arrived, up to
+ * the receive buffer's size (about 15 page records or 3 DATA records), and
+ * the records in it are then checked and applied one by one, in place,
+ * without another call.  rxbuf holds [rx_head, rx_tail): the current record
+ * from rx_head (rx_need bytes long once its header is checked), the records
+ * after it, maybe the start of one more.  Bytes after the last record (the
+ * MANIFEST or END) are never looked at.
  */
 #include <crypto/sha2.h>
 #include <linux/uaccess.h>
@@ -59,13 +67,12 @@ static size_t svmig_clear_len(u8 type)
  * carries; anything else is a forgery.  The channel fails either way, so
  * opening it in place (and a key for its epoch) costs nothing later.
  */
-static int svmig_rx_out_of_seq(struct svmig_channel *ch)
+static int svmig_rx_out_of_seq(struct svmig_channel *ch, u8 *rec)
 {
-	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)ch->rxbuf;
+	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
 	size_t clear_len = svmig_clear_len(hdr->type);
 
-	if (ch->keys.have_prk &&
-	    !svmig_rec_open(ch, ch->rxbuf, clear_len, ch->rx_need - clear_len)) {
+	if (ch->keys.have_prk && !svmig_rec_open(ch, rec, clear_len, ch->rx_need - clear_len)) {
 		ch->stats.replays++;
 		return -EILSEQ;
 	}
@@ -74,25 +81,25 @@ static int svmig_rx_out_of_seq(struct svmig_channel *ch)
 }
 
 /*
- * One whole record is in rxbuf, its header already checked: its sequence
+ * One whole record is at @rec, its header already checked: its sequence
  * number and place, then the HELLO here and any other type through the
  * mode's @apply (page.c or stream.c), then the counts.
  */
-static int svmig_rx_record(struct svmig_channel *ch, svmig_rx_apply_fn apply)
+static int svmig_rx_record(struct svmig_channel *ch, u8 *rec, svmig_rx_apply_fn apply)
 {
-	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)ch->rxbuf;
+	const struct svmig_wire_hdr *hdr = (const struct svmig_wire_hdr *)rec;
 	bool hello = hdr->type == SVMIG_REC_HELLO;
 	int ret;
 
 	if (be64_to_cpu(hdr->seq) != ch->rx_seq)
-		return svmig_rx_out_of_seq(ch);
+		return svmig_rx_out_of_seq(ch, rec);
 	/* The HELLO comes first, once; nothing follows the manifest or END. */
 	if (ch->ended || hello != !ch->rx_seq)
 		ret = -EPROTO;
 	else if (hello)
-		ret = svmig_rx_hello(ch, ch->rxbuf);
+		ret = svmig_rx_hello(ch, rec);
 	else
-		ret = apply(ch, ch->rxbuf);
+		ret = apply(ch, rec);
 	if (ret == -EBADMSG)
 		ch->stats.auth_failures++;
 	else if (ret == -EPROTO)
@@ -100,8 +107,7 @@ static int svmig_rx_record(struct svmig_channel *ch, svmig_rx_apply_fn apply)
 	if (ret)
 		return ret;
 	if (ch->stream)
-		sha256_update(&ch->transcript, ch->rxbuf + ch->rx_need - SVMIG_TAG_LEN,
-			      SVMIG_TAG_LEN);
+		sha256_update(&ch->transcript, rec + ch->rx_need - SVMIG_TAG_LEN, SVMIG_TAG_LEN);
 	ch->rx_seq++;
 	ch->started = true;
 	ch->stats.records++;
@@ -109,32 +115,79 @@ static int svmig_rx_record(struct svmig_channel *ch, svmig_rx_apply_fn apply)
 	return 0;
 }
 
-/* Bytes the current record still needs before the next step can run. */
+/* Bytes the current record still needs before the next step can run (0: none). */
 static size_t svmig_rx_want(struct svmig_channel *ch)
 {
-	return (ch->rx_need ? ch->rx_need : SVMIG_HDR_LEN) - ch->rx_len;
+	size_t have = ch->rx_tail - ch->rx_head;
+	size_t need = ch->rx_need ? ch->rx_need : SVMIG_HDR_LEN;
+
+	return have < need ? need - have : 0;
 }
 
-/* After bytes landed in rxbuf: check a completed header, apply a completed record. */
+/*
+ * For poll(): whether the next step needs no more bytes, a whole record (or
+ * a header that will be refused) being buffered already.  Checks without
+ * counting; svmig_rx_advance() counts when it gets there.
+ */
+static void svmig_rx_update_whole(struct svmig_channel *ch)
+{
+	size_t have = ch->rx_tail - ch->rx_head;
+	size_t need = ch->rx_need;
+	bool whole;
+
+	if (have < SVMIG_HDR_LEN)
+		whole = false;
+	else if (!need && svmig_check_hdr(ch->rxbuf + ch->rx_head, ch->stream, &need))
+		whole = true;
+	else
+		whole = have >= need;
+	WRITE_ONCE(ch->rx_whole, whole);
+}
+
+/* Check a completed header, apply a completed record (then *applied). */
 static int svmig_rx_advance(struct svmig_channel *ch, svmig_rx_apply_fn apply, bool *applied)
 {
 	int ret;
 
 	*applied = false;
-	if (!ch->rx_need && ch->rx_len == SVMIG_HDR_LEN) {
-		ret = svmig_check_hdr(ch->rxbuf, ch->stream, &ch->rx_need);
+	if (!ch->rx_need && ch->rx_tail - ch->rx_head >= SVMIG_HDR_LEN) {
+		ret = svmig_check_hdr(ch->rxbuf + ch->rx_head, ch->stream, &ch->rx_need);
 		if (ret) {
 			ch->stats.proto_errors++;
 			return ret;
 		}
 	}
-	if (!ch->rx_need || ch->rx_len < ch->rx_need)
+	if (!ch->rx_need || ch->rx_tail - ch->rx_head < ch->rx_need)
 		return 0;
-	ret = svmig_rx_record(ch, apply);
-	ch->rx_len = 0;
+	ret = svmig_rx_record(ch, ch->rxbuf + ch->rx_head, apply);
+	ch->rx_head += ch->rx_need;
 	ch->rx_need = 0;
+	if (ch->rx_head == ch->rx_tail && !ch->pt_len) {
+		ch->rx_head = 0;
+		ch->rx_tail = 0;
+	}
 	*applied = !ret;
 	return ret;
+}
+
+/*
+ * Room for the largest record from rx_head on: what is left of the buffer,
+ * or the buffer again after the partial record moves to its start.  Only
+ * when no plaintext waits for read() (in front of rx_head): the callers
+ * receive only once it was read or discarded.
+ */
+static int svmig_rx_make_room(struct svmig_channel *ch)
+{
+	size_t max = ch->stream ? SVMIG_DATA_REC_MAX : SVMIG_PAGE_REC_LEN;
+
+	if (ch->rxbuf_size - ch->rx_head >= max)
+		return 0;
+	if (WARN_ON_ONCE(ch->pt_len))
+		return -EINVAL;
+	memmove(ch->rxbuf, ch->rxbuf + ch->rx_head, ch->rx_tail - ch->rx_head);
+	ch->rx_tail -= ch->rx_head;
+	ch->rx_head = 0;
+	return 0;
 }
 
 static int svmig_check_recv(const struct svmig_recv *r)
@@ -154,29 +207,55 @@ static bool svmig_transient(int err)
  * (nonblocking, or SO_RCVTIMEO) no data yet keeps a partial record for the
  * next call; the end of the stream or a refused record ends the channel.
  */
-int svmig_rx_sock_one(struct svmig_channel *ch, svmig_rx_apply_fn apply)
+/*
+ * One receive: whatever has arrived, as much as the buffer takes.  The end
+ * of the stream before the manifest or END, at a record boundary or inside
+ * one, is a truncation, told apart from a reset (ECONNRESET) or a refused
+ * record by its own errno and verdict.
+ */
+static int svmig_rx_fill(struct svmig_channel *ch)
+{
+	int n;
+
+	n = svmig_rx_make_room(ch);
+	if (n)
+		return svmig_fail(ch, n);
+	n = svmig_sock_recv(ch, ch->rxbuf + ch->rx_tail, ch->rxbuf_size - ch->rx_tail);
+	if (n == 0)
+		return svmig_fail(ch, -ENODATA);
+	if (n < 0)
+		return svmig_transient(n) ? n : svmig_fail(ch, n);
+	ch->rx_tail += n;
+	ch->stats.sock_reads++;
+	return 0;
+}
+
+static int svmig_rx_sock_step(struct svmig_channel *ch, svmig_rx_apply_fn apply)
 {
 	bool applied = false;
-	int n, ret;
+	int ret;
 
-	lockdep_assert_held(&ch->lock);
 	while (!applied) {
-		n = svmig_sock_recv(ch, ch->rxbuf + ch->rx_len, svmig_rx_want(ch));
-		/*
-		 * The end of the stream before the manifest or END, at a record
-		 * boundary or inside one: truncated, told apart from a reset
-		 * (ECONNRESET) or a refused record by its own errno and verdict.
-		 */
-		if (n == 0)
-			return svmig_fail(ch, -ENODATA);
-		if (n < 0)
-			return svmig_transient(n) ? n : svmig_fail(ch, n);
-		ch->rx_len += n;
+		if (svmig_rx_want(ch)) {
+			ret = svmig_rx_fill(ch);
+			if (ret)
+				return ret;
+		}
 		ret = svmig_rx_advance(ch, apply, &applied);
 		if (ret)
 			return svmig_fail(ch, ret);
 	}
 	return 0;
+}
+
+int svmig_rx_sock_one(struct svmig_channel *ch, svmig_rx_apply_fn apply)
+{
+	int ret;
+
+	lockdep_assert_held(&ch->lock);
+	ret = svmig_rx_sock_step(ch, apply);
+	svmig_rx_update_whole(ch);
+	return ret;
 }
 
 /* Stream mode: plaintext nobody read() before RECV took over is dropped. */
@@ -233,9 +312,9 @@ ssize_t svmig_rx_feed(struct svmig_channel *ch, struct iov_iter *from, svmig_rx_
 	lockdep_assert_held(&ch->lock);
 	while (iov_iter_count(from)) {
 		n = min(svmig_rx_want(ch), iov_iter_count(from));
-		if (copy_from_iter(ch->rxbuf + ch->rx_len, n, from) != n)
+		if (copy_from_iter(ch->rxbuf + ch->rx_tail, n, from) != n)
 			return done ? done : -EFAULT;
-		ch->rx_len += n;
+		ch->rx_tail += n;
 		done += n;
 		ret = svmig_rx_advance(ch, apply, &applied);
 		if (ret)

@@ -130,7 +130,7 @@ static int svmig_rx_data(struct svmig_channel *ch, u8 *rec)
 	ret = svmig_rec_open(ch, rec, SVMIG_HDR_LEN, n + SVMIG_TAG_LEN);
 	if (ret)
 		return ret;
-	ch->pt_off = SVMIG_HDR_LEN;
+	ch->pt_off = rec - ch->rxbuf + SVMIG_HDR_LEN;
 	ch->pt_len = n;
 	ch->data_records++;
 	ch->stats.payload_bytes += n;

@@ -33,11 +33,16 @@ struct socket;
 #define SVMIG_MAX_TOTAL_SIZE	(64ULL << 30)
 /*
  * Sealed records wait in the transmit buffer until a flush (socket) or
- * read() (no socket); the receive buffer holds one record.  Sizes stay
- * within 64 KiB (an order-4 allocation).
+ * read() (no socket); the receive buffer takes what one receive brings.
+ * Both hold several records of their mode and stay within 64 KiB (an
+ * order-4 allocation).
  */
 #define SVMIG_PAGE_TXBUF_SIZE	(15 * SVMIG_PAGE_REC_LEN)
 #define SVMIG_STREAM_TXBUF_SIZE	(3 * SVMIG_DATA_REC_MAX)
+#define SVMIG_PAGE_RXBUF_SIZE	SVMIG_PAGE_TXBUF_SIZE
+#define SVMIG_STREAM_RXBUF_SIZE	SVMIG_STREAM_TXBUF_SIZE
+/* Transmit buffers a sender may have lent to its socket at once (txbuf.c). */
+#define SVMIG_TX_POOL		4
 
 /*
  * The largest clear (authenticated, not encrypted) part of any record type:
@@ -251,9 +256,15 @@ struct svmig_channel {
 	struct wait_queue_entry sock_wait;
 	wait_queue_head_t *sock_whead;
 
-	/* sender */
+	/* sender: txbuf is the current buffer, a pool buffer or the spare (txbuf.c) */
 	u8 *txbuf;
 	size_t txbuf_size;
+	struct page *tx_pool[SVMIG_TX_POOL];	/* compound pages, NULL until needed */
+	size_t tx_pool_size;
+	u8 *tx_spare;			/* one record, sent by copy */
+	size_t tx_spare_size;
+	unsigned int tx_cur;		/* txbuf's index in tx_pool, SVMIG_TX_POOL: the spare */
+	bool tx_lent;			/* the socket took references to txbuf's pages */
 	size_t tx_len;			/* bytes sealed into txbuf */
 	size_t tx_off;			/* bytes of them already sent or read */
 	u64 tx_seq;
@@ -261,8 +272,10 @@ struct svmig_channel {
 	/* receiver */
 	u8 *rxbuf;
 	size_t rxbuf_size;
-	size_t rx_len;			/* bytes of the current record so far */
-	size_t rx_need;			/* its full length, once the header is in */
+	size_t rx_head;			/* the current record's first byte in rxbuf */
+	size_t rx_tail;			/* the end of the bytes received */
+	size_t rx_need;			/* its length, once its header is checked */
+	bool rx_whole;			/* for poll(): the next step needs no more bytes */
 	u64 rx_seq;
 	u64 rx_page_records;		/* accepted + stale */
 	/* The MANIFEST's (or END's) part, valid once the verdict is set. */
@@ -339,6 +352,12 @@ void svmig_ring_pop(struct svmig_channel *ch, struct svmig_dirty_gfn *e);
 void svmig_ring_commit(struct svmig_channel *ch);
 void svmig_free_ring(struct svmig_channel *ch);
 
+/* txbuf.c */
+int svmig_txbuf_init(struct svmig_channel *ch);
+void svmig_txbuf_next(struct svmig_channel *ch);
+int svmig_txbuf_send(struct svmig_channel *ch, size_t off, size_t len);
+void svmig_txbuf_free(struct svmig_channel *ch);
+
 /* tx.c */
 int svmig_tx_ready(struct svmig_channel *ch);
 int svmig_tx_finished(struct svmig_channel *ch);
@@ -376,6 +395,9 @@ int svmig_stream_rx_apply(struct svmig_channel *ch, u8 *rec);
 /* transport.c */
 int svmig_attach_sock(struct svmig_channel *ch, void __user *argp);
 int svmig_sock_send(struct svmig_channel *ch, const u8 *buf, size_t len);
+bool svmig_sock_can_lend(struct svmig_channel *ch);
+int svmig_sock_send_page(struct svmig_channel *ch, struct page *page, size_t off, size_t len,
+			 bool more);
 int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len);
 __poll_t svmig_sock_poll(struct svmig_channel *ch);
 void svmig_detach_sock(struct svmig_channel *ch);

@@ -91,6 +91,39 @@ int svmig_sock_send(struct svmig_channel *ch, const u8 *buf, size_t len)
 	return n == 0 ? -EPIPE : n;
 }
 
+/*
+ * Whether the next send may lend pages.  TCP's sendpage waits for room in
+ * the send buffer (or returns EAGAIN) as its sendmsg does.  AF_UNIX's, in
+ * 6.1, appends to the peer's last skb without waiting for room, so a full
+ * AF_UNIX socket is sent to by copy, which waits as sendmsg does: the
+ * socket's back-pressure, O_NONBLOCK and signals behave the same either way.
+ */
+bool svmig_sock_can_lend(struct svmig_channel *ch)
+{
+	if (ch->sock->sk->sk_family != AF_UNIX)
+		return true;
+	return vfs_poll(ch->sock->file, NULL) & EPOLLOUT;
+}
+
+/*
+ * Lends the socket part of one page (txbuf.c): it takes a reference and
+ * reads the bytes when it transmits them.  @more: the next call follows at
+ * once, so the protocol may wait for it before pushing a segment out.
+ */
+int svmig_sock_send_page(struct svmig_channel *ch, struct page *page, size_t off, size_t len,
+			 bool more)
+{
+	int flags = MSG_NOSIGNAL;
+	int n;
+
+	if (ch->nonblock)
+		flags |= MSG_DONTWAIT;
+	if (more)
+		flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+	n = kernel_sendpage(ch->sock, page, off, len, flags);
+	return n == 0 ? -EPIPE : n;
+}
+
 /* Returns the bytes received, 0 at end of stream, or a negative errno. */
 int svmig_sock_recv(struct svmig_channel *ch, u8 *buf, size_t len)
 {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Transmit framing, both modes: records are sealed into the transmit buffer
- * in place and leave through the attached socket (or read(), in page mode
- * without a socket).  The HELLO always goes first; FINISH's last record is
- * sent by FINISH, its retries or the last close(), never sealed by close().
+ * in place and leave through the attached socket, lent to it without a copy
+ * (txbuf.c), or through read(), in page mode without a socket.  The HELLO
+ * always goes first; FINISH's last record is sent by FINISH, its retries or
+ * the last close(), never sealed by close().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -70,7 +71,7 @@ int svmig_tx_flush(struct svmig_channel *ch)
 	if (!ch->sock)
 		return 0;
 	while (ch->tx_off < ch->tx_len) {
-		ret = svmig_sock_send(ch, ch->txbuf + ch->tx_off, ch->tx_len - ch->tx_off);
+		ret = svmig_txbuf_send(ch, ch->tx_off, ch->tx_len - ch->tx_off);
 		if (ret == -ERESTARTSYS || ret == -EINTR || ret == -EAGAIN)
 			return ret;
 		if (ret < 0)
@@ -79,6 +80,7 @@ int svmig_tx_flush(struct svmig_channel *ch)
 	}
 	ch->tx_off = 0;
 	ch->tx_len = 0;
+	svmig_txbuf_next(ch);
 	return 0;
 }
 

@@ -196,7 +196,9 @@ struct svmig_stats {
 	__u64 discarded_bytes;	/* stream: verified but never read */
 	__s32 error;		/* the errno that failed the channel, or 0 */
 	__u32 resv;
-	__u64 reserved[5];
+	__u64 zerocopy_bytes;	/* sender: wire bytes lent to the socket, not copied */
+	__u64 sock_reads;	/* receiver: receives from the socket that brought bytes */
+	__u64 reserved[3];
 };
 
 #define SVMIG_IOC_MAGIC		0xE7

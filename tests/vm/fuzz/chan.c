@@ -75,8 +75,7 @@ static void check_stats(struct chan *c, const struct svmig_stats *st)
 				  SVMIG_STAT_SOCKET | SVMIG_STAT_FINISHED | SVMIG_STAT_STREAM;
 	size_t i;
 
-	if (st->resv || st->reserved[0] || st->reserved[1] || st->reserved[2] ||
-	    st->reserved[3] || st->reserved[4])
+	if (st->resv || st->reserved[0] || st->reserved[1] || st->reserved[2])
 		report(&n_contract, "GET_STATS: reserved fields not zero");
 	if (st->role != 0 && st->role != SVMIG_ROLE_SENDER && st->role != SVMIG_ROLE_RECEIVER)
 		report(&n_contract, "GET_STATS: role %u", st->role);
@@ -101,10 +100,12 @@ static void check_stats(struct chan *c, const struct svmig_stats *st)
 		const uint64_t a[] = { c->last.records, c->last.bytes, c->last.pages,
 				       c->last.stale_pages, c->last.auth_failures, c->last.replays,
 				       c->last.proto_errors, c->last.bad_entries,
-				       c->last.payload_bytes, c->last.discarded_bytes };
+				       c->last.payload_bytes, c->last.discarded_bytes,
+				       c->last.zerocopy_bytes, c->last.sock_reads };
 		const uint64_t b[] = { st->records, st->bytes, st->pages, st->stale_pages,
 				       st->auth_failures, st->replays, st->proto_errors,
-				       st->bad_entries, st->payload_bytes, st->discarded_bytes };
+				       st->bad_entries, st->payload_bytes, st->discarded_bytes,
+				       st->zerocopy_bytes, st->sock_reads };
 
 		for (i = 0; i < sizeof(a) / sizeof(a[0]); i++)
 			if (b[i] < a[i])
