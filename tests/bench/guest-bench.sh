@@ -55,7 +55,7 @@ profile_one() { # CASE (an svmig-bench --only pattern)
 	SVMIG_BENCH_PERF_CTL=$tmp/ctl SVMIG_BENCH_PERF_ACK=$tmp/ack \
 		perf record -q -a -g -e cpu-clock -N -B --no-bpf-event -D -1 \
 		--control "fifo:$tmp/ctl,$tmp/ack" -o "$tmp/perf.data" -- \
-		"$BENCH" --out "$tmp/runs" "${NO_TPM[@]}" "${ARGS[@]}" --reps 1 --only "$1" crypto \
+		"$BENCH" --out "$tmp/runs" "${NO_TPM[@]}" "${ARGS[@]}" --reps 1 --socket tcp --only "$1" crypto \
 		>"$tmp/log" 2>&1 || ret=1
 	exec {ctl}>&- {ack}>&-
 	{
@@ -105,9 +105,13 @@ if ! step setup setup; then
 	echo "SVMIG-GUEST-RESULT: fail"
 	exit 1
 fi
-rm -f "$OUT"/{crypto,channels,stream,bench}.json
-step crypto bench crypto
+rm -f "$OUT"/{crypto,channels,stream,bench,seal-cpus}.json
+# TCP over loopback, the transport of a migration: the kernel lends its
+# transmit buffers to TCP (AF_UNIX takes copies when full, design.rst).
+step crypto bench --socket tcp crypto
 step channels bench channels
+step seal-cpus env SVMIG_SEAL_OUT="$OUT/seal-cpus.json" SVMIG_SEAL_SOCKET=tcp \
+	SVMIG_SEAL_ROUNDS="${SVMIG_SEAL_ROUNDS:-3}" tests/bench/guest-seal-cpus.sh
 [[ ${SVMIG_BENCH_PROFILE:-1} == 0 ]] || step profile profile
 step stream bench stream
 step report bench report

@@ -9,8 +9,11 @@
 # (svmig-bench crypto: seal/kernel/socket, SUBMIT with the records sent on a
 # socket that a second thread drains; seal/kernel/devfd, SUBMIT and read()
 # from /dev/svmig in one thread) in batches of 1 page and of 512 pages
-# (2 MiB), wall-clock MiB/s.  Prints each run, the medians and their ratio.  Under
-# TCG every figure is emulated: the ratio is what to read, not the MiB/s.
+# (2 MiB), wall-clock MiB/s.  Prints each run, the medians and their ratio;
+# with SVMIG_SEAL_OUT=FILE also writes them there as JSON (make bench's
+# report reads build/bench/seal-cpus.json).  SVMIG_SEAL_SOCKET=tcp|unix picks
+# the socket (default unix).  Under TCG every figure is emulated: the ratio
+# is what to read, not the MiB/s.
 set -uo pipefail
 export LC_ALL=C
 
@@ -29,7 +32,8 @@ echo "# seal-cpus: $(nproc) online CPUs, $ROUNDS rounds of $MIB MiB, under TCG (
 for ((r = 1; r <= ROUNDS; r++)); do
 	for cpus in 1 0; do
 		echo "$cpus" >"$PARAM" || exit 1
-		"$BENCH" --out "$tmp/out" --mib "$MIB" --reps 1 --only seal/kernel crypto |
+		"$BENCH" --out "$tmp/out" --mib "$MIB" --reps 1 --only seal/kernel \
+			--socket "${SVMIG_SEAL_SOCKET:-unix}" crypto |
 			awk -v c="$cpus" '/^# seal\/kernel\/[a-z]+ +batch/ {
 				for (i = 1; i <= NF; i++) if ($i == "MiB/s,") print c, $2, $4, $(i - 1) }' \
 			>>"$tmp/runs" || exit 1
@@ -51,6 +55,16 @@ for id in seal/kernel/socket seal/kernel/devfd; do
 		awk -v i="$id" -v b="$batch" -v one="$one" -v all="$all" -v n="$(nproc)" 'BEGIN {
 			printf "seal-cpus: %-18s batch %3d: 1 CPU %7.1f MiB/s, %d CPUs %7.1f MiB/s, %.2fx\n",
 				i, b, one, n, all, all / one }'
+		printf '{"id":"%s","batch":%d,"one_mib_s":%s,"all_mib_s":%s}\n' \
+			"$id" "$batch" "$one" "$all" >>"$tmp/json"
 	done
 done
+if [[ -n ${SVMIG_SEAL_OUT:-} ]]; then
+	{
+		printf '{"cpus":%d,"rounds":%d,"mib_per_run":%d,"socket":"%s","results":[' \
+			"$(nproc)" "$ROUNDS" "$MIB" "${SVMIG_SEAL_SOCKET:-unix}"
+		paste -sd, "$tmp/json"
+		printf ']}\n'
+	} >"$SVMIG_SEAL_OUT" || result fail
+fi
 result pass
