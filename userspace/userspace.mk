@@ -33,9 +33,16 @@ $(B)/svmig-migrate: userspace/tools/svmig-migrate.c $(LIBSVMIG_HDRS) \
 		    $(LIBSVMIG)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_JSON)
 
-$(B)/svmig-bench: userspace/tools/svmig-bench.c $(LIBSVMIG_HDRS) $(LIBSVMIG)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSVMIG) $(LDLIBS_JSON) $(LDLIBS_SSL) \
-		-lpthread -lm
+# svmig-bench: one file per concern under userspace/tools/bench/ (bench.h
+# lists what each holds).
+BENCH_SRCS := $(addprefix userspace/tools/bench/, bench-main.c run.c report.c \
+		machine.c json.c data.c cases.c cases-kernel.c cases-user.c \
+		cases-evp.c records.c sock.c job.c util.c)
+
+$(B)/svmig-bench: $(BENCH_SRCS) userspace/tools/bench/bench.h $(LIBSVMIG_HDRS) \
+		  $(LIBSVMIG)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_SRCS) $(LIBSVMIG) $(LDLIBS_JSON) \
+		$(LDLIBS_SSL) -lpthread -lm
 
 $(B)/userspace/lib:
 	mkdir -p $@
