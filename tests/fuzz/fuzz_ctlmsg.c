@@ -38,6 +38,8 @@ static const uint8_t ses_id[SVMIGD_SESSION_ID_LEN] = {
 };
 static const uint8_t receipt_sha[SVMIGD_SHA256_LEN] = { [0 ... 31] = 0x33 };
 static const uint8_t transcript[SVMIGD_SHA256_LEN] = { [0 ... 31] = 0x22 };
+/* the source's QUERY nonce: an OUTCOME with another one is stale */
+static const uint8_t query_nonce[SVMIGD_OUTCOME_NONCE_LEN] = { [0 ... 31] = 0x44 };
 
 static struct svmigd_session_cfg cfg;
 static struct svmigd_policy_host peer_host;	/* enrolled nothing */
@@ -121,6 +123,7 @@ static void sign_as_peer(struct json_object *msg, enum step st)
 	struct json_object *o = NULL, *canon = NULL;
 	struct svmigd_receipt r;
 	uint8_t sess_id[SVMIGD_SESSION_ID_LEN], rec[SVMIGD_SHA256_LEN];
+	uint8_t nonce[SVMIGD_OUTCOME_NONCE_LEN];
 	const char *text;
 	enum svmigd_outcome outcome;
 	uint8_t *sig;
@@ -142,8 +145,8 @@ static void sign_as_peer(struct json_object *msg, enum step st)
 					(int64_t)t);
 	else if (st == ST_OUTCOME &&
 		 json_object_object_get_ex(msg, "statement", &o) &&
-		 !statement_parse(o, sess_id, &outcome, &when))
-		canon = statement_object(sess_id, outcome, when);
+		 !statement_parse(o, sess_id, nonce, &outcome, &when))
+		canon = statement_object(sess_id, nonce, outcome, when);
 	if (!canon)
 		return;
 	text = st == ST_OUTCOME ? statement_text(canon) : receipt_text(canon);
@@ -290,8 +293,11 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 		json_object_put(msg);
 		return ret;
 	case ST_OUTCOME:
-		return svmigd_outcome_ask(c, &cfg, ses_id, "op", "vm1",
-					  &outcome, err, errlen);
+		ret = outcome_ask_nonce(c, &cfg, ses_id, query_nonce, "op", "vm1",
+					&outcome, err, errlen);
+		FZ_CHECK(!ret || outcome == SVMIGD_OUTCOME_UNKNOWN,
+			 "an outcome kept after failure %d", ret);
+		return ret;
 	default:
 		break;
 	}

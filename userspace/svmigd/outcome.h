@@ -5,14 +5,21 @@
  * or the source's svmigd died and its journal says "commit"), over a new
  * control connection (TLS 1.3, mutual X.509, as a migration's):
  *
- *   S -> T  QUERY   {session: <32 hex>}
- *   T -> S  OUTCOME {statement: {step: "outcome", session, outcome, time},
- *                    signature}
+ *   S -> T  QUERY   {session: <32 hex>, nonce: Nq <64 hex>}
+ *   T -> S  OUTCOME {statement: {step: "outcome", session, nonce, outcome,
+ *                    time}, signature}
  *
- * or ERROR {step: "QUERY", reason}.  The statement is json-c's plain form
- * of an object with the keys in that order, signed with svmigd_sign() by
- * the target's host key (the signature in hex next to it) and checked
- * with the public key of the target's TLS certificate.
+ * or ERROR {step: "QUERY", reason}.  Nq is 32 fresh random bytes of the
+ * source's, new for every QUERY.  The statement is json-c's plain form of
+ * an object with the keys in that order, signed with svmigd_sign() by the
+ * target's identity key (the signature in hex next to it; today the host
+ * key behind its TLS certificate, the one that signs its receipts: the key
+ * source is two functions of outcome.c, for the TPM-held key to replace).
+ * The source verifies the signature with the target's identity key, then
+ * that the statement names its session and carries its Nq: a forged
+ * answer, or a genuine one recorded earlier and replayed (to this QUERY
+ * or to another about the same session), is refused (-EBADMSG) and the
+ * source's VM stays as it is.
  *
  * The target answers from its own audit log, verified with its own key
  * first (a broken log answers nothing), about the session it had AS THE
@@ -51,6 +58,8 @@
 
 #include "session.h"
 #include "tls.h"
+
+#define SVMIGD_OUTCOME_NONCE_LEN	32	/* bytes of the QUERY's Nq */
 
 enum svmigd_outcome {
 	SVMIGD_OUTCOME_UNKNOWN,
