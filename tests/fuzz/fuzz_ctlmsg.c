@@ -224,6 +224,8 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 	struct svmigd_session ses;
 	struct svmigd_attestation a;
 	struct svmigd_receipt r;
+	/* what the source sent, as the receipt seeds count it */
+	const struct svmigd_counts sent = { 12, 40960 };
 	enum svmigd_outcome outcome;
 	struct json_object *msg;
 	struct sess s;
@@ -267,8 +269,13 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 		return ret;
 	case ST_RECEIPT:
 		session_init(&ses, true);
-		ret = svmigd_session_receipt_recv(c, &cfg, &ses, &r, err,
-						  errlen);
+		ret = svmigd_session_receipt_recv(c, &cfg, &ses, &sent, &r,
+						  err, errlen);
+		FZ_CHECK(ret || (r.records == sent.records &&
+				 r.bytes == sent.bytes && !r.reason[0]),
+			 "an \"ok\" receipt of other counts accepted");
+		FZ_CHECK(ret != -EREMOTEIO || svmigd_reason_ok(r.reason),
+			 "a failed receipt without a readable reason");
 		if (!ret || ret == -EREMOTEIO) {
 			FZ_CHECK(!memcmp(r.session, ses_id, sizeof(ses_id)) &&
 				 !memcmp(r.transcript, transcript,

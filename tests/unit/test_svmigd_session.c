@@ -450,7 +450,14 @@ enum {
 	RC_COMMIT_OTHER_KEY, RC_COMMIT_OTHER_RECEIPT,
 	/* an "ok" receipt and the COMMIT, then the target sends no RESUMED */
 	RC_NO_RESUMED,
+	/* an "ok" receipt that counts one record more than the source sent */
+	RC_MISCOUNT,
 };
+
+/* What the source sent, what an honest target counts, why one failed. */
+#define SENT_RECORDS	1234
+#define SENT_BYTES	5678901
+#define FAILED_REASON	"authentication failure after 43 records"
 
 struct side;
 typedef void (*script_fn)(struct side *d, struct svmig_tls_conn *conn);
@@ -572,8 +579,10 @@ static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
 	struct svmigd_session s = d->s;
 
 	if (d->source) {
+		struct svmigd_counts sent = { SENT_RECORDS, SENT_BYTES };
+
 		d->rret = svmigd_session_receipt_recv(conn, &d->cfg, &d->s,
-						      &d->r, d->rerr,
+						      &sent, &d->r, d->rerr,
 						      sizeof(d->rerr));
 		if (!d->rret)
 			side_handover(d, conn);
@@ -586,10 +595,14 @@ static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
 	if (d->receipt == RC_OTHER_SESSION)
 		s.id[5] ^= 0x20;
 	d->rret = svmigd_session_receipt_send(conn, &cfg, &s,
-					      d->receipt != RC_FAILED, 1234,
-					      5678901, d->receipt_sha256,
+					      d->receipt != RC_FAILED,
+					      SENT_RECORDS + (d->receipt == RC_MISCOUNT),
+					      SENT_BYTES,
+					      d->receipt == RC_FAILED ? FAILED_REASON : NULL,
+					      d->receipt_sha256,
 					      d->rerr, sizeof(d->rerr));
-	if (d->receipt == RC_OTHER_KEY || d->receipt == RC_OTHER_SESSION)
+	if (d->receipt == RC_OTHER_KEY || d->receipt == RC_OTHER_SESSION ||
+	    d->receipt == RC_MISCOUNT)
 		read_answer(d, conn);
 	else if (!d->rret && d->receipt != RC_FAILED)
 		side_handover(d, conn);
@@ -1804,7 +1817,9 @@ static void test_forged_receipt(void **state)
 	} cases[] = {
 		{ RC_OTHER_KEY, -EBADMSG, "RECEIPT: receipt refused: its signature does not verify with host-b's certificate" },
 		{ RC_OTHER_SESSION, -EBADMSG, "RECEIPT: receipt refused: it is for session" },
-		{ RC_FAILED, -EREMOTEIO, "RECEIPT: host-b reports that the migration failed" },
+		{ RC_FAILED, -EREMOTEIO, "RECEIPT: host-b reports that the migration failed: " FAILED_REASON },
+		/* a lying (or confused) target: not what the source sent */
+		{ RC_MISCOUNT, -EBADMSG, "RECEIPT: receipt refused: it counts 1235 records and 5678901 bytes, but 1234 records and 5678901 bytes were sent" },
 	};
 	struct side src, tgt;
 	char *req;
@@ -1831,8 +1846,10 @@ static void test_forged_receipt(void **state)
 			audited(TPM_A, "request,session,refused");
 		} else {
 			assert_false(src.r.ok);
+			assert_string_equal(src.r.reason, FAILED_REASON);
 			audited(TPM_A, "request,session,receipt");
 			audited_detail(TPM_A, "verdict", "failed");
+			audited_detail(TPM_A, "reason", FAILED_REASON);
 		}
 	}
 	free(req);

@@ -46,6 +46,7 @@
 #include "tls.h"
 #include "tpm.h"
 #include "util.h"
+#include "verdict.h"
 
 #define FDNAME		"svmigd"
 #define POLL_MS		50
@@ -91,6 +92,7 @@ struct daemon {
 	struct svmigd_session_cfg scfg;
 	char qmp_dir[512];
 	char journal_dir[1024];		/* <state_dir>/journal (journal.h) */
+	char target_journal_dir[1024];	/* <state_dir>/journal-target */
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int ctl_fd, data_fd, unix_fd;
 	int timeout_s;
@@ -782,6 +784,13 @@ static void progress_ram(struct mig *m, const char *st,
  *   before-commit  a source, its journal entry in phase commit, the
  *                  COMMIT not written yet
  *   after-commit   a source, the COMMIT written, the RESUMED not read yet
+ *   before-verify  a target, QEMU done with the incoming migration, the
+ *                  END not verified yet (the guest must not run)
+ *   before-cont    a target, its journal entry in phase resumed written,
+ *                  the QMP cont not sent yet
+ * and one that does not kill but makes svmigd a lying target:
+ *   receipt-miscount  a target's "ok" receipt counts one record more
+ *                  than it received (the source must refuse it)
  * Unset or any other value, nothing happens.
  */
 static void failpoint_kill(const char *what)
@@ -791,11 +800,16 @@ static void failpoint_kill(const char *what)
 	raise(SIGKILL);
 }
 
-static void failpoint(const char *name)
+static bool failpoint_set(const char *name)
 {
 	const char *fp = getenv("SVMIGD_FAILPOINT");
 
-	if (fp && !strcmp(fp, name))
+	return fp && !strcmp(fp, name);
+}
+
+static void failpoint(const char *name)
+{
+	if (failpoint_set(name))
 		failpoint_kill(name);
 }
 
@@ -1257,6 +1271,14 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer,
 	if (!is(st, "inmigrate"))
 		return failf(m, "the destination QEMU is %s, not waiting for a "
 			     "migration (-incoming defer)", st);
+	/*
+	 * -incoming does not imply -S: without it QEMU would start the guest
+	 * as soon as the stream is loaded, before the END verifies.  QMP stop
+	 * while incoming clears QEMU's autostart, whatever its command line:
+	 * only our cont after the COMMIT runs it.
+	 */
+	if (qmp_cmd(m, "stop", NULL))
+		return -1;
 	if (vm_size_check(m, &m->s->request.req))
 		return -1;
 	if (svmig_key(m, SVMIG_ROLE_RECEIVER))
@@ -1272,6 +1294,7 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer,
 	audit(m, "data", "attached", NULL);
 	if (pass_fd_migrate(m, "migrate-incoming") || wait_migration(m, false))
 		return -1;
+	failpoint("before-verify");
 	/*
 	 * QEMU's incoming coroutine made the file (shared with m->sv)
 	 * O_NONBLOCK, and svmig.ko honours it: RECV must wait for the END,
@@ -1336,21 +1359,72 @@ static void target_discard(struct mig *m)
 }
 
 /*
+ * The target's journal (journal.h): phase "resumed" for this session,
+ * durably, before the cont; a failure to write it keeps the VM paused.
+ */
+static int target_journal_mark(struct mig *m)
+{
+	struct svmigd_journal_entry e = {
+		.phase = SVMIGD_JOURNAL_RESUMED,
+		.time = time(NULL),
+	};
+	char err[512];
+
+	snprintf(e.vm, sizeof(e.vm), "%s", m->s->request.req.vm);
+	snprintf(e.peer, sizeof(e.peer), "%s", m->s->peer);
+	snprintf(e.operator, sizeof(e.operator), "%s", m->s->operator);
+	memcpy(e.session, m->s->id, sizeof(e.session));
+	if (svmigd_journal_write(m->d->target_journal_dir, &e, err, sizeof(err)))
+		return failf(m, "%s", err);
+	m->journalled = true;
+	return 0;
+}
+
+/* The entry's answer is in the audit log now, or the resume failed for good. */
+static void target_journal_drop(struct mig *m)
+{
+	char err[512];
+
+	if (!m->journalled)
+		return;
+	if (svmigd_journal_remove(m->d->target_journal_dir, m->s->request.req.vm,
+				  err, sizeof(err)))
+		logp_(LOG_ERR, "%s", err);
+	m->journalled = false;
+}
+
+/* cont, and the VM runs: 0, or -1 with m->err. */
+static int target_cont(struct mig *m)
+{
+	char st[64];
+
+	if (qmp_cmd(m, "cont", NULL) || vm_status(m, st, sizeof(st)))
+		return -1;
+	if (!is(st, "running"))
+		return failf(m, "the destination VM is %s after cont", st);
+	return 0;
+}
+
+/*
  * The verified VM waits, paused, until the source commits (it will not
  * resume its copy any more): then it runs here and the source may quit
  * its own.  Without a valid COMMIT the source still has its copy, so ours
  * is discarded; committed but unable to resume, ours is kept paused for
- * the operator (the source keeps its paused copy too: no RESUMED).
+ * the operator (the source keeps its paused copy too: no RESUMED).  The
+ * journal's "resumed" goes down before the cont: a QUERY answered after a
+ * crash between the two says "resumed", and our successor resumes it.
  */
 static void target_handover(struct mig *m)
 {
 	const struct svmigd_session_cfg *cfg = &m->d->scfg;
 	uint8_t receipt[SVMIGD_SHA256_LEN];
-	char err[SVMIGD_SESSION_ERR_LEN], st[64];
+	char err[SVMIGD_SESSION_ERR_LEN];
+	uint64_t records = m->st.records + failpoint_set("receipt-miscount");
+	int ret;
 
-	if (svmigd_session_receipt_send(m->conn, cfg, m->s, true,
-					m->st.records, m->st.bytes, receipt,
-					err, sizeof(err))) {
+	if (svmigd_session_receipt_send(m->conn, cfg, m->s, true, records,
+					m->st.bytes, NULL, receipt, err,
+					sizeof(err))) {
 		logp_(LOG_ERR, "receipt: %s; discarding the VM", err);
 		target_discard(m);
 		return;
@@ -1363,21 +1437,27 @@ static void target_handover(struct mig *m)
 		target_discard(m);
 		return;
 	}
-	if (qmp_cmd(m, "cont", NULL) || vm_status(m, st, sizeof(st)) ||
-	    !is(st, "running")) {
-		if (!m->err[0])
-			failf(m, "the destination VM is %s after cont", st);
+	ret = target_journal_mark(m);
+	if (!ret) {
+		failpoint("before-cont");
+		ret = target_cont(m);
+	}
+	if (ret) {
 		logp_(LOG_ERR, "COMMIT received but the VM does not run (%s): it stays "
 		      "paused here and on %s: CHECK IT BY HAND", m->err,
 		      m->s->peer);
 		audit(m, "failed", "resume", m->err);
+		target_journal_drop(m);	/* a QUERY says "committed" now */
 		return;
 	}
 	logp_(LOG_INFO, "vm %s resumed", m->s->request.req.vm);
-	if (svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_RESUMED,
-					 receipt, err, sizeof(err)))
+	ret = svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_RESUMED,
+					   receipt, err, sizeof(err));
+	if (!ret || ret == -ENOTCONN)	/* audited: the log answers now */
+		target_journal_drop(m);
+	if (ret)
 		logp_(LOG_WARNING, "%s (the VM runs here; %s keeps its paused copy until "
-		      "an operator quits it)", err, m->s->peer);
+		      "it asks again or an operator settles it)", err, m->s->peer);
 }
 
 /* The connection's peer is authenticated: its unauthenticated slot is free. */
@@ -1392,6 +1472,30 @@ static void conn_authenticated(struct conn *c)
 		c->unauth_slot = -1;
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * DATA failed: the destination QEMU quits, and the source learns why in a
+ * signed "failed" receipt (verdict.h: the kernel's refusal, else ours).
+ */
+static void target_failed(struct mig *m, const struct svmigd_session_cfg *scfg)
+{
+	char reason[SVMIGD_REASON_MAX + 1], err[SVMIGD_SESSION_ERR_LEN];
+	struct svmig_stats st;
+	bool have_stats = m->sv >= 0 && !svmig_get_stats(m->sv, &st);
+
+	svmigd_stream_reason(have_stats ? &st : NULL, m->err, reason,
+			     sizeof(reason));
+	kernel_account(m);
+	logp_(LOG_ERR, "DATA failed: %s", m->err);
+	cut_socket(m);
+	audit(m, "failed", "data", m->err);
+	target_discard(m);
+	if (svmigd_session_receipt_send(m->conn, scfg, m->s, false,
+					have_stats ? st.records : 0,
+					have_stats ? st.bytes : 0, reason, NULL,
+					err, sizeof(err)))
+		logp_(LOG_ERR, "receipt: %s", err);
 }
 
 /*
@@ -1455,15 +1559,7 @@ static void serve_target(struct conn *c)
 	ret = target_data(&m, &c->peer, c->since);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
-		kernel_account(&m);
-		logp_(LOG_ERR, "DATA failed: %s", m.err);
-		cut_socket(&m);
-		audit(&m, "failed", "data", m.err);
-		target_discard(&m);
-		if (svmigd_session_receipt_send(m.conn, &scfg, &s, false,
-						m.st.records, m.st.bytes, NULL,
-						err, sizeof(err)))
-			logp_(LOG_ERR, "receipt: %s", err);
+		target_failed(&m, &scfg);
 	} else {
 		target_handover(&m);
 	}
@@ -1773,7 +1869,10 @@ static int source_data(struct mig *m, const char *data_addr)
 	ret = svmig_finish(m->sv);
 	if (ret)
 		return failf(m, "SVMIG_IOC_FINISH: %s", svmigd_strerror(-ret));
-	svmig_get_stats(m->sv, &m->st);
+	/* what the receipt's counts must match */
+	ret = svmig_get_stats(m->sv, &m->st);
+	if (ret)
+		return failf(m, "SVMIG_IOC_GET_STATS: %s", svmigd_strerror(-ret));
 	close_fd(&m->sv);
 	close_fd(&m->sock);
 	progress(m, "data", "QEMU completed; END sent (%llu records)",
@@ -2120,6 +2219,9 @@ static void result(int client, bool ok, const char *error,
 				       json_object_new_string(r->ok ? "ok" : "failed"));
 		json_object_object_add(ro, "records", json_object_new_int64((int64_t)r->records));
 		json_object_object_add(ro, "bytes", json_object_new_int64((int64_t)r->bytes));
+		if (!r->ok)
+			json_object_object_add(ro, "reason",
+					       json_object_new_string(r->reason));
 		svmigd_hex_encode(hex, r->sha256, SVMIGD_SHA256_LEN);
 		json_object_object_add(ro, "sha256", json_object_new_string(hex));
 		json_object_object_add(o, "receipt", ro);
@@ -2133,6 +2235,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 	struct svmigd_request_verified v;
 	struct svmigd_session s;
 	struct svmigd_receipt r;
+	struct svmigd_counts sent;
 	struct mig m = { .d = d, .s = &s, .conn_fd = -1, .sv = -1, .sock = -1,
 			 .client = client };
 	char err[SVMIGD_SESSION_ERR_LEN], ctl[300], data[300];
@@ -2231,26 +2334,25 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		 */
 		if (readable(m.conn_fd, 2000)) {
 			ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s,
-							  &r, err, sizeof(err));
-			if (ret == -EREMOTEIO)
-				snprintf(err, sizeof(err), "%s's receipt says failed",
-					 s.peer);
+							  NULL, &r, err, sizeof(err));
 			progress(&m, "receipt", "%s", err);
+			if (ret == -EREMOTEIO)	/* the operator sees why */
+				catf(m.err, sizeof(m.err), "; %s's receipt: %s",
+				     s.peer, r.reason);
 		}
 		result(client, false, m.err, NULL);
 		goto out;
 	}
 	progress(&m, "receipt", "waiting for %s's receipt", s.peer);
-	ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s, &r, err, sizeof(err));
+	sent = (struct svmigd_counts){ m.st.records, m.st.bytes };
+	ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s, &sent, &r, err,
+					  sizeof(err));
 	if (ret) {
 		/* no valid "ok" receipt: the source VM must run */
-		progress(&m, "receipt", "%s", ret == -EREMOTEIO ?
-			 "the target reports failure" : err);
+		progress(&m, "receipt", "%s", err);
 		audit(&m, "failed", "receipt", err);
 		source_resume(&m);
-		result(client, false, ret == -EREMOTEIO ?
-		       "the target could not verify or resume the VM" : err,
-		       ret == -EREMOTEIO ? &r : NULL);
+		result(client, false, err, ret == -EREMOTEIO ? &r : NULL);
 		goto out;
 	}
 	if (source_handover(&m, &r)) {
@@ -2462,6 +2564,7 @@ static int setup(struct daemon *d)
 	d->scfg.max_mem_mib = d->cfg.max_mem_mib;
 	d->scfg.max_vcpus = d->cfg.max_vcpus;
 	d->scfg.request_window = SVMIGD_SESSION_WINDOW;
+	d->scfg.target_journal = d->target_journal_dir;
 	/* check_request, check_arg, session_live: each connection's own */
 	nonces_load(d);
 	d->timeout_s = d->o->migrate_timeout_s > 0 ? d->o->migrate_timeout_s : 300;
@@ -2487,6 +2590,8 @@ static int setup(struct daemon *d)
 		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s/qmp", d->cfg.state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal",
 		 d->cfg.state_dir);
+	snprintf(d->target_journal_dir, sizeof(d->target_journal_dir),
+		 "%s/journal-target", d->cfg.state_dir);
 	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
 		logp_(LOG_ERR, "%s: %s", d->cfg.state_dir, svmigd_strerror(errno));
 		return -1;

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "journal.h"
 #include "msg.h"
 #include "outcome.h"
 #include "util.h"
@@ -123,6 +124,46 @@ int svmigd_outcome_lookup(const char *path, EVP_PKEY *key, const char *source,
 	if (vm)
 		memcpy(vm, l.vm, sizeof(l.vm));
 	return 0;
+}
+
+/* ---------------------------------------------------------- the target's journal */
+
+struct journal_match {
+	const char *source;
+	const uint8_t *session;
+	bool resumed;
+	char vm[SVMIGD_NAME_MAX + 1];
+};
+
+static int journal_match_one(void *arg, const struct svmigd_journal_entry *e)
+{
+	struct journal_match *j = arg;
+
+	if (e->phase == SVMIGD_JOURNAL_RESUMED && !strcmp(e->peer, j->source) &&
+	    !memcmp(e->session, j->session, SVMIGD_SESSION_ID_LEN)) {
+		j->resumed = true;
+		snprintf(j->vm, sizeof(j->vm), "%s", e->vm);
+	}
+	return 0;
+}
+
+/*
+ * True if the target's journal @dir holds @session with @source in phase
+ * "resumed": this host took its COMMIT and resumes (or resumed) its copy,
+ * even if it died before auditing its RESUMED.  @vm gets its name.
+ */
+static bool journal_says_resumed(const char *dir, const char *source,
+				 const uint8_t *session, char *vm)
+{
+	struct journal_match j = { .source = source, .session = session };
+	char err[256];
+
+	if (!dir || svmigd_journal_scan(dir, journal_match_one, NULL, &j, err,
+					sizeof(err)))
+		return false;
+	if (j.resumed)
+		memcpy(vm, j.vm, sizeof(j.vm));
+	return j.resumed;
 }
 
 /* ---------------------------------------------------------- the statement */
@@ -345,6 +386,9 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 				    &outcome, s.what, why, sizeof(why));
 	if (ret)
 		return side_fail(&s, false, ret, "our audit log: %s", why);
+	if (outcome != SVMIGD_OUTCOME_RESUMED &&
+	    journal_says_resumed(cfg->target_journal, s.peer, session, s.what))
+		outcome = SVMIGD_OUTCOME_RESUMED;
 	/*
 	 * "not-committed" is final only once no COMMIT can arrive any more:
 	 * while another thread still serves that session's connection, it

@@ -22,13 +22,17 @@
  * source's VM stays as it is.
  *
  * The target answers from its own audit log, verified with its own key
- * first (a broken log answers nothing), about the session it had AS THE
+ * first (a broken log answers nothing), and its journal (journal.h,
+ * svmigd_session_cfg.target_journal), about the session it had AS THE
  * TARGET with the asking host (the TLS peer's CN) as the source:
  *
- *   "resumed"        it audited its RESUMED: its copy was resumed
- *   "committed"      it took the COMMIT but has no RESUMED: its copy did
- *                    not run (its cont failed, or it died before): both
- *                    copies are paused, an operator decides
+ *   "resumed"        it audited its RESUMED, or its journal holds the
+ *                    session in phase "resumed" (written before its QMP
+ *                    cont: it resumed its copy or, having died first,
+ *                    its successor does): its copy runs
+ *   "committed"      it took the COMMIT, has no RESUMED and no such
+ *                    journal entry: its copy did not run (its cont failed
+ *                    for good): both copies are paused, an operator decides
  *   "not-committed"  the session was established and no COMMIT was taken:
  *                    its copy never ran and never will
  *   "unknown"        it has no such session with that host, or the
