@@ -2044,20 +2044,25 @@ static int ask_outcome(struct mig *m, enum svmigd_outcome *out)
 	return ret;
 }
 
-/* The target's signed word settles it: its copy runs, or never will. */
+/*
+ * The target's signed word settles it: its copy runs, or never will.
+ * "resumed" with the source QEMU gone (no QMP) is settled too: no copy is
+ * left here; "not-committed" needs the source QEMU, to resume it.
+ */
 static void journal_decided(struct mig *m, enum svmigd_outcome o)
 {
 	char why[300];
 
 	if (o == SVMIGD_OUTCOME_RESUMED) {
-		if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q)) {
+		if (m->q && qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q)) {
 			progress(m, "recover", "%s resumed vm %s, but quit failed "
 				 "here: %s: CHECK IT BY HAND", m->s->peer,
 				 m->s->request.req.vm, qmp_strerror(m->q));
 			return;
 		}
 		snprintf(why, sizeof(why), "in doubt, then %s's signed OUTCOME "
-			 "said resumed: the source QEMU was told to quit", m->s->peer);
+			 "said resumed: the source QEMU %s", m->s->peer,
+			 m->q ? "was told to quit" : "is gone");
 	} else {
 		if (source_resume(m))
 			return;
@@ -2072,28 +2077,32 @@ static void journal_decided(struct mig *m, enum svmigd_outcome o)
 
 /*
  * The COMMIT may have reached the target (phase "commit"): only the
- * target knows whether its copy runs.  Settled if an operator already
- * acted on the VM (cont or quit), else (@ask) the target is asked for its
- * signed OUTCOME; without a decisive one the VM stays paused, in doubt.
+ * target knows whether its copy runs.  Only its signed OUTCOME
+ * ("resumed" or "not-committed") or an operator's svmigctl settle
+ * settles the entry: not a QMP failure, not a source VM found running
+ * (someone ran cont by hand: two copies may run, said loudly), not a
+ * timeout.  @ask: the target is asked now; @loud: say so when it stays.
  */
 static void journal_in_doubt(struct mig *m, bool ask, bool loud)
 {
-	char st[64], hex[2 * SVMIGD_SESSION_ID_LEN + 1], why[300];
+	char st[64] = "unreachable (QMP)", hex[2 * SVMIGD_SESSION_ID_LEN + 1];
 	enum svmigd_outcome o = SVMIGD_OUTCOME_UNKNOWN;
-	int gone;
+	char qmp_err[sizeof(m->err)];
 
 	svmigd_hex_encode(hex, m->s->id, SVMIGD_SESSION_ID_LEN);
-	gone = qmp_connect(m);
-	if (!gone && vm_status(m, st, sizeof(st)))
-		return;
-	if (gone || is(st, "running")) {
-		snprintf(why, sizeof(why), "in doubt, then settled by hand: the "
-			 "source VM %s", gone ? "is gone" : "runs");
-		logp_(LOG_WARNING, "journal: vm %s (session %s): %s", m->s->request.req.vm, hex, why);
-		audit_with(m, "settled", "restart", "outcome", why);
-		journal_settled(m);
-		return;
+	m->err[0] = '\0';
+	if (qmp_connect(m) || vm_status(m, st, sizeof(st))) {
+		snprintf(st, sizeof(st), "unreachable (QMP)");
+		if (m->q) {
+			qmp_close(m->q);
+			m->q = NULL;
+		}
 	}
+	snprintf(qmp_err, sizeof(qmp_err), "%s", m->err);
+	if (is(st, "running") && (ask || loud))
+		logp_(LOG_CRIT, "journal: vm %s: the source VM RUNS while its migration "
+		      "to %s is in doubt (session %s): if %s resumed it too, two "
+		      "copies run", m->s->request.req.vm, m->s->peer, hex, m->s->peer);
 	if (!ask)
 		return;
 	m->err[0] = '\0';
@@ -2105,11 +2114,12 @@ static void journal_in_doubt(struct mig *m, bool ask, bool loud)
 	if (!loud)
 		return;
 	logp_(LOG_CRIT, "journal: vm %s: IN DOUBT: the COMMIT of session %s may have reached "
-	      "%s, which %s; the source VM stays %s until %s answers or an "
-	      "operator conts or quits it", m->s->request.req.vm, hex, m->s->peer,
-	      m->err[0] ? m->err : svmigd_outcome_name(o), st, m->s->peer);
+	      "%s, which %s; the source VM is %s%s%s and the entry stays until %s "
+	      "answers or an operator runs svmigctl settle", m->s->request.req.vm,
+	      hex, m->s->peer, m->err[0] ? m->err : svmigd_outcome_name(o), st,
+	      qmp_err[0] ? ": " : "", qmp_err, m->s->peer);
 	audit_with(m, "in-doubt", "restart", "outcome",
-		   "svmigd restarted after the COMMIT: the source VM stays paused");
+		   "svmigd restarted after the COMMIT: the entry stays in doubt");
 }
 
 enum review_mode {
@@ -2195,7 +2205,7 @@ static int journal_blocks(struct daemon *d, const char *vm, char *err,
 			 "CHECK IT BY HAND", vm, why);
 	else
 		snprintf(err, len, "vm %s's migration to %s is in doubt (journal "
-			 "phase %s): cont or quit the VM by hand first", vm,
+			 "phase %s): svmigctl settle it first", vm,
 			 e.peer, svmigd_journal_phase_name(e.phase));
 	return -1;
 }
@@ -2228,6 +2238,150 @@ static void result(int client, bool ok, const char *error,
 	}
 	ctl_send(client, o);
 	json_object_put(o);
+}
+
+/* ------------------------------------------------------------ settle */
+
+/* Who asked on the svmigctl socket (its credentials), for the audit log. */
+static void client_who(int client, char *who, size_t len)
+{
+	struct ucred cred;
+	socklen_t sl = sizeof(cred);
+
+	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &sl))
+		snprintf(who, len, "an operator (credentials unknown)");
+	else
+		snprintf(who, len, "an operator (uid %u, pid %d)",
+			 (unsigned int)cred.uid, (int)cred.pid);
+}
+
+/* The operator says the target runs the VM: the source copy goes. */
+static int settle_resumed(struct mig *m, const char **done)
+{
+	if (qmp_connect(m)) {
+		*done = "is gone (no QMP)";
+		return 0;
+	}
+	if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q))
+		return failf(m, "quit: %s", qmp_strerror(m->q));
+	*done = "was told to quit";
+	return 0;
+}
+
+/* The operator says the target never ran it: the source copy goes on. */
+static int settle_not_committed(struct mig *m, const char **done)
+{
+	if (qmp_connect(m))
+		return -1;
+	if (source_resume(m))
+		return failf(m, "the source VM could not be put back as it was");
+	*done = m->was_running ? "runs again" : "stays paused, as before";
+	return 0;
+}
+
+/*
+ * svmigctl settle: an operator's explicit word on a migration in doubt,
+ * the only way besides the target's signed OUTCOME to settle it.
+ * Audited ("settled", with who asked on the socket); refused, and the
+ * entry kept, when the source QEMU cannot be made to match it.
+ */
+static void serve_settle(struct daemon *d, int client, struct json_object *req)
+{
+	const char *vm = jstr(req, "vm"), *outcome = jstr(req, "outcome");
+	const char *done = "?";
+	bool resumed = is(outcome, "resumed");
+	struct svmigd_journal_entry e;
+	struct svmigd_session s;
+	struct mig m;
+	char vmclaim[SVMIGD_NAME_MAX + 8], path[2048], err[512], who[96];
+	char why[1200];
+
+	if (!vm || !svmigd_journal_vm_ok(vm) || (!resumed && !is(outcome, "not-committed"))) {
+		result(client, false, "settle needs a VM name and the outcome "
+		       "\"resumed\" or \"not-committed\"", NULL);
+		return;
+	}
+	snprintf(vmclaim, sizeof(vmclaim), "vm:%s", vm);
+	if (claim(d, vmclaim)) {
+		result(client, false, "that VM is migrating, or being settled, now", NULL);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", d->journal_dir, vm);
+	if (access(path, F_OK) || svmigd_journal_read(path, &e, err, sizeof(err))) {
+		if (access(path, F_OK))
+			snprintf(err, sizeof(err), "vm %s has no unsettled migration", vm);
+		result(client, false, err, NULL);
+		unclaim(d, vmclaim);
+		return;
+	}
+	journal_mig(d, &e, &s, &m);
+	m.client = client;
+	client_who(client, who, sizeof(who));
+	if (resumed ? settle_resumed(&m, &done) : settle_not_committed(&m, &done)) {
+		snprintf(why, sizeof(why), "not settled: %s", m.err);
+		result(client, false, why, NULL);
+	} else {
+		snprintf(why, sizeof(why), "in doubt (phase %s), then settled by %s "
+			 "as %s: the source VM %s", svmigd_journal_phase_name(e.phase),
+			 who, outcome, done);
+		progress(&m, "recover", "vm %s: %s", vm, why);
+		audit_with(&m, "settled", "settle", "outcome", why);
+		journal_settled(&m);
+		result(client, true, NULL, NULL);
+	}
+	if (m.q)
+		qmp_close(m.q);
+	unclaim(d, vmclaim);
+}
+
+/* ------------------------------------------------------------ target recovery */
+
+/*
+ * A predecessor took this session's COMMIT and wrote "resumed" before its
+ * cont (target_handover), then died: the source never resumes its copy
+ * any more, so ours must run.  Once it does, the audit log says
+ * "resumed", as the RESUMED would have, and the entry goes.  If it cannot
+ * run, the entry goes too: a QUERY is answered "committed" (both copies
+ * paused, for an operator), never "resumed" for a VM that does not run.
+ */
+static int target_recover_one(void *arg, const struct svmigd_journal_entry *e)
+{
+	struct daemon *d = arg;
+	struct svmigd_session s;
+	struct mig m;
+	char vmclaim[SVMIGD_NAME_MAX + 8], why[300];
+
+	snprintf(vmclaim, sizeof(vmclaim), "vm:%s", e->vm);
+	if (e->phase != SVMIGD_JOURNAL_RESUMED || claim(d, vmclaim))
+		return 0;
+	journal_mig(d, e, &s, &m);
+	s.source = false;
+	if (qmp_connect(&m) || target_cont(&m)) {
+		logp_(LOG_CRIT, "recover: vm %s: its journal says resumed (COMMIT of %s "
+		      "taken) but it does not run: %s: CHECK IT BY HAND", e->vm,
+		      e->peer, m.err);
+		audit(&m, "failed", "restart", m.err);
+	} else {
+		snprintf(why, sizeof(why), "svmigd restarted between its journal's "
+			 "RESUMED and the RESUMED message: the VM runs here");
+		progress(&m, "recover", "vm %s: %s", e->vm, why);
+		audit_with(&m, "resumed", "restart", "outcome", why);
+	}
+	target_journal_drop(&m);
+	if (m.q)
+		qmp_close(m.q);
+	unclaim(d, vmclaim);
+	return 0;
+}
+
+/* What a predecessor left in the target's journal: runs before any peer. */
+static void target_recover(struct daemon *d)
+{
+	char err[512];
+
+	if (svmigd_journal_scan(d->target_journal_dir, target_recover_one,
+				journal_bad, d, err, sizeof(err)))
+		logp_(LOG_ERR, "%s", err);
 }
 
 static void serve_migrate(struct daemon *d, int client, struct json_object *req)
@@ -2426,6 +2580,8 @@ static void serve_client(struct daemon *d, int fd)
 	} else if (is(cmd, "migrate")) {
 		json_object_object_get_ex(obj, "request", &v);
 		serve_migrate(d, fd, v);
+	} else if (is(cmd, "settle")) {
+		serve_settle(d, fd, obj);
 	} else {
 		result(fd, false, "unknown command", NULL);
 	}
@@ -2888,6 +3044,7 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	      "authenticated, %u from one address, %d s to authenticate) and %d "
 	      "svmigctl; %u s to finish on SIGTERM", d.max_conns, d.max_unauth,
 	      d.unauth_per_addr, d.preauth_ms / 1000, CLIENTS_MAX, d.stop_s);
+	target_recover(&d);
 	journal_review(&d, REVIEW_STARTUP);
 	if (start_thread(&data_t, false, data_thread, &d)) {
 		logp_(LOG_ERR, "cannot start the data listener's thread");
