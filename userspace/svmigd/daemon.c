@@ -54,6 +54,7 @@
 #define NONCES_MAX	4096
 #define IO_TIMEOUT_MS	30000
 #define OUTCOME_TIMEOUT_MS	5000	/* asking a target how a session ended */
+#define RECEIPT_AFTER_FAILURE_MS 10000	/* the target's failed receipt, for its reason */
 #define REVIEW_EVERY_MS	60000	/* asking again while one is in doubt */
 
 struct nonce_ent {
@@ -1489,13 +1490,14 @@ static void target_failed(struct mig *m, const struct svmigd_session_cfg *scfg)
 	kernel_account(m);
 	logp_(LOG_ERR, "DATA failed: %s", m->err);
 	cut_socket(m);
-	audit(m, "failed", "data", m->err);
-	target_discard(m);
+	/* right after the cut, while the source waits for it */
 	if (svmigd_session_receipt_send(m->conn, scfg, m->s, false,
 					have_stats ? st.records : 0,
 					have_stats ? st.bytes : 0, reason, NULL,
 					err, sizeof(err)))
 		logp_(LOG_ERR, "receipt: %s", err);
+	audit(m, "failed", "data", m->err);
+	target_discard(m);
 }
 
 /*
@@ -2486,7 +2488,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		 * for the log and the audit.  Otherwise closing the control
 		 * connection tells the target to give up.
 		 */
-		if (readable(m.conn_fd, 2000)) {
+		if (readable(m.conn_fd, RECEIPT_AFTER_FAILURE_MS)) {
 			ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s,
 							  NULL, &r, err, sizeof(err));
 			progress(&m, "receipt", "%s", err);
