@@ -35,6 +35,7 @@
 
 #include "audit.h"
 #include "msg.h"
+#include "journal.h"
 #include "outcome.h"
 #include "pki.h"
 #include "policy.h"
@@ -2007,6 +2008,60 @@ static void test_outcome(void **state)
 	free(req);
 }
 
+/* Host-a asks host-b about @session, host-b's journal in @journal. */
+static void ask_journal(struct side *q, struct side *a, const uint8_t *session,
+			const char *journal)
+{
+	pair_init(q, a, NULL);
+	q->script = script_ask;
+	memcpy(q->query, session, SVMIGD_SESSION_ID_LEN);
+	a->cfg.target_journal = journal;
+	run(q, a);
+}
+
+/*
+ * The target took the COMMIT and wrote "resumed" to its journal before
+ * its cont, then died (no RESUMED audited): the answer is "resumed", not
+ * "committed" (which would let an operator resume the source's copy too).
+ * An entry of another source, or another phase, changes nothing.
+ */
+static void test_outcome_target_journal(void **state)
+{
+	struct svmigd_journal_entry e = { .phase = SVMIGD_JOURNAL_RESUMED, .time = 1 };
+	struct side src, tgt, q, a;
+	char dir[160], err[256], *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	session(&src, &tgt, req, RC_NO_RESUMED);
+	assert_int_equal(tgt.cret, 0);
+	snprintf(dir, sizeof(dir), "%s/journal-target", F.dir);
+	snprintf(e.vm, sizeof(e.vm), "web-1");
+	snprintf(e.peer, sizeof(e.peer), "host-a");
+	snprintf(e.operator, sizeof(e.operator), "alice");
+	memcpy(e.session, src.s.id, sizeof(e.session));
+	ask_journal(&q, &a, src.s.id, dir);		/* no journal yet */
+	answered(&q, &a, SVMIGD_OUTCOME_COMMITTED);
+	assert_int_equal(svmigd_journal_write(dir, &e, err, sizeof(err)), 0);
+	ask_journal(&q, &a, src.s.id, dir);
+	answered(&q, &a, SVMIGD_OUTCOME_RESUMED);
+	has(a.err, "(vm web-1)");
+	/* another source's session, and the source's own phase: not ours */
+	snprintf(e.peer, sizeof(e.peer), "host-x");
+	assert_int_equal(svmigd_journal_write(dir, &e, err, sizeof(err)), 0);
+	ask_journal(&q, &a, src.s.id, dir);
+	answered(&q, &a, SVMIGD_OUTCOME_COMMITTED);
+	snprintf(e.peer, sizeof(e.peer), "host-a");
+	e.phase = SVMIGD_JOURNAL_COMMIT;
+	assert_int_equal(svmigd_journal_write(dir, &e, err, sizeof(err)), 0);
+	ask_journal(&q, &a, src.s.id, dir);
+	answered(&q, &a, SVMIGD_OUTCOME_COMMITTED);
+	assert_int_equal(svmigd_journal_remove(dir, "web-1", err, sizeof(err)), 0);
+	assert_int_equal(rmdir(dir), 0);
+	free(req);
+}
+
 /* A peer that connects and says nothing for a second, then hangs up. */
 static void script_silent(struct side *d, struct svmig_tls_conn *conn)
 {
@@ -2261,6 +2316,7 @@ int main(void)
 		cmocka_unit_test_setup(test_attest_unknown, test_setup),
 		cmocka_unit_test_setup(test_attest_malformed, test_setup),
 		cmocka_unit_test_setup(test_outcome, test_setup),
+		cmocka_unit_test_setup(test_outcome_target_journal, test_setup),
 		cmocka_unit_test_setup(test_first_timeout, test_setup),
 		cmocka_unit_test_setup(test_forged_outcome, test_setup),
 		cmocka_unit_test_setup(test_replayed_outcome, test_setup),

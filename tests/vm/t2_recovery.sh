@@ -27,8 +27,10 @@
 #       host-a's svmigd restarts while web-r3's QMP socket is missing and
 #       host-b's svmigd is down: the entry stays in doubt (a QMP failure
 #       settles nothing).  Then host-b's svmigd restarts, reads its
-#       journal and resumes web-r3; host-a's restarts, asks (QUERY with a
-#       fresh nonce), gets a signed "resumed" and quits its copy;
+#       journal and resumes web-r3; host-a's restarts, still without the
+#       QMP socket: host-b answers "resumed", but the entry stays (its
+#       copy cannot be quit); restarted with it, host-a asks again (QUERY
+#       with a fresh nonce), gets a signed "resumed" and quits its copy;
 #   r4. an operator settles an entry in doubt by hand: a journal entry of
 #       web-r4 (phase commit, a session host-b never had) and a paused
 #       QEMU for it; svmigctl status lists it, svmigctl settle --vm web-r4
@@ -248,15 +250,25 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	rc=$?
 	[[ $rc == 1 && $out == *'vm web-r1 has no unsettled migration'* ]]
 	ok "$((! $?))" "r3: svmigctl settle of a VM with nothing in doubt is refused ($out)" "exit $rc"
-	ln -sf "$(qemu_qmp_sock src3 2)" "$QMPDIR/web-r3.qmp"
 	svmig_rdv_post r3-checked
 	svmig_rdv_wait r3-recovered 300 >/dev/null || bail "r3: host-b recovers web-r3"
+	# host-b answers now, but web-r3's QEMU still cannot be reached: the
+	# answer cannot be carried out, so the entry stays
+	settled=$(nevents settled)
 	svmigd_stop
 	svmigd_start "$RES/svmigd-r3b.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-r3b.log")"
+	grep -q "signed OUTCOME says resumed for vm web-r3, but the source QEMU cannot be reached" \
+		"$RES/svmigd-r3b.log" && [[ -f $STATE/journal/web-r3.json ]] &&
+		(($(nevents settled) == settled)) && qemu_alive src3
+	ok "$((! $?))" "r3: host-b says resumed, web-r3's QEMU unreachable: the entry stays, the copy is kept" \
+		"$(cat "$RES/svmigd-r3b.log")"
+	ln -sf "$(qemu_qmp_sock src3 2)" "$QMPDIR/web-r3.qmp"
+	svmigd_stop
+	svmigd_start "$RES/svmigd-r3c.log" || bail "svmigd restarts" "$(tail -n 5 "$RES/svmigd-r3c.log")"
 	grep -q "^svmigd: recover: vm web-r3: in doubt, then host-b's signed OUTCOME said resumed" \
-		"$RES/svmigd-r3b.log" && tail -n 1 "$STATE/audit.log" | grep -q '"event":"settled"'
+		"$RES/svmigd-r3c.log" && tail -n 1 "$STATE/audit.log" | grep -q '"event":"settled"'
 	ok "$((! $?))" "r3: the restarted svmigd asked host-b: resumed, and audited the settlement" \
-		"$(cat "$RES/svmigd-r3b.log")" "$(tail -n 2 "$STATE/audit.log")"
+		"$(cat "$RES/svmigd-r3c.log")" "$(tail -n 2 "$STATE/audit.log")"
 	wait_gone src3
 	st=$(unsettled)
 	! qemu_alive src3 && [[ $st == *'"unsettled":[]'* ]]
@@ -273,8 +285,9 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	printf '{"vm":"web-r4","peer":"host-b","operator":"alice","session":"%s","phase":"commit","was_running":true,"time":%s}' \
 		"$(openssl rand -hex 16)" "$(date +%s)" >"$STATE/journal/web-r4.json"
 	st=$(unsettled)
-	[[ $st == *'"vm":"web-r4"'* && $(status_of r4src) == paused ]]
-	ok "$((! $?))" "r4: svmigctl status lists web-r4 in doubt, its QEMU paused" "$st"
+	qst=$(status_of r4src)	# -S: prelaunch, never started
+	[[ $st == *'"vm":"web-r4"'* && ($qst == prelaunch || $qst == paused) ]]
+	ok "$((! $?))" "r4: svmigctl status lists web-r4 in doubt, its QEMU not running ($qst)" "$st"
 	# the review thread may hold the VM for a moment: ask again then
 	for _ in 1 2 3 4 5; do
 		out=$("$SVMIGCTL" settle --config "$T/svmigd.conf" --vm web-r4 \

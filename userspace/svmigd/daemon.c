@@ -2048,23 +2048,31 @@ static int ask_outcome(struct mig *m, enum svmigd_outcome *out)
 
 /*
  * The target's signed word settles it: its copy runs, or never will.
- * "resumed" with the source QEMU gone (no QMP) is settled too: no copy is
- * left here; "not-committed" needs the source QEMU, to resume it.
+ * Either way the source QEMU must be made to match, over QMP: while it
+ * cannot be reached the entry stays (a paused copy nobody tracks could
+ * be resumed later, next to the target's).
  */
 static void journal_decided(struct mig *m, enum svmigd_outcome o)
 {
 	char why[300];
 
+	if (!m->q) {
+		progress(m, "recover", "%s's signed OUTCOME says %s for vm %s, but the "
+			 "source QEMU cannot be reached (%s): the entry stays; "
+			 "svmigctl settle it once that QEMU is gone or reachable",
+			 m->s->peer, svmigd_outcome_name(o), m->s->request.req.vm,
+			 m->err[0] ? m->err : "QMP");
+		return;
+	}
 	if (o == SVMIGD_OUTCOME_RESUMED) {
-		if (m->q && qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q)) {
+		if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q)) {
 			progress(m, "recover", "%s resumed vm %s, but quit failed "
 				 "here: %s: CHECK IT BY HAND", m->s->peer,
 				 m->s->request.req.vm, qmp_strerror(m->q));
 			return;
 		}
 		snprintf(why, sizeof(why), "in doubt, then %s's signed OUTCOME "
-			 "said resumed: the source QEMU %s", m->s->peer,
-			 m->q ? "was told to quit" : "is gone");
+			 "said resumed: the source QEMU was told to quit", m->s->peer);
 	} else {
 		if (source_resume(m))
 			return;
