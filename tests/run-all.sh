@@ -381,6 +381,14 @@ two_host_phase 7 tests/vm/t2_migrate.sh \
 # settles it, either way), the target's PCRs off the reference.
 two_host_phase 8 tests/vm/t2_failures.sh \
 	"svmigd: tampered data, target killed, source killed (in DATA, in doubt), PCRs off: one copy runs"
+# Phase 8b: recovery that cannot split the VM: a destination QEMU without
+# -S killed before its END verifies (never runs), a receipt whose counts
+# differ from what was sent (refused, no COMMIT), the target killed
+# between its journal's "resumed" and its cont (a QMP failure on the
+# source settles nothing; the target's successor resumes, the source's
+# asks and quits), and an operator's svmigctl settle.
+two_host_phase 8b tests/vm/t2_recovery.sh \
+	"svmigd: recovery (no -S destination, miscounted receipt, target killed before cont, settle): one copy runs"
 # Phase 9: every refusal (request signature and operator CA, host
 # certificate and name, roles, admission limits, a tampered policy) leaves
 # the source VM running and nothing started on the target.

@@ -38,6 +38,8 @@ static const uint8_t ses_id[SVMIGD_SESSION_ID_LEN] = {
 };
 static const uint8_t receipt_sha[SVMIGD_SHA256_LEN] = { [0 ... 31] = 0x33 };
 static const uint8_t transcript[SVMIGD_SHA256_LEN] = { [0 ... 31] = 0x22 };
+/* the source's QUERY nonce: an OUTCOME with another one is stale */
+static const uint8_t query_nonce[SVMIGD_OUTCOME_NONCE_LEN] = { [0 ... 31] = 0x44 };
 
 static struct svmigd_session_cfg cfg;
 static struct svmigd_policy_host peer_host;	/* enrolled nothing */
@@ -121,6 +123,7 @@ static void sign_as_peer(struct json_object *msg, enum step st)
 	struct json_object *o = NULL, *canon = NULL;
 	struct svmigd_receipt r;
 	uint8_t sess_id[SVMIGD_SESSION_ID_LEN], rec[SVMIGD_SHA256_LEN];
+	uint8_t nonce[SVMIGD_OUTCOME_NONCE_LEN];
 	const char *text;
 	enum svmigd_outcome outcome;
 	uint8_t *sig;
@@ -142,8 +145,8 @@ static void sign_as_peer(struct json_object *msg, enum step st)
 					(int64_t)t);
 	else if (st == ST_OUTCOME &&
 		 json_object_object_get_ex(msg, "statement", &o) &&
-		 !statement_parse(o, sess_id, &outcome, &when))
-		canon = statement_object(sess_id, outcome, when);
+		 !statement_parse(o, sess_id, nonce, &outcome, &when))
+		canon = statement_object(sess_id, nonce, outcome, when);
 	if (!canon)
 		return;
 	text = st == ST_OUTCOME ? statement_text(canon) : receipt_text(canon);
@@ -221,6 +224,8 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 	struct svmigd_session ses;
 	struct svmigd_attestation a;
 	struct svmigd_receipt r;
+	/* what the source sent, as the receipt seeds count it */
+	const struct svmigd_counts sent = { 12, 40960 };
 	enum svmigd_outcome outcome;
 	struct json_object *msg;
 	struct sess s;
@@ -264,8 +269,13 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 		return ret;
 	case ST_RECEIPT:
 		session_init(&ses, true);
-		ret = svmigd_session_receipt_recv(c, &cfg, &ses, &r, err,
-						  errlen);
+		ret = svmigd_session_receipt_recv(c, &cfg, &ses, &sent, &r,
+						  err, errlen);
+		FZ_CHECK(ret || (r.records == sent.records &&
+				 r.bytes == sent.bytes && !r.reason[0]),
+			 "an \"ok\" receipt of other counts accepted");
+		FZ_CHECK(ret != -EREMOTEIO || svmigd_reason_ok(r.reason),
+			 "a failed receipt without a readable reason");
 		if (!ret || ret == -EREMOTEIO) {
 			FZ_CHECK(!memcmp(r.session, ses_id, sizeof(ses_id)) &&
 				 !memcmp(r.transcript, transcript,
@@ -290,8 +300,11 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 		json_object_put(msg);
 		return ret;
 	case ST_OUTCOME:
-		return svmigd_outcome_ask(c, &cfg, ses_id, "op", "vm1",
-					  &outcome, err, errlen);
+		ret = outcome_ask_nonce(c, &cfg, ses_id, query_nonce, "op", "vm1",
+					&outcome, err, errlen);
+		FZ_CHECK(!ret || outcome == SVMIGD_OUTCOME_UNKNOWN,
+			 "an outcome kept after failure %d", ret);
+		return ret;
 	default:
 		break;
 	}

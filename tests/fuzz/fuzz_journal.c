@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(svmigd_journal_vm_ok(e.vm));
 	FUZZ_CHECK(e.phase == SVMIGD_JOURNAL_DATA ||
-		   e.phase == SVMIGD_JOURNAL_COMMIT);
+		   e.phase == SVMIGD_JOURNAL_COMMIT ||
+		   e.phase == SVMIGD_JOURNAL_RESUMED);
 	ret = svmigd_journal_write(dir, &e, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "journal write: %s\n", err);

@@ -160,6 +160,13 @@ static void test_roundtrip(void **state)
 	assert_same(&e, &got);
 	path_of(t, "web-1.json.tmp", path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
+	/* the target's phase reads back as written */
+	e.phase = SVMIGD_JOURNAL_RESUMED;
+	assert_int_equal(svmigd_journal_write(t->dir, &e, err, sizeof(err)), 0);
+	path_of(t, "web-1.json", path, sizeof(path));
+	assert_int_equal(svmigd_journal_read(path, &got, err, sizeof(err)), 0);
+	assert_same(&e, &got);
+	assert_string_equal(svmigd_journal_phase_name(got.phase), "resumed");
 
 	assert_int_equal(svmigd_journal_remove(t->dir, "web-1", err, sizeof(err)), 0);
 	path_of(t, "web-1.json", path, sizeof(path));

@@ -35,6 +35,7 @@
 
 #include "audit.h"
 #include "msg.h"
+#include "journal.h"
 #include "outcome.h"
 #include "pki.h"
 #include "policy.h"
@@ -450,7 +451,14 @@ enum {
 	RC_COMMIT_OTHER_KEY, RC_COMMIT_OTHER_RECEIPT,
 	/* an "ok" receipt and the COMMIT, then the target sends no RESUMED */
 	RC_NO_RESUMED,
+	/* an "ok" receipt that counts one record more than the source sent */
+	RC_MISCOUNT,
 };
+
+/* What the source sent, what an honest target counts, why one failed. */
+#define SENT_RECORDS	1234
+#define SENT_BYTES	5678901
+#define FAILED_REASON	"authentication failure after 43 records"
 
 struct side;
 typedef void (*script_fn)(struct side *d, struct svmig_tls_conn *conn);
@@ -572,8 +580,10 @@ static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
 	struct svmigd_session s = d->s;
 
 	if (d->source) {
+		struct svmigd_counts sent = { SENT_RECORDS, SENT_BYTES };
+
 		d->rret = svmigd_session_receipt_recv(conn, &d->cfg, &d->s,
-						      &d->r, d->rerr,
+						      &sent, &d->r, d->rerr,
 						      sizeof(d->rerr));
 		if (!d->rret)
 			side_handover(d, conn);
@@ -586,10 +596,14 @@ static void side_receipt(struct side *d, struct svmig_tls_conn *conn)
 	if (d->receipt == RC_OTHER_SESSION)
 		s.id[5] ^= 0x20;
 	d->rret = svmigd_session_receipt_send(conn, &cfg, &s,
-					      d->receipt != RC_FAILED, 1234,
-					      5678901, d->receipt_sha256,
+					      d->receipt != RC_FAILED,
+					      SENT_RECORDS + (d->receipt == RC_MISCOUNT),
+					      SENT_BYTES,
+					      d->receipt == RC_FAILED ? FAILED_REASON : NULL,
+					      d->receipt_sha256,
 					      d->rerr, sizeof(d->rerr));
-	if (d->receipt == RC_OTHER_KEY || d->receipt == RC_OTHER_SESSION)
+	if (d->receipt == RC_OTHER_KEY || d->receipt == RC_OTHER_SESSION ||
+	    d->receipt == RC_MISCOUNT)
 		read_answer(d, conn);
 	else if (!d->rret && d->receipt != RC_FAILED)
 		side_handover(d, conn);
@@ -1804,7 +1818,9 @@ static void test_forged_receipt(void **state)
 	} cases[] = {
 		{ RC_OTHER_KEY, -EBADMSG, "RECEIPT: receipt refused: its signature does not verify with host-b's certificate" },
 		{ RC_OTHER_SESSION, -EBADMSG, "RECEIPT: receipt refused: it is for session" },
-		{ RC_FAILED, -EREMOTEIO, "RECEIPT: host-b reports that the migration failed" },
+		{ RC_FAILED, -EREMOTEIO, "RECEIPT: host-b reports that the migration failed: " FAILED_REASON },
+		/* a lying (or confused) target: not what the source sent */
+		{ RC_MISCOUNT, -EBADMSG, "RECEIPT: receipt refused: it counts 1235 records and 5678901 bytes, but 1234 records and 5678901 bytes were sent" },
 	};
 	struct side src, tgt;
 	char *req;
@@ -1831,8 +1847,10 @@ static void test_forged_receipt(void **state)
 			audited(TPM_A, "request,session,refused");
 		} else {
 			assert_false(src.r.ok);
+			assert_string_equal(src.r.reason, FAILED_REASON);
 			audited(TPM_A, "request,session,receipt");
 			audited_detail(TPM_A, "verdict", "failed");
+			audited_detail(TPM_A, "reason", FAILED_REASON);
 		}
 	}
 	free(req);
@@ -1990,6 +2008,60 @@ static void test_outcome(void **state)
 	free(req);
 }
 
+/* Host-a asks host-b about @session, host-b's journal in @journal. */
+static void ask_journal(struct side *q, struct side *a, const uint8_t *session,
+			const char *journal)
+{
+	pair_init(q, a, NULL);
+	q->script = script_ask;
+	memcpy(q->query, session, SVMIGD_SESSION_ID_LEN);
+	a->cfg.target_journal = journal;
+	run(q, a);
+}
+
+/*
+ * The target took the COMMIT and wrote "resumed" to its journal before
+ * its cont, then died (no RESUMED audited): the answer is "resumed", not
+ * "committed" (which would let an operator resume the source's copy too).
+ * An entry of another source, or another phase, changes nothing.
+ */
+static void test_outcome_target_journal(void **state)
+{
+	struct svmigd_journal_entry e = { .phase = SVMIGD_JOURNAL_RESUMED, .time = 1 };
+	struct side src, tgt, q, a;
+	char dir[160], err[256], *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	session(&src, &tgt, req, RC_NO_RESUMED);
+	assert_int_equal(tgt.cret, 0);
+	snprintf(dir, sizeof(dir), "%s/journal-target", F.dir);
+	snprintf(e.vm, sizeof(e.vm), "web-1");
+	snprintf(e.peer, sizeof(e.peer), "host-a");
+	snprintf(e.operator, sizeof(e.operator), "alice");
+	memcpy(e.session, src.s.id, sizeof(e.session));
+	ask_journal(&q, &a, src.s.id, dir);		/* no journal yet */
+	answered(&q, &a, SVMIGD_OUTCOME_COMMITTED);
+	assert_int_equal(svmigd_journal_write(dir, &e, err, sizeof(err)), 0);
+	ask_journal(&q, &a, src.s.id, dir);
+	answered(&q, &a, SVMIGD_OUTCOME_RESUMED);
+	has(a.err, "(vm web-1)");
+	/* another source's session, and the source's own phase: not ours */
+	snprintf(e.peer, sizeof(e.peer), "host-x");
+	assert_int_equal(svmigd_journal_write(dir, &e, err, sizeof(err)), 0);
+	ask_journal(&q, &a, src.s.id, dir);
+	answered(&q, &a, SVMIGD_OUTCOME_COMMITTED);
+	snprintf(e.peer, sizeof(e.peer), "host-a");
+	e.phase = SVMIGD_JOURNAL_COMMIT;
+	assert_int_equal(svmigd_journal_write(dir, &e, err, sizeof(err)), 0);
+	ask_journal(&q, &a, src.s.id, dir);
+	answered(&q, &a, SVMIGD_OUTCOME_COMMITTED);
+	assert_int_equal(svmigd_journal_remove(dir, "web-1", err, sizeof(err)), 0);
+	assert_int_equal(rmdir(dir), 0);
+	free(req);
+}
+
 /* A peer that connects and says nothing for a second, then hangs up. */
 static void script_silent(struct side *d, struct svmig_tls_conn *conn)
 {
@@ -2022,13 +2094,36 @@ static void test_first_timeout(void **state)
 	failed(&tgt, -ECONNRESET, "waiting for REQUEST");
 }
 
-enum { FORGE_KEY = 1, FORGE_SESSION, FORGE_EDITED, FORGE_NAME };
+enum { FORGE_KEY = 1, FORGE_SESSION, FORGE_EDITED, FORGE_NAME, FORGE_STALE,
+       FORGE_NO_NONCE };
 
-/* A target answering the QUERY with a forged OUTCOME (d->forge). */
+/* The OUTCOME statement of outcome.h, keys in order. */
+static struct json_object *outcome_statement(const uint8_t *session,
+					     const uint8_t *nonce,
+					     const char *outcome)
+{
+	struct json_object *st = json_object_new_object();
+
+	json_object_object_add(st, "step", json_object_new_string("outcome"));
+	svmig_msg_add_hex(st, "session", session, SVMIGD_SESSION_ID_LEN);
+	if (nonce)
+		svmig_msg_add_hex(st, "nonce", nonce, SVMIGD_OUTCOME_NONCE_LEN);
+	json_object_object_add(st, "outcome", json_object_new_string(outcome));
+	json_object_object_add(st, "time", json_object_new_int64(1700000000));
+	return st;
+}
+
+/*
+ * A target answering the QUERY with a forged OUTCOME (d->forge): signed
+ * by another key, for another session, edited after signing, naming no
+ * outcome, signed by the true key over an earlier nonce (a recording of
+ * an answer to another QUERY), or without the nonce.
+ */
 static void script_forge_outcome(struct side *d, struct svmig_tls_conn *conn)
 {
 	struct json_object *q = NULL, *st, *msg;
 	uint8_t session[SVMIGD_SESSION_ID_LEN], *sig = NULL;
+	uint8_t nonce[SVMIGD_OUTCOME_NONCE_LEN];
 	EVP_PKEY *key = d->forge == FORGE_KEY ? F.other_key : F.host_key[H_B];
 	const char *text;
 	size_t siglen;
@@ -2038,16 +2133,15 @@ static void script_forge_outcome(struct side *d, struct svmig_tls_conn *conn)
 		return;
 	assert_int_equal(svmig_msg_get_hex(q, "session", session,
 					   sizeof(session)), 0);
+	assert_int_equal(svmig_msg_get_hex(q, "nonce", nonce, sizeof(nonce)), 0);
 	json_object_put(q);
 	if (d->forge == FORGE_SESSION)
 		session[3] ^= 0x40;
-	st = json_object_new_object();
-	json_object_object_add(st, "step", json_object_new_string("outcome"));
-	svmig_msg_add_hex(st, "session", session, sizeof(session));
-	json_object_object_add(st, "outcome", json_object_new_string(
-		d->forge == FORGE_EDITED ? "resumed" :
-		d->forge == FORGE_NAME ? "maybe" : "not-committed"));
-	json_object_object_add(st, "time", json_object_new_int64(1700000000));
+	if (d->forge == FORGE_STALE)
+		nonce[0] ^= 0x01;
+	st = outcome_statement(session, d->forge == FORGE_NO_NONCE ? NULL : nonce,
+			       d->forge == FORGE_EDITED ? "resumed" :
+			       d->forge == FORGE_NAME ? "maybe" : "not-committed");
 	text = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
 	assert_int_equal(svmigd_sign(key, text, strlen(text), &sig, &siglen), 0);
 	if (d->forge == FORGE_EDITED)	/* signed "resumed", says otherwise */
@@ -2069,10 +2163,12 @@ static void test_forged_outcome(void **state)
 		int forge;
 		const char *why;
 	} cases[] = {
-		{ FORGE_KEY, "OUTCOME refused: its signature does not verify with host-b's certificate" },
+		{ FORGE_KEY, "OUTCOME refused: its signature does not verify with host-b's identity key" },
 		{ FORGE_SESSION, "OUTCOME refused: it is for another session" },
 		{ FORGE_EDITED, "OUTCOME refused: its signature does not verify" },
 		{ FORGE_NAME, "OUTCOME refused: malformed" },
+		{ FORGE_STALE, "OUTCOME refused: it does not answer this QUERY (stale or replayed nonce)" },
+		{ FORGE_NO_NONCE, "OUTCOME refused: malformed" },
 	};
 	static const uint8_t session[SVMIGD_SESSION_ID_LEN] = { 1, 2, 3, 4 };
 	struct side q, a;
@@ -2096,6 +2192,74 @@ static void test_forged_outcome(void **state)
 		audited(TPM_A, "refused");
 		audited_detail(TPM_A, "step", "QUERY");
 	}
+}
+
+/* The true target's OUTCOME to one QUERY, recorded by a wiretapper. */
+static struct json_object *recorded_outcome;
+
+/* A source that sends a QUERY (nonce all 0x77) and records the answer. */
+static void script_record_outcome(struct side *d, struct svmig_tls_conn *conn)
+{
+	static const uint8_t nonce[SVMIGD_OUTCOME_NONCE_LEN] = { [0 ... 31] = 0x77 };
+	struct json_object *q = svmig_msg_new(SVMIG_MSG_QUERY);
+
+	svmig_msg_add_hex(q, "session", d->query, SVMIGD_SESSION_ID_LEN);
+	svmig_msg_add_hex(q, "nonce", nonce, sizeof(nonce));
+	d->ret = svmig_msg_send(conn, q, T_TIMEOUT);
+	json_object_put(q);
+	if (!d->ret)
+		d->ret = svmig_msg_expect(conn, SVMIG_MSG_OUTCOME, T_TIMEOUT,
+					  &recorded_outcome);
+}
+
+/* A man in the middle replaying the recorded OUTCOME to a later QUERY. */
+static void script_replay_outcome(struct side *d, struct svmig_tls_conn *conn)
+{
+	struct json_object *q = NULL;
+
+	d->ret = svmig_msg_expect(conn, SVMIG_MSG_QUERY, T_TIMEOUT, &q);
+	json_object_put(q);
+	if (!d->ret)
+		d->ret = svmig_msg_send(conn, recorded_outcome, T_TIMEOUT);
+	if (!d->ret)
+		read_answer(d, conn);
+}
+
+/*
+ * A genuine OUTCOME ("not-committed", signed by host-b), recorded and
+ * replayed later to the source's next QUERY about the same session (by
+ * then the answer could be "resumed"): refused for its nonce.
+ */
+static void test_replayed_outcome(void **state)
+{
+	struct side src, tgt, q, a;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	session(&src, &tgt, req, RC_NONE);
+	pair_init(&q, &a, NULL);
+	q.script = script_record_outcome;
+	memcpy(q.query, src.s.id, SVMIGD_SESSION_ID_LEN);
+	run(&q, &a);
+	assert_int_equal(q.ret, 0);
+	assert_int_equal(a.ret, SVMIGD_SESSION_ANSWERED);
+	has(json_object_to_json_string(recorded_outcome), "not-committed");
+	/* the recording verifies: only its nonce is wrong */
+	pair_init(&q, &a, NULL);
+	q.script = script_ask;
+	memcpy(q.query, src.s.id, SVMIGD_SESSION_ID_LEN);
+	a.script = script_replay_outcome;
+	run(&q, &a);
+	if (q.ret != -EBADMSG)
+		fail_msg("replayed OUTCOME: %d: %s", q.ret, q.err);
+	has(q.err, "stale or replayed nonce");
+	assert_int_equal(q.outcome, SVMIGD_OUTCOME_UNKNOWN);
+	has(a.answer, "ERROR: OUTCOME refused");
+	json_object_put(recorded_outcome);
+	recorded_outcome = NULL;
+	free(req);
 }
 
 /* A QUERY that is not one: refused in an ERROR, audited by the target. */
@@ -2152,8 +2316,10 @@ int main(void)
 		cmocka_unit_test_setup(test_attest_unknown, test_setup),
 		cmocka_unit_test_setup(test_attest_malformed, test_setup),
 		cmocka_unit_test_setup(test_outcome, test_setup),
+		cmocka_unit_test_setup(test_outcome_target_journal, test_setup),
 		cmocka_unit_test_setup(test_first_timeout, test_setup),
 		cmocka_unit_test_setup(test_forged_outcome, test_setup),
+		cmocka_unit_test_setup(test_replayed_outcome, test_setup),
 		cmocka_unit_test_setup(test_malformed_query, test_setup),
 	};
 

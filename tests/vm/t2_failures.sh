@@ -309,6 +309,12 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	grep -q '^result: FAILED' "$RES/case1.txt"
 	ok "$((! $?))" \
 		"case1: $(grep '^result:' "$RES/case1.txt")"
+	# host-b's signed "failed" receipt says why, from its kernel's counters
+	why=$(grep -o 'authentication failure after [0-9]* records' "$RES/case1.txt" | head -n 1)
+	[[ -n $why ]] && tail -n 5 "$STATE/audit.log" |
+		grep '"event":"receipt"' | grep -q '"reason":"authentication failure after [0-9]* records"'
+	ok "$((! $?))" "case1: the operator sees the target's reason ($why), audited with the receipt" \
+		"$(cat "$RES/case1.txt")" "$(tail -n 5 "$STATE/audit.log")"
 	kill "$relay_pid" 2>/dev/null
 	wait "$relay_pid" 2>/dev/null
 	src_runs_on case1

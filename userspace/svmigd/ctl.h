@@ -8,7 +8,8 @@
  *   ctl_json.c      svmigd's answers read, the --json output built and printed
  *   ctl_errors.c    a missing option, a setup error (also as --json)
  *   ctl_progress.c  what migrate shows while it runs: lines or a bar
- *   ctl_daemon.c    the commands that ask the running svmigd: migrate, status, attest
+ *   ctl_daemon.c    the commands that ask the running svmigd: migrate, status,
+ *                   attest, settle
  *   ctl_offline.c   the commands on signed files: request, audit verify, policy check
  *   ctl_tpm.c       the commands on this host's TPM: tpm-ak, tpm-bind-authority,
  *                   tpm-authority
@@ -29,7 +30,7 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer, *nv_index, *owner_auth_file;
+		   *peer, *nv_index, *owner_auth_file, *outcome;
 	unsigned long long mem;
 	unsigned long vcpus;
 	bool json;
@@ -73,6 +74,7 @@ void prog_free(struct prog *p);
 int cmd_migrate(const struct args *a);
 int cmd_status(const struct args *a);
 int cmd_attest(const struct args *a);
+int cmd_settle(const struct args *a);
 
 /* ctl_offline.c */
 int cmd_request(const struct args *a);

@@ -383,3 +383,36 @@ int cmd_attest(const struct args *a)
 	json_object_put(res);
 	return rc;
 }
+
+/* ------------------------------------------------------------ settle */
+
+int cmd_settle(const struct args *a)
+{
+	struct json_object *req, *res;
+	int rc;
+
+	if (need(a->vm, "--vm") || need(a->outcome, "--outcome"))
+		return 2;
+	if (!is(a->outcome, "resumed") && !is(a->outcome, "not-committed")) {
+		fprintf(stderr, PROG " settle: --outcome is \"resumed\" or "
+			"\"not-committed\", not '%s'\n", a->outcome);
+		return 2;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("settle"));
+	json_object_object_add(req, "vm", json_object_new_string(a->vm));
+	json_object_object_add(req, "outcome", json_object_new_string(a->outcome));
+	rc = ctl_request(a, req, NULL, &res);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (a->json)
+		print_json(res);
+	else if (jbool(res, "ok"))
+		printf("settled: vm %s, %s (svmigd audited it)\n", a->vm, a->outcome);
+	else
+		printf("svmigd: %s\n", jstr(res, "error") ?: "not settled");
+	rc = jbool(res, "ok") ? 0 : 1;
+	json_object_put(res);
+	return rc;
+}

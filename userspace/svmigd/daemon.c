@@ -46,6 +46,7 @@
 #include "tls.h"
 #include "tpm.h"
 #include "util.h"
+#include "verdict.h"
 
 #define FDNAME		"svmigd"
 #define POLL_MS		50
@@ -53,6 +54,7 @@
 #define NONCES_MAX	4096
 #define IO_TIMEOUT_MS	30000
 #define OUTCOME_TIMEOUT_MS	5000	/* asking a target how a session ended */
+#define RECEIPT_AFTER_FAILURE_MS 10000	/* the target's failed receipt, for its reason */
 #define REVIEW_EVERY_MS	60000	/* asking again while one is in doubt */
 
 struct nonce_ent {
@@ -91,6 +93,7 @@ struct daemon {
 	struct svmigd_session_cfg scfg;
 	char qmp_dir[512];
 	char journal_dir[1024];		/* <state_dir>/journal (journal.h) */
+	char target_journal_dir[1024];	/* <state_dir>/journal-target */
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int ctl_fd, data_fd, unix_fd;
 	int timeout_s;
@@ -782,6 +785,13 @@ static void progress_ram(struct mig *m, const char *st,
  *   before-commit  a source, its journal entry in phase commit, the
  *                  COMMIT not written yet
  *   after-commit   a source, the COMMIT written, the RESUMED not read yet
+ *   before-verify  a target, QEMU done with the incoming migration, the
+ *                  END not verified yet (the guest must not run)
+ *   before-cont    a target, its journal entry in phase resumed written,
+ *                  the QMP cont not sent yet
+ * and one that does not kill but makes svmigd a lying target:
+ *   receipt-miscount  a target's "ok" receipt counts one record more
+ *                  than it received (the source must refuse it)
  * Unset or any other value, nothing happens.
  */
 static void failpoint_kill(const char *what)
@@ -791,11 +801,16 @@ static void failpoint_kill(const char *what)
 	raise(SIGKILL);
 }
 
-static void failpoint(const char *name)
+static bool failpoint_set(const char *name)
 {
 	const char *fp = getenv("SVMIGD_FAILPOINT");
 
-	if (fp && !strcmp(fp, name))
+	return fp && !strcmp(fp, name);
+}
+
+static void failpoint(const char *name)
+{
+	if (failpoint_set(name))
 		failpoint_kill(name);
 }
 
@@ -1257,6 +1272,14 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer,
 	if (!is(st, "inmigrate"))
 		return failf(m, "the destination QEMU is %s, not waiting for a "
 			     "migration (-incoming defer)", st);
+	/*
+	 * -incoming does not imply -S: without it QEMU would start the guest
+	 * as soon as the stream is loaded, before the END verifies.  QMP stop
+	 * while incoming clears QEMU's autostart, whatever its command line:
+	 * only our cont after the COMMIT runs it.
+	 */
+	if (qmp_cmd(m, "stop", NULL))
+		return -1;
 	if (vm_size_check(m, &m->s->request.req))
 		return -1;
 	if (svmig_key(m, SVMIG_ROLE_RECEIVER))
@@ -1272,6 +1295,7 @@ static int target_data(struct mig *m, const struct sockaddr_storage *peer,
 	audit(m, "data", "attached", NULL);
 	if (pass_fd_migrate(m, "migrate-incoming") || wait_migration(m, false))
 		return -1;
+	failpoint("before-verify");
 	/*
 	 * QEMU's incoming coroutine made the file (shared with m->sv)
 	 * O_NONBLOCK, and svmig.ko honours it: RECV must wait for the END,
@@ -1336,21 +1360,72 @@ static void target_discard(struct mig *m)
 }
 
 /*
+ * The target's journal (journal.h): phase "resumed" for this session,
+ * durably, before the cont; a failure to write it keeps the VM paused.
+ */
+static int target_journal_mark(struct mig *m)
+{
+	struct svmigd_journal_entry e = {
+		.phase = SVMIGD_JOURNAL_RESUMED,
+		.time = time(NULL),
+	};
+	char err[512];
+
+	snprintf(e.vm, sizeof(e.vm), "%s", m->s->request.req.vm);
+	snprintf(e.peer, sizeof(e.peer), "%s", m->s->peer);
+	snprintf(e.operator, sizeof(e.operator), "%s", m->s->operator);
+	memcpy(e.session, m->s->id, sizeof(e.session));
+	if (svmigd_journal_write(m->d->target_journal_dir, &e, err, sizeof(err)))
+		return failf(m, "%s", err);
+	m->journalled = true;
+	return 0;
+}
+
+/* The entry's answer is in the audit log now, or the resume failed for good. */
+static void target_journal_drop(struct mig *m)
+{
+	char err[512];
+
+	if (!m->journalled)
+		return;
+	if (svmigd_journal_remove(m->d->target_journal_dir, m->s->request.req.vm,
+				  err, sizeof(err)))
+		logp_(LOG_ERR, "%s", err);
+	m->journalled = false;
+}
+
+/* cont, and the VM runs: 0, or -1 with m->err. */
+static int target_cont(struct mig *m)
+{
+	char st[64];
+
+	if (qmp_cmd(m, "cont", NULL) || vm_status(m, st, sizeof(st)))
+		return -1;
+	if (!is(st, "running"))
+		return failf(m, "the destination VM is %s after cont", st);
+	return 0;
+}
+
+/*
  * The verified VM waits, paused, until the source commits (it will not
  * resume its copy any more): then it runs here and the source may quit
  * its own.  Without a valid COMMIT the source still has its copy, so ours
  * is discarded; committed but unable to resume, ours is kept paused for
- * the operator (the source keeps its paused copy too: no RESUMED).
+ * the operator (the source keeps its paused copy too: no RESUMED).  The
+ * journal's "resumed" goes down before the cont: a QUERY answered after a
+ * crash between the two says "resumed", and our successor resumes it.
  */
 static void target_handover(struct mig *m)
 {
 	const struct svmigd_session_cfg *cfg = &m->d->scfg;
 	uint8_t receipt[SVMIGD_SHA256_LEN];
-	char err[SVMIGD_SESSION_ERR_LEN], st[64];
+	char err[SVMIGD_SESSION_ERR_LEN];
+	uint64_t records = m->st.records + failpoint_set("receipt-miscount");
+	int ret;
 
-	if (svmigd_session_receipt_send(m->conn, cfg, m->s, true,
-					m->st.records, m->st.bytes, receipt,
-					err, sizeof(err))) {
+	if (svmigd_session_receipt_send(m->conn, cfg, m->s, true, records,
+					m->st.bytes, NULL, receipt, err,
+					sizeof(err))) {
 		logp_(LOG_ERR, "receipt: %s; discarding the VM", err);
 		target_discard(m);
 		return;
@@ -1363,21 +1438,27 @@ static void target_handover(struct mig *m)
 		target_discard(m);
 		return;
 	}
-	if (qmp_cmd(m, "cont", NULL) || vm_status(m, st, sizeof(st)) ||
-	    !is(st, "running")) {
-		if (!m->err[0])
-			failf(m, "the destination VM is %s after cont", st);
+	ret = target_journal_mark(m);
+	if (!ret) {
+		failpoint("before-cont");
+		ret = target_cont(m);
+	}
+	if (ret) {
 		logp_(LOG_ERR, "COMMIT received but the VM does not run (%s): it stays "
 		      "paused here and on %s: CHECK IT BY HAND", m->err,
 		      m->s->peer);
 		audit(m, "failed", "resume", m->err);
+		target_journal_drop(m);	/* a QUERY says "committed" now */
 		return;
 	}
 	logp_(LOG_INFO, "vm %s resumed", m->s->request.req.vm);
-	if (svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_RESUMED,
-					 receipt, err, sizeof(err)))
+	ret = svmigd_session_handover_send(m->conn, cfg, m->s, SVMIGD_RESUMED,
+					   receipt, err, sizeof(err));
+	if (!ret || ret == -ENOTCONN)	/* audited: the log answers now */
+		target_journal_drop(m);
+	if (ret)
 		logp_(LOG_WARNING, "%s (the VM runs here; %s keeps its paused copy until "
-		      "an operator quits it)", err, m->s->peer);
+		      "it asks again or an operator settles it)", err, m->s->peer);
 }
 
 /* The connection's peer is authenticated: its unauthenticated slot is free. */
@@ -1392,6 +1473,31 @@ static void conn_authenticated(struct conn *c)
 		c->unauth_slot = -1;
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * DATA failed: the destination QEMU quits, and the source learns why in a
+ * signed "failed" receipt (verdict.h: the kernel's refusal, else ours).
+ */
+static void target_failed(struct mig *m, const struct svmigd_session_cfg *scfg)
+{
+	char reason[SVMIGD_REASON_MAX + 1], err[SVMIGD_SESSION_ERR_LEN];
+	struct svmig_stats st;
+	bool have_stats = m->sv >= 0 && !svmig_get_stats(m->sv, &st);
+
+	svmigd_stream_reason(have_stats ? &st : NULL, m->err, reason,
+			     sizeof(reason));
+	kernel_account(m);
+	logp_(LOG_ERR, "DATA failed: %s", m->err);
+	cut_socket(m);
+	/* right after the cut, while the source waits for it */
+	if (svmigd_session_receipt_send(m->conn, scfg, m->s, false,
+					have_stats ? st.records : 0,
+					have_stats ? st.bytes : 0, reason, NULL,
+					err, sizeof(err)))
+		logp_(LOG_ERR, "receipt: %s", err);
+	audit(m, "failed", "data", m->err);
+	target_discard(m);
 }
 
 /*
@@ -1455,15 +1561,7 @@ static void serve_target(struct conn *c)
 	ret = target_data(&m, &c->peer, c->since);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
-		kernel_account(&m);
-		logp_(LOG_ERR, "DATA failed: %s", m.err);
-		cut_socket(&m);
-		audit(&m, "failed", "data", m.err);
-		target_discard(&m);
-		if (svmigd_session_receipt_send(m.conn, &scfg, &s, false,
-						m.st.records, m.st.bytes, NULL,
-						err, sizeof(err)))
-			logp_(LOG_ERR, "receipt: %s", err);
+		target_failed(&m, &scfg);
 	} else {
 		target_handover(&m);
 	}
@@ -1773,7 +1871,10 @@ static int source_data(struct mig *m, const char *data_addr)
 	ret = svmig_finish(m->sv);
 	if (ret)
 		return failf(m, "SVMIG_IOC_FINISH: %s", svmigd_strerror(-ret));
-	svmig_get_stats(m->sv, &m->st);
+	/* what the receipt's counts must match */
+	ret = svmig_get_stats(m->sv, &m->st);
+	if (ret)
+		return failf(m, "SVMIG_IOC_GET_STATS: %s", svmigd_strerror(-ret));
 	close_fd(&m->sv);
 	close_fd(&m->sock);
 	progress(m, "data", "QEMU completed; END sent (%llu records)",
@@ -1945,11 +2046,24 @@ static int ask_outcome(struct mig *m, enum svmigd_outcome *out)
 	return ret;
 }
 
-/* The target's signed word settles it: its copy runs, or never will. */
+/*
+ * The target's signed word settles it: its copy runs, or never will.
+ * Either way the source QEMU must be made to match, over QMP: while it
+ * cannot be reached the entry stays (a paused copy nobody tracks could
+ * be resumed later, next to the target's).
+ */
 static void journal_decided(struct mig *m, enum svmigd_outcome o)
 {
 	char why[300];
 
+	if (!m->q) {
+		progress(m, "recover", "%s's signed OUTCOME says %s for vm %s, but the "
+			 "source QEMU cannot be reached (%s): the entry stays; "
+			 "svmigctl settle it once that QEMU is gone or reachable",
+			 m->s->peer, svmigd_outcome_name(o), m->s->request.req.vm,
+			 m->err[0] ? m->err : "QMP");
+		return;
+	}
 	if (o == SVMIGD_OUTCOME_RESUMED) {
 		if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q)) {
 			progress(m, "recover", "%s resumed vm %s, but quit failed "
@@ -1973,28 +2087,32 @@ static void journal_decided(struct mig *m, enum svmigd_outcome o)
 
 /*
  * The COMMIT may have reached the target (phase "commit"): only the
- * target knows whether its copy runs.  Settled if an operator already
- * acted on the VM (cont or quit), else (@ask) the target is asked for its
- * signed OUTCOME; without a decisive one the VM stays paused, in doubt.
+ * target knows whether its copy runs.  Only its signed OUTCOME
+ * ("resumed" or "not-committed") or an operator's svmigctl settle
+ * settles the entry: not a QMP failure, not a source VM found running
+ * (someone ran cont by hand: two copies may run, said loudly), not a
+ * timeout.  @ask: the target is asked now; @loud: say so when it stays.
  */
 static void journal_in_doubt(struct mig *m, bool ask, bool loud)
 {
-	char st[64], hex[2 * SVMIGD_SESSION_ID_LEN + 1], why[300];
+	char st[64] = "unreachable (QMP)", hex[2 * SVMIGD_SESSION_ID_LEN + 1];
 	enum svmigd_outcome o = SVMIGD_OUTCOME_UNKNOWN;
-	int gone;
+	char qmp_err[sizeof(m->err)];
 
 	svmigd_hex_encode(hex, m->s->id, SVMIGD_SESSION_ID_LEN);
-	gone = qmp_connect(m);
-	if (!gone && vm_status(m, st, sizeof(st)))
-		return;
-	if (gone || is(st, "running")) {
-		snprintf(why, sizeof(why), "in doubt, then settled by hand: the "
-			 "source VM %s", gone ? "is gone" : "runs");
-		logp_(LOG_WARNING, "journal: vm %s (session %s): %s", m->s->request.req.vm, hex, why);
-		audit_with(m, "settled", "restart", "outcome", why);
-		journal_settled(m);
-		return;
+	m->err[0] = '\0';
+	if (qmp_connect(m) || vm_status(m, st, sizeof(st))) {
+		snprintf(st, sizeof(st), "unreachable (QMP)");
+		if (m->q) {
+			qmp_close(m->q);
+			m->q = NULL;
+		}
 	}
+	snprintf(qmp_err, sizeof(qmp_err), "%s", m->err);
+	if (is(st, "running") && (ask || loud))
+		logp_(LOG_CRIT, "journal: vm %s: the source VM RUNS while its migration "
+		      "to %s is in doubt (session %s): if %s resumed it too, two "
+		      "copies run", m->s->request.req.vm, m->s->peer, hex, m->s->peer);
 	if (!ask)
 		return;
 	m->err[0] = '\0';
@@ -2006,11 +2124,12 @@ static void journal_in_doubt(struct mig *m, bool ask, bool loud)
 	if (!loud)
 		return;
 	logp_(LOG_CRIT, "journal: vm %s: IN DOUBT: the COMMIT of session %s may have reached "
-	      "%s, which %s; the source VM stays %s until %s answers or an "
-	      "operator conts or quits it", m->s->request.req.vm, hex, m->s->peer,
-	      m->err[0] ? m->err : svmigd_outcome_name(o), st, m->s->peer);
+	      "%s, which %s; the source VM is %s%s%s and the entry stays until %s "
+	      "answers or an operator runs svmigctl settle", m->s->request.req.vm,
+	      hex, m->s->peer, m->err[0] ? m->err : svmigd_outcome_name(o), st,
+	      qmp_err[0] ? ": " : "", qmp_err, m->s->peer);
 	audit_with(m, "in-doubt", "restart", "outcome",
-		   "svmigd restarted after the COMMIT: the source VM stays paused");
+		   "svmigd restarted after the COMMIT: the entry stays in doubt");
 }
 
 enum review_mode {
@@ -2096,7 +2215,7 @@ static int journal_blocks(struct daemon *d, const char *vm, char *err,
 			 "CHECK IT BY HAND", vm, why);
 	else
 		snprintf(err, len, "vm %s's migration to %s is in doubt (journal "
-			 "phase %s): cont or quit the VM by hand first", vm,
+			 "phase %s): svmigctl settle it first", vm,
 			 e.peer, svmigd_journal_phase_name(e.phase));
 	return -1;
 }
@@ -2120,6 +2239,9 @@ static void result(int client, bool ok, const char *error,
 				       json_object_new_string(r->ok ? "ok" : "failed"));
 		json_object_object_add(ro, "records", json_object_new_int64((int64_t)r->records));
 		json_object_object_add(ro, "bytes", json_object_new_int64((int64_t)r->bytes));
+		if (!r->ok)
+			json_object_object_add(ro, "reason",
+					       json_object_new_string(r->reason));
 		svmigd_hex_encode(hex, r->sha256, SVMIGD_SHA256_LEN);
 		json_object_object_add(ro, "sha256", json_object_new_string(hex));
 		json_object_object_add(o, "receipt", ro);
@@ -2128,11 +2250,156 @@ static void result(int client, bool ok, const char *error,
 	json_object_put(o);
 }
 
+/* ------------------------------------------------------------ settle */
+
+/* Who asked on the svmigctl socket (its credentials), for the audit log. */
+static void client_who(int client, char *who, size_t len)
+{
+	struct ucred cred;
+	socklen_t sl = sizeof(cred);
+
+	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &sl))
+		snprintf(who, len, "an operator (credentials unknown)");
+	else
+		snprintf(who, len, "an operator (uid %u, pid %d)",
+			 (unsigned int)cred.uid, (int)cred.pid);
+}
+
+/* The operator says the target runs the VM: the source copy goes. */
+static int settle_resumed(struct mig *m, const char **done)
+{
+	if (qmp_connect(m)) {
+		*done = "is gone (no QMP)";
+		return 0;
+	}
+	if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q))
+		return failf(m, "quit: %s", qmp_strerror(m->q));
+	*done = "was told to quit";
+	return 0;
+}
+
+/* The operator says the target never ran it: the source copy goes on. */
+static int settle_not_committed(struct mig *m, const char **done)
+{
+	if (qmp_connect(m))
+		return -1;
+	if (source_resume(m))
+		return failf(m, "the source VM could not be put back as it was");
+	*done = m->was_running ? "runs again" : "stays paused, as before";
+	return 0;
+}
+
+/*
+ * svmigctl settle: an operator's explicit word on a migration in doubt,
+ * the only way besides the target's signed OUTCOME to settle it.
+ * Audited ("settled", with who asked on the socket); refused, and the
+ * entry kept, when the source QEMU cannot be made to match it.
+ */
+static void serve_settle(struct daemon *d, int client, struct json_object *req)
+{
+	const char *vm = jstr(req, "vm"), *outcome = jstr(req, "outcome");
+	const char *done = "?";
+	bool resumed = is(outcome, "resumed");
+	struct svmigd_journal_entry e;
+	struct svmigd_session s;
+	struct mig m;
+	char vmclaim[SVMIGD_NAME_MAX + 8], path[2048], err[512], who[96];
+	char why[1200];
+
+	if (!vm || !svmigd_journal_vm_ok(vm) || (!resumed && !is(outcome, "not-committed"))) {
+		result(client, false, "settle needs a VM name and the outcome "
+		       "\"resumed\" or \"not-committed\"", NULL);
+		return;
+	}
+	snprintf(vmclaim, sizeof(vmclaim), "vm:%s", vm);
+	if (claim(d, vmclaim)) {
+		result(client, false, "that VM is migrating, or being settled, now", NULL);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", d->journal_dir, vm);
+	if (access(path, F_OK) || svmigd_journal_read(path, &e, err, sizeof(err))) {
+		if (access(path, F_OK))
+			snprintf(err, sizeof(err), "vm %s has no unsettled migration", vm);
+		result(client, false, err, NULL);
+		unclaim(d, vmclaim);
+		return;
+	}
+	journal_mig(d, &e, &s, &m);
+	m.client = client;
+	client_who(client, who, sizeof(who));
+	if (resumed ? settle_resumed(&m, &done) : settle_not_committed(&m, &done)) {
+		snprintf(why, sizeof(why), "not settled: %s", m.err);
+		result(client, false, why, NULL);
+	} else {
+		snprintf(why, sizeof(why), "in doubt (phase %s), then settled by %s "
+			 "as %s: the source VM %s", svmigd_journal_phase_name(e.phase),
+			 who, outcome, done);
+		progress(&m, "recover", "vm %s: %s", vm, why);
+		audit_with(&m, "settled", "settle", "outcome", why);
+		journal_settled(&m);
+		result(client, true, NULL, NULL);
+	}
+	if (m.q)
+		qmp_close(m.q);
+	unclaim(d, vmclaim);
+}
+
+/* ------------------------------------------------------------ target recovery */
+
+/*
+ * A predecessor took this session's COMMIT and wrote "resumed" before its
+ * cont (target_handover), then died: the source never resumes its copy
+ * any more, so ours must run.  Once it does, the audit log says
+ * "resumed", as the RESUMED would have, and the entry goes.  If it cannot
+ * run, the entry goes too: a QUERY is answered "committed" (both copies
+ * paused, for an operator), never "resumed" for a VM that does not run.
+ */
+static int target_recover_one(void *arg, const struct svmigd_journal_entry *e)
+{
+	struct daemon *d = arg;
+	struct svmigd_session s;
+	struct mig m;
+	char vmclaim[SVMIGD_NAME_MAX + 8], why[300];
+
+	snprintf(vmclaim, sizeof(vmclaim), "vm:%s", e->vm);
+	if (e->phase != SVMIGD_JOURNAL_RESUMED || claim(d, vmclaim))
+		return 0;
+	journal_mig(d, e, &s, &m);
+	s.source = false;
+	if (qmp_connect(&m) || target_cont(&m)) {
+		logp_(LOG_CRIT, "recover: vm %s: its journal says resumed (COMMIT of %s "
+		      "taken) but it does not run: %s: CHECK IT BY HAND", e->vm,
+		      e->peer, m.err);
+		audit(&m, "failed", "restart", m.err);
+	} else {
+		snprintf(why, sizeof(why), "svmigd restarted between its journal's "
+			 "RESUMED and the RESUMED message: the VM runs here");
+		progress(&m, "recover", "vm %s: %s", e->vm, why);
+		audit_with(&m, "resumed", "restart", "outcome", why);
+	}
+	target_journal_drop(&m);
+	if (m.q)
+		qmp_close(m.q);
+	unclaim(d, vmclaim);
+	return 0;
+}
+
+/* What a predecessor left in the target's journal: runs before any peer. */
+static void target_recover(struct daemon *d)
+{
+	char err[512];
+
+	if (svmigd_journal_scan(d->target_journal_dir, target_recover_one,
+				journal_bad, d, err, sizeof(err)))
+		logp_(LOG_ERR, "%s", err);
+}
+
 static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 {
 	struct svmigd_request_verified v;
 	struct svmigd_session s;
 	struct svmigd_receipt r;
+	struct svmigd_counts sent;
 	struct mig m = { .d = d, .s = &s, .conn_fd = -1, .sv = -1, .sock = -1,
 			 .client = client };
 	char err[SVMIGD_SESSION_ERR_LEN], ctl[300], data[300];
@@ -2229,28 +2496,27 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		 * for the log and the audit.  Otherwise closing the control
 		 * connection tells the target to give up.
 		 */
-		if (readable(m.conn_fd, 2000)) {
+		if (readable(m.conn_fd, RECEIPT_AFTER_FAILURE_MS)) {
 			ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s,
-							  &r, err, sizeof(err));
-			if (ret == -EREMOTEIO)
-				snprintf(err, sizeof(err), "%s's receipt says failed",
-					 s.peer);
+							  NULL, &r, err, sizeof(err));
 			progress(&m, "receipt", "%s", err);
+			if (ret == -EREMOTEIO)	/* the operator sees why */
+				catf(m.err, sizeof(m.err), "; %s's receipt: %s",
+				     s.peer, r.reason);
 		}
 		result(client, false, m.err, NULL);
 		goto out;
 	}
 	progress(&m, "receipt", "waiting for %s's receipt", s.peer);
-	ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s, &r, err, sizeof(err));
+	sent = (struct svmigd_counts){ m.st.records, m.st.bytes };
+	ret = svmigd_session_receipt_recv(m.conn, &d->scfg, &s, &sent, &r, err,
+					  sizeof(err));
 	if (ret) {
 		/* no valid "ok" receipt: the source VM must run */
-		progress(&m, "receipt", "%s", ret == -EREMOTEIO ?
-			 "the target reports failure" : err);
+		progress(&m, "receipt", "%s", err);
 		audit(&m, "failed", "receipt", err);
 		source_resume(&m);
-		result(client, false, ret == -EREMOTEIO ?
-		       "the target could not verify or resume the VM" : err,
-		       ret == -EREMOTEIO ? &r : NULL);
+		result(client, false, err, ret == -EREMOTEIO ? &r : NULL);
 		goto out;
 	}
 	if (source_handover(&m, &r)) {
@@ -2324,6 +2590,8 @@ static void serve_client(struct daemon *d, int fd)
 	} else if (is(cmd, "migrate")) {
 		json_object_object_get_ex(obj, "request", &v);
 		serve_migrate(d, fd, v);
+	} else if (is(cmd, "settle")) {
+		serve_settle(d, fd, obj);
 	} else {
 		result(fd, false, "unknown command", NULL);
 	}
@@ -2462,6 +2730,7 @@ static int setup(struct daemon *d)
 	d->scfg.max_mem_mib = d->cfg.max_mem_mib;
 	d->scfg.max_vcpus = d->cfg.max_vcpus;
 	d->scfg.request_window = SVMIGD_SESSION_WINDOW;
+	d->scfg.target_journal = d->target_journal_dir;
 	/* check_request, check_arg, session_live: each connection's own */
 	nonces_load(d);
 	d->timeout_s = d->o->migrate_timeout_s > 0 ? d->o->migrate_timeout_s : 300;
@@ -2487,6 +2756,8 @@ static int setup(struct daemon *d)
 		snprintf(d->qmp_dir, sizeof(d->qmp_dir), "%s/qmp", d->cfg.state_dir);
 	snprintf(d->journal_dir, sizeof(d->journal_dir), "%s/journal",
 		 d->cfg.state_dir);
+	snprintf(d->target_journal_dir, sizeof(d->target_journal_dir),
+		 "%s/journal-target", d->cfg.state_dir);
 	if (mkdir(d->cfg.state_dir, 0700) && errno != EEXIST) {
 		logp_(LOG_ERR, "%s: %s", d->cfg.state_dir, svmigd_strerror(errno));
 		return -1;
@@ -2783,6 +3054,7 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	      "authenticated, %u from one address, %d s to authenticate) and %d "
 	      "svmigctl; %u s to finish on SIGTERM", d.max_conns, d.max_unauth,
 	      d.unauth_per_addr, d.preauth_ms / 1000, CLIENTS_MAX, d.stop_s);
+	target_recover(&d);
 	journal_review(&d, REVIEW_STARTUP);
 	if (start_thread(&data_t, false, data_thread, &d)) {
 		logp_(LOG_ERR, "cannot start the data listener's thread");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The source's journal of migrations in flight.  See journal.h.
+ * The journals of migrations in flight, the source's and the target's.
+ * See journal.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 static const char *const phase_names[] = {
 	[SVMIGD_JOURNAL_DATA] = "data",
 	[SVMIGD_JOURNAL_COMMIT] = "commit",
+	[SVMIGD_JOURNAL_RESUMED] = "resumed",
 };
 
 const char *svmigd_journal_phase_name(enum svmigd_journal_phase phase)
@@ -125,7 +127,7 @@ int svmigd_journal_write(const char *dir, const struct svmigd_journal_entry *e,
 	struct json_object *o;
 	int ret;
 
-	if (!svmigd_journal_vm_ok(e->vm) || (unsigned int)e->phase > SVMIGD_JOURNAL_COMMIT)
+	if (!svmigd_journal_vm_ok(e->vm) || (unsigned int)e->phase > SVMIGD_JOURNAL_RESUMED)
 		return svmigd_fail(err, errlen, -EINVAL,
 				  "journal: VM name '%s' or phase %d not journalled",
 				  e->vm, (int)e->phase);
@@ -214,6 +216,8 @@ static int entry_parse(struct json_object *o, struct svmigd_journal_entry *e)
 		e->phase = SVMIGD_JOURNAL_DATA;
 	else if (!strcmp(phase, "commit"))
 		e->phase = SVMIGD_JOURNAL_COMMIT;
+	else if (!strcmp(phase, "resumed"))
+		e->phase = SVMIGD_JOURNAL_RESUMED;
 	else
 		return -1;
 	if (!json_object_object_get_ex(o, "was_running", &v) ||

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * journal: the source's write-ahead record of its migrations in flight,
+ * journal: each side's write-ahead record of its migrations in flight,
  * so that an svmigd that died (SIGKILL, a crash, a reboot of the host's
  * control plane while QEMU lives on) leaves its successor enough to keep
  * exactly one copy of each VM running (Documentation/svmigd.rst,
@@ -20,7 +20,21 @@
  *                          the VM.  A successor must not resume the source
  *                          without the target's word (in doubt).
  * The entry is removed once the outcome is settled: the source quit after
- * the target's RESUMED, or resumed after a failure.
+ * the target's RESUMED, or resumed after a failure, on the target's signed
+ * OUTCOME, or on an operator's explicit svmigctl settle.  Nothing else
+ * settles a "commit" entry: not a QMP failure, not a source VM found
+ * running, not a timeout.
+ *
+ * The target keeps its own journal, in another directory, with one phase:
+ *   SVMIGD_JOURNAL_RESUMED the target took a valid COMMIT and is about to
+ *                          resume its copy: written (fsync) BEFORE the
+ *                          QMP cont, so that a target that dies between the
+ *                          two still answers a QUERY "resumed" (outcome.h)
+ *                          and its successor resumes the VM.  Removed once
+ *                          its RESUMED is in the audit log (or the resume
+ *                          failed for good: the answer is then "committed",
+ *                          both copies paused, for an operator).
+ * Its "peer" is the source, "was_running" false.
  *
  * VM names are as the daemon accepts them for QMP sockets ([A-Za-z0-9._-],
  * not starting with '.'); anything else is refused with -EINVAL.
@@ -42,6 +56,7 @@
 enum svmigd_journal_phase {
 	SVMIGD_JOURNAL_DATA,
 	SVMIGD_JOURNAL_COMMIT,
+	SVMIGD_JOURNAL_RESUMED,		/* the target's */
 };
 
 struct svmigd_journal_entry {
@@ -54,7 +69,7 @@ struct svmigd_journal_entry {
 	int64_t time;			/* when this phase was written */
 };
 
-/* "data" or "commit". */
+/* "data", "commit" or "resumed". */
 const char *svmigd_journal_phase_name(enum svmigd_journal_phase phase);
 
 /* True if @vm may name a journal entry (and a QMP socket). */

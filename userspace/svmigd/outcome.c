@@ -13,9 +13,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "journal.h"
 #include "msg.h"
 #include "outcome.h"
 #include "util.h"
@@ -124,10 +126,51 @@ int svmigd_outcome_lookup(const char *path, EVP_PKEY *key, const char *source,
 	return 0;
 }
 
+/* ---------------------------------------------------------- the target's journal */
+
+struct journal_match {
+	const char *source;
+	const uint8_t *session;
+	bool resumed;
+	char vm[SVMIGD_NAME_MAX + 1];
+};
+
+static int journal_match_one(void *arg, const struct svmigd_journal_entry *e)
+{
+	struct journal_match *j = arg;
+
+	if (e->phase == SVMIGD_JOURNAL_RESUMED && !strcmp(e->peer, j->source) &&
+	    !memcmp(e->session, j->session, SVMIGD_SESSION_ID_LEN)) {
+		j->resumed = true;
+		snprintf(j->vm, sizeof(j->vm), "%s", e->vm);
+	}
+	return 0;
+}
+
+/*
+ * True if the target's journal @dir holds @session with @source in phase
+ * "resumed": this host took its COMMIT and resumes (or resumed) its copy,
+ * even if it died before auditing its RESUMED.  @vm gets its name.
+ */
+static bool journal_says_resumed(const char *dir, const char *source,
+				 const uint8_t *session, char *vm)
+{
+	struct journal_match j = { .source = source, .session = session };
+	char err[256];
+
+	if (!dir || svmigd_journal_scan(dir, journal_match_one, NULL, &j, err,
+					sizeof(err)))
+		return false;
+	if (j.resumed)
+		memcpy(vm, j.vm, sizeof(j.vm));
+	return j.resumed;
+}
+
 /* ---------------------------------------------------------- the statement */
 
 /* The canonical statement, keys in outcome.h's order. */
 static struct json_object *statement_object(const uint8_t *session,
+					    const uint8_t *nonce,
 					    enum svmigd_outcome outcome,
 					    int64_t t)
 {
@@ -137,6 +180,7 @@ static struct json_object *statement_object(const uint8_t *session,
 		return NULL;
 	if (json_object_object_add(o, "step", json_object_new_string("outcome")) ||
 	    svmig_msg_add_hex(o, "session", session, SVMIGD_SESSION_ID_LEN) ||
+	    svmig_msg_add_hex(o, "nonce", nonce, SVMIGD_OUTCOME_NONCE_LEN) ||
 	    json_object_object_add(o, "outcome", json_object_new_string(
 		    svmigd_outcome_name(outcome))) ||
 	    json_object_object_add(o, "time", json_object_new_int64(t))) {
@@ -152,16 +196,18 @@ static const char *statement_text(struct json_object *o)
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-/* The statement's fields: exactly the four, well formed. */
+/* The statement's fields: exactly the five, well formed. */
 static int statement_parse(struct json_object *o, uint8_t *session,
-			   enum svmigd_outcome *outcome, int64_t *t)
+			   uint8_t *nonce, enum svmigd_outcome *outcome,
+			   int64_t *t)
 {
 	struct json_object *v;
 	const char *name;
 
 	if (!json_object_is_type(o, json_type_object) ||
-	    json_object_object_length(o) != 4 || !rec_is(o, "step", "outcome") ||
-	    svmig_msg_get_hex(o, "session", session, SVMIGD_SESSION_ID_LEN))
+	    json_object_object_length(o) != 5 || !rec_is(o, "step", "outcome") ||
+	    svmig_msg_get_hex(o, "session", session, SVMIGD_SESSION_ID_LEN) ||
+	    svmig_msg_get_hex(o, "nonce", nonce, SVMIGD_OUTCOME_NONCE_LEN))
 		return -EINVAL;
 	name = rec_str(o, "outcome");
 	if (!name || outcome_parse_name(name, outcome))
@@ -174,6 +220,26 @@ static int statement_parse(struct json_object *o, uint8_t *session,
 	if (errno || *t < 1 || *t >= OUTCOME_INT_MAX)
 		return -EINVAL;
 	return 0;
+}
+
+/* ---------------------------------------------------------- the keys */
+
+/*
+ * Which key signs this host's OUTCOME, and which verifies the peer's: the
+ * host's identity key today, the one behind its TLS certificate that also
+ * signs its receipts and audit records.  A TPM-held identity (issue 13,
+ * item 2) replaces these two functions and nothing else.
+ */
+static EVP_PKEY *outcome_signing_key(const struct svmigd_session_cfg *cfg)
+{
+	return cfg->host_key;
+}
+
+static EVP_PKEY *outcome_peer_key(struct svmig_tls_conn *conn)
+{
+	X509 *cert = svmig_tls_peer_cert(conn);
+
+	return cert ? X509_get0_pubkey(cert) : NULL;
 }
 
 /* ---------------------------------------------------------- both sides */
@@ -264,9 +330,11 @@ static int side_fail(struct side *s, bool refused, int ret, const char *fmt, ...
 /* ---------------------------------------------------------- the target */
 
 static int answer_msg(struct side *s, const uint8_t *session,
-		      enum svmigd_outcome outcome, struct json_object **out)
+		      const uint8_t *nonce, enum svmigd_outcome outcome,
+		      struct json_object **out)
 {
-	struct json_object *st = statement_object(session, outcome, time(NULL));
+	struct json_object *st = statement_object(session, nonce, outcome,
+						  time(NULL));
 	struct json_object *msg = NULL;
 	const char *text = st ? statement_text(st) : NULL;
 	uint8_t *sig = NULL;
@@ -274,7 +342,8 @@ static int answer_msg(struct side *s, const uint8_t *session,
 	int ret = text ? 0 : -ENOMEM;
 
 	if (!ret)
-		ret = svmigd_sign(s->cfg->host_key, text, strlen(text), &sig, &siglen);
+		ret = svmigd_sign(outcome_signing_key(s->cfg), text, strlen(text),
+				  &sig, &siglen);
 	if (!ret) {
 		msg = svmig_msg_new(SVMIG_MSG_OUTCOME);
 		if (!msg || json_object_object_add(msg, "statement", st))
@@ -298,7 +367,7 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 			  const struct svmigd_session_cfg *cfg,
 			  struct json_object *msg, char *err, size_t errlen)
 {
-	uint8_t session[SVMIGD_SESSION_ID_LEN];
+	uint8_t session[SVMIGD_SESSION_ID_LEN], nonce[SVMIGD_OUTCOME_NONCE_LEN];
 	enum svmigd_outcome outcome;
 	struct json_object *reply = NULL;
 	struct side s;
@@ -308,14 +377,18 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 	if (!conn || !cfg || !cfg->audit_log || !cfg->host_key || !msg)
 		return svmigd_fail(err, errlen, -EINVAL, "QUERY: bad argument");
 	side_init(&s, conn, cfg, "target", err, errlen);
-	if (json_object_object_length(msg) != 2 ||
-	    svmig_msg_get_hex(msg, "session", session, sizeof(session)))
+	if (json_object_object_length(msg) != 3 ||
+	    svmig_msg_get_hex(msg, "session", session, sizeof(session)) ||
+	    svmig_msg_get_hex(msg, "nonce", nonce, sizeof(nonce)))
 		return side_fail(&s, true, -EPROTO, "malformed QUERY message");
 	svmigd_hex_encode(s.session, session, sizeof(session));
 	ret = svmigd_outcome_lookup(cfg->audit_log, cfg->host_key, s.peer, session,
 				    &outcome, s.what, why, sizeof(why));
 	if (ret)
 		return side_fail(&s, false, ret, "our audit log: %s", why);
+	if (outcome != SVMIGD_OUTCOME_RESUMED &&
+	    journal_says_resumed(cfg->target_journal, s.peer, session, s.what))
+		outcome = SVMIGD_OUTCOME_RESUMED;
 	/*
 	 * "not-committed" is final only once no COMMIT can arrive any more:
 	 * while another thread still serves that session's connection, it
@@ -324,7 +397,7 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 	if (outcome == SVMIGD_OUTCOME_NOT_COMMITTED && cfg->session_live &&
 	    cfg->session_live(cfg->check_arg, session))
 		outcome = SVMIGD_OUTCOME_UNKNOWN;
-	ret = answer_msg(&s, session, outcome, &reply);
+	ret = answer_msg(&s, session, nonce, outcome, &reply);
 	if (ret)
 		return side_fail(&s, false, ret, "signing the OUTCOME: %s",
 				 svmigd_strerror(-ret));
@@ -342,13 +415,16 @@ int svmigd_outcome_answer(struct svmig_tls_conn *conn,
 
 /* ---------------------------------------------------------- the source */
 
-static int query_send(struct side *s, const uint8_t *session)
+static int query_send(struct side *s, const uint8_t *session,
+		      const uint8_t *nonce)
 {
 	struct json_object *msg = svmig_msg_new(SVMIG_MSG_QUERY);
 	int ret = msg ? 0 : -ENOMEM;
 
 	if (!ret)
 		ret = svmig_msg_add_hex(msg, "session", session, SVMIGD_SESSION_ID_LEN);
+	if (!ret)
+		ret = svmig_msg_add_hex(msg, "nonce", nonce, SVMIGD_OUTCOME_NONCE_LEN);
 	if (!ret)
 		ret = svmig_msg_send(s->conn, msg, svmigd_session_timeout(s->cfg));
 	json_object_put(msg);
@@ -372,14 +448,18 @@ static int peer_error(struct side *s, struct json_object *msg)
 			 reason ? clean : "no reason given");
 }
 
-/* The signature over the rebuilt statement, with the peer's certificate key. */
+/*
+ * The signature, by the peer's identity key over the rebuilt statement,
+ * then that it answers this QUERY: our session and our fresh nonce (an
+ * answer recorded earlier, to this QUERY's session or another, is stale).
+ */
 static int answer_check(struct side *s, struct json_object *msg,
-			const uint8_t *session, enum svmigd_outcome *out,
-			char *digest_hex)
+			const uint8_t *session, const uint8_t *nonce,
+			enum svmigd_outcome *out, char *digest_hex)
 {
 	uint8_t sig[SVMIGD_SIG_MAX], got[SVMIGD_SESSION_ID_LEN];
-	uint8_t digest[SVMIGD_SHA256_LEN];
-	X509 *cert = svmig_tls_peer_cert(s->conn);
+	uint8_t got_nonce[SVMIGD_OUTCOME_NONCE_LEN], digest[SVMIGD_SHA256_LEN];
+	EVP_PKEY *key = outcome_peer_key(s->conn);
 	struct json_object *st;
 	const char *text;
 	size_t siglen;
@@ -387,49 +467,51 @@ static int answer_check(struct side *s, struct json_object *msg,
 	int ret;
 
 	if (json_object_object_length(msg) != 3 ||
-	    statement_parse(json_object_object_get(msg, "statement"), got, out, &t) ||
+	    statement_parse(json_object_object_get(msg, "statement"), got,
+			    got_nonce, out, &t) ||
 	    svmig_msg_get_hex_range(msg, "signature", sig, 1, sizeof(sig), &siglen))
 		return side_fail(s, true, -EBADMSG, "OUTCOME refused: malformed");
-	st = statement_object(got, *out, t);
+	st = statement_object(got, got_nonce, *out, t);
 	text = st ? statement_text(st) : NULL;
 	ret = text ? svmigd_sha256(text, strlen(text), digest) : -ENOMEM;
 	if (!ret)
-		ret = cert ? svmigd_verify(X509_get0_pubkey(cert), text, strlen(text),
-					   sig, siglen) : -EBADMSG;
+		ret = key ? svmigd_verify(key, text, strlen(text), sig, siglen) :
+			    -EBADMSG;
 	json_object_put(st);
 	ERR_clear_error();
 	if (ret == -ENOMEM)
 		return side_fail(s, false, ret, "out of memory");
 	if (ret)
 		return side_fail(s, true, -EBADMSG, "OUTCOME refused: its signature "
-				 "does not verify with %s's certificate", s->peer);
+				 "does not verify with %s's identity key", s->peer);
 	if (CRYPTO_memcmp(got, session, sizeof(got)))
 		return side_fail(s, true, -EBADMSG,
 				 "OUTCOME refused: it is for another session");
+	if (CRYPTO_memcmp(got_nonce, nonce, sizeof(got_nonce)))
+		return side_fail(s, true, -EBADMSG, "OUTCOME refused: it does "
+				 "not answer this QUERY (stale or replayed nonce)");
 	svmigd_hex_encode(digest_hex, digest, sizeof(digest));
 	return 0;
 }
 
-int svmigd_outcome_ask(struct svmig_tls_conn *conn,
-		       const struct svmigd_session_cfg *cfg,
-		       const uint8_t session[SVMIGD_SESSION_ID_LEN],
-		       const char *who, const char *what,
-		       enum svmigd_outcome *out, char *err, size_t errlen)
+/* svmigd_outcome_ask() with the QUERY's nonce given (tests, fuzzing). */
+static int outcome_ask_nonce(struct svmig_tls_conn *conn,
+			     const struct svmigd_session_cfg *cfg,
+			     const uint8_t *session, const uint8_t *nonce,
+			     const char *who, const char *what,
+			     enum svmigd_outcome *out, char *err, size_t errlen)
 {
 	char digest[2 * SVMIGD_SHA256_LEN + 1];
 	struct json_object *msg = NULL;
 	struct side s;
 	int ret;
 
-	if (!conn || !cfg || !cfg->audit_log || !cfg->host_key || !session ||
-	    !who || !what || !out)
-		return svmigd_fail(err, errlen, -EINVAL, "QUERY: bad argument");
 	*out = SVMIGD_OUTCOME_UNKNOWN;
 	side_init(&s, conn, cfg, "source", err, errlen);
 	snprintf(s.who, sizeof(s.who), "%s", who);
 	snprintf(s.what, sizeof(s.what), "%s", what);
 	svmigd_hex_encode(s.session, session, SVMIGD_SESSION_ID_LEN);
-	ret = query_send(&s, session);
+	ret = query_send(&s, session, nonce);
 	if (ret)
 		return ret;
 	ret = svmig_msg_recv(conn, svmigd_session_timeout(cfg), &msg);
@@ -441,11 +523,31 @@ int svmigd_outcome_ask(struct svmig_tls_conn *conn,
 	else if (strcmp(svmig_msg_type(msg), SVMIG_MSG_OUTCOME))
 		ret = side_fail(&s, true, -EPROTO, "expected an OUTCOME message");
 	else
-		ret = answer_check(&s, msg, session, out, digest);
+		ret = answer_check(&s, msg, session, nonce, out, digest);
 	json_object_put(msg);
 	if (ret) {
 		*out = SVMIGD_OUTCOME_UNKNOWN;
 		return ret;
 	}
 	return side_audit(&s, "outcome", "outcome", svmigd_outcome_name(*out), digest);
+}
+
+int svmigd_outcome_ask(struct svmig_tls_conn *conn,
+		       const struct svmigd_session_cfg *cfg,
+		       const uint8_t session[SVMIGD_SESSION_ID_LEN],
+		       const char *who, const char *what,
+		       enum svmigd_outcome *out, char *err, size_t errlen)
+{
+	uint8_t nonce[SVMIGD_OUTCOME_NONCE_LEN];
+
+	if (!conn || !cfg || !cfg->audit_log || !cfg->host_key || !session ||
+	    !who || !what || !out)
+		return svmigd_fail(err, errlen, -EINVAL, "QUERY: bad argument");
+	*out = SVMIGD_OUTCOME_UNKNOWN;
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+		ERR_clear_error();
+		return svmigd_fail(err, errlen, -EIO, "QUERY: no random nonce");
+	}
+	return outcome_ask_nonce(conn, cfg, session, nonce, who, what, out,
+				 err, errlen);
 }

@@ -5,23 +5,34 @@
  * or the source's svmigd died and its journal says "commit"), over a new
  * control connection (TLS 1.3, mutual X.509, as a migration's):
  *
- *   S -> T  QUERY   {session: <32 hex>}
- *   T -> S  OUTCOME {statement: {step: "outcome", session, outcome, time},
- *                    signature}
+ *   S -> T  QUERY   {session: <32 hex>, nonce: Nq <64 hex>}
+ *   T -> S  OUTCOME {statement: {step: "outcome", session, nonce, outcome,
+ *                    time}, signature}
  *
- * or ERROR {step: "QUERY", reason}.  The statement is json-c's plain form
- * of an object with the keys in that order, signed with svmigd_sign() by
- * the target's host key (the signature in hex next to it) and checked
- * with the public key of the target's TLS certificate.
+ * or ERROR {step: "QUERY", reason}.  Nq is 32 fresh random bytes of the
+ * source's, new for every QUERY.  The statement is json-c's plain form of
+ * an object with the keys in that order, signed with svmigd_sign() by the
+ * target's identity key (the signature in hex next to it; today the host
+ * key behind its TLS certificate, the one that signs its receipts: the key
+ * source is two functions of outcome.c, for the TPM-held key to replace).
+ * The source verifies the signature with the target's identity key, then
+ * that the statement names its session and carries its Nq: a forged
+ * answer, or a genuine one recorded earlier and replayed (to this QUERY
+ * or to another about the same session), is refused (-EBADMSG) and the
+ * source's VM stays as it is.
  *
  * The target answers from its own audit log, verified with its own key
- * first (a broken log answers nothing), about the session it had AS THE
+ * first (a broken log answers nothing), and its journal (journal.h,
+ * svmigd_session_cfg.target_journal), about the session it had AS THE
  * TARGET with the asking host (the TLS peer's CN) as the source:
  *
- *   "resumed"        it audited its RESUMED: its copy was resumed
- *   "committed"      it took the COMMIT but has no RESUMED: its copy did
- *                    not run (its cont failed, or it died before): both
- *                    copies are paused, an operator decides
+ *   "resumed"        it audited its RESUMED, or its journal holds the
+ *                    session in phase "resumed" (written before its QMP
+ *                    cont: it resumed its copy or, having died first,
+ *                    its successor does): its copy runs
+ *   "committed"      it took the COMMIT, has no RESUMED and no such
+ *                    journal entry: its copy did not run (its cont failed
+ *                    for good): both copies are paused, an operator decides
  *   "not-committed"  the session was established and no COMMIT was taken:
  *                    its copy never ran and never will
  *   "unknown"        it has no such session with that host, or the
@@ -51,6 +62,8 @@
 
 #include "session.h"
 #include "tls.h"
+
+#define SVMIGD_OUTCOME_NONCE_LEN	32	/* bytes of the QUERY's Nq */
 
 enum svmigd_outcome {
 	SVMIGD_OUTCOME_UNKNOWN,

@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "msg.h"
 #include "outcome.h"
+#include "verdict.h"
 #include "session.h"
 
 #define SESS_JSON_DEPTH		16
@@ -1593,6 +1594,8 @@ static struct json_object *receipt_object(const struct svmigd_receipt *r)
 	if (!ret)
 		ret = sess_add_u64(o, "bytes", r->bytes);
 	if (!ret)
+		ret = sess_add_str(o, "reason", r->reason);
+	if (!ret)
 		ret = svmig_msg_add_hex(o, "transcript", r->transcript,
 					sizeof(r->transcript));
 	if (!ret)
@@ -1638,6 +1641,8 @@ static int receipt_audit(struct sess *s, const struct svmigd_receipt *r)
 		ret = sess_add_u64(d, "records", r->records);
 	if (!ret)
 		ret = sess_add_u64(d, "bytes", r->bytes);
+	if (!ret && !r->ok)
+		ret = sess_add_str(d, "reason", r->reason);
 	if (!ret)
 		ret = svmig_msg_add_hex(d, "receipt", r->sha256,
 					sizeof(r->sha256));
@@ -1683,6 +1688,7 @@ int svmigd_session_receipt_send(struct svmig_tls_conn *conn,
 				const struct svmigd_session_cfg *cfg,
 				const struct svmigd_session *ses, bool ok,
 				uint64_t records, uint64_t bytes,
+				const char *reason,
 				uint8_t sha256[SVMIGD_SHA256_LEN],
 				char *err, size_t errlen)
 {
@@ -1695,10 +1701,13 @@ int svmigd_session_receipt_send(struct svmig_tls_conn *conn,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!conn || !sess_cfg_ok(cfg, false) || !ses || ses->source ||
-	    records >= SESS_INT_MAX || bytes >= SESS_INT_MAX) {
+	    records >= SESS_INT_MAX || bytes >= SESS_INT_MAX ||
+	    (ok ? reason && reason[0] : !reason || !svmigd_reason_ok(reason))) {
 		sess_msg(err, errlen, "receipt: bad argument");
 		return -EINVAL;
 	}
+	if (!ok)
+		snprintf(r.reason, sizeof(r.reason), "%s", reason);
 	receipt_begin(&s, conn, cfg, ses, err, errlen);
 	memcpy(r.session, ses->id, sizeof(r.session));
 	memcpy(r.transcript, ses->transcript, sizeof(r.transcript));
@@ -1733,10 +1742,13 @@ static int receipt_int(struct json_object *o, const char *key, int64_t min,
 static int receipt_parse(struct json_object *o, struct svmigd_receipt *r)
 {
 	struct json_object *v = json_object_object_get(o, "verdict");
+	struct json_object *why = json_object_object_get(o, "reason");
 	uint64_t t = 0;
 
 	if (!json_object_is_type(o, json_type_object) ||
-	    json_object_object_length(o) != 6 ||
+	    json_object_object_length(o) != 7 ||
+	    !json_object_is_type(why, json_type_string) ||
+	    (size_t)json_object_get_string_len(why) >= sizeof(r->reason) ||
 	    svmig_msg_get_hex(o, "session", r->session, sizeof(r->session)) ||
 	    svmig_msg_get_hex(o, "transcript", r->transcript,
 			      sizeof(r->transcript)) ||
@@ -1749,6 +1761,12 @@ static int receipt_parse(struct json_object *o, struct svmigd_receipt *r)
 	if (!strcmp(json_object_get_string(v), "ok"))
 		r->ok = true;
 	else if (strcmp(json_object_get_string(v), "failed"))
+		return -EINVAL;
+	/* "" with "ok"; with "failed", words an operator can read */
+	memcpy(r->reason, json_object_get_string(why),
+	       (size_t)json_object_get_string_len(why) + 1);
+	if (strlen(r->reason) != (size_t)json_object_get_string_len(why) ||
+	    (r->ok ? r->reason[0] != '\0' : !svmigd_reason_ok(r->reason)))
 		return -EINVAL;
 	return 0;
 }
@@ -1778,7 +1796,29 @@ static int receipt_signature(struct sess *s, struct svmigd_receipt *r,
 	return 0;
 }
 
+/*
+ * An "ok" receipt must count exactly what the source sent: every record
+ * of the stream (HELLO, data, END) and its wire bytes, as both kernels
+ * count them.  Anything else is a target that did not receive this
+ * stream, or one that lies about it: no COMMIT on it.
+ */
+static int receipt_counts(struct sess *s, const struct svmigd_receipt *r,
+			  const struct svmigd_counts *sent)
+{
+	if (!r->ok || !sent ||
+	    (r->records == sent->records && r->bytes == sent->bytes))
+		return 0;
+	return sess_fail(s, SK_REFUSE, -EBADMSG,
+			 "receipt refused: it counts %llu records and %llu bytes, "
+			 "but %llu records and %llu bytes were sent",
+			 (unsigned long long)r->records,
+			 (unsigned long long)r->bytes,
+			 (unsigned long long)sent->records,
+			 (unsigned long long)sent->bytes);
+}
+
 static int receipt_check(struct sess *s, struct json_object *msg,
+			 const struct svmigd_counts *sent,
 			 struct svmigd_receipt *r)
 {
 	static const char *const keys[] = { "receipt", "signature" };
@@ -1807,12 +1847,13 @@ static int receipt_check(struct sess *s, struct json_object *msg,
 	if (memcmp(r->transcript, s->ses->transcript, sizeof(r->transcript)))
 		return sess_fail(s, SK_REFUSE, -EBADMSG,
 				 "receipt refused: its transcript is not this session's");
-	return 0;
+	return receipt_counts(s, r, sent);
 }
 
 int svmigd_session_receipt_recv(struct svmig_tls_conn *conn,
 				const struct svmigd_session_cfg *cfg,
 				const struct svmigd_session *ses,
+				const struct svmigd_counts *sent,
 				struct svmigd_receipt *r,
 				char *err, size_t errlen)
 {
@@ -1836,13 +1877,13 @@ int svmigd_session_receipt_recv(struct svmig_tls_conn *conn,
 	ret = sess_recv(&s, SVMIG_MSG_RECEIPT, &msg);
 	if (ret)
 		return ret;
-	ret = receipt_check(&s, msg, r);
+	ret = receipt_check(&s, msg, sent, r);
 	json_object_put(msg);
 	if (!ret)
 		ret = receipt_audit(&s, r);
 	if (!ret && !r->ok) {
-		sess_msg(err, errlen, "RECEIPT: %s reports that the migration failed",
-			 ses->peer);
+		sess_msg(err, errlen, "RECEIPT: %s reports that the migration "
+			 "failed: %s", ses->peer, r->reason);
 		ret = -EREMOTEIO;
 	}
 	if (ret && ret != -EREMOTEIO)

@@ -20,7 +20,7 @@
  *   T -> S  CONFIRM {mac: HMAC-SHA-256(Kc, "target" || H)}
  *   S -> T  CONFIRM {mac: HMAC-SHA-256(Kc, "source" || H)}
  *   ...DATA...
- *   T -> S  RECEIPT {receipt: {session, verdict, records, bytes,
+ *   T -> S  RECEIPT {receipt: {session, verdict, records, bytes, reason,
  *                    transcript, time}, signature}
  *   S -> T  COMMIT  {statement: {step: "commit", session, receipt, time},
  *                    signature}                     (after an "ok" receipt)
@@ -63,13 +63,18 @@
  * in this order (the verifier rebuilds it from the fields it parsed):
  *
  *   {"session":"<32 hex>","verdict":"ok"|"failed","records":N,"bytes":N,
- *    "transcript":"<64 hex: H>","time":T}
+ *    "reason":"<words>","transcript":"<64 hex: H>","time":T}
  *
  * signed with svmigd_sign() by the target's host key; the signature, in
  * hex, travels next to it.  The source verifies it with the public key of
- * the target's TLS certificate, and that session and transcript are its own.
- * An "ok" receipt means: the END verified and the target holds the VM,
- * paused.  The handover statements are built and signed the same way,
+ * the target's TLS certificate, that session and transcript are its own,
+ * and, for an "ok" receipt, that records and bytes are what it sent (its
+ * kernel's counts of the stream: HELLO, data and END records and their
+ * wire bytes; the target's kernel counts the same).  An "ok" receipt
+ * means: the END verified and the target holds the VM, paused; its
+ * reason is "".  A "failed" one says why in its reason (verdict.h: 1 ..
+ * 200 printable ASCII bytes, "authentication failure after 43 records"),
+ * which the source audits and shows its operator.  The handover statements are built and signed the same way,
  *
  *   {"step":"commit"|"resumed","session":"<32 hex>",
  *    "receipt":"<64 hex: SHA-256 of the receipt's canonical form>","time":T}
@@ -123,6 +128,7 @@
 #include "request.h"
 #include "tls.h"
 #include "tpm.h"
+#include "verdict.h"
 
 #define SVMIGD_SECRET_LEN		32
 #define SVMIGD_SESSION_ID_LEN		16
@@ -163,6 +169,12 @@ struct svmigd_session_cfg {
 	 * never "not-committed" (outcome.h).
 	 */
 	bool (*session_live)(void *arg, const uint8_t *id);
+	/*
+	 * Target, optional: its journal directory (journal.h).  A QUERY about
+	 * a session whose entry there is in phase "resumed" is answered
+	 * "resumed" even before the audit log says so (outcome.h).
+	 */
+	const char *target_journal;
 };
 
 /* @cfg's per-message timeout in ms (0: the default), -1 for none. */
@@ -190,6 +202,7 @@ struct svmigd_receipt {
 	uint8_t session[SVMIGD_SESSION_ID_LEN];
 	bool ok;				/* verdict "ok" */
 	uint64_t records, bytes;		/* what the target received */
+	char reason[SVMIGD_REASON_MAX + 1];	/* why "failed"; "" if ok */
 	uint8_t transcript[SVMIGD_SHA256_LEN];
 	int64_t time;
 	uint8_t sha256[SVMIGD_SHA256_LEN];	/* of its canonical form */
@@ -276,26 +289,37 @@ int svmigd_session_attest_peer(struct svmig_tls_conn *conn,
 /*
  * Target: signs and sends the receipt of session @s, "ok" when @ok
  * (SVMIG_IOC_RECV and SVMIG_IOC_VERIFY succeeded), with what the data
- * channel counted; audited.  @sha256 (if not NULL): the receipt's digest,
- * which the COMMIT and RESUMED name.
+ * channel counted; audited.  @reason: NULL or "" when @ok, else why it
+ * failed (svmigd_reason_ok(); -EINVAL otherwise).  @sha256 (if not NULL):
+ * the receipt's digest, which the COMMIT and RESUMED name.
  */
 int svmigd_session_receipt_send(struct svmig_tls_conn *conn,
 				const struct svmigd_session_cfg *cfg,
 				const struct svmigd_session *s, bool ok,
 				uint64_t records, uint64_t bytes,
+				const char *reason,
 				uint8_t sha256[SVMIGD_SHA256_LEN],
 				char *err, size_t errlen);
 
+/* What the source's data channel sent: its kernel's counts (svmig_stats). */
+struct svmigd_counts {
+	uint64_t records, bytes;
+};
+
 /*
  * Source: receives and verifies the receipt of session @s (signature by
- * the key of the peer's TLS certificate, session id, transcript); audited.
- * 0 only for a valid receipt with verdict "ok"; -EREMOTEIO for a valid
- * one with "failed" (@r filled in both cases); a refused receipt is
- * answered with an ERROR.
+ * the key of the peer's TLS certificate, session id, transcript, and for
+ * "ok" the counts against @sent); audited.  0 only for a valid receipt
+ * with verdict "ok"; -EREMOTEIO for a valid one with "failed" (@r filled
+ * in both cases, @err quoting its reason); a refused receipt (-EBADMSG,
+ * a count that differs from @sent among them) is answered with an ERROR.
+ * @sent may be NULL only where no COMMIT can follow (the source's own
+ * DATA step failed and the receipt is read for the log).
  */
 int svmigd_session_receipt_recv(struct svmig_tls_conn *conn,
 				const struct svmigd_session_cfg *cfg,
 				const struct svmigd_session *s,
+				const struct svmigd_counts *sent,
 				struct svmigd_receipt *r,
 				char *err, size_t errlen);
 

@@ -6,6 +6,8 @@
  *   svmigctl migrate --request FILE [--socket PATH | --config FILE] [--json]
  *   svmigctl status [--socket PATH | --config FILE] [--json]
  *   svmigctl attest PEER [--socket PATH | --config FILE] [--json]
+ *   svmigctl settle --vm V --outcome resumed|not-committed
+ *                   [--socket PATH | --config FILE] [--json]
  *   svmigctl request --vm V --source A --target B --mem MIB --vcpus N
  *                    --cert C --key K --out FILE [--json]
  *   svmigctl audit verify --log F --cert C [--json]
@@ -54,9 +56,10 @@ enum {
 	C_MIGRATE = 1 << 0, C_STATUS = 1 << 1, C_ATTEST = 1 << 2,
 	C_REQUEST = 1 << 3, C_AUDIT = 1 << 4, C_POLICY = 1 << 5,
 	C_TPM_AK = 1 << 6, C_TPM_BIND = 1 << 7, C_TPM_AUTH = 1 << 8,
-	C_DAEMON = C_MIGRATE | C_STATUS | C_ATTEST,
+	C_SETTLE = 1 << 9,
+	C_DAEMON = C_MIGRATE | C_STATUS | C_ATTEST | C_SETTLE,
 	C_NVTPM = C_TPM_BIND | C_TPM_AUTH,
-	C_ALL = (1 << 9) - 1,
+	C_ALL = (1 << 10) - 1,
 };
 
 struct cmd {
@@ -77,6 +80,9 @@ static const struct cmd cmds[] = {
 	{ "attest", C_ATTEST, cmd_attest,
 	  "PEER [--socket PATH | --config FILE] [--json]",
 	  "have svmigd check PEER's certificate and TPM quote against the policy" },
+	{ "settle", C_SETTLE, cmd_settle,
+	  "--vm V --outcome resumed|not-committed [--socket PATH | --config FILE] [--json]",
+	  "settle a migration in doubt by hand, once you know the target's copy runs or never will" },
 	{ "request", C_REQUEST, cmd_request,
 	  "--vm V --source A --target B --mem MIB --vcpus N --cert C --key K --out FILE [--json]",
 	  "write a migration request signed with the operator's key" },
@@ -112,8 +118,12 @@ static const struct optdef opts[] = {
 	  "svmigd.conf naming that state_dir (default /etc/svmigd/svmigd.conf)" },
 	{ { "request", required_argument, NULL, 'r' }, C_MIGRATE, "FILE",
 	  "the signed request (svmigctl request --out)" },
-	{ { "vm", required_argument, NULL, 'v' }, C_REQUEST | C_POLICY, "V",
+	{ { "vm", required_argument, NULL, 'v' }, C_REQUEST | C_POLICY | C_SETTLE, "V",
 	  "the VM's name" },
+	{ { "outcome", required_argument, NULL, 'u' }, C_SETTLE, "O",
+	  "how the migration in doubt ended: \"resumed\" (the target runs the VM: "
+	  "the source QEMU quits) or \"not-committed\" (it never will: the source "
+	  "VM is put back as it was)" },
 	{ { "source", required_argument, NULL, 's' }, C_REQUEST | C_POLICY, "A",
 	  "the source host's name" },
 	{ { "target", required_argument, NULL, 't' }, C_REQUEST | C_POLICY, "B",
@@ -226,6 +236,7 @@ static int set_opt(struct args *a, int c, const char *arg)
 	case 'C': a->config = arg; break;
 	case 'r': a->request = arg; break;
 	case 'v': a->vm = arg; break;
+	case 'u': a->outcome = arg; break;
 	case 's': a->source = arg; break;
 	case 't': a->target = arg; break;
 	case 'm':
