@@ -33,6 +33,7 @@
 
 #include "libsvmig.h"
 #include "tap.h"
+#include "tcp_pair.h"
 
 #define PG		4096
 #define KSM_PAGES	64
@@ -210,26 +211,6 @@ static uint32_t stat_verdict(int fd, int32_t *error)
 	if (error)
 		*error = st.error;
 	return st.verdict;
-}
-
-/* A connected TCP pair on loopback: *a the connecting end, *b the accepted one. */
-static void tcp_pair(int *a, int *b)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sin, &len))
-		tap_bail("listen: %s", strerror(errno));
-	*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*a < 0 || connect(*a, (struct sockaddr *)&sin, sizeof(sin)))
-		tap_bail("connect: %s", strerror(errno));
-	*b = accept(l, NULL, NULL);
-	if (*b < 0)
-		tap_bail("accept: %s", strerror(errno));
-	close(l);
 }
 
 /* 3 checks: the peer resets the connection: FAILED with ECONNRESET. */

@@ -30,6 +30,7 @@
 
 #include "libsvmig.h"
 #include "tap.h"
+#include "tcp_pair.h"
 
 #define PG		4096
 #define PAGES		512		/* 2 MiB: 34 transmit buffers' worth */
@@ -72,25 +73,6 @@ static struct svmig_stats stats_of(int fd)
 	if (svmig_get_stats(fd, &st))
 		tap_bail("GET_STATS: %s", strerror(errno));
 	return st;
-}
-
-static void tcp_pair(int *a, int *b)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&sin, &len))
-		tap_bail("listen: %s", strerror(errno));
-	*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*a < 0 || connect(*a, (struct sockaddr *)&sin, sizeof(sin)))
-		tap_bail("connect: %s", strerror(errno));
-	*b = accept(l, NULL, NULL);
-	if (*b < 0)
-		tap_bail("accept: %s", strerror(errno));
-	close(l);
 }
 
 static void sock_pair(bool tcp, int sv[2])
