@@ -29,7 +29,7 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer, *nv_index, *owner_auth_file;
+		   *peer, *nv_index, *owner_auth_file, *libvirt, *to;
 	unsigned long long mem;
 	unsigned long vcpus;
 	bool json;
@@ -47,6 +47,9 @@ bool jbool(struct json_object *o, const char *key);
 void add_str(struct json_object *o, const char *key, const char *val);
 void add_int(struct json_object *o, const char *key, long long v);
 void print_json(struct json_object *o);
+
+/* ctl_libvirt.c: --libvirt DOMAIN --to HOST name the request's VM and target */
+int ctl_libvirt_check(const struct args *a, struct json_object *signed_req);
 
 /* ctl_errors.c */
 int need(const char *v, const char *name);

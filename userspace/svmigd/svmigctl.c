@@ -4,6 +4,7 @@
  * Documentation/man/svmigctl.8).
  *
  *   svmigctl migrate --request FILE [--socket PATH | --config FILE] [--json]
+ *                    [--libvirt DOMAIN --to HOST]
  *   svmigctl status [--socket PATH | --config FILE] [--json]
  *   svmigctl attest PEER [--socket PATH | --config FILE] [--json]
  *   svmigctl request --vm V --source A --target B --mem MIB --vcpus N
@@ -69,7 +70,7 @@ struct cmd {
 
 static const struct cmd cmds[] = {
 	{ "migrate", C_MIGRATE, cmd_migrate,
-	  "--request FILE [--socket PATH | --config FILE] [--json]",
+	  "--request FILE [--libvirt DOMAIN --to HOST] [--socket PATH | --config FILE] [--json]",
 	  "have svmigd migrate the VM of a signed request; progress, then a summary" },
 	{ "status", C_STATUS, cmd_status,
 	  "[--socket PATH | --config FILE] [--json]",
@@ -112,6 +113,10 @@ static const struct optdef opts[] = {
 	  "svmigd.conf naming that state_dir (default /etc/svmigd/svmigd.conf)" },
 	{ { "request", required_argument, NULL, 'r' }, C_MIGRATE, "FILE",
 	  "the signed request (svmigctl request --out)" },
+	{ { "libvirt", required_argument, NULL, 'L' }, C_MIGRATE, "DOMAIN",
+	  "libvirt migrates DOMAIN (the request's VM) through svmig's relay" },
+	{ { "to", required_argument, NULL, 'x' }, C_MIGRATE, "HOST",
+	  "with --libvirt: the target host (the request's target)" },
 	{ { "vm", required_argument, NULL, 'v' }, C_REQUEST | C_POLICY, "V",
 	  "the VM's name" },
 	{ { "source", required_argument, NULL, 's' }, C_REQUEST | C_POLICY, "A",
@@ -225,6 +230,8 @@ static int set_opt(struct args *a, int c, const char *arg)
 	case 'S': a->socket = arg; break;
 	case 'C': a->config = arg; break;
 	case 'r': a->request = arg; break;
+	case 'L': a->libvirt = arg; break;
+	case 'x': a->to = arg; break;
 	case 'v': a->vm = arg; break;
 	case 's': a->source = arg; break;
 	case 't': a->target = arg; break;
