@@ -18,13 +18,16 @@
  *   svmig-relay --listen PORT --connect HOST:PORT [--attack A --at N]
  *               [--capture FILE] [--splice-from FILE] [--ready FILE]
  *
- * It serves one connection and exits 0 when either side closed.
+ * It serves one connection and exits 0 when either side closed.  Bytes
+ * the destination sends back (the reverse channel of svmigd's libvirt
+ * relay: QEMU's return path) are passed back untouched by a thread.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -237,8 +240,23 @@ static void parse_args(int argc, char **argv, struct relay *rl, int *port,
 	}
 }
 
+/* The reverse direction, untouched: out -> in until either side ends. */
+static void *reverse(void *arg)
+{
+	const struct relay *rl = arg;
+	uint8_t buf[65536];
+	ssize_t n;
+
+	while ((n = read(rl->out, buf, sizeof(buf))) > 0)
+		if (!write_full(rl->in, buf, (size_t)n))
+			break;
+	shutdown(rl->in, SHUT_WR);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	pthread_t rev;
 	static struct record r;
 	struct relay rl = { .attack = NONE };
 	const char *dest = NULL, *ready = NULL;
@@ -260,6 +278,9 @@ int main(int argc, char **argv)
 		die("accept");
 	close(lfd);
 	rl.out = connect_to(dest);
+	if (pthread_create(&rev, NULL, reverse, &rl))
+		die("pthread_create");
+	pthread_detach(rev);
 	while (read_record(rl.in, NULL, &r)) {
 		if (rl.capture && (fwrite(r.buf, 1, r.len, rl.capture) != r.len ||
 				   fflush(rl.capture)))
