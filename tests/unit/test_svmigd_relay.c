@@ -7,7 +7,8 @@
  * before it reaches QEMU as it comes, a SHUT reporting failure is not
  * held, and a stream or return path that ends early, a return-path
  * message QEMU would never send, or the watched control connection fail
- * the relay.
+ * the relay; a multifd channel seals everything QEMU wrote before its
+ * stop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -264,6 +265,29 @@ static void test_target_refused(void **state)
 	rig_free(&g);
 }
 
+/* A multifd channel: all QEMU wrote is sealed once the gate says stop. */
+static void test_forward_stop(void **state)
+{
+	uint8_t *s = stream(), *got = malloc(STREAM_LEN + 1);
+	int stop[2];
+	struct rig g;
+
+	(void)state;
+	assert_non_null(got);
+	rig_init(&g);
+	assert_int_equal(pipe(stop), 0);
+	put(g.qemu[1], s, STREAM_LEN);
+	put(stop[1], "x", 1);
+	assert_int_equal(svmigd_relay_forward_run(&g.r, stop[0], g.err, sizeof(g.err)), 0);
+	assert_int_equal(take(g.out[1], got, STREAM_LEN + 1), STREAM_LEN);
+	assert_memory_equal(got, s, STREAM_LEN);
+	close(stop[0]);
+	close(stop[1]);
+	rig_free(&g);
+	free(s);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_source_watch),
 		cmocka_unit_test(test_target),
 		cmocka_unit_test(test_target_refused),
+		cmocka_unit_test(test_forward_stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@ struct args {
 		   *peer, *nv_index, *owner_auth_file, *libvirt, *to;
 	unsigned long long mem;
 	unsigned long vcpus;
+	unsigned int channels;		/* migrate --libvirt: multifd, 0: none */
 	bool json;
 };
 

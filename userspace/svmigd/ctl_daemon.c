@@ -237,6 +237,8 @@ int cmd_migrate(const struct args *a)
 	json_object_object_add(req, "request", json_object_get(signed_req));
 	if (a->libvirt)
 		json_object_object_add(req, "libvirt", json_object_new_boolean(1));
+	if (a->channels)
+		json_object_object_add(req, "channels", json_object_new_int(a->channels));
 	p.t0 = now_ms();
 	rc = ctl_request(a, req, &p, &res);
 	json_object_put(req);

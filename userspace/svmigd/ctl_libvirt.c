@@ -16,8 +16,8 @@ int ctl_libvirt_check(const struct args *a, struct json_object *signed_req)
 	const char *vm, *target;
 
 	if (!a->libvirt) {
-		if (a->to)
-			return setup_fail(a, "--to goes with --libvirt");
+		if (a->to || a->channels)
+			return setup_fail(a, "--to and --channels go with --libvirt");
 		return 0;
 	}
 	if (need(a->to, "--to"))

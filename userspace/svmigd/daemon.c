@@ -40,6 +40,7 @@
 #include "daemon.h"
 #include "journal.h"
 #include "libvirt.h"
+#include "relay.h"
 #include "outcome.h"
 #include "policy.h"
 #include "request.h"
@@ -1227,7 +1228,10 @@ static int target_accept_data(struct mig *m, const struct sockaddr_storage *peer
 				break;
 		if (i < d->n_pending) {
 			m->sock = d->pending[i].fd;
-			d->pending[i] = d->pending[--d->n_pending];
+			/* in order: a libvirt migration's multifd channels count on it */
+			memmove(&d->pending[i], &d->pending[i + 1],
+				(d->n_pending - i - 1) * sizeof(d->pending[0]));
+			d->n_pending--;
 			pthread_mutex_unlock(&d->lock);
 			/* blocking, as the kernel's socket use expects */
 			fcntl(m->sock, F_SETFL, fcntl(m->sock, F_GETFL) & ~O_NONBLOCK);
@@ -1416,6 +1420,56 @@ static bool lv_target(struct mig *m)
 	return access(path, F_OK) != 0;
 }
 
+/* What a libvirt migration's multifd channels need of the daemon. */
+struct lv_data {
+	struct mig *m;
+	const char *addr;			/* source: the target's data address */
+	const struct sockaddr_storage *peer;	/* target: the peer's address */
+	long long since;			/* target: its TLS handshake ended */
+};
+
+/* Source: one more data connection to the target. */
+static int lv_connect_data(void *arg)
+{
+	struct lv_data *ld = arg;
+	int one = 1, fd = tcp_connect(ld->addr, IO_TIMEOUT_MS);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_sock_timeout(fd, SO_SNDTIMEO, 60);
+	set_sock_timeout(fd, SO_RCVTIMEO, 60);
+	return fd;
+}
+
+/* Target: the peer's next data connection if one is waiting, else -1. */
+static int lv_take_data(void *arg)
+{
+	struct lv_data *ld = arg;
+	struct daemon *d = ld->m->d;
+	int fd = -1;
+	size_t i;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < d->n_pending; i++)
+		if (same_host(&d->pending[i].peer, ld->peer) &&
+		    d->pending[i].at >= ld->since)
+			break;
+	if (i < d->n_pending) {
+		fd = d->pending[i].fd;
+		memmove(&d->pending[i], &d->pending[i + 1],
+			(d->n_pending - i - 1) * sizeof(d->pending[0]));
+		d->n_pending--;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (fd >= 0) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		set_sock_timeout(fd, SO_SNDTIMEO, 60);
+		set_sock_timeout(fd, SO_RCVTIMEO, 60);
+	}
+	return fd;
+}
+
 static void lv_setup(struct mig *m, struct svmigd_lvmig *x)
 {
 	*x = (struct svmigd_lvmig){
@@ -1445,8 +1499,9 @@ static int lv_source_check(struct mig *m, const struct svmigd_request *r)
 }
 
 /* Source, after the session: the relay and libvirt's migration; the result. */
-static void lv_source(struct mig *m, const char *data_addr)
+static void lv_source(struct mig *m, const char *data_addr, unsigned int channels)
 {
+	struct lv_data ld = { .m = m, .addr = data_addr };
 	struct svmigd_lvmig x;
 	int one = 1, ret;
 
@@ -1465,6 +1520,9 @@ static void lv_source(struct mig *m, const char *data_addr)
 		 "(return path)", data_addr);
 	audit(m, "data", "attached", NULL);
 	lv_setup(m, &x);
+	x.channels = channels;
+	x.data_conn = lv_connect_data;
+	x.data_arg = &ld;
 	ret = svmigd_lv_source(&x);
 	m->st = x.st;
 	if (ret == SVMIGD_LV_DONE) {
@@ -1482,6 +1540,7 @@ static void lv_source(struct mig *m, const char *data_addr)
 static void lv_target_data(struct mig *m, const struct sockaddr_storage *peer,
 			   long long since)
 {
+	struct lv_data ld = { .m = m, .peer = peer, .since = since };
 	char err[SVMIGD_SESSION_ERR_LEN];
 	struct svmigd_lvmig x;
 	int ret;
@@ -1498,6 +1557,8 @@ static void lv_target_data(struct mig *m, const struct sockaddr_storage *peer,
 	set_sock_timeout(m->sock, SO_RCVTIMEO, 60);
 	audit(m, "data", "attached", NULL);
 	lv_setup(m, &x);
+	x.data_conn = lv_take_data;
+	x.data_arg = &ld;
 	ret = svmigd_lv_target(&x);
 	m->st = x.st;
 	if (ret == SVMIGD_LV_DONE) {
@@ -2265,7 +2326,7 @@ static void result(int client, bool ok, const char *error,
 }
 
 static void serve_migrate(struct daemon *d, int client, struct json_object *req,
-			  bool libvirt)
+			  bool libvirt, unsigned int channels)
 {
 	struct svmigd_request_verified v;
 	struct svmigd_session s;
@@ -2354,7 +2415,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req,
 	}
 	progress_session(&m);
 	if (libvirt) {
-		lv_source(&m, data);	/* keys the channels, then wipes the secret */
+		lv_source(&m, data, channels);	/* keys the channels, wipes the secret */
 		OPENSSL_cleanse(s.secret, sizeof(s.secret));
 		goto out;
 	}
@@ -2465,8 +2526,14 @@ static void serve_client(struct daemon *d, int fd)
 	} else if (is(cmd, "attest")) {
 		serve_attest(d, fd, obj);
 	} else if (is(cmd, "migrate")) {
+		int64_t channels = jint(obj, "channels");	/* libvirt's multifd */
+		bool lv = json_object_object_get_ex(obj, "libvirt", NULL);
+
 		json_object_object_get_ex(obj, "request", &v);
-		serve_migrate(d, fd, v, json_object_object_get_ex(obj, "libvirt", NULL));
+		if (channels < 0 || channels > SVMIGD_RELAY_MULTIFD_MAX || (channels && !lv))
+			result(fd, false, "channels: 0 to 8, and only for libvirt", NULL);
+		else
+			serve_migrate(d, fd, v, lv, (unsigned int)channels);
 	} else {
 		result(fd, false, "unknown command", NULL);
 	}

@@ -21,6 +21,7 @@
 
 #include "journal.h"
 #include "libvirt.h"
+#include "multifd.h"
 #include "relay.h"
 #include "util.h"
 
@@ -125,7 +126,8 @@ static int fail(struct svmigd_lvmig *x, const char *fmt, ...)
 }
 
 /* Both channels of the session on this end, on the one data connection. */
-static int key_channels(struct svmigd_lvmig *x, struct svmigd_relay *r, bool source)
+static int key_channels(struct svmigd_lvmig *x, struct svmigd_relay *r,
+			struct svmigd_mfd *mfd, bool source)
 {
 	uint32_t fwd = source ? SVMIG_ROLE_SENDER : SVMIG_ROLE_RECEIVER;
 	uint32_t rev = source ? SVMIG_ROLE_RECEIVER : SVMIG_ROLE_SENDER;
@@ -136,7 +138,8 @@ static int key_channels(struct svmigd_lvmig *x, struct svmigd_relay *r, bool sou
 	ret = svmigd_relay_key(fwd_fd, fwd, SVMIGD_RELAY_FWD, x->s->id, x->s->secret,
 			       x->no_tpm, err, sizeof(err)) ||
 	      svmigd_relay_key(rev_fd, rev, SVMIGD_RELAY_REV, x->s->id, x->s->secret,
-			       x->no_tpm, err, sizeof(err));
+			       x->no_tpm, err, sizeof(err)) ||
+	      svmigd_mfd_key(mfd, x->s->id, x->s->secret, x->no_tpm, err, sizeof(err));
 	/* The kernel holds the keys now: nothing of the secret stays here. */
 	OPENSSL_cleanse(x->s->secret, sizeof(x->s->secret));
 	if (ret)
@@ -184,6 +187,7 @@ struct lv_job {
 	virDomainPtr dom;
 	const char *dconnuri;
 	char miguri[256];
+	unsigned int channels;	/* multifd, 0: none */
 	int done[2];		/* a pipe: readable once the call returned */
 	int rc;
 	char err[512];
@@ -198,11 +202,19 @@ static void *lv_job_run(void *arg)
 	int n = 0, max = 0;
 
 	virSetErrorFunc(NULL, lv_quiet);
+	unsigned int flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER;
+
 	j->rc = virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_URI,
 					j->miguri);
+	if (!j->rc && j->channels) {
+		flags |= VIR_MIGRATE_PARALLEL;
+		j->rc = virTypedParamsAddInt(&params, &n, &max,
+					     VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
+					     (int)j->channels);
+	}
 	if (!j->rc)
 		j->rc = virDomainMigrateToURI3(j->dom, j->dconnuri, params, (unsigned int)n,
-					       VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER);
+					       flags);
 	if (j->rc)
 		snprintf(j->err, sizeof(j->err), "%s", lv_errmsg());
 	virTypedParamsFree(params, n);
@@ -264,18 +276,25 @@ static int source_settle(struct svmigd_lvmig *x, virDomainPtr dom)
 
 /* Up to the gate: relay until the target loaded, then the END and the receipt. */
 static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
-			     int lfd, struct lv_job *j)
+			     struct svmigd_mfd *mfd, struct lv_job *j)
 {
+	struct svmig_stats mst = { 0 };
 	char err[512];
 	int ret;
 
-	r->qemu = svmigd_relay_unix_accept(lfd, ACCEPT_MS, x->ctl_fd, j->done[0],
+	r->qemu = svmigd_relay_unix_accept(mfd->lfd, ACCEPT_MS, x->ctl_fd, j->done[0],
 					   err, sizeof(err));
 	if (r->qemu < 0)
 		return fail(x, "%s%s%s", err, j->err[0] ? ": " : "", j->err);
 	progressf(x, "data", "libvirt connected; relaying through svmig");
-	if (svmigd_relay_source_run(r, err, sizeof(err)))
+	if (svmigd_mfd_start(mfd, err, sizeof(err)) ||
+	    svmigd_relay_source_run(r, err, sizeof(err)))
 		return fail(x, "%s", err);
+	if (svmigd_mfd_end(mfd, true, &mst, err, sizeof(err)))
+		return fail(x, "%s", err);
+	if (mfd->want)
+		progressf(x, "data", "%u multifd channels ended (%llu records)", mfd->n,
+			  (unsigned long long)mst.records);
 	ret = svmig_finish(r->out);
 	if (ret)
 		return fail(x, "SVMIG_IOC_FINISH: %s", svmigd_strerror(-ret));
@@ -320,16 +339,24 @@ static int source_gate(struct svmigd_lvmig *x, struct svmigd_relay *r, struct lv
 
 int svmigd_lv_source(struct svmigd_lvmig *x)
 {
-	struct lv_job j = { .dconnuri = x->peer_uri, .done = { -1, -1 } };
+	struct lv_job j = { .dconnuri = x->peer_uri, .channels = x->channels,
+			    .done = { -1, -1 } };
 	struct svmigd_relay r;
+	struct svmigd_mfd mfd;
 	char path[108] = "", err[512];
 	virConnectPtr c = NULL;
 	int lfd = -1, ret, state, reason;
 
 	if (svmigd_relay_init(&r, x->idle_ms, x->err, sizeof(x->err)))
 		return SVMIGD_LV_FAILED;
+	ret = svmigd_mfd_init(&mfd, true, x->channels, x->idle_ms, x->ctl_fd,
+			      x->err, sizeof(x->err));
+	if (ret)
+		goto out;
+	mfd.data_conn = x->data_conn;
+	mfd.arg = x->data_arg;
 	r.watch = x->ctl_fd;
-	ret = key_channels(x, &r, true);
+	ret = key_channels(x, &r, &mfd, true);
 	if (ret)
 		goto out;
 	if (svmigd_lv_sock_path(path, sizeof(path), x->relay_dir, x->s->request.req.vm)) {
@@ -348,6 +375,7 @@ int svmigd_lv_source(struct svmigd_lvmig *x)
 		goto out;
 	}
 	x->was_running = state == VIR_DOMAIN_RUNNING;
+	mfd.lfd = lfd;
 	snprintf(j.miguri, sizeof(j.miguri), "unix://%s", path);
 	if (lv_job_start(&j)) {
 		ret = fail(x, "cannot start libvirt's migration thread");
@@ -355,17 +383,19 @@ int svmigd_lv_source(struct svmigd_lvmig *x)
 	}
 	progressf(x, "data", "libvirt migrates %s to %s over %s", x->s->request.req.vm,
 		  x->peer_uri, j.miguri);
-	ret = source_to_receipt(x, &r, lfd, &j);
+	ret = source_to_receipt(x, &r, &mfd, &j);
 	if (!ret)
 		ret = source_gate(x, &r, &j);
 	if (ret == SVMIGD_LV_FAILED) {
 		/* QEMU's connection closes: its migration fails, libvirt keeps the VM */
+		svmigd_mfd_free(&mfd);
 		close_fd(&r.qemu);
 		shutdown(x->sock, SHUT_RDWR);
 		lv_job_end(&j);
 		ret = source_settle(x, j.dom);
 	}
 out:
+	svmigd_mfd_free(&mfd);
 	lv_job_end(&j);
 	close_fd(&r.qemu);
 	close_fd(&r.out);
@@ -411,8 +441,10 @@ static int target_wait_running(struct svmigd_lvmig *x)
 	return 0;
 }
 
-static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r)
+static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r,
+			struct svmigd_mfd *mfd)
 {
+	struct svmig_stats mst = { 0 };
 	char path[108], err[512];
 	int ret;
 
@@ -422,10 +454,19 @@ static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r)
 	if (r->qemu < 0)
 		return fail(x, "%s", err);
 	progressf(x, "data", "connected to libvirt's QEMU at %s; relaying", path);
-	if (svmigd_relay_target_run(r, err, sizeof(err)))
+	mfd->qemu_path = path;
+	if (svmigd_mfd_start(mfd, err, sizeof(err)) ||
+	    svmigd_relay_target_run(r, err, sizeof(err)))
 		return fail(x, "%s", err);
 	if (verify_stream(x, r->in))
 		return SVMIGD_LV_FAILED;
+	if (svmigd_mfd_end(mfd, true, &mst, err, sizeof(err)))
+		return fail(x, "%s", err);
+	if (mfd->n)
+		progressf(x, "data", "%u multifd channels verified (%llu records)",
+			  mfd->n, (unsigned long long)mst.records);
+	x->st.records += mst.records;
+	x->st.bytes += mst.bytes;
 	ret = svmig_finish(r->out);
 	if (ret)
 		return fail(x, "SVMIG_IOC_FINISH (return path): %s", svmigd_strerror(-ret));
@@ -436,15 +477,22 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 {
 	uint8_t receipt[SVMIGD_SHA256_LEN];
 	struct svmigd_relay r;
+	struct svmigd_mfd mfd;
 	char err[512];
 	int ret;
 
 	if (svmigd_relay_init(&r, x->idle_ms, x->err, sizeof(x->err)))
 		return SVMIGD_LV_FAILED;
+	ret = svmigd_mfd_init(&mfd, false, SVMIGD_RELAY_MULTIFD_MAX, x->idle_ms,
+			      x->ctl_fd, x->err, sizeof(x->err));
+	mfd.data_conn = x->data_conn;
+	mfd.arg = x->data_arg;
 	r.watch = x->ctl_fd;
-	ret = key_channels(x, &r, false);
 	if (!ret)
-		ret = target_relay(x, &r);
+		ret = key_channels(x, &r, &mfd, false);
+	if (!ret)
+		ret = target_relay(x, &r, &mfd);
+	svmigd_mfd_free(&mfd);
 	if (ret) {
 		if (r.in >= 0)
 			svmig_get_stats(r.in, &x->st);

@@ -47,6 +47,12 @@ struct svmigd_lvmig {
 	struct svmigd_session *s;	/* its secret is wiped once keyed */
 	void (*progress)(void *arg, const char *step, const char *detail);
 	void *arg;
+	/* multifd (multifd.h): N channels (source; 0: none), and a data
+	 * connection for each: connected to the target (source), or taken
+	 * from those the target accepted, -1 if none yet (target) */
+	unsigned int channels;
+	int (*data_conn)(void *arg);
+	void *data_arg;
 	/* out */
 	struct svmig_stats st;		/* the stream's channel (0) */
 	struct svmigd_receipt receipt;	/* source: the target's */

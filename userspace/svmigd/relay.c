@@ -238,6 +238,20 @@ static int pump_rp_in(struct svmigd_relay *r, bool *eof, char *err, size_t errle
 	return 0;
 }
 
+/* What QEMU has written and not been read yet, into the sender. */
+static int drain_stream(struct svmigd_relay *r, char *err, size_t errlen)
+{
+	for (;;) {
+		ssize_t n = read_some(r->qemu, r->buf, SVMIGD_RELAY_BUF);
+
+		if (n <= 0)
+			return 0;
+		if (write_all(r->out, r->buf, (size_t)n))
+			return svmigd_fail(err, errlen, -1, "sealing the stream's tail");
+		r->fwd_bytes += (uint64_t)n;
+	}
+}
+
 int svmigd_relay_source_run(struct svmigd_relay *r, char *err, size_t errlen)
 {
 	if (set_nonblock(r->qemu, true) || set_nonblock(r->in, true))
@@ -259,16 +273,33 @@ int svmigd_relay_source_run(struct svmigd_relay *r, char *err, size_t errlen)
 		}
 	}
 	/* Whatever QEMU wrote before the SHUT was answered: none left, but sure. */
-	for (;;) {
-		ssize_t n = read_some(r->qemu, r->buf, SVMIGD_RELAY_BUF);
+	return drain_stream(r, err, errlen);
+}
 
-		if (n <= 0)
-			break;
-		if (write_all(r->out, r->buf, (size_t)n))
-			return svmigd_fail(err, errlen, -1, "sealing the stream's tail");
+int svmigd_relay_forward_run(struct svmigd_relay *r, int stop, char *err, size_t errlen)
+{
+	if (set_nonblock(r->qemu, true))
+		return svmigd_fail(err, errlen, -1, "O_NONBLOCK: %s", svmigd_strerror(errno));
+	for (;;) {
+		struct pollfd p[2] = { { .fd = r->qemu }, { .fd = stop } };
+		ssize_t n;
+		int ret;
+
+		if (wait_readable(r, p, 2, err, errlen))
+			return -1;
+		if (p[1].revents)
+			return drain_stream(r, err, errlen);
+		n = read_some(r->qemu, r->buf, SVMIGD_RELAY_BUF);
+		if (n == -EAGAIN)
+			continue;
+		if (n <= 0)	/* QEMU closed the channel: nothing more of it */
+			return 0;
+		ret = write_all(r->out, r->buf, (size_t)n);
+		if (ret)
+			return svmigd_fail(err, errlen, -1, "sealing a multifd channel: %s",
+					   svmigd_strerror(-ret));
 		r->fwd_bytes += (uint64_t)n;
 	}
-	return 0;
 }
 
 int svmigd_relay_source_release(struct svmigd_relay *r, char *err, size_t errlen)

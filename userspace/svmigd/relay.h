@@ -40,6 +40,8 @@
 
 #define SVMIGD_RELAY_FWD	0	/* channel numbers within the session */
 #define SVMIGD_RELAY_REV	1
+/* multifd channel k (1..SVMIGD_RELAY_MULTIFD_MAX) is channel 1 + k */
+#define SVMIGD_RELAY_MULTIFD_MAX	8
 #define SVMIGD_RELAY_BUF	(1U << 20)	/* bytes per read() */
 /* QEMU's return path: be16 type, be16 length, then that many bytes */
 #define SVMIGD_RP_HDR		4
@@ -86,6 +88,14 @@ int svmigd_relay_source_run(struct svmigd_relay *r, char *err, size_t errlen);
  * carries the return path until its END (verified by svmig_verify()).
  */
 int svmigd_relay_source_release(struct svmigd_relay *r, char *err, size_t errlen);
+
+/*
+ * Source, a multifd channel (one way: QEMU never reads it back): QEMU's
+ * bytes into r->out until @stop turns readable (the main channel's gate
+ * reached: the target loaded everything), then what is left; or QEMU
+ * closes it.  The caller then FINISHes r->out.
+ */
+int svmigd_relay_forward_run(struct svmigd_relay *r, int stop, char *err, size_t errlen);
 
 /*
  * Target: the stream from r->in into QEMU, QEMU's return path into r->out,
