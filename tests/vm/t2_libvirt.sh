@@ -24,6 +24,9 @@
 #     --libvirt web-1 --to host-b succeeds, web-1 is gone from host-a and
 #     runs on host-b, where its guest keeps passing self-checks; both
 #     channels (stream and return path) carried bytes;
+#   - alice's request for web-2 with --channels 2 (QEMU multifd; the data
+#     through socat, the test relay taking one connection): it runs on
+#     host-b after both multifd channels' ENDs verified there;
 #   - both: the audit log verifies.
 # Logs: $SVMIG_RESULTS_DIR/{svmigd.log,audit.log,migrate-*.txt,relay-*.log,
 # libvirtd.log,web-1.serial.log}.
@@ -122,23 +125,33 @@ relay_end() {
 	relay_pid=
 }
 
-# request WHO OUT: a fresh request of WHO (alice, bob) for web-1 to host-b
+# request WHO OUT [DOMAIN]: a fresh request of WHO (alice, bob) for
+# DOMAIN (web-1) to host-b
 request() {
-	"$SVMIGCTL" request --vm "$VM" --source host-a --target host-b --mem 64 \
+	"$SVMIGCTL" request --vm "${3:-$VM}" --source host-a --target host-b --mem 64 \
 		--vcpus 1 --cert "$T/pki/$1.pem" --key "$T/pki/$1.key" --out "$2"
 }
 
-# migrate REQ OUT: svmigctl migrate --libvirt, its status
+# migrate REQ OUT [DOMAIN [ARGS...]]: svmigctl migrate --libvirt, its status
 migrate() {
-	timeout 400 "$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$1" \
-		--libvirt "$VM" --to host-b >"$RES/$2" 2>&1
+	local req=$1 out=$2 dom=${3:-$VM}
+	shift 3 2>/dev/null || shift $#
+	timeout 400 "$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$req" \
+		--libvirt "$dom" --to host-b "$@" >"$RES/$out" 2>&1
 }
 
-# guest_keeps_checking: the guest's self-checks go on: two more
+# peer_state_of DOMAIN
+peer_state_of() {
+	local st
+	st=$(virsh -q -c "$PEER_LV" domstate "$1" 2>/dev/null) || { echo absent; return 0; }
+	echo "${st%% *}"
+}
+
+# guest_keeps_checking [DOMAIN]: the guest's self-checks go on: two more
 # iterations than the last one (the first, if none yet), no failure
 guest_keeps_checking() {
 	local log it='' _
-	log=$(lv_serial_log "$VM")
+	log=$(lv_serial_log "${1:-$VM}")
 	for _ in $(seq 1200); do
 		it=$(tr -d '\r' <"$log" 2>/dev/null |
 			sed -n -E 's/^selfcheck ok iter=([0-9]+) .*/\1/p' | tail -n 1)
@@ -219,6 +232,34 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	ok "$((! $?))" "the gate opened only on the target's valid receipt" \
 		"$(cat "$RES/migrate-alice.txt")"
 	svmig_rdv_post migrated "$rc"
+
+	# ---- multifd: web-2 with 2 channels, straight through socat (the
+	# test relay takes one connection; these are three)
+	lv_domain_xml web-2 64 >"$T/web-2.xml"
+	out=$(lv_virsh create "$T/web-2.xml" 2>&1)
+	guest_keeps_checking web-2
+	ok "$((! $?))" "libvirt runs domain web-2" "$out"
+	socat "TCP-LISTEN:$RELAY_PORT,reuseaddr,fork" "TCP:$SVMIG_PEER_ADDR:$DATA_PORT" \
+		>"$RES/socat.log" 2>&1 &
+	relay_pid=$!
+	for _ in $(seq 100); do
+		ss -ltn 2>/dev/null | grep -q ":$RELAY_PORT " && break
+		sleep 0.1
+	done
+	check "svmigctl request (alice, web-2)" request alice "$T/req-3.json" web-2
+	migrate "$T/req-3.json" migrate-multifd.txt web-2 --channels 2
+	rc=$?
+	relay_end
+	sed 's/^/# /' "$RES/migrate-multifd.txt"
+	ok "$((rc == 0))" "svmigctl migrate --libvirt web-2 --to host-b --channels 2: multifd through svmig" \
+		"svmigctl exit $rc"
+	[[ $(lv_state web-2) == absent && $(peer_state_of web-2) == running ]]
+	ok "$((! $?))" "web-2 left host-a and runs on host-b" \
+		"host-a: $(lv_state web-2), host-b: $(peer_state_of web-2)"
+	grep -Eq '^data: 2 multifd channels ended \([1-9][0-9]* records\)' "$RES/migrate-multifd.txt"
+	ok "$((! $?))" "both multifd channels carried sealed records and were ended before the gate" \
+		"$(cat "$RES/migrate-multifd.txt")"
+	svmig_rdv_post multifd "$rc"
 else
 	svmig_rdv_wait tampered 600 >/dev/null || bail "host-a's tampered migration"
 	[[ $(lv_state "$VM") == absent ]]
@@ -236,6 +277,14 @@ else
 	grep -q 'verified and running here (libvirt)' "$RES/svmigd.log"
 	ok "$((! $?))" "host-b's svmigd verified the END before libvirt ran the VM" \
 		"$(tail -n 5 "$RES/svmigd.log")"
+
+	svmig_rdv_wait multifd 600 >/dev/null || bail "host-a's multifd migration"
+	guest_keeps_checking web-2
+	ok "$((! $?))" "web-2 (multifd) keeps passing self-checks on host-b" \
+		"$(tail -n 5 "$(lv_serial_log web-2)" 2>&1)"
+	grep -Eq 'data: 2 multifd channels verified \([1-9][0-9]* records\)' "$RES/svmigd.log"
+	ok "$((! $?))" "host-b verified the END of both multifd channels before its receipt" \
+		"$(grep -E 'multifd|DATA failed' "$RES/svmigd.log")"
 fi
 
 # ------------------------------------------------------------------ audit
