@@ -6,7 +6,8 @@
  * SHUT (success) is held until svmigd_relay_source_release(), everything
  * before it reaches QEMU as it comes, a SHUT reporting failure is not
  * held, and a stream or return path that ends early, a return-path
- * message QEMU would never send, or the watched control connection fail
+ * message QEMU would never send, postcopy's page requests, or the
+ * watched control connection fail
  * the relay; a multifd channel seals everything QEMU wrote before its
  * stop.
  */
@@ -208,6 +209,23 @@ static void test_source_rp_too_long(void **state)
 	rig_free(&g);
 }
 
+/* Postcopy's page request: the relay does not carry postcopy. */
+static void test_source_postcopy_refused(void **state)
+{
+	static const uint8_t req_pages[] = { 0, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0x10, 0,
+					     0, 0, 0x10, 0 };
+	uint8_t back[32];
+	struct rig g;
+
+	(void)state;
+	rig_init(&g);
+	put(g.in[1], req_pages, sizeof(req_pages));
+	assert_int_equal(svmigd_relay_source_run(&g.r, g.err, sizeof(g.err)), -1);
+	assert_non_null(strstr(g.err, "postcopy"));
+	assert_int_equal(take(g.qemu[1], back, sizeof(back)), 0);
+	rig_free(&g);
+}
+
 /* The control connection turns readable: the peer gave up. */
 static void test_source_watch(void **state)
 {
@@ -297,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_source_rp_eof),
 		cmocka_unit_test(test_source_shut_failure_passes),
 		cmocka_unit_test(test_source_rp_too_long),
+		cmocka_unit_test(test_source_postcopy_refused),
 		cmocka_unit_test(test_source_watch),
 		cmocka_unit_test(test_target),
 		cmocka_unit_test(test_target_refused),

@@ -198,6 +198,10 @@ static int rp_forward(struct svmigd_relay *r, char *err, size_t errlen)
 		if (len > SVMIGD_RP_MSG_MAX)
 			return svmigd_fail(err, errlen, -1, "return path: a message of "
 					   "%zu bytes (type %u) is not QEMU's", len, type);
+		if (type != SVMIGD_RP_MSG_SHUT && type != SVMIGD_RP_MSG_PONG)
+			return svmigd_fail(err, errlen, -1, "return path: message type %u "
+					   "(postcopy?) is not relayed: the destination would "
+					   "run before the END verified", type);
 		if (r->rp_len - off < SVMIGD_RP_HDR + len)
 			break;
 		if (type == SVMIGD_RP_MSG_SHUT && len == 4 &&

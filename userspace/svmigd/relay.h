@@ -46,6 +46,8 @@
 /* QEMU's return path: be16 type, be16 length, then that many bytes */
 #define SVMIGD_RP_HDR		4
 #define SVMIGD_RP_MSG_SHUT	1
+#define SVMIGD_RP_MSG_PONG	2	/* the only other type precopy sends;
+					 * postcopy's page requests are refused */
 #define SVMIGD_RP_MSG_MAX	4096	/* longer: not QEMU's, refused */
 
 struct svmigd_relay {
