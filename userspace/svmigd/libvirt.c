@@ -274,6 +274,24 @@ static int source_settle(struct svmigd_lvmig *x, virDomainPtr dom)
 	return SVMIGD_LV_IN_DOUBT;
 }
 
+/*
+ * The relay failed because the target gave up first: its signed receipt
+ * (failed) is on the way; say so, for the log and the audit.
+ */
+static void source_peer_failed(struct svmigd_lvmig *x)
+{
+	struct pollfd p = { .fd = x->ctl_fd, .events = POLLIN };
+	char err[512];
+	size_t len = strlen(x->err);
+
+	if (poll(&p, 1, 2000) != 1)
+		return;
+	if (svmigd_session_receipt_recv(x->conn, x->scfg, x->s, &x->receipt, err,
+					sizeof(err)) == -EREMOTEIO)
+		snprintf(x->err + len, sizeof(x->err) - len,
+			 " (%s's signed receipt says it failed)", x->s->peer);
+}
+
 /* Up to the gate: relay until the target loaded, then the END and the receipt. */
 static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 			     struct svmigd_mfd *mfd, struct lv_job *j)
@@ -288,8 +306,11 @@ static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 		return fail(x, "%s%s%s", err, j->err[0] ? ": " : "", j->err);
 	progressf(x, "data", "libvirt connected; relaying through svmig");
 	if (svmigd_mfd_start(mfd, err, sizeof(err)) ||
-	    svmigd_relay_source_run(r, err, sizeof(err)))
-		return fail(x, "%s", err);
+	    svmigd_relay_source_run(r, err, sizeof(err))) {
+		fail(x, "%s", err);
+		source_peer_failed(x);
+		return SVMIGD_LV_FAILED;
+	}
 	if (svmigd_mfd_end(mfd, true, &mst, err, sizeof(err)))
 		return fail(x, "%s", err);
 	if (mfd->want)
