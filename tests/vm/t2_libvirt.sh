@@ -24,9 +24,11 @@
 #     --libvirt web-1 --to host-b succeeds, web-1 is gone from host-a and
 #     runs on host-b, where its guest keeps passing self-checks; both
 #     channels (stream and return path) carried bytes;
-#   - alice's request for web-2 with --channels 2 (QEMU multifd; the data
-#     through socat, the test relay taking one connection): it runs on
-#     host-b after both multifd channels' ENDs verified there;
+#   - alice's request for web-2, which has a vTPM (libvirt's swtpm), with
+#     --channels 2 (QEMU multifd; the data through socat, the test relay
+#     taking one connection): it runs on host-b after both multifd
+#     channels' ENDs verified there, and its swtpm's permanent state there
+#     is the one it had on host-a;
 #   - both: the audit log verifies.
 # Logs: $SVMIG_RESULTS_DIR/{svmigd.log,audit.log,migrate-*.txt,relay-*.log,
 # libvirtd.log,web-1.serial.log}.
@@ -96,6 +98,24 @@ SVMIGD_EXTRA_ARGS=(--libvirt "$(lv_uri)" --libvirt-peer "$SVMIG_PEER=$PEER_LV"
 svmigd_start "$RES/svmigd.log" || bail "svmigd starts" "$(tail -n 5 "$RES/svmigd.log")"
 ok 1 "svmigd runs with --libvirt${SVMIGD_PEER_DATA:+ (data to host-b via $SVMIGD_PEER_DATA)}"
 svmig_rdv_sync ready 300 >/dev/null || bail "$SVMIG_PEER's libvirtd and svmigd"
+
+# web-2 has a vTPM (libvirt's swtpm): its first start makes the EK and
+# platform certificates (swtpm_setup, 20-50 s under TCG), so host-a starts
+# it now, in the background, while the other cases run.
+TPM_XML="<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>"
+if [[ $SVMIG_HOST == host-a ]]; then
+	lv_domain_xml web-2 64 "$TPM_XML" >"$T/web-2.xml"
+	{ lv_virsh create "$T/web-2.xml" >"$T/web-2.create" 2>&1; echo $? >"$T/web-2.rc"; } &
+fi
+
+# tpm_state_sha256 DOMAIN: SHA-256 of its swtpm's permanent state, as
+# libvirt keeps it (in libvirtd's namespace, where /var/lib/libvirt is)
+tpm_state_sha256() {
+	local uuid
+	uuid=$(lv_virsh domuuid "$1" 2>/dev/null) || return 1
+	sha256sum "/proc/$LV_PID/root/var/lib/libvirt/swtpm/$uuid/tpm2/tpm2-00.permall" 2>/dev/null |
+		cut -d' ' -f1
+}
 
 # peer_state: web-1's state as the peer's libvirtd reports it (or "absent")
 peer_state() {
@@ -235,10 +255,17 @@ if [[ $SVMIG_HOST == host-a ]]; then
 
 	# ---- multifd: web-2 with 2 channels, straight through socat (the
 	# test relay takes one connection; these are three)
-	lv_domain_xml web-2 64 >"$T/web-2.xml"
-	out=$(lv_virsh create "$T/web-2.xml" 2>&1)
-	guest_keeps_checking web-2
-	ok "$((! $?))" "libvirt runs domain web-2" "$out"
+	for _ in $(seq 1200); do
+		[[ -s $T/web-2.rc ]] && break
+		sleep 0.1
+	done
+	[[ $(cat "$T/web-2.rc" 2>/dev/null) == 0 ]] && guest_keeps_checking web-2 &&
+		lv_virsh dumpxml web-2 | grep -q "<backend type='emulator'"
+	ok "$((! $?))" "libvirt runs domain web-2 with a vTPM (swtpm)" \
+		"$(cat "$T/web-2.create" 2>&1)" "$(tail -n 3 "$(lv_serial_log web-2)" 2>&1)"
+	tpm_sha=$(tpm_state_sha256 web-2)
+	ok "$([[ $tpm_sha =~ ^[0-9a-f]{64}$ ]] && echo 1 || echo 0)" \
+		"web-2's vTPM state on host-a: sha256 $tpm_sha"
 	socat "TCP-LISTEN:$RELAY_PORT,reuseaddr,fork" "TCP:$SVMIG_PEER_ADDR:$DATA_PORT" \
 		>"$RES/socat.log" 2>&1 &
 	relay_pid=$!
@@ -259,7 +286,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	grep -Eq '^data: 2 multifd channels ended \([1-9][0-9]* records\)' "$RES/migrate-multifd.txt"
 	ok "$((! $?))" "both multifd channels carried sealed records and were ended before the gate" \
 		"$(cat "$RES/migrate-multifd.txt")"
-	svmig_rdv_post multifd "$rc"
+	svmig_rdv_post multifd "$tpm_sha"
 else
 	svmig_rdv_wait tampered 600 >/dev/null || bail "host-a's tampered migration"
 	[[ $(lv_state "$VM") == absent ]]
@@ -278,10 +305,14 @@ else
 	ok "$((! $?))" "host-b's svmigd verified the END before libvirt ran the VM" \
 		"$(tail -n 5 "$RES/svmigd.log")"
 
-	svmig_rdv_wait multifd 600 >/dev/null || bail "host-a's multifd migration"
+	a_tpm=$(svmig_rdv_wait multifd 600) || bail "host-a's multifd migration"
 	guest_keeps_checking web-2
 	ok "$((! $?))" "web-2 (multifd) keeps passing self-checks on host-b" \
 		"$(tail -n 5 "$(lv_serial_log web-2)" 2>&1)"
+	b_tpm=$(tpm_state_sha256 web-2)
+	[[ -n $a_tpm && $b_tpm == "$a_tpm" ]]
+	ok "$((! $?))" "web-2's vTPM state arrived: its swtpm state here is host-a's (sha256)" \
+		"host-a: $a_tpm" "host-b: $b_tpm"
 	grep -Eq 'data: 2 multifd channels verified \([1-9][0-9]* records\)' "$RES/svmigd.log"
 	ok "$((! $?))" "host-b verified the END of both multifd channels before its receipt" \
 		"$(grep -E 'multifd|DATA failed' "$RES/svmigd.log")"
