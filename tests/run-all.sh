@@ -395,10 +395,11 @@ two_host_phase 9b tests/vm/t2_concurrency.sh \
 # Phase 9c: libvirt drives the migration (tests/vm/t2_libvirt.sh): a real
 # libvirtd on each host, svmigd's relay carrying QEMU's stream and return
 # path through two svmig channels; a refusal by policy before libvirt
-# starts, tampered data (libvirt fails, the VM runs on host-a only), and a
-# live migration host-a -> host-b whose guest keeps checking itself.
+# starts, tampered data and a tampered return path (libvirt fails, the VM
+# runs on host-a only), a live migration host-a -> host-b whose guest keeps
+# checking itself, and a multifd one (2 channels) of a VM with a vTPM.
 two_host_phase 9c tests/vm/t2_libvirt.sh \
-	"libvirt: live migration through svmig's relay, policy refusal first, tampered data refused"
+	"libvirt: live and multifd (vTPM) migrations through svmig's relay; policy refusal first; tampered stream and return path refused"
 # Phase 10: installable on a host (tests/install/run-install-test.sh): the
 # Debian packages build and pass lintian, make install/uninstall lay out
 # and remove every file, dpkg -i on a fresh root of this host has DKMS

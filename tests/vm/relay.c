@@ -18,9 +18,11 @@
  *   svmig-relay --listen PORT --connect HOST:PORT [--attack A --at N]
  *               [--capture FILE] [--splice-from FILE] [--ready FILE]
  *
- * It serves one connection and exits 0 when either side closed.  Bytes
+ * It serves one connection and exits 0 when either side closed.  Records
  * the destination sends back (the reverse channel of svmigd's libvirt
- * relay: QEMU's return path) are passed back untouched by a thread.
+ * relay: QEMU's return path) are passed back by a thread, untouched
+ * unless --attack-back A --at-back N make the same attacks on them
+ * (none, flip, replay, swap, drop, cut).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -205,8 +207,8 @@ static enum attack parse_attack(const char *s)
 	exit(2);
 }
 
-static void parse_args(int argc, char **argv, struct relay *rl, int *port,
-		       const char **dest, const char **ready)
+static void parse_args(int argc, char **argv, struct relay *rl, struct relay *back,
+		       int *port, const char **dest, const char **ready)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -216,6 +218,8 @@ static void parse_args(int argc, char **argv, struct relay *rl, int *port,
 		{ "capture", required_argument, NULL, 'w' },
 		{ "splice-from", required_argument, NULL, 's' },
 		{ "ready", required_argument, NULL, 'r' },
+		{ "attack-back", required_argument, NULL, 'A' },
+		{ "at-back", required_argument, NULL, 'N' },
 		{ 0 }
 	};
 	int c;
@@ -229,28 +233,35 @@ static void parse_args(int argc, char **argv, struct relay *rl, int *port,
 		case 'w': rl->capture = fopen(optarg, "w"); if (!rl->capture) die(optarg); break;
 		case 's': rl->splice = fopen(optarg, "r"); if (!rl->splice) die(optarg); break;
 		case 'r': *ready = optarg; break;
+		case 'A': back->attack = parse_attack(optarg); break;
+		case 'N': back->at = strtoul(optarg, NULL, 0); break;
 		default: exit(2);
 		}
 	}
-	if (!*port || !*dest || (rl->attack == SPLICE && !rl->splice)) {
+	if (!*port || !*dest || (rl->attack == SPLICE && !rl->splice) ||
+	    back->attack == SPLICE) {
 		fprintf(stderr, "usage: svmig-relay --listen PORT --connect HOST:PORT "
 			"[--attack none|flip|replay|swap|drop|cut|splice --at N] "
-			"[--capture FILE] [--splice-from FILE] [--ready FILE]\n");
+			"[--capture FILE] [--splice-from FILE] [--ready FILE] "
+			"[--attack-back none|flip|replay|swap|drop|cut --at-back N]\n");
 		exit(2);
 	}
 }
 
-/* The reverse direction, untouched: out -> in until either side ends. */
+/* The reverse direction (its own struct relay: in and out swapped). */
 static void *reverse(void *arg)
 {
-	const struct relay *rl = arg;
-	uint8_t buf[65536];
-	ssize_t n;
+	static struct record r;
+	struct relay *back = arg;
+	unsigned long n = 0;
 
-	while ((n = read(rl->out, buf, sizeof(buf))) > 0)
-		if (!write_full(rl->in, buf, (size_t)n))
+	while (read_record(back->in, NULL, &r))
+		if (!relay_one(back, n++, &r))
 			break;
-	shutdown(rl->in, SHUT_WR);
+	if (back->holding)
+		forward(back, &back->held);
+	fprintf(stderr, "svmig-relay: %lu records relayed back\n", n);
+	shutdown(back->out, SHUT_WR);
 	return NULL;
 }
 
@@ -258,14 +269,14 @@ int main(int argc, char **argv)
 {
 	pthread_t rev;
 	static struct record r;
-	struct relay rl = { .attack = NONE };
+	struct relay rl = { .attack = NONE }, back = { .attack = NONE };
 	const char *dest = NULL, *ready = NULL;
 	unsigned long n = 0;
 	int port = 0, lfd;
 
 	/* A peer that hangs up ends the relay through write() errors, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	parse_args(argc, argv, &rl, &port, &dest, &ready);
+	parse_args(argc, argv, &rl, &back, &port, &dest, &ready);
 	lfd = listen_on(port);
 	if (ready) {
 		FILE *f = fopen(ready, "w");
@@ -278,7 +289,9 @@ int main(int argc, char **argv)
 		die("accept");
 	close(lfd);
 	rl.out = connect_to(dest);
-	if (pthread_create(&rev, NULL, reverse, &rl))
+	back.in = rl.out;
+	back.out = rl.in;
+	if (pthread_create(&rev, NULL, reverse, &back))
 		die("pthread_create");
 	pthread_detach(rev);
 	while (read_record(rl.in, NULL, &r)) {

@@ -20,6 +20,9 @@
 #   - a bit flipped in data record 50: libvirt's migration fails, web-1
 #     runs on host-a (its guest keeps passing self-checks) and host-b's
 #     libvirtd has no web-1;
+#   - a bit flipped in the return path's record 1 (the target QEMU's
+#     PONG): svmig.ko on host-a refuses it, the migration fails, web-1
+#     runs on host-a only;
 #   - alice's request through a transparent relay: svmigctl migrate
 #     --libvirt web-1 --to host-b succeeds, web-1 is gone from host-a and
 #     runs on host-b, where its guest keeps passing self-checks; both
@@ -124,12 +127,15 @@ peer_state() {
 	echo "${st%% *}"
 }
 
-# relay_start ATTACK: svmig-relay on 127.0.0.1:RELAY_PORT to host-b's data port
+# relay_start ATTACK [ARGS...]: svmig-relay on 127.0.0.1:RELAY_PORT to
+# host-b's data port, ATTACK on record 50 of the stream; ARGS: more
+# (--attack-back A --at-back N: on the return path's records)
 relay_start() {
-	local _
+	local name=$1 _
+	shift
 	rm -f "$T/relay.ready"
 	"$RELAY" --listen "$RELAY_PORT" --connect "$SVMIG_PEER_ADDR:$DATA_PORT" \
-		--attack "$1" --at 50 --ready "$T/relay.ready" >"$RES/relay-$1.log" 2>&1 &
+		--attack "$name" --at 50 --ready "$T/relay.ready" "$@" >"$RES/relay-$name.log" 2>&1 &
 	relay_pid=$!
 	for _ in $(seq 100); do
 		[[ -e $T/relay.ready ]] && return 0
@@ -233,6 +239,24 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	guest_keeps_checking
 	ok "$((! $?))" "tampered data: the guest keeps passing self-checks on host-a" \
 		"$(tail -n 5 "$(lv_serial_log "$VM")" 2>&1)"
+
+	# ---- a bit flipped in the return path's first data record (PONG)
+	check "svmigctl request (alice, back)" request alice "$T/req-back.json"
+	relay_start none --attack-back flip --at-back 1 || bail "svmig-relay (flip back) listens"
+	migrate "$T/req-back.json" migrate-tamper-back.txt
+	rc=$?
+	relay_end
+	mv "$RES/relay-none.log" "$RES/relay-back.log"
+	sed 's/^/# /' "$RES/migrate-tamper-back.txt"
+	[[ $rc == 1 && $(lv_state "$VM") == running && $(peer_state) == absent ]] &&
+		grep -q 'svmig.ko refused the return path' "$RES/migrate-tamper-back.txt" &&
+		! grep -q '^commit:' "$RES/migrate-tamper-back.txt"
+	ok "$((! $?))" "tampered return path: svmig.ko refuses it, the migration fails, $VM runs on host-a only" \
+		"svmigctl exit $rc: $(tail -n 3 "$RES/migrate-tamper-back.txt")" \
+		"host-a: $(lv_state "$VM"), host-b: $(peer_state)" "$(cat "$RES/relay-back.log")"
+	grep -q 'flip on record 1 ' "$RES/relay-back.log"
+	ok "$((! $?))" "tampered return path: the relay flipped a bit in its record 1" \
+		"$(cat "$RES/relay-back.log")"
 	svmig_rdv_post tampered
 
 	# ---- alice: the migration
