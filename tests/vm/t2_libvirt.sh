@@ -85,8 +85,9 @@ echo "# t2_libvirt on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_A
 out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "$out"
 [[ -x $SVMIGD && -x $SVMIGCTL && -x $RELAY ]] ||
 	bail "build/svmigd, build/svmigctl, build/tests/vm/svmig-relay built"
-command -v libvirtd >/dev/null && command -v virsh >/dev/null ||
+if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
 	bail "libvirtd and virsh installed (scripts/install-deps.sh)"
+fi
 out=$(svmigd_setup_policy) || bail "PKI, AKs and signed policy" "$out"
 mkdir -p "$RELAY_DIR"
 rm -rf "$LVDIR"
@@ -153,6 +154,7 @@ relay_end() {
 
 # request WHO OUT [DOMAIN]: a fresh request of WHO (alice, bob) for
 # DOMAIN (web-1) to host-b
+# shellcheck disable=SC2317 # called through check
 request() {
 	"$SVMIGCTL" request --vm "${3:-$VM}" --source host-a --target host-b --mem 64 \
 		--vcpus 1 --cert "$T/pki/$1.pem" --key "$T/pki/$1.key" --out "$2"
@@ -198,8 +200,7 @@ guest_keeps_checking() {
 # ================================================================ host-a
 if [[ $SVMIG_HOST == host-a ]]; then
 	lv_domain_xml "$VM" 64 >"$T/$VM.xml"
-	out=$(lv_virsh create "$T/$VM.xml" 2>&1)
-	if [[ $? == 0 ]] && guest_keeps_checking; then
+	if out=$(lv_virsh create "$T/$VM.xml" 2>&1) && guest_keeps_checking; then
 		ok 1 "libvirt runs domain $VM (the self-checking guest)"
 	else
 		bail "libvirt runs domain $VM" "$out" "$(tail -n 5 "$(lv_serial_log "$VM")" 2>&1)"
