@@ -274,6 +274,17 @@ static int source_settle(struct svmigd_lvmig *x, virDomainPtr dom)
 	return SVMIGD_LV_IN_DOUBT;
 }
 
+/* The main channel failed: because a multifd channel did, if one did. */
+static int fail_main(struct svmigd_lvmig *x, struct svmigd_mfd *mfd, const char *err)
+{
+	unsigned int k;
+	const char *why = svmigd_mfd_failed(mfd, &k);
+
+	if (why)
+		return fail(x, "multifd channel %u: %s", k, why);
+	return fail(x, "%s", err);
+}
+
 /*
  * The relay failed because the target gave up first: its signed receipt
  * (failed) is on the way; say so, for the log and the audit.
@@ -307,7 +318,7 @@ static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 	progressf(x, "data", "libvirt connected; relaying through svmig");
 	if (svmigd_mfd_start(mfd, err, sizeof(err)) ||
 	    svmigd_relay_source_run(r, err, sizeof(err))) {
-		fail(x, "%s", err);
+		fail_main(x, mfd, err);
 		source_peer_failed(x);
 		return SVMIGD_LV_FAILED;
 	}
@@ -376,6 +387,7 @@ int svmigd_lv_source(struct svmigd_lvmig *x)
 		goto out;
 	mfd.data_conn = x->data_conn;
 	mfd.arg = x->data_arg;
+	mfd.main_sock = x->sock;
 	r.watch = x->ctl_fd;
 	ret = key_channels(x, &r, &mfd, true);
 	if (ret)
@@ -412,6 +424,8 @@ int svmigd_lv_source(struct svmigd_lvmig *x)
 		svmigd_mfd_free(&mfd);
 		close_fd(&r.qemu);
 		shutdown(x->sock, SHUT_RDWR);
+		if (j.started)	/* if QEMU has not failed it yet: cancel the job */
+			virDomainAbortJob(j.dom);
 		lv_job_end(&j);
 		ret = source_settle(x, j.dom);
 	}
@@ -478,7 +492,7 @@ static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r,
 	mfd->qemu_path = path;
 	if (svmigd_mfd_start(mfd, err, sizeof(err)) ||
 	    svmigd_relay_target_run(r, err, sizeof(err)))
-		return fail(x, "%s", err);
+		return fail_main(x, mfd, err);
 	if (verify_stream(x, r->in))
 		return SVMIGD_LV_FAILED;
 	if (svmigd_mfd_end(mfd, true, &mst, err, sizeof(err)))
@@ -508,6 +522,7 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 			      x->ctl_fd, x->err, sizeof(x->err));
 	mfd.data_conn = x->data_conn;
 	mfd.arg = x->data_arg;
+	mfd.main_sock = x->sock;
 	r.watch = x->ctl_fd;
 	if (!ret)
 		ret = key_channels(x, &r, &mfd, false);

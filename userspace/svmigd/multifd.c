@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "multifd.h"
 #include "util.h"
 
@@ -41,10 +43,13 @@ int svmigd_mfd_init(struct svmigd_mfd *m, bool source, unsigned int want,
 	m->idle_ms = idle_ms;
 	m->watch = watch;
 	m->lfd = -1;
+	m->main_sock = -1;
+	atomic_init(&m->first_failed, 0);
 	for (k = 0; k < SVMIGD_RELAY_MULTIFD_MAX; k++) {
 		struct svmigd_mfd_chan *c = &m->ch[k];
 
 		c->r.qemu = c->r.out = c->r.in = c->r.watch = c->sock = c->stop = -1;
+		c->main_sock = -1;
 	}
 	if (want > SVMIGD_RELAY_MULTIFD_MAX) {
 		m->stop[0] = m->stop[1] = -1;
@@ -80,11 +85,25 @@ int svmigd_mfd_key(struct svmigd_mfd *m, const uint8_t *session_id,
 	return 0;
 }
 
+/* A channel failed: QEMU's side and the main channel break with it. */
+static void chan_failed(struct svmigd_mfd_chan *c)
+{
+	unsigned int none = 0;
+
+	atomic_compare_exchange_strong(c->first_failed, &none, c->k);
+	shutdown(c->r.qemu, SHUT_RDWR);
+	shutdown(c->sock, SHUT_RDWR);
+	if (c->main_sock >= 0)
+		shutdown(c->main_sock, SHUT_RDWR);
+}
+
 static void *source_chan(void *arg)
 {
 	struct svmigd_mfd_chan *c = arg;
 
 	c->rc = svmigd_relay_forward_run(&c->r, c->stop, c->err, sizeof(c->err));
+	if (c->rc)
+		chan_failed(c);
 	return NULL;
 }
 
@@ -93,6 +112,8 @@ static void *target_chan(void *arg)
 	struct svmigd_mfd_chan *c = arg;
 
 	c->rc = svmigd_relay_target_run(&c->r, c->err, sizeof(c->err));
+	if (c->rc)
+		chan_failed(c);
 	return NULL;
 }
 
@@ -105,6 +126,9 @@ static int chan_go(struct svmigd_mfd *m, struct svmigd_mfd_chan *c)
 		return svmigd_fail(m->err, sizeof(m->err), -1, "SVMIG_IOC_ATTACH_SOCK "
 				   "(multifd): %s", svmigd_strerror(-ret));
 	c->stop = m->stop[0];
+	c->main_sock = m->main_sock;
+	c->k = (unsigned int)(c - m->ch) + 1;
+	c->first_failed = &m->first_failed;
 	if (m->source) {
 		if (pthread_create(&c->thread, NULL, source_chan, c))
 			return svmigd_fail(m->err, sizeof(m->err), -1, "pthread_create");
@@ -129,11 +153,53 @@ static int source_take(struct svmigd_mfd *m, struct svmigd_mfd_chan *c)
 	return 0;
 }
 
-static int target_take(struct svmigd_mfd *m, struct svmigd_mfd_chan *c)
+/*
+ * The channel a data connection says it carries: its HELLO's clear
+ * channel number, peeked (the kernel reads the HELLO itself).  Only a
+ * choice of which receiver tries it: the HELLO's tag verifies under that
+ * channel's keys, with the number in its AAD, or the receiver refuses it.
+ * 0 (no multifd channel) if it does not look like a HELLO.
+ */
+static unsigned int peek_channel(int sock)
 {
-	while ((c->sock = m->data_conn(m->arg)) < 0)
+	uint8_t b[sizeof(struct svmig_wire_hdr) + sizeof(__be32)];
+	const struct svmig_wire_hdr *h = (const void *)b;
+	uint32_t be;
+	ssize_t n;
+
+	do	/* SO_RCVTIMEO bounds it */
+		n = recv(sock, b, sizeof(b), MSG_PEEK | MSG_WAITALL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(b) || h->type != SVMIG_REC_HELLO)
+		return 0;
+	memcpy(&be, b + sizeof(*h), sizeof(be));
+	be = ntohl(be);
+	return be > SVMIGD_RELAY_REV && be <= SVMIGD_RELAY_REV + SVMIGD_RELAY_MULTIFD_MAX ?
+	       be - SVMIGD_RELAY_REV : 0;
+}
+
+/*
+ * Target: the peer's next data connection, into the slot of the channel
+ * it names (the source's numbering: the network may reorder connections
+ * that the source opened one after the other).
+ */
+static int target_take(struct svmigd_mfd *m, struct svmigd_mfd_chan **cp)
+{
+	struct svmigd_mfd_chan *c;
+	unsigned int k;
+	int sock;
+
+	while ((sock = m->data_conn(m->arg)) < 0)
 		if (stopped(m, TAKE_POLL_MS))
 			return 1;	/* no more channels: not a failure */
+	k = peek_channel(sock);
+	if (!k || m->ch[k - 1].sock >= 0) {
+		close(sock);
+		return svmigd_fail(m->err, sizeof(m->err), -1, "a data connection names "
+				   "no multifd channel, or one taken already");
+	}
+	c = *cp = &m->ch[k - 1];
+	c->sock = sock;
 	c->r.qemu = svmigd_relay_unix_connect(m->qemu_path, m->idle_ms, m->watch,
 					      m->err, sizeof(m->err));
 	return c->r.qemu < 0 ? -1 : 0;
@@ -145,7 +211,7 @@ static void *acceptor(void *arg)
 
 	while (m->n < m->want) {
 		struct svmigd_mfd_chan *c = &m->ch[m->n];
-		int ret = m->source ? source_take(m, c) : target_take(m, c);
+		int ret = m->source ? source_take(m, c) : target_take(m, &c);
 
 		if (ret > 0)
 			break;
@@ -213,15 +279,17 @@ int svmigd_mfd_end(struct svmigd_mfd *m, bool ok, struct svmig_stats *st,
 		pthread_join(m->acceptor, NULL);
 	m->accepting = false;
 	if (!ok)	/* the target's channels end when their sockets do */
-		for (k = 0; k < m->n; k++)
-			shutdown(m->ch[k].sock, SHUT_RDWR);
-	for (k = 0; k < m->n; k++) {
+		for (k = 0; k < SVMIGD_RELAY_MULTIFD_MAX; k++)
+			if (m->ch[k].sock >= 0)
+				shutdown(m->ch[k].sock, SHUT_RDWR);
+	/* every slot: a target's channels take the slots they name */
+	for (k = 0; k < SVMIGD_RELAY_MULTIFD_MAX; k++) {
 		struct svmigd_mfd_chan *c = &m->ch[k];
 
 		if (c->running)
 			pthread_join(c->thread, NULL);
 		c->running = false;
-		if (ok && !ret)
+		if (ok && !ret && c->sock >= 0)
 			ret = chan_end(m, c, k + 1, st, err, errlen);
 	}
 	if (ok && !ret && m->rc)
@@ -230,6 +298,19 @@ int svmigd_mfd_end(struct svmigd_mfd *m, bool ok, struct svmig_stats *st,
 		ret = svmigd_fail(err, errlen, -1, "QEMU opened %u of %u multifd channels",
 				  m->n, m->want);
 	return ok ? ret : -1;
+}
+
+const char *svmigd_mfd_failed(struct svmigd_mfd *m, unsigned int *k)
+{
+	unsigned int i;
+
+	svmigd_mfd_end(m, false, &(struct svmig_stats){ 0 }, NULL, 0);
+	i = atomic_load(&m->first_failed);
+	if (i >= 1 && i <= SVMIGD_RELAY_MULTIFD_MAX && m->ch[i - 1].rc) {
+		*k = i;
+		return m->ch[i - 1].err;
+	}
+	return NULL;
 }
 
 void svmigd_mfd_free(struct svmigd_mfd *m)

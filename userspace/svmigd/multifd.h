@@ -19,6 +19,7 @@
 #define SVMIGD_MULTIFD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,9 @@ struct svmigd_mfd_chan {
 	struct svmigd_relay r;
 	int sock;			/* its data connection */
 	int stop;			/* source: the gate's pipe (read end) */
+	int main_sock;			/* the main channel's data connection */
+	unsigned int k;			/* its number (1..) */
+	atomic_uint *first_failed;	/* the migration's: which failed first */
 	pthread_t thread;
 	bool running;
 	int rc;
@@ -48,6 +52,14 @@ struct svmigd_mfd {
 	int stop[2];			/* a pipe: written at the gate (or to give up) */
 	int idle_ms;
 	int watch;
+	/* the main channel's data connection: a channel that fails shuts it
+	 * down, so the main relay (and with it the migration) fails at once
+	 * instead of waiting for a load that cannot finish */
+	int main_sock;
+	/* the channel (1..) whose failure came first, 0 while none: one
+	 * failing breaks the others (QEMU drops them all), and the first is
+	 * the cause */
+	atomic_uint first_failed;
 	/* a data connection to (source) or from (target) the peer, or -1 */
 	int (*data_conn)(void *arg);
 	void *arg;
@@ -84,6 +96,13 @@ int svmigd_mfd_start(struct svmigd_mfd *m, char *err, size_t errlen);
  */
 int svmigd_mfd_end(struct svmigd_mfd *m, bool ok, struct svmig_stats *st,
 		   char *err, size_t errlen);
+
+/*
+ * After a failure of the main channel: stops the channels (as
+ * svmigd_mfd_end(m, false, ...)) and says which failed first, if one did
+ * (its number in *k, its error returned), else NULL.
+ */
+const char *svmigd_mfd_failed(struct svmigd_mfd *m, unsigned int *k);
 
 /* Closes everything (after svmigd_mfd_end, or instead of it). */
 void svmigd_mfd_free(struct svmigd_mfd *m);

@@ -22,6 +22,7 @@
 #include "util.h"
 
 #define RETRY_MS	100
+#define WRITE_WAIT_MS	60000	/* a reader that takes nothing for this long is gone */
 
 static long long mono_ms(void)
 {
@@ -88,10 +89,11 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (errno == EAGAIN) {
+			if (errno == EAGAIN) {	/* QEMU's socket: bounded wait for room */
 				struct pollfd p = { .fd = fd, .events = POLLOUT };
 
-				poll(&p, 1, 1000);
+				if (poll(&p, 1, WRITE_WAIT_MS) == 0)
+					return -ETIMEDOUT;
 				continue;
 			}
 			return -errno;
