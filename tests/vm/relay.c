@@ -22,7 +22,9 @@
  * the destination sends back (the reverse channel of svmigd's libvirt
  * relay: QEMU's return path) are passed back by a thread, untouched
  * unless --attack-back A --at-back N make the same attacks on them
- * (none, flip, replay, swap, drop, cut).
+ * (none, flip, replay, swap, drop, cut).  With --connections N it serves
+ * N connections (a process each; QEMU's multifd channels), and the attacks
+ * are made on connection --attack-conn K only (0: the first).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/svmig.h>
@@ -207,6 +210,9 @@ static enum attack parse_attack(const char *s)
 	exit(2);
 }
 
+/* --connections: how many to serve (one each); --attack-conn: which is attacked */
+static unsigned long connections = 1, attack_conn;
+
 static void parse_args(int argc, char **argv, struct relay *rl, struct relay *back,
 		       int *port, const char **dest, const char **ready)
 {
@@ -220,6 +226,8 @@ static void parse_args(int argc, char **argv, struct relay *rl, struct relay *ba
 		{ "ready", required_argument, NULL, 'r' },
 		{ "attack-back", required_argument, NULL, 'A' },
 		{ "at-back", required_argument, NULL, 'N' },
+		{ "connections", required_argument, NULL, 'C' },
+		{ "attack-conn", required_argument, NULL, 'K' },
 		{ 0 }
 	};
 	int c;
@@ -235,15 +243,19 @@ static void parse_args(int argc, char **argv, struct relay *rl, struct relay *ba
 		case 'r': *ready = optarg; break;
 		case 'A': back->attack = parse_attack(optarg); break;
 		case 'N': back->at = strtoul(optarg, NULL, 0); break;
+		case 'C': connections = strtoul(optarg, NULL, 0); break;
+		case 'K': attack_conn = strtoul(optarg, NULL, 0); break;
 		default: exit(2);
 		}
 	}
 	if (!*port || !*dest || (rl->attack == SPLICE && !rl->splice) ||
-	    back->attack == SPLICE) {
+	    back->attack == SPLICE || !connections || connections > 64 ||
+	    attack_conn >= connections) {
 		fprintf(stderr, "usage: svmig-relay --listen PORT --connect HOST:PORT "
 			"[--attack none|flip|replay|swap|drop|cut|splice --at N] "
 			"[--capture FILE] [--splice-from FILE] [--ready FILE] "
-			"[--attack-back none|flip|replay|swap|drop|cut --at-back N]\n");
+			"[--attack-back none|flip|replay|swap|drop|cut --at-back N] "
+			"[--connections N [--attack-conn K]]\n");
 		exit(2);
 	}
 }
@@ -265,14 +277,43 @@ static void *reverse(void *arg)
 	return NULL;
 }
 
+/* One connection, accepted as @in: relayed to @dest until either side ends. */
+static int serve(struct relay *rl, struct relay *back, int in, const char *dest)
+{
+	static struct record r;
+	unsigned long n = 0;
+	pthread_t rev;
+
+	rl->in = in;
+	rl->out = connect_to(dest);
+	back->in = rl->out;
+	back->out = rl->in;
+	if (pthread_create(&rev, NULL, reverse, back))
+		die("pthread_create");
+	pthread_detach(rev);
+	while (read_record(rl->in, NULL, &r)) {
+		if (rl->capture && (fwrite(r.buf, 1, r.len, rl->capture) != r.len ||
+				    fflush(rl->capture)))
+			die("capture");
+		if (!relay_one(rl, n++, &r))
+			break;
+	}
+	if (rl->holding)
+		forward(rl, &rl->held);
+	fprintf(stderr, "svmig-relay: %lu records relayed\n", n);
+	if (rl->capture)
+		fclose(rl->capture);
+	close(rl->in);
+	close(rl->out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	pthread_t rev;
-	static struct record r;
 	struct relay rl = { .attack = NONE }, back = { .attack = NONE };
 	const char *dest = NULL, *ready = NULL;
-	unsigned long n = 0;
-	int port = 0, lfd;
+	unsigned long i;
+	int port = 0, lfd, in;
 
 	/* A peer that hangs up ends the relay through write() errors, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
@@ -284,29 +325,32 @@ int main(int argc, char **argv)
 		if (!f || fclose(f))
 			die(ready);
 	}
-	rl.in = accept(lfd, NULL, NULL);
-	if (rl.in < 0)
+	/* --connections N: a process each, the attacks on connection --attack-conn only */
+	for (i = 0; i + 1 < connections; i++) {
+		pid_t pid;
+
+		in = accept(lfd, NULL, NULL);
+		if (in < 0)
+			die("accept");
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			close(lfd);
+			if (i != attack_conn)
+				rl.attack = back.attack = NONE;
+			return serve(&rl, &back, in, dest);
+		}
+		close(in);
+	}
+	in = accept(lfd, NULL, NULL);
+	if (in < 0)
 		die("accept");
 	close(lfd);
-	rl.out = connect_to(dest);
-	back.in = rl.out;
-	back.out = rl.in;
-	if (pthread_create(&rev, NULL, reverse, &back))
-		die("pthread_create");
-	pthread_detach(rev);
-	while (read_record(rl.in, NULL, &r)) {
-		if (rl.capture && (fwrite(r.buf, 1, r.len, rl.capture) != r.len ||
-				   fflush(rl.capture)))
-			die("capture");
-		if (!relay_one(&rl, n++, &r))
-			break;
-	}
-	if (rl.holding)
-		forward(&rl, &rl.held);
-	fprintf(stderr, "svmig-relay: %lu records relayed\n", n);
-	if (rl.capture)
-		fclose(rl.capture);
-	close(rl.in);
-	close(rl.out);
+	if (i != attack_conn)
+		rl.attack = back.attack = NONE;
+	serve(&rl, &back, in, dest);
+	while (wait(NULL) > 0)
+		;
 	return 0;
 }
