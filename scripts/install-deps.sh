@@ -22,6 +22,8 @@ PACKAGES=(
 	libssl-dev libtss2-dev libjson-c-dev libcmocka-dev libinih-dev
 	# svmigd's readiness notification (sd_notify)
 	libsystemd-dev
+	# svmigd's libvirt migrations (libvirt-dev) and their test's libvirtd
+	libvirt-dev libvirt-daemon-system libvirt-clients
 	# the Debian packages and their install test (debian/, dkms.conf,
 	# tests/install/): dpkg-buildpackage, dh_dkms, lintian, dkms, udev
 	debhelper dh-dkms dkms lintian fakeroot udev

@@ -34,7 +34,7 @@
 # Phase 10 builds the Debian packages and installs them
 # (tests/install/run-install-test.sh: a fresh root on this host, then the
 # test VM).
-# Phases 6 to 9b boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
+# Phases 6 to 9c boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
 # a smoke test of the harness, a migration through svmigd, failures in the
 # middle of one, each refusal of one, then svmigd's concurrency and limits; each host ends with the host
 # checks of tests/vm/t2-tap.sh (svmigd exit statuses and logs, rmmod,
@@ -400,6 +400,14 @@ two_host_phase 9 tests/vm/t2_refusals.sh \
 # connections are held open on both hosts.
 two_host_phase 9b tests/vm/t2_concurrency.sh \
 	"svmigd: concurrency (idle connections, per-address limit, pre-auth frame limit, A->B and B->A at once)"
+# Phase 9c: libvirt drives the migration (tests/vm/t2_libvirt.sh): a real
+# libvirtd on each host, svmigd's relay carrying QEMU's stream and return
+# path through two svmig channels; a refusal by policy before libvirt
+# starts, tampered data and a tampered return path (libvirt fails, the VM
+# runs on host-a only), a live migration host-a -> host-b whose guest keeps
+# checking itself, and a multifd one (2 channels) of a VM with a vTPM.
+two_host_phase 9c tests/vm/t2_libvirt.sh \
+	"libvirt: live and multifd (vTPM) migrations through svmig's relay; policy refusal first; tampered stream and return path refused"
 # Phase 10: installable on a host (tests/install/run-install-test.sh): the
 # Debian packages build and pass lintian, make install/uninstall lay out
 # and remove every file, dpkg -i on a fresh root of this host has DKMS

@@ -18,13 +18,20 @@
  *   svmig-relay --listen PORT --connect HOST:PORT [--attack A --at N]
  *               [--capture FILE] [--splice-from FILE] [--ready FILE]
  *
- * It serves one connection and exits 0 when either side closed.
+ * It serves one connection and exits 0 when either side closed.  Records
+ * the destination sends back (the reverse channel of svmigd's libvirt
+ * relay: QEMU's return path) are passed back by a thread, untouched
+ * unless --attack-back A --at-back N make the same attacks on them
+ * (none, flip, replay, swap, drop, cut).  With --connections N it serves
+ * N connections (a process each; QEMU's multifd channels), and the attacks
+ * are made on connection --attack-conn K only (0: the first).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/svmig.h>
@@ -202,8 +210,11 @@ static enum attack parse_attack(const char *s)
 	exit(2);
 }
 
-static void parse_args(int argc, char **argv, struct relay *rl, int *port,
-		       const char **dest, const char **ready)
+/* --connections: how many to serve (one each); --attack-conn: which is attacked */
+static unsigned long connections = 1, attack_conn;
+
+static void parse_args(int argc, char **argv, struct relay *rl, struct relay *back,
+		       int *port, const char **dest, const char **ready)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -213,6 +224,10 @@ static void parse_args(int argc, char **argv, struct relay *rl, int *port,
 		{ "capture", required_argument, NULL, 'w' },
 		{ "splice-from", required_argument, NULL, 's' },
 		{ "ready", required_argument, NULL, 'r' },
+		{ "attack-back", required_argument, NULL, 'A' },
+		{ "at-back", required_argument, NULL, 'N' },
+		{ "connections", required_argument, NULL, 'C' },
+		{ "attack-conn", required_argument, NULL, 'K' },
 		{ 0 }
 	};
 	int c;
@@ -226,28 +241,83 @@ static void parse_args(int argc, char **argv, struct relay *rl, int *port,
 		case 'w': rl->capture = fopen(optarg, "w"); if (!rl->capture) die(optarg); break;
 		case 's': rl->splice = fopen(optarg, "r"); if (!rl->splice) die(optarg); break;
 		case 'r': *ready = optarg; break;
+		case 'A': back->attack = parse_attack(optarg); break;
+		case 'N': back->at = strtoul(optarg, NULL, 0); break;
+		case 'C': connections = strtoul(optarg, NULL, 0); break;
+		case 'K': attack_conn = strtoul(optarg, NULL, 0); break;
 		default: exit(2);
 		}
 	}
-	if (!*port || !*dest || (rl->attack == SPLICE && !rl->splice)) {
+	if (!*port || !*dest || (rl->attack == SPLICE && !rl->splice) ||
+	    back->attack == SPLICE || !connections || connections > 64 ||
+	    attack_conn >= connections) {
 		fprintf(stderr, "usage: svmig-relay --listen PORT --connect HOST:PORT "
 			"[--attack none|flip|replay|swap|drop|cut|splice --at N] "
-			"[--capture FILE] [--splice-from FILE] [--ready FILE]\n");
+			"[--capture FILE] [--splice-from FILE] [--ready FILE] "
+			"[--attack-back none|flip|replay|swap|drop|cut --at-back N] "
+			"[--connections N [--attack-conn K]]\n");
 		exit(2);
 	}
 }
 
-int main(int argc, char **argv)
+/* The reverse direction (its own struct relay: in and out swapped). */
+static void *reverse(void *arg)
 {
 	static struct record r;
-	struct relay rl = { .attack = NONE };
-	const char *dest = NULL, *ready = NULL;
+	struct relay *back = arg;
 	unsigned long n = 0;
-	int port = 0, lfd;
+
+	while (read_record(back->in, NULL, &r))
+		if (!relay_one(back, n++, &r))
+			break;
+	if (back->holding)
+		forward(back, &back->held);
+	fprintf(stderr, "svmig-relay: %lu records relayed back\n", n);
+	shutdown(back->out, SHUT_WR);
+	return NULL;
+}
+
+/* One connection, accepted as @in: relayed to @dest until either side ends. */
+static int serve(struct relay *rl, struct relay *back, int in, const char *dest)
+{
+	static struct record r;
+	unsigned long n = 0;
+	pthread_t rev;
+
+	rl->in = in;
+	rl->out = connect_to(dest);
+	back->in = rl->out;
+	back->out = rl->in;
+	if (pthread_create(&rev, NULL, reverse, back))
+		die("pthread_create");
+	pthread_detach(rev);
+	while (read_record(rl->in, NULL, &r)) {
+		if (rl->capture && (fwrite(r.buf, 1, r.len, rl->capture) != r.len ||
+				    fflush(rl->capture)))
+			die("capture");
+		if (!relay_one(rl, n++, &r))
+			break;
+	}
+	if (rl->holding)
+		forward(rl, &rl->held);
+	fprintf(stderr, "svmig-relay: %lu records relayed\n", n);
+	if (rl->capture)
+		fclose(rl->capture);
+	close(rl->in);
+	close(rl->out);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct relay rl = { .attack = NONE }, back = { .attack = NONE };
+	const char *dest = NULL, *ready = NULL;
+	unsigned long i;
+	int port = 0, lfd, in;
 
 	/* A peer that hangs up ends the relay through write() errors, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	parse_args(argc, argv, &rl, &port, &dest, &ready);
+	parse_args(argc, argv, &rl, &back, &port, &dest, &ready);
 	lfd = listen_on(port);
 	if (ready) {
 		FILE *f = fopen(ready, "w");
@@ -255,24 +325,32 @@ int main(int argc, char **argv)
 		if (!f || fclose(f))
 			die(ready);
 	}
-	rl.in = accept(lfd, NULL, NULL);
-	if (rl.in < 0)
+	/* --connections N: a process each, the attacks on connection --attack-conn only */
+	for (i = 0; i + 1 < connections; i++) {
+		pid_t pid;
+
+		in = accept(lfd, NULL, NULL);
+		if (in < 0)
+			die("accept");
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			close(lfd);
+			if (i != attack_conn)
+				rl.attack = back.attack = NONE;
+			return serve(&rl, &back, in, dest);
+		}
+		close(in);
+	}
+	in = accept(lfd, NULL, NULL);
+	if (in < 0)
 		die("accept");
 	close(lfd);
-	rl.out = connect_to(dest);
-	while (read_record(rl.in, NULL, &r)) {
-		if (rl.capture && (fwrite(r.buf, 1, r.len, rl.capture) != r.len ||
-				   fflush(rl.capture)))
-			die("capture");
-		if (!relay_one(&rl, n++, &r))
-			break;
-	}
-	if (rl.holding)
-		forward(&rl, &rl.held);
-	fprintf(stderr, "svmig-relay: %lu records relayed\n", n);
-	if (rl.capture)
-		fclose(rl.capture);
-	close(rl.in);
-	close(rl.out);
+	if (i != attack_conn)
+		rl.attack = back.attack = NONE;
+	serve(&rl, &back, in, dest);
+	while (wait(NULL) > 0)
+		;
 	return 0;
 }

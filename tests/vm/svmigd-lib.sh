@@ -38,7 +38,9 @@
 #   svmigd_start LOG            binds $T/pki/authority.pem (above), writes
 #                               $T/svmigd.conf (with $SVMIGD_CONF_EXTRA,
 #                               if set, appended: more sections), starts
-#                               svmigd (peer: $SVMIG_PEER) with its output
+#                               svmigd (peer: $SVMIG_PEER, its data address
+#                               $SVMIGD_PEER_DATA if set; more arguments in
+#                               the array SVMIGD_EXTRA_ARGS) with its output
 #                               in LOG, waits until svmigctl status
 #                               answers (into $RES/status.json)
 # Every svmigd svmigd_start launched is ended by one of these three, which
@@ -68,6 +70,7 @@ SVMIGCTL=$PWD/build/svmigctl
 TCTI=device:/dev/tpmrm0
 AUTH_NV=0x01500016
 daemon_pid=
+SVMIGD_EXTRA_ARGS=()
 svmigd_rc=
 svmigd_bound=
 svmigd_logs=()		# per svmigd run: its log
@@ -189,7 +192,8 @@ ${SVMIGD_CONF_EXTRA:-}
 EOF
 	"$SVMIGD" --config "$T/svmigd.conf" --qmp-dir "$QMPDIR" \
 		--operator-ca "$T/pki/op-ca.pem" --timeout 240 \
-		--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT" >"$log" 2>&1 &
+		--peer "$SVMIG_PEER=$SVMIG_PEER_ADDR:$CTL_PORT${SVMIGD_PEER_DATA:+,$SVMIGD_PEER_DATA}" \
+		"${SVMIGD_EXTRA_ARGS[@]}" >"$log" 2>&1 &
 	daemon_pid=$!
 	svmigd_logs+=("$log")
 	svmigd_ends+=(running)
@@ -249,4 +253,33 @@ svmigd_exit_checks() {
 		"${svmigd_logs[@]}" /dev/null 2>/dev/null | head -n 40)
 	ok "$([[ -z $hits ]] && echo 1 || echo 0)" \
 		"$SVMIG_HOST: no sanitizer report in svmigd's logs (svmigd runs: ${#svmigd_logs[@]})" "$hits"
+}
+
+# svmigd_setup_policy: the two-host preamble of a test that needs svmigd:
+# host-a makes the PKI (svmigd_pki) and, with both hosts' AKs, the signed
+# policy (svmigd_policy: alice migrator, bob local); both copy them into
+# $T/pki and $T.  Prints what failed on stdout; non-zero then.
+svmigd_setup_policy() {
+	local ak peer_ak
+	mkdir -p "$T/pki" "$STATE" "$QMPDIR" || return 1
+	if [[ $SVMIG_HOST == host-a ]]; then
+		svmigd_pki "$RES/pki" >"$T/pki.txt" 2>&1 || { echo "test PKI:"; cat "$T/pki.txt"; return 1; }
+		svmig_rdv_post pki
+	else
+		svmig_rdv_wait pki >/dev/null || { echo "host-a's PKI"; return 1; }
+	fi
+	cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$T/pki/" 2>/dev/null
+	ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
+	[[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] || { echo "svmigctl tpm-ak: $ak"; return 1; }
+	svmig_rdv_post ak "$ak"
+	peer_ak=$(svmig_rdv_wait ak) || { echo "$SVMIG_PEER's AK"; return 1; }
+	if [[ $SVMIG_HOST == host-a ]]; then
+		{ svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$T/pki/alice.pem" "$T/pki/bob.pem" &&
+			openssl dgst -sha256 -sign "$T/pki/authority.key" \
+				-out "$RES/policy.json.sig" "$RES/policy.json"; } || { echo "signed policy"; return 1; }
+		svmig_rdv_post policy
+	else
+		svmig_rdv_wait policy >/dev/null || { echo "host-a's policy"; return 1; }
+	fi
+	cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || { echo "policy readable"; return 1; }
 }

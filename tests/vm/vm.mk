@@ -30,7 +30,7 @@ $(VM_B)/svmig-holdsock: tests/vm/holdsock.c $(LIBSVMIG) $(VM_HDRS)
 
 $(VM_B)/svmig-relay: tests/vm/relay.c uapi/linux/svmig.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
 $(VM_B)/t_%: tests/vm/t_%.c $(LIBSVMIG) $(VM_HDRS)
 	@mkdir -p $(@D)

@@ -30,9 +30,10 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer, *nv_index, *owner_auth_file, *outcome;
+		   *peer, *nv_index, *owner_auth_file, *outcome, *libvirt, *to;
 	unsigned long long mem;
 	unsigned long vcpus;
+	unsigned int channels;		/* migrate --libvirt: multifd, 0: none */
 	bool json;
 };
 
@@ -48,6 +49,9 @@ bool jbool(struct json_object *o, const char *key);
 void add_str(struct json_object *o, const char *key, const char *val);
 void add_int(struct json_object *o, const char *key, long long v);
 void print_json(struct json_object *o);
+
+/* ctl_libvirt.c: --libvirt DOMAIN --to HOST name the request's VM and target */
+int ctl_libvirt_check(const struct args *a, struct json_object *signed_req);
 
 /* ctl_errors.c */
 int need(const char *v, const char *name);

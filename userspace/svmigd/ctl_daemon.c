@@ -224,6 +224,10 @@ int cmd_migrate(const struct args *a)
 		return 2;
 	if (read_request(a, &signed_req))
 		return 2;
+	if (ctl_libvirt_check(a, signed_req)) {
+		json_object_put(signed_req);
+		return 2;
+	}
 	if (a->json)
 		p.show = SHOW_NONE;
 	else if (isatty(STDOUT_FILENO))
@@ -231,6 +235,10 @@ int cmd_migrate(const struct args *a)
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("migrate"));
 	json_object_object_add(req, "request", json_object_get(signed_req));
+	if (a->libvirt)
+		json_object_object_add(req, "libvirt", json_object_new_boolean(1));
+	if (a->channels)
+		json_object_object_add(req, "channels", json_object_new_int(a->channels));
 	p.t0 = now_ms();
 	rc = ctl_request(a, req, &p, &res);
 	json_object_put(req);

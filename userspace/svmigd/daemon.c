@@ -39,6 +39,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "journal.h"
+#include "libvirt.h"
+#include "relay.h"
 #include "outcome.h"
 #include "policy.h"
 #include "request.h"
@@ -394,6 +396,9 @@ static void ctl_send(int fd, struct json_object *obj)
 
 static void progress(struct mig *m, const char *step, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+struct svmigd_receipt;
+static void result(int client, bool ok, const char *error,
+		   const struct svmigd_receipt *r);
 static void progress(struct mig *m, const char *step, const char *fmt, ...)
 {
 	struct json_object *o;
@@ -1238,7 +1243,10 @@ static int target_accept_data(struct mig *m, const struct sockaddr_storage *peer
 				break;
 		if (i < d->n_pending) {
 			m->sock = d->pending[i].fd;
-			d->pending[i] = d->pending[--d->n_pending];
+			/* in order: a libvirt migration's multifd channels count on it */
+			memmove(&d->pending[i], &d->pending[i + 1],
+				(d->n_pending - i - 1) * sizeof(d->pending[0]));
+			d->n_pending--;
 			pthread_mutex_unlock(&d->lock);
 			/* blocking, as the kernel's socket use expects */
 			fcntl(m->sock, F_SETFL, fcntl(m->sock, F_GETFL) & ~O_NONBLOCK);
@@ -1461,6 +1469,190 @@ static void target_handover(struct mig *m)
 		      "it asks again or an operator settles it)", err, m->s->peer);
 }
 
+/* ------------------------------------------------------------ libvirt */
+
+/* Migrations libvirt drives (libvirt.h): the daemon's side of them. */
+
+static void lv_progress(void *arg, const char *step, const char *detail)
+{
+	progress(arg, step, "%s", detail);
+}
+
+/* The libvirt URI of host @name (svmigd --libvirt-peer NAME=URI), or NULL. */
+static const char *lv_peer_uri(struct daemon *d, const char *name)
+{
+	size_t n = strlen(name), i;
+
+	for (i = 0; i < d->o->n_libvirt_peers; i++)
+		if (!strncmp(d->o->libvirt_peers[i], name, n) &&
+		    d->o->libvirt_peers[i][n] == '=')
+			return d->o->libvirt_peers[i] + n + 1;
+	return NULL;
+}
+
+/* The target: libvirt's if svmigd has one and no QMP socket names the VM. */
+static bool lv_target(struct mig *m)
+{
+	char path[1024];
+
+	if (!m->d->o->libvirt_uri)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s.qmp", m->d->qmp_dir, m->s->request.req.vm);
+	return access(path, F_OK) != 0;
+}
+
+/* What a libvirt migration's multifd channels need of the daemon. */
+struct lv_data {
+	struct mig *m;
+	const char *addr;			/* source: the target's data address */
+	const struct sockaddr_storage *peer;	/* target: the peer's address */
+	long long since;			/* target: its TLS handshake ended */
+};
+
+/* Source: one more data connection to the target. */
+static int lv_connect_data(void *arg)
+{
+	struct lv_data *ld = arg;
+	int one = 1, fd = tcp_connect(ld->addr, IO_TIMEOUT_MS);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_sock_timeout(fd, SO_SNDTIMEO, 60);
+	set_sock_timeout(fd, SO_RCVTIMEO, 60);
+	return fd;
+}
+
+/* Target: the peer's next data connection if one is waiting, else -1. */
+static int lv_take_data(void *arg)
+{
+	struct lv_data *ld = arg;
+	struct daemon *d = ld->m->d;
+	int fd = -1;
+	size_t i;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < d->n_pending; i++)
+		if (same_host(&d->pending[i].peer, ld->peer) &&
+		    d->pending[i].at >= ld->since)
+			break;
+	if (i < d->n_pending) {
+		fd = d->pending[i].fd;
+		memmove(&d->pending[i], &d->pending[i + 1],
+			(d->n_pending - i - 1) * sizeof(d->pending[0]));
+		d->n_pending--;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (fd >= 0) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		set_sock_timeout(fd, SO_SNDTIMEO, 60);
+		set_sock_timeout(fd, SO_RCVTIMEO, 60);
+	}
+	return fd;
+}
+
+static void lv_setup(struct mig *m, struct svmigd_lvmig *x)
+{
+	*x = (struct svmigd_lvmig){
+		.local_uri = m->d->o->libvirt_uri,
+		.peer_uri = lv_peer_uri(m->d, m->s->peer),
+		.relay_dir = m->d->o->relay_dir ?: SVMIGD_RELAY_DIR_DEFAULT,
+		.sock = m->sock, .ctl_fd = m->conn_fd, .idle_ms = 2 * IO_TIMEOUT_MS,
+		.no_tpm = m->d->o->no_tpm_salt, .conn = m->conn, .scfg = &m->d->scfg,
+		.s = m->s, .progress = lv_progress, .arg = m,
+	};
+}
+
+/* Source, before the session: libvirt knows the VM and the target. */
+static int lv_source_check(struct mig *m, const struct svmigd_request *r)
+{
+	char err[512];
+
+	if (!m->d->o->libvirt_uri)
+		return failf(m, "svmigd runs without --libvirt: no libvirt migrations");
+	if (!lv_peer_uri(m->d, r->target))
+		return failf(m, "no libvirt URI for %s (svmigd --libvirt-peer %s=URI)",
+			     r->target, r->target);
+	if (svmigd_lv_check(m->d->o->libvirt_uri, r->vm, r->vm_mem_mib, r->vm_vcpus,
+			    err, sizeof(err)))
+		return failf(m, "%s", err);
+	return 0;
+}
+
+/* Source, after the session: the relay and libvirt's migration; the result. */
+static void lv_source(struct mig *m, const char *data_addr, unsigned int channels)
+{
+	struct lv_data ld = { .m = m, .addr = data_addr };
+	struct svmigd_lvmig x;
+	int one = 1, ret;
+
+	m->sock = tcp_connect(data_addr, IO_TIMEOUT_MS);
+	if (m->sock < 0) {
+		failf(m, "cannot connect to %s's data address %s: %s", m->s->peer,
+		      data_addr, svmigd_strerror(errno));
+		audit(m, "failed", "data", m->err);
+		result(m->client, false, m->err, NULL);
+		return;
+	}
+	setsockopt(m->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_sock_timeout(m->sock, SO_SNDTIMEO, 60);
+	set_sock_timeout(m->sock, SO_RCVTIMEO, 60);
+	progress(m, "data", "connected to %s; keying channels 0 (stream) and 1 "
+		 "(return path)", data_addr);
+	audit(m, "data", "attached", NULL);
+	lv_setup(m, &x);
+	x.channels = channels;
+	x.data_conn = lv_connect_data;
+	x.data_arg = &ld;
+	ret = svmigd_lv_source(&x);
+	m->st = x.st;
+	if (ret == SVMIGD_LV_DONE) {
+		audit(m, "completed", "quit", NULL);
+		result(m->client, true, NULL, &x.receipt);
+		return;
+	}
+	snprintf(m->err, sizeof(m->err), "%s", x.err);
+	progress(m, "data", "failed: %s", m->err);
+	audit(m, "failed", ret == SVMIGD_LV_IN_DOUBT ? "resume" : "data", m->err);
+	result(m->client, false, m->err, x.receipt.records ? &x.receipt : NULL);
+}
+
+/* Target, after the session: the relay into libvirt's QEMU, then the handover. */
+static void lv_target_data(struct mig *m, const struct sockaddr_storage *peer,
+			   long long since)
+{
+	struct lv_data ld = { .m = m, .peer = peer, .since = since };
+	char err[SVMIGD_SESSION_ERR_LEN];
+	struct svmigd_lvmig x;
+	int ret;
+
+	if (target_accept_data(m, peer, since)) {
+		logp_(LOG_ERR, "DATA failed: %s", m->err);
+		audit(m, "failed", "data", m->err);
+		if (svmigd_session_receipt_send(m->conn, &m->d->scfg, m->s, false, 0, 0,
+						NULL, err, sizeof(err)))
+			logp_(LOG_ERR, "receipt: %s", err);
+		return;
+	}
+	set_sock_timeout(m->sock, SO_SNDTIMEO, 60);
+	set_sock_timeout(m->sock, SO_RCVTIMEO, 60);
+	audit(m, "data", "attached", NULL);
+	lv_setup(m, &x);
+	x.data_conn = lv_take_data;
+	x.data_arg = &ld;
+	ret = svmigd_lv_target(&x);
+	m->st = x.st;
+	if (ret == SVMIGD_LV_DONE) {
+		logp_(LOG_INFO, "vm %s verified and running here (libvirt)",
+		      m->s->request.req.vm);
+		return;
+	}
+	snprintf(m->err, sizeof(m->err), "%s", x.err);
+	kernel_account(m);
+	logp_(LOG_ERR, "DATA failed: %s", m->err);
+	audit(m, "failed", ret == SVMIGD_LV_IN_DOUBT ? "resume" : "data", m->err);
+}
+
 /* The connection's peer is authenticated: its unauthenticated slot is free. */
 static void conn_authenticated(struct conn *c)
 {
@@ -1558,6 +1750,10 @@ static void serve_target(struct conn *c)
 	live_add(c, s.id);
 	logp_(LOG_INFO, "session with %s for vm %s (operator %s, role %s)", s.peer,
 	      s.request.req.vm, s.operator, s.role);
+	if (lv_target(&m)) {
+		lv_target_data(&m, &c->peer, c->since);
+		goto done;
+	}
 	ret = target_data(&m, &c->peer, c->since);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
@@ -1565,6 +1761,7 @@ static void serve_target(struct conn *c)
 	} else {
 		target_handover(&m);
 	}
+done:
 	svmig_tls_shutdown(m.conn, 2000);
 out:
 	svmigd_session_wipe(&s);
@@ -2394,7 +2591,8 @@ static void target_recover(struct daemon *d)
 		logp_(LOG_ERR, "%s", err);
 }
 
-static void serve_migrate(struct daemon *d, int client, struct json_object *req)
+static void serve_migrate(struct daemon *d, int client, struct json_object *req,
+			  bool libvirt, unsigned int channels)
 {
 	struct svmigd_request_verified v;
 	struct svmigd_session s;
@@ -2446,7 +2644,8 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		unclaim(d, vmclaim);
 		return;
 	}
-	if (qmp_connect_vm(&m, v.req.vm) || vm_size_check(&m, &v.req)) {
+	if (libvirt ? lv_source_check(&m, &v.req) :
+	    qmp_connect_vm(&m, v.req.vm) || vm_size_check(&m, &v.req)) {
 		audit_early(d, "refused", "source", &v, v.req.target, "request",
 			    m.err);
 		result(client, false, m.err, NULL);
@@ -2482,6 +2681,11 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req)
 		goto out;
 	}
 	progress_session(&m);
+	if (libvirt) {
+		lv_source(&m, data, channels);	/* keys the channels, wipes the secret */
+		OPENSSL_cleanse(s.secret, sizeof(s.secret));
+		goto out;
+	}
 	ret = source_data(&m, data);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
 	if (ret) {
@@ -2588,8 +2792,14 @@ static void serve_client(struct daemon *d, int fd)
 	} else if (is(cmd, "attest")) {
 		serve_attest(d, fd, obj);
 	} else if (is(cmd, "migrate")) {
+		int64_t channels = jint(obj, "channels");	/* libvirt's multifd */
+		bool lv = json_object_object_get_ex(obj, "libvirt", NULL);
+
 		json_object_object_get_ex(obj, "request", &v);
-		serve_migrate(d, fd, v);
+		if (channels < 0 || channels > SVMIGD_RELAY_MULTIFD_MAX || (channels && !lv))
+			result(fd, false, "channels: 0 to 8, and only for libvirt", NULL);
+		else
+			serve_migrate(d, fd, v, lv, (unsigned int)channels);
 	} else if (is(cmd, "settle")) {
 		serve_settle(d, fd, obj);
 	} else {

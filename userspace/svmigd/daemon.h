@@ -71,6 +71,7 @@
 #define SVMIGD_SOCK_NAME	"svmigd.sock"
 #define SVMIGD_PEERS_MAX	32
 #define SVMIGD_OP_ANCHORS_MAX	8
+#define SVMIGD_RELAY_DIR_DEFAULT	"/run/svmig/relay"
 
 struct svmigd_opts {
 	const char *config;
@@ -83,6 +84,11 @@ struct svmigd_opts {
 	int migrate_timeout_s;			/* 0: 300 */
 	bool no_tpm_salt;			/* SVMIG_KEY_NO_TPM */
 	bool check_config;			/* load and check, then exit */
+	/* libvirt (libvirt.h): this host's libvirtd, the peers' (NAME=URI) */
+	const char *libvirt_uri;		/* NULL: no libvirt migrations */
+	const char *libvirt_peers[SVMIGD_PEERS_MAX];
+	size_t n_libvirt_peers;
+	const char *relay_dir;			/* NULL: SVMIGD_RELAY_DIR_DEFAULT */
 };
 
 /*

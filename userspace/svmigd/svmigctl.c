@@ -4,6 +4,7 @@
  * Documentation/man/svmigctl.8).
  *
  *   svmigctl migrate --request FILE [--socket PATH | --config FILE] [--json]
+ *                    [--libvirt DOMAIN --to HOST [--channels N]]
  *   svmigctl status [--socket PATH | --config FILE] [--json]
  *   svmigctl attest PEER [--socket PATH | --config FILE] [--json]
  *   svmigctl settle --vm V --outcome resumed|not-committed
@@ -72,7 +73,7 @@ struct cmd {
 
 static const struct cmd cmds[] = {
 	{ "migrate", C_MIGRATE, cmd_migrate,
-	  "--request FILE [--socket PATH | --config FILE] [--json]",
+	  "--request FILE [--libvirt DOMAIN --to HOST [--channels N]] [--socket PATH | --config FILE] [--json]",
 	  "have svmigd migrate the VM of a signed request; progress, then a summary" },
 	{ "status", C_STATUS, cmd_status,
 	  "[--socket PATH | --config FILE] [--json]",
@@ -118,6 +119,12 @@ static const struct optdef opts[] = {
 	  "svmigd.conf naming that state_dir (default /etc/svmigd/svmigd.conf)" },
 	{ { "request", required_argument, NULL, 'r' }, C_MIGRATE, "FILE",
 	  "the signed request (svmigctl request --out)" },
+	{ { "libvirt", required_argument, NULL, 'L' }, C_MIGRATE, "DOMAIN",
+	  "libvirt migrates DOMAIN (the request's VM) through svmig's relay" },
+	{ { "to", required_argument, NULL, 'x' }, C_MIGRATE, "HOST",
+	  "with --libvirt: the target host (the request's target)" },
+	{ { "channels", required_argument, NULL, 'M' }, C_MIGRATE, "N",
+	  "with --libvirt: QEMU's multifd with N channels (1 to 8), each its own svmig channel" },
 	{ { "vm", required_argument, NULL, 'v' }, C_REQUEST | C_POLICY | C_SETTLE, "V",
 	  "the VM's name" },
 	{ { "outcome", required_argument, NULL, 'u' }, C_SETTLE, "O",
@@ -235,6 +242,13 @@ static int set_opt(struct args *a, int c, const char *arg)
 	case 'S': a->socket = arg; break;
 	case 'C': a->config = arg; break;
 	case 'r': a->request = arg; break;
+	case 'L': a->libvirt = arg; break;
+	case 'x': a->to = arg; break;
+	case 'M':
+		if (svmigd_parse_u64(arg, 1, 8, &num))
+			return bad_number("--channels", arg);
+		a->channels = (unsigned int)num;
+		break;
 	case 'v': a->vm = arg; break;
 	case 'u': a->outcome = arg; break;
 	case 's': a->source = arg; break;

@@ -5,6 +5,7 @@
  *   svmigd --config FILE [--peer NAME=HOST:PORT[,HOST:PORT]]...
  *          [--qmp-dir DIR] [--operator-ca FILE]... [--timeout SECS]
  *          [--no-tpm-salt] [--check-config]
+ *          [--libvirt URI [--libvirt-peer NAME=URI]... [--relay-dir DIR]]
  *   svmigd --version | --help
  *
  * Runs in the foreground, logs to stderr (with journald's <N> priority
@@ -29,6 +30,12 @@ static void usage(FILE *f)
 "  --operator-ca FILE   operator trust anchors (default: the [trust] anchors)\n"
 "  --timeout SECS       bound on one migration's DATA step (default 300)\n"
 "  --no-tpm-salt        key /dev/svmig with SVMIG_KEY_NO_TPM\n"
+"  --libvirt URI        this host's libvirtd: migrations libvirt drives, through\n"
+"                       svmig's relay (Documentation/libvirt.rst)\n"
+"  --libvirt-peer NAME=URI  the libvirtd of host NAME (the source's libvirtd\n"
+"                       connects to it: VIR_MIGRATE_PEER2PEER)\n"
+"  --relay-dir DIR      the relay's UNIX sockets, the same on every host\n"
+"                       (default " SVMIGD_RELAY_DIR_DEFAULT ")\n"
 "  --check-config       check the configuration, keys, certificates and signed\n"
 "                       policy, then exit (0: valid); the TPM and sockets are left alone\n"
 "  --version            print the version and exit\n"
@@ -44,6 +51,9 @@ int main(int argc, char **argv)
 		{ "operator-ca", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-tpm-salt", no_argument, NULL, 'n' },
+		{ "libvirt", required_argument, NULL, 'L' },
+		{ "libvirt-peer", required_argument, NULL, 'P' },
+		{ "relay-dir", required_argument, NULL, 'R' },
 		{ "check-config", no_argument, NULL, 'K' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -84,6 +94,19 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			o.no_tpm_salt = true;
+			break;
+		case 'L':
+			o.libvirt_uri = optarg;
+			break;
+		case 'P':
+			if (o.n_libvirt_peers == SVMIGD_PEERS_MAX || !strchr(optarg, '=')) {
+				fprintf(stderr, "svmigd: bad --libvirt-peer %s\n", optarg);
+				return 2;
+			}
+			o.libvirt_peers[o.n_libvirt_peers++] = optarg;
+			break;
+		case 'R':
+			o.relay_dir = optarg;
 			break;
 		case 'K':
 			o.check_config = true;

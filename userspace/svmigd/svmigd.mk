@@ -13,7 +13,7 @@ LIBSVMIGD_SRCS := $(filter-out userspace/svmigd/svmigd.c $(SVMIGCTL_SRCS),\
 		  $(wildcard userspace/svmigd/*.c))
 LIBSVMIGD_OBJS := $(patsubst %.c,$(B)/%.o,$(LIBSVMIGD_SRCS))
 LIBSVMIGD_HDRS := $(filter-out $(SVMIGCTL_HDRS),$(wildcard userspace/svmigd/*.h))
-LDLIBS_SVMIGD := -linih -ltss2-esys -ltss2-mu -ltss2-tctildr -ltss2-rc -lsystemd -pthread
+LDLIBS_SVMIGD := -linih -ltss2-esys -ltss2-mu -ltss2-tctildr -ltss2-rc -lsystemd -lvirt -pthread
 
 $(LIBSVMIGD_OBJS): $(B)/userspace/svmigd/%.o: userspace/svmigd/%.c $(LIBSVMIGD_HDRS) \
 		   $(LIBSVMIG_HDRS) | $(B)/userspace/svmigd
