@@ -1627,10 +1627,13 @@ static void lv_target_data(struct mig *m, const struct sockaddr_storage *peer,
 	int ret;
 
 	if (target_accept_data(m, peer, since)) {
+		char reason[SVMIGD_REASON_MAX + 1];
+
 		logp_(LOG_ERR, "DATA failed: %s", m->err);
 		audit(m, "failed", "data", m->err);
+		svmigd_stream_reason(NULL, m->err, reason, sizeof(reason));
 		if (svmigd_session_receipt_send(m->conn, &m->d->scfg, m->s, false, 0, 0,
-						NULL, err, sizeof(err)))
+						reason, NULL, err, sizeof(err)))
 			logp_(LOG_ERR, "receipt: %s", err);
 		return;
 	}

@@ -24,6 +24,7 @@
 #include "multifd.h"
 #include "relay.h"
 #include "util.h"
+#include "verdict.h"
 
 #define ACCEPT_MS	60000	/* libvirt's Prepare starts the target QEMU first */
 #define STATE_POLL_MS	100
@@ -297,7 +298,7 @@ static void source_peer_failed(struct svmigd_lvmig *x)
 
 	if (poll(&p, 1, 2000) != 1)
 		return;
-	if (svmigd_session_receipt_recv(x->conn, x->scfg, x->s, &x->receipt, err,
+	if (svmigd_session_receipt_recv(x->conn, x->scfg, x->s, NULL, &x->receipt, err,
 					sizeof(err)) == -EREMOTEIO)
 		snprintf(x->err + len, sizeof(x->err) - len,
 			 " (%s's signed receipt says it failed)", x->s->peer);
@@ -308,6 +309,7 @@ static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 			     struct svmigd_mfd *mfd, struct lv_job *j)
 {
 	struct svmig_stats mst = { 0 };
+	struct svmigd_counts sent;
 	char err[512];
 	int ret;
 
@@ -333,7 +335,8 @@ static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 	svmig_get_stats(r->out, &x->st);
 	progressf(x, "data", "the target's QEMU loaded %llu bytes; END sent (%llu records)",
 		  (unsigned long long)r->fwd_bytes, (unsigned long long)x->st.records);
-	ret = svmigd_session_receipt_recv(x->conn, x->scfg, x->s, &x->receipt,
+	sent = (struct svmigd_counts){ .records = x->st.records, .bytes = x->st.bytes };
+	ret = svmigd_session_receipt_recv(x->conn, x->scfg, x->s, &sent, &x->receipt,
 					  err, sizeof(err));
 	if (ret)
 		return fail(x, "%s", ret == -EREMOTEIO ?
@@ -511,6 +514,7 @@ static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r,
 int svmigd_lv_target(struct svmigd_lvmig *x)
 {
 	uint8_t receipt[SVMIGD_SHA256_LEN];
+	char reason[SVMIGD_REASON_MAX + 1];
 	struct svmigd_relay r;
 	struct svmigd_mfd mfd;
 	char err[512];
@@ -535,13 +539,15 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 		/* libvirt's QEMU sees its stream break, and libvirt discards it */
 		close_fd(&r.qemu);
 		shutdown(x->sock, SHUT_RDWR);
+		svmigd_stream_reason(r.in >= 0 ? &x->st : NULL, x->err, reason,
+				     sizeof(reason));
 		if (svmigd_session_receipt_send(x->conn, x->scfg, x->s, false, x->st.records,
-						x->st.bytes, NULL, err, sizeof(err)))
+						x->st.bytes, reason, NULL, err, sizeof(err)))
 			progressf(x, "receipt", "%s", err);
 		goto out;
 	}
 	if (svmigd_session_receipt_send(x->conn, x->scfg, x->s, true, x->st.records,
-					x->st.bytes, receipt, err, sizeof(err))) {
+					x->st.bytes, NULL, receipt, err, sizeof(err))) {
 		ret = fail(x, "receipt: %s", err);
 		goto out;
 	}
