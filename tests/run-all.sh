@@ -400,6 +400,12 @@ two_host_phase 9 tests/vm/t2_refusals.sh \
 # connections are held open on both hosts.
 two_host_phase 9b tests/vm/t2_concurrency.sh \
 	"svmigd: concurrency (idle connections, per-address limit, pre-auth frame limit, A->B and B->A at once)"
+# Phase 9c: AK provenance: the AK's full public area travels and is
+# checked; an AK made in the TPM without "restricted" (enrolled all the
+# same) is refused at attestation, naming the attribute; the honest AKs
+# are trusted.
+two_host_phase 9c tests/vm/t2_akprov.sh \
+	"svmigd: AK provenance (public area checked, an unrestricted AK refused)"
 # Phase 10: installable on a host (tests/install/run-install-test.sh): the
 # Debian packages build and pass lintian, make install/uninstall lay out
 # and remove every file, dpkg -i on a fresh root of this host has DKMS
