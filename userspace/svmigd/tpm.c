@@ -29,19 +29,7 @@
 #define ECC_COORD_LEN	32
 #define QUOTE_TRIES	3
 
-/*
- * One ESAPI context per host, shared by svmigd's threads: @lock makes
- * each exported call that talks to the TPM one critical section (the
- * ESAPI context and its command buffer are not thread-safe, and a ZGen's
- * scrub must follow its ZGen).  The words of the last TSS error are
- * per thread (tpm_err), so that each caller reads its own.
- */
-struct svmigd_tpm {
-	TSS2_TCTI_CONTEXT *tcti;
-	ESYS_CONTEXT *esys;
-	pthread_mutex_t lock;
-};
-
+/* struct svmigd_tpm: tpm_int.h.  The last TSS error's words, per thread. */
 static _Thread_local char tpm_err[192];
 
 struct svmigd_tpm_ecdh {
@@ -133,6 +121,8 @@ static const char *const errstr[] = {
 	[-SVMIGD_TPM_EPUBLIC] = "unacceptable ECDH public area",
 	[-SVMIGD_TPM_ENAME] = "certified name does not match the key",
 	[-SVMIGD_TPM_EAKATTR] = "AK is not a TPM-bound restricted signing key",
+	[-SVMIGD_TPM_EEKCERT] = "EK certificate malformed or not the TPM's EK",
+	[-SVMIGD_TPM_EEKCA] = "EK certificate not from a listed manufacturer CA",
 };
 
 const char *svmigd_tpm_strerror(int err)
@@ -246,7 +236,27 @@ static EVP_PKEY *point_pkey(const uint8_t point[SVMIGD_TPM_POINT_LEN])
 	return pkey;
 }
 
-/* For ak.c (tpm_int.h). */
+/* For ak.c and ek.c (tpm_int.h). */
+static void tpm_flush(struct svmigd_tpm *t, ESYS_TR *h);
+static int tpm_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
+		       ESYS_TR *h, TPM2B_PUBLIC **pub);
+
+int svmigd_tpm_int_fail(struct svmigd_tpm *t, const char *what, TSS2_RC rc)
+{
+	return tpm_fail(t, what, rc);
+}
+
+int svmigd_tpm_int_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
+			   ESYS_TR *h, TPM2B_PUBLIC **pub)
+{
+	return tpm_primary(t, tmpl, h, pub);
+}
+
+void svmigd_tpm_int_flush(struct svmigd_tpm *t, ESYS_TR *h)
+{
+	tpm_flush(t, h);
+}
+
 int svmigd_tpm_int_point(const TPMT_PUBLIC *pub,
 			 uint8_t point[SVMIGD_TPM_POINT_LEN])
 {

@@ -59,6 +59,8 @@ enum {
 	SVMIGD_TPM_EPUBLIC = -30,	/* public area unacceptable */
 	SVMIGD_TPM_ENAME = -31,		/* certified name != public's name */
 	SVMIGD_TPM_EAKATTR = -32,	/* AK lacks fixedTPM/restricted/... */
+	SVMIGD_TPM_EEKCERT = -33,	/* EK certificate malformed, not the EK */
+	SVMIGD_TPM_EEKCA = -34,		/* EK certificate from no listed CA */
 };
 
 /* PCR values of the sha256 bank, in ascending index order. */
@@ -101,6 +103,22 @@ struct svmigd_tpm_ecdh_cert {
 	size_t sig_len;
 };
 
+/*
+ * EK (ek.c): the TPM's RSA EK certificate, as its TCG NV index
+ * (SVMIGD_TPM_EK_CERT_NV_RSA) holds it (DER, maybe padded), and the EK's
+ * public area (marshalled TPM2B_PUBLIC) re-created with the TCG EK
+ * Credential Profile's template L-1 (RSA 2048) in the endorsement
+ * hierarchy.
+ */
+#define SVMIGD_TPM_EK_CERT_NV_RSA	0x01c00002u
+#define SVMIGD_TPM_EK_CERT_MAX		2048
+struct svmigd_tpm_ek {
+	uint8_t cert[SVMIGD_TPM_EK_CERT_MAX];
+	size_t cert_len;
+	uint8_t pub[SVMIGD_TPM_PUBLIC_MAX];
+	size_t pub_len;
+};
+
 struct svmigd_tpm;
 struct svmigd_tpm_ecdh;
 
@@ -115,6 +133,7 @@ void svmigd_tpm_close(struct svmigd_tpm *t);
 const char *svmigd_tpm_last_error(const struct svmigd_tpm *t);
 
 int svmigd_tpm_ak(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak);
+int svmigd_tpm_ek(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek);
 int svmigd_tpm_pcr_read(struct svmigd_tpm *t, const unsigned int *idx,
 			size_t n, struct svmigd_tpm_pcrs *pcrs);
 int svmigd_tpm_pcr_extend(struct svmigd_tpm *t, unsigned int idx,
@@ -186,6 +205,21 @@ int svmigd_tpm_ak_check(const uint8_t *pub, size_t pub_len,
 			const uint8_t *ak_sha256, char *why, size_t why_len);
 int svmigd_tpm_ak_digest(const uint8_t *pub, size_t pub_len,
 			 uint8_t sha256[SVMIGD_TPM_DIGEST_LEN]);
+
+/*
+ * An EK certificate (DER, padding after it allowed) checked for
+ * enrolment: its public key is the EK of @ek_pub (an RSA 2048 public area
+ * with the template's attributes), and it chains (OpenSSL
+ * X509_verify_cert, partial chains allowed: a CA named may be an
+ * intermediate) to a certificate of the PEM files @ca_files.  Refusals:
+ * SVMIGD_TPM_EEKCERT (malformed, another key), SVMIGD_TPM_EEKCA (no
+ * listed CA; @why has OpenSSL's reason), SVMIGD_TPM_EINVAL (no CA file,
+ * or one without a certificate).
+ */
+int svmigd_ek_verify(const uint8_t *cert, size_t cert_len,
+		     const uint8_t *ek_pub, size_t ek_pub_len,
+		     const char *const *ca_files, size_t n_ca,
+		     char *why, size_t why_len);
 int svmigd_tpm_name(const uint8_t *pub, size_t pub_len,
 		    uint8_t name[SVMIGD_TPM_NAME_LEN]);
 

@@ -6,10 +6,33 @@
 #ifndef SVMIGD_TPM_INT_H
 #define SVMIGD_TPM_INT_H
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
+#include <tss2/tss2_esys.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "tpm.h"
+
+/*
+ * One ESAPI context per host, shared by svmigd's threads: @lock makes
+ * each exported call that talks to the TPM one critical section (the
+ * ESAPI context and its command buffer are not thread-safe, and a ZGen's
+ * scrub must follow its ZGen).  The words of the last TSS error are
+ * per thread (tpm.c's tpm_err), so that each caller reads its own.
+ */
+struct svmigd_tpm {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+	pthread_mutex_t lock;
+};
+
+/* tpm.c's helpers: a TSS failure noted, a primary in the endorsement
+ * hierarchy, a transient object flushed. */
+int svmigd_tpm_int_fail(struct svmigd_tpm *t, const char *what, TSS2_RC rc);
+int svmigd_tpm_int_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
+			   ESYS_TR *h, TPM2B_PUBLIC **pub);
+void svmigd_tpm_int_flush(struct svmigd_tpm *t, ESYS_TR *h);
 
 /* SEC1 point of a P-256 public area (not checked on the curve). */
 int svmigd_tpm_int_point(const TPMT_PUBLIC *pub,
