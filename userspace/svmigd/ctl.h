@@ -30,7 +30,7 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer, *nv_index, *owner_auth_file, *outcome;
+		   *peer, *nv_index, *owner_auth_file, *outcome, *ek_ca;
 	unsigned long long mem;
 	unsigned long vcpus;
 	bool json;
@@ -83,6 +83,7 @@ int cmd_policy_check(const struct args *a);
 
 /* ctl_tpm.c */
 int cmd_tpm_ak(const struct args *a);
+int cmd_tpm_ek(const struct args *a);
 int cmd_tpm_bind_authority(const struct args *a);
 int cmd_tpm_authority(const struct args *a);
 
