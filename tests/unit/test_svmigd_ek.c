@@ -7,6 +7,9 @@
  * its own manufacturer's issuing CA (with or without its root), and is
  * refused against the root alone (the issuing CA is not sent), the other's, with the other TPM's EK, with bytes after it, truncated, and
  * without a CA.  A TPM without an EK certificate gives a TPM error.
+ * Credential activation between the two: made on m1 for m2's EK and AK,
+ * activated on m2; refused for another AK name, another EK, an altered
+ * blob.
  * Skipped without swtpm and swtpm_setup.
  */
 #include <stdarg.h>
@@ -124,6 +127,95 @@ static void test_ek_refused(void **state)
 					  ca, 1, NULL, 0), SVMIGD_TPM_EINVAL);
 }
 
+/* The name of an AK: 0x000b || its ak_sha256. */
+static void ak_name(const struct svmigd_tpm_ak *ak, uint8_t name[SVMIGD_TPM_NAME_LEN])
+{
+	name[0] = 0x00;
+	name[1] = 0x0b;
+	memcpy(name + 2, ak->sha256, SVMIGD_TPM_DIGEST_LEN);
+}
+
+static void get_ak(const struct swtpm *s, struct svmigd_tpm_ak *ak)
+{
+	struct svmigd_tpm *t = NULL;
+
+	assert_int_equal(svmigd_tpm_open(s->tcti, &t), 0);
+	assert_int_equal(svmigd_tpm_ak(t, ak), 0);
+	svmigd_tpm_close(t);
+}
+
+static void make_cred(const struct swtpm *verifier, const struct svmigd_tpm_ek *ek,
+		      const uint8_t name[SVMIGD_TPM_NAME_LEN],
+		      const uint8_t secret[32], struct svmigd_tpm_cred *c)
+{
+	struct svmigd_tpm *t = NULL;
+
+	assert_int_equal(svmigd_tpm_open(verifier->tcti, &t), 0);
+	assert_int_equal(svmigd_tpm_make_credential(t, ek->pub, ek->pub_len,
+						    name, secret, c), 0);
+	svmigd_tpm_close(t);
+}
+
+static int activate(const struct swtpm *prover, const struct svmigd_tpm_cred *c,
+		    uint8_t secret[32])
+{
+	struct svmigd_tpm *t = NULL;
+	int ret;
+
+	assert_int_equal(svmigd_tpm_open(prover->tcti, &t), 0);
+	ret = svmigd_tpm_activate(t, c, secret);
+	svmigd_tpm_close(t);
+	return ret;
+}
+
+/*
+ * m1 (the verifier) makes a credential for m2's EK and m2's AK: m2 gets
+ * the secret back.  For another AK name (m1's AK: a key m2 has not
+ * loaded, as a software AK would be), another EK or an altered blob, m2
+ * cannot.
+ */
+static void test_credential_activation(void **state)
+{
+	struct svmigd_tpm_ek ek1, ek2;
+	struct svmigd_tpm_ak ak1, ak2;
+	struct svmigd_tpm_cred c;
+	uint8_t name[SVMIGD_TPM_NAME_LEN], secret[32], got[32];
+	size_t i;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	for (i = 0; i < sizeof(secret); i++)
+		secret[i] = (uint8_t)(0xa5 ^ (i * 13));
+	get_ek(&tpm_m1, &ek1);
+	get_ek(&tpm_m2, &ek2);
+	get_ak(&tpm_m1, &ak1);
+	get_ak(&tpm_m2, &ak2);
+	ak_name(&ak2, name);
+	make_cred(&tpm_m1, &ek2, name, secret, &c);
+	assert_true(c.blob_len > 32 && c.secret_len > 256);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(activate(&tpm_m2, &c, got), 0);
+	assert_memory_equal(got, secret, sizeof(secret));
+	/* m2 holds the EK, but its AK is not the object named */
+	ak_name(&ak1, name);
+	make_cred(&tpm_m1, &ek2, name, secret, &c);
+	assert_int_equal(activate(&tpm_m2, &c, got), SVMIGD_TPM_ETPM);
+	/* the right AK name, but for m1's EK */
+	ak_name(&ak2, name);
+	make_cred(&tpm_m1, &ek1, name, secret, &c);
+	assert_int_equal(activate(&tpm_m2, &c, got), SVMIGD_TPM_ETPM);
+	/* a blob altered in transit */
+	make_cred(&tpm_m1, &ek2, name, secret, &c);
+	c.blob[c.blob_len - 1] ^= 1;
+	assert_int_equal(activate(&tpm_m2, &c, got), SVMIGD_TPM_ETPM);
+	c.blob_len--;
+	assert_int_equal(activate(&tpm_m2, &c, got), SVMIGD_TPM_EINVAL);
+	/* no EK shape: refused before the TPM */
+	assert_int_equal(svmigd_tpm_make_credential(NULL, ek2.pub, ek2.pub_len,
+						    name, secret, &c),
+			 SVMIGD_TPM_EINVAL);
+}
+
 /* A TPM never manufactured has no EK certificate. */
 static void test_ek_absent(void **state)
 {
@@ -195,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_ek_unlisted_ca),
 		cmocka_unit_test(test_ek_refused),
 		cmocka_unit_test(test_ek_absent),
+		cmocka_unit_test(test_credential_activation),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -160,6 +161,165 @@ int svmigd_tpm_ek(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 		return SVMIGD_TPM_EINVAL;
 	pthread_mutex_lock(&t->lock);
 	ret = tpm_ek_locked(t, ek);
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+/* ---- credential activation --------------------------------------------- */
+
+static EVP_PKEY *ek_pkey(const uint8_t *pub, size_t len);
+
+static int make_cred_locked(struct svmigd_tpm *t, const TPM2B_PUBLIC *ek,
+			    const uint8_t name[SVMIGD_TPM_NAME_LEN],
+			    const uint8_t secret[SVMIGD_TPM_DIGEST_LEN],
+			    struct svmigd_tpm_cred *c)
+{
+	TPM2B_DIGEST cred = { .size = SVMIGD_TPM_DIGEST_LEN };
+	TPM2B_NAME n = { .size = SVMIGD_TPM_NAME_LEN };
+	TPM2B_ID_OBJECT *blob = NULL;
+	TPM2B_ENCRYPTED_SECRET *enc = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+	size_t off;
+	TSS2_RC rc;
+	int err = 0;
+
+	memcpy(cred.buffer, secret, SVMIGD_TPM_DIGEST_LEN);
+	memcpy(n.name, name, SVMIGD_TPM_NAME_LEN);
+	rc = Esys_LoadExternal(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+			       NULL, ek, ESYS_TR_RH_NULL, &h);
+	if (rc != TSS2_RC_SUCCESS)
+		return svmigd_tpm_int_fail(t, "LoadExternal (peer EK)", rc);
+	rc = Esys_MakeCredential(t->esys, h, ESYS_TR_NONE, ESYS_TR_NONE,
+				 ESYS_TR_NONE, &cred, &n, &blob, &enc);
+	if (rc != TSS2_RC_SUCCESS) {
+		err = svmigd_tpm_int_fail(t, "MakeCredential", rc);
+		goto out;
+	}
+	off = 0;
+	if (Tss2_MU_TPM2B_ID_OBJECT_Marshal(blob, c->blob, sizeof(c->blob),
+					    &off) != TSS2_RC_SUCCESS) {
+		err = SVMIGD_TPM_ERANGE;
+		goto out;
+	}
+	c->blob_len = off;
+	off = 0;
+	if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Marshal(enc, c->secret,
+						   sizeof(c->secret), &off) !=
+	    TSS2_RC_SUCCESS) {
+		err = SVMIGD_TPM_ERANGE;
+		goto out;
+	}
+	c->secret_len = off;
+out:
+	Esys_Free(blob);
+	Esys_Free(enc);
+	svmigd_tpm_int_flush(t, &h);
+	return err;
+}
+
+int svmigd_tpm_make_credential(struct svmigd_tpm *t, const uint8_t *ek_pub,
+			       size_t ek_pub_len,
+			       const uint8_t name[SVMIGD_TPM_NAME_LEN],
+			       const uint8_t secret[SVMIGD_TPM_DIGEST_LEN],
+			       struct svmigd_tpm_cred *c)
+{
+	TPM2B_PUBLIC ek;
+	EVP_PKEY *k;
+	size_t off = 0;
+	int ret;
+
+	if (!t || !name || !secret || !c)
+		return SVMIGD_TPM_EINVAL;
+	memset(c, 0, sizeof(*c));
+	/* an RSA 2048 EK of the template's shape, as the certificate check */
+	k = ek_pkey(ek_pub, ek_pub_len);
+	if (!k)
+		return SVMIGD_TPM_EEKCERT;
+	EVP_PKEY_free(k);
+	memset(&ek, 0, sizeof(ek));
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(ek_pub, ek_pub_len, &off, &ek) !=
+	    TSS2_RC_SUCCESS || off != ek_pub_len)
+		return SVMIGD_TPM_EEKCERT;
+	pthread_mutex_lock(&t->lock);
+	ret = make_cred_locked(t, &ek, name, secret, c);
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+static int activate_locked(struct svmigd_tpm *t, const TPM2B_ID_OBJECT *blob,
+			   const TPM2B_ENCRYPTED_SECRET *enc,
+			   uint8_t secret[SVMIGD_TPM_DIGEST_LEN])
+{
+	const TPMT_SYM_DEF none = { .algorithm = TPM2_ALG_NULL };
+	ESYS_TR ak = ESYS_TR_NONE, ek = ESYS_TR_NONE, s = ESYS_TR_NONE;
+	TPM2B_DIGEST *out = NULL;
+	TSS2_RC rc;
+	int err;
+
+	err = svmigd_tpm_int_ak(t, &ak);
+	if (err)
+		return err;
+	err = svmigd_tpm_int_primary(t, &ek_rsa_template, &ek, NULL);
+	if (err)
+		goto out;
+	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   NULL, TPM2_SE_POLICY, &none,
+				   TPM2_ALG_SHA256, &s);
+	if (rc != TSS2_RC_SUCCESS) {
+		s = ESYS_TR_NONE;
+		err = svmigd_tpm_int_fail(t, "StartAuthSession", rc);
+		goto out;
+	}
+	rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, s,
+			       ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			       NULL, NULL, NULL, 0, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		err = svmigd_tpm_int_fail(t, "PolicySecret (endorsement)", rc);
+		goto out;
+	}
+	rc = Esys_ActivateCredential(t->esys, ak, ek, ESYS_TR_PASSWORD, s,
+				     ESYS_TR_NONE, blob, enc, &out);
+	if (rc != TSS2_RC_SUCCESS) {
+		err = svmigd_tpm_int_fail(t, "ActivateCredential", rc);
+		goto out;
+	}
+	if (out->size != SVMIGD_TPM_DIGEST_LEN)
+		err = SVMIGD_TPM_ERANGE;
+	else
+		memcpy(secret, out->buffer, SVMIGD_TPM_DIGEST_LEN);
+	OPENSSL_cleanse(out->buffer, sizeof(out->buffer));
+	Esys_Free(out);
+out:
+	svmigd_tpm_int_flush(t, &s);
+	svmigd_tpm_int_flush(t, &ek);
+	svmigd_tpm_int_flush(t, &ak);
+	return err;
+}
+
+int svmigd_tpm_activate(struct svmigd_tpm *t, const struct svmigd_tpm_cred *c,
+			uint8_t secret[SVMIGD_TPM_DIGEST_LEN])
+{
+	TPM2B_ID_OBJECT blob;
+	TPM2B_ENCRYPTED_SECRET enc;
+	size_t off = 0;
+	int ret;
+
+	if (!t || !c || !secret)
+		return SVMIGD_TPM_EINVAL;
+	memset(&blob, 0, sizeof(blob));
+	memset(&enc, 0, sizeof(enc));
+	if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(c->blob, c->blob_len, &off,
+					      &blob) != TSS2_RC_SUCCESS ||
+	    off != c->blob_len)
+		return SVMIGD_TPM_EINVAL;
+	off = 0;
+	if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(c->secret, c->secret_len,
+						     &off, &enc) !=
+	    TSS2_RC_SUCCESS || off != c->secret_len)
+		return SVMIGD_TPM_EINVAL;
+	pthread_mutex_lock(&t->lock);
+	ret = activate_locked(t, &blob, &enc, secret);
 	pthread_mutex_unlock(&t->lock);
 	return ret;
 }

@@ -257,6 +257,13 @@ void svmigd_tpm_int_flush(struct svmigd_tpm *t, ESYS_TR *h)
 	tpm_flush(t, h);
 }
 
+static int ak_primary(struct svmigd_tpm *t, ESYS_TR *h, TPM2B_PUBLIC **pub);
+
+int svmigd_tpm_int_ak(struct svmigd_tpm *t, ESYS_TR *h)
+{
+	return ak_primary(t, h, NULL);
+}
+
 int svmigd_tpm_int_point(const TPMT_PUBLIC *pub,
 			 uint8_t point[SVMIGD_TPM_POINT_LEN])
 {

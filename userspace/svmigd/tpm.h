@@ -134,6 +134,34 @@ const char *svmigd_tpm_last_error(const struct svmigd_tpm *t);
 
 int svmigd_tpm_ak(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak);
 int svmigd_tpm_ek(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek);
+
+/*
+ * Credential activation (ek.c; TPM 2.0 Part 1, section 24), a building
+ * block not yet used by the protocol.  The verifier's TPM makes a
+ * credential (TPM2_MakeCredential on the peer's EK public area @ek_pub,
+ * loaded with TPM2_LoadExternal in the null hierarchy) of @secret for the
+ * object named @name (0x000b || the AK's ak_sha256): @c holds the
+ * marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET.  Only a TPM that
+ * holds that EK and has loaded a key of that name recovers @secret:
+ * svmigd_tpm_activate() runs TPM2_ActivateCredential with this host's AK
+ * and its EK (template L-1, authorized by a PolicySecret(endorsement)
+ * session).  A credential for another EK or another AK name gives
+ * SVMIGD_TPM_ETPM.
+ */
+#define SVMIGD_TPM_CRED_MAX	512
+struct svmigd_tpm_cred {
+	uint8_t blob[SVMIGD_TPM_CRED_MAX];	/* TPM2B_ID_OBJECT */
+	size_t blob_len;
+	uint8_t secret[SVMIGD_TPM_CRED_MAX];	/* TPM2B_ENCRYPTED_SECRET */
+	size_t secret_len;
+};
+int svmigd_tpm_make_credential(struct svmigd_tpm *t, const uint8_t *ek_pub,
+			       size_t ek_pub_len,
+			       const uint8_t name[SVMIGD_TPM_NAME_LEN],
+			       const uint8_t secret[SVMIGD_TPM_DIGEST_LEN],
+			       struct svmigd_tpm_cred *c);
+int svmigd_tpm_activate(struct svmigd_tpm *t, const struct svmigd_tpm_cred *c,
+			uint8_t secret[SVMIGD_TPM_DIGEST_LEN]);
 int svmigd_tpm_pcr_read(struct svmigd_tpm *t, const unsigned int *idx,
 			size_t n, struct svmigd_tpm_pcrs *pcrs);
 int svmigd_tpm_pcr_extend(struct svmigd_tpm *t, unsigned int idx,

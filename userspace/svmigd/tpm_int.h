@@ -33,6 +33,8 @@ int svmigd_tpm_int_fail(struct svmigd_tpm *t, const char *what, TSS2_RC rc);
 int svmigd_tpm_int_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
 			   ESYS_TR *h, TPM2B_PUBLIC **pub);
 void svmigd_tpm_int_flush(struct svmigd_tpm *t, ESYS_TR *h);
+/* This host's AK, loaded. */
+int svmigd_tpm_int_ak(struct svmigd_tpm *t, ESYS_TR *h);
 
 /* SEC1 point of a P-256 public area (not checked on the curve). */
 int svmigd_tpm_int_point(const TPMT_PUBLIC *pub,
