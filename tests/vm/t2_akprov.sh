@@ -16,6 +16,9 @@
 # honest AKs) and "weak" (host-b's weak AK enrolled, i.e. an enroller who
 # enrolled a key he should not have).  The cases, in this order:
 #
+#   e. (each host, at enrolment) svmigctl tpm-ek reads the EK certificate
+#      run-vm.sh's swtpm_setup put in the TPM: verified against the test
+#      manufacturer CA (build/vm/ekca), refused against another CA;
 #   h. policy honest, both svmigd honest: host-a attests host-b (trusted;
 #      the AK's full public area travels; its digest is the enrolled one);
 #   w. policy weak, host-b's svmigd with its weak AK: host-a's attestation
@@ -112,6 +115,28 @@ ok "$((! $?))" "svmigctl tpm-ak: the honest AK ${a:0:16}... and, with the test k
 	"$ak" "$weak" "$(cat "$T/weak.err")"
 grep -q 'TEST ONLY: SVMIGD_TEST_WEAK_AK=unrestricted' "$T/weak.err"
 ok "$((! $?))" "the test knob announces itself on stderr" "$(cat "$T/weak.err")"
+
+# ---- e: the EK certificate (enrolment, on each host)
+# run-vm.sh manufactured this TPM with an EK certificate from the test
+# manufacturer CA (build/vm/ekca); an unlisted CA is any other.
+ekca=$SVMIG_WORKTREE/build/vm/ekca/issuercert.pem
+out=$("$SVMIGCTL" tpm-ek --tcti "$TCTI" --ek-ca "$ekca" 2>&1)
+rc=$?
+[[ $rc == 0 && $out == *'-----BEGIN CERTIFICATE-----'* && $out == *"ak_sha256 $a"* &&
+	$out == *'ek verified: chains to a CA of '* ]]
+ok "$((! $?))" "e: svmigctl tpm-ek: the EK certificate from NV 0x01c00002 chains to the test manufacturer CA, its key is the TPM's EK (exit $rc)" \
+	"$out"
+(cd "$T" && openssl ecparam -name prime256v1 -genkey -noout -out other-ca.key &&
+	openssl req -x509 -new -key other-ca.key -subj "/CN=svmig test other manufacturer" \
+		-days 2 -sha256 -out other-ca.pem -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign) >"$T/other-ca.txt" 2>&1 ||
+	bail "e: another CA" "$(cat "$T/other-ca.txt")"
+out=$("$SVMIGCTL" tpm-ek --tcti "$TCTI" --ek-ca "$T/other-ca.pem" 2>&1)
+rc=$?
+line=$(grep -m1 '^ek ' <<<"$out")
+[[ $rc == 1 && $line == 'ek REFUSED: the EK certificate does not chain to a listed manufacturer CA: '* ]]
+ok "$((! $?))" "e: against an unlisted manufacturer CA: refused (exit $rc): $line" "$out"
+
 svmig_rdv_post ak "$ak"
 svmig_rdv_post weak "$weak"
 peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
