@@ -34,7 +34,7 @@
 # Phase 10 builds the Debian packages and installs them
 # (tests/install/run-install-test.sh: a fresh root on this host, then the
 # test VM).
-# Phases 6 to 9c boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
+# Phases 6 to 9d boot two VMs joined by a network (tests/vm/run-two-hosts.sh):
 # a smoke test of the harness, a migration through svmigd, failures in the
 # middle of one, each refusal of one, then svmigd's concurrency and limits; each host ends with the host
 # checks of tests/vm/t2-tap.sh (svmigd exit statuses and logs, rmmod,
@@ -408,6 +408,12 @@ two_host_phase 9b tests/vm/t2_concurrency.sh \
 # checking itself, and a multifd one (2 channels) of a VM with a vTPM.
 two_host_phase 9c tests/vm/t2_libvirt.sh \
 	"libvirt: live and multifd (vTPM) migrations through svmig's relay; policy refusal first; tampered stream and return path refused"
+# Phase 9d: AK provenance: the AK's full public area travels and is
+# checked; an AK made in the TPM without "restricted" (enrolled all the
+# same) is refused at attestation, naming the attribute; the honest AKs
+# are trusted.
+two_host_phase 9d tests/vm/t2_akprov.sh \
+	"svmigd: AK provenance (public area checked, an unrestricted AK refused)"
 # Phase 10: installable on a host (tests/install/run-install-test.sh): the
 # Debian packages build and pass lintian, make install/uninstall lay out
 # and remove every file, dpkg -i on a fresh root of this host has DKMS

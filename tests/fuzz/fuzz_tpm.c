@@ -7,14 +7,19 @@
  * Input (struct fz): a flags byte; the marshalled TPMS_ATTEST; with flag
  * 0x02 the signature as sent, else the harness signs the attestation with
  * the fixed AK so that the checks after the signature are reached; with
- * flag 0x08 the AK's DER from the input, else the fixed AK's; the 32 bytes
+ * flag 0x08 the AK's public area (marshalled TPM2B_PUBLIC) from the input,
+ * else with flag 0x20 the fixed AK's point with objectAttributes from the
+ * input (4 bytes), else the fixed AK's public area; the 32 bytes
  * of qualifying data; then for a quote (flag 0x01 clear) the PCR values
  * sent (a count, then index and value of each) and, with flag 0x10, a
  * reference set read the same way (else the values sent are the
  * reference), or for a certification (flag 0x01 set) the marshalled
  * TPMT_PUBLIC.  Flag 0x04 checks the AK against its enrolled digest.
  *
- * Checked: every refusal says why; an accepted quote really is a quote
+ * Checked: every refusal says why; an accepted verdict was given for an AK
+ * public area that svmigd_tpm_ak_check() accepts on its own (one canonical
+ * TPM2B_PUBLIC, fixedTPM, fixedParent, sensitiveDataOrigin, restricted,
+ * sign, not decrypt); an accepted quote really is a quote
  * signed by the AK over that qualifying data, covering exactly the
  * reference PCRs with their digest; an accepted certification gives a
  * point on P-256 and certifies the name of the public area sent.
@@ -28,25 +33,38 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "fuzz_common.h"
+#include "../unit/akpub.h"
 #include "tpm.h"
 
 static EVP_PKEY *ak_key;
-static uint8_t ak_der[SVMIGD_TPM_SPKI_MAX], ak_sha256[SVMIGD_TPM_DIGEST_LEN];
-static size_t ak_der_len;
+static uint8_t ak_pub[SVMIGD_TPM_PUBLIC_MAX], ak_sha256[SVMIGD_TPM_DIGEST_LEN];
+static size_t ak_pub_len;
 
 static void init(void)
 {
-	unsigned char *p = ak_der;
-	int n;
-
 	/* the TSS logs every refused unmarshal to stderr otherwise */
 	setenv("TSS2_LOG", "all+NONE", 0);
 	ak_key = fuzz_pkey(fuzz_ak_key_pem);
-	n = i2d_PUBKEY(ak_key, NULL);
-	FUZZ_CHECK(n > 0 && (size_t)n <= sizeof(ak_der));
-	FUZZ_CHECK(i2d_PUBKEY(ak_key, &p) == n);
-	ak_der_len = (size_t)n;
-	FUZZ_CHECK(!svmigd_tpm_spki_sha256(ak_der, ak_der_len, ak_sha256));
+	FUZZ_CHECK(!akpub_of(ak_key, AKPUB_ATTRS, ak_pub, sizeof(ak_pub),
+			     &ak_pub_len));
+	FUZZ_CHECK(!svmigd_tpm_ak_digest(ak_pub, ak_pub_len, ak_sha256));
+}
+
+/* An accepted verdict's AK: acceptable on its own, attributes and all. */
+static void ak_accepted(const uint8_t *ak, size_t ak_len)
+{
+	size_t off = 0;
+	TPM2B_PUBLIC p;
+	const TPMA_OBJECT must = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+		TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
+		TPMA_OBJECT_SIGN_ENCRYPT;
+
+	FUZZ_CHECK(!svmigd_tpm_ak_check(ak, ak_len, NULL, NULL, 0));
+	memset(&p, 0, sizeof(p));
+	FUZZ_CHECK(Tss2_MU_TPM2B_PUBLIC_Unmarshal(ak, ak_len, &off, &p) ==
+		   TSS2_RC_SUCCESS && off == ak_len);
+	FUZZ_CHECK((p.publicArea.objectAttributes & must) == must &&
+		   !(p.publicArea.objectAttributes & TPMA_OBJECT_DECRYPT));
 }
 
 /* @n bytes of input into @buf of @size (at most @size), length in *len. */
@@ -131,6 +149,7 @@ static void quote(struct fz *z, uint8_t flags, const uint8_t *ak, size_t ak_len,
 		FUZZ_CHECK(strcmp(svmigd_tpm_strerror(ret), "") != 0);
 		return;
 	}
+	ak_accepted(ak, ak_len);
 	accepted(q->attest, q->attest_len, TPM2_ST_ATTEST_QUOTE, qual, &a);
 	/* the sent values are the reference ones, in the quoted digest */
 	FUZZ_CHECK(q->pcrs.count == ref.count && ref.count >= 1 &&
@@ -170,6 +189,7 @@ static void certification(struct fz *z, uint8_t flags, const uint8_t *ak,
 		FUZZ_CHECK(ret < 0 && why[0]);
 		return;
 	}
+	ak_accepted(ak, ak_len);
 	accepted(c->attest, c->attest_len, TPM2_ST_ATTEST_CERTIFY, qual, &a);
 	FUZZ_CHECK(!svmigd_tpm_name(c->pub, c->pub_len, name));
 	FUZZ_CHECK(a.attested.certify.name.size == sizeof(name) &&
@@ -189,7 +209,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct svmigd_tpm_ecdh_cert *c;
 	struct svmigd_tpm_quote *q;
 	uint8_t qual[SVMIGD_TPM_QUAL_LEN], flags, *attest, *sig;
-	uint8_t ak[SVMIGD_TPM_SPKI_MAX + 16];
+	uint8_t ak[SVMIGD_TPM_PUBLIC_MAX + 16];
 	size_t *attest_len, *sig_len, ak_len, i;
 
 	if (!ak_key)
@@ -209,9 +229,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sign(attest, *attest_len, sig, sig_len);
 	if (flags & 0x08) {
 		take(&z, ak, sizeof(ak), &ak_len);
+	} else if (flags & 0x20) {
+		FUZZ_CHECK(!akpub_of(ak_key, (TPMA_OBJECT)fz_u32(&z), ak,
+				     sizeof(ak), &ak_len));
 	} else {
-		memcpy(ak, ak_der, ak_der_len);
-		ak_len = ak_der_len;
+		memcpy(ak, ak_pub, ak_pub_len);
+		ak_len = ak_pub_len;
 	}
 	for (i = 0; i < sizeof(qual); i++)
 		qual[i] = fz_u8(&z);

@@ -31,6 +31,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "fuzz_common.h"
+#include "../unit/akpub.h"
 #include "audit.h"
 #include "policy.h"
 #include "request.h"
@@ -450,20 +451,28 @@ static void tpm_seeds(void)
 		snprintf(file, sizeof(file), "certify-%02x", flags);
 		put_seed("tpm", file, &w);
 	}
-	/* the AK from the input: its DER */
+	/* the AK from the input: its public area (TPM2B_PUBLIC) */
 	{
-		unsigned char der[SVMIGD_TPM_SPKI_MAX], *d = der;
-		int dn = i2d_PUBKEY(ak, &d);
+		uint8_t akp[SVMIGD_TPM_PUBLIC_MAX];
+		size_t akp_len;
 
-		if (dn <= 0)
-			die("AK DER");
+		if (akpub_of(ak, AKPUB_ATTRS, akp, sizeof(akp), &akp_len))
+			die("AK public area");
 		w.n = 0;
 		fzw_uint(&w, 0x09, 1);
 		fzw_str(&w, attest, n);
-		fzw_str(&w, der, (size_t)dn);
+		fzw_str(&w, akp, akp_len);
 		fzw_bytes(&w, qual, sizeof(qual));
 		fzw_str(&w, pub, pub_len);
 		put_seed("tpm", "certify-09", &w);
+		/* the same AK without restricted (flag 0x20: attributes) */
+		w.n = 0;
+		fzw_uint(&w, 0x21, 1);
+		fzw_str(&w, attest, n);
+		fzw_uint(&w, AKPUB_ATTRS & ~TPMA_OBJECT_RESTRICTED, 4);
+		fzw_bytes(&w, qual, sizeof(qual));
+		fzw_str(&w, pub, pub_len);
+		put_seed("tpm", "certify-21", &w);
 	}
 	EVP_PKEY_free(ak);
 	EVP_PKEY_free(ecdh);

@@ -172,17 +172,11 @@ static inline void swtpm_stop(struct swtpm *s)
 	s->dir[0] = '\0';
 }
 
-/* Start a fresh swtpm @bin (absolute path); 0 or -1. */
-static inline int swtpm_start(struct swtpm *s, const char *bin)
+/* swtpm @bin on the state directory s->dir (removed on failure). */
+static inline int swtpm_run(struct swtpm *s, const char *bin)
 {
 	int i;
 
-	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "/tmp/svmig-swtpm-XXXXXX");
-	if (!mkdtemp(s->dir)) {
-		s->dir[0] = '\0';
-		return -1;
-	}
 	for (i = 0; i < 10; i++) {
 		if (swtpm_ports(&s->port))
 			break;
@@ -200,6 +194,57 @@ static inline int swtpm_start(struct swtpm *s, const char *bin)
 	}
 	swtpm_stop(s);
 	return -1;
+}
+
+/* Start a fresh swtpm @bin (absolute path); 0 or -1. */
+static inline int swtpm_start(struct swtpm *s, const char *bin)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/svmig-swtpm-XXXXXX");
+	if (!mkdtemp(s->dir)) {
+		s->dir[0] = '\0';
+		return -1;
+	}
+	return swtpm_run(s, bin);
+}
+
+/*
+ * Start swtpm @bin on a TPM manufactured by swtpm_setup (next to @bin)
+ * with an RSA EK certificate (NV index 0x01c00002) issued by
+ * swtpm_localca's CA, kept in @ca_dir (made on first use: its root
+ * swtpm-localca-rootca-cert.pem and issuing CA issuercert.pem); the TPM
+ * state lives in a fresh directory.  0, or -1 (swtpm_setup failed).
+ */
+static inline int swtpm_start_ek(struct swtpm *s, const char *bin,
+				 const char *ca_dir)
+{
+	char cmd[2048], dir[sizeof(s->dir)];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/svmig-swtpm-XXXXXX");
+	if (!mkdtemp(s->dir)) {
+		s->dir[0] = '\0';
+		return -1;
+	}
+	memcpy(dir, s->dir, sizeof(dir));
+	if (snprintf(cmd, sizeof(cmd),
+		 "set -e; mkdir -p '%s'; cd '%s'; "
+		 "printf 'statedir = %s\\nsigningkey = %s/signkey.pem\\n"
+		 "issuercert = %s/issuercert.pem\\ncertserial = %s/certserial\\n' "
+		 ">localca.conf; "
+		 "printf -- '--platform-manufacturer svmig-test\\n' >localca.options; "
+		 "printf 'create_certs_tool = /usr/bin/swtpm_localca\\n"
+		 "create_certs_tool_config = %s/localca.conf\\n"
+		 "create_certs_tool_options = %s/localca.options\\n' >setup.conf; "
+		 "%s_setup --tpm2 --tpmstate %s --create-ek-cert "
+		 "--config %s/setup.conf --overwrite >setup.log 2>&1",
+		 ca_dir, dir, ca_dir, ca_dir, ca_dir, ca_dir, dir, dir, bin, dir,
+		 dir) >= (int)sizeof(cmd) || system(cmd) != 0) {
+		swtpm_rmdir(s->dir);
+		s->dir[0] = '\0';
+		return -1;
+	}
+	return swtpm_run(s, bin);
 }
 
 #endif /* SVMIG_TEST_SWTPM_H */

@@ -1340,7 +1340,7 @@ static struct json_object *quote_msg(int t, struct svmig_tls_conn *conn,
 	EVP_MD_CTX_free(md);
 	if (with_nonce)
 		svmig_msg_add_hex(msg, "nonce", own, sizeof(own));
-	svmig_msg_add_hex(msg, "ak", F.ak[t].der, F.ak[t].der_len);
+	svmig_msg_add_hex(msg, "ak", F.ak[t].pub, F.ak[t].pub_len);
 	svmig_msg_add_hex(msg, "attest", q.attest, q.attest_len);
 	svmig_msg_add_hex(msg, "sig", q.sig, q.sig_len);
 	pcrs = json_object_new_object();

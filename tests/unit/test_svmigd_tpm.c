@@ -16,6 +16,7 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "akpub.h"
 #include "swtpm.h"
 #include "tpm.h"
 
@@ -100,18 +101,17 @@ static void get_quote(const struct swtpm *s, const uint8_t *qual,
 	svmigd_tpm_close(t);
 }
 
-/* A software P-256 key's DER SubjectPublicKeyInfo. */
-static EVP_PKEY *soft_key(uint8_t der[SVMIGD_TPM_SPKI_MAX], size_t *der_len)
+/*
+ * A software P-256 key and the AK public area it would claim: all of the
+ * AK's attributes, which nothing but credential activation could refute.
+ */
+static EVP_PKEY *soft_key(uint8_t der[SVMIGD_TPM_PUBLIC_MAX], size_t *der_len)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	unsigned char *p = der;
-	int n;
 
 	assert_non_null(k);
-	n = i2d_PUBKEY(k, NULL);
-	assert_true(n > 0 && n <= SVMIGD_TPM_SPKI_MAX);
-	assert_int_equal(i2d_PUBKEY(k, &p), n);
-	*der_len = (size_t)n;
+	assert_int_equal(akpub_of(k, AKPUB_ATTRS, der, SVMIGD_TPM_PUBLIC_MAX,
+				  der_len), 0);
 	return k;
 }
 
@@ -139,6 +139,7 @@ static void test_strerror(void **state)
 		SVMIGD_TPM_EATTEST, SVMIGD_TPM_EMAGIC, SVMIGD_TPM_ETYPE,
 		SVMIGD_TPM_EQUAL, SVMIGD_TPM_EPCRSEL, SVMIGD_TPM_EPCRDIGEST,
 		SVMIGD_TPM_EPCRREF, SVMIGD_TPM_EPUBLIC, SVMIGD_TPM_ENAME,
+		SVMIGD_TPM_EAKATTR, SVMIGD_TPM_EEKCERT, SVMIGD_TPM_EEKCA,
 	};
 	size_t i, j;
 
@@ -164,13 +165,21 @@ static void test_ak_stable(void **state)
 	get_ak(&tpm_a, &a1);
 	get_ak(&tpm_a, &a2);
 	get_ak(&tpm_b, &b);
-	assert_int_equal(a1.der_len, 91);
-	assert_int_equal(a1.der_len, a2.der_len);
-	assert_memory_equal(a1.der, a2.der, a1.der_len);
+	/* TPM2B_PUBLIC: size || TPMT_PUBLIC (ECC P-256, empty authPolicy) */
+	assert_int_equal(a1.pub_len, 90);
+	assert_int_equal(a1.pub[0] << 8 | a1.pub[1], 88);
+	assert_int_equal(a1.pub_len, a2.pub_len);
+	assert_memory_equal(a1.pub, a2.pub, a1.pub_len);
 	assert_memory_equal(a1.sha256, a2.sha256, 32);
 	assert_memory_not_equal(a1.sha256, b.sha256, 32);
-	assert_int_equal(svmigd_tpm_spki_sha256(a1.der, a1.der_len, md), 0);
+	/* the digest: SHA-256 of the TPMT_PUBLIC, the AK's Name digest */
+	assert_int_equal(EVP_Digest(a1.pub + 2, a1.pub_len - 2, md, NULL,
+				    EVP_sha256(), NULL), 1);
 	assert_memory_equal(md, a1.sha256, 32);
+	assert_int_equal(svmigd_tpm_ak_digest(a1.pub, a1.pub_len, md), 0);
+	assert_memory_equal(md, a1.sha256, 32);
+	assert_int_equal(svmigd_tpm_ak_check(a1.pub, a1.pub_len, a1.sha256,
+					     NULL, 0), 0);
 }
 
 static void test_quote_verifies(void **state)
@@ -193,12 +202,12 @@ static void test_quote_verifies(void **state)
 		assert_int_equal(q.pcrs.index[i], quote_pcrs[i]);
 	assert_memory_equal(&q.pcrs, &ref, sizeof(ref));
 	assert_true(q.sig_len >= 8 && q.sig_len <= SVMIGD_TPM_SIG_MAX);
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &q, qual, &ref, why,
 						 sizeof(why)), 0);
 	assert_string_equal(why, "");
 	/* without the enrolment check, and without a reason buffer */
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, NULL, &q,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, NULL, &q,
 						 qual, &ref, NULL, 0), 0);
 }
 
@@ -225,7 +234,7 @@ static void test_quote_all_pcrs(void **state)
 	assert_int_equal(q.pcrs.count, 24);
 	for (i = 0; i < 24; i++)
 		assert_int_equal(q.pcrs.index[i], i);
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &q, qual, &ref, NULL, 0), 0);
 }
 
@@ -263,7 +272,7 @@ static void test_quote_wrong_nonce(void **state)
 	other[31] ^= 1;
 	get_ak(&tpm_a, &ak);
 	get_quote(&tpm_a, qual, &q, &ref);
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &q, other, &ref, why,
 						 sizeof(why)), SVMIGD_TPM_EQUAL);
 	assert_non_null(strstr(why, "qualifying"));
@@ -290,18 +299,18 @@ static void test_quote_changed_pcr(void **state)
 	svmigd_tpm_close(t);
 	get_quote(&tpm_a, qual, &q, NULL);
 	assert_memory_not_equal(q.pcrs.value[2], ref.value[2], 32);
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &q, qual, &ref, why,
 						 sizeof(why)), SVMIGD_TPM_EPCRREF);
 	assert_non_null(strstr(why, "PCR 16"));
 	/* claiming the old values: they do not hash to the quoted digest */
 	lie = q;
 	lie.pcrs = ref;
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &lie, qual, &ref, why,
 						 sizeof(why)), SVMIGD_TPM_EPCRDIGEST);
 	/* the old quote is still a valid quote of the old state */
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &old, qual, &ref, NULL, 0), 0);
 }
 
@@ -320,16 +329,16 @@ static void test_quote_selection(void **state)
 	get_quote(&tpm_a, qual, &q, &ref);
 	ref2 = ref;
 	ref2.count = 2;		/* the policy wants PCRs 0 and 7 only */
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &q, qual, &ref2, NULL, 0),
 			 SVMIGD_TPM_EPCRSEL);
 	fewer = q;
 	fewer.pcrs.count = 2;	/* a PCR value missing */
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &fewer, qual, &ref, NULL, 0),
 			 SVMIGD_TPM_EPCRSEL);
 	ref2.count = 0;
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &q, qual, &ref2, NULL, 0),
 			 SVMIGD_TPM_EINVAL);
 }
@@ -351,19 +360,19 @@ static void test_quote_tampered(void **state)
 	for (i = 0; i < q.attest_len; i++) {
 		bad = q;
 		bad.attest[i] ^= 0x01;
-		assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len,
+		assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len,
 							 ak.sha256, &bad, qual,
 							 &ref, NULL, 0),
 				 SVMIGD_TPM_ESIG);
 	}
 	bad = q;
 	bad.sig[bad.sig_len - 1] ^= 0x01;
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &bad, qual, &ref, NULL, 0),
 			 SVMIGD_TPM_ESIG);
 	bad = q;
 	bad.attest_len--;
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &bad, qual, &ref, NULL, 0),
 			 SVMIGD_TPM_ESIG);
 }
@@ -371,7 +380,7 @@ static void test_quote_tampered(void **state)
 /* Signed by a software key: refused with the AK, or as not enrolled. */
 static void test_quote_other_signer(void **state)
 {
-	uint8_t qual[32], der[SVMIGD_TPM_SPKI_MAX];
+	uint8_t qual[32], der[SVMIGD_TPM_PUBLIC_MAX];
 	struct svmigd_tpm_quote q, forged;
 	struct svmigd_tpm_pcrs ref;
 	struct svmigd_tpm_ak ak;
@@ -388,7 +397,7 @@ static void test_quote_other_signer(void **state)
 	forged = q;
 	soft_sign(k, forged.attest, forged.attest_len, forged.sig,
 		  &forged.sig_len);
-	assert_int_equal(svmigd_tpm_verify_quote(ak.der, ak.der_len, ak.sha256,
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
 						 &forged, qual, &ref, why,
 						 sizeof(why)), SVMIGD_TPM_ESIG);
 	assert_non_null(strstr(why, "signature"));
@@ -419,22 +428,154 @@ static void test_quote_wrong_ak(void **state)
 	get_ak(&tpm_a, &ak_a);
 	get_ak(&tpm_b, &ak_b);
 	get_quote(&tpm_b, qual, &q, &ref);
-	assert_int_equal(svmigd_tpm_verify_quote(ak_b.der, ak_b.der_len,
+	assert_int_equal(svmigd_tpm_verify_quote(ak_b.pub, ak_b.pub_len,
 						 ak_b.sha256, &q, qual, &ref,
 						 NULL, 0), 0);
-	assert_int_equal(svmigd_tpm_verify_quote(ak_a.der, ak_a.der_len, NULL,
+	assert_int_equal(svmigd_tpm_verify_quote(ak_a.pub, ak_a.pub_len, NULL,
 						 &q, qual, &ref, NULL, 0),
 			 SVMIGD_TPM_ESIG);
-	assert_int_equal(svmigd_tpm_verify_quote(ak_b.der, ak_b.der_len,
+	assert_int_equal(svmigd_tpm_verify_quote(ak_b.pub, ak_b.pub_len,
 						 ak_a.sha256, &q, qual, &ref,
 						 NULL, 0), SVMIGD_TPM_EAK);
 	fill(junk, sizeof(junk), 9);
 	assert_int_equal(svmigd_tpm_verify_quote(junk, sizeof(junk), NULL, &q,
 						 qual, &ref, NULL, 0),
 			 SVMIGD_TPM_EAKKEY);
-	assert_int_equal(svmigd_tpm_verify_quote(ak_b.der, ak_b.der_len - 1,
+	assert_int_equal(svmigd_tpm_verify_quote(ak_b.pub, ak_b.pub_len - 1,
 						 NULL, &q, qual, &ref, NULL, 0),
 			 SVMIGD_TPM_EAKKEY);
+}
+
+/* @k's AK public area with @attrs, checked: the verdict and its reason. */
+static int crafted(EVP_PKEY *k, TPMA_OBJECT attrs, char *why, size_t why_len)
+{
+	uint8_t pub[SVMIGD_TPM_PUBLIC_MAX];
+	size_t len;
+
+	assert_int_equal(akpub_of(k, attrs, pub, sizeof(pub), &len), 0);
+	return svmigd_tpm_ak_check(pub, len, NULL, why, why_len);
+}
+
+/*
+ * Crafted AK public areas (no TPM): each required attribute missing,
+ * decrypt set, other algorithms, malformed and trailing bytes, the digest.
+ */
+static void test_ak_public_crafted(void **state)
+{
+	static const struct {
+		TPMA_OBJECT bit;
+		const char *name;
+	} must[] = {
+		{ TPMA_OBJECT_FIXEDTPM, "fixedTPM" },
+		{ TPMA_OBJECT_FIXEDPARENT, "fixedParent" },
+		{ TPMA_OBJECT_SENSITIVEDATAORIGIN, "sensitiveDataOrigin" },
+		{ TPMA_OBJECT_RESTRICTED, "restricted" },
+		{ TPMA_OBJECT_SIGN_ENCRYPT, "sign" },
+	};
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	uint8_t pub[SVMIGD_TPM_PUBLIC_MAX + 1], md[32], other[32];
+	TPM2B_PUBLIC p;
+	char why[256];
+	size_t len, i;
+
+	(void)state;
+	assert_non_null(k);
+	/* the honest shape is accepted, with its digest enrolled */
+	assert_int_equal(crafted(k, AKPUB_ATTRS, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	assert_int_equal(akpub_of(k, AKPUB_ATTRS, pub, sizeof(pub), &len), 0);
+	assert_int_equal(svmigd_tpm_ak_digest(pub, len, md), 0);
+	assert_int_equal(svmigd_tpm_ak_check(pub, len, md, NULL, 0), 0);
+	memcpy(other, md, sizeof(md));
+	other[5] ^= 1;
+	assert_int_equal(svmigd_tpm_ak_check(pub, len, other, why, sizeof(why)),
+			 SVMIGD_TPM_EAK);
+	assert_non_null(strstr(why, "enrolled"));
+	/* each attribute missing: refused, named */
+	for (i = 0; i < sizeof(must) / sizeof(must[0]); i++) {
+		assert_int_equal(crafted(k, AKPUB_ATTRS & ~must[i].bit, why,
+					 sizeof(why)), SVMIGD_TPM_EAKATTR);
+		assert_non_null(strstr(why, must[i].name));
+		assert_non_null(strstr(why, "refused"));
+	}
+	assert_int_equal(crafted(k, AKPUB_ATTRS | TPMA_OBJECT_DECRYPT, why,
+				 sizeof(why)), SVMIGD_TPM_EAKATTR);
+	assert_non_null(strstr(why, "decrypt"));
+	/* other algorithms */
+	assert_int_equal(akpub_area(k, AKPUB_ATTRS, &p), 0);
+	p.publicArea.nameAlg = TPM2_ALG_SHA1;
+	assert_int_equal(akpub_marshal(&p, pub, sizeof(pub), &len), 0);
+	assert_int_equal(svmigd_tpm_ak_check(pub, len, NULL, why, sizeof(why)),
+			 SVMIGD_TPM_EAKKEY);
+	assert_non_null(strstr(why, "name algorithm"));
+	assert_int_equal(akpub_area(k, AKPUB_ATTRS, &p), 0);
+	p.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	assert_int_equal(akpub_marshal(&p, pub, sizeof(pub), &len), 0);
+	assert_int_equal(svmigd_tpm_ak_check(pub, len, NULL, NULL, 0),
+			 SVMIGD_TPM_EAKKEY);
+	assert_int_equal(akpub_area(k, AKPUB_ATTRS, &p), 0);
+	p.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P384;
+	assert_int_equal(akpub_marshal(&p, pub, sizeof(pub), &len), 0);
+	assert_int_equal(svmigd_tpm_ak_check(pub, len, NULL, NULL, 0),
+			 SVMIGD_TPM_EAKKEY);
+	/* a point off the curve */
+	assert_int_equal(akpub_area(k, AKPUB_ATTRS, &p), 0);
+	p.publicArea.unique.ecc.y.buffer[31] ^= 1;
+	assert_int_equal(akpub_marshal(&p, pub, sizeof(pub), &len), 0);
+	assert_int_equal(svmigd_tpm_ak_check(pub, len, NULL, why, sizeof(why)),
+			 SVMIGD_TPM_EAKKEY);
+	assert_non_null(strstr(why, "curve"));
+	/* trailing junk, truncation, a size field that lies */
+	assert_int_equal(akpub_of(k, AKPUB_ATTRS, pub, sizeof(pub), &len), 0);
+	pub[len] = 0;
+	assert_int_equal(svmigd_tpm_ak_check(pub, len + 1, NULL, why,
+					     sizeof(why)), SVMIGD_TPM_EAKKEY);
+	assert_non_null(strstr(why, "TPM2B_PUBLIC"));
+	for (i = 0; i < len; i++)
+		assert_int_equal(svmigd_tpm_ak_check(pub, i, NULL, NULL, 0),
+				 SVMIGD_TPM_EAKKEY);
+	pub[1]++;		/* size one more, one junk byte after */
+	assert_int_equal(svmigd_tpm_ak_check(pub, len + 1, NULL, NULL, 0),
+			 SVMIGD_TPM_EAKKEY);
+	pub[1] -= 2;		/* size one less */
+	assert_int_equal(svmigd_tpm_ak_check(pub, len, NULL, NULL, 0),
+			 SVMIGD_TPM_EAKKEY);
+	assert_int_equal(svmigd_tpm_ak_digest(pub, len, md), SVMIGD_TPM_EAKKEY);
+	assert_int_equal(svmigd_tpm_ak_check(NULL, 0, NULL, NULL, 0),
+			 SVMIGD_TPM_EAKKEY);
+	EVP_PKEY_free(k);
+}
+
+/*
+ * A TPM AK made without restricted (svmigd's test knob): the TPM's own
+ * quote, signed by it, is refused for the attribute.
+ */
+static void test_ak_unrestricted(void **state)
+{
+	struct svmigd_tpm_pcrs ref;
+	struct svmigd_tpm_quote q;
+	struct svmigd_tpm_ak ak, weak;
+	uint8_t qual[32];
+	char why[256];
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	fill(qual, sizeof(qual), 10);
+	get_ak(&tpm_a, &ak);
+	assert_int_equal(setenv("SVMIGD_TEST_WEAK_AK", "unrestricted", 1), 0);
+	get_ak(&tpm_a, &weak);
+	get_quote(&tpm_a, qual, &q, &ref);
+	assert_int_equal(unsetenv("SVMIGD_TEST_WEAK_AK"), 0);
+	assert_memory_not_equal(ak.sha256, weak.sha256, 32);
+	assert_int_equal(svmigd_tpm_verify_quote(weak.pub, weak.pub_len,
+						 weak.sha256, &q, qual, &ref,
+						 why, sizeof(why)),
+			 SVMIGD_TPM_EAKATTR);
+	assert_non_null(strstr(why, "not restricted"));
+	/* and the honest AK did not sign it */
+	assert_int_equal(svmigd_tpm_verify_quote(ak.pub, ak.pub_len, ak.sha256,
+						 &q, qual, &ref, NULL, 0),
+			 SVMIGD_TPM_ESIG);
 }
 
 /* Both hosts make, certify, exchange and check ECDH keys; Z agrees. */
@@ -458,11 +599,11 @@ static void test_ecdh_agree(void **state)
 	assert_int_equal(svmigd_tpm_ecdh_create(ta, qual, &ka, &ca), 0);
 	assert_int_equal(svmigd_tpm_ecdh_create(tb, qual, &kb, &cb), 0);
 	/* each verifies the other's */
-	assert_int_equal(svmigd_tpm_verify_ecdh(ak_b.der, ak_b.der_len,
+	assert_int_equal(svmigd_tpm_verify_ecdh(ak_b.pub, ak_b.pub_len,
 						ak_b.sha256, &cb, qual, pb, why,
 						sizeof(why)), 0);
 	assert_string_equal(why, "");
-	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.der, ak_a.der_len,
+	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.pub, ak_a.pub_len,
 						ak_a.sha256, &ca, qual, pa,
 						NULL, 0), 0);
 	assert_int_equal(svmigd_tpm_ecdh_point(ka, mine), 0);
@@ -527,7 +668,7 @@ static void test_ecdh_refused(void **state)
 	assert_int_equal(svmigd_tpm_ecdh_create(t, qual, &k2, &c2), 0);
 	assert_int_equal(svmigd_tpm_quote(t, qual, quote_pcrs, NQUOTE, &q), 0);
 
-	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.der, ak_a.der_len,
+	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.pub, ak_a.pub_len,
 						ak_a.sha256, &c1, other, pt,
 						why, sizeof(why)),
 			 SVMIGD_TPM_EQUAL);
@@ -535,13 +676,13 @@ static void test_ecdh_refused(void **state)
 	bad = c1;
 	memcpy(bad.pub, c2.pub, c2.pub_len);
 	bad.pub_len = c2.pub_len;
-	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.der, ak_a.der_len,
+	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.pub, ak_a.pub_len,
 						ak_a.sha256, &bad, qual, pt,
 						why, sizeof(why)),
 			 SVMIGD_TPM_ENAME);
 	assert_non_null(strstr(why, "certified key"));
 	/* another host's AK */
-	assert_int_equal(svmigd_tpm_verify_ecdh(ak_b.der, ak_b.der_len, NULL,
+	assert_int_equal(svmigd_tpm_verify_ecdh(ak_b.pub, ak_b.pub_len, NULL,
 						&c1, qual, pt, NULL, 0),
 			 SVMIGD_TPM_ESIG);
 	/* a quote is not a certification, nor the reverse */
@@ -550,7 +691,7 @@ static void test_ecdh_refused(void **state)
 	bad.attest_len = q.attest_len;
 	memcpy(bad.sig, q.sig, q.sig_len);
 	bad.sig_len = q.sig_len;
-	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.der, ak_a.der_len,
+	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.pub, ak_a.pub_len,
 						ak_a.sha256, &bad, qual, pt,
 						NULL, 0), SVMIGD_TPM_ETYPE);
 	memcpy(q.attest, c1.attest, c1.attest_len);
@@ -558,18 +699,18 @@ static void test_ecdh_refused(void **state)
 	memcpy(q.sig, c1.sig, c1.sig_len);
 	q.sig_len = c1.sig_len;
 	ref = q.pcrs;
-	assert_int_equal(svmigd_tpm_verify_quote(ak_a.der, ak_a.der_len,
+	assert_int_equal(svmigd_tpm_verify_quote(ak_a.pub, ak_a.pub_len,
 						 ak_a.sha256, &q, qual, &ref,
 						 NULL, 0), SVMIGD_TPM_ETYPE);
 	/* a public area with a changed point or trailing byte */
 	bad = c1;
 	bad.pub[bad.pub_len - 1] ^= 0x01;
-	assert_int_not_equal(svmigd_tpm_verify_ecdh(ak_a.der, ak_a.der_len,
+	assert_int_not_equal(svmigd_tpm_verify_ecdh(ak_a.pub, ak_a.pub_len,
 						    ak_a.sha256, &bad, qual, pt,
 						    NULL, 0), 0);
 	bad = c1;
 	bad.pub[bad.pub_len++] = 0;
-	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.der, ak_a.der_len,
+	assert_int_equal(svmigd_tpm_verify_ecdh(ak_a.pub, ak_a.pub_len,
 						ak_a.sha256, &bad, qual, pt,
 						NULL, 0), SVMIGD_TPM_EPUBLIC);
 	/* ZGen with a point off the curve fails in the TPM, key intact */
@@ -852,6 +993,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_quote_tampered, teardown_test),
 		cmocka_unit_test_teardown(test_quote_other_signer, teardown_test),
 		cmocka_unit_test_teardown(test_quote_wrong_ak, teardown_test),
+		cmocka_unit_test(test_ak_public_crafted),
+		cmocka_unit_test_teardown(test_ak_unrestricted, teardown_test),
 		cmocka_unit_test_teardown(test_ecdh_agree, teardown_test),
 		cmocka_unit_test_teardown(test_ecdh_same_tpm, teardown_test),
 		cmocka_unit_test_teardown(test_ecdh_refused, teardown_test),

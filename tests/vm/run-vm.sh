@@ -231,7 +231,7 @@ if ((!shell)) && [[ ! -f $WORKTREE/$script ]]; then
 	die "no such guest script: $WORKTREE/$script"
 fi
 tools=(qemu-system-x86_64 modprobe cpio gzip sha256sum flock)
-((no_tpm)) || tools+=(swtpm)
+((no_tpm)) || tools+=(swtpm swtpm_setup swtpm_localca)
 for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run scripts/install-deps.sh)"
 done
@@ -401,6 +401,24 @@ if ((!no_tpm)); then
 		SWTPM_SOCK=$SOCKDIR/swtpm.sock
 	fi
 	SWTPM_PIDFILE=$BOOTDIR/swtpm.pid
+	# Manufactured as a real TPM is: an RSA 2048 EK (and an ECC one) with
+	# its certificate in the TCG NV index (0x01c00002 for RSA), issued by
+	# the test manufacturer CA in build/vm/ekca (swtpm_localca, made on
+	# first use, shared by every boot: its issuercert.pem is what
+	# svmigctl tpm-ek --ek-ca verifies them with).  PCR banks as a fresh
+	# swtpm's (--pcr-banks -).
+	EKCA=$VMDIR/ekca
+	mkdir -p "$EKCA" "$BOOTDIR/state"
+	printf '%s\n' "statedir = $EKCA" "signingkey = $EKCA/signkey.pem" \
+		"issuercert = $EKCA/issuercert.pem" "certserial = $EKCA/certserial" \
+		>"$BOOTDIR/localca.conf"
+	echo "--platform-manufacturer svmig-test" >"$BOOTDIR/localca.options"
+	printf '%s\n' "create_certs_tool = $(command -v swtpm_localca)" \
+		"create_certs_tool_config = $BOOTDIR/localca.conf" \
+		"create_certs_tool_options = $BOOTDIR/localca.options" >"$BOOTDIR/setup.conf"
+	flock "$EKCA" swtpm_setup --tpm2 --tpmstate "$BOOTDIR/state" --create-ek-cert \
+		--pcr-banks - --config "$BOOTDIR/setup.conf" >"$BOOTDIR/swtpm_setup.log" 2>&1 ||
+		die "swtpm_setup failed (see $BOOTDIR/swtpm_setup.log)"
 	swtpm socket --tpm2 \
 		--tpmstate "dir=$BOOTDIR/state" \
 		--ctrl "type=unixio,path=$SWTPM_SOCK" \

@@ -30,7 +30,7 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer, *nv_index, *owner_auth_file, *outcome, *libvirt, *to;
+		   *peer, *nv_index, *owner_auth_file, *outcome, *libvirt, *to, *ek_ca;
 	unsigned long long mem;
 	unsigned long vcpus;
 	unsigned int channels;		/* migrate --libvirt: multifd, 0: none */
@@ -87,6 +87,7 @@ int cmd_policy_check(const struct args *a);
 
 /* ctl_tpm.c */
 int cmd_tpm_ak(const struct args *a);
+int cmd_tpm_ek(const struct args *a);
 int cmd_tpm_bind_authority(const struct args *a);
 int cmd_tpm_authority(const struct args *a);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * svmigctl's commands on this host's TPM: tpm-ak (the AK digest and PCR
- * values the policy enrols), tpm-bind-authority and tpm-authority (the
- * policy authority bound in an NV index).
+ * values the policy enrols), tpm-ek (the EK certificate, checked against
+ * manufacturer CAs, and the AK public area), tpm-bind-authority and
+ * tpm-authority (the policy authority bound in an NV index).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,6 +15,8 @@
 
 #include <json-c/json.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "config.h"
 #include "policy.h"
@@ -105,6 +108,95 @@ int cmd_tpm_ak(const struct args *a)
 		}
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ tpm-ek */
+
+int cmd_tpm_ek(const struct args *a)
+{
+	const char *ca[1] = { a->ek_ca };
+	struct svmigd_tpm_ek *ek = calloc(1, sizeof(*ek));
+	struct svmigd_tpm_ak ak;
+	struct svmigd_tpm *t;
+	const unsigned char *p;
+	unsigned char *der = NULL;
+	char *hex = NULL, why[256] = "";
+	X509 *x = NULL;
+	int ret, n = 0, verdict = 0;
+
+	if (!ek)
+		return setup_fail(a, "out of memory");
+	ret = svmigd_tpm_open(a->tcti ?: SVMIGD_DEFAULT_TCTI, &t);
+	if (ret) {
+		free(ek);
+		return tpm_open_fail(a, a->tcti ?: SVMIGD_DEFAULT_TCTI, ret);
+	}
+	ret = svmigd_tpm_ek(t, ek);
+	if (!ret)
+		ret = svmigd_tpm_ak(t, &ak);
+	if (ret) {
+		setup_fail(a, "TPM: %s (%s)", svmigd_tpm_strerror(ret),
+			   svmigd_tpm_last_error(t));
+		svmigd_tpm_close(t);
+		free(ek);
+		return 2;
+	}
+	svmigd_tpm_close(t);
+	p = ek->cert;
+	x = d2i_X509(NULL, &p, (long)ek->cert_len);
+	if (x)
+		n = i2d_X509(x, &der);
+	hex = malloc(2 * (n > 0 ? (size_t)n : ak.pub_len) + 2 * ak.pub_len + 1);
+	if (!x || n <= 0 || !hex) {
+		ret = setup_fail(a, "the EK certificate in NV index 0x%08x is not "
+				 "DER X.509", SVMIGD_TPM_EK_CERT_NV_RSA);
+		goto out;
+	}
+	if (a->ek_ca)
+		verdict = svmigd_ek_verify(ek->cert, ek->cert_len, ek->pub,
+					   ek->pub_len, ca, 1, why, sizeof(why));
+	if (verdict == SVMIGD_TPM_EINVAL || verdict == SVMIGD_TPM_ENOMEM ||
+	    verdict == SVMIGD_TPM_ECRYPTO) {
+		ret = setup_fail(a, "--ek-ca %s: %s", a->ek_ca,
+				 why[0] ? why : svmigd_tpm_strerror(verdict));
+		goto out;
+	}
+	if (a->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(!verdict));
+		if (verdict)
+			json_object_object_add(o, "error", json_object_new_string(why));
+		svmigd_hex_encode(hex, der, (size_t)n);
+		json_object_object_add(o, "ek_cert", json_object_new_string(hex));
+		svmigd_hex_encode(hex, ak.pub, ak.pub_len);
+		json_object_object_add(o, "ak_public", json_object_new_string(hex));
+		svmigd_hex_encode(hex, ak.sha256, SVMIGD_SHA256_LEN);
+		json_object_object_add(o, "ak_sha256", json_object_new_string(hex));
+		if (a->ek_ca)
+			json_object_object_add(o, "ek_verified",
+					       json_object_new_boolean(!verdict));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		PEM_write_X509(stdout, x);
+		svmigd_hex_encode(hex, ak.pub, ak.pub_len);
+		printf("ak_public %s\n", hex);
+		svmigd_hex_encode(hex, ak.sha256, SVMIGD_SHA256_LEN);
+		printf("ak_sha256 %s\n", hex);
+		if (a->ek_ca && !verdict)
+			printf("ek verified: chains to a CA of %s, its key is this TPM's EK\n",
+			       a->ek_ca);
+		else if (verdict)
+			printf("ek REFUSED: %s\n", why);
+	}
+	ret = verdict ? 1 : 0;
+out:
+	free(hex);
+	OPENSSL_free(der);
+	X509_free(x);
+	free(ek);
+	return ret;
 }
 
 /* ------------------------------------------------- tpm authority binding */

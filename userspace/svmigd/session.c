@@ -60,7 +60,7 @@ struct sess {
 	uint8_t peer_nonce[SVMIGD_NONCE_LEN];
 	const struct svmigd_policy_host *me, *them;
 	struct svmigd_tpm_ak ak;
-	uint8_t peer_ak[SVMIGD_TPM_SPKI_MAX];
+	uint8_t peer_ak[SVMIGD_TPM_PUBLIC_MAX];	/* its TPM2B_PUBLIC */
 	size_t peer_ak_len;
 	struct svmigd_tpm_ecdh *key;
 	uint8_t peer_point[SVMIGD_TPM_POINT_LEN];
@@ -810,7 +810,7 @@ static struct json_object *attest_msg(struct sess *s,
 		ret = svmig_msg_add_hex(msg, "nonce", s->nonce,
 					sizeof(s->nonce));
 	if (!ret)
-		ret = svmig_msg_add_hex(msg, "ak", s->ak.der, s->ak.der_len);
+		ret = svmig_msg_add_hex(msg, "ak", s->ak.pub, s->ak.pub_len);
 	if (!ret)
 		ret = svmig_msg_add_hex(msg, "attest", q->attest,
 					q->attest_len);
@@ -873,7 +873,7 @@ static int attest_parse(struct sess *s, struct json_object *msg,
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
 	if (!ret)
 		ret = sess_get_hex(s, msg, "ak", s->peer_ak, 1,
-				   SVMIGD_TPM_SPKI_MAX, &s->peer_ak_len);
+				   SVMIGD_TPM_PUBLIC_MAX, &s->peer_ak_len);
 	if (!ret)
 		ret = sess_get_hex(s, msg, "attest", q->attest, 1,
 				   SVMIGD_TPM_ATTEST_MAX, &q->attest_len);
@@ -1063,9 +1063,9 @@ static void probe_record(struct json_object *msg, struct svmigd_attestation *a)
 	uint8_t buf[SVMIGD_TPM_ATTEST_MAX];
 	size_t len;
 
-	if (!svmig_msg_get_hex_range(msg, "ak", buf, 1, SVMIGD_TPM_SPKI_MAX,
+	if (!svmig_msg_get_hex_range(msg, "ak", buf, 1, SVMIGD_TPM_PUBLIC_MAX,
 				     &len))
-		a->have_ak = !svmigd_sha256(buf, len, a->ak_sha256);
+		a->have_ak = !svmigd_tpm_ak_digest(buf, len, a->ak_sha256);
 	if (!svmig_msg_get_hex_range(msg, "attest", buf, 1,
 				     SVMIGD_TPM_ATTEST_MAX, &len))
 		a->have_quote = !svmigd_sha256(buf, len, a->quote_sha256);

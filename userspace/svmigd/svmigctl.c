@@ -15,6 +15,7 @@
  *   svmigctl policy check --policy P --sig S --authority A --cert OPCERT
  *                    --vm V --source A --target B [--json]
  *   svmigctl tpm-ak [--tcti T] [--pcrs 0,7] [--json]
+ *   svmigctl tpm-ek [--tcti T] [--ek-ca FILE] [--json]
  *   svmigctl tpm-bind-authority --tcti T --nv-index I --authority CERT
  *                    [--owner-auth-file F] [--json]
  *   svmigctl tpm-authority --tcti T --nv-index I [--authority CERT] [--json]
@@ -57,10 +58,10 @@ enum {
 	C_MIGRATE = 1 << 0, C_STATUS = 1 << 1, C_ATTEST = 1 << 2,
 	C_REQUEST = 1 << 3, C_AUDIT = 1 << 4, C_POLICY = 1 << 5,
 	C_TPM_AK = 1 << 6, C_TPM_BIND = 1 << 7, C_TPM_AUTH = 1 << 8,
-	C_SETTLE = 1 << 9,
+	C_SETTLE = 1 << 9, C_TPM_EK = 1 << 10,
 	C_DAEMON = C_MIGRATE | C_STATUS | C_ATTEST | C_SETTLE,
 	C_NVTPM = C_TPM_BIND | C_TPM_AUTH,
-	C_ALL = (1 << 10) - 1,
+	C_ALL = (1 << 11) - 1,
 };
 
 struct cmd {
@@ -96,6 +97,9 @@ static const struct cmd cmds[] = {
 	{ "tpm-ak", C_TPM_AK, cmd_tpm_ak,
 	  "[--tcti T] [--pcrs 0,7] [--json]",
 	  "this host's AK digest and PCR values, for the policy" },
+	{ "tpm-ek", C_TPM_EK, cmd_tpm_ek,
+	  "[--tcti T] [--ek-ca FILE] [--json]",
+	  "this TPM's EK certificate and AK public area; check the EK certificate against manufacturer CAs" },
 	{ "tpm-bind-authority", C_TPM_BIND, cmd_tpm_bind_authority,
 	  "--tcti T --nv-index I --authority CERT [--owner-auth-file F] [--json]",
 	  "bind the policy authority to this host's TPM (an NV index, write-locked)" },
@@ -154,8 +158,10 @@ static const struct optdef opts[] = {
 	  "its signature (DER)" },
 	{ { "authority", required_argument, NULL, 'a' }, C_POLICY | C_NVTPM, "CERT",
 	  "the policy authority's certificate (PEM)" },
-	{ { "tcti", required_argument, NULL, 'T' }, C_TPM_AK | C_NVTPM, "T",
-	  "the TPM, as a tpm2-tss TCTI (default " SVMIGD_DEFAULT_TCTI " for tpm-ak)" },
+	{ { "tcti", required_argument, NULL, 'T' }, C_TPM_AK | C_TPM_EK | C_NVTPM, "T",
+	  "the TPM, as a tpm2-tss TCTI (default " SVMIGD_DEFAULT_TCTI " for tpm-ak, tpm-ek)" },
+	{ { "ek-ca", required_argument, NULL, 'E' }, C_TPM_EK, "FILE",
+	  "manufacturer CA certificates (PEM, the EK certificate's issuing CA among them)" },
 	{ { "pcrs", required_argument, NULL, 'P' }, C_TPM_AK, "LIST",
 	  "SHA-256 PCRs to read, comma-separated (e.g. 0,7)" },
 	{ { "nv-index", required_argument, NULL, 'N' }, C_NVTPM, "I",
@@ -272,6 +278,7 @@ static int set_opt(struct args *a, int c, const char *arg)
 	case 'a': a->authority = arg; break;
 	case 'T': a->tcti = arg; break;
 	case 'P': a->pcrs = arg; break;
+	case 'E': a->ek_ca = arg; break;
 	case 'N': a->nv_index = arg; break;
 	case 'O': a->owner_auth_file = arg; break;
 	case 'j': a->json = true; break;
