@@ -335,7 +335,9 @@ static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 	svmig_get_stats(r->out, &x->st);
 	progressf(x, "data", "the target's QEMU loaded %llu bytes; END sent (%llu records)",
 		  (unsigned long long)r->fwd_bytes, (unsigned long long)x->st.records);
-	sent = (struct svmigd_counts){ .records = x->st.records, .bytes = x->st.bytes };
+	/* The receipt counts every channel's records: the main one and multifd's. */
+	sent = (struct svmigd_counts){ .records = x->st.records + mst.records,
+				       .bytes = x->st.bytes + mst.bytes };
 	ret = svmigd_session_receipt_recv(x->conn, x->scfg, x->s, &sent, &x->receipt,
 					  err, sizeof(err));
 	if (ret)
