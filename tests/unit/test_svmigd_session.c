@@ -844,8 +844,12 @@ static void test_success(void **state)
 	free(req);
 	req = request("web-2", 1024, 1);
 	pair_init(&src2, &tgt2, req);
+	src2.s.channels = 3;	/* libvirt's multifd: the REQUEST carries it */
 	run(&src2, &tgt2);
 	check_established(&src2, &tgt2);
+	assert_int_equal(tgt.s.channels, 0);
+	assert_int_equal(src2.s.channels, 3);
+	assert_int_equal(tgt2.s.channels, 3);
 	assert_memory_not_equal(src.s.secret, src2.s.secret, 32);
 	assert_memory_not_equal(src.s.id, src2.s.id, SVMIGD_SESSION_ID_LEN);
 	audited(TPM_A, "request,session,receipt,commit,resumed,request,session");
@@ -1125,10 +1129,20 @@ static void test_protocol_violation(void **state)
 		  "malformed REQUEST message: field \"nonce\"" },
 		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"x\":1}",
 		  "malformed REQUEST message: unknown fields" },
+		/* channels (libvirt's multifd): 1..8, a number */
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":9}",
+		  "malformed REQUEST message: field \"channels\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":0}",
+		  "malformed REQUEST message: field \"channels\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":\"2\"}",
+		  "malformed REQUEST message: field \"channels\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":-1}",
+		  "malformed REQUEST message: field \"channels\"" },
 		{ "{\"type\":\"REQUEST\",\"request\":[],\"nonce\":\""
 		  "0000000000000000000000000000000000000000000000000000000000000000\"}",
 		  "request refused: signed request: expected an object" },
 	};
+	const size_t proto = sizeof(cases) / sizeof(cases[0]) - 1;
 	struct side src, tgt;
 	size_t i;
 
@@ -1139,7 +1153,7 @@ static void test_protocol_violation(void **state)
 		pair_init(&src, &tgt, cases[i].msg);
 		src.script = script_raw;
 		run(&src, &tgt);
-		failed(&tgt, i < 3 ? -EPROTO : -EBADMSG, cases[i].why);
+		failed(&tgt, i < proto ? -EPROTO : -EBADMSG, cases[i].why);
 		has(src.answer, "ERROR: ");
 		has(src.answer, cases[i].why);
 		audited(TPM_B, "refused");

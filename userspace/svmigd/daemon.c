@@ -2677,6 +2677,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req,
 		goto out;
 	}
 	progress(&m, "session", "TLS up; REQUEST, ATTEST, ADMIT, KEY");
+	s.channels = channels;	/* in the REQUEST: the target keys as many */
 	ret = svmigd_session_source(m.conn, &d->scfg, text, strlen(text), &s,
 				    err, sizeof(err));
 	if (ret) {

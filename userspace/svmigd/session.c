@@ -766,7 +766,9 @@ static int src_request(struct sess *s, const char *text, size_t len)
 					  json_object_get(req)))
 		json_object_put(req);	/* the reference not taken */
 	if (!msg || !json_object_object_get_ex(msg, "request", NULL) ||
-	    svmig_msg_add_hex(msg, "nonce", s->nonce, sizeof(s->nonce))) {
+	    svmig_msg_add_hex(msg, "nonce", s->nonce, sizeof(s->nonce)) ||
+	    (s->ses->channels && json_object_object_add(msg, "channels",
+			json_object_new_int((int)s->ses->channels)))) {
 		json_object_put(msg);
 		ret = sess_nomem(s);
 		goto out;
@@ -778,16 +780,34 @@ out:
 	return ret;
 }
 
+/* REQUEST's optional "channels": QEMU multifd channels, 1..8. */
+static int tgt_channels(struct sess *s, struct json_object *msg)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(msg, "channels", &v))
+		return 0;
+	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+	if (n < 1 || n > SVMIGD_SESSION_CHANNELS_MAX)
+		return sess_bad_field(s, svmig_msg_type(msg), "channels");
+	s->out->channels = (unsigned int)n;
+	return 0;
+}
+
 static int tgt_request(struct sess *s)
 {
-	static const char *const keys[] = { "request", "nonce" };
+	static const char *const keys[] = { "request", "nonce", "channels" };
 	struct json_object *msg;
 	int ret;
 
 	ret = sess_recv(s, SVMIG_MSG_REQUEST, &msg);
 	if (ret)
 		return ret;
-	ret = sess_keys(s, msg, keys, 2);
+	ret = sess_keys(s, msg, keys,
+			json_object_object_get_ex(msg, "channels", NULL) ? 3 : 2);
+	if (!ret)
+		ret = tgt_channels(s, msg);
 	if (!ret)
 		ret = sess_get_hex(s, msg, "nonce", s->peer_nonce,
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
@@ -1436,8 +1456,11 @@ static int sess_begin(struct sess *s, struct svmig_tls_conn *conn,
 	if (err && errlen)
 		err[0] = '\0';
 	if (out) {
+		unsigned int channels = source ? out->channels : 0;	/* the caller's */
+
 		memset(out, 0, sizeof(*out));
 		out->source = source;
+		out->channels = channels;
 	}
 	if (!out || !conn || !sess_cfg_ok(cfg, !source) ||
 	    !svmig_tls_peer_cn(conn)) {

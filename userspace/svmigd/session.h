@@ -9,7 +9,9 @@
  * in lowercase hex; framed here rather than by svmig_msg_send/recv so that
  * the transcript holds the bytes as sent), in this order:
  *
- *   S -> T  REQUEST {request: <the operator's signed request>, nonce: Ns}
+ *   S -> T  REQUEST {request: <the operator's signed request>, nonce: Ns
+ *                    [, channels: N]}   (N: 1..8 QEMU multifd channels of a
+ *                    libvirt migration; absent: none; in the transcript)
  *   T -> S  ATTEST  {nonce: Nt, ak, attest, sig, pcrs: {"<i>": hex}}
  *   S -> T  ATTEST  {ak, attest, sig, pcrs}
  *   T -> S  ADMIT   {verdict: "accept"} or
@@ -180,9 +182,18 @@ struct svmigd_session_cfg {
 /* @cfg's per-message timeout in ms (0: the default), -1 for none. */
 int svmigd_session_timeout(const struct svmigd_session_cfg *cfg);
 
+#define SVMIGD_SESSION_CHANNELS_MAX	8
+
 /* An established session (until DATA and the receipt). */
 struct svmigd_session {
 	bool source;				/* our role */
+	/*
+	 * QEMU multifd channels of a libvirt migration (0: none, at most
+	 * SVMIGD_SESSION_CHANNELS_MAX): the source sets it before
+	 * svmigd_session_source(), which sends it in the REQUEST (so in the
+	 * transcript, which both CONFIRMs cover); the target has the REQUEST's.
+	 */
+	unsigned int channels;
 	uint8_t secret[SVMIGD_SECRET_LEN];	/* wipe with svmigd_session_wipe */
 	uint8_t id[SVMIGD_SESSION_ID_LEN];
 	uint8_t transcript[SVMIGD_SHA256_LEN];	/* H */
