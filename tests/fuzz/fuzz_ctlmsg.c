@@ -3,8 +3,9 @@
  * libFuzzer harness: svmigd's control messages as they arrive from the
  * peer: the framing (be32 length, strict JSON) of msg.c and of session.c,
  * and the decoding of every message type a host reads: ERROR in place of
- * any of them, ADMIT, ATTEST (as the source, the target and an attestation
- * verifier), KEY, CONFIRM, RECEIPT, COMMIT, RESUMED, QUERY and OUTCOME.
+ * any of them, REQUEST's own fields (nonce, channels), ADMIT, ATTEST (as
+ * the source, the target and an attestation verifier), KEY, CONFIRM,
+ * RECEIPT, COMMIT, RESUMED, QUERY and OUTCOME.
  * session.c and outcome.c are compiled into this harness to reach their
  * per-step readers and canonical forms;
  * the connection is tls_mem.h's buffer (the input), the peer "host-b".
@@ -49,7 +50,7 @@ static char audit_path[256];
 enum step {
 	ST_MSG, ST_ADMIT, ST_ATTEST_SRC, ST_ATTEST_TGT, ST_PROBE, ST_KEY,
 	ST_CONFIRM, ST_RECEIPT, ST_COMMIT, ST_RESUMED, ST_QUERY, ST_OUTCOME,
-	ST_COUNT
+	ST_REQUEST, ST_COUNT
 };
 
 static char audit_dir[128];
@@ -304,6 +305,18 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 					&outcome, err, errlen);
 		FZ_CHECK(!ret || outcome == SVMIGD_OUTCOME_UNKNOWN,
 			 "an outcome kept after failure %d", ret);
+		return ret;
+	case ST_REQUEST:	/* its own fields; the signed request is fuzz_request's */
+		session_init(&ses, false);
+		sess_fake(&s, c, &ses, SVMIG_MSG_REQUEST, err, errlen);
+		ret = sess_recv(&s, SVMIG_MSG_REQUEST, &msg);
+		if (!ret) {
+			ret = tgt_request_fields(&s, msg);
+			json_object_put(msg);
+		}
+		FZ_CHECK(ret || ses.channels <= SVMIGD_SESSION_CHANNELS_MAX,
+			 "%u multifd channels accepted", ses.channels);
+		sess_end(&s, ret);
 		return ret;
 	default:
 		break;

@@ -795,15 +795,12 @@ static int tgt_channels(struct sess *s, struct json_object *msg)
 	return 0;
 }
 
-static int tgt_request(struct sess *s)
+/* REQUEST's own fields (the signed request inside is sess_request's). */
+static int tgt_request_fields(struct sess *s, struct json_object *msg)
 {
 	static const char *const keys[] = { "request", "nonce", "channels" };
-	struct json_object *msg;
 	int ret;
 
-	ret = sess_recv(s, SVMIG_MSG_REQUEST, &msg);
-	if (ret)
-		return ret;
 	ret = sess_keys(s, msg, keys,
 			json_object_object_get_ex(msg, "channels", NULL) ? 3 : 2);
 	if (!ret)
@@ -811,6 +808,18 @@ static int tgt_request(struct sess *s)
 	if (!ret)
 		ret = sess_get_hex(s, msg, "nonce", s->peer_nonce,
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
+	return ret;
+}
+
+static int tgt_request(struct sess *s)
+{
+	struct json_object *msg;
+	int ret;
+
+	ret = sess_recv(s, SVMIG_MSG_REQUEST, &msg);
+	if (ret)
+		return ret;
+	ret = tgt_request_fields(s, msg);
 	if (!ret)
 		ret = sess_request(s, json_object_object_get(msg, "request"));
 	json_object_put(msg);
