@@ -17,6 +17,8 @@
 #   - bob's request (role local: host-a -> host-a only) is refused by
 #     policy before libvirt starts anything: web-1 runs on, no migration
 #     job ever ran, host-b's libvirtd has no domain;
+#   - svmigctl migrate --postcopy is refused (Documentation/libvirt.rst,
+#     "postcopy"), before anything starts;
 #   - a bit flipped in data record 50: libvirt's migration fails, web-1
 #     runs on host-a (its guest keeps passing self-checks) and host-b's
 #     libvirtd has no web-1;
@@ -226,6 +228,17 @@ if [[ $SVMIG_HOST == host-a ]]; then
 
 	# ---- a bit flipped in data record 50
 	check "svmigctl request (alice, 1)" request alice "$T/req-1.json"
+
+	# ---- postcopy: refused by svmigctl, before svmigd or libvirt hear of it
+	migrate "$T/req-1.json" migrate-postcopy.txt "$VM" --postcopy
+	rc=$?
+	[[ $rc == 2 && $(lv_state "$VM") == running && $(peer_state) == absent ]] &&
+		grep -q -- '--postcopy: refused: postcopy runs the VM on the target before svmig verified' \
+			"$RES/migrate-postcopy.txt" && ! grep -q 'libvirt migrates' "$RES/migrate-postcopy.txt"
+	ok "$((! $?))" "svmigctl migrate --libvirt $VM --postcopy is refused with its reason; nothing started" \
+		"svmigctl exit $rc: $(cat "$RES/migrate-postcopy.txt")" \
+		"host-a: $(lv_state "$VM"), host-b: $(peer_state)"
+
 	relay_start flip || bail "svmig-relay (flip) listens"
 	migrate "$T/req-1.json" migrate-tamper.txt
 	rc=$?

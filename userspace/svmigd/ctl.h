@@ -34,6 +34,7 @@ struct args {
 	unsigned long long mem;
 	unsigned long vcpus;
 	unsigned int channels;		/* migrate --libvirt: multifd, 0: none */
+	bool postcopy;			/* migrate --postcopy: refused */
 	bool json;
 };
 

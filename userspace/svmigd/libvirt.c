@@ -30,7 +30,9 @@
 
 #define ACCEPT_MS	60000	/* libvirt's Prepare starts the target QEMU first */
 #define STATE_POLL_MS	100
-#define JOB_END_MS	30000	/* after a failure: for libvirt's call to return */
+#define DRAIN_MS	30000	/* after a failure: for QEMU to let go of multifd */
+#define JOB_END_MS	60000	/* after a failure: for libvirt's call to return */
+#define DISCARD_MS	10000	/* target, after a failure: for libvirt to discard */
 
 /* libvirt prints every error on stderr by default; ours go to err. */
 static void lv_quiet(void *arg, virErrorPtr e)
@@ -453,7 +455,7 @@ static int source_failed(struct svmigd_lvmig *x, struct svmigd_relay *r,
 {
 	close_fd(&r->qemu);
 	shutdown(x->sock, SHUT_RDWR);
-	svmigd_mfd_drain(mfd, JOB_END_MS, j->done[0]);
+	svmigd_mfd_drain(mfd, DRAIN_MS, j->done[0]);
 	svmigd_mfd_free(mfd);
 	if (lv_job_wait(j, JOB_END_MS)) {
 		progressf(x, "recover", "libvirt's migration job goes on: aborting it");
@@ -463,7 +465,7 @@ static int source_failed(struct svmigd_lvmig *x, struct svmigd_relay *r,
 
 			snprintf(x->err + len, sizeof(x->err) - len, "; libvirt's migration "
 				 "job did not end within %d s of its abort: CHECK the domain "
-				 "on both hosts", 2 * JOB_END_MS / 1000);
+				 "on both hosts", JOB_END_MS / 1000);
 			return SVMIGD_LV_IN_DOUBT;
 		}
 	}
@@ -613,6 +615,54 @@ static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r,
 	return 0;
 }
 
+/*
+ * Target, after a failure before any "ok" receipt (so the source never
+ * released the SHUT, and the VM never ran here): libvirt discards its
+ * incoming copy when the source's Finish says the migration failed.  A
+ * destination QEMU 7.2 whose multifd channel broke does not end its load,
+ * though: its main loop waits in multifd_recv_sync_main() for the broken
+ * channel for ever, so it answers no QMP command, and libvirt's Finish
+ * (which asks it one) hangs, and the source's migration call with it.
+ * So a copy still paused for the incoming migration after DISCARD_MS is
+ * destroyed (libvirt kills that QEMU before it takes the domain's job).
+ */
+static void target_discard(struct svmigd_lvmig *x)
+{
+	char err[512];
+	virConnectPtr c = lv_open(x->local_uri, err, sizeof(err));
+	virDomainPtr dom = NULL;
+	int waited, state = -1, reason = -1;
+
+	if (!c)
+		return;
+	for (waited = 0; waited < DISCARD_MS; waited += STATE_POLL_MS) {
+		dom = virDomainLookupByName(c, x->s->request.req.vm);
+		if (!dom)
+			goto out;	/* libvirt discarded it */
+		if (virDomainGetState(dom, &state, &reason, 0) ||
+		    state != VIR_DOMAIN_PAUSED || reason != VIR_DOMAIN_PAUSED_MIGRATION)
+			goto out;	/* not an incoming copy */
+		virDomainFree(dom);
+		dom = NULL;
+		usleep(STATE_POLL_MS * 1000);
+	}
+	dom = virDomainLookupByName(c, x->s->request.req.vm);
+	if (dom && !virDomainGetState(dom, &state, &reason, 0) &&
+	    state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION) {
+		if (virDomainDestroy(dom))
+			progressf(x, "recover", "the incoming copy of %s stays: %s",
+				  x->s->request.req.vm, lv_errmsg());
+		else
+			progressf(x, "recover", "destroyed the incoming copy of %s, whose "
+				  "QEMU did not end its failed load within %d s",
+				  x->s->request.req.vm, DISCARD_MS / 1000);
+	}
+out:
+	if (dom)
+		virDomainFree(dom);
+	virConnectClose(c);
+}
+
 int svmigd_lv_target(struct svmigd_lvmig *x)
 {
 	uint8_t receipt[SVMIGD_SHA256_LEN];
@@ -647,6 +697,7 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 		if (svmigd_session_receipt_send(x->conn, x->scfg, x->s, false, x->st.records,
 						x->st.bytes, reason, NULL, err, sizeof(err)))
 			progressf(x, "receipt", "%s", err);
+		target_discard(x);
 		goto out;
 	}
 	if (svmigd_session_receipt_send(x->conn, x->scfg, x->s, true, x->st.records,

@@ -129,6 +129,9 @@ static const struct optdef opts[] = {
 	  "with --libvirt: the target host (the request's target)" },
 	{ { "channels", required_argument, NULL, 'M' }, C_MIGRATE, "N",
 	  "with --libvirt: QEMU's multifd with N channels (1 to 8), each its own svmig channel" },
+	{ { "postcopy", no_argument, NULL, 'Y' }, C_MIGRATE, NULL,
+	  "refused: postcopy would run the VM on the target before svmig verified "
+	  "the stream's END (Documentation/libvirt.rst, \"postcopy\")" },
 	{ { "vm", required_argument, NULL, 'v' }, C_REQUEST | C_POLICY | C_SETTLE, "V",
 	  "the VM's name" },
 	{ { "outcome", required_argument, NULL, 'u' }, C_SETTLE, "O",
@@ -255,6 +258,7 @@ static int set_opt(struct args *a, int c, const char *arg)
 			return bad_number("--channels", arg);
 		a->channels = (unsigned int)num;
 		break;
+	case 'Y': a->postcopy = true; break;
 	case 'v': a->vm = arg; break;
 	case 'u': a->outcome = arg; break;
 	case 's': a->source = arg; break;
