@@ -334,6 +334,10 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		"$(cat "$RES/relay-mfd-flip.log")"
 	((took < 200))
 	ok "$((! $?))" "tampered multifd channel: svmigctl returned within 200 s (took $took s)"
+	grep -Eq "signed receipt says it failed: multifd channel [0-9]+: svmig.ko refused the stream" \
+		"$RES/migrate-multifd-tamper.txt"
+	ok "$((! $?))" "tampered multifd channel: host-b's signed receipt names the refused channel" \
+		"$(cat "$RES/migrate-multifd-tamper.txt")"
 	grep -q 'flip on record 50' "$RES/relay-mfd-flip.log"
 	ok "$((! $?))" "tampered multifd channel: the relay flipped a bit in record 50 of connection 2" \
 		"$(cat "$RES/relay-mfd-flip.log")"

@@ -364,7 +364,8 @@ static void source_peer_failed(struct svmigd_lvmig *x)
 	if (svmigd_session_receipt_recv(x->conn, x->scfg, x->s, NULL, &x->receipt, err,
 					sizeof(err)) == -EREMOTEIO)
 		snprintf(x->err + len, sizeof(x->err) - len,
-			 " (%s's signed receipt says it failed)", x->s->peer);
+			 " (%s's signed receipt says it failed: %s)", x->s->peer,
+			 x->receipt.reason);
 }
 
 /* Up to the gate: relay until the target loaded, then the END and the receipt. */
