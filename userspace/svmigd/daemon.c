@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon_int.h"
+#include "outcome.h"
 #include "policy.h"
 #include "tpm.h"
 #include "util.h"
@@ -161,6 +162,7 @@ static int setup(struct daemon *d)
 	d->scfg.max_vcpus = d->cfg.max_vcpus;
 	d->scfg.request_window = SVMIGD_SESSION_WINDOW;
 	d->scfg.target_journal = d->target_journal_dir;
+	d->scfg.answer_query = svmigd_outcome_answer;
 	/* check_request, check_arg, session_live: each connection's own */
 	nonces_load(d);
 	d->timeout_s = d->o->migrate_timeout_s > 0 ? d->o->migrate_timeout_s : 300;
