@@ -344,8 +344,10 @@ static int fail_main(struct svmigd_lvmig *x, struct svmigd_mfd *mfd, const char 
 	unsigned int k;
 	const char *why = svmigd_mfd_failed(mfd, &k);
 
-	if (why)
+	if (why) {
+		x->mfd_failed = true;
 		return fail(x, "multifd channel %u: %s", k, why);
+	}
 	return fail(x, "%s", err);
 }
 
@@ -693,8 +695,9 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 		/* libvirt's QEMU sees its stream break, and libvirt discards it */
 		close_fd(&r.qemu);
 		shutdown(x->sock, SHUT_RDWR);
-		svmigd_stream_reason(r.in >= 0 ? &x->st : NULL, x->err, reason,
-				     sizeof(reason));
+		/* a multifd channel's refusal broke channel 0: the cause is its */
+		svmigd_stream_reason(r.in >= 0 && !x->mfd_failed ? &x->st : NULL, x->err,
+				     reason, sizeof(reason));
 		if (svmigd_session_receipt_send(x->conn, x->scfg, x->s, false, x->st.records,
 						x->st.bytes, reason, NULL, err, sizeof(err)))
 			progressf(x, "receipt", "%s", err);
