@@ -49,12 +49,14 @@
 #include "tpm.h"
 #include "util.h"
 #include "verdict.h"
+#include "vtpm.h"
 
 #define FDNAME		"svmigd"
 #define POLL_MS		50
 #define CTL_LINE_MAX	(SVMIGD_REQUEST_MAX + 1024)
 #define NONCES_MAX	4096
 #define IO_TIMEOUT_MS	30000
+#define VTPM_DESTROY_WAIT_MS	10000	/* for the source swtpm to let go of the state */
 #define OUTCOME_TIMEOUT_MS	5000	/* asking a target how a session ended */
 #define RECEIPT_AFTER_FAILURE_MS 10000	/* the target's failed receipt, for its reason */
 #define REVIEW_EVERY_MS	60000	/* asking again while one is in doubt */
@@ -959,6 +961,58 @@ static void cut_socket(struct mig *m)
 		shutdown(m->sock, SHUT_RDWR);
 }
 
+/* ------------------------------------------------------------ vTPM (vtpm.h) */
+
+/* The target, after the END verified: the state that arrived is the source's. */
+static int target_vtpm(struct mig *m)
+{
+	char err[SVMIGD_SESSION_ERR_LEN], hex[2 * SVMIGD_SHA256_LEN + 1];
+
+	if (svmigd_vtpm_recv(m->conn, m->d->cfg.vtpm_dir, m->s->id,
+			     m->s->request.req.vm,
+			     svmigd_session_timeout(&m->d->scfg), hex, err,
+			     sizeof(err)))
+		return failf(m, "%s", err);
+	audit_with(m, "vtpm", "verified", "state", hex);
+	return 0;
+}
+
+/* The source, its VM stopped for good and the END sent: its vTPM state. */
+static int source_vtpm(struct mig *m)
+{
+	char err[SVMIGD_SESSION_ERR_LEN], hex[2 * SVMIGD_SHA256_LEN + 1];
+
+	if (svmigd_vtpm_send(m->conn, m->d->scfg.host_key, m->d->cfg.vtpm_dir,
+			     m->s->id, m->s->request.req.vm,
+			     svmigd_session_timeout(&m->d->scfg), hex, err,
+			     sizeof(err)))
+		return failf(m, "%s", err);
+	progress(m, "vtpm", "vTPM state %s sent for %s to check", hex, m->s->peer);
+	audit_with(m, "vtpm", "sent", "state", hex);
+	return 0;
+}
+
+/* The handover is final (the target runs the VM): our vTPM state goes. */
+static void source_vtpm_destroy(struct mig *m)
+{
+	char err[SVMIGD_SESSION_ERR_LEN], dir[4096];
+	unsigned int files;
+
+	if (svmigd_vtpm_destroy_vm(m->d->cfg.vtpm_dir, m->s->request.req.vm,
+				   VTPM_DESTROY_WAIT_MS, &files, dir, sizeof(dir),
+				   err, sizeof(err))) {
+		logp_(LOG_CRIT, "vm %s runs on %s, but its vTPM state here was "
+		      "not destroyed: %s: REMOVE IT BY HAND", m->s->request.req.vm,
+		      m->s->peer, err);
+		audit(m, "failed", "vtpm-destroy", err);
+		return;
+	}
+	if (!files)
+		return;
+	progress(m, "vtpm", "vTPM state in %s destroyed (%u files)", dir, files);
+	audit_with(m, "vtpm", "destroyed", "dir", dir);
+}
+
 /* ------------------------------------------------------------ target */
 
 /* Forgets what is outside the window: the request check refuses it anyway. */
@@ -1759,6 +1813,8 @@ static void serve_target(struct conn *c)
 	}
 	ret = target_data(&m, &c->peer, c->since);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
+	if (!ret)
+		ret = target_vtpm(&m);
 	if (ret) {
 		target_failed(&m, &scfg);
 	} else {
@@ -2171,6 +2227,7 @@ static int source_handover(struct mig *m, const struct svmigd_receipt *r)
 			 m->s->peer);
 	journal_settled(m);
 	audit(m, "completed", "quit", NULL);
+	source_vtpm_destroy(m);
 	return 0;
 }
 
@@ -2273,6 +2330,7 @@ static void journal_decided(struct mig *m, enum svmigd_outcome o)
 		}
 		snprintf(why, sizeof(why), "in doubt, then %s's signed OUTCOME "
 			 "said resumed: the source QEMU was told to quit", m->s->peer);
+		source_vtpm_destroy(m);
 	} else {
 		if (source_resume(m))
 			return;
@@ -2475,6 +2533,7 @@ static int settle_resumed(struct mig *m, const char **done)
 	if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q))
 		return failf(m, "quit: %s", qmp_strerror(m->q));
 	*done = "was told to quit";
+	source_vtpm_destroy(m);
 	return 0;
 }
 
@@ -2691,6 +2750,8 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req,
 	}
 	ret = source_data(&m, data);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
+	if (!ret)
+		ret = source_vtpm(&m);
 	if (ret) {
 		progress(&m, "data", "failed: %s", m.err);
 		audit(&m, "failed", "data", m.err);
