@@ -384,8 +384,9 @@ fi
 	>"$T/audit.txt" 2>&1
 ok "$((! $?))" "svmigctl audit verify: $(cat "$T/audit.txt")"
 # The handover, in this order: the target's receipt, the source's COMMIT,
-# the target's RESUMED, and only then the source quits its copy.
-want="receipt commit resumed"
+# the target's RESUMED, and only then the source quits its copy (after the
+# failed receipt of the attempt whose vTPM state was refused).
+want="receipt receipt commit resumed"
 [[ $SVMIG_HOST == host-a ]] && want+=" completed"
 got=$(grep -o '"event":"[a-z]*"' "$STATE/audit.log" 2>/dev/null | cut -d'"' -f4 |
 	grep -E '^(receipt|commit|resumed|completed)$' | head -n "$(wc -w <<<"$want")" | xargs)

@@ -182,7 +182,7 @@ struct json_object *svmigd_vtpm_statement(const uint8_t *session,
 	return o;
 }
 
-static const char *statement_text(struct json_object *o)
+static const char *vtpm_statement_text(struct json_object *o)
 {
 	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -200,7 +200,7 @@ int svmigd_vtpm_msg(EVP_PKEY *key, const uint8_t *session, const char *vm,
 
 	*out = NULL;
 	o = svmigd_vtpm_statement(session, vm, state, (int64_t)time(NULL));
-	text = o ? statement_text(o) : NULL;
+	text = o ? vtpm_statement_text(o) : NULL;
 	ret = text ? svmigd_sign(key, text, strlen(text), &sig, &siglen) : -ENOMEM;
 	if (!ret) {
 		msg = svmig_msg_new(SVMIG_MSG_VTPM);
@@ -223,7 +223,8 @@ int svmigd_vtpm_msg(EVP_PKEY *key, const uint8_t *session, const char *vm,
 }
 
 /* The statement's fields; -EINVAL when any is missing, extra or wrong. */
-static int statement_parse(struct json_object *o, struct svmigd_vtpm_claim *c)
+static int vtpm_statement_parse(struct json_object *o,
+				struct svmigd_vtpm_claim *c)
 {
 	struct json_object *step, *vm, *state, *t;
 	const char *s;
@@ -281,7 +282,7 @@ int svmigd_vtpm_msg_check(struct json_object *msg, EVP_PKEY *peer_key,
 			       type ? type : "typeless");
 	if (json_object_object_length(msg) != 3 ||
 	    !json_object_object_get_ex(msg, "statement", &st) ||
-	    statement_parse(st, claim) ||
+	    vtpm_statement_parse(st, claim) ||
 	    svmig_msg_get_hex_range(msg, "signature", sig, 1, sizeof(sig),
 				    &siglen)) {
 		memset(claim, 0, sizeof(*claim));
@@ -291,7 +292,7 @@ int svmigd_vtpm_msg_check(struct json_object *msg, EVP_PKEY *peer_key,
 	canon = svmigd_vtpm_statement(claim->session, claim->vm,
 				      claim->present ? claim->state : NULL,
 				      claim->time);
-	text = canon ? statement_text(canon) : NULL;
+	text = canon ? vtpm_statement_text(canon) : NULL;
 	ret = text ? svmigd_verify(peer_key, text, strlen(text), sig, siglen) :
 		     -ENOMEM;
 	json_object_put(canon);
