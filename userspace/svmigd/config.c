@@ -55,6 +55,7 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("listen", "data", CFG_ADDR, listen_data, true),
 	KEY("tpm", "tcti", CFG_PATH, tpm_tcti, false),
 	KEY("tpm", "authority_nv", CFG_NVINDEX, tpm_authority_nv, false),
+	KEY("tpm", "policy_nv", CFG_NVINDEX, tpm_policy_nv, false),
 	KEY("limits", "max_mem_mib", CFG_U64, max_mem_mib, true),
 	KEY("limits", "max_vcpus", CFG_U32, max_vcpus, true),
 	KEY("paths", "state_dir", CFG_PATH, state_dir, true),

@@ -43,6 +43,7 @@
 #include "relay.h"
 #include "outcome.h"
 #include "policy.h"
+#include "policy_host.h"
 #include "request.h"
 #include "session.h"
 #include "tls.h"
@@ -162,12 +163,14 @@ struct mig {
 	char err[1024];
 };
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reloading;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGHUP)
+		reloading = 1;
+	else
+		stopping = 1;
 }
 
 /*
@@ -2785,6 +2788,8 @@ static void serve_client(struct daemon *d, int fd)
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "host", json_object_new_string(d->cfg.host_name));
 		json_object_object_add(o, "policy_sha256", json_object_new_string(hex));
+		json_object_object_add(o, "policy_serial",
+				       json_object_new_int64((int64_t)d->policy->serial));
 		journal_review(d, REVIEW_QUICK);
 		v = json_object_new_array();
 		svmigd_journal_scan(d->journal_dir, journal_list_one, NULL, v,
@@ -2838,42 +2843,61 @@ static int unix_listen(struct daemon *d)
 	return fd;
 }
 
-/*
- * [tpm] authority_nv: the authority certificate must be the one whose
- * SHA-256 the provisioner bound to that NV index of this host's TPM.
- */
-static int check_authority_nv(struct daemon *d)
+/* The policy, with every check of policy_host.h (the TPM's too). */
+static int policy_start(struct daemon *d)
 {
-	uint8_t want[SVMIGD_SHA256_LEN], got[SVMIGD_TPM_DIGEST_LEN];
-	char err[1024], tmp[512];
+	struct svmigd_policy_nv nv;
+	char err[1024], when[32];
 	int ret;
 
-	if (!d->cfg.tpm_authority_nv)
-		return 0;
-	if (svmigd_authority_sha256(d->cfg.policy_authority_cert, want, tmp,
-				    sizeof(tmp))) {
-		snprintf(err, sizeof(err), "authority certificate: %s", tmp);
-	} else {
-		ret = svmigd_tpm_nv_read(d->tpm, d->cfg.tpm_authority_nv, got,
-					 sizeof(got));
-		if (ret)
-			snprintf(err, sizeof(err),
-				 "TPM NV index 0x%08x unreadable: %s (%s)",
-				 d->cfg.tpm_authority_nv,
-				 svmigd_tpm_strerror(ret),
-				 svmigd_tpm_last_error(d->tpm));
-		else if (CRYPTO_memcmp(want, got, sizeof(want)))
-			snprintf(err, sizeof(err),
-				 "authority certificate %s is not the one bound to TPM NV index 0x%08x",
-				 d->cfg.policy_authority_cert,
-				 d->cfg.tpm_authority_nv);
-		else
-			return 0;
+	ret = svmigd_policy_load_host(&d->cfg, d->tpm, &d->policy, &nv, err,
+				      sizeof(err));
+	if (ret) {
+		logp_(LOG_ERR, "policy: %s", err);
+		if (!d->o->check_config &&
+		    (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST))
+			audit_early(d, "refused", "start", NULL, NULL,
+				    ret == -EKEYREJECTED ? "authority" : "policy", err);
+		return -1;
 	}
-	logp_(LOG_ERR, "policy: %s", err);
-	if (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST)
-		audit_early(d, "refused", "start", NULL, NULL, "authority", err);
-	return -1;
+	svmigd_policy_time_str(d->policy->not_after, when);
+	logp_(d->cfg.tpm_policy_nv || d->o->check_config ? LOG_INFO : LOG_WARNING,
+	      "policy serial %llu, valid until %s%s", (unsigned long long)d->policy->serial,
+	      when, d->cfg.tpm_policy_nv ? ", bound to the TPM" :
+	      ": no [tpm] policy_nv, an older signed policy would not be detected");
+	return 0;
+}
+
+/*
+ * SIGHUP: the policy read and checked again; a bad one leaves the one in
+ * force, and says why.  The replaced one stays readable (policy_host.h).
+ */
+static void policy_reload(struct daemon *d)
+{
+	struct svmigd_policy *p, *old;
+	char err[1024], hex[SVMIGD_SHA256_HEX_LEN + 1];
+
+	if (svmigd_policy_load_host(&d->cfg, d->tpm, &p, NULL, err, sizeof(err))) {
+		logp_(LOG_ERR, "SIGHUP: policy not reloaded, serial %llu stays in force: %s",
+		      (unsigned long long)d->policy->serial, err);
+		audit_early(d, "refused", "reload", NULL, NULL, "policy", err);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	old = d->policy;
+	if (svmigd_policy_retire(old)) {
+		pthread_mutex_unlock(&d->lock);
+		svmigd_policy_free(p);
+		logp_(LOG_ERR, "SIGHUP: policy not reloaded: %d reloads already, restart svmigd",
+		      SVMIGD_POLICY_RETIRED_MAX);
+		return;
+	}
+	d->policy = p;
+	d->scfg.policy = p;
+	pthread_mutex_unlock(&d->lock);
+	svmigd_hex_encode(hex, p->sha256, SVMIGD_SHA256_LEN);
+	logp_(LOG_INFO, "SIGHUP: policy reloaded: serial %llu (sha256 %s), was serial %llu",
+	      (unsigned long long)p->serial, hex, (unsigned long long)old->serial);
 }
 
 static int setup(struct daemon *d)
@@ -2891,26 +2915,13 @@ static int setup(struct daemon *d)
 		logp_(LOG_ERR, "%s", err);
 		return -1;
 	}
-	if (svmigd_policy_load(&d->policy, d->cfg.policy_file,
-			       d->cfg.policy_signature,
-			       d->cfg.policy_authority_cert, err, sizeof(err))) {
-		logp_(LOG_ERR, "policy: %s", err);
-		if (!d->o->check_config &&
-		    (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST))
-			audit_early(d, "refused", "start", NULL, NULL, "policy", err);
-		return -1;
-	}
-	if (!svmigd_policy_host(d->policy, d->cfg.host_name)) {
-		logp_(LOG_ERR, "policy: this host (%s) is not in it", d->cfg.host_name);
-		return -1;
-	}
 	/* --check-config leaves the TPM alone: a running svmigd may hold it. */
 	ret = d->o->check_config ? 0 : svmigd_tpm_open(d->cfg.tpm_tcti, &d->tpm);
 	if (ret) {
 		logp_(LOG_ERR, "TPM %s: %s", d->cfg.tpm_tcti, svmigd_tpm_strerror(ret));
 		return -1;
 	}
-	if (!d->o->check_config && check_authority_nv(d))
+	if (policy_start(d))
 		return -1;
 	tc.cert_file = d->cfg.host_cert;
 	tc.key_file = d->cfg.host_key;
@@ -2999,6 +3010,7 @@ static void teardown(struct daemon *d)
 	if (d->tpm)
 		svmigd_tpm_close(d->tpm);
 	svmigd_policy_free(d->policy);
+	svmigd_policy_retired_free();
 	svmigd_config_free(&d->cfg);
 	free(d->unauth);
 	free(d->unauth_used);
@@ -3247,6 +3259,7 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	log_journal = svmigd_stderr_is_journal();
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (setup(&d))
 		goto out;
@@ -3288,6 +3301,10 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 		};
 		int fd;
 
+		if (reloading) {
+			reloading = 0;
+			policy_reload(&d);
+		}
 		if (poll(pfd, 2, 1000) <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {

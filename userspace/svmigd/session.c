@@ -24,6 +24,8 @@
 #include "audit.h"
 #include "msg.h"
 #include "outcome.h"
+#include "policy_claim.h"
+#include "policy_scope.h"
 #include "verdict.h"
 #include "session.h"
 
@@ -528,13 +530,33 @@ static int sess_sha256(const void *a, size_t alen, const void *b,
 	return ok ? 0 : -ENOMEM;
 }
 
-/* SHA-256(E || @label || @nonce): the qualifying data of a quote or key. */
+/*
+ * SHA-256(E || @label || @nonce): the qualifying data of a key; a quote's
+ * also binds this host's policy (policy_claim.h).
+ */
 static int sess_qual(struct sess *s, const char *label, const uint8_t *nonce,
 		     uint8_t qual[SVMIGD_TPM_QUAL_LEN])
 {
 	if (sess_sha256(s->e, sizeof(s->e), label, strlen(label), nonce,
-			nonce ? SVMIGD_NONCE_LEN : 0, qual))
+			nonce ? SVMIGD_NONCE_LEN : 0, qual) ||
+	    (!strcmp(label, "quote") &&
+	     svmigd_policy_claim_bind(qual, s->cfg->policy)))
 		return sess_nomem(s);
+	return 0;
+}
+
+/* The peer's policy claim in @msg (policy_claim.h) against ours. */
+static int sess_claim(struct sess *s, struct json_object *msg)
+{
+	char why[SVMIGD_SESSION_ERR_LEN - 64];
+	int ret = svmigd_policy_claim_check(msg, s->cfg->policy, s->peer, why,
+					    sizeof(why));
+
+	if (ret == -EPROTO)
+		return sess_bad_field(s, svmig_msg_type(msg),
+				      SVMIGD_POLICY_CLAIM_KEY);
+	if (ret)
+		return sess_fail(s, SK_REFUSE, -EACCES, "%s", why);
 	return 0;
 }
 
@@ -578,7 +600,7 @@ static void sess_pcrs_ref(const struct svmigd_policy_host *h,
 		if (!(h->pcr_mask & 1u << i))
 			continue;
 		ref->index[ref->count] = (uint8_t)i;
-		memcpy(ref->value[ref->count++], h->pcrs[i],
+		memcpy(ref->value[ref->count++], h->pcrs[i][0],
 		       SVMIGD_TPM_DIGEST_LEN);
 	}
 }
@@ -766,7 +788,8 @@ static int src_request(struct sess *s, const char *text, size_t len)
 					  json_object_get(req)))
 		json_object_put(req);	/* the reference not taken */
 	if (!msg || !json_object_object_get_ex(msg, "request", NULL) ||
-	    svmig_msg_add_hex(msg, "nonce", s->nonce, sizeof(s->nonce))) {
+	    svmig_msg_add_hex(msg, "nonce", s->nonce, sizeof(s->nonce)) ||
+	    svmigd_policy_claim_add(msg, s->cfg->policy)) {
 		json_object_put(msg);
 		ret = sess_nomem(s);
 		goto out;
@@ -780,14 +803,17 @@ out:
 
 static int tgt_request(struct sess *s)
 {
-	static const char *const keys[] = { "request", "nonce" };
+	static const char *const keys[] = { "request", "nonce",
+					    SVMIGD_POLICY_CLAIM_KEY };
 	struct json_object *msg;
 	int ret;
 
 	ret = sess_recv(s, SVMIG_MSG_REQUEST, &msg);
 	if (ret)
 		return ret;
-	ret = sess_keys(s, msg, keys, 2);
+	ret = sess_keys(s, msg, keys, 3);
+	if (!ret)
+		ret = sess_claim(s, msg);
 	if (!ret)
 		ret = sess_get_hex(s, msg, "nonce", s->peer_nonce,
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
@@ -809,6 +835,8 @@ static struct json_object *attest_msg(struct sess *s,
 	if (!ret && !s->ses->source)
 		ret = svmig_msg_add_hex(msg, "nonce", s->nonce,
 					sizeof(s->nonce));
+	if (!ret)
+		ret = svmigd_policy_claim_add(msg, s->cfg->policy);
 	if (!ret)
 		ret = svmig_msg_add_hex(msg, "ak", s->ak.pub, s->ak.pub_len);
 	if (!ret)
@@ -863,11 +891,13 @@ static int attest_parse(struct sess *s, struct json_object *msg,
 			struct svmigd_tpm_quote *q)
 {
 	static const char *const keys[] = { "ak", "attest", "sig", "pcrs",
-					    "nonce" };
-	size_t n = s->ses->source ? 5 : 4;	/* the target's has a nonce */
+					    SVMIGD_POLICY_CLAIM_KEY, "nonce" };
+	size_t n = s->ses->source ? 6 : 5;	/* the target's has a nonce */
 	int ret;
 
 	ret = sess_keys(s, msg, keys, n);
+	if (!ret)
+		ret = sess_claim(s, msg);
 	if (!ret && s->ses->source)
 		ret = sess_get_hex(s, msg, "nonce", s->peer_nonce,
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
@@ -902,7 +932,7 @@ static int attest_check(struct sess *s, struct json_object *msg)
 		ret = sess_qual(s, "quote", s->nonce, qual);
 	if (ret)
 		goto out;
-	sess_pcrs_ref(s->them, &ref);
+	svmigd_policy_pcrs_ref(s->them, &q->pcrs, &ref);
 	ret = svmigd_tpm_verify_quote(s->peer_ak, s->peer_ak_len,
 				      s->them->ak_sha256, q, qual, &ref, why,
 				      sizeof(why));
@@ -1428,6 +1458,21 @@ int svmigd_session_timeout(const struct svmigd_session_cfg *cfg)
 	return cfg->timeout_ms < 0 ? -1 : cfg->timeout_ms;
 }
 
+/* This host's policy still valid; the peer's CA allowed to certify it. */
+static int sess_policy_scope(struct sess *s)
+{
+	char why[SVMIGD_SESSION_ERR_LEN - 64];
+
+	if (svmigd_policy_check_expiry(s->cfg->policy, (int64_t)time(NULL),
+				       why, sizeof(why)))
+		return sess_fail(s, SK_REFUSE, -EACCES, "%s", why);
+	if (svmigd_policy_scope_check(s->cfg->policy,
+				      svmig_tls_peer_chain(s->conn), s->peer,
+				      why, sizeof(why)))
+		return sess_fail(s, SK_REFUSE, -EACCES, "policy: %s", why);
+	return 0;
+}
+
 static int sess_begin(struct sess *s, struct svmig_tls_conn *conn,
 		      const struct svmigd_session_cfg *cfg, bool source,
 		      struct svmigd_session *out, char *err, size_t errlen)
@@ -1463,7 +1508,7 @@ static int sess_begin(struct sess *s, struct svmig_tls_conn *conn,
 		return sess_fail(s, SK_REFUSE, -EACCES,
 				 "this host (%s) is not in the policy",
 				 cfg->host_name);
-	return 0;
+	return sess_policy_scope(s);
 }
 
 static void sess_end(struct sess *s, int ret)
