@@ -4,7 +4,10 @@
  * peer: the framing (be32 length, strict JSON) of msg.c and of session.c,
  * and the decoding of every message type a host reads: ERROR in place of
  * any of them, ADMIT, ATTEST (as the source, the target and an attestation
- * verifier), KEY, CONFIRM, RECEIPT, COMMIT, RESUMED, QUERY and OUTCOME.
+ * verifier), KEY, CONFIRM, RECEIPT, COMMIT, RESUMED, QUERY, OUTCOME and
+ * the target's REQUEST (its fields, the policy claim among them).  The
+ * host's policy is fuzz_policy below: a claim of serial 1 and SHA-256
+ * 55..55 is its own, so that the checks after the claim are reached.
  * session.c and outcome.c are compiled into this harness to reach their
  * per-step readers and canonical forms;
  * the connection is tls_mem.h's buffer (the input), the peer "host-b".
@@ -43,13 +46,19 @@ static const uint8_t query_nonce[SVMIGD_OUTCOME_NONCE_LEN] = { [0 ... 31] = 0x44
 
 static struct svmigd_session_cfg cfg;
 static struct svmigd_policy_host peer_host;	/* enrolled nothing */
-static uint64_t dummy_policy[64], dummy_tpm[64];	/* never read */
+static uint64_t dummy_tpm[64];	/* never read */
+/* only its claim is read: serial 1, sha256 55..55 (no host, no CA) */
+static const struct svmigd_policy fuzz_policy = {
+	.sha256 = { [0 ... 31] = 0x55 },
+	.serial = 1,
+	.not_after = INT64_MAX,
+};
 static char audit_path[256];
 
 enum step {
 	ST_MSG, ST_ADMIT, ST_ATTEST_SRC, ST_ATTEST_TGT, ST_PROBE, ST_KEY,
 	ST_CONFIRM, ST_RECEIPT, ST_COMMIT, ST_RESUMED, ST_QUERY, ST_OUTCOME,
-	ST_COUNT
+	ST_REQUEST, ST_COUNT
 };
 
 static char audit_dir[128];
@@ -72,7 +81,7 @@ static void init(void)
 	atexit(cleanup);
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", audit_dir);
 	cfg.host_name = "host-a";
-	cfg.policy = (const struct svmigd_policy *)dummy_policy;
+	cfg.policy = &fuzz_policy;
 	cfg.tpm = (struct svmigd_tpm *)dummy_tpm;
 	cfg.host_key = EVP_EC_gen("P-256");
 	cfg.audit_log = audit_path;
@@ -304,6 +313,20 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 					&outcome, err, errlen);
 		FZ_CHECK(!ret || outcome == SVMIGD_OUTCOME_UNKNOWN,
 			 "an outcome kept after failure %d", ret);
+		return ret;
+	case ST_REQUEST:	/* the target's: the first message's fields */
+		session_init(&ses, false);
+		sess_fake(&s, c, &ses, SVMIG_MSG_REQUEST, err, errlen);
+		s.verified = false;
+		ret = frame_recv(c, 1000, NULL, &msg);
+		if (ret) {
+			snprintf(err, errlen, "%s", svmig_tls_error(c));
+			sess_end(&s, ret);
+			return ret;
+		}
+		ret = tgt_request_check(&s, msg);
+		json_object_put(msg);
+		sess_end(&s, ret);
 		return ret;
 	default:
 		break;

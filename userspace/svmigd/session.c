@@ -801,16 +801,13 @@ out:
 	return ret;
 }
 
-static int tgt_request(struct sess *s)
+/* The REQUEST's fields: the policy claim, the nonce, the request. */
+static int tgt_request_check(struct sess *s, struct json_object *msg)
 {
 	static const char *const keys[] = { "request", "nonce",
 					    SVMIGD_POLICY_CLAIM_KEY };
-	struct json_object *msg;
 	int ret;
 
-	ret = sess_recv(s, SVMIG_MSG_REQUEST, &msg);
-	if (ret)
-		return ret;
 	ret = sess_keys(s, msg, keys, 3);
 	if (!ret)
 		ret = sess_claim(s, msg);
@@ -819,6 +816,18 @@ static int tgt_request(struct sess *s)
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
 	if (!ret)
 		ret = sess_request(s, json_object_object_get(msg, "request"));
+	return ret;
+}
+
+static int tgt_request(struct sess *s)
+{
+	struct json_object *msg;
+	int ret;
+
+	ret = sess_recv(s, SVMIG_MSG_REQUEST, &msg);
+	if (ret)
+		return ret;
+	ret = tgt_request_check(s, msg);
 	json_object_put(msg);
 	return ret;
 }
