@@ -300,7 +300,7 @@ void serve_client(struct daemon *d, int fd)
 {
 	char *line = malloc(CTL_LINE_MAX);
 	size_t len = 0;
-	long long deadline = now_ms() + 10000;
+	long long deadline = svmig_now_ms() + 10000;
 	struct json_object *obj, *v;
 	const char *cmd;
 	char err[256];
@@ -313,7 +313,7 @@ void serve_client(struct daemon *d, int fd)
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) != 1)
+		if (poll(&pfd, 1, (int)(deadline - svmig_now_ms())) != 1)
 			goto out;
 		n = read(fd, line + len, CTL_LINE_MAX - 1 - len);
 		if (n <= 0)

@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon_int.h"
+#include "outcome.h"
 #include "policy.h"
 #include "policy_host.h"
 #include "tpm.h"
@@ -113,6 +114,7 @@ static int setup(struct daemon *d)
 	d->scfg.max_vcpus = d->cfg.max_vcpus;
 	d->scfg.request_window = SVMIGD_SESSION_WINDOW;
 	d->scfg.target_journal = d->target_journal_dir;
+	d->scfg.answer_query = svmigd_outcome_answer;
 	/* check_request, check_arg, session_live: each connection's own */
 	nonces_load(d);
 	d->timeout_s = d->o->migrate_timeout_s > 0 ? d->o->migrate_timeout_s : 300;
@@ -182,7 +184,7 @@ static void conn_refused(struct daemon *d, const struct sockaddr_storage *ss,
 {
 	char host[INET6_ADDRSTRLEN + 8] = "svmigctl";
 	unsigned long unlogged = 0;
-	long long now = now_ms();
+	long long now = svmig_now_ms();
 	bool log = false;
 
 	pthread_mutex_lock(&d->lock);
@@ -336,7 +338,7 @@ static unsigned int wait_idle(struct daemon *d, long long deadline)
 	unsigned int busy;
 
 	pthread_mutex_lock(&d->lock);
-	while (d->n_conns + d->n_clients && now_ms() < deadline) {
+	while (d->n_conns + d->n_clients && svmig_now_ms() < deadline) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -370,12 +372,12 @@ static unsigned int wind_down(struct daemon *d, pthread_t review)
 	if (busy)
 		logp_(LOG_INFO, "stopping: waiting up to %u s for %u connections at work",
 		      d->stop_s, busy);
-	busy = wait_idle(d, now_ms() + 1000LL * d->stop_s);
+	busy = wait_idle(d, svmig_now_ms() + 1000LL * d->stop_s);
 	if (busy) {
 		logp_(LOG_WARNING, "stopping: %u connections still at work after %u s: "
 		      "migrations in DATA give up", busy, d->stop_s);
 		atomic_store(&d->abort_data, true);
-		busy = wait_idle(d, now_ms() + 1000LL * ABORT_GRACE_S);
+		busy = wait_idle(d, svmig_now_ms() + 1000LL * ABORT_GRACE_S);
 	}
 	pthread_join(review, NULL);
 	return busy;

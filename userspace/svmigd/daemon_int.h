@@ -35,6 +35,8 @@
 #include <openssl/x509.h>
 
 #include "libsvmig.h"
+#include "net.h"
+#include "qemu.h"
 #include "qmp.h"
 
 #include "config.h"
@@ -75,7 +77,7 @@ struct nonce_ent {
 struct data_conn {
 	int fd;
 	struct sockaddr_storage peer;
-	long long at;			/* now_ms() when accepted */
+	long long at;			/* svmig_now_ms() when accepted */
 };
 
 struct daemon {
@@ -112,7 +114,7 @@ struct daemon {
 	struct sockaddr_storage *unauth;	/* max_unauth slots */
 	bool *unauth_used;
 	unsigned int n_unauth;
-	long long refusal_logged;	/* now_ms() of the last refusal logged */
+	long long refusal_logged;	/* svmig_now_ms() of the last refusal logged */
 	unsigned long refusals_unlogged;
 	/* "vm:NAME" (a migration or a journal entry of it at work here) and
 	 * "from:HOST" (a migration arriving from HOST): one at a time each */
@@ -138,7 +140,7 @@ struct conn {
 	char claim_vm[SVMIGD_NAME_MAX + 8];	/* what check_request claimed */
 	char claim_from[SVMIGD_HOST_NAME_MAX + 8];
 	int live_slot;			/* in d->live, or -1 */
-	long long since;		/* the TLS handshake ended (now_ms()) */
+	long long since;		/* the TLS handshake ended (svmig_now_ms()) */
 };
 
 /* One migration's DATA step, either side. */
@@ -198,8 +200,6 @@ void result(int client, bool ok, const char *error,
 	    const struct svmigd_receipt *r);
 
 /* sockets.c */
-long long now_ms(void);
-void sleep_ms(int ms);
 void close_fd(int *fd);
 int tcp_listen(const char *hostport);
 int tcp_connect(const char *hostport, int timeout_ms);

@@ -32,7 +32,7 @@ void *data_thread(void *arg)
 		poll(&pfd, 1, 500);
 		pthread_mutex_lock(&d->lock);
 		quit = d->data_quit;
-		now = now_ms();
+		now = svmig_now_ms();
 		for (i = j = 0; i < d->n_pending; i++)	/* nobody took these */
 			if (quit || now - d->pending[i].at > IO_TIMEOUT_MS)
 				close(d->pending[i].fd);
@@ -61,7 +61,7 @@ void *data_thread(void *arg)
 				continue;
 			}
 			d->pending[d->n_pending++] = (struct data_conn){
-				.fd = fd, .peer = ss, .at = now_ms() };
+				.fd = fd, .peer = ss, .at = svmig_now_ms() };
 			pthread_cond_broadcast(&d->cond);
 			pthread_mutex_unlock(&d->lock);
 		}
@@ -78,7 +78,7 @@ int target_accept_data(struct mig *m, const struct sockaddr_storage *peer,
 		       long long since)
 {
 	struct daemon *d = m->d;
-	long long deadline = now_ms() + IO_TIMEOUT_MS;
+	long long deadline = svmig_now_ms() + IO_TIMEOUT_MS;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = m->conn_fd, .events = POLLIN };
@@ -109,7 +109,7 @@ int target_accept_data(struct mig *m, const struct sockaddr_storage *peer,
 		}
 		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
 		pthread_mutex_unlock(&d->lock);
-		if (now_ms() >= deadline)
+		if (svmig_now_ms() >= deadline)
 			return failf(m, "no data connection from %s within %d s",
 				     m->s->peer, IO_TIMEOUT_MS / 1000);
 		if (poll(&pfd, 1, 0) == 1 && pfd.revents)

@@ -53,67 +53,37 @@ int qmp_cmd(struct mig *m, const char *cmd, struct json_object **ret)
  */
 int vm_size_check(struct mig *m, const struct svmigd_request *r)
 {
-	struct json_object *ret;
-	int64_t mem, plugged;
-	size_t cpus;
+	unsigned int cpus;
+	uint64_t mem;
+	int ret;
 
-	if (qmp_cmd(m, "query-memory-size-summary", &ret))
-		return -1;
-	mem = jint(ret, "base-memory");
-	plugged = jint(ret, "plugged-memory");
-	json_object_put(ret);
-	/* QEMU's figures are not trusted to add up without overflowing */
-	if (mem > 0 && plugged > 0) {
-		if (plugged > INT64_MAX - mem)
-			return failf(m, "QEMU reports an impossible memory size for vm %s",
-				     r->vm);
-		mem += plugged;
-	}
-	if (qmp_cmd(m, "query-cpus-fast", &ret))
-		return -1;
-	cpus = json_object_is_type(ret, json_type_array) ?
-	       json_object_array_length(ret) : 0;
-	json_object_put(ret);
-	if (mem <= 0 || !cpus)
-		return failf(m, "QEMU reports no memory size or no vCPUs for vm %s",
+	ret = svmig_qemu_vm_size(m->q, &mem, &cpus);
+	if (ret == -ERANGE)
+		return failf(m, "QEMU reports an impossible memory size or no vCPUs for vm %s",
 			     r->vm);
+	if (ret)
+		return failf(m, "QMP: %s", qmp_strerror(m->q));
 	mem >>= 20;	/* whole MiB, as requests count */
-	if ((uint64_t)mem > r->vm_mem_mib)
-		return failf(m, "vm %s has %lld MiB of RAM, the request says %llu MiB",
-			     r->vm, (long long)mem,
+	if (mem > r->vm_mem_mib)
+		return failf(m, "vm %s has %llu MiB of RAM, the request says %llu MiB",
+			     r->vm, (unsigned long long)mem,
 			     (unsigned long long)r->vm_mem_mib);
 	if (cpus > r->vm_vcpus)
-		return failf(m, "vm %s has %zu vCPUs, the request says %u", r->vm,
+		return failf(m, "vm %s has %u vCPUs, the request says %u", r->vm,
 			     cpus, r->vm_vcpus);
 	return 0;
 }
 
 int vm_status(struct mig *m, char *st, size_t len)
 {
-	struct json_object *ret;
-
-	if (qmp_cmd(m, "query-status", &ret))
-		return -1;
-	snprintf(st, len, "%s", jstr(ret, "status") ?: "?");
-	json_object_put(ret);
+	if (svmig_qemu_status(m->q, st, len))
+		return failf(m, "QMP query-status: %s", qmp_strerror(m->q));
 	return 0;
 }
 
 int pass_fd_migrate(struct mig *m, const char *cmd)
 {
-	struct json_object *args = json_object_new_object();
-	int ret;
-
-	json_object_object_add(args, "fdname", json_object_new_string(FDNAME));
-	ret = qmp_execute_fd(m->q, "getfd", args, m->sv, NULL);
-	json_object_put(args);
-	if (ret)
-		return failf(m, "QMP getfd: %s", qmp_strerror(m->q));
-	args = json_object_new_object();
-	json_object_object_add(args, "uri", json_object_new_string("fd:" FDNAME));
-	ret = qmp_execute(m->q, cmd, args, NULL);
-	json_object_put(args);
-	if (ret)
+	if (svmig_qemu_migrate_fd(m->q, cmd, FDNAME, m->sv))
 		return failf(m, "QMP %s: %s", cmd, qmp_strerror(m->q));
 	return 0;
 }
@@ -269,65 +239,43 @@ static void failpoint_data(struct mig *m, const char *st)
  */
 int wait_migration(struct mig *m, bool watch)
 {
-	long long deadline = now_ms() + (long long)m->d->timeout_s * 1000;
+	long long deadline = svmig_now_ms() + (long long)m->d->timeout_s * 1000;
 	long long next = 0;
 
 	for (;;) {
 		struct json_object *info;
 		const char *st;
+		int ret;
 
-		if (qmp_cmd(m, "query-migrate", &info))
-			return -1;
+		ret = svmig_qemu_mig_poll(m->q, &info);
+		if (ret < 0)
+			return failf(m, "QMP query-migrate: %s", qmp_strerror(m->q));
 		st = jstr(info, "status");
 		failpoint_data(m, st);
-		if (is(st, "completed")) {
+		if (ret || svmig_now_ms() >= next) {
 			progress_ram(m, st, info);
-			json_object_put(info);
-			return 0;
+			next = svmig_now_ms() + 1000;
 		}
-		if (is(st, "failed") || is(st, "cancelled")) {
-			failf(m, "QEMU reports the migration %s%s%s", st,
-			      jstr(info, "error-desc") ? ": " : "",
-			      jstr(info, "error-desc") ?: "");
-			json_object_put(info);
-			return -1;
-		}
-		if (now_ms() >= next) {
-			progress_ram(m, st, info);
-			next = now_ms() + 1000;
-		}
+		if (ret && !is(st, "completed"))
+			svmig_qemu_mig_failure(info, m->err, sizeof(m->err));
 		json_object_put(info);
+		if (ret)
+			return is(st, "completed") ? 0 : -1;
 		if (atomic_load(&m->d->abort_data))
 			return failf(m, "svmigd is stopping");
-		if (now_ms() >= deadline)
+		if (svmig_now_ms() >= deadline)
 			return failf(m, "the migration did not complete within %d s",
 				     m->d->timeout_s);
 		if (watch && readable(m->conn_fd, 0))
 			return failf(m, "%s ended the session during DATA",
 				     m->s->peer);
-		sleep_ms(POLL_MS);
+		svmig_sleep_ms(POLL_MS);
 	}
 }
 
 void wait_terminal(struct mig *m)
 {
-	long long deadline = now_ms() + 10000;
-
-	while (now_ms() < deadline && qmp_usable(m->q)) {
-		struct json_object *info;
-		const char *st;
-
-		if (qmp_execute(m->q, "query-migrate", NULL, &info))
-			return;
-		st = jstr(info, "status");
-		if (!st || is(st, "completed") || is(st, "failed") ||
-		    is(st, "cancelled")) {
-			json_object_put(info);
-			return;
-		}
-		json_object_put(info);
-		sleep_ms(POLL_MS);
-	}
+	svmig_qemu_mig_settle(m->q, 10000, POLL_MS);
 }
 
 int svmig_key(struct mig *m, uint32_t role)

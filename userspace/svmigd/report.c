@@ -137,7 +137,7 @@ void audit(struct mig *m, const char *event, const char *step,
  * A migration refused or failed before its session began (the request
  * check, the connection, the TLS handshake), or a start refused:
  * Documentation/svmigd.rst has every refusal in the audit log, and
- * session.c records only from REQUEST on.  @v: the request if it verified
+ * the session records only from REQUEST on.  @v: the request if it verified
  * (else who and what are unknown); @peer: the other host, or NULL.
  */
 void audit_early(struct daemon *d, const char *event, const char *role,

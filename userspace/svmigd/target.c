@@ -198,7 +198,7 @@ void serve_target(struct conn *c)
 	struct svmigd_session_cfg scfg = d->scfg;
 	struct mig m = { .d = d, .s = &s, .conn_fd = c->fd, .sv = -1, .sock = -1,
 			 .client = -1 };
-	long long deadline = now_ms() + d->preauth_ms;
+	long long deadline = svmig_now_ms() + d->preauth_ms;
 	char err[SVMIGD_SESSION_ERR_LEN];
 	const char *cn;
 	int ret;
@@ -210,7 +210,7 @@ void serve_target(struct conn *c)
 		logp_(LOG_ERR, "control connection: %s", err);
 		return;
 	}
-	c->since = now_ms();
+	c->since = svmig_now_ms();
 	svmig_tls_set_frame_max(m.conn, PREAUTH_FRAME_MAX);
 	cn = svmig_tls_peer_cn(m.conn);
 	if (!cn || !svmigd_policy_host(d->policy, cn)) {
@@ -223,7 +223,7 @@ void serve_target(struct conn *c)
 	/* a host of the policy: the full frame size, the first message soon */
 	conn_authenticated(c);
 	svmig_tls_set_frame_max(m.conn, 0);
-	scfg.first_timeout_ms = (int)(deadline - now_ms());
+	scfg.first_timeout_ms = (int)(deadline - svmig_now_ms());
 	if (scfg.first_timeout_ms < 1)
 		scfg.first_timeout_ms = 1;
 	scfg.check_request = check_request;
