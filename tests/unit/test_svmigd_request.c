@@ -27,6 +27,7 @@
 
 #include "tmpdir.h"
 #include "pki.h"
+#include "crl.h"
 #include "request.h"
 
 #define WINDOW	300
@@ -652,6 +653,34 @@ static void test_purpose(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* A revoked operator certificate, once CRLs are loaded (crl.h). */
+static void test_revoked(void **state)
+{
+	char path[160], err[512], *files[1] = { path };
+	struct svmigd_request r;
+	X509_STORE *saved = T->anchors, *store;
+	char *s, *anchors[1] = { T->ca_pem };
+
+	(void)state;
+	fixed_request(&r);
+	snprintf(path, sizeof(path), "%s/operator-ca.crl", T->dir);
+	assert_int_equal(pki_write_crl(T->ca, T->ca_key, T->bob, path), 0);
+	store = svmigd_request_anchors(anchors, 1, err, sizeof(err));
+	assert_non_null(store);
+	assert_int_equal(svmigd_crl_load(store, files, 1, err, sizeof(err)), 0);
+	T->anchors = store;
+	s = sign(&r, T->bob_key, T->bob);
+	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), -EPERM);
+	assert_non_null(strstr(err, "operator certificate not trusted: certificate revoked"));
+	free(s);
+	s = sign(&r, T->alice_key, T->alice);
+	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), 0);
+	free(s);
+	T->anchors = saved;
+	X509_STORE_free(store);
+	unlink(path);
+}
+
 static void test_freshness(void **state)
 {
 	struct svmigd_request r;
@@ -769,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_untrusted),
 		cmocka_unit_test(test_purpose),
+		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_freshness),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_anchors),

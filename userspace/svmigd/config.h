@@ -8,6 +8,9 @@
  *   [trust]   anchors                    CA certificate files (federation):
  *                                        a whitespace-separated list; the
  *                                        key may be repeated, each adds
+ *             crls                       optional: CRL files (PEM), listed
+ *                                        as anchors; with any, revocation
+ *                                        is checked (crl.h)
  *   [policy]  file, signature, authority_cert
  *   [listen]  control, data              "address:port" (IPv6: "[addr]:port")
  *   [tpm]     tcti                       optional, default SVMIGD_DEFAULT_TCTI
@@ -56,6 +59,8 @@ struct svmigd_config {
 	/* [trust] */
 	char **anchors;
 	size_t n_anchors;
+	char **crls;
+	size_t n_crls;
 	/* [policy] */
 	char *policy_file;
 	char *policy_signature;

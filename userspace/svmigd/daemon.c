@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <systemd/sd-daemon.h>
 
+#include "crl.h"
 #include "daemon_int.h"
 #include "outcome.h"
 #include "policy.h"
@@ -100,6 +101,14 @@ static int setup(struct daemon *d)
 						       err, sizeof(err));
 	if (!d->op_anchors) {
 		logp_(LOG_ERR, "operator anchors: %s", err);
+		return -1;
+	}
+	/* [trust] crls: revocation checked for peers and operators (crl.h) */
+	if (svmigd_crl_load(svmig_tls_ctx_store(d->tls), d->cfg.crls,
+			    d->cfg.n_crls, err, sizeof(err)) ||
+	    svmigd_crl_load(d->op_anchors, d->cfg.crls, d->cfg.n_crls, err,
+			    sizeof(err))) {
+		logp_(LOG_ERR, "[trust] crls: %s", err);
 		return -1;
 	}
 	if (d->o->check_config)
