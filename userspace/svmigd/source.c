@@ -155,5 +155,6 @@ int source_handover(struct mig *m, const struct svmigd_receipt *r)
 			 m->s->peer);
 	journal_drop(m, m->d->journal_dir);
 	audit(m, "completed", "quit", NULL);
+	mig_vtpm_destroy(m);
 	return 0;
 }
