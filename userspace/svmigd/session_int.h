@@ -30,6 +30,8 @@
 #include "config.h"
 #include "msg.h"
 #include "policy.h"
+#include "policy_claim.h"
+#include "policy_scope.h"
 #include "request.h"
 #include "session.h"
 #include "tls.h"
@@ -113,6 +115,7 @@ int sess_get_hex(struct sess *s, struct json_object *msg,
 int sess_sha256(const void *a, size_t alen, const void *b,
 		size_t blen, const void *c, size_t clen,
 		uint8_t out[SVMIGD_SHA256_LEN]);
+int sess_claim(struct sess *s, struct json_object *msg);
 int sess_qual(struct sess *s, const char *label, const uint8_t *nonce,
 	      uint8_t qual[SVMIGD_TPM_QUAL_LEN]);
 bool sess_cfg_ok(const struct svmigd_session_cfg *cfg, bool target);

@@ -133,6 +133,7 @@ int src_request(struct sess *s, const char *text, size_t len)
 		json_object_put(req);	/* the reference not taken */
 	if (!msg || !json_object_object_get_ex(msg, "request", NULL) ||
 	    svmig_msg_add_hex(msg, "nonce", s->nonce, sizeof(s->nonce)) ||
+	    svmigd_policy_claim_add(msg, s->cfg->policy) ||
 	    (s->ses->channels && json_object_object_add(msg, "channels",
 			json_object_new_int((int)s->ses->channels)))) {
 		json_object_put(msg);
@@ -163,11 +164,14 @@ static int tgt_channels(struct sess *s, struct json_object *msg)
 
 int tgt_request_fields(struct sess *s, struct json_object *msg)
 {
-	static const char *const keys[] = { "request", "nonce", "channels" };
+	static const char *const keys[] = { "request", "nonce",
+					    SVMIGD_POLICY_CLAIM_KEY, "channels" };
 	int ret;
 
 	ret = sess_keys(s, msg, keys,
-			json_object_object_get_ex(msg, "channels", NULL) ? 3 : 2);
+			json_object_object_get_ex(msg, "channels", NULL) ? 4 : 3);
+	if (!ret)
+		ret = sess_claim(s, msg);
 	if (!ret)
 		ret = tgt_channels(s, msg);
 	if (!ret)
