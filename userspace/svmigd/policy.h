@@ -21,7 +21,9 @@
  *
  *   { "version": 1,
  *     "hosts": { NAME: { "ak_sha256": HEX, "pcrs": { "sha256": { "N": HEX } },
- *                        "max_mem_mib": N, "max_vcpus": N } },
+ *                        "max_mem_mib": N, "max_vcpus": N,
+ *                        "ek_cas": [ PEM ] (optional) } },
+ *     "ek_cas": [ PEM ] (optional),
  *     "operators": { NAME: { "cert_sha256": HEX, "roles": [ ROLE ] } },
  *     "roles": { ROLE: { "vms": [ GLOB ], "sources": [ HOST ],
  *                        "targets": [ HOST ] } } }
@@ -44,6 +46,19 @@
 #define SVMIGD_POLICY_FILE_MAX	(1 << 20)	/* bytes of policy.json */
 #define SVMIGD_NAME_MAX		128	/* operator, role names, VM globs */
 
+/*
+ * Manufacturer CA certificates (policy_ek.c): "ek_cas", an array of 1 to
+ * SVMIGD_EK_CAS_MAX PEM texts, each one X.509 certificate, at the top
+ * level (every host) and/or in a host (that host only, in place of the
+ * top level's).  A host's EK certificate must chain to one of them.
+ */
+#define SVMIGD_EK_CAS_MAX	16
+#define SVMIGD_EK_CA_PEM_MAX	16384	/* bytes of one PEM text */
+struct svmigd_ek_cas {
+	char **pem;
+	size_t n;
+};
+
 struct svmigd_policy_host {
 	char *name;
 	uint8_t ak_sha256[SVMIGD_SHA256_LEN];
@@ -51,6 +66,7 @@ struct svmigd_policy_host {
 	uint8_t pcrs[SVMIGD_PCR_MAX][SVMIGD_SHA256_LEN];	/* sha256 bank */
 	uint64_t max_mem_mib;
 	uint32_t max_vcpus;
+	struct svmigd_ek_cas ek_cas;	/* optional: its manufacturer CAs */
 };
 
 struct svmigd_policy_operator {
@@ -79,6 +95,7 @@ struct svmigd_policy {
 	size_t n_operators;
 	struct svmigd_policy_role *roles;
 	size_t n_roles;
+	struct svmigd_ek_cas ek_cas;	/* optional: every host's */
 };
 
 /*
@@ -106,6 +123,21 @@ void svmigd_policy_free(struct svmigd_policy *p);
 int svmigd_authority_sha256(const char *cert_path,
 			    uint8_t out[SVMIGD_SHA256_LEN],
 			    char *err, size_t errlen);
+
+/*
+ * policy_ek.c: "ek_cas" at @where parsed into @out (-EINVAL with the
+ * message "FILE: WHERE: ..." in @err, -ENOMEM); its memory freed.  The
+ * CAs a host's EK certificate must chain to: the host's own if it lists
+ * any, else the policy's; NULL when neither does.
+ */
+struct json_object;
+int svmigd_policy_ek_cas_parse(struct json_object *v, const char *file,
+			       const char *where, struct svmigd_ek_cas *out,
+			       char *err, size_t errlen);
+void svmigd_policy_ek_cas_free(struct svmigd_ek_cas *c);
+const struct svmigd_ek_cas *
+svmigd_policy_ek_cas_for(const struct svmigd_policy *p,
+			 const struct svmigd_policy_host *h);
 
 /* Lookups; NULL when absent. */
 const struct svmigd_policy_host *

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "audit.h"
+#include "credential.h"
 #include "msg.h"
 #include "outcome.h"
 #include "verdict.h"
@@ -62,6 +63,7 @@ struct sess {
 	struct svmigd_tpm_ak ak;
 	uint8_t peer_ak[SVMIGD_TPM_PUBLIC_MAX];	/* its TPM2B_PUBLIC */
 	size_t peer_ak_len;
+	struct svmigd_cred_peer cred;	/* its EK, our CHALLENGE's proof */
 	struct svmigd_tpm_ecdh *key;
 	uint8_t peer_point[SVMIGD_TPM_POINT_LEN];
 	uint8_t kc[SVMIGD_SHA256_LEN];	/* CONFIRM's key, from Z */
@@ -417,6 +419,7 @@ static void sess_peer_step(struct sess *s, struct json_object *msg)
 		SVMIG_MSG_KEY, SVMIG_MSG_RECEIPT, SVMIG_MSG_COMMIT,
 		SVMIG_MSG_RESUMED, SVMIG_MSG_PROBE, SVMIG_MSG_VERDICT,
 		SVMIG_MSG_QUERY, SVMIG_MSG_OUTCOME, SVMIG_MSG_CONFIRM,
+		SVMIG_MSG_CHALLENGE, SVMIG_MSG_ACTIVATED,
 	};
 	struct json_object *step;
 	size_t i;
@@ -797,6 +800,93 @@ static int tgt_request(struct sess *s)
 	return ret;
 }
 
+/* ---- AK provenance: the EK, CHALLENGE, ACTIVATED (credential.h) ---- */
+
+static int cred_fail(struct sess *s, int ret, const char *fmt,
+		     const char *why)
+{
+	if (ret == -ENOMEM)
+		return sess_nomem(s);
+	if (ret == -EIO)
+		return sess_fail(s, SK_FAIL, ret, "%s", why);
+	return sess_fail(s, SK_REFUSE, ret, fmt, s->peer, why);
+}
+
+/* Prover: our EK and its certificate into our ATTEST @msg. */
+static int cred_add_ek(struct sess *s, struct json_object *msg)
+{
+	char why[256];
+	int ret = svmigd_cred_add_ek(s->cfg->tpm, msg, why, sizeof(why));
+
+	return ret ? cred_fail(s, ret, "%.0s%s", why) : 0;
+}
+
+/* Verifier: the peer's EK certificate against the policy's CAs. */
+static int cred_check_ek(struct sess *s, struct json_object *msg)
+{
+	char why[256];
+	int ret = svmigd_cred_check_ek(msg, s->cfg->policy, s->them, &s->cred,
+				       why, sizeof(why));
+
+	return ret ? cred_fail(s, ret, "%s's EK certificate: %s", why) : 0;
+}
+
+/* Verifier: a credential for the peer's AK under its EK. */
+static int cred_challenge(struct sess *s)
+{
+	struct json_object *msg;
+	char why[256];
+	int ret;
+
+	s->step = SVMIG_MSG_CHALLENGE;
+	ret = svmigd_cred_challenge(s->cfg->tpm, &s->cred, s->peer_ak,
+				    s->peer_ak_len, s->e, &msg, why,
+				    sizeof(why));
+	if (ret)
+		return cred_fail(s, ret, "%s's AK: %s", why);
+	ret = sess_send(s, msg);
+	json_object_put(msg);
+	return ret;
+}
+
+/* Prover: the peer's CHALLENGE activated with our AK and EK. */
+static int cred_activate(struct sess *s)
+{
+	struct json_object *msg, *out = NULL;
+	char why[256];
+	int ret;
+
+	s->step = SVMIG_MSG_CHALLENGE;
+	ret = sess_recv(s, SVMIG_MSG_CHALLENGE, &msg);
+	if (ret)
+		return ret;
+	ret = svmigd_cred_activate(s->cfg->tpm, &s->ak, s->e, msg, &out, why,
+				   sizeof(why));
+	json_object_put(msg);
+	if (ret)
+		return cred_fail(s, ret, "%.0s%s", why);
+	s->step = SVMIG_MSG_ACTIVATED;
+	ret = sess_send(s, out);
+	json_object_put(out);
+	return ret;
+}
+
+/* Verifier: the peer's proof; only then is its AK trusted. */
+static int cred_activated(struct sess *s)
+{
+	struct json_object *msg;
+	char why[256];
+	int ret;
+
+	s->step = SVMIG_MSG_ACTIVATED;
+	ret = sess_recv(s, SVMIG_MSG_ACTIVATED, &msg);
+	if (ret)
+		return ret;
+	ret = svmigd_cred_verify(&s->cred, msg, why, sizeof(why));
+	json_object_put(msg);
+	return ret ? cred_fail(s, ret, "%s's AK: %s", why) : 0;
+}
+
 /* ---- ATTEST ---- */
 
 static struct json_object *attest_msg(struct sess *s,
@@ -852,7 +942,9 @@ static int attest_send(struct sess *s)
 	}
 	ret = svmigd_sha256(q->attest, q->attest_len, s->out->quote_sha256);
 	msg = ret ? NULL : attest_msg(s, q);
-	ret = sess_send(s, msg);
+	ret = msg ? cred_add_ek(s, msg) : 0;	/* credential.h */
+	if (!ret)
+		ret = sess_send(s, msg);
 	json_object_put(msg);
 out:
 	free(q);
@@ -862,9 +954,9 @@ out:
 static int attest_parse(struct sess *s, struct json_object *msg,
 			struct svmigd_tpm_quote *q)
 {
-	static const char *const keys[] = { "ak", "attest", "sig", "pcrs",
-					    "nonce" };
-	size_t n = s->ses->source ? 5 : 4;	/* the target's has a nonce */
+	static const char *const keys[] = { "ak", "ek", "ek_cert", "attest",
+					    "sig", "pcrs", "nonce" };
+	size_t n = s->ses->source ? 7 : 6;	/* the target's has a nonce */
 	int ret;
 
 	ret = sess_keys(s, msg, keys, n);
@@ -900,6 +992,9 @@ static int attest_check(struct sess *s, struct json_object *msg)
 	ret = attest_parse(s, msg, q);
 	if (!ret)
 		ret = sess_qual(s, "quote", s->nonce, qual);
+	if (ret)
+		goto out;
+	ret = cred_check_ek(s, msg);	/* its EK certificate first */
 	if (ret)
 		goto out;
 	sess_pcrs_ref(s->them, &ref);
@@ -996,6 +1091,8 @@ static int tgt_probe(struct sess *s, struct json_object *msg)
 	s->step = SVMIG_MSG_ATTEST;
 	if (!ret)
 		ret = attest_send(s);
+	if (!ret)
+		ret = cred_activate(s);
 	if (!ret)
 		ret = tgt_probe_verdict(s);
 	if (!ret)
@@ -1493,6 +1590,12 @@ int svmigd_session_source(struct svmig_tls_conn *conn,
 	if (!ret)
 		ret = attest_send(&s);
 	if (!ret)
+		ret = cred_challenge(&s);
+	if (!ret)
+		ret = cred_activated(&s);
+	if (!ret)
+		ret = cred_activate(&s);
+	if (!ret)
 		ret = src_admit(&s);
 	s.step = SVMIG_MSG_KEY;
 	if (!ret)
@@ -1523,6 +1626,12 @@ int svmigd_session_target(struct svmig_tls_conn *conn,
 		ret = attest_send(&s);
 	if (!ret)
 		ret = attest_recv(&s);
+	if (!ret)
+		ret = cred_activate(&s);
+	if (!ret)
+		ret = cred_challenge(&s);
+	if (!ret)
+		ret = cred_activated(&s);
 	if (!ret)
 		ret = tgt_admit(&s);
 	s.step = SVMIG_MSG_KEY;
@@ -1567,6 +1676,10 @@ int svmigd_session_attest_peer(struct svmig_tls_conn *conn,
 		ret = probe_send(&s);
 	if (!ret)
 		ret = probe_recv(&s, a);
+	if (!ret)
+		ret = cred_challenge(&s);
+	if (!ret)
+		ret = cred_activated(&s);
 	if (!ret)
 		ret = probe_audit(&s, ses.peer_quote_sha256, a->ak_sha256);
 	if (!ret)

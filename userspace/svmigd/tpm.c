@@ -458,6 +458,7 @@ void svmigd_tpm_close(struct svmigd_tpm *t)
 	Esys_Finalize(&t->esys);
 	Tss2_TctiLdr_Finalize(&t->tcti);
 	pthread_mutex_destroy(&t->lock);
+	free(t->ek);
 	free(t);
 }
 

@@ -137,7 +137,7 @@ int svmigd_tpm_ek(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek);
 
 /*
  * Credential activation (ek.c; TPM 2.0 Part 1, section 24), a building
- * block not yet used by the protocol.  The verifier's TPM makes a
+ * block of the protocol's CHALLENGE/ACTIVATED (credential.h).  The verifier's TPM makes a
  * credential (TPM2_MakeCredential on the peer's EK public area @ek_pub,
  * loaded with TPM2_LoadExternal in the null hierarchy) of @secret for the
  * object named @name (0x000b || the AK's ak_sha256): @c holds the
@@ -248,6 +248,11 @@ int svmigd_ek_verify(const uint8_t *cert, size_t cert_len,
 		     const uint8_t *ek_pub, size_t ek_pub_len,
 		     const char *const *ca_files, size_t n_ca,
 		     char *why, size_t why_len);
+/* The same with the CA certificates as PEM texts (the policy's ek_cas). */
+int svmigd_ek_verify_pem(const uint8_t *cert, size_t cert_len,
+			 const uint8_t *ek_pub, size_t ek_pub_len,
+			 const char *const *ca_pems, size_t n_ca,
+			 char *why, size_t why_len);
 int svmigd_tpm_name(const uint8_t *pub, size_t pub_len,
 		    uint8_t name[SVMIGD_TPM_NAME_LEN]);
 

@@ -25,6 +25,7 @@ struct svmigd_tpm {
 	TSS2_TCTI_CONTEXT *tcti;
 	ESYS_CONTEXT *esys;
 	pthread_mutex_t lock;
+	struct svmigd_tpm_ek *ek;	/* ek.c: read once, then kept */
 };
 
 /* tpm.c's helpers: a TSS failure noted, a primary in the endorsement
