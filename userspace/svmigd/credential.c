@@ -161,7 +161,7 @@ int svmigd_cred_check_ek(struct json_object *msg,
 		ret = cred_why(why, why_len, -ENOMEM, "checking the EK: %s",
 			       svmigd_tpm_strerror(ret));
 	else if (ret)
-		ret = cred_why(why, why_len, -EACCES, "its EK: %s; refused", v);
+		ret = cred_why(why, why_len, -EACCES, "%s; refused", v);
 	else
 		peer->ek_ok = true;
 out:
@@ -226,12 +226,28 @@ out:
 
 /* ---- ACTIVATED ---- */
 
+int svmigd_cred_parse_challenge(struct json_object *msg,
+				struct svmigd_tpm_cred *c, char *why,
+				size_t why_len)
+{
+	static const char *const keys[] = { "blob", "secret" };
+	int ret = cred_keys(msg, keys, 2, why, why_len);
+
+	memset(c, 0, sizeof(*c));
+	if (!ret)
+		ret = cred_hex(msg, "blob", c->blob, 1, sizeof(c->blob),
+			       &c->blob_len, why, why_len);
+	if (!ret)
+		ret = cred_hex(msg, "secret", c->secret, 1, sizeof(c->secret),
+			       &c->secret_len, why, why_len);
+	return ret;
+}
+
 int svmigd_cred_activate(struct svmigd_tpm *t, const struct svmigd_tpm_ak *ak,
 			 const uint8_t e[SVMIGD_CRED_E_LEN],
 			 struct json_object *challenge,
 			 struct json_object **msg, char *why, size_t why_len)
 {
-	static const char *const keys[] = { "blob", "secret" };
 	uint8_t name[SVMIGD_TPM_NAME_LEN], s[SVMIGD_TPM_DIGEST_LEN];
 	uint8_t proof[SVMIGD_SHA256_LEN];
 	struct svmigd_tpm_cred *c;
@@ -240,17 +256,10 @@ int svmigd_cred_activate(struct svmigd_tpm *t, const struct svmigd_tpm_ak *ak,
 	*msg = NULL;
 	if (ak_name(ak->pub, ak->pub_len, name))
 		return cred_why(why, why_len, -EIO, "our AK has no Name");
-	ret = cred_keys(challenge, keys, 2, why, why_len);
-	if (ret)
-		return ret;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return cred_why(why, why_len, -ENOMEM, "out of memory");
-	ret = cred_hex(challenge, "blob", c->blob, 1, sizeof(c->blob),
-		       &c->blob_len, why, why_len);
-	if (!ret)
-		ret = cred_hex(challenge, "secret", c->secret, 1,
-			       sizeof(c->secret), &c->secret_len, why, why_len);
+	ret = svmigd_cred_parse_challenge(challenge, c, why, why_len);
 	if (ret)
 		goto out;
 	ret = svmigd_tpm_activate(t, c, s);

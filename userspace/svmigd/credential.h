@@ -87,6 +87,11 @@ int svmigd_cred_activate(struct svmigd_tpm *t, const struct svmigd_tpm_ak *ak,
 			 struct json_object *challenge,
 			 struct json_object **msg, char *why, size_t why_len);
 
+/* A CHALLENGE's fields (exactly "blob" and "secret", hex) into @c. */
+int svmigd_cred_parse_challenge(struct json_object *msg,
+				struct svmigd_tpm_cred *c, char *why,
+				size_t why_len);
+
 /* Verifier: the peer's ACTIVATED @msg carries the expected proof. */
 int svmigd_cred_verify(struct svmigd_cred_peer *peer, struct json_object *msg,
 		       char *why, size_t why_len);

@@ -88,7 +88,7 @@ static int ek_cert_read(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 {
 	TPM2B_NV_PUBLIC *np = NULL;
 	TPM2B_MAX_NV_BUFFER *data = NULL;
-	ESYS_TR h = ESYS_TR_NONE;
+	ESYS_TR h = ESYS_TR_NONE, s = ESYS_TR_NONE;
 	uint16_t size, off = 0, n;
 	TSS2_RC rc;
 	int err = 0;
@@ -109,9 +109,13 @@ static int ek_cert_read(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 		err = SVMIGD_TPM_ERANGE;
 		goto out;
 	}
+	/* the responses encrypted (tpm_salt.c) */
+	err = svmigd_tpm_int_salted(t, TPMA_SESSION_ENCRYPT, &s);
+	if (err)
+		goto out;
 	while (off < size) {
 		n = size - off > EK_NV_CHUNK ? EK_NV_CHUNK : size - off;
-		rc = Esys_NV_Read(t->esys, h, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		rc = Esys_NV_Read(t->esys, h, h, s, ESYS_TR_NONE,
 				  ESYS_TR_NONE, n, off, &data);
 		if (rc != TSS2_RC_SUCCESS) {
 			err = svmigd_tpm_int_fail(t, "NV_Read (EK certificate)", rc);
@@ -128,6 +132,7 @@ static int ek_cert_read(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 	}
 	ek->cert_len = size;
 out:
+	svmigd_tpm_int_flush(t, &s);
 	Esys_TR_Close(t->esys, &h);
 	return err;
 }

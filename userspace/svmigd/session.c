@@ -879,12 +879,34 @@ static int cred_activated(struct sess *s)
 	int ret;
 
 	s->step = SVMIG_MSG_ACTIVATED;
-	ret = sess_recv(s, SVMIG_MSG_ACTIVATED, &msg);
+	ret = frame_recv(s->conn, s->timeout, s->hash, &msg);
 	if (ret)
-		return ret;
-	ret = svmigd_cred_verify(&s->cred, msg, why, sizeof(why));
+		return sess_fail(s, SK_LINK, ret, "waiting for %s: %s",
+				 s->step, svmig_tls_error(s->conn));
+	if (!strcmp(svmig_msg_type(msg), SESS_ERROR) &&
+	    !strcmp(json_object_get_string(json_object_object_get(msg, "step")) ?:
+		    "", SVMIG_MSG_CHALLENGE)) {
+		/* a prover that cannot activate: our refusal, its words */
+		sess_clean(why, sizeof(why),
+			   json_object_get_string(json_object_object_get(msg,
+								"reason")));
+		json_object_put(msg);
+		return sess_fail(s, SK_REFUSE, -EACCES,
+				 "%s's AK: no credential activation (%s says: %s): "
+				 "its AK is not proven to be a key of the TPM "
+				 "that holds its certified EK; refused",
+				 s->peer, s->peer, why[0] ? why : "nothing");
+	}
+	if (!strcmp(svmig_msg_type(msg), SESS_ERROR))
+		ret = sess_peer_error(s, msg);	/* refused at another step */
+	else if (strcmp(svmig_msg_type(msg), SVMIG_MSG_ACTIVATED))
+		ret = cred_fail(s, -EPROTO, "%s sent no ACTIVATED%.0s", "");
+	else
+		ret = svmigd_cred_verify(&s->cred, msg, why, sizeof(why));
 	json_object_put(msg);
-	return ret ? cred_fail(s, ret, "%s's AK: %s", why) : 0;
+	if (ret && !s->failed)
+		ret = cred_fail(s, ret, "%s's AK: %s", why);
+	return ret;
 }
 
 /* ---- ATTEST ---- */
