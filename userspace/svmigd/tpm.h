@@ -5,8 +5,9 @@
  * per-migration ECDH key certified by the AK, and the pure-userspace
  * verifiers of a peer's quote and certification (OpenSSL, no TPM).
  *
- * TPM side (tpm2-tss ESAPI): every command runs without sessions (empty
- * passwords) and flushes each transient object it loads before it returns,
+ * TPM side (tpm2-tss ESAPI): every command runs with empty passwords, the
+ * ECDH ZGen and the NV reads in a salted, encrypting HMAC session
+ * (tpm_salt.c), and flushes each transient object it loads before it returns,
  * except the ECDH key, which lives until svmigd_tpm_ecdh_free().  The AK is
  * a primary key made from a fixed template in the owner hierarchy: the same
  * key every time on the same TPM (until TPM2_Clear), nothing persisted.
@@ -224,10 +225,9 @@ int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
  * the enrolled digest).  svmigd_tpm_ak_digest() is SHA-256 of the
  * TPMT_PUBLIC in a well-formed @pub (see struct svmigd_tpm_ak).
  *
- * The attributes are what the public area claims: only credential
- * activation against a certified EK would prove that a TPM holds the key
- * (Documentation/svmigd.rst, "Open problems"); until then the enrolled
- * digest is what ties the key to the host.
+ * The attributes are what the public area claims: credential activation
+ * against the certified EK (credential.h, CHALLENGE/ACTIVATED) proves
+ * that a TPM holds the key; the enrolled digest ties it to the host.
  */
 int svmigd_tpm_ak_check(const uint8_t *pub, size_t pub_len,
 			const uint8_t *ak_sha256, char *why, size_t why_len);
