@@ -1144,6 +1144,93 @@ static void test_tampered_policy(void **state)
 	free(text);
 }
 
+/*
+ * The policy with its top-level "ek_cas" replaced by @member ("" for
+ * none), signed by the authority, loaded.
+ */
+static struct svmigd_policy *policy_ek_variant(const char *member)
+{
+	struct svmigd_policy *p = NULL;
+	char path[128], sig_path[128], err[256], *text, *a, *b;
+	uint8_t *sig = NULL;
+	size_t siglen, n;
+
+	a = strstr(F.policy_text, "\"ek_cas\"");
+	b = strstr(F.policy_text, "\"hosts\"");
+	assert_true(a && b && a < b);
+	n = strlen(F.policy_text) + strlen(member) + 1;
+	text = malloc(n);
+	assert_non_null(text);
+	snprintf(text, n, "%.*s%s%s", (int)(a - F.policy_text), F.policy_text,
+		 member, b);
+	fpath(path, "policy-ek.json");
+	fpath(sig_path, "policy-ek.json.sig");
+	assert_int_equal(write_file(path, text, strlen(text)), 0);
+	assert_int_equal(svmigd_sign(F.authority_key, text, strlen(text), &sig,
+				     &siglen), 0);
+	assert_int_equal(write_file(sig_path, sig, siglen), 0);
+	if (svmigd_policy_load(&p, path, sig_path, F.authority_path, err,
+			       sizeof(err)))
+		fail_msg("policy: %s", err);
+	free(sig);
+	free(text);
+	unlink(path);
+	unlink(sig_path);
+	return p;
+}
+
+/*
+ * The source's policy names another manufacturer CA (an unrelated CA
+ * certificate), then none: host-b's EK certificate is refused at ATTEST,
+ * before its quote is looked at, audited on both hosts.
+ */
+static void test_ek_unlisted(void **state)
+{
+	struct svmigd_policy *p;
+	struct side src, tgt;
+	char member[4096], *req;
+	BIO *bio;
+	BUF_MEM *mem;
+	struct json_object *o;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	bio = BIO_new(BIO_s_mem());
+	assert_non_null(bio);
+	assert_int_equal(PEM_write_bio_X509(bio, F.ca[CA_A]), 1);
+	BIO_write(bio, "", 1);
+	BIO_get_mem_ptr(bio, &mem);
+	o = json_object_new_string(mem->data);
+	snprintf(member, sizeof(member), "\"ek_cas\": [ %s ],\n",
+		 json_object_to_json_string(o));
+	json_object_put(o);
+	BIO_free(bio);
+	p = policy_ek_variant(member);
+	pair_init(&src, &tgt, req);
+	src.cfg.policy = p;
+	run(&src, &tgt);
+	failed(&src, -EACCES, "ATTEST: host-b's EK certificate: the EK "
+	       "certificate does not chain to a listed manufacturer CA");
+	failed(&tgt, -ECONNABORTED, "ATTEST: refused by host-a: host-b's EK "
+	       "certificate");
+	audited(TPM_A, "request,refused");
+	audited(TPM_B, "request,refused");
+	audited_detail(TPM_A, "reason", "does not chain to a listed manufacturer CA");
+	svmigd_policy_free(p);
+
+	test_setup(NULL);
+	p = policy_ek_variant("");
+	pair_init(&src, &tgt, req);
+	src.cfg.policy = p;
+	run(&src, &tgt);
+	failed(&src, -EACCES, "ATTEST: host-b's EK certificate: the policy "
+	       "names no manufacturer CA (ek_cas) for host-b");
+	audited(TPM_A, "request,refused");
+	svmigd_policy_free(p);
+	free(req);
+}
+
 /* A scripted source: sends d->request, a whole message, as is. */
 static void script_raw(struct side *d, struct svmig_tls_conn *conn)
 {
@@ -2405,6 +2492,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pcrs_off, test_setup),
 		cmocka_unit_test_setup(test_relayed_quote, test_setup),
 		cmocka_unit_test_setup(test_replayed_quote, test_setup),
+		cmocka_unit_test_setup(test_ek_unlisted, test_setup),
 		cmocka_unit_test_setup(test_wrong_confirm, test_setup),
 		cmocka_unit_test_setup(test_out_of_resources, test_setup),
 		cmocka_unit_test_setup(test_forged_receipt, test_setup),
