@@ -137,6 +137,33 @@ out:
 	return err;
 }
 
+/*
+ * The EK, loaded: from the context saved when it was first made (an RSA
+ * key generation in the TPM takes seconds on some TPMs), else made from
+ * the template and its context saved.  A saved context that no longer
+ * loads (the TPM was reset) is dropped.
+ */
+static int ek_load(struct svmigd_tpm *t, ESYS_TR *h, TPM2B_PUBLIC **pub)
+{
+	TPMS_CONTEXT *ctx = NULL;
+	int err;
+
+	if (t->ek_ctx && !pub) {
+		if (Esys_ContextLoad(t->esys, t->ek_ctx, h) == TSS2_RC_SUCCESS)
+			return 0;
+		Esys_Free(t->ek_ctx);
+		t->ek_ctx = NULL;
+	}
+	*h = ESYS_TR_NONE;
+	err = svmigd_tpm_int_primary(t, &ek_rsa_template, h, pub);
+	if (err)
+		return err;
+	if (!t->ek_ctx &&
+	    Esys_ContextSave(t->esys, *h, &ctx) == TSS2_RC_SUCCESS)
+		t->ek_ctx = ctx;
+	return 0;
+}
+
 static int tpm_ek_locked(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 {
 	TPM2B_PUBLIC *pub = NULL;
@@ -152,7 +179,7 @@ static int tpm_ek_locked(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 	err = ek_cert_read(t, ek);
 	if (err)
 		return err;
-	err = svmigd_tpm_int_primary(t, &ek_rsa_template, &h, &pub);
+	err = ek_load(t, &h, &pub);
 	if (err)
 		return err;
 	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, ek->pub, sizeof(ek->pub), &off) !=
@@ -275,7 +302,7 @@ static int activate_locked(struct svmigd_tpm *t, const TPM2B_ID_OBJECT *blob,
 	err = svmigd_tpm_int_ak(t, &ak);
 	if (err)
 		return err;
-	err = svmigd_tpm_int_primary(t, &ek_rsa_template, &ek, NULL);
+	err = ek_load(t, &ek, NULL);
 	if (err)
 		goto out;
 	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,

@@ -464,6 +464,7 @@ void svmigd_tpm_close(struct svmigd_tpm *t)
 	Tss2_TctiLdr_Finalize(&t->tcti);
 	pthread_mutex_destroy(&t->lock);
 	free(t->ek);
+	Esys_Free(t->ek_ctx);
 	free(t);
 }
 

@@ -27,6 +27,7 @@ struct svmigd_tpm {
 	ESYS_CONTEXT *esys;
 	pthread_mutex_t lock;
 	struct svmigd_tpm_ek *ek;	/* ek.c: read once, then kept */
+	TPMS_CONTEXT *ek_ctx;		/* ek.c: the EK, saved once made */
 };
 
 /* tpm.c's helpers: a TSS failure noted, a primary in the endorsement
