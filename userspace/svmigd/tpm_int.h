@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Between tpm.c and ak.c only: the AK verifier (ak.c) and the helpers of
+ * Between tpm.c and ak.c, ek.c, tpm_salt.c, tpm_testak.c only: the AK
+ * verifier (ak.c), the EK (ek.c) and the helpers of
  * tpm.c it shares.
  */
 #ifndef SVMIGD_TPM_INT_H
