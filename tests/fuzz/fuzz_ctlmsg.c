@@ -4,13 +4,14 @@
  * peer: the framing (be32 length, strict JSON) of msg.c, the session's
  * too (with its transcript and JSON depth), and the decoding of every
  * message type a host reads: ERROR in place of any of them, ADMIT, ATTEST
- * (as the source, the target and an attestation verifier), KEY, CONFIRM,
- * RECEIPT, COMMIT, RESUMED, QUERY, OUTCOME, VTPM (vtpm.c: the
- * statement, then the state it declares against a vTPM state directory
- * holding a known permall) and the target's REQUEST (its fields: nonce,
- * the policy claim, channels; then the signed request).  The host's
- * policy is fuzz_policy below: a claim of serial 1 and SHA-256 55..55 is
- * its own, so that the checks after the claim are reached.
+ * (as the source, the target and an attestation verifier; with the EK and
+ * its certificate), CHALLENGE, ACTIVATED, KEY, CONFIRM, RECEIPT, COMMIT,
+ * RESUMED, QUERY, OUTCOME, VTPM (vtpm.c: the statement, then the state it
+ * declares against a vTPM state directory holding a known permall) and
+ * the target's REQUEST (its fields: nonce, the policy claim, channels;
+ * then the signed request).  The host's policy is fuzz_policy below: a
+ * claim of serial 1 and SHA-256 55..55 is its own, so that the checks
+ * after the claim are reached.
  * outcome.c and vtpm.c are compiled into this harness, and session_int.h
  * included, to reach their per-step readers and canonical forms;
  * the connection is tls_mem.h's buffer (the input), the peer "host-b".
@@ -34,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_keys.h"
 #include "fuzz_util.h"
 #include "tls_mem.h"
 
@@ -57,12 +59,14 @@ static const struct svmigd_policy fuzz_policy = {
 	.serial = 1,
 	.not_after = INT64_MAX,
 };
+static char *peer_ek_cas[1];
 static char audit_path[256];
 
 enum step {
 	ST_MSG, ST_ADMIT, ST_ATTEST_SRC, ST_ATTEST_TGT, ST_PROBE, ST_KEY,
 	ST_CONFIRM, ST_RECEIPT, ST_COMMIT, ST_RESUMED, ST_QUERY, ST_OUTCOME,
-	ST_VTPM, ST_REQUEST, ST_COUNT
+	ST_VTPM, ST_REQUEST, ST_CHALLENGE, ST_ACTIVATED,
+	ST_COUNT
 };
 
 static char audit_dir[128];
@@ -120,6 +124,10 @@ static void init(void)
 	cfg.max_vcpus = 4;
 	cfg.timeout_ms = 1000;
 	FZ_CHECK(cfg.host_key && cfg.operator_anchors, "keys");
+	/* the peer's manufacturer CA: the one of the ATTEST seeds' EK */
+	peer_ek_cas[0] = (char *)fuzz_ca_cert_pem;
+	peer_host.ek_cas.pem = peer_ek_cas;
+	peer_host.ek_cas.n = 1;
 }
 
 static void session_init(struct svmigd_session *ses, bool source)
@@ -309,6 +317,32 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 		session_init(&ses, false);
 		sess_fake(&s, c, &ses, SVMIG_MSG_KEY, err, errlen);
 		ret = key_recv(&s);
+		sess_end(&s, ret);
+		return ret;
+	case ST_CHALLENGE:	/* the prover's reading (no TPM here) */
+		session_init(&ses, false);
+		sess_fake(&s, c, &ses, SVMIG_MSG_CHALLENGE, err, errlen);
+		ret = sess_recv(&s, SVMIG_MSG_CHALLENGE, &msg);
+		if (!ret) {
+			struct svmigd_tpm_cred cred;
+			char why[256];
+
+			ret = svmigd_cred_parse_challenge(msg, &cred, why,
+							  sizeof(why));
+			FZ_CHECK(ret || (cred.blob_len && cred.secret_len),
+				 "an empty credential accepted");
+			if (ret)
+				ret = sess_fail(&s, SK_REFUSE, ret, "%s", why);
+			json_object_put(msg);
+		}
+		sess_end(&s, ret);
+		return ret;
+	case ST_ACTIVATED:	/* the verifier's; the proof is 0x5a * 32 */
+		session_init(&ses, true);
+		sess_fake(&s, c, &ses, SVMIG_MSG_ACTIVATED, err, errlen);
+		s.cred.challenged = true;
+		memset(s.cred.proof, 0x5a, sizeof(s.cred.proof));
+		ret = cred_activated(&s);
 		sess_end(&s, ret);
 		return ret;
 	case ST_CONFIRM:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Writes the seed corpora of the svmigd harnesses (fuzz_request, fuzz_policy,
- * fuzz_audit, fuzz_tpm) into tests/fuzz/corpus/<name>/, signed with the
+ * fuzz_audit, fuzz_tpm; fuzz_ctlmsg's ATTEST, CHALLENGE and ACTIVATED) into tests/fuzz/corpus/<name>/, signed with the
  * fixed keys of fuzz_keys.h by svmigd's own code (libsvmigd), so that every
  * seed reaches past the signature checks.  The config and journal seeds are
  * plain text files, kept by hand.  Run from the repository root after
@@ -11,7 +11,7 @@
  *      -Itests/fuzz -o build/gen_seeds_svmigd tests/fuzz/gen_seeds_svmigd.c \
  *      build/libsvmigd.a build/libsvmig.a -ljson-c -linih -ltss2-esys \
  *      -ltss2-mu -ltss2-tctildr -ltss2-rc -lcrypto -lssl
- *   build/gen_seeds_svmigd [request|policy|audit|tpm]...
+ *   build/gen_seeds_svmigd [request|policy|audit|tpm|ctlmsg]...
  *
  * (all of them without arguments).  ECDSA signatures are randomized, so a
  * rerun rewrites the signed seeds with other, equally valid, bytes: name
@@ -33,6 +33,7 @@
 #include "fuzz_common.h"
 #include "../unit/akpub.h"
 #include "audit.h"
+#include "msg.h"
 #include "policy.h"
 #include "request.h"
 #include "tpm.h"
@@ -480,6 +481,171 @@ static void tpm_seeds(void)
 	EVP_PKEY_free(ecdh);
 }
 
+/* ---------------------------------------------------------- ctlmsg */
+
+/*
+ * fuzz_ctlmsg's seeds for the messages of AK provenance: the step byte,
+ * then one frame (be32 length, JSON).  The "EK" is the RSA key of
+ * fuzz_rsa_cert_pem (issued by fuzz_ca_cert_pem, which the harness names
+ * as the peer's manufacturer CA), in an EK public area of the TCG
+ * template's shape, so that an ATTEST seed passes the EK check and
+ * reaches the quote's.
+ */
+enum { CT_ATTEST_SRC = 2, CT_ATTEST_TGT = 3, CT_PROBE = 4,
+       CT_CHALLENGE = 14, CT_ACTIVATED = 15 };
+
+static void ctl_put(const char *file, unsigned int step,
+		    struct json_object *msg)
+{
+	const char *text = json_object_to_json_string_ext(msg,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t n = strlen(text);
+	uint8_t *buf = malloc(5 + n);
+
+	if (!buf)
+		die("out of memory");
+	buf[0] = (uint8_t)step;
+	buf[1] = (uint8_t)(n >> 24);
+	buf[2] = (uint8_t)(n >> 16);
+	buf[3] = (uint8_t)(n >> 8);
+	buf[4] = (uint8_t)n;
+	memcpy(buf + 5, text, n);
+	put("ctlmsg", file, buf, 5 + n);
+	free(buf);
+}
+
+static void ctl_hex(struct json_object *o, const char *key, const void *p,
+		    size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *b = p;
+	char *h = malloc(2 * n + 1);
+	size_t i;
+
+	if (!h)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		h[2 * i] = digits[b[i] >> 4];
+		h[2 * i + 1] = digits[b[i] & 15];
+	}
+	h[2 * n] = '\0';
+	json_object_object_add(o, key, json_object_new_string(h));
+	free(h);
+}
+
+/* The EK public area of @k (RSA 2048), template L-1's attributes. */
+static size_t ek_pub_of(EVP_PKEY *k, uint8_t *out, size_t size)
+{
+	TPM2B_PUBLIC p;
+	BIGNUM *n = NULL;
+	size_t off = 0;
+
+	memset(&p, 0, sizeof(p));
+	if (!EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) ||
+	    BN_num_bytes(n) != 256)
+		die("RSA-2048 key");
+	p.publicArea.type = TPM2_ALG_RSA;
+	p.publicArea.nameAlg = TPM2_ALG_SHA256;
+	p.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM |
+		TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+		TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED |
+		TPMA_OBJECT_DECRYPT;
+	p.publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+	p.publicArea.parameters.rsaDetail.symmetric.keyBits.aes = 128;
+	p.publicArea.parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	p.publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	p.publicArea.parameters.rsaDetail.keyBits = 2048;
+	p.publicArea.unique.rsa.size = 256;
+	BN_bn2bin(n, p.publicArea.unique.rsa.buffer);
+	BN_free(n);
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(&p, out, size, &off) !=
+	    TSS2_RC_SUCCESS)
+		die("marshal the EK");
+	return off;
+}
+
+static void ctlmsg_seeds(void)
+{
+	EVP_PKEY *ak = fuzz_pkey(fuzz_ak_key_pem);
+	EVP_PKEY *rsa = fuzz_pkey(fuzz_rsa_key_pem);
+	X509 *cert = fuzz_x509(fuzz_rsa_cert_pem);
+	uint8_t akp[SVMIGD_TPM_PUBLIC_MAX], ekp[SVMIGD_TPM_PUBLIC_MAX];
+	uint8_t der[SVMIGD_TPM_EK_CERT_MAX], b[512];
+	size_t akp_len, ekp_len, der_len;
+	struct json_object *m, *pcrs, *claim;
+	uint8_t h55[32];
+	unsigned int i;
+
+	if (!ak || !rsa || !cert ||
+	    akpub_of(ak, AKPUB_ATTRS, akp, sizeof(akp), &akp_len))
+		die("ctlmsg keys");
+	ekp_len = ek_pub_of(rsa, ekp, sizeof(ekp));
+	der_len = der_of(cert, der, sizeof(der));
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 7 + 1);
+	/* ATTEST: the AK's TPM2B_PUBLIC, the EK and its certificate */
+	for (i = 0; i < 3; i++) {
+		static const char *const files[] = { "attest-src", "attest-tgt",
+						     "probe" };
+		static const unsigned int steps[] = { CT_ATTEST_SRC,
+						      CT_ATTEST_TGT, CT_PROBE };
+
+		m = svmig_msg_new(SVMIG_MSG_ATTEST);
+		if (i != 1)	/* the target's (or attester's) has a nonce */
+			ctl_hex(m, "nonce", b, 32);
+		ctl_hex(m, "ak", akp, akp_len);
+		ctl_hex(m, "ek", ekp, ekp_len);
+		ctl_hex(m, "ek_cert", der, der_len);
+		ctl_hex(m, "attest", b, 145);
+		ctl_hex(m, "sig", b, 70);
+		pcrs = json_object_new_object();
+		ctl_hex(pcrs, "0", b, 32);
+		ctl_hex(pcrs, "7", b + 32, 32);
+		json_object_object_add(m, "pcrs", pcrs);
+		/* fuzz_ctlmsg's own policy claim: serial 1, sha256 55..55 */
+		claim = json_object_new_object();
+		memset(h55, 0x55, sizeof(h55));
+		ctl_hex(claim, "sha256", h55, sizeof(h55));
+		json_object_object_add(claim, "serial", json_object_new_int(1));
+		json_object_object_add(m, "policy", claim);
+		ctl_put(files[i], steps[i], m);
+		json_object_put(m);
+	}
+	/* CHALLENGE: a TPM2B_ID_OBJECT and a TPM2B_ENCRYPTED_SECRET */
+	m = svmig_msg_new(SVMIG_MSG_CHALLENGE);
+	b[0] = 0;
+	b[1] = 68;	/* integrity HMAC (2 + 32) + encIdentity (34) */
+	b[2] = 0;
+	b[3] = 32;
+	ctl_hex(m, "blob", b, 70);
+	b[0] = 1;
+	b[1] = 0;	/* 256 bytes of RSA-OAEP */
+	ctl_hex(m, "secret", b, 258);
+	ctl_put("challenge", CT_CHALLENGE, m);
+	json_object_object_add(m, "extra", json_object_new_int(1));
+	ctl_put("challenge-extra", CT_CHALLENGE, m);
+	json_object_put(m);
+	/* ACTIVATED: the harness expects 0x5a * 32 */
+	memset(b, 0x5a, 32);
+	m = svmig_msg_new(SVMIG_MSG_ACTIVATED);
+	ctl_hex(m, "proof", b, 32);
+	ctl_put("activated", CT_ACTIVATED, m);
+	json_object_put(m);
+	m = svmig_msg_new(SVMIG_MSG_ACTIVATED);
+	ctl_hex(m, "proof", b, 31);
+	ctl_put("activated-short", CT_ACTIVATED, m);
+	json_object_put(m);
+	m = svmig_msg_new("ERROR");
+	json_object_object_add(m, "step", json_object_new_string("CHALLENGE"));
+	json_object_object_add(m, "reason", json_object_new_string(
+		"credential activation failed: this host's TPM cannot activate"));
+	ctl_put("activated-error", CT_ACTIVATED, m);
+	json_object_put(m);
+	EVP_PKEY_free(ak);
+	EVP_PKEY_free(rsa);
+	X509_free(cert);
+}
+
 static int wanted(int argc, char **argv, const char *name)
 {
 	int i;
@@ -500,5 +666,7 @@ int main(int argc, char **argv)
 		audit_seeds();
 	if (wanted(argc, argv, "tpm"))
 		tpm_seeds();
+	if (wanted(argc, argv, "ctlmsg"))
+		ctlmsg_seeds();
 	return 0;
 }

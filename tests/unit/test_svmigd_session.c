@@ -38,6 +38,7 @@
 #include "journal.h"
 #include "outcome.h"
 #include "pki.h"
+#include "credential.h"
 #include "policy.h"
 #include "policy_claim.h"
 #include "request.h"
@@ -192,7 +193,11 @@ static int make_tpm(int i, const char *bin)
 {
 	uint8_t d[SVMIGD_TPM_DIGEST_LEN];
 
-	if (swtpm_start(&F.swtpm[i], bin) ||
+	char ekca[96];
+
+	/* manufactured, with an EK certificate from the test CA ekca/ */
+	snprintf(ekca, sizeof(ekca), "%s/ekca", F.dir);
+	if (swtpm_start_ek(&F.swtpm[i], bin, ekca) ||
 	    svmigd_tpm_open(F.swtpm[i].tcti, &F.tpm[i]))
 		return -1;
 	memset(d, 0x11 * (i + 1), sizeof(d));
@@ -238,12 +243,39 @@ static int write_file(const char *path, const void *buf, size_t len)
 	return ok ? 0 : -1;
 }
 
+/* The test manufacturer CA (ekca/issuercert.pem) as a JSON string. */
+static char *ek_ca_json(void)
+{
+	char path[160], buf[8192];
+	struct json_object *o;
+	char *out = NULL;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/ekca/issuercert.pem", F.dir);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	o = json_object_new_string(buf);
+	if (o)
+		out = strdup(json_object_to_json_string(o));
+	json_object_put(o);
+	return out;
+}
+
 static int make_policy(void)
 {
 	char a[1024], b[1024], fp[N_OP][65], zeros[65], err[256], ca[2][65];
 	uint8_t md[SVMIGD_SHA256_LEN], *sig = NULL;
+	char *ekca = ek_ca_json();
 	size_t siglen;
 	int i, n;
+
+	if (!ekca)
+		return -1;
 
 	policy_host(a, sizeof(a), "host-a", TPM_A, 16384, 16);
 	policy_host(b, sizeof(b), "host-b", TPM_B, 4096, 8);
@@ -259,14 +291,16 @@ static int make_policy(void)
 	}
 	memset(zeros, '0', 64);
 	zeros[64] = '\0';
-	F.policy_text = malloc(8192);
-	if (!F.policy_text)
+	F.policy_text = malloc(16384);
+	if (!F.policy_text) {
+		free(ekca);
 		return -1;
-	n = snprintf(F.policy_text, 8192,
+	}
+	n = snprintf(F.policy_text, 16384,
 		     "{ \"version\": 2, \"serial\": 1, \"not_after\": \"2099-01-01T00:00:00Z\",\n"
 		     "\"cas\": { \"provider-a\": { \"cert_sha256\": \"%s\", \"hosts\": [\"host-a\"] },\n"
 		     "  \"provider-b\": { \"cert_sha256\": \"%s\", \"hosts\": [\"host-b\", \"host-x\"] } },\n"
-		     "\"hosts\": {\n%s,\n%s,\n"
+		     "\"ek_cas\": [ %s ],\n\"hosts\": {\n%s,\n%s,\n"
 		     "\"host-c\": { \"ak_sha256\": \"%s\", \"pcrs\": { \"sha256\": "
 		     "{ \"0\": \"%s\" } }, \"max_mem_mib\": 1024, \"max_vcpus\": 1 } },\n"
 		     "\"operators\": {\n"
@@ -276,9 +310,10 @@ static int make_policy(void)
 		     "\"roles\": {\n"
 		     "  \"migrator\": { \"vms\": [\"web-*\"], \"sources\": [\"host-a\"], \"targets\": [\"host-b\"] },\n"
 		     "  \"narrow\": { \"vms\": [\"web-*\"], \"sources\": [\"host-a\"], \"targets\": [\"host-c\"] } } }\n",
-		     ca[0], ca[1], a, b, zeros, zeros, fp[OP_ALICE], fp[OP_BOB],
+		     ca[0], ca[1], ekca, a, b, zeros, zeros, fp[OP_ALICE], fp[OP_BOB],
 		     fp[OP_MALLORY]);
-	if (n <= 0 || n >= 8192)
+	free(ekca);
+	if (n <= 0 || n >= 16384)
 		return -1;
 	fpath(F.policy_path, "policy.json");
 	fpath(F.sig_path, "policy.json.sig");
@@ -349,8 +384,13 @@ static int group_teardown(void **state)
 	EVP_PKEY_free(F.other_key);
 	X509_STORE_free(F.anchors);
 	free(F.policy_text);
-	if (F.dir[0])
+	if (F.dir[0]) {
+		char ekca[96];
+
+		snprintf(ekca, sizeof(ekca), "%s/ekca", F.dir);
+		test_rmdir(ekca);
 		swtpm_rmdir(F.dir);	/* removes the files, then the dir */
+	}
 	return 0;
 }
 
@@ -1120,6 +1160,97 @@ static void test_tampered_policy(void **state)
 	free(text);
 }
 
+/*
+ * The policy with its top-level "ek_cas" replaced by @member ("" for
+ * none), signed by the authority, loaded.
+ */
+static struct svmigd_policy *policy_ek_variant(const char *member)
+{
+	struct svmigd_policy *p = NULL;
+	char path[128], sig_path[128], err[256], *text, *a, *b;
+	uint8_t *sig = NULL;
+	size_t siglen, n;
+
+	a = strstr(F.policy_text, "\"ek_cas\"");
+	b = a ? strstr(a, "\"hosts\"") : NULL;	/* the one after it */
+	assert_true(a && b && a < b);
+	n = strlen(F.policy_text) + strlen(member) + 1;
+	text = malloc(n);
+	assert_non_null(text);
+	snprintf(text, n, "%.*s%s%s", (int)(a - F.policy_text), F.policy_text,
+		 member, b);
+	fpath(path, "policy-ek.json");
+	fpath(sig_path, "policy-ek.json.sig");
+	assert_int_equal(write_file(path, text, strlen(text)), 0);
+	assert_int_equal(svmigd_sign(F.authority_key, text, strlen(text), &sig,
+				     &siglen), 0);
+	assert_int_equal(write_file(sig_path, sig, siglen), 0);
+	if (svmigd_policy_load(&p, path, sig_path, F.authority_path, err,
+			       sizeof(err)))
+		fail_msg("policy: %s", err);
+	free(sig);
+	free(text);
+	unlink(path);
+	unlink(sig_path);
+	return p;
+}
+
+/*
+ * The source's policy names another manufacturer CA (an unrelated CA
+ * certificate), then none: host-b's EK certificate is refused at ATTEST,
+ * before its quote is looked at, audited on both hosts.
+ */
+static void test_ek_unlisted(void **state)
+{
+	struct svmigd_policy *p;
+	struct side src, tgt;
+	char member[4096], *req;
+	BIO *bio;
+	BUF_MEM *mem;
+	struct json_object *o;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	bio = BIO_new(BIO_s_mem());
+	assert_non_null(bio);
+	assert_int_equal(PEM_write_bio_X509(bio, F.ca[CA_A]), 1);
+	BIO_write(bio, "", 1);
+	BIO_get_mem_ptr(bio, &mem);
+	o = json_object_new_string(mem->data);
+	snprintf(member, sizeof(member), "\"ek_cas\": [ %s ],\n",
+		 json_object_to_json_string(o));
+	json_object_put(o);
+	BIO_free(bio);
+	p = policy_ek_variant(member);
+	pair_init(&src, &tgt, req);
+	/* both hosts enforce the variant: the claims agree, ATTEST decides */
+	src.cfg.policy = p;
+	tgt.cfg.policy = p;
+	run(&src, &tgt);
+	failed(&src, -EACCES, "ATTEST: host-b's EK certificate: the EK "
+	       "certificate does not chain to a listed manufacturer CA");
+	failed(&tgt, -ECONNABORTED, "ATTEST: refused by host-a: host-b's EK "
+	       "certificate");
+	audited(TPM_A, "request,refused");
+	audited(TPM_B, "request,refused");
+	audited_detail(TPM_A, "reason", "does not chain to a listed manufacturer CA");
+	svmigd_policy_free(p);
+
+	test_setup(NULL);
+	p = policy_ek_variant("");
+	pair_init(&src, &tgt, req);
+	/* both hosts enforce the variant: the claims agree, ATTEST decides */
+	src.cfg.policy = p;
+	tgt.cfg.policy = p;
+	run(&src, &tgt);
+	failed(&src, -EACCES, "ATTEST: host-b's EK certificate: the policy "
+	       "names no manufacturer CA (ek_cas) for host-b");
+	audited(TPM_A, "request,refused");
+	svmigd_policy_free(p);
+	free(req);
+}
+
 /* A scripted source: sends d->request, a whole message, as is. */
 static void script_raw(struct side *d, struct svmig_tls_conn *conn)
 {
@@ -1385,6 +1516,7 @@ static struct json_object *quote_msg(int t, struct svmig_tls_conn *conn,
 	if (with_nonce)
 		svmig_msg_add_hex(msg, "nonce", own, sizeof(own));
 	svmig_msg_add_hex(msg, "ak", F.ak[t].pub, F.ak[t].pub_len);
+	svmigd_cred_add_ek(F.tpm[t], msg, NULL, 0);	/* "ek", "ek_cert" */
 	svmig_msg_add_hex(msg, "attest", q.attest, q.attest_len);
 	svmig_msg_add_hex(msg, "sig", q.sig, q.sig_len);
 	pcrs = json_object_new_object();
@@ -1418,9 +1550,13 @@ static struct json_object *replay_or_quote(struct side *d, int t,
 	return quote_msg(t, conn, nonce, !d->source);
 }
 
-/* Sends our ATTEST: recorded if we have one, else a genuine one (kept). */
+/*
+ * Sends our ATTEST: recorded if we have one, else a genuine one (kept);
+ * then (@bye) an ERROR.  The answer that comes is in d->answer.
+ */
+static void say_goodbye(struct svmig_tls_conn *conn);
 static void send_attest(struct side *d, int t, struct svmig_tls_conn *conn,
-			const uint8_t *nonce)
+			const uint8_t *nonce, bool bye)
 {
 	struct json_object *msg = replay_or_quote(d, t, conn, nonce);
 
@@ -1433,6 +1569,8 @@ static void send_attest(struct side *d, int t, struct svmig_tls_conn *conn,
 						JSON_C_TO_STRING_PLAIN));
 	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
 	json_object_put(msg);
+	if (!d->ret && bye)
+		say_goodbye(conn);
 	if (!d->ret)
 		read_answer(d, conn);
 }
@@ -1453,7 +1591,7 @@ static void script_evil_target(struct side *d, struct svmig_tls_conn *conn)
 
 	d->ret = recv_nonce(conn, SVMIG_MSG_REQUEST, nonce);
 	if (!d->ret)
-		send_attest(d, TPM_B, conn, nonce);
+		send_attest(d, TPM_B, conn, nonce, false);
 	say_goodbye(conn);
 }
 
@@ -1470,9 +1608,9 @@ static void script_evil_source(struct side *d, struct svmig_tls_conn *conn)
 	json_object_put(msg);
 	if (!d->ret)
 		d->ret = recv_nonce(conn, SVMIG_MSG_ATTEST, peer);
+	/* the target waits for our CHALLENGE after our ATTEST: goodbye first */
 	if (!d->ret)
-		send_attest(d, TPM_A, conn, peer);
-	say_goodbye(conn);
+		send_attest(d, TPM_A, conn, peer, true);
 }
 
 /* The ADMIT and the KEY an honest target would send (TPM_B's ECDH key). */
@@ -1507,6 +1645,54 @@ out:
 }
 
 /*
+ * The target's honest credential round (credential.h) after the source's
+ * ATTEST @attest: its CHALLENGE activated with TPM_B, then ours for the
+ * source's AK, and its ACTIVATED (not checked).
+ */
+static int target_cred_round(struct svmig_tls_conn *conn,
+			     struct json_object *attest)
+{
+	struct json_object *msg = NULL, *out = NULL;
+	uint8_t e[SVMIG_TLS_EXPORTER_LEN], ak[SVMIGD_TPM_PUBLIC_MAX];
+	struct svmigd_cred_peer peer;
+	size_t ak_len;
+	int ret;
+
+	ret = svmig_tls_exporter(conn, e);
+	if (!ret)
+		ret = svmig_msg_expect(conn, SVMIG_MSG_CHALLENGE, T_TIMEOUT,
+				       &msg);
+	if (!ret)
+		ret = svmigd_cred_activate(F.tpm[TPM_B], &F.ak[TPM_B], e, msg,
+					   &out, NULL, 0);
+	json_object_put(msg);
+	msg = NULL;
+	if (!ret)
+		ret = svmig_msg_send(conn, out, T_TIMEOUT);
+	json_object_put(out);
+	out = NULL;
+	if (!ret)
+		ret = svmig_msg_get_hex_range(attest, "ak", ak, 1, sizeof(ak),
+					      &ak_len);
+	if (!ret)
+		ret = svmigd_cred_check_ek(attest, F.policy[TPM_B],
+					   svmigd_policy_host(F.policy[TPM_B],
+							      "host-a"),
+					   &peer, NULL, 0);
+	if (!ret)
+		ret = svmigd_cred_challenge(F.tpm[TPM_B], &peer, ak, ak_len, e,
+					    &out, NULL, 0);
+	if (!ret)
+		ret = svmig_msg_send(conn, out, T_TIMEOUT);
+	json_object_put(out);
+	if (!ret)
+		ret = svmig_msg_expect(conn, SVMIG_MSG_ACTIVATED, T_TIMEOUT,
+				       &msg);
+	json_object_put(msg);
+	return ret;
+}
+
+/*
  * host-b (stolen TLS key, its genuine TPM), honest up to its KEY, then a
  * CONFIRM that no key of this session made.
  */
@@ -1525,7 +1711,10 @@ static void script_wrong_confirm(struct side *d, struct svmig_tls_conn *conn)
 	}
 	if (!d->ret)
 		d->ret = svmig_msg_expect(conn, SVMIG_MSG_ATTEST, T_TIMEOUT, &msg);
+	if (!d->ret)
+		d->ret = target_cred_round(conn, msg);
 	json_object_put(msg);
+	msg = NULL;
 	if (!d->ret)
 		d->ret = send_admit_key(conn, &key);
 	if (!d->ret)
@@ -1600,8 +1789,8 @@ static void test_replayed_quote(void **state)
 	src.script = script_evil_source;
 	run(&src, &tgt);
 	assert_int_equal(src.ret, 0);
-	has(src.answer, "ADMIT: ");	/* the target took the quote */
-	failed(&tgt, -ECONNABORTED, "KEY: refused by host-a: test over");
+	/* the target took the quote: it waited for our CHALLENGE */
+	failed(&tgt, -ECONNABORTED, "CHALLENGE: refused by host-a: test over");
 	test_setup(NULL);
 	pair_init(&src, &tgt, req);
 	src.script = script_evil_source;
@@ -2465,6 +2654,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pcrs_off, test_setup),
 		cmocka_unit_test_setup(test_relayed_quote, test_setup),
 		cmocka_unit_test_setup(test_replayed_quote, test_setup),
+		cmocka_unit_test_setup(test_ek_unlisted, test_setup),
 		cmocka_unit_test_setup(test_wrong_confirm, test_setup),
 		cmocka_unit_test_setup(test_out_of_resources, test_setup),
 		cmocka_unit_test_setup(test_forged_receipt, test_setup),

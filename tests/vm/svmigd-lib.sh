@@ -141,14 +141,30 @@ svmigd_pki() (
 svmigd_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 svmigd_jfield() { sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$1"; }
 
+# A PEM file as a JSON string (for the policy's "ek_cas"): base64, dashes
+# and spaces need no escaping, only the line ends.
+svmigd_json_pem() {
+	[[ -s $1 ]] && ! grep -q '["\\]' "$1" || return 1
+	printf '"%s"' "$(awk '{ printf "%s\\n", $0 }' "$1")"
+}
+
+# svmigd_policy OUT AK_A AK_B ALICE_PEM BOB_PEM [CAROL_PEM]: the test
+# policy.  Manufacturer CAs (ek_cas): the test VMs' one, run-vm.sh's
+# build/vm/ekca/issuercert.pem, for every host; $SVMIGD_POLICY_EKCA_host_b
+# (a PEM file), if set, names host-b's own in its place.
 svmigd_policy() {
-	local out=$1 host ak json='' carol_op='' carol_role='' pki
+	local out=$1 host ak json='' carol_op='' carol_role='' pki ekca own
 	pki=$(dirname "$4")
+	ekca=$(svmigd_json_pem "${SVMIG_WORKTREE:-.}/build/vm/ekca/issuercert.pem") || return 1
 	for host in host-a host-b; do
 		ak=$2
 		[[ $host == host-b ]] && ak=$3
 		json+="${json:+,}\"$host\":{\"ak_sha256\":\"$(svmigd_jfield "$ak" ak_sha256)\","
 		json+="\"pcrs\":{\"sha256\":{\"0\":\"$(svmigd_jfield "$ak" 0)\",\"7\":\"$(svmigd_jfield "$ak" 7)\"}},"
+		if [[ $host == host-b && -n ${SVMIGD_POLICY_EKCA_host_b:-} ]]; then
+			own=$(svmigd_json_pem "$SVMIGD_POLICY_EKCA_host_b") || return 1
+			json+="\"ek_cas\":[$own],"
+		fi
 		json+="\"max_mem_mib\":4096,\"max_vcpus\":4}"
 	done
 	if [[ -n ${6:-} ]]; then
@@ -164,6 +180,7 @@ svmigd_policy() {
     "provider-a": { "cert_sha256": "$(svmigd_cert_sha256 "$pki/ca-a.pem")", "hosts": ["host-a"] },
     "provider-b": { "cert_sha256": "$(svmigd_cert_sha256 "$pki/ca-b.pem")", "hosts": ["host-b"] }
   },
+  "ek_cas": [$ekca],
   "hosts": { $json },
   "operators": {
     "alice": { "cert_sha256": "$(svmigd_cert_sha256 "$4")", "roles": ["migrator"] },

@@ -26,6 +26,18 @@
 #      although the AK digest is the enrolled one and the quote is the
 #      TPM's; host-a's audit log records the refusal; host-b's attestation
 #      of host-a (honest) is still trusted under the same policy.
+#   s. policy software (host-b's software AK enrolled), host-b's svmigd
+#      with SVMIGD_TEST_WEAK_AK=software:KEY (a P-256 key made by openssl
+#      whose public area claims every AK attribute; its quotes are the
+#      TPM's, re-signed with that key): its EK certificate verifies, its
+#      AK's shape, digest and quote verify, but it cannot activate
+#      host-a's CHALLENGE (credential.h): REFUSED at ACTIVATED, audited;
+#      host-b's attestation of host-a is trusted.
+#   u. policy unlisted (honest AKs; host-b's ek_cas names another
+#      manufacturer CA than the one that issued its EK certificate):
+#      host-a's attestation of host-b is REFUSED ("does not chain to a
+#      listed manufacturer CA"), audited; host-b's of host-a (the
+#      policy's global ek_cas) is trusted.
 #
 # Logs: $SVMIG_RESULTS_DIR/{svmigd*.log,audit.log,*.txt}.
 set -uo pipefail
@@ -108,6 +120,14 @@ ok "$((! $?))" "svmigctl tpm-ak: the honest AK ${a:0:16}... and, with the test k
 	"$ak" "$weak" "$(cat "$T/weak.err")"
 grep -q 'TEST ONLY: SVMIGD_TEST_WEAK_AK=unrestricted' "$T/weak.err"
 ok "$((! $?))" "the test knob announces itself on stderr" "$(cat "$T/weak.err")"
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/soft.pem" 2>"$T/soft.err"
+soft=$(SVMIGD_TEST_WEAK_AK="software:$T/soft.pem" "$SVMIGCTL" tpm-ak --tcti "$TCTI" \
+	--pcrs 0,7 --json 2>>"$T/soft.err")
+s_=$(svmigd_jfield "$soft" ak_sha256)
+[[ $s_ =~ ^[0-9a-f]{64}$ && $s_ != "$a" && $s_ != "$w" ]] &&
+	grep -q 'TEST ONLY: SVMIGD_TEST_WEAK_AK=software' "$T/soft.err"
+ok "$((! $?))" "svmigctl tpm-ak: with the software knob, a software AK ${s_:0:16}... (announced)" \
+	"$soft" "$(cat "$T/soft.err")"
 
 # ---- e: the EK certificate (enrolment, on each host)
 # run-vm.sh manufactured this TPM with an EK certificate from the test
@@ -134,12 +154,19 @@ svmigd_ak=$ak
 svmigd_trust_ak >"$T/trust.txt" || bail "AKs" "$(cat "$T/trust.txt")"
 peer_ak=$svmigd_peer_ak
 svmig_rdv_post weak "$weak"
+svmig_rdv_post soft "$soft"
 peer_weak=$(svmig_rdv_wait weak) || bail "$SVMIG_PEER's weak AK"
+peer_soft=$(svmig_rdv_wait soft) || bail "$SVMIG_PEER's software AK"
 if [[ $SVMIG_HOST == host-a ]]; then
 	{ svmigd_policy "$RES/policy-honest.json" "$ak" "$peer_ak" "$P/alice.pem" "$P/bob.pem" &&
 		sign honest &&
 		svmigd_policy "$RES/policy-weak.json" "$ak" "$peer_weak" "$P/alice.pem" "$P/bob.pem" &&
-		sign weak; } >"$T/policy.txt" 2>&1 || bail "signed policies" "$(cat "$T/policy.txt")"
+		sign weak &&
+		svmigd_policy "$RES/policy-software.json" "$ak" "$peer_soft" "$P/alice.pem" "$P/bob.pem" &&
+		sign software &&
+		SVMIGD_POLICY_EKCA_host_b=$T/other-ca.pem \
+			svmigd_policy "$RES/policy-unlisted.json" "$ak" "$peer_ak" "$P/alice.pem" "$P/bob.pem" &&
+		sign unlisted; } >"$T/policy.txt" 2>&1 || bail "signed policies" "$(cat "$T/policy.txt")"
 	svmig_rdv_post policy
 else
 	svmig_rdv_wait policy >/dev/null || bail "host-a's policies"
@@ -200,6 +227,69 @@ else
 	svmig_rdv_wait w-b-done 300 >/dev/null || bail "host-b's case w"
 fi
 step "w done"
+
+# ------------------------------------------- s: host-b's AK a software key
+svmigd_stop
+use software || bail "s: policy software readable"
+if [[ $SVMIG_HOST == host-b ]]; then
+	export SVMIGD_TEST_WEAK_AK="software:$T/soft.pem"
+	svmigd_start "$RES/svmigd-s.log" || bail "s: svmigd starts" "$(tail -n 5 "$RES/svmigd-s.log")"
+	unset SVMIGD_TEST_WEAK_AK
+	ok 1 "s: host-b's svmigd runs with a software AK, under policy software"
+	svmig_rdv_post s-ready
+	svmig_rdv_wait s-a-done 300 >/dev/null || bail "host-a's case s"
+	attest s-b
+	[[ $rc == 0 && $verdict == trusted ]]
+	ok "$((! $?))" "s: host-b's attestation of host-a (honest AK) under policy software: $verdict" "exit $rc"
+	grep -q 'TEST ONLY: SVMIGD_TEST_WEAK_AK=software' "$RES/svmigd-s.log"
+	ok "$((! $?))" "s: host-b's svmigd log says its AK is a test-only software key"
+	grep -q 'credential activation failed' "$RES/svmigd-s.log"
+	ok "$((! $?))" "s: host-b's svmigd could not activate host-a's credential" \
+		"$(grep -i 'activat' "$RES/svmigd-s.log" | tail -n 3)"
+	svmig_rdv_post s-b-done
+else
+	svmigd_start "$RES/svmigd-s.log" || bail "s: svmigd starts" "$(tail -n 5 "$RES/svmigd-s.log")"
+	svmig_rdv_wait s-ready 300 >/dev/null || bail "s: host-b's svmigd with its software AK"
+	lines_before=$(wc -l <"$STATE/audit.log")
+	attest s
+	[[ $rc == 1 && $verdict == 'REFUSED: '*"host-b's AK: no credential activation"*'not proven to be a key of the TPM that holds its certified EK'* ]]
+	ok "$((! $?))" "s: svmigctl attest host-b (exit $rc): $verdict" "exit $rc" "$out"
+	line=$(grep -m1 '^ak ' "$RES/s.txt")
+	[[ $line == *"$(svmigd_jfield "$peer_soft" ak_sha256)"* ]]
+	ok "$((! $?))" "s: the AK sent is the enrolled software one (its shape, digest and quote held): ${line:0:90}" "$out"
+	tail -n "+$((lines_before + 1))" "$STATE/audit.log" >"$T/s-audit.txt"
+	grep -q '"event":"refused".*"step":"ACTIVATED".*no credential activation' "$T/s-audit.txt" ||
+		grep -q '"event":"refused".*no credential activation.*"step":"ACTIVATED"' "$T/s-audit.txt"
+	ok "$((! $?))" "s: host-a's audit log records the refusal at ACTIVATED" "$(tail -n 3 "$T/s-audit.txt")"
+	svmig_rdv_post s-a-done
+	svmig_rdv_wait s-b-done 300 >/dev/null || bail "host-b's case s"
+fi
+step "s done"
+
+# ---------------------------- u: host-b's EK certificate from an unlisted CA
+svmigd_stop
+use unlisted || bail "u: policy unlisted readable"
+svmigd_start "$RES/svmigd-u.log" || bail "u: svmigd starts" "$(tail -n 5 "$RES/svmigd-u.log")"
+if [[ $SVMIG_HOST == host-b ]]; then
+	svmig_rdv_post u-ready
+	svmig_rdv_wait u-a-done 300 >/dev/null || bail "host-a's case u"
+	attest u-b
+	[[ $rc == 0 && $verdict == trusted ]]
+	ok "$((! $?))" "u: host-b's attestation of host-a (EK from the policy's global manufacturer CA): $verdict" "exit $rc"
+	svmig_rdv_post u-b-done
+else
+	svmig_rdv_wait u-ready 300 >/dev/null || bail "u: host-b's svmigd"
+	lines_before=$(wc -l <"$STATE/audit.log")
+	attest u
+	[[ $rc == 1 && $verdict == 'REFUSED: '*"host-b's EK certificate: the EK certificate does not chain to a listed manufacturer CA"* ]]
+	ok "$((! $?))" "u: svmigctl attest host-b (exit $rc): $verdict" "exit $rc" "$out"
+	tail -n "+$((lines_before + 1))" "$STATE/audit.log" >"$T/u-audit.txt"
+	grep -q '"event":"refused".*does not chain to a listed manufacturer CA' "$T/u-audit.txt"
+	ok "$((! $?))" "u: host-a's audit log records the refusal" "$(tail -n 3 "$T/u-audit.txt")"
+	svmig_rdv_post u-a-done
+	svmig_rdv_wait u-b-done 300 >/dev/null || bail "host-b's case u"
+fi
+step "u done"
 
 # ------------------------------------------------------------------ audit
 svmigd_stop

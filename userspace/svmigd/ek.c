@@ -7,10 +7,12 @@
  * that its public key is that EK's.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -86,7 +88,7 @@ static int ek_cert_read(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 {
 	TPM2B_NV_PUBLIC *np = NULL;
 	TPM2B_MAX_NV_BUFFER *data = NULL;
-	ESYS_TR h = ESYS_TR_NONE;
+	ESYS_TR h = ESYS_TR_NONE, s = ESYS_TR_NONE;
 	uint16_t size, off = 0, n;
 	TSS2_RC rc;
 	int err = 0;
@@ -107,9 +109,13 @@ static int ek_cert_read(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 		err = SVMIGD_TPM_ERANGE;
 		goto out;
 	}
+	/* the responses encrypted (tpm_salt.c) */
+	err = svmigd_tpm_int_salted(t, TPMA_SESSION_ENCRYPT, &s);
+	if (err)
+		goto out;
 	while (off < size) {
 		n = size - off > EK_NV_CHUNK ? EK_NV_CHUNK : size - off;
-		rc = Esys_NV_Read(t->esys, h, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		rc = Esys_NV_Read(t->esys, h, h, s, ESYS_TR_NONE,
 				  ESYS_TR_NONE, n, off, &data);
 		if (rc != TSS2_RC_SUCCESS) {
 			err = svmigd_tpm_int_fail(t, "NV_Read (EK certificate)", rc);
@@ -126,8 +132,36 @@ static int ek_cert_read(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 	}
 	ek->cert_len = size;
 out:
+	svmigd_tpm_int_flush(t, &s);
 	Esys_TR_Close(t->esys, &h);
 	return err;
+}
+
+/*
+ * The EK, loaded: from the context saved when it was first made (an RSA
+ * key generation in the TPM takes seconds on some TPMs), else made from
+ * the template and its context saved.  A saved context that no longer
+ * loads (the TPM was reset) is dropped.
+ */
+static int ek_load(struct svmigd_tpm *t, ESYS_TR *h, TPM2B_PUBLIC **pub)
+{
+	TPMS_CONTEXT *ctx = NULL;
+	int err;
+
+	if (t->ek_ctx && !pub) {
+		if (Esys_ContextLoad(t->esys, t->ek_ctx, h) == TSS2_RC_SUCCESS)
+			return 0;
+		Esys_Free(t->ek_ctx);
+		t->ek_ctx = NULL;
+	}
+	*h = ESYS_TR_NONE;
+	err = svmigd_tpm_int_primary(t, &ek_rsa_template, h, pub);
+	if (err)
+		return err;
+	if (!t->ek_ctx &&
+	    Esys_ContextSave(t->esys, *h, &ctx) == TSS2_RC_SUCCESS)
+		t->ek_ctx = ctx;
+	return 0;
 }
 
 static int tpm_ek_locked(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
@@ -138,10 +172,14 @@ static int tpm_ek_locked(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 	int err;
 
 	memset(ek, 0, sizeof(*ek));
+	if (t->ek) {	/* the EK and its certificate do not change */
+		memcpy(ek, t->ek, sizeof(*ek));
+		return 0;
+	}
 	err = ek_cert_read(t, ek);
 	if (err)
 		return err;
-	err = svmigd_tpm_int_primary(t, &ek_rsa_template, &h, &pub);
+	err = ek_load(t, &h, &pub);
 	if (err)
 		return err;
 	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, ek->pub, sizeof(ek->pub), &off) !=
@@ -150,6 +188,11 @@ static int tpm_ek_locked(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek)
 	ek->pub_len = off;
 	Esys_Free(pub);
 	svmigd_tpm_int_flush(t, &h);
+	if (!err) {
+		t->ek = malloc(sizeof(*t->ek));
+		if (t->ek)
+			memcpy(t->ek, ek, sizeof(*ek));
+	}
 	return err;
 }
 
@@ -259,7 +302,7 @@ static int activate_locked(struct svmigd_tpm *t, const TPM2B_ID_OBJECT *blob,
 	err = svmigd_tpm_int_ak(t, &ak);
 	if (err)
 		return err;
-	err = svmigd_tpm_int_primary(t, &ek_rsa_template, &ek, NULL);
+	err = ek_load(t, &ek, NULL);
 	if (err)
 		goto out;
 	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -391,16 +434,13 @@ static X509 *ek_cert_parse(const uint8_t *der, size_t len)
 	return x;
 }
 
-/* Every certificate of the PEM file @path into @store; how many, or -1. */
-static int ca_load(X509_STORE *store, const char *path)
+/* Every certificate of the PEM in @bio into @store; how many, or -1. */
+static int ca_load_bio(X509_STORE *store, BIO *bio)
 {
-	FILE *f = fopen(path, "r");
 	X509 *x;
 	int n = 0;
 
-	if (!f)
-		return -1;
-	while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
+	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
 		if (X509_STORE_add_cert(store, x) != 1) {
 			X509_free(x);
 			n = -1;
@@ -409,14 +449,23 @@ static int ca_load(X509_STORE *store, const char *path)
 		X509_free(x);
 		n++;
 	}
-	fclose(f);
 	ERR_clear_error();
+	return bio ? n : -1;
+}
+
+/* The CA list: PEM files (@pem false) or PEM texts (@pem true). */
+static int ca_load(X509_STORE *store, const char *what, bool pem)
+{
+	BIO *bio = pem ? BIO_new_mem_buf(what, -1) : BIO_new_file(what, "r");
+	int n = ca_load_bio(store, bio);
+
+	BIO_free(bio);
 	return n;
 }
 
-int svmigd_ek_verify(const uint8_t *cert, size_t cert_len,
+static int ek_verify(const uint8_t *cert, size_t cert_len,
 		     const uint8_t *ek_pub, size_t ek_pub_len,
-		     const char *const *ca_files, size_t n_ca,
+		     const char *const *cas, size_t n_ca, bool pem,
 		     char *why, size_t why_len)
 {
 	X509_STORE *store = NULL;
@@ -428,7 +477,7 @@ int svmigd_ek_verify(const uint8_t *cert, size_t cert_len,
 
 	if (why && why_len)
 		why[0] = '\0';
-	if (!ca_files || !n_ca)
+	if (!cas || !n_ca)
 		return ek_verdict(why, why_len, SVMIGD_TPM_EINVAL,
 				  "no manufacturer CA certificate given");
 	x = ek_cert_parse(cert, cert_len);
@@ -454,9 +503,11 @@ int svmigd_ek_verify(const uint8_t *cert, size_t cert_len,
 		goto out;
 	}
 	for (i = 0; i < n_ca; i++)
-		if (ca_load(store, ca_files[i]) <= 0) {
+		if (!cas[i] || ca_load(store, cas[i], pem) <= 0) {
 			err = ek_verdict(why, why_len, SVMIGD_TPM_EINVAL,
-					 "%s: no PEM certificate", ca_files[i]);
+					 "%s: no PEM certificate",
+					 pem ? "a manufacturer CA of the policy" :
+					 cas[i] ? cas[i] : "(null)");
 			goto out;
 		}
 	/* a CA named may be an intermediate (the manufacturer's issuing CA) */
@@ -480,4 +531,22 @@ out:
 	X509_free(x);
 	ERR_clear_error();
 	return err;
+}
+
+int svmigd_ek_verify(const uint8_t *cert, size_t cert_len,
+		     const uint8_t *ek_pub, size_t ek_pub_len,
+		     const char *const *ca_files, size_t n_ca,
+		     char *why, size_t why_len)
+{
+	return ek_verify(cert, cert_len, ek_pub, ek_pub_len, ca_files, n_ca,
+			 false, why, why_len);
+}
+
+int svmigd_ek_verify_pem(const uint8_t *cert, size_t cert_len,
+			 const uint8_t *ek_pub, size_t ek_pub_len,
+			 const char *const *ca_pems, size_t n_ca,
+			 char *why, size_t why_len)
+{
+	return ek_verify(cert, cert_len, ek_pub, ek_pub_len, ca_pems, n_ca,
+			 true, why, why_len);
 }

@@ -46,6 +46,9 @@ extern "C" {
 #define SVMIG_MSG_RECEIPT	"RECEIPT"
 #define SVMIG_MSG_COMMIT	"COMMIT"
 #define SVMIG_MSG_RESUMED	"RESUMED"
+/* credential activation of the peer's AK (credential.h) */
+#define SVMIG_MSG_CHALLENGE	"CHALLENGE"
+#define SVMIG_MSG_ACTIVATED	"ACTIVATED"
 /* attestation only (svmigctl attest): PROBE, ATTEST, VERDICT */
 #define SVMIG_MSG_PROBE		"PROBE"
 #define SVMIG_MSG_VERDICT	"VERDICT"

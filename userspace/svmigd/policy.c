@@ -334,16 +334,17 @@ static int pol_host(struct pol_ctx *c, const char *name, struct json_object *o,
 		    struct svmigd_policy_host *h)
 {
 	static const char *const keys[] = {
-		"ak_sha256", "pcrs", "max_mem_mib", "max_vcpus",
+		"ak_sha256", "pcrs", "max_mem_mib", "max_vcpus", "ek_cas",
 	};
 	char where[POL_WHERE_LEN], w[POL_WHERE_LEN];
+	struct json_object *ek = pol_get(o, "ek_cas");	/* optional */
 	uint64_t v;
 	int ret;
 
 	pol_at(where, "hosts", name);
 	ret = pol_name(c, where, name, true);
 	if (!ret)
-		ret = pol_object(c, o, where, keys, 4);
+		ret = pol_object(c, o, where, keys, ek ? 5 : 4);
 	if (ret)
 		return ret;
 	h->name = strdup(name);
@@ -362,6 +363,10 @@ static int pol_host(struct pol_ctx *c, const char *name, struct json_object *o,
 			       pol_at(w, where, "max_vcpus"), UINT32_MAX, &v);
 	if (!ret)
 		h->max_vcpus = (uint32_t)v;
+	if (!ret && ek)
+		ret = svmigd_policy_ek_cas_parse(ek, c->file,
+						 pol_at(w, where, "ek_cas"),
+						 &h->ek_cas, c->err, c->errlen);
 	return ret;
 }
 
@@ -562,15 +567,16 @@ static int pol_parse(struct pol_ctx *c)
 {
 	static const char *const keys[] = {
 		"version", "serial", "not_after", "cas", "hosts", "operators",
-		"roles",
+		"roles", "ek_cas",
 	};
 	struct svmigd_policy *p = c->p;
 	struct json_object *root = NULL;
 	int ret;
 
 	ret = pol_json(c, &root);
-	if (!ret)
-		ret = pol_object(c, root, "", keys, 7);
+	if (!ret)	/* "ek_cas" optional (policy_ek.c) */
+		ret = pol_object(c, root, "", keys,
+				 pol_get(root, "ek_cas") ? 8 : 7);
 	if (!ret)
 		ret = pol_header(c, root);
 	if (!ret)
@@ -590,6 +596,10 @@ static int pol_parse(struct pol_ctx *c)
 		ret = pol_members(c, pol_get(root, "operators"), "operators",
 				  sizeof(*p->operators), (void **)&p->operators,
 				  &p->n_operators, pol_operator_fn);
+	if (!ret && pol_get(root, "ek_cas"))
+		ret = svmigd_policy_ek_cas_parse(pol_get(root, "ek_cas"),
+						 c->file, "ek_cas", &p->ek_cas,
+						 c->err, c->errlen);
 	if (ret == -ENOMEM)
 		pol_msg(c->err, c->errlen, "%s: out of memory", c->file);
 	json_object_put(root);
@@ -772,8 +782,11 @@ void svmigd_policy_free(struct svmigd_policy *p)
 		pol_strv_free(p->cas[i].hosts, p->cas[i].n_hosts);
 	}
 	free(p->cas);
-	for (i = 0; i < p->n_hosts; i++)
+	for (i = 0; i < p->n_hosts; i++) {
 		free(p->hosts[i].name);
+		svmigd_policy_ek_cas_free(&p->hosts[i].ek_cas);
+	}
+	svmigd_policy_ek_cas_free(&p->ek_cas);
 	for (i = 0; i < p->n_operators; i++) {
 		free(p->operators[i].name);
 		pol_strv_free(p->operators[i].roles, p->operators[i].n_roles);

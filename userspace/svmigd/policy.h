@@ -31,7 +31,9 @@
  *                                  certify which host names (fnmatch)
  *     "hosts": { NAME: { "ak_sha256": HEX,
  *                        "pcrs": { "sha256": { "N": HEX | [ HEX, ... ] } },
- *                        "max_mem_mib": N, "max_vcpus": N } },
+ *                        "max_mem_mib": N, "max_vcpus": N,
+ *                        "ek_cas": [ PEM ] (optional) } },
+ *     "ek_cas": [ PEM ] (optional),  manufacturer CAs (policy_ek.c)
  *     "operators": { NAME: { "cert_sha256": HEX, "roles": [ ROLE ] } },
  *     "roles": { ROLE: { "vms": [ GLOB ], "sources": [ HOST ],
  *                        "targets": [ HOST ] } } }
@@ -62,6 +64,19 @@
 #define SVMIGD_PCR_VALUES_MAX	8	/* allowed values per PCR */
 #define SVMIGD_POLICY_SERIAL_MAX	((uint64_t)1 << 53)	/* JSON-safe */
 
+/*
+ * Manufacturer CA certificates (policy_ek.c): "ek_cas", an array of 1 to
+ * SVMIGD_EK_CAS_MAX PEM texts, each one X.509 certificate, at the top
+ * level (every host) and/or in a host (that host only, in place of the
+ * top level's).  A host's EK certificate must chain to one of them.
+ */
+#define SVMIGD_EK_CAS_MAX	16
+#define SVMIGD_EK_CA_PEM_MAX	16384	/* bytes of one PEM text */
+struct svmigd_ek_cas {
+	char **pem;
+	size_t n;
+};
+
 struct svmigd_policy_host {
 	char *name;
 	uint8_t ak_sha256[SVMIGD_SHA256_LEN];
@@ -71,6 +86,7 @@ struct svmigd_policy_host {
 	uint8_t n_pcr_values[SVMIGD_PCR_MAX];
 	uint64_t max_mem_mib;
 	uint32_t max_vcpus;
+	struct svmigd_ek_cas ek_cas;	/* optional: its manufacturer CAs */
 };
 
 struct svmigd_policy_operator {
@@ -111,6 +127,7 @@ struct svmigd_policy {
 	size_t n_operators;
 	struct svmigd_policy_role *roles;
 	size_t n_roles;
+	struct svmigd_ek_cas ek_cas;	/* optional: every host's */
 };
 
 /*
@@ -157,6 +174,21 @@ int svmigd_policy_check_expiry(const struct svmigd_policy *p, int64_t now,
 bool svmigd_policy_pcr_allowed(const struct svmigd_policy_host *h,
 			       unsigned int idx,
 			       const uint8_t value[SVMIGD_SHA256_LEN]);
+
+/*
+ * policy_ek.c: "ek_cas" at @where parsed into @out (-EINVAL with the
+ * message "FILE: WHERE: ..." in @err, -ENOMEM); its memory freed.  The
+ * CAs a host's EK certificate must chain to: the host's own if it lists
+ * any, else the policy's; NULL when neither does.
+ */
+struct json_object;
+int svmigd_policy_ek_cas_parse(struct json_object *v, const char *file,
+			       const char *where, struct svmigd_ek_cas *out,
+			       char *err, size_t errlen);
+void svmigd_policy_ek_cas_free(struct svmigd_ek_cas *c);
+const struct svmigd_ek_cas *
+svmigd_policy_ek_cas_for(const struct svmigd_policy *p,
+			 const struct svmigd_policy_host *h);
 
 /* Lookups; NULL when absent. */
 const struct svmigd_policy_host *

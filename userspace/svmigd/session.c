@@ -24,6 +24,12 @@ int svmigd_session_source(struct svmig_tls_conn *conn,
 		ret = attest_recv(&s);
 	if (!ret)
 		ret = attest_send(&s);
+	if (!ret)	/* AK provenance (session_cred.c) */
+		ret = cred_challenge(&s);
+	if (!ret)
+		ret = cred_activated(&s);
+	if (!ret)
+		ret = cred_activate(&s);
 	if (!ret)
 		ret = src_admit(&s);
 	s.step = SVMIG_MSG_KEY;
@@ -96,6 +102,12 @@ int svmigd_session_target(struct svmig_tls_conn *conn,
 		ret = attest_send(&s);
 	if (!ret)
 		ret = attest_recv(&s);
+	if (!ret)	/* AK provenance (session_cred.c) */
+		ret = cred_activate(&s);
+	if (!ret)
+		ret = cred_challenge(&s);
+	if (!ret)
+		ret = cred_activated(&s);
 	if (!ret)
 		ret = tgt_admit(&s);
 	s.step = SVMIG_MSG_KEY;
@@ -134,6 +146,10 @@ int svmigd_session_attest_peer(struct svmig_tls_conn *conn,
 		ret = probe_send(&s);
 	if (!ret)
 		ret = probe_recv(&s, a);
+	if (!ret)	/* AK provenance (session_cred.c) */
+		ret = cred_challenge(&s);
+	if (!ret)
+		ret = cred_activated(&s);
 	if (!ret)
 		ret = probe_audit(&s, ses.peer_quote_sha256, a->ak_sha256);
 	if (!ret)

@@ -141,7 +141,9 @@ int attest_send(struct sess *s)
 	}
 	ret = svmigd_sha256(q->attest, q->attest_len, s->out->quote_sha256);
 	msg = ret ? NULL : attest_msg(s, q);
-	ret = sess_send(s, msg);
+	ret = msg ? cred_add_ek(s, msg) : 0;	/* session_cred.c */
+	if (!ret)
+		ret = sess_send(s, msg);
 	json_object_put(msg);
 out:
 	free(q);
@@ -151,9 +153,10 @@ out:
 static int attest_parse(struct sess *s, struct json_object *msg,
 			struct svmigd_tpm_quote *q)
 {
-	static const char *const keys[] = { "ak", "attest", "sig", "pcrs",
-					    SVMIGD_POLICY_CLAIM_KEY, "nonce" };
-	size_t n = s->ses->source ? 6 : 5;	/* the target's has a nonce */
+	static const char *const keys[] = { "ak", "ek", "ek_cert", "attest",
+					    "sig", "pcrs", SVMIGD_POLICY_CLAIM_KEY,
+					    "nonce" };
+	size_t n = s->ses->source ? 8 : 7;	/* the target's has a nonce */
 	int ret;
 
 	ret = sess_keys(s, msg, keys, n);
@@ -191,6 +194,9 @@ int attest_check(struct sess *s, struct json_object *msg)
 	ret = attest_parse(s, msg, q);
 	if (!ret)
 		ret = sess_qual(s, "quote", s->nonce, qual);
+	if (ret)
+		goto out;
+	ret = cred_check_ek(s, msg);	/* its EK certificate first */
 	if (ret)
 		goto out;
 	svmigd_policy_pcrs_ref(s->them, &q->pcrs, &ref);

@@ -253,6 +253,7 @@ static void sess_peer_step(struct sess *s, struct json_object *msg)
 		SVMIG_MSG_KEY, SVMIG_MSG_RECEIPT, SVMIG_MSG_COMMIT,
 		SVMIG_MSG_RESUMED, SVMIG_MSG_PROBE, SVMIG_MSG_VERDICT,
 		SVMIG_MSG_QUERY, SVMIG_MSG_OUTCOME, SVMIG_MSG_CONFIRM,
+		SVMIG_MSG_CHALLENGE, SVMIG_MSG_ACTIVATED,
 	};
 	struct json_object *step;
 	size_t i;

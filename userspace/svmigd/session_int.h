@@ -6,6 +6,8 @@
  *   session_core.c      failures, audit records, messages, digests,
  *                       a session's beginning and end
  *   session_request.c   REQUEST
+ *   session_cred.c      AK provenance: the EK in ATTEST, CHALLENGE,
+ *                       ACTIVATED (credential.h)
  *   session_attest.c    ATTEST (and the PCRs)
  *   session_probe.c     attestation only: PROBE, ATTEST, VERDICT
  *   session_admit.c     ADMIT
@@ -28,6 +30,7 @@
 #include <openssl/evp.h>
 
 #include "config.h"
+#include "credential.h"
 #include "msg.h"
 #include "policy.h"
 #include "policy_claim.h"
@@ -73,6 +76,7 @@ struct sess {
 	struct svmigd_tpm_ak ak;
 	uint8_t peer_ak[SVMIGD_TPM_PUBLIC_MAX];	/* its TPM2B_PUBLIC */
 	size_t peer_ak_len;
+	struct svmigd_cred_peer cred;	/* its EK, our CHALLENGE's proof */
 	struct svmigd_tpm_ecdh *key;
 	uint8_t peer_point[SVMIGD_TPM_POINT_LEN];
 	uint8_t kc[SVMIGD_SHA256_LEN];	/* CONFIRM's key, from Z */
@@ -129,6 +133,13 @@ int src_request(struct sess *s, const char *text, size_t len);
 int tgt_request(struct sess *s, struct json_object *msg);
 /* REQUEST's own fields (keys, "channels", "nonce"); not the signed request */
 int tgt_request_fields(struct sess *s, struct json_object *msg);
+
+/* session_cred.c (AK provenance: the EK, CHALLENGE, ACTIVATED) */
+int cred_add_ek(struct sess *s, struct json_object *msg);
+int cred_check_ek(struct sess *s, struct json_object *msg);
+int cred_challenge(struct sess *s);
+int cred_activate(struct sess *s);
+int cred_activated(struct sess *s);
 
 /* session_attest.c */
 void sess_pcrs_ref(const struct svmigd_policy_host *h,

@@ -72,6 +72,8 @@ int tgt_probe(struct sess *s, struct json_object *msg)
 	if (!ret)
 		ret = attest_send(s);
 	if (!ret)
+		ret = cred_activate(s);
+	if (!ret)
 		ret = tgt_probe_verdict(s);
 	if (!ret)
 		ret = probe_audit(s, s->out->quote_sha256, NULL);

@@ -240,6 +240,11 @@ void svmigd_tpm_int_flush(struct svmigd_tpm *t, ESYS_TR *h)
 
 static int ak_primary(struct svmigd_tpm *t, ESYS_TR *h, TPM2B_PUBLIC **pub);
 
+int svmigd_tpm_int_srk(struct svmigd_tpm *t, ESYS_TR *h)
+{
+	return tpm_primary(t, &srk_template, h, NULL);
+}
+
 int svmigd_tpm_int_ak(struct svmigd_tpm *t, ESYS_TR *h)
 {
 	return ak_primary(t, h, NULL);
@@ -424,6 +429,8 @@ void svmigd_tpm_close(struct svmigd_tpm *t)
 	Esys_Finalize(&t->esys);
 	Tss2_TctiLdr_Finalize(&t->tcti);
 	pthread_mutex_destroy(&t->lock);
+	free(t->ek);
+	Esys_Free(t->ek_ctx);
 	free(t);
 }
 
@@ -518,7 +525,10 @@ static int tpm_ak_locked(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak)
 	err = ak_primary(t, &h, &pub);
 	if (err)
 		return err;
-	err = ak_export(pub, ak);
+	if (svmigd_tpm_int_test_soft())	/* test only (tpm_testak.c) */
+		err = svmigd_tpm_int_test_soft_pub(pub);
+	if (!err)
+		err = ak_export(pub, ak);
 	if (err)
 		err = tpm_failmsg(t, err, "cannot export the AK public area");
 	Esys_Free(pub);
@@ -694,7 +704,7 @@ static int tpm_nv_read_locked(struct svmigd_tpm *t, uint32_t nv_index,
 {
 	TPM2B_MAX_NV_BUFFER *data = NULL;
 	TPMS_NV_PUBLIC pub;
-	ESYS_TR h;
+	ESYS_TR h, s;
 	TSS2_RC rc;
 	int err;
 
@@ -709,8 +719,15 @@ static int tpm_nv_read_locked(struct svmigd_tpm *t, uint32_t nv_index,
 		return tpm_failmsg(t, SVMIGD_TPM_ENVINDEX,
 				   "NV index attributes or size are not those of a locked binding");
 	}
-	rc = Esys_NV_Read(t->esys, h, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	/* the response encrypted (tpm_salt.c) */
+	err = svmigd_tpm_int_salted(t, TPMA_SESSION_ENCRYPT, &s);
+	if (err) {
+		nv_close(t, &h);
+		return err;
+	}
+	rc = Esys_NV_Read(t->esys, h, h, s, ESYS_TR_NONE,
 			  ESYS_TR_NONE, SVMIGD_TPM_DIGEST_LEN, 0, &data);
+	tpm_flush(t, &s);
 	nv_close(t, &h);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail(t, "NV_Read", rc);
@@ -831,6 +848,9 @@ static int store_signed(struct svmigd_tpm *t, const TPM2B_ATTEST *a,
 	if (err)
 		return tpm_failmsg(t, err, "attestation structure too large");
 	err = sig_der(s, sig, sig_len);
+	if (!err && svmigd_tpm_int_test_soft())	/* test only (tpm_testak.c) */
+		err = svmigd_tpm_int_test_soft_sign(attest, *attest_len, sig,
+						    sig_len);
 	if (err)
 		return tpm_failmsg(t, err, "cannot encode the AK's signature");
 	return 0;
@@ -1071,6 +1091,7 @@ static int tpm_ecdh_zgen_locked(struct svmigd_tpm_ecdh *key,
 {
 	TPM2B_ECC_POINT in = { 0 }, *out = NULL;
 	struct svmigd_tpm *t;
+	ESYS_TR s;
 	TSS2_RC rc;
 	int err;
 
@@ -1081,8 +1102,16 @@ static int tpm_ecdh_zgen_locked(struct svmigd_tpm_ecdh *key,
 	in.point.y.size = ECC_COORD_LEN;
 	memcpy(in.point.x.buffer, peer + 1, ECC_COORD_LEN);
 	memcpy(in.point.y.buffer, peer + 1 + ECC_COORD_LEN, ECC_COORD_LEN);
-	rc = Esys_ECDH_ZGen(t->esys, key->handle, ESYS_TR_PASSWORD,
+	/* the point in and Z out encrypted on the bus (tpm_salt.c) */
+	err = svmigd_tpm_int_salted(t, TPMA_SESSION_DECRYPT |
+				    TPMA_SESSION_ENCRYPT, &s);
+	if (err) {
+		OPENSSL_cleanse(z, SVMIGD_TPM_Z_LEN);
+		return err;
+	}
+	rc = Esys_ECDH_ZGen(t->esys, key->handle, s,
 			    ESYS_TR_NONE, ESYS_TR_NONE, &in, &out);
+	tpm_flush(t, &s);
 	if (rc != TSS2_RC_SUCCESS) {
 		OPENSSL_cleanse(z, SVMIGD_TPM_Z_LEN);
 		return tpm_fail(t, "ECDH_ZGen", rc);

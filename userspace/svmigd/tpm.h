@@ -6,8 +6,9 @@
  * verifiers of a peer's quote and certification (OpenSSL, no TPM;
  * tpm_verify.c and ak.c).
  *
- * TPM side (tpm2-tss ESAPI): every command runs without sessions (empty
- * passwords) and flushes each transient object it loads before it returns,
+ * TPM side (tpm2-tss ESAPI): every command runs with empty passwords, the
+ * ECDH ZGen and the NV reads in a salted, encrypting HMAC session
+ * (tpm_salt.c), and flushes each transient object it loads before it returns,
  * except the ECDH key, which lives until svmigd_tpm_ecdh_free().  The AK is
  * a primary key made from a fixed template in the owner hierarchy: the same
  * key every time on the same TPM (until TPM2_Clear), nothing persisted.
@@ -138,7 +139,7 @@ int svmigd_tpm_ek(struct svmigd_tpm *t, struct svmigd_tpm_ek *ek);
 
 /*
  * Credential activation (ek.c; TPM 2.0 Part 1, section 24), a building
- * block not yet used by the protocol.  The verifier's TPM makes a
+ * block of the protocol's CHALLENGE/ACTIVATED (credential.h).  The verifier's TPM makes a
  * credential (TPM2_MakeCredential on the peer's EK public area @ek_pub,
  * loaded with TPM2_LoadExternal in the null hierarchy) of @secret for the
  * object named @name (0x000b || the AK's ak_sha256): @c holds the
@@ -225,10 +226,9 @@ int svmigd_tpm_nv_bind(struct svmigd_tpm *t, uint32_t nv_index,
  * the enrolled digest).  svmigd_tpm_ak_digest() is SHA-256 of the
  * TPMT_PUBLIC in a well-formed @pub (see struct svmigd_tpm_ak).
  *
- * The attributes are what the public area claims: only credential
- * activation against a certified EK would prove that a TPM holds the key
- * (Documentation/svmigd.rst, "Open problems"); until then the enrolled
- * digest is what ties the key to the host.
+ * The attributes are what the public area claims: credential activation
+ * against the certified EK (credential.h, CHALLENGE/ACTIVATED) proves
+ * that a TPM holds the key; the enrolled digest ties it to the host.
  */
 int svmigd_tpm_ak_check(const uint8_t *pub, size_t pub_len,
 			const uint8_t *ak_sha256, char *why, size_t why_len);
@@ -249,6 +249,11 @@ int svmigd_ek_verify(const uint8_t *cert, size_t cert_len,
 		     const uint8_t *ek_pub, size_t ek_pub_len,
 		     const char *const *ca_files, size_t n_ca,
 		     char *why, size_t why_len);
+/* The same with the CA certificates as PEM texts (the policy's ek_cas). */
+int svmigd_ek_verify_pem(const uint8_t *cert, size_t cert_len,
+			 const uint8_t *ek_pub, size_t ek_pub_len,
+			 const char *const *ca_pems, size_t n_ca,
+			 char *why, size_t why_len);
 int svmigd_tpm_name(const uint8_t *pub, size_t pub_len,
 		    uint8_t name[SVMIGD_TPM_NAME_LEN]);
 

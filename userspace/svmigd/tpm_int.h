@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Between tpm.c, ak.c and tpm_verify.c only: the AK verifier (ak.c), the
- * quote and ECDH verifier (tpm_verify.c) and the helpers of tpm.c they
- * share.
+ * Between tpm.c, ak.c, tpm_verify.c, ek.c, tpm_salt.c and tpm_testak.c
+ * only: the AK verifier (ak.c), the quote and ECDH verifier
+ * (tpm_verify.c), the EK (ek.c) and the helpers of tpm.c they share.
  */
 #ifndef SVMIGD_TPM_INT_H
 #define SVMIGD_TPM_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include <openssl/evp.h>
 #include <tss2/tss2_esys.h>
@@ -26,6 +27,8 @@ struct svmigd_tpm {
 	TSS2_TCTI_CONTEXT *tcti;
 	ESYS_CONTEXT *esys;
 	pthread_mutex_t lock;
+	struct svmigd_tpm_ek *ek;	/* ek.c: read once, then kept */
+	TPMS_CONTEXT *ek_ctx;		/* ek.c: the EK, saved once made */
 };
 
 /* tpm.c's helpers: a TSS failure noted, a primary in the endorsement
@@ -34,6 +37,16 @@ int svmigd_tpm_int_fail(struct svmigd_tpm *t, const char *what, TSS2_RC rc);
 int svmigd_tpm_int_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
 			   ESYS_TR *h, TPM2B_PUBLIC **pub);
 void svmigd_tpm_int_flush(struct svmigd_tpm *t, ESYS_TR *h);
+/* The ECC storage primary (the ECDH keys' parent), loaded. */
+int svmigd_tpm_int_srk(struct svmigd_tpm *t, ESYS_TR *h);
+/*
+ * tpm_salt.c: an HMAC session salted with that primary, AES-128-CFB
+ * parameter encryption as @attrs says (TPMA_SESSION_DECRYPT: the
+ * command's first parameter; TPMA_SESSION_ENCRYPT: the response's),
+ * continued until svmigd_tpm_int_flush().
+ */
+int svmigd_tpm_int_salted(struct svmigd_tpm *t, TPMA_SESSION attrs,
+			  ESYS_TR *s);
 /* This host's AK, loaded. */
 int svmigd_tpm_int_ak(struct svmigd_tpm *t, ESYS_TR *h);
 
@@ -65,5 +78,15 @@ EVP_PKEY *svmigd_tpm_int_pkey(const uint8_t point[SVMIGD_TPM_POINT_LEN]);
 int svmigd_tpm_ak_pkey(const uint8_t *pub, size_t pub_len,
 		       const uint8_t *ak_sha256, EVP_PKEY **pkey,
 		       char *why, size_t why_len);
+
+/*
+ * tpm_testak.c, test only: $SVMIGD_TEST_WEAK_AK="software:KEY.pem" (a
+ * software AK: the AK's public area with KEY's point, its attestations
+ * re-signed with KEY).
+ */
+bool svmigd_tpm_int_test_soft(void);
+int svmigd_tpm_int_test_soft_pub(TPM2B_PUBLIC *pub);
+int svmigd_tpm_int_test_soft_sign(const uint8_t *data, size_t len,
+				  uint8_t *sig, size_t *sig_len);
 
 #endif /* SVMIGD_TPM_INT_H */
