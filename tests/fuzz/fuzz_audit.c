@@ -28,7 +28,7 @@
 #include "audit.h"
 
 static struct fuzz_file raw_log;
-static char dir[64], log_path[96];
+static char dir[64], log_path[96], head_path[112];
 static EVP_PKEY *ec_key, *rsa_key;
 
 struct walk {
@@ -50,6 +50,7 @@ static void init(void)
 {
 	fuzz_scratch_dir(dir, sizeof(dir), "audit");
 	snprintf(log_path, sizeof(log_path), "%s/audit.log", dir);
+	snprintf(head_path, sizeof(head_path), "%s.head", log_path);
 	ec_key = fuzz_pkey(fuzz_op_key_pem);
 	rsa_key = fuzz_pkey(fuzz_rsa_key_pem);
 }
@@ -99,6 +100,7 @@ static void raw(const uint8_t *p, size_t n)
 	FUZZ_CHECK(ret == 0 || ret == -EBADMSG || ret == -ENOMEM);
 	/* append reads only the last line: it must agree with verify's view */
 	unlink(log_path);
+	unlink(head_path);
 	write_log(p, n);
 	ret = svmigd_audit_append(log_path, ec_key, "fuzz", "who", "what", NULL,
 				  &seq, err, sizeof(err));
@@ -144,6 +146,7 @@ static void records(struct fz *z)
 	int ret, n = 0;
 
 	unlink(log_path);
+	unlink(head_path);
 	while (z->n && n++ < 8) {
 		fz_cstr(z, event, sizeof(event));
 		fz_cstr(z, who, sizeof(who));

@@ -56,7 +56,11 @@ static char audit_dir[128];
 
 static void cleanup(void)
 {
+	char head[sizeof(audit_path) + 8];
+
 	unlink(audit_path);
+	snprintf(head, sizeof(head), "%s.head", audit_path);
+	unlink(head);
 	rmdir(audit_dir);
 }
 

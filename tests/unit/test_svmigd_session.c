@@ -347,10 +347,16 @@ static int group_teardown(void **state)
 /* Fresh audit logs for each test. */
 static int test_setup(void **state)
 {
+	char head[160];
+	const char *logs[] = { F.audit[TPM_A], F.audit[TPM_B], F.forger_audit };
+	size_t i;
+
 	(void)state;
-	unlink(F.audit[TPM_A]);
-	unlink(F.audit[TPM_B]);
-	unlink(F.forger_audit);
+	for (i = 0; i < 3; i++) {	/* each log with its signed head */
+		unlink(logs[i]);
+		snprintf(head, sizeof(head), "%s.head", logs[i]);
+		unlink(head);
+	}
 	return 0;
 }
 
