@@ -259,7 +259,7 @@ out:
 /* A "peer-head" record's head, as a line; NULL when @o is none. */
 static char *anchor_from_record(struct json_object *o, size_t *len)
 {
-	struct json_object *d, *h;
+	struct json_object *d, *ev, *h;
 	uint8_t *raw = NULL;
 
 	if (!json_object_is_type(o, json_type_object) ||
@@ -268,7 +268,8 @@ static char *anchor_from_record(struct json_object *o, size_t *len)
 	    strcmp(json_object_get_string(json_object_object_get(o, "event")),
 		   SVMIGD_AUDIT_PEER_HEAD) ||
 	    !json_object_object_get_ex(o, "details", &d) ||
-	    !json_object_object_get_ex(d, "head", &h) ||
+	    !json_object_object_get_ex(d, "evidence", &ev) ||
+	    !json_object_object_get_ex(ev, "head", &h) ||
 	    !json_object_is_type(h, json_type_string) ||
 	    svmigd_base64_decode(json_object_get_string(h),
 				 SVMIGD_AUDIT_HEAD_MAX, &raw, len))

@@ -79,7 +79,8 @@ int svmigd_audit_head_write(const char *log, EVP_PKEY *key, uint64_t seq,
 /*
  * The heads of @log's host (verified with @key) that the file @anchor
  * holds: head lines (a copy of a "<log>.head"), or the peer's audit log,
- * whose "peer-head" records carry them (details "head", base64); any
+ * whose "peer-head" records carry them (details "evidence", "head":
+ * base64, audit_evidence.h); any
  * other line is skipped (the peer's log is not verified here: a head is
  * the log's host's own signed statement, wherever it is kept).  The
  * highest seq found is *@best; 0 in *@n when none.

@@ -36,6 +36,7 @@
 #include "qmp.h"
 
 #include "audit.h"
+#include "audit_exchange.h"
 #include "config.h"
 #include "daemon.h"
 #include "journal.h"
@@ -1467,6 +1468,8 @@ static void target_handover(struct mig *m)
 	if (ret)
 		logp_(LOG_WARNING, "%s (the VM runs here; %s keeps its paused copy until "
 		      "it asks again or an operator settles it)", err, m->s->peer);
+	else if (svmigd_audit_heads_exchange(m->conn, cfg, m->s, err, sizeof(err)))
+		logp_(LOG_WARNING, "audit heads: %s (the migration is done)", err);
 }
 
 /* ------------------------------------------------------------ libvirt */
@@ -2171,6 +2174,8 @@ static int source_handover(struct mig *m, const struct svmigd_receipt *r)
 			 m->s->peer);
 	journal_settled(m);
 	audit(m, "completed", "quit", NULL);
+	if (svmigd_audit_heads_exchange(m->conn, cfg, m->s, err, sizeof(err)))
+		logp_(LOG_WARNING, "audit heads: %s (the migration is done)", err);
 	return 0;
 }
 

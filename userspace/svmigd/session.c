@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "audit.h"
+#include "audit_evidence.h"
 #include "msg.h"
 #include "outcome.h"
 #include "verdict.h"
@@ -68,6 +69,9 @@ struct sess {
 	char who[SVMIGD_NAME_MAX + 1];	/* for the audit log */
 	char what[SVMIGD_NAME_MAX + 1];
 	const char *role;		/* audit "role"; NULL: source/target */
+	/* what the peer or operator signed, for the next record */
+	struct json_object *evidence;	/* audit_evidence.h */
+	bool evidence_lost;		/* building it failed */
 	char *err;
 	size_t errlen;
 };
@@ -188,6 +192,14 @@ static void sess_audit_failure(struct sess *s, enum sess_kind kind,
 	n = s->err ? strlen(s->err) : 0;
 	if (ret && n < s->errlen)
 		sess_msg(s->err + n, s->errlen - n, " (not audited: %s)", why);
+}
+
+/* Keeps @ev (consumed; NULL: building it failed) for the next record. */
+static void sess_keep(struct sess *s, struct json_object *ev)
+{
+	json_object_put(s->evidence);
+	s->evidence = ev;
+	s->evidence_lost = !ev;
 }
 
 /* ---- frames: msg.h's framing, keeping the bytes for the transcript ---- */
@@ -334,6 +346,9 @@ static int sess_fail(struct sess *s, enum sess_kind kind, int ret,
 	char reason[SVMIGD_SESSION_ERR_LEN];
 	va_list ap;
 
+	json_object_put(s->evidence);	/* a refused step's record has none */
+	s->evidence = NULL;
+	s->evidence_lost = false;
 	if (s->failed)
 		return ret;
 	s->failed = true;
@@ -368,6 +383,13 @@ static int sess_record(struct sess *s, const char *event,
 	char why[256];
 	int ret;
 
+	if (!built && (s->evidence || s->evidence_lost))
+		built = s->evidence_lost ? -ENOMEM :
+			json_object_object_add(details, "evidence", s->evidence);
+	if (built && s->evidence && !s->evidence_lost)
+		json_object_put(s->evidence);
+	s->evidence = NULL;
+	s->evidence_lost = false;
 	if (built) {
 		json_object_put(details);
 		return sess_nomem(s);
@@ -681,6 +703,7 @@ static int sess_verify_request(struct sess *s, struct json_object *req)
 		return sess_fail(s, ret == -ENOMEM ? SK_FAIL : SK_REFUSE, ret,
 				 "request refused: %s", why);
 	s->verified = true;
+	sess_keep(s, svmigd_evidence_request(req));
 	sess_copy(s->who, sizeof(s->who), v->operator_cn[0] ?
 		  v->operator_cn : "unknown");
 	sess_copy(s->what, sizeof(s->what), v->req.vm);
@@ -915,6 +938,12 @@ static int attest_check(struct sess *s, struct json_object *msg)
 		ret = svmigd_sha256(q->attest, q->attest_len,
 				    s->out->peer_quote_sha256) ?
 		      sess_nomem(s) : 0;
+	if (!ret)
+		sess_keep(s, svmigd_evidence_quote(s->peer_ak, s->peer_ak_len,
+						   q->attest, q->attest_len,
+						   q->sig, q->sig_len,
+						   json_object_object_get(msg, "pcrs"),
+						   qual, sizeof(qual)));
 out:
 	free(q);
 	return ret;
@@ -1470,6 +1499,7 @@ static void sess_end(struct sess *s, int ret)
 {
 	if (s->key)
 		svmigd_tpm_ecdh_free(s->key);
+	json_object_put(s->evidence);
 	EVP_MD_CTX_free(s->hash);
 	if (ret && s->out)
 		svmigd_session_wipe(s->out);
@@ -1786,6 +1816,9 @@ static int receipt_signature(struct sess *s, struct svmigd_receipt *r,
 	}
 	ret = cert ? svmigd_verify(X509_get0_pubkey(cert), text, strlen(text),
 				   sig, siglen) : -EBADMSG;
+	if (!ret)
+		sess_keep(s, svmigd_evidence_statement("receipt", text, sig,
+						       siglen));
 	json_object_put(o);
 	if (ret == -ENOMEM)
 		return sess_nomem(s);
@@ -2092,6 +2125,9 @@ static int handover_check(struct sess *s, struct json_object *msg,
 	}
 	ret = cert ? svmigd_verify(X509_get0_pubkey(cert), text, strlen(text),
 				   sig, siglen) : -EBADMSG;
+	if (!ret)
+		sess_keep(s, svmigd_evidence_statement(handover_step(what),
+						       text, sig, siglen));
 	json_object_put(o);
 	if (ret == -ENOMEM)
 		return sess_nomem(s);
