@@ -37,6 +37,7 @@
 
 #include "audit.h"
 #include "audit_exchange.h"
+#include "admission.h"
 #include "config.h"
 #include "daemon.h"
 #include "journal.h"
@@ -1086,6 +1087,19 @@ static int check_request(void *arg, const struct svmigd_request_verified *v,
 	return ret;
 }
 
+/* session.h's admit: the VMs running and arriving here count (admission.h). */
+static const char *admit(void *arg, const struct svmigd_request *r,
+			 const struct svmigd_policy_host *me, char *detail,
+			 size_t len)
+{
+	struct daemon *d = ((struct conn *)arg)->d;
+
+	return svmigd_admit_request(d->qmp_dir, r->vm, r->vm_mem_mib,
+				    r->vm_vcpus, d->cfg.max_mem_mib,
+				    d->cfg.max_vcpus, me->max_mem_mib,
+				    me->max_vcpus, me->name, detail, len);
+}
+
 /* session.h's session_live: a target session of ours still being served. */
 static bool session_live(void *arg, const uint8_t *id)
 {
@@ -1740,6 +1754,7 @@ static void serve_target(struct conn *c)
 	if (scfg.first_timeout_ms < 1)
 		scfg.first_timeout_ms = 1;
 	scfg.check_request = check_request;
+	scfg.admit = admit;
 	scfg.check_arg = c;
 	scfg.session_live = session_live;
 	ret = svmigd_session_target(m.conn, &scfg, &s, err, sizeof(err));
@@ -3069,6 +3084,8 @@ static void *worker(void *arg)
 		serve_client(d, c->fd);
 	else
 		serve_target(c);
+	if (!strncmp(c->claim_vm, "vm:", 3))	/* its ADMIT's reservation */
+		svmigd_admit_release(c->claim_vm + 3);
 	unclaim(d, c->claim_vm);
 	unclaim(d, c->claim_from);
 	pthread_mutex_lock(&d->lock);
