@@ -5,17 +5,18 @@
 # svmig-bench tools.  Included from the top-level Makefile: paths are relative to the
 # repository root.
 #
-# qmp.o needs json-c: a program that calls qmp_* links $(LDLIBS_JSON) after
+# qmp.o and qemu.o need json-c: a program that calls qmp_* or svmig_qemu_* links $(LDLIBS_JSON) after
 # $(LIBSVMIG); one that does not never pulls qmp.o out of the archive.
 
 LIBSVMIG := $(B)/libsvmig.a
 LDLIBS_JSON := -ljson-c
 LIBSVMIG_SRCS := userspace/lib/libsvmig.c userspace/lib/wire.c \
 		 userspace/lib/wire-vectors.c \
-		 userspace/lib/qmp.c
+		 userspace/lib/qmp.c userspace/lib/qemu.c userspace/lib/net.c
 LIBSVMIG_OBJS := $(patsubst %.c,$(B)/%.o,$(LIBSVMIG_SRCS))
 LIBSVMIG_HDRS := uapi/linux/svmig.h userspace/lib/libsvmig.h \
-		 userspace/lib/wire.h userspace/lib/qmp.h
+		 userspace/lib/wire.h userspace/lib/qmp.h userspace/lib/qemu.h \
+		 userspace/lib/net.h
 
 $(LIBSVMIG_OBJS): $(B)/userspace/lib/%.o: userspace/lib/%.c $(LIBSVMIG_HDRS) \
 		  | $(B)/userspace/lib

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer harness: svmigd's control messages as they arrive from the
- * peer: the framing (be32 length, strict JSON) of msg.c and of session.c,
- * and the decoding of every message type a host reads: ERROR in place of
- * any of them, ADMIT, ATTEST (as the source, the target and an attestation
- * verifier), KEY, CONFIRM, RECEIPT, COMMIT, RESUMED, QUERY and OUTCOME.
- * session.c and outcome.c are compiled into this harness to reach their
- * per-step readers and canonical forms;
+ * peer: the framing (be32 length, strict JSON) of msg.c, the session's
+ * too (with its transcript and JSON depth), and the decoding of every
+ * message type a host reads: ERROR in place of any of them, ADMIT, ATTEST
+ * (as the source, the target and an attestation verifier), KEY, CONFIRM,
+ * RECEIPT, COMMIT, RESUMED, QUERY and OUTCOME.
+ * outcome.c is compiled into this harness, and session_int.h included, to
+ * reach their per-step readers and canonical forms;
  * the connection is tls_mem.h's buffer (the input), the peer "host-b".
  *
  * The input's first byte picks the step (low 4 bits).  With its top bit
@@ -20,7 +21,7 @@
  * connection unusable; a refusal leaves words in the error buffer; an
  * accepted receipt or statement is for this session.
  */
-#include "../../userspace/svmigd/session.c"
+#include "../../userspace/svmigd/session_int.h"
 #include "../../userspace/svmigd/outcome.c"
 
 #include <fcntl.h>
@@ -187,7 +188,10 @@ static uint8_t *frame_of(const uint8_t *text, size_t len, enum step st,
 	}
 	frame = malloc(SVMIG_MSG_HDR_LEN + n);
 	FZ_CHECK(frame, "out of memory");
-	sess_put_be32(frame, (uint32_t)n);
+	frame[0] = (uint8_t)(n >> 24);	/* be32, as msg.c frames */
+	frame[1] = (uint8_t)(n >> 16);
+	frame[2] = (uint8_t)(n >> 8);
+	frame[3] = (uint8_t)n;
 	memcpy(frame + SVMIG_MSG_HDR_LEN, s, n);
 	*out_len = SVMIG_MSG_HDR_LEN + n;
 	json_object_put(msg);
@@ -295,7 +299,8 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 			st == ST_COMMIT ? SVMIGD_COMMIT : SVMIGD_RESUMED,
 			receipt_sha, err, errlen);
 	case ST_QUERY:
-		ret = frame_recv(c, 1000, NULL, &msg);
+		ret = svmig_msg_recv_opts(c, 1000, &(struct svmig_msg_opts){
+			.depth = SESS_JSON_DEPTH }, &msg);
 		if (ret) {	/* svmigd_session_target()'s part, not tested here */
 			snprintf(err, errlen, "%s", svmig_tls_error(c));
 			return ret;

@@ -7,7 +7,7 @@
  * one packet per read; at most 32 packets), 0 meaning all at once: the
  * client (userspace/lib/qmp.c) reads the greeting and
  * answers qmp_capabilities, then svmigd's own consumers of the replies run
- * on it (daemon.c is compiled into this harness to reach them): the VM's
+ * on it (mig.c is compiled into this harness to reach them): the VM's
  * status, the size check of its memory and vCPUs against a request, getfd
  * with a descriptor and a migrate command, query-migrate's progress
  * figures, and the events kept on the way.
@@ -15,7 +15,7 @@
  * Invariants: a client that failed is unusable and says why; an event
  * index past the count gives NULL.
  */
-#include "../../userspace/svmigd/daemon.c"
+#include "../../userspace/svmigd/mig.c"
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -214,7 +214,7 @@ static void test_request_operator_cn(void **state)
 						       anchors, r.time, 60, &v,
 						       err, sizeof(err)), 0);
 		assert_string_equal(v.operator_cn, cases[i].want);
-		/* what daemon.c and session.c log as "who" */
+		/* what the daemon and the session log as "who" */
 		assert_int_equal(svmigd_audit_append(log, key, "request",
 						     v.operator_cn[0] ?
 						     v.operator_cn : "unknown",

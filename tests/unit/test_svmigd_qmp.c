@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svmigd's reading of QMP replies (daemon.c, compiled in to reach its
+ * svmigd's reading of QMP replies (mig.c, compiled in to reach its
  * static helpers) and qmp_open_fd(), against a scripted "QEMU" on the
  * other end of a socketpair.  Pins what tests/fuzz/fuzz_qmp found.
  */
-#include "../../userspace/svmigd/daemon.c"
+#include "../../userspace/svmigd/mig.c"
 
 #include <setjmp.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svmigd's protocol (userspace/svmigd/session.c) between two hosts, each
+ * svmigd's protocol (userspace/svmigd/session*.c) between two hosts, each
  * with its own swtpm: host-a (provider A's CA) migrates to host-b
  * (provider B's CA: federation); operators from an operator CA; a policy
  * signed by a policy authority that enrols both AKs and the PCR values
@@ -519,6 +519,7 @@ static void side_init(struct side *d, bool source, const char *req)
 		.max_mem_mib = 8192,
 		.max_vcpus = 4,
 		.timeout_ms = T_TIMEOUT,
+		.answer_query = svmigd_outcome_answer,	/* as svmigd's */
 	};
 }
 

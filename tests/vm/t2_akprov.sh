@@ -5,7 +5,7 @@
 #   tests/vm/run-two-hosts.sh --script tests/vm/t2_akprov.sh --timeout 900
 # run (SVMIG_HOST says which).  TAP on the console, then
 # "SVMIG-GUEST-RESULT: pass|fail".  No QEMU: the attestation step is the
-# same in svmigctl attest and in a migration (session.c, attest_check).
+# same in svmigctl attest and in a migration (session_attest.c, attest_check).
 #
 # Setup as t2_migrate.sh (svmigd-lib.sh: PKI, policy, svmigd_start).  Each
 # host reports two AKs of its own swtpm: the honest one (svmigctl tpm-ak)

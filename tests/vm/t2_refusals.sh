@@ -42,7 +42,8 @@
 # logs verify (svmigctl audit verify).
 #
 # Refusals before a session (the request check, the connection, the TLS
-# handshake, a policy refused at start) are audited by daemon.c itself.
+# handshake, a policy refused at start) are audited by the daemon itself
+# (report.c, audit_early).
 #
 # Logs: $SVMIG_RESULTS_DIR/{svmigd*.log,audit.log,CASE.txt,qemu/,...}.
 set -uo pipefail

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "net.h"
 #include "request.h"
 #include "util.h"
 #include "ctl.h"
@@ -31,14 +32,6 @@ static void add_fixed(struct json_object *o, const char *key, double v)
 
 	snprintf(s, sizeof(s), "%.2f", v);
 	json_object_object_add(o, key, json_object_new_double_s(v, s));
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------------ daemon */
@@ -155,7 +148,7 @@ static struct json_object *summary(const struct prog *p,
 	add_int(o, "records", jnum(rc, "records"));
 	bytes = jnum(rc, "bytes");
 	add_int(o, "bytes", bytes);
-	add_int(o, "time_ms", now_ms() - p->t0);
+	add_int(o, "time_ms", svmig_now_ms() - p->t0);
 	if (p->done) {
 		data_ms = jnum(p->done, "total-time");
 		add_int(o, "migration_ms", data_ms);
@@ -239,7 +232,7 @@ int cmd_migrate(const struct args *a)
 		json_object_object_add(req, "libvirt", json_object_new_boolean(1));
 	if (a->channels)
 		json_object_object_add(req, "channels", json_object_new_int(a->channels));
-	p.t0 = now_ms();
+	p.t0 = svmig_now_ms();
 	rc = ctl_request(a, req, &p, &res);
 	json_object_put(req);
 	if (rc)

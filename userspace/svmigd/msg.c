@@ -58,8 +58,8 @@ static uint32_t get_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-int svmig_msg_send(struct svmig_tls_conn *conn, struct json_object *msg,
-		   int timeout_ms)
+int svmig_msg_send_opts(struct svmig_tls_conn *conn, struct json_object *msg,
+			int timeout_ms, const struct svmig_msg_opts *opts)
 {
 	const char *text;
 	size_t len;
@@ -86,9 +86,19 @@ int svmig_msg_send(struct svmig_tls_conn *conn, struct json_object *msg,
 		return svmig_tls_fail(conn, -ENOMEM, "out of memory");
 	put_be32(frame, (uint32_t)len);
 	memcpy(frame + SVMIG_MSG_HDR_LEN, text, len);
-	ret = svmig_tls_write(conn, frame, SVMIG_MSG_HDR_LEN + len, timeout_ms);
+	ret = opts && opts->observe ?
+	      opts->observe(opts->arg, frame, SVMIG_MSG_HDR_LEN + len) : 0;
+	if (!ret)
+		ret = svmig_tls_write(conn, frame, SVMIG_MSG_HDR_LEN + len,
+				      timeout_ms);
 	free(frame);
 	return ret;
+}
+
+int svmig_msg_send(struct svmig_tls_conn *conn, struct json_object *msg,
+		   int timeout_ms)
+{
+	return svmig_msg_send_opts(conn, msg, timeout_ms, NULL);
 }
 
 /* ---- receiving ---- */
@@ -113,9 +123,10 @@ static int read_part(struct svmig_tls_conn *conn, void *buf, size_t len,
 
 /* Strict JSON, UTF-8, exactly one object with a "type", nothing after. */
 static int parse(struct svmig_tls_conn *conn, const char *text, size_t len,
-		 struct json_object **msg)
+		 int depth, struct json_object **msg)
 {
-	struct json_tokener *tok = json_tokener_new();
+	struct json_tokener *tok = json_tokener_new_ex(depth > 0 ? depth :
+						       JSON_TOKENER_DEFAULT_DEPTH);
 	enum json_tokener_error jerr;
 	struct json_object *obj;
 	int ret = 0;
@@ -175,8 +186,9 @@ size_t svmig_msg_recv_max(const struct svmig_tls_conn *conn)
 	return max && max < SVMIG_MSG_MAX ? max : SVMIG_MSG_MAX;
 }
 
-int svmig_msg_recv(struct svmig_tls_conn *conn, int timeout_ms,
-		   struct json_object **msg)
+int svmig_msg_recv_opts(struct svmig_tls_conn *conn, int timeout_ms,
+			const struct svmig_msg_opts *opts,
+			struct json_object **msg)
 {
 	long long deadline = timeout_ms < 0 ? -1 :
 			     mono_ns() + timeout_ms * 1000000LL;
@@ -199,10 +211,21 @@ int svmig_msg_recv(struct svmig_tls_conn *conn, int timeout_ms,
 		return svmig_tls_fail(conn, -ENOMEM, "out of memory");
 	ret = read_part(conn, text, len, sizeof(hdr), sizeof(hdr) + len,
 			left_ms(deadline));
+	if (!ret && opts && opts->observe) {
+		ret = opts->observe(opts->arg, hdr, sizeof(hdr));
+		if (!ret)
+			ret = opts->observe(opts->arg, text, len);
+	}
 	if (!ret)
-		ret = parse(conn, text, len, msg);
+		ret = parse(conn, text, len, opts ? opts->depth : 0, msg);
 	free(text);
 	return ret;
+}
+
+int svmig_msg_recv(struct svmig_tls_conn *conn, int timeout_ms,
+		   struct json_object **msg)
+{
+	return svmig_msg_recv_opts(conn, timeout_ms, NULL, msg);
 }
 
 int svmig_msg_expect(struct svmig_tls_conn *conn, const char *type,

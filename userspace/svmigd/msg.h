@@ -76,6 +76,27 @@ size_t svmig_msg_recv_max(const struct svmig_tls_conn *conn);
 int svmig_msg_recv(struct svmig_tls_conn *conn, int timeout_ms,
 		   struct json_object **msg);
 
+/*
+ * What a caller may add to a send or a receive.  @observe sees each
+ * frame's bytes, in order (the be32 length, then the JSON text): a
+ * frame to send before it is written, a frame received once it is read
+ * whole, before it is parsed (the session's transcript hash, session_core.c).
+ * Its non-zero return (a negative errno; it may say why with
+ * svmig_tls_fail()) fails the call.  @depth: the JSON nesting a received
+ * message may have; 0: json-c's default.  NULL options: none of this.
+ */
+struct svmig_msg_opts {
+	int (*observe)(void *arg, const void *buf, size_t len);
+	void *arg;
+	int depth;
+};
+
+int svmig_msg_send_opts(struct svmig_tls_conn *conn, struct json_object *msg,
+			int timeout_ms, const struct svmig_msg_opts *opts);
+int svmig_msg_recv_opts(struct svmig_tls_conn *conn, int timeout_ms,
+			const struct svmig_msg_opts *opts,
+			struct json_object **msg);
+
 /* svmig_msg_recv(), then -EPROTO unless its type is @type. */
 int svmig_msg_expect(struct svmig_tls_conn *conn, const char *type,
 		     int timeout_ms, struct json_object **msg);

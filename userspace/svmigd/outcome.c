@@ -23,7 +23,7 @@
 #include "util.h"
 
 #define OUTCOME_ERROR		"ERROR"
-#define OUTCOME_INT_MAX		(1LL << 53)	/* as session.c's integers */
+#define OUTCOME_INT_MAX		(1LL << 53)	/* as the session's integers */
 
 static const char *const outcome_names[] = {
 	[SVMIGD_OUTCOME_UNKNOWN] = "unknown",

@@ -136,6 +136,8 @@
 #define SVMIGD_SESSION_WINDOW		300	/* s: default request window */
 #define SVMIGD_SESSION_TIMEOUT		30000	/* ms: default per message */
 
+struct json_object;
+
 struct svmigd_session_cfg {
 	const char *host_name;		/* this host (its certificate's CN) */
 	const struct svmigd_policy *policy;
@@ -184,6 +186,15 @@ struct svmigd_session_cfg {
 	 * "resumed" even before the audit log says so (outcome.h).
 	 */
 	const char *target_journal;
+	/*
+	 * Target, optional: answers a QUERY that came in place of a REQUEST
+	 * (svmigd sets outcome.h's svmigd_outcome_answer: outcome.c sits
+	 * above the session and the session never calls it by name); NULL:
+	 * a QUERY is refused as any unexpected first message.
+	 */
+	int (*answer_query)(struct svmig_tls_conn *conn,
+			    const struct svmigd_session_cfg *cfg,
+			    struct json_object *msg, char *err, size_t errlen);
 };
 
 /* @cfg's per-message timeout in ms (0: the default), -1 for none. */
@@ -262,8 +273,8 @@ void svmigd_session_wipe(struct svmigd_session *s);
 #define SVMIGD_SESSION_PROBED	1
 /*
  * A QUERY in place of a REQUEST (outcome.h): svmigd_session_target()
- * answers it and returns SVMIGD_SESSION_ANSWERED (no session), with what
- * it answered in @err.
+ * has cfg->answer_query answer it and returns SVMIGD_SESSION_ANSWERED (no
+ * session), with what it answered in @err.
  */
 #define SVMIGD_SESSION_ANSWERED	2
 

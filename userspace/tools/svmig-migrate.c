@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include "libsvmig.h"
+#include "net.h"
+#include "qemu.h"
 #include "qmp.h"
 
 #define PROG		"svmig-migrate"
@@ -109,30 +111,6 @@ static int failf(struct ctx *c, const char *fmt, ...)
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts))
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int remaining_ms(long long deadline)
-{
-	long long left = deadline - now_ms();
-
-	return left > 0 ? (int)(left > INT32_MAX ? INT32_MAX : left) : 0;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR && !interrupted)
-		;
 }
 
 static void on_signal(int sig)
@@ -287,81 +265,11 @@ static void wipe_secret(struct ctx *c)
 
 /* ------------------------------------------------------------ TCP */
 
-/* Splits "HOST:PORT" or "[V6]:PORT" into @host and @port. */
-static int split_hostport(const char *s, char *host, size_t hlen,
-			  const char **port)
-{
-	const char *colon, *h = s;
-	size_t n;
-
-	if (*s == '[') {
-		colon = strstr(s, "]:");
-		h = s + 1;
-		n = colon ? (size_t)(colon - h) : 0;
-		*port = colon ? colon + 2 : NULL;
-	} else {
-		colon = strrchr(s, ':');
-		n = colon ? (size_t)(colon - s) : 0;
-		*port = colon ? colon + 1 : NULL;
-	}
-	if (!colon || !**port || n >= hlen)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	return 0;
-}
-
-static int resolve(struct ctx *c, const char *hostport, bool passive,
-		   struct addrinfo **res)
-{
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = passive ? AI_PASSIVE : 0,
-	};
-	const char *port;
-	char host[256];
-	int ret;
-
-	if (split_hostport(hostport, host, sizeof(host), &port))
-		return failf(c, "'%s' is not HOST:PORT", hostport);
-	ret = getaddrinfo(host[0] ? host : NULL, port, &hints, res);
-	if (ret)
-		return failf(c, "cannot resolve %s: %s", hostport,
-			     gai_strerror(ret));
-	return 0;
-}
-
-static int listen_on(struct ctx *c, const struct addrinfo *ai)
-{
-	int one = 1, fd;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-	if (fd < 0)
-		return failf(c, "socket: %s", strerror(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1)) {
-		failf(c, "cannot listen on %s: %s", c->o->listen,
-		      strerror(errno));
-		if (close(fd))
-			note("close: %s", strerror(errno));
-		return -1;
-	}
-	return fd;
-}
-
 static int tcp_listen(struct ctx *c)
 {
-	struct addrinfo *res, *ai;
-	int fd = -1;
+	int fd = svmig_tcp_listen(c->o->listen, 1, c->err, sizeof(c->err));
 
-	if (resolve(c, c->o->listen, true, &res))
-		return -1;
-	for (ai = res; ai && fd < 0; ai = ai->ai_next)
-		fd = listen_on(c, ai);
-	freeaddrinfo(res);
-	return fd;
+	return fd < 0 ? -1 : fd;
 }
 
 static int tcp_accept(struct ctx *c, int lfd)
@@ -372,7 +280,7 @@ static int tcp_accept(struct ctx *c, int lfd)
 	for (;;) {
 		if (interrupted)
 			return failf(c, "interrupted while waiting for the source");
-		n = poll(&pfd, 1, remaining_ms(c->deadline));
+		n = poll(&pfd, 1, svmig_left_ms(c->deadline));
 		if (n == 0)
 			return failf(c, "no connection from the source on %s within %d s",
 				     c->o->listen, c->o->timeout_s);
@@ -398,60 +306,13 @@ static int set_blocking(int fd, bool blocking)
 	return fcntl(fd, F_SETFL, fl);
 }
 
-/* One non-blocking connect attempt; the socket, or -errno. */
-static int try_connect(const struct addrinfo *ai, long long deadline)
-{
-	struct pollfd pfd = { .events = POLLOUT };
-	socklen_t elen = sizeof(int);
-	int fd, err = 0, n;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    ai->ai_protocol);
-	if (fd < 0)
-		return -errno;
-	pfd.fd = fd;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		err = errno;
-		if (err == EINPROGRESS) {
-			do {
-				n = poll(&pfd, 1, remaining_ms(deadline));
-			} while (n < 0 && errno == EINTR && !interrupted);
-			err = n > 0 ? 0 : (n == 0 ? ETIMEDOUT : errno);
-			if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
-				err = errno;
-		}
-	}
-	if (!err && set_blocking(fd, true))
-		err = errno;
-	if (err) {
-		if (close(fd))
-			return -errno;
-		return -err;
-	}
-	return fd;
-}
-
 /* Connects, retrying refused connections until the deadline. */
 static int tcp_connect(struct ctx *c)
 {
-	struct addrinfo *res, *ai;
-	int fd = -ECONNREFUSED;
+	int fd = svmig_tcp_connect(c->o->connect, c->deadline, true, &interrupted,
+				   c->err, sizeof(c->err));
 
-	if (resolve(c, c->o->connect, false, &res))
-		return -1;
-	while (fd < 0 && !interrupted && remaining_ms(c->deadline) > 0) {
-		for (ai = res; ai && fd < 0; ai = ai->ai_next)
-			fd = try_connect(ai, c->deadline);
-		if (fd == -ECONNREFUSED)
-			sleep_ms(200);
-		else if (fd < 0)
-			break;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return failf(c, "cannot connect to %s: %s", c->o->connect,
-			     interrupted ? "interrupted" : strerror(-fd));
-	return fd;
+	return fd < 0 ? -1 : fd;
 }
 
 static int set_timeout(struct ctx *c, int fd, int opt, int secs)
@@ -493,22 +354,10 @@ static int qmp_cmdf(struct ctx *c, const char *cmd, const char *json)
 	return ret;
 }
 
-static const char *jstr(struct json_object *obj, const char *key)
+/* A figure of QEMU's reply: -1 when it has none. */
+static long long qnum(struct json_object *obj, const char *key)
 {
-	struct json_object *v;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static long long jint(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v))
-		return -1;
-	return json_object_get_int64(v);
+	return svmig_json_int(obj, key, -1);
 }
 
 static double jdouble(struct json_object *obj, const char *key)
@@ -540,12 +389,8 @@ static int jadd(struct json_object *obj, const char *key, struct json_object *v)
 
 static int vm_status(struct ctx *c, char *status, size_t len)
 {
-	struct json_object *ret;
-
-	if (qmp_cmd(c, "query-status", NULL, &ret))
-		return -1;
-	snprintf(status, len, "%s", jstr(ret, "status") ?: "?");
-	json_object_put(ret);
+	if (svmig_qemu_status(c->q, status, len))
+		return failf(c, "QMP: %s", qmp_strerror(c->q));
 	return 0;
 }
 
@@ -558,35 +403,19 @@ static int qmp_connect(struct ctx *c)
 	return 0;
 }
 
-/* Hands @fd to QEMU as FDNAME (getfd over SCM_RIGHTS). */
-static int pass_fd(struct ctx *c, int fd)
+/* Hands @fd to QEMU (getfd over SCM_RIGHTS) and runs @cmd with "fd:" FDNAME. */
+static int migrate_fd(struct ctx *c, const char *cmd, int fd)
 {
-	struct json_object *args = json_object_new_object();
-	int err;
-
-	if (!args || jadd(args, "fdname", json_object_new_string(FDNAME))) {
-		json_object_put(args);
-		return failf(c, "out of memory");
-	}
-	err = qmp_execute_fd(c->q, "getfd", args, fd, NULL);
-	json_object_put(args);
-	if (err)
+	if (svmig_qemu_migrate_fd(c->q, cmd, FDNAME, fd))
 		return failf(c, "QMP: %s", qmp_strerror(c->q));
 	return 0;
 }
 
 static int migrate_uri(struct ctx *c, const char *cmd, const char *uri)
 {
-	struct json_object *args = json_object_new_object();
-	int ret;
-
-	if (!args || jadd(args, "uri", json_object_new_string(uri))) {
-		json_object_put(args);
-		return failf(c, "out of memory");
-	}
-	ret = qmp_cmd(c, cmd, args, NULL);
-	json_object_put(args);
-	return ret;
+	if (svmig_qemu_migrate_uri(c->q, cmd, uri))
+		return failf(c, "QMP: %s", qmp_strerror(c->q));
+	return 0;
 }
 
 /* qemu-tls: the x509 credentials object and the migration parameters. */
@@ -725,7 +554,7 @@ static int write_report(struct ctx *c, bool ok)
 	rep_str(c, "result", ok ? "ok" : "failed");
 	if (!ok)
 		rep_str(c, "error", c->err);
-	rep_int(c->report, "wall_ms", now_ms() - c->t0);
+	rep_int(c->report, "wall_ms", svmig_now_ms() - c->t0);
 	rep_qemu(c);
 	if (!c->o->json_out)
 		return 0;
@@ -740,13 +569,13 @@ static void print_qemu_times(struct ctx *c)
 	struct json_object *ram = jobj(c->final, "ram");
 	char sent[32], total[32];
 
-	fmt_mib(sent, sizeof(sent), jint(ram, "transferred"));
-	fmt_mib(total, sizeof(total), jint(ram, "total"));
+	fmt_mib(sent, sizeof(sent), qnum(ram, "transferred"));
+	fmt_mib(total, sizeof(total), qnum(ram, "total"));
 	printf("  qemu:     total-time %lld ms, downtime %lld ms, setup-time %lld ms\n"
 	       "            ram transferred %s of %s, %.0f Mbit/s, %lld dirty sync(s)\n",
-	       jint(c->final, "total-time"), jint(c->final, "downtime"),
-	       jint(c->final, "setup-time"), sent, total,
-	       jdouble(ram, "mbps"), jint(ram, "dirty-sync-count"));
+	       qnum(c->final, "total-time"), qnum(c->final, "downtime"),
+	       qnum(c->final, "setup-time"), sent, total,
+	       jdouble(ram, "mbps"), qnum(ram, "dirty-sync-count"));
 }
 
 static const char *keying(const struct svmig_stats *st)
@@ -774,12 +603,12 @@ static void progress_line(struct json_object *info)
 
 	if (!ram)
 		return;
-	fmt_mib(sent, sizeof(sent), jint(ram, "transferred"));
-	fmt_mib(rem, sizeof(rem), jint(ram, "remaining"));
-	fmt_mib(total, sizeof(total), jint(ram, "total"));
+	fmt_mib(sent, sizeof(sent), qnum(ram, "transferred"));
+	fmt_mib(rem, sizeof(rem), qnum(ram, "remaining"));
+	fmt_mib(total, sizeof(total), qnum(ram, "total"));
 	note("%s: %s sent, %s remaining of %s, %.0f Mbit/s, pass %lld",
-	     jstr(info, "status"), sent, rem, total, jdouble(ram, "mbps"),
-	     jint(ram, "dirty-sync-count"));
+	     svmig_json_str(info, "status"), sent, rem, total, jdouble(ram, "mbps"),
+	     qnum(ram, "dirty-sync-count"));
 }
 
 /* 1: finished (completed, failed or cancelled), 0: not yet, -1: error. */
@@ -788,20 +617,21 @@ static int poll_migration(struct ctx *c, bool progress, long long *next)
 	struct json_object *info;
 	const char *st;
 
-	if (qmp_cmd(c, "query-migrate", NULL, &info))
-		return -1;
-	st = jstr(info, "status");
+	int ret = svmig_qemu_mig_poll(c->q, &info);
+
+	if (ret < 0)
+		return failf(c, "QMP: %s", qmp_strerror(c->q));
+	st = svmig_json_str(info, "status");
 	if (!c->t_active && st && !is_status(st, "setup"))
-		c->t_active = now_ms();
-	if (is_status(st, "completed") || is_status(st, "failed") ||
-	    is_status(st, "cancelled")) {
+		c->t_active = svmig_now_ms();
+	if (ret) {
 		json_object_put(c->final);
 		c->final = info;
 		return 1;
 	}
-	if (progress && now_ms() >= *next) {
+	if (progress && svmig_now_ms() >= *next) {
 		progress_line(info);
-		*next = now_ms() + PROGRESS_MS;
+		*next = svmig_now_ms() + PROGRESS_MS;
 	}
 	json_object_put(info);
 	return 0;
@@ -820,7 +650,7 @@ static void settle_timings(struct ctx *c)
 		if (!json_object_object_get_ex(c->final, "total-time", &v) ||
 		    json_object_get_int64(v) > 0)
 			return;
-		sleep_ms(POLL_MS);
+		svmig_sleep_ms(POLL_MS);
 		if (qmp_cmd(c, "query-migrate", NULL, &info))
 			return;
 		json_object_put(c->final);
@@ -831,28 +661,25 @@ static void settle_timings(struct ctx *c)
 /* Waits until QEMU's migration reached "completed"; -1 on anything else. */
 static int wait_migration(struct ctx *c, bool progress)
 {
-	long long next = now_ms() + PROGRESS_MS;
-	const char *st, *desc;
+	long long next = svmig_now_ms() + PROGRESS_MS;
 	int ret;
 
 	while (!(ret = poll_migration(c, progress, &next))) {
 		if (interrupted)
 			return failf(c, "interrupted");
-		if (!remaining_ms(c->deadline))
+		if (!svmig_left_ms(c->deadline))
 			return failf(c, "the migration did not complete within %d s",
 				     c->o->timeout_s);
-		sleep_ms(POLL_MS);
+		svmig_sleep_ms(POLL_MS);
 	}
 	if (ret < 0)
 		return -1;
-	st = jstr(c->final, "status");
-	if (is_status(st, "completed")) {
+	if (is_status(svmig_json_str(c->final, "status"), "completed")) {
 		settle_timings(c);
 		return 0;
 	}
-	desc = jstr(c->final, "error-desc");
-	return failf(c, "QEMU reports the migration %s%s%s", st,
-		     desc ? ": " : "", desc ?: "");
+	svmig_qemu_mig_failure(c->final, c->err, sizeof(c->err));
+	return -1;
 }
 
 /* Opens /dev/svmig and keys it as a stream channel of @role. */
@@ -955,9 +782,7 @@ static int out_start_svmig(struct ctx *c)
 		return failf(c, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
 	note("outgoing: connected to %s; stream channel %u keyed and attached",
 	     c->o->connect, c->o->channel);
-	if (pass_fd(c, c->sv))
-		return -1;
-	return migrate_uri(c, "migrate", "fd:" FDNAME);
+	return migrate_fd(c, "migrate", c->sv);
 }
 
 static int out_start(struct ctx *c)
@@ -1002,26 +827,6 @@ static bool recover_cmd(struct ctx *c, const char *cmd)
 	return false;
 }
 
-static void wait_terminal(struct ctx *c)
-{
-	long long deadline = now_ms() + 10000;
-	struct json_object *info;
-	const char *st;
-
-	while (remaining_ms(deadline)) {
-		if (qmp_execute(c->q, "query-migrate", NULL, &info))
-			return;
-		st = jstr(info, "status");
-		if (!st || is_status(st, "completed") || is_status(st, "failed") ||
-		    is_status(st, "cancelled")) {
-			json_object_put(info);
-			return;
-		}
-		json_object_put(info);
-		sleep_ms(POLL_MS);
-	}
-}
-
 static void out_resume_source(struct ctx *c)
 {
 	struct json_object *ret;
@@ -1031,13 +836,13 @@ static void out_resume_source(struct ctx *c)
 		note("lost the source QEMU's QMP connection (did QEMU exit?): CHECK IT BY HAND");
 		return;
 	}
-	wait_terminal(c);
+	svmig_qemu_mig_settle(c->q, 10000, POLL_MS);
 	if (qmp_execute(c->q, "query-status", NULL, &ret)) {
 		note("cannot query the source VM (%s): CHECK IT BY HAND",
 		     qmp_strerror(c->q));
 		return;
 	}
-	st = jstr(ret, "status") ?: "?";
+	st = svmig_json_str(ret, "status") ?: "?";
 	if (is_status(st, "running"))
 		note("the source VM is running");
 	else if (c->was_running && recover_cmd(c, "cont"))
@@ -1087,7 +892,7 @@ static void out_summary(struct ctx *c, const struct svmig_stats *st)
 		       "plain TCP, no protection");
 	}
 	print_qemu_times(c);
-	printf("  wall:     %.3f s\n", (double)(now_ms() - c->t0) / 1000);
+	printf("  wall:     %.3f s\n", (double)(svmig_now_ms() - c->t0) / 1000);
 	printf("  VM:       %s\n", c->o->quit_on_success ? "source QEMU told to quit" :
 	       "source paused (postmigrate): quit it once the destination reported success");
 }
@@ -1169,9 +974,7 @@ static int in_start_svmig(struct ctx *c)
 		return failf(c, "SVMIG_IOC_ATTACH_SOCK: %s", strerror(-ret));
 	note("incoming: source connected; stream channel %u keyed and attached",
 	     c->o->channel);
-	if (pass_fd(c, c->sv))
-		return -1;
-	return migrate_uri(c, "migrate-incoming", "fd:" FDNAME);
+	return migrate_fd(c, "migrate-incoming", c->sv);
 }
 
 static int in_start(struct ctx *c)
@@ -1236,7 +1039,7 @@ static int in_check_stats(struct ctx *c, const struct svmig_stats *st)
 /* Reads on to the END record and checks the kernel's verdict. */
 static int in_verify_svmig(struct ctx *c, struct svmig_stats *st)
 {
-	long long t = now_ms();
+	long long t = svmig_now_ms();
 	int ret;
 
 	/*
@@ -1260,7 +1063,7 @@ static int in_verify_svmig(struct ctx *c, struct svmig_stats *st)
 	}
 	if (get_stats(c, st) || in_check_stats(c, st))
 		return -1;
-	rep_int(c->report, "end_verify_ms", now_ms() - t);
+	rep_int(c->report, "end_verify_ms", svmig_now_ms() - t);
 	return 0;
 }
 
@@ -1323,7 +1126,7 @@ static void in_summary(struct ctx *c, const struct svmig_stats *st,
 		       "QEMU's own TLS" : "plain TCP, no protection");
 	}
 	printf("  wall:     %.3f s; the stream took %.3f s (from QEMU's first \"active\")\n",
-	       (double)(now_ms() - c->t0) / 1000, (double)migrated_ms / 1000);
+	       (double)(svmig_now_ms() - c->t0) / 1000, (double)migrated_ms / 1000);
 	printf("  VM:       %s\n", c->o->resume ? "resumed (cont)" :
 	       "left paused (no --resume)");
 }
@@ -1341,7 +1144,7 @@ static int run_incoming(struct ctx *c)
 		ret = in_wait(c);
 	if (!ret) {
 		/* From the first "active" query-migrate, within POLL_MS. */
-		migrated_ms = now_ms() - c->t_active;
+		migrated_ms = svmig_now_ms() - c->t_active;
 		rep_int(c->report, "migration_ms", migrated_ms);
 	}
 	if (!ret && c->o->mode == MODE_SVMIG)
@@ -1376,7 +1179,7 @@ static int run_qmp(const struct opts *o)
 	int rc = 1;
 
 	if (cmd && json_object_is_type(cmd, json_type_object))
-		name = jstr(cmd, "execute");
+		name = svmig_json_str(cmd, "execute");
 	if (!name || !*name) {
 		note("qmp: the command needs an \"execute\" member");
 		json_object_put(cmd);
@@ -1684,7 +1487,7 @@ int main(int argc, char **argv)
 	if (o.cmd == CMD_QMP)
 		return run_qmp(&o);
 	side = o.cmd == CMD_INCOMING ? "incoming" : "outgoing";
-	c.t0 = now_ms();
+	c.t0 = svmig_now_ms();
 	c.deadline = c.t0 + (long long)o.timeout_s * 1000;
 	ret = prepare(&c);
 	if (!ret)
