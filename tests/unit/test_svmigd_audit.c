@@ -29,6 +29,7 @@
 
 #include "tmpdir.h"
 #include "audit.h"
+#include "audit_exchange.h"
 #include "audit_head.h"
 #include "pki.h"
 
@@ -547,6 +548,54 @@ static void test_head(void **state)
 	free(orig);
 }
 
+/* HEAD: exactly {type, head}, the head signed by the peer's key. */
+static void test_head_msg(void **state)
+{
+	uint8_t last[SVMIGD_SHA256_LEN] = { 7 };
+	struct svmigd_audit_head h;
+	struct json_object *msg;
+	char *line, why[256];
+
+	(void)state;
+	assert_int_equal(svmigd_audit_head_sign(T->host, 3, last, &line), 0);
+	msg = json_object_new_object();
+	json_object_object_add(msg, "type", json_object_new_string("HEAD"));
+	json_object_object_add(msg, "head", json_object_new_string(line));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), 0);
+	assert_int_equal(h.seq, 3);
+	assert_memory_equal(h.last, last, sizeof(last));
+	/* another host's key: refused */
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->other, &h, why,
+						     sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "does not verify"));
+	/* an extra field, another type, no head */
+	json_object_object_add(msg, "extra", json_object_new_int(1));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	json_object_object_del(msg, "extra");
+	json_object_object_add(msg, "type", json_object_new_string("ERROR"));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	json_object_object_add(msg, "type", json_object_new_string("HEAD"));
+	json_object_object_add(msg, "head", json_object_new_int(3));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	/* a head line in another spelling (a space) */
+	line[strlen(line) - 1] = '\0';	/* its final "}" */
+	{
+		char *spaced = NULL;
+
+		assert_true(asprintf(&spaced, "%s }", line) > 0);
+		json_object_object_add(msg, "head", json_object_new_string(spaced));
+		free(spaced);
+	}
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	json_object_put(msg);
+	free(line);
+}
+
 static void test_append_refuses(void **state)
 {
 	struct svmigd_audit_report rep;
@@ -683,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup(test_records_moved, setup),
 		cmocka_unit_test_setup(test_forged, setup),
 		cmocka_unit_test_setup(test_head, setup),
+		cmocka_unit_test_setup(test_head_msg, setup),
 		cmocka_unit_test_setup(test_append_refuses, setup),
 		cmocka_unit_test_setup(test_rsa, setup),
 		cmocka_unit_test_setup(test_concurrent, setup),
