@@ -295,7 +295,7 @@ int cmd_audit_verify(const struct args *a)
 							   &v->anchor_rep,
 							   v->err,
 							   sizeof(v->err));
-		v->ret = v->anchor_ret == -ENOENT ? -EBADMSG : v->anchor_ret;
+		v->ret = v->anchor_ret;	/* -ENOENT, no head of ours: exit 2 */
 	}
 	rc = v->ret == 0 ? 0 : v->ret == -EBADMSG ? 1 : 2;
 	svmigd_hex_encode(hex, v->rep.last_sha256, SVMIGD_SHA256_LEN);
