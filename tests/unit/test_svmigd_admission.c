@@ -145,8 +145,10 @@ static void *serve(void *arg)
 	int c = accept(s->fd, NULL, NULL);
 
 	if (c >= 0) {
-		if (write(c, s->script, strlen(s->script)) < 0)
-			perror("write");
+		/* the client may be gone already (poke): no SIGPIPE */
+		if (send(c, s->script, strlen(s->script), MSG_NOSIGNAL) < 0 &&
+		    errno != EPIPE && errno != ECONNRESET)
+			perror("send");
 		while (read(c, buf, sizeof(buf)) > 0)
 			;
 		close(c);
