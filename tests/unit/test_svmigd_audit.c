@@ -592,6 +592,20 @@ static void test_head_msg(void **state)
 	}
 	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
 						     sizeof(why)), -EBADMSG);
+	/* "last" missing, another key in its place (fuzz_audit: a NULL) */
+	line[strlen(line)] = '}';
+	*strstr(line, "\"last\"") = '\0';
+	{
+		char *renamed = NULL;
+
+		assert_true(asprintf(&renamed, "%s\"sast\"%s", line,
+				     line + strlen(line) + 6) > 0);
+		assert_int_equal(svmigd_audit_head_parse(renamed, strlen(renamed),
+							 T->host, &h, why,
+							 sizeof(why)), -EBADMSG);
+		assert_non_null(strstr(why, "not a head"));
+		free(renamed);
+	}
 	json_object_put(msg);
 	free(line);
 }

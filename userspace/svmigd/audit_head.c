@@ -90,6 +90,7 @@ static int head_fields(struct json_object *o, EVP_PKEY *key,
 	struct json_object *seq = json_object_object_get(o, "seq");
 	struct json_object *t = json_object_object_get(o, "time");
 	struct json_object *sig = json_object_object_get(o, "sig");
+	struct json_object *last = json_object_object_get(o, "last");
 	const char *s;
 	uint8_t *raw = NULL;
 	size_t rawlen;
@@ -102,8 +103,9 @@ static int head_fields(struct json_object *o, EVP_PKEY *key,
 	    json_object_get_int64(seq) < 1 ||
 	    !json_object_is_type(t, json_type_int) ||
 	    !json_object_is_type(sig, json_type_string) ||
+	    !json_object_is_type(last, json_type_string) ||
 	    svmigd_hex_decode(h->last, SVMIGD_SHA256_LEN,
-			      json_object_get_string(json_object_object_get(o, "last"))))
+			      json_object_get_string(last)))
 		return head_bad(why, whylen, "not a head of an audit log");
 	h->seq = (uint64_t)json_object_get_int64(seq);
 	h->time = json_object_get_int64(t);
