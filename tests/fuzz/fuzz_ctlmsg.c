@@ -5,15 +5,17 @@
  * too (with its transcript and JSON depth), and the decoding of every
  * message type a host reads: ERROR in place of any of them, ADMIT, ATTEST
  * (as the source, the target and an attestation verifier), KEY, CONFIRM,
- * RECEIPT, COMMIT, RESUMED, QUERY and OUTCOME.
- * outcome.c is compiled into this harness, and session_int.h included, to
- * reach their per-step readers and canonical forms;
+ * RECEIPT, COMMIT, RESUMED, QUERY, OUTCOME and VTPM (vtpm.c: the
+ * statement, then the state it declares against a vTPM state directory
+ * holding a known permall).
+ * outcome.c and vtpm.c are compiled into this harness, and session_int.h
+ * included, to reach their per-step readers and canonical forms;
  * the connection is tls_mem.h's buffer (the input), the peer "host-b".
  *
  * The input's first byte picks the step (low 4 bits).  With its top bit
  * set, the rest is the JSON text of one message, which the harness signs
  * as the peer before framing it when it is a well-formed RECEIPT, COMMIT,
- * RESUMED or OUTCOME, so that the checks after the signature (session, transcript,
+ * RESUMED, OUTCOME or VTPM, so that the checks after the signature (session, transcript,
  * receipt digest, the audit record) run too; otherwise the rest is the
  * byte stream itself.
  *
@@ -23,6 +25,7 @@
  */
 #include "../../userspace/svmigd/session_int.h"
 #include "../../userspace/svmigd/outcome.c"
+#include "../../userspace/svmigd/vtpm.c"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -50,19 +53,44 @@ static char audit_path[256];
 enum step {
 	ST_MSG, ST_ADMIT, ST_ATTEST_SRC, ST_ATTEST_TGT, ST_PROBE, ST_KEY,
 	ST_CONFIRM, ST_RECEIPT, ST_COMMIT, ST_RESUMED, ST_QUERY, ST_OUTCOME,
-	ST_COUNT
+	ST_VTPM, ST_COUNT
 };
 
 static char audit_dir[128];
+/* the target's vtpm_dir: <audit_dir>/%s; vm1's state is VTPM_STATE */
+static char vtpm_pattern[160], vtpm_vm_dir[160], vtpm_file[192];
+static const char vtpm_state_bytes[] = "svmig fuzz vtpm state\n";
+static char vtpm_state_hex[2 * SVMIGD_SHA256_LEN + 1];
 
 static void cleanup(void)
 {
 	char head[sizeof(audit_path) + 8];
 
+	unlink(vtpm_file);
+	rmdir(vtpm_vm_dir);
 	unlink(audit_path);
 	snprintf(head, sizeof(head), "%s.head", audit_path);
 	unlink(head);
 	rmdir(audit_dir);
+}
+
+/* vm1's vTPM state directory with a permall whose digest the seeds name */
+static void vtpm_init(void)
+{
+	uint8_t d[SVMIGD_SHA256_LEN];
+	FILE *f;
+
+	snprintf(vtpm_pattern, sizeof(vtpm_pattern), "%s/%%s", audit_dir);
+	snprintf(vtpm_vm_dir, sizeof(vtpm_vm_dir), "%s/vm1", audit_dir);
+	snprintf(vtpm_file, sizeof(vtpm_file), "%s/" SVMIGD_VTPM_PERMALL,
+		 vtpm_vm_dir);
+	FZ_CHECK(!mkdir(vtpm_vm_dir, 0700), "mkdir %s", vtpm_vm_dir);
+	f = fopen(vtpm_file, "w");
+	FZ_CHECK(f && fputs(vtpm_state_bytes, f) >= 0 && !fclose(f), "%s",
+		 vtpm_file);
+	FZ_CHECK(!svmigd_sha256(vtpm_state_bytes, strlen(vtpm_state_bytes), d),
+		 "sha256");
+	svmigd_hex_encode(vtpm_state_hex, d, sizeof(d));
 }
 
 static void init(void)
@@ -76,6 +104,7 @@ static void init(void)
 	FZ_CHECK(mkdtemp(audit_dir), "mkdtemp");
 	atexit(cleanup);
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", audit_dir);
+	vtpm_init();
 	cfg.host_name = "host-a";
 	cfg.policy = (const struct svmigd_policy *)dummy_policy;
 	cfg.tpm = (struct svmigd_tpm *)dummy_tpm;
@@ -127,6 +156,7 @@ static void sign_as_peer(struct json_object *msg, enum step st)
 {
 	struct json_object *o = NULL, *canon = NULL;
 	struct svmigd_receipt r;
+	struct svmigd_vtpm_claim vc;
 	uint8_t sess_id[SVMIGD_SESSION_ID_LEN], rec[SVMIGD_SHA256_LEN];
 	uint8_t nonce[SVMIGD_OUTCOME_NONCE_LEN];
 	const char *text;
@@ -152,9 +182,15 @@ static void sign_as_peer(struct json_object *msg, enum step st)
 		 json_object_object_get_ex(msg, "statement", &o) &&
 		 !statement_parse(o, sess_id, nonce, &outcome, &when))
 		canon = statement_object(sess_id, nonce, outcome, when);
+	else if (st == ST_VTPM &&
+		 json_object_object_get_ex(msg, "statement", &o) &&
+		 !vtpm_statement_parse(o, &vc))
+		canon = svmigd_vtpm_statement(vc.session, vc.vm, vc.present ?
+					      vc.state : NULL, vc.time);
 	if (!canon)
 		return;
-	text = st == ST_OUTCOME ? statement_text(canon) : receipt_text(canon);
+	text = st == ST_OUTCOME ? statement_text(canon) :
+	       st == ST_VTPM ? vtpm_statement_text(canon) : receipt_text(canon);
 	if (text && !svmigd_sign(tls_mem_peer_key, text, strlen(text), &sig,
 				 &siglen)) {
 		svmig_msg_add_hex(msg, "signature", sig, siglen);
@@ -236,6 +272,7 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 	const struct svmigd_counts sent = { 12, 40960 };
 	enum svmigd_outcome outcome;
 	struct json_object *msg;
+	char hex[2 * SVMIGD_SHA256_LEN + 1];
 	struct sess s;
 	int ret = 0;
 
@@ -313,6 +350,13 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 					&outcome, err, errlen);
 		FZ_CHECK(!ret || outcome == SVMIGD_OUTCOME_UNKNOWN,
 			 "an outcome kept after failure %d", ret);
+		return ret;
+	case ST_VTPM:	/* the target's check: the state vm1 has here */
+		ret = svmigd_vtpm_recv(c, vtpm_pattern, ses_id, "vm1", 1000, hex,
+				       err, errlen);
+		FZ_CHECK(ret || !strcmp(hex, vtpm_state_hex),
+			 "a VTPM state %s accepted for a state %s", hex,
+			 vtpm_state_hex);
 		return ret;
 	default:
 		break;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer harness: the verifiers of a peer's TPM quote and of its ECDH
- * key's certification (userspace/svmigd/tpm.c, svmigd_tpm_verify_quote and
- * svmigd_tpm_verify_ecdh): OpenSSL and the TSS unmarshalling code, no TPM.
+ * key's certification (userspace/svmigd/tpm_verify.c,
+ * svmigd_tpm_verify_quote and svmigd_tpm_verify_ecdh): OpenSSL and the
+ * TSS unmarshalling code, no TPM.
  *
  * Input (struct fz): a flags byte; the marshalled TPMS_ATTEST; with flag
  * 0x02 the signature as sent, else the harness signs the attestation with

@@ -35,6 +35,8 @@
 #                               (svmigctl tpm-bind-authority, the owner
 #                               authorization empty as a fresh TPM's),
 #                               once per run: later calls do nothing
+#   svmigd_setup_trust          PKI, both AKs, the signed policy: the
+#                               preamble of every two-host test (below)
 #   svmigd_start LOG            binds $T/pki/authority.pem (above), writes
 #                               $T/svmigd.conf (with $SVMIGD_CONF_EXTRA,
 #                               if set, appended: more sections), starts
@@ -73,6 +75,9 @@ daemon_pid=
 SVMIGD_EXTRA_ARGS=()
 svmigd_rc=
 svmigd_bound=
+svmigd_ak=		# svmigd_trust_ak: this host's AK and PCRs (svmigctl tpm-ak --json)
+svmigd_peer_ak=
+svmigd_carol_pem=	# svmigd_trust_policy: carol's certificate, if the policy has her
 svmigd_logs=()		# per svmigd run: its log
 svmigd_ends=()		# per run: "running", or "HOW STATUS" (HOW: stopped, killed, WHY, exited)
 
@@ -255,31 +260,67 @@ svmigd_exit_checks() {
 		"$SVMIG_HOST: no sanitizer report in svmigd's logs (svmigd runs: ${#svmigd_logs[@]})" "$hits"
 }
 
-# svmigd_setup_policy: the two-host preamble of a test that needs svmigd:
-# host-a makes the PKI (svmigd_pki) and, with both hosts' AKs, the signed
-# policy (svmigd_policy: alice migrator, bob local); both copy them into
-# $T/pki and $T.  Prints what failed on stdout; non-zero then.
-svmigd_setup_policy() {
-	local ak peer_ak
-	mkdir -p "$T/pki" "$STATE" "$QMPDIR" || return 1
+# The trust preamble of every two-host test that runs svmigd, in three
+# steps; svmigd_setup_trust runs all three, a test with more to do between
+# them calls them one by one.  Call them in the script's own shell (not in
+# $(...)): they set variables.  Each prints what failed on stdout and
+# returns non-zero then.
+#   svmigd_trust_pki       host-a makes the test PKI (svmigd_pki) in
+#                          $RES/pki, then runs svmigd_pki_more DIR if the
+#                          test defines it (more certificates), and posts
+#                          "pki"; host-b waits for it; both copy it into
+#                          $T/pki (and make $STATE, $QMPDIR)
+#   svmigd_trust_ak        this host's AK digest and PCRs 0, 7 (svmigctl
+#                          tpm-ak --json, unless the test has set svmigd_ak
+#                          already) in svmigd_ak, posted as "ak"; the
+#                          peer's into svmigd_peer_ak
+#   svmigd_trust_policy    host-a writes policy.json (svmigd_policy: alice
+#                          migrator, bob local; carol dba if the test has
+#                          set svmigd_carol_pem to her certificate), then
+#                          runs svmigd_policy_edit FILE if the test defines
+#                          it, signs it with the authority's key and posts
+#                          "policy"; host-b waits; both copy it into $T
+#   svmigd_setup_trust     the three in order
+svmigd_trust_pki() {
+	mkdir -p "$T/pki" "$STATE" "$QMPDIR" || { echo "mkdir $T/pki $STATE $QMPDIR"; return 1; }
 	if [[ $SVMIG_HOST == host-a ]]; then
 		svmigd_pki "$RES/pki" >"$T/pki.txt" 2>&1 || { echo "test PKI:"; cat "$T/pki.txt"; return 1; }
+		if declare -F svmigd_pki_more >/dev/null; then
+			svmigd_pki_more "$RES/pki" >"$T/pki.txt" 2>&1 ||
+				{ echo "the test's own certificates:"; cat "$T/pki.txt"; return 1; }
+		fi
 		svmig_rdv_post pki
 	else
 		svmig_rdv_wait pki >/dev/null || { echo "host-a's PKI"; return 1; }
 	fi
 	cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$T/pki/" 2>/dev/null
-	ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-	[[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] || { echo "svmigctl tpm-ak: $ak"; return 1; }
-	svmig_rdv_post ak "$ak"
-	peer_ak=$(svmig_rdv_wait ak) || { echo "$SVMIG_PEER's AK"; return 1; }
+	[[ -f $T/pki/$SVMIG_HOST.pem ]] || { echo "PKI files readable:"; ls "$A_RES/pki" 2>&1; return 1; }
+}
+
+svmigd_trust_ak() {
+	[[ -n $svmigd_ak ]] || svmigd_ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
+	[[ $(svmigd_jfield "$svmigd_ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] ||
+		{ echo "svmigctl tpm-ak: $svmigd_ak"; return 1; }
+	svmig_rdv_post ak "$svmigd_ak"
+	svmigd_peer_ak=$(svmig_rdv_wait ak) || { echo "$SVMIG_PEER's AK"; return 1; }
+}
+
+svmigd_trust_policy() {
 	if [[ $SVMIG_HOST == host-a ]]; then
-		{ svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$T/pki/alice.pem" "$T/pki/bob.pem" &&
+		{ svmigd_policy "$RES/policy.json" "$svmigd_ak" "$svmigd_peer_ak" \
+			"$T/pki/alice.pem" "$T/pki/bob.pem" ${svmigd_carol_pem:+"$svmigd_carol_pem"} &&
+			{ ! declare -F svmigd_policy_edit >/dev/null ||
+				svmigd_policy_edit "$RES/policy.json"; } &&
 			openssl dgst -sha256 -sign "$T/pki/authority.key" \
-				-out "$RES/policy.json.sig" "$RES/policy.json"; } || { echo "signed policy"; return 1; }
+				-out "$RES/policy.json.sig" "$RES/policy.json" &&
+			[[ -s $RES/policy.json.sig ]]; } || { echo "signed policy"; return 1; }
 		svmig_rdv_post policy
 	else
 		svmig_rdv_wait policy >/dev/null || { echo "host-a's policy"; return 1; }
 	fi
 	cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || { echo "policy readable"; return 1; }
+}
+
+svmigd_setup_trust() {
+	svmigd_trust_pki && svmigd_trust_ak && svmigd_trust_policy
 }

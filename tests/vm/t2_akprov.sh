@@ -96,14 +96,7 @@ echo "# t2_akprov on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_AD
 out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "${out:-}"
 [[ -x $SVMIGD && -x $SVMIGCTL ]] || bail "build/svmigd and build/svmigctl built"
 mkdir -p "$STATE" "$QMPDIR" "$P"
-if [[ $SVMIG_HOST == host-a ]]; then
-	svmigd_pki "$RES/pki" >"$T/pki.txt" 2>&1 || bail "test PKI" "$(cat "$T/pki.txt")"
-	svmig_rdv_post pki
-else
-	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
-fi
-cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$P/" 2>/dev/null
-[[ -f $P/$SVMIG_HOST.pem ]] || bail "PKI files readable" "$(ls "$A_RES/pki" 2>&1)"
+svmigd_trust_pki >"$T/trust.txt" || bail "test PKI" "$(cat "$T/trust.txt")"
 
 ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
 weak=$(SVMIGD_TEST_WEAK_AK=unrestricted "$SVMIGCTL" tpm-ak --tcti "$TCTI" \
@@ -137,9 +130,10 @@ line=$(grep -m1 '^ek ' <<<"$out")
 [[ $rc == 1 && $line == 'ek REFUSED: the EK certificate does not chain to a listed manufacturer CA: '* ]]
 ok "$((! $?))" "e: against an unlisted manufacturer CA: refused (exit $rc): $line" "$out"
 
-svmig_rdv_post ak "$ak"
+svmigd_ak=$ak
+svmigd_trust_ak >"$T/trust.txt" || bail "AKs" "$(cat "$T/trust.txt")"
+peer_ak=$svmigd_peer_ak
 svmig_rdv_post weak "$weak"
-peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
 peer_weak=$(svmig_rdv_wait weak) || bail "$SVMIG_PEER's weak AK"
 if [[ $SVMIG_HOST == host-a ]]; then
 	{ svmigd_policy "$RES/policy-honest.json" "$ak" "$peer_ak" "$P/alice.pem" "$P/bob.pem" &&

@@ -5,7 +5,7 @@
 #   tests/vm/run-two-hosts.sh --script tests/vm/t2_audit.sh --timeout 900
 # run (SVMIG_HOST says which).  TAP on the console, then
 # "SVMIG-GUEST-RESULT: pass|fail".  Setup as t2_migrate.sh
-# (svmigd_setup_policy); host-a runs the self-checking source guest web-1
+# (svmigd_setup_trust); host-a runs the self-checking source guest web-1
 # (64 MiB), host-b a destination QEMU for it (-incoming) and, first, a
 # VM "busy" of 1000 MiB, running, its QMP socket in svmigd's QMP
 # directory (host-b's limit is 1024 MiB):
@@ -89,8 +89,8 @@ echo "# t2_audit on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_ADD
 # ------------------------------------------------------------------ setup
 out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "${out:-}"
 [[ -x $SVMIGD && -x $SVMIGCTL ]] || bail "build/svmigd and build/svmigctl built"
-out=$(svmigd_setup_policy) || bail "PKI and signed policy" "$out"
-ok 1 "PKI and signed policy"
+svmigd_setup_trust >"$T/trust.txt" || bail "PKI, AKs and signed policy" "$(cat "$T/trust.txt")"
+ok 1 "PKI, AKs and signed policy"
 # under load the TLS handshake and the REQUEST can take more than the
 # default 5 s that an unauthenticated connection has
 SVMIGD_CONF_EXTRA=$'[connections]\npreauth_timeout_s = 30'

@@ -236,26 +236,7 @@ out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "$out"
 [[ -x build/svmigd && -x $SVMIGCTL && -x $RELAY ]] ||
 	bail "build/svmigd, build/svmigctl, build/tests/vm/svmig-relay built"
 mkdir -p "$STATE" "$QMPDIR" "$P"
-if [[ $SVMIG_HOST == host-a ]]; then
-	svmigd_pki "$RES/pki" >"$T/pki.txt" 2>&1 || bail "test PKI" "$(cat "$T/pki.txt")"
-	svmig_rdv_post pki
-else
-	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
-fi
-cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$P/" 2>/dev/null
-ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-[[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] || bail "svmigctl tpm-ak" "$ak"
-svmig_rdv_post ak "$ak"
-peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
-if [[ $SVMIG_HOST == host-a ]]; then
-	{ svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$P/alice.pem" "$P/bob.pem" &&
-		openssl dgst -sha256 -sign "$P/authority.key" \
-			-out "$RES/policy.json.sig" "$RES/policy.json"; } || bail "signed policy"
-	svmig_rdv_post policy
-else
-	svmig_rdv_wait policy >/dev/null || bail "host-a's policy"
-fi
-cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || bail "policy readable"
+svmigd_setup_trust >"$T/trust.txt" || bail "PKI, AKs and signed policy" "$(cat "$T/trust.txt")"
 
 [[ $SVMIG_HOST == host-a ]] && T2F_DATA=127.0.0.1:$RELAY_PORT
 svmigd_start "$RES/svmigd.log" || bail "svmigd starts" "$(tail -n 5 "$RES/svmigd.log")"
@@ -549,7 +530,7 @@ else
 	out=$(tpm2_pcrextend -T "$TCTI" "7:sha256=$(printf t2_failures | sha256sum | cut -d' ' -f1)" 2>&1)
 	ok "$((! $?))" "case6: tpm2_pcrextend PCR 7 on host-b's TPM" "$out"
 	now=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-	[[ $(svmigd_jfield "$now" 7) != "$(svmigd_jfield "$ak" 7)" ]]
+	[[ $(svmigd_jfield "$now" 7) != "$(svmigd_jfield "$svmigd_ak" 7)" ]]
 	ok "$((! $?))" \
 		"case6: PCR 7 now differs from the policy's reference" "$now"
 	before=$(nfail)

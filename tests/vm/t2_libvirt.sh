@@ -8,7 +8,7 @@
 # the path; Documentation/testing.rst this test.
 #
 #   - both: the PKI, AKs and signed policy of svmigd-lib.sh
-#     (svmigd_setup_policy); a real libvirtd each (tests/vm/libvirt-lib.sh:
+#     (svmigd_setup_trust); a real libvirtd each (tests/vm/libvirt-lib.sh:
 #     its own mount namespace, listening on TCP for its peer's libvirtd);
 #     svmigd with --libvirt, --libvirt-peer and the one --relay-dir;
 #   - host-a: libvirt runs domain web-1 (the self-checking test guest);
@@ -88,7 +88,7 @@ out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "$out"
 if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
 	bail "libvirtd and virsh installed (scripts/install-deps.sh)"
 fi
-out=$(svmigd_setup_policy) || bail "PKI, AKs and signed policy" "$out"
+svmigd_setup_trust >"$T/trust.txt" || bail "PKI, AKs and signed policy" "$(cat "$T/trust.txt")"
 mkdir -p "$RELAY_DIR"
 rm -rf "$LVDIR"
 t0=$SECONDS

@@ -30,6 +30,16 @@
 #     (its replay cache refilled from its audit log);
 #   - host-b: the destination runs and its guest keeps passing self-checks;
 #     its audit log records that it answered host-a's attestation;
+#   - vTPM (svmigd.conf's vtpm_dir = $T/vtpm/%s on both hosts; web-1's
+#     QEMUs have a vTPM, swtpm): host-a's svmigd holds web-1's vTPM state
+#     in vtpm/web-1 (swtpm_setup --vmid web-1), but web-1's QEMU runs with
+#     another vTPM state: that state arrives on host-b, whose svmigd finds
+#     it is not the one host-a declared, refuses it (a failed receipt
+#     naming the vTPM) and discards its copy; the source VM runs on.  Then
+#     vtpm/web-1 is the QEMU's own state: alice's migration succeeds,
+#     host-b verified the vTPM state that arrived (its digest is host-a's,
+#     its file is byte for byte host-a's at the stop) and host-a destroyed
+#     its copy after the handover (no tpm2-00.permall left, audited);
 #   - both: the audit log verifies (svmigctl audit verify).
 # Logs: $SVMIG_RESULTS_DIR/{svmigd.log,audit.log,migrate*.txt,...}.
 set -uo pipefail
@@ -79,32 +89,18 @@ ok 1 "/dev/svmig present"
 mkdir -p "$STATE" "$QMPDIR" "$T/pki"
 
 # -------------------------------------------------------------------- PKI
-if [[ $SVMIG_HOST == host-a ]]; then
-	check "test PKI made with openssl" svmigd_pki "$RES/pki"
-	svmig_rdv_post pki "$RES/pki"
-else
-	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
-fi
-cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$T/pki/" 2>/dev/null
-[[ -f $T/pki/$SVMIG_HOST.pem ]] || bail "PKI files readable" "$(ls "$A_RES/pki" 2>&1)"
+svmigd_trust_pki >"$T/trust.txt" || bail "test PKI made with openssl, shared" "$(cat "$T/trust.txt")"
+[[ $SVMIG_HOST == host-a ]] && ok 1 "test PKI made with openssl"
 
 # ---------------------------------------------------------- TPM and policy
-ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-ok "$([[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] && echo 1 || echo 0)" \
-	"svmigctl tpm-ak: AK digest and PCRs 0, 7 of our TPM" "$ak"
-echo "# $SVMIG_HOST AK: $ak"
-svmig_rdv_post ak "$ak"
-peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
-if [[ $SVMIG_HOST == host-a ]]; then
-	svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$T/pki/alice.pem" "$T/pki/bob.pem" &&
-		openssl dgst -sha256 -sign "$T/pki/authority.key" \
-			-out "$RES/policy.json.sig" "$RES/policy.json"
-	check "policy.json written and signed by the authority" test -s "$RES/policy.json.sig"
-	svmig_rdv_post policy
-else
-	svmig_rdv_wait policy >/dev/null || bail "host-a's policy"
-fi
-cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || bail "policy readable"
+svmigd_trust_ak >"$T/trust.txt" ||
+	bail "svmigctl tpm-ak: AK digest and PCRs 0, 7 of our TPM" "$(cat "$T/trust.txt")"
+ok 1 "svmigctl tpm-ak: AK digest and PCRs 0, 7 of our TPM"
+echo "# $SVMIG_HOST AK: $svmigd_ak"
+peer_ak=$svmigd_peer_ak
+svmigd_trust_policy >"$T/trust.txt" ||
+	bail "policy.json written and signed by the authority" "$(cat "$T/trust.txt")"
+[[ $SVMIG_HOST == host-a ]] && ok 1 "policy.json written and signed by the authority"
 
 out=$("$SVMIGCTL" policy check --policy "$T/policy.json" --sig "$T/policy.json.sig" \
 	--authority "$T/pki/authority.pem" --cert "$T/pki/alice.pem" \
@@ -116,6 +112,8 @@ out=$("$SVMIGCTL" policy check --policy "$T/policy.json" --sig "$T/policy.json.s
 ok "$([[ $? == 1 && $out == refused* ]] && echo 1 || echo 0)" "policy check: bob may not ($out)" "$out"
 
 # ----------------------------------------------------------------- svmigd
+mkdir -p "$T/vtpm"
+SVMIGD_CONF_EXTRA="vtpm_dir = $T/vtpm/%s"
 svmigd_start "$RES/svmigd.log" || bail "svmigd starts and answers svmigctl status" "$(tail -n 5 "$RES/svmigd.log")"
 ok 1 "svmigd runs: $(cat "$RES/status.json")"
 
@@ -124,7 +122,7 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	qemu_lib_init || bail "qemu_lib_init"
 	svmig_rdv_post accel "$QEMU_ACCEL"
 	echo "# nested QEMU accel $QEMU_ACCEL ($QEMU_ACCEL_WHY)"
-	if qemu_start src --guest --mem 64 --append "pages=512 burst=128" &&
+	if qemu_start src --guest --mem 64 --tpm --append "pages=512 burst=128" &&
 		qemu_wait_serial src '^selfcheck ok iter=2 ' 120 && ! qemu_guest_failed src; then
 		ok 1 "source QEMU runs the self-checking guest"
 	else
@@ -135,12 +133,17 @@ if [[ $SVMIG_HOST == host-a ]]; then
 else
 	QEMU_ACCEL=$(svmig_rdv_wait accel) || bail "host-a's accelerator"
 	qemu_lib_init || bail "qemu_lib_init"
-	if qemu_start dst --guest --mem 64 --incoming; then
-		ok 1 "destination QEMU waits (-incoming defer, accel $QEMU_ACCEL)"
-	else
-		bail "destination QEMU waits" "$(qemu_dump_logs dst 2>&1)"
-	fi
-	ln -s "$(qemu_qmp_sock dst 2)" "$QMPDIR/$VM.qmp"
+	# dst_start: a destination QEMU for web-1, its vTPM web-1's state dir here
+	dst_start() {
+		if qemu_start dst --guest --mem 64 --tpm --incoming; then
+			ok 1 "destination QEMU with a vTPM waits (-incoming defer, accel $QEMU_ACCEL)"
+		else
+			bail "destination QEMU waits" "$(qemu_dump_logs dst 2>&1)"
+		fi
+		ln -sfn "$(qemu_qmp_sock dst 2)" "$QMPDIR/$VM.qmp"
+		ln -sfn "$(qemu_dir dst)/tpm/state" "$T/vtpm/$VM"
+	}
+	dst_start
 	svmig_rdv_post dst-ready
 fi
 
@@ -180,6 +183,41 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	grep -q 'does not allow target' "$RES/migrate-bob.txt"
 	ok "$((! $?))" "the refusal names the rule" "$(tail -n 2 "$RES/migrate-bob.txt")"
 
+	# vTPM from another VM: web-1's own state is in vtpm/web-1, but its
+	# QEMU runs with another one (the one qemu-lib's swtpm made).
+	swtpm_setup --tpm2 --tpmstate "$T/web-1-vtpm" --vmid web-1 --createek \
+		--overwrite >"$RES/swtpm_setup.txt" 2>&1 ||
+		{ mkdir -p "$T/web-1-vtpm" && swtpm_setup --tpm2 --tpmstate "$T/web-1-vtpm" \
+			--vmid web-1 --createek --overwrite >"$RES/swtpm_setup.txt" 2>&1; }
+	ln -sfn "$T/web-1-vtpm" "$T/vtpm/$VM"
+	check "web-1's vTPM state made (swtpm_setup --vmid web-1)" test -s "$T/web-1-vtpm/tpm2-00.permall"
+	check "svmigctl request (alice, vTPM)" "$SVMIGCTL" request --vm "$VM" --source host-a \
+		--target host-b --mem 64 --vcpus 1 --cert "$P/alice.pem" --key "$P/alice.key" \
+		--out "$T/req-vtpm.json"
+	timeout 300 "$SVMIGCTL" migrate --config "$T/svmigd.conf" --request "$T/req-vtpm.json" \
+		>"$RES/migrate-vtpm-other.txt" 2>&1
+	rc=$?
+	sed 's/^/# /' "$RES/migrate-vtpm-other.txt"
+	st=$(qemu_qmp src query-status 2>&1)
+	ok "$([[ $rc == 1 && $(qemu_json_str "$st" status) == running ]] && echo 1 || echo 0)" \
+		"a vTPM state from another VM: host-b refuses it, the source VM runs on" \
+		"svmigctl exit $rc: $(tail -n 3 "$RES/migrate-vtpm-other.txt")" "$st"
+	grep -q "vTPM state in .* is not the one the source sent" "$RES/migrate-vtpm-other.txt"
+	ok "$((! $?))" "the operator sees host-b's reason (the vTPM state is not the one sent)" \
+		"$(grep -i vtpm "$RES/migrate-vtpm-other.txt")"
+	check "web-1's own vTPM state is kept on host-a" test -s "$T/web-1-vtpm/tpm2-00.permall"
+	it=$(qemu_guest_iter src)
+	if [[ -n $it ]] && qemu_wait_serial src "^selfcheck (ok iter=$((it + 1)) |FAIL)" 120 &&
+		! qemu_guest_failed src; then
+		ok 1 "web-1's guest keeps passing self-checks on host-a"
+	else
+		ok 0 "web-1's guest keeps passing self-checks on host-a" "$(qemu_dump_logs src 2>&1)"
+	fi
+	svmig_rdv_post vtpm-refused
+	svmig_rdv_wait dst-ready2 200 >/dev/null || bail "$SVMIG_PEER's second destination QEMU"
+	# now vtpm/web-1 is the state web-1's QEMU runs with
+	ln -sfn "$(qemu_dir src)/tpm/state" "$T/vtpm/$VM"
+
 	check "svmigctl request (alice)" "$SVMIGCTL" request --vm "$VM" --source host-a \
 		--target host-b --mem 64 --vcpus 1 --cert "$P/alice.pem" --key "$P/alice.key" \
 		--out "$T/req-alice.json"
@@ -202,7 +240,22 @@ if [[ $SVMIG_HOST == host-a ]]; then
 		sleep 0.1
 	done
 	ok "$gone" "the source QEMU quit after the receipt"
-	svmig_rdv_post migrated "$rc"
+	sent=$(jq -r 'select(.event == "vtpm" and .details.step == "sent") | .details.state' \
+		"$STATE/audit.log" 2>/dev/null | tail -n 1)
+	[[ $sent =~ ^[0-9a-f]{64}$ ]]
+	ok "$((! $?))" "host-a sent the digest of web-1's vTPM state (audited): $sent"
+	grep -Eq '^vtpm: vTPM state [0-9a-f]{64} sent' "$RES/migrate-alice.txt"
+	ok "$((! $?))" "svmigctl migrate shows the vTPM state sent" "$(grep -i vtpm "$RES/migrate-alice.txt")"
+	gone=0
+	for _ in $(seq 100); do
+		[[ ! -e $T/vtpm/$VM/tpm2-00.permall ]] && { gone=1; break; }
+		sleep 0.1
+	done
+	ok "$gone" "host-a destroyed web-1's vTPM state after the handover" \
+		"$(ls -la "$T/vtpm/$VM/" 2>&1)"
+	jq -e 'select(.event == "vtpm" and .details.step == "destroyed")' "$STATE/audit.log" >/dev/null 2>&1
+	ok "$((! $?))" "the destruction is audited" "$(grep '"vtpm"' "$STATE/audit.log")"
+	svmig_rdv_post migrated "$sent"
 
 	# A failure after the session: host-b has no QEMU for web-2, so it
 	# sends a failed receipt; the source VM must run on.
@@ -265,7 +318,30 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	replay migrate-replay2.txt "and again after host-b's svmigd restarted (replay)"
 	svmig_rdv_post replayed2
 else
-	svmig_rdv_wait migrated 400 >/dev/null || bail "host-a's migration"
+	# the first attempt: a vTPM state from another VM, refused here
+	svmig_rdv_wait vtpm-refused 400 >/dev/null || bail "host-a's vTPM attempt"
+	jq -e 'select(.event == "failed" and (.details.error // "" | test("vTPM state in .* is not the one the source sent")))' \
+		"$STATE/audit.log" >/dev/null 2>&1
+	ok "$((! $?))" "host-b refused the vTPM state from another VM (audited)" \
+		"$(grep -i vtpm "$STATE/audit.log" | tail -n 3)"
+	gone=0
+	for _ in $(seq 100); do
+		qemu_alive dst || { gone=1; break; }
+		sleep 0.1
+	done
+	ok "$gone" "host-b discarded its copy (the destination QEMU quit)"
+	qemu_stop dst
+	dst_start
+	svmig_rdv_post dst-ready2
+	sent=$(svmig_rdv_wait migrated 400) || bail "host-a's migration"
+	got=$(jq -r 'select(.event == "vtpm" and .details.step == "verified") | .details.state' \
+		"$STATE/audit.log" 2>/dev/null | tail -n 1)
+	ok "$([[ $got == "$sent" && $got =~ ^[0-9a-f]{64}$ ]] && echo 1 || echo 0)" \
+		"host-b verified the vTPM state that arrived: host-a's digest" "got: $got" "sent: $sent"
+	file=$(sha256sum <"$(qemu_dir dst)/tpm/state/tpm2-00.permall" 2>&1 | cut -d' ' -f1)
+	ok "$([[ $file == "$sent" ]] && echo 1 || echo 0)" \
+		"the destination swtpm's tpm2-00.permall is host-a's state byte for byte" \
+		"file: $file" "sent: $sent"
 	st=$(qemu_qmp dst query-status 2>&1)
 	ok "$([[ $(qemu_json_str "$st" status) == running ]] && echo 1 || echo 0)" "the destination VM runs" "$st"
 	first=$(qemu_guest_iter dst)
@@ -294,8 +370,9 @@ fi
 	>"$T/audit.txt" 2>&1
 ok "$((! $?))" "svmigctl audit verify: $(cat "$T/audit.txt")"
 # The handover, in this order: the target's receipt, the source's COMMIT,
-# the target's RESUMED, and only then the source quits its copy.
-want="receipt commit resumed"
+# the target's RESUMED, and only then the source quits its copy (after the
+# failed receipt of the attempt whose vTPM state was refused).
+want="receipt receipt commit resumed"
 [[ $SVMIG_HOST == host-a ]] && want+=" completed"
 got=$(grep -o '"event":"[a-z]*"' "$STATE/audit.log" 2>/dev/null | cut -d'"' -f4 |
 	grep -E '^(receipt|commit|resumed|completed)$' | head -n "$(wc -w <<<"$want")" | xargs)

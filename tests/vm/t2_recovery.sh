@@ -147,26 +147,7 @@ echo "# t2_recovery on $SVMIG_HOST ($SVMIG_ADDR), peer $SVMIG_PEER ($SVMIG_PEER_
 out=$(svmigd_load_module) || bail "/dev/svmig (insmod kmod/svmig.ko)" "$out"
 [[ -x build/svmigd && -x $SVMIGCTL ]] || bail "build/svmigd, build/svmigctl built"
 mkdir -p "$STATE" "$QMPDIR" "$P"
-if [[ $SVMIG_HOST == host-a ]]; then
-	svmigd_pki "$RES/pki" >"$T/pki.txt" 2>&1 || bail "test PKI" "$(cat "$T/pki.txt")"
-	svmig_rdv_post pki
-else
-	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
-fi
-cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$P/" 2>/dev/null
-ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-[[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] || bail "svmigctl tpm-ak" "$ak"
-svmig_rdv_post ak "$ak"
-peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
-if [[ $SVMIG_HOST == host-a ]]; then
-	{ svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$P/alice.pem" "$P/bob.pem" &&
-		openssl dgst -sha256 -sign "$P/authority.key" \
-			-out "$RES/policy.json.sig" "$RES/policy.json"; } || bail "signed policy"
-	svmig_rdv_post policy
-else
-	svmig_rdv_wait policy >/dev/null || bail "host-a's policy"
-fi
-cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || bail "policy readable"
+svmigd_setup_trust >"$T/trust.txt" || bail "PKI, AKs and signed policy" "$(cat "$T/trust.txt")"
 svmigd_start "$RES/svmigd.log" || bail "svmigd starts" "$(tail -n 5 "$RES/svmigd.log")"
 ok 1 "setup: PKI, policy, svmigd runs"
 # TCG, as t2_failures.sh (nested KVM froze host-a there)

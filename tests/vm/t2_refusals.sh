@@ -290,22 +290,15 @@ else
 	ln -s "$(qemu_qmp_sock dst 2)" "$QMPDIR/$VM.qmp"
 fi
 step "QEMU started"
-if [[ $SVMIG_HOST == host-a ]]; then
-	svmigd_pki "$RES/pki" >"$T/pki.txt" 2>&1 || bail "test PKI" "$(cat "$T/pki.txt")"
-	svmig_rdv_post pki
-	# host-a's own (host-b needs neither)
-	(cd "$RES/pki" && x_cert carol carol op-ca && x_cert alice-x alice ca-a) \
-		>"$T/pki.txt" 2>&1 || bail "certificates of carol and alice-x" "$(cat "$T/pki.txt")"
-else
-	svmig_rdv_wait pki >/dev/null || bail "host-a's PKI"
-fi
-cp "$A_RES"/pki/*.pem "$A_RES"/pki/*.key "$P/" 2>/dev/null
-[[ -f $P/$SVMIG_HOST.pem && ($SVMIG_HOST == host-b || -f $P/alice-x.pem) ]] ||
+# host-a's own (host-b needs neither), made with the PKI
+svmigd_pki_more() {
+	(cd "$1" && x_cert carol carol op-ca && x_cert alice-x alice ca-a)
+}
+svmigd_trust_pki >"$T/trust.txt" || bail "test PKI, carol's and alice-x's" "$(cat "$T/trust.txt")"
+[[ $SVMIG_HOST == host-b || -f $P/alice-x.pem ]] ||
 	bail "PKI files readable" "$(ls "$A_RES/pki" 2>&1)"
 step "PKI"
-ak=$("$SVMIGCTL" tpm-ak --tcti "$TCTI" --pcrs 0,7 --json 2>&1)
-[[ $(svmigd_jfield "$ak" ak_sha256) =~ ^[0-9a-f]{64}$ ]] || bail "svmigctl tpm-ak" "$ak"
-svmig_rdv_post ak "$ak"
+svmigd_trust_ak >"$T/trust.txt" || bail "AKs" "$(cat "$T/trust.txt")"
 if [[ $SVMIG_HOST == host-b ]]; then
 	# host-b's own: ca-x and a host-b certificate from it, and host-c's
 	# certificate from host-b's (trusted) CA
@@ -313,18 +306,9 @@ if [[ $SVMIG_HOST == host-b ]]; then
 		x_cert host-c host-c ca-b host-c) >"$T/pki-b.txt" 2>&1 ||
 		bail "certificates of ca-x and host-c" "$(cat "$T/pki-b.txt")"
 fi
-peer_ak=$(svmig_rdv_wait ak) || bail "$SVMIG_PEER's AK"
 step "AK"
-if [[ $SVMIG_HOST == host-a ]]; then
-	{ svmigd_policy "$RES/policy.json" "$ak" "$peer_ak" "$P/alice.pem" "$P/bob.pem" \
-		"$P/carol.pem" &&
-		openssl dgst -sha256 -sign "$P/authority.key" \
-			-out "$RES/policy.json.sig" "$RES/policy.json"; } || bail "signed policy"
-	svmig_rdv_post policy
-else
-	svmig_rdv_wait policy >/dev/null || bail "host-a's policy"
-fi
-cp "$A_RES/policy.json" "$A_RES/policy.json.sig" "$T/" || bail "policy readable"
+svmigd_carol_pem=$P/carol.pem
+svmigd_trust_policy >"$T/trust.txt" || bail "signed policy" "$(cat "$T/trust.txt")"
 svmigd_start "$RES/svmigd.log" || bail "svmigd starts" "$(tail -n 5 "$RES/svmigd.log")"
 ok 1 "setup: PKI, policy (alice, bob, carol), svmigd runs"
 step "svmigd"

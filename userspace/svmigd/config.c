@@ -21,6 +21,7 @@
 #include "config.h"
 #include "policy.h"
 #include "tpm.h"
+#include "vtpm.h"
 
 enum cfg_type {
 	CFG_PATH,	/* any non-empty string */
@@ -30,6 +31,7 @@ enum cfg_type {
 	CFG_U64,
 	CFG_U32,
 	CFG_NVINDEX,	/* 0x-prefixed hex NV index in the owner range */
+	CFG_PATTERN,	/* a path with one "%s" (vtpm.h) */
 };
 
 struct cfg_key {
@@ -59,6 +61,7 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("limits", "max_vcpus", CFG_U32, max_vcpus, true),
 	KEY("paths", "state_dir", CFG_PATH, state_dir, true),
 	KEY("paths", "audit_log", CFG_PATH, audit_log, false),
+	KEY("paths", "vtpm_dir", CFG_PATTERN, vtpm_dir, false),
 	KEY("connections", "preauth_timeout_s", CFG_U32, preauth_timeout_s, false),
 	KEY("connections", "max_unauth_per_address", CFG_U32, max_unauth_per_address, false),
 	KEY("connections", "max_unauth", CFG_U32, max_unauth, false),
@@ -281,6 +284,12 @@ static int cfg_set(struct cfg_parse *p, const struct cfg_key *k,
 					 k->section, k->name, value,
 					 SVMIGD_TPM_NV_FIRST, SVMIGD_TPM_NV_LAST);
 		return 1;
+	case CFG_PATTERN:
+		if (!svmigd_vtpm_pattern_ok(value))
+			return cfg_error(p, -EINVAL,
+					 "[%s] %s: \"%s\" needs exactly one %%s (the VM's name) and no other %%",
+					 k->section, k->name, value);
+		break;
 	case CFG_PATH:
 		break;
 	}
@@ -434,6 +443,7 @@ void svmigd_config_free(struct svmigd_config *cfg)
 	free(cfg->anchors);
 	for (i = 0; i < N_KEYS; i++)
 		if (cfg_keys[i].type == CFG_PATH || cfg_keys[i].type == CFG_NAME ||
+		    cfg_keys[i].type == CFG_PATTERN ||
 		    cfg_keys[i].type == CFG_ADDR)
 			free(*(char **)((char *)cfg + cfg_keys[i].off));
 	memset(cfg, 0, sizeof(*cfg));

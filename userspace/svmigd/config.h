@@ -18,6 +18,9 @@
  *   [limits]  max_mem_mib, max_vcpus     positive decimal integers
  *   [paths]   state_dir, audit_log       audit_log optional, default
  *                                        "<state_dir>/audit.log"
+ *             vtpm_dir                   optional: each VM's vTPM state
+ *                                        directory, one "%s" for the VM's
+ *                                        name (vtpm.h)
  *   [connections]                        all optional, positive decimal
  *             preauth_timeout_s          integers (0 in the struct: the
  *             max_unauth_per_address     daemon's default, daemon.h):
@@ -67,6 +70,7 @@ struct svmigd_config {
 	/* [paths] */
 	char *state_dir;
 	char *audit_log;
+	char *vtpm_dir;			/* NULL: VMs have no vTPM state here */
 	/* [connections] (0: the default) */
 	uint32_t preauth_timeout_s;
 	uint32_t max_unauth_per_address;

@@ -73,11 +73,13 @@ static int settle_resumed(struct mig *m, const char **done)
 {
 	if (qmp_connect(m)) {
 		*done = "is gone (no QMP)";
+		mig_vtpm_destroy(m);
 		return 0;
 	}
 	if (qmp_execute(m->q, "quit", NULL, NULL) && qmp_usable(m->q))
 		return failf(m, "quit: %s", qmp_strerror(m->q));
 	*done = "was told to quit";
+	mig_vtpm_destroy(m);
 	return 0;
 }
 
@@ -244,6 +246,8 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req,
 	}
 	ret = source_data(&m, data);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
+	if (!ret)
+		ret = mig_vtpm_send(&m);
 	if (ret) {
 		progress(&m, "data", "failed: %s", m.err);
 		audit(&m, "failed", "data", m.err);

@@ -272,4 +272,9 @@ void serve_attest(struct daemon *d, int client, struct json_object *req);
 /* control.c */
 void serve_client(struct daemon *d, int fd);
 
+/* mig_vtpm.c (vtpm.h): 0, or -1 with m->err */
+int mig_vtpm_check(struct mig *m);	/* target, after the END verified */
+int mig_vtpm_send(struct mig *m);	/* source, its VM stopped for good */
+void mig_vtpm_destroy(struct mig *m);	/* source, the target runs the VM */
+
 #endif /* SVMIGD_DAEMON_INT_H */

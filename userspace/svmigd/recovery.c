@@ -110,6 +110,7 @@ static void journal_decided(struct mig *m, enum svmigd_outcome o)
 		}
 		snprintf(why, sizeof(why), "in doubt, then %s's signed OUTCOME "
 			 "said resumed: the source QEMU was told to quit", m->s->peer);
+		mig_vtpm_destroy(m);
 	} else {
 		if (source_resume(m))
 			return;

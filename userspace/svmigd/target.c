@@ -253,6 +253,8 @@ void serve_target(struct conn *c)
 	}
 	ret = target_data(&m, &c->peer, c->since);
 	OPENSSL_cleanse(s.secret, sizeof(s.secret));
+	if (!ret)
+		ret = mig_vtpm_check(&m);
 	if (ret) {
 		target_failed(&m, &scfg);
 	} else {

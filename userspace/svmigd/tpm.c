@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svmigd's TPM component: AK, quotes, certified ECDH keys (tpm2-tss ESAPI)
- * and their verifiers (OpenSSL 3).  See tpm.h.
+ * svmigd's TPM component: AK, quotes, certified ECDH keys (tpm2-tss ESAPI).
+ * Their verifiers (no TPM) are tpm_verify.c's.  See tpm.h.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -94,11 +94,6 @@ static const TPM2B_PUBLIC ecdh_template = {
 	},
 };
 
-/* What a peer's ECDH key must be: TPM-generated, not duplicable, ECDH. */
-#define ECDH_MUST	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
-			 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_DECRYPT)
-#define ECDH_MUSTNOT	(TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
-
 static const char *const errstr[] = {
 	[-SVMIGD_TPM_EINVAL] = "invalid argument",
 	[-SVMIGD_TPM_ENOMEM] = "out of memory",
@@ -161,24 +156,10 @@ static int tpm_failmsg(struct svmigd_tpm *t, int err, const char *what)
 	return err;
 }
 
-/* A verifier's refusal: the code, and the sentence in @why. */
-__attribute__((format(printf, 4, 5)))
-static int verdict(char *why, size_t why_len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_len) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	ERR_clear_error();
-	return err;
-}
-
 /* ---- small helpers ------------------------------------------------------ */
 
-static int sha256(const void *p, size_t n, uint8_t md[SVMIGD_TPM_DIGEST_LEN])
+int svmigd_tpm_int_sha256(const void *p, size_t n,
+			  uint8_t md[SVMIGD_TPM_DIGEST_LEN])
 {
 	unsigned int len = 0;
 
@@ -320,7 +301,8 @@ static int copy_attest(const TPM2B_ATTEST *a, uint8_t *out, size_t *out_len)
 }
 
 /* All of @buf is one TPMS_ATTEST. */
-static int attest_parse(const uint8_t *buf, size_t len, TPMS_ATTEST *a)
+int svmigd_tpm_int_attest_parse(const uint8_t *buf, size_t len,
+				TPMS_ATTEST *a)
 {
 	size_t off = 0;
 
@@ -333,24 +315,8 @@ static int attest_parse(const uint8_t *buf, size_t len, TPMS_ATTEST *a)
 
 /* ---- PCR sets ----------------------------------------------------------- */
 
-/* Bitmask of @p's indices; -1 if one is out of range or repeated. */
-static int64_t pcrs_mask(const struct svmigd_tpm_pcrs *p)
-{
-	uint32_t mask = 0;
-	unsigned int i;
-
-	if (p->count > SVMIGD_TPM_PCR_COUNT)
-		return -1;
-	for (i = 0; i < p->count; i++) {
-		if (p->index[i] >= SVMIGD_TPM_PCR_COUNT ||
-		    (mask & (1u << p->index[i])))
-			return -1;
-		mask |= 1u << p->index[i];
-	}
-	return mask;
-}
-
-static const uint8_t *pcrs_find(const struct svmigd_tpm_pcrs *p, unsigned int idx)
+const uint8_t *svmigd_tpm_int_pcrs_find(const struct svmigd_tpm_pcrs *p,
+					 unsigned int idx)
 {
 	unsigned int i;
 
@@ -382,7 +348,7 @@ static int pcr_select(const unsigned int *idx, size_t n, TPML_PCR_SELECTION *sel
 }
 
 /* Bitmask of a single-bank sha256 selection; -1 if it is anything else. */
-static int64_t sel_mask(const TPML_PCR_SELECTION *sel)
+int64_t svmigd_tpm_int_sel_mask(const TPML_PCR_SELECTION *sel)
 {
 	const TPMS_PCR_SELECTION *s = &sel->pcrSelections[0];
 	uint32_t mask = 0;
@@ -402,8 +368,8 @@ static int64_t sel_mask(const TPML_PCR_SELECTION *sel)
 }
 
 /* SHA-256 of the values of @mask's PCRs in @p, in ascending index order. */
-static int pcrs_digest(const struct svmigd_tpm_pcrs *p, uint32_t mask,
-		       uint8_t md[SVMIGD_TPM_DIGEST_LEN])
+int svmigd_tpm_int_pcrs_digest(const struct svmigd_tpm_pcrs *p, uint32_t mask,
+			       uint8_t md[SVMIGD_TPM_DIGEST_LEN])
 {
 	uint8_t cat[SVMIGD_TPM_PCR_COUNT * SVMIGD_TPM_DIGEST_LEN];
 	const uint8_t *v;
@@ -413,13 +379,13 @@ static int pcrs_digest(const struct svmigd_tpm_pcrs *p, uint32_t mask,
 	for (i = 0; i < SVMIGD_TPM_PCR_COUNT; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		v = pcrs_find(p, i);
+		v = svmigd_tpm_int_pcrs_find(p, i);
 		if (!v)
 			return SVMIGD_TPM_EINVAL;
 		memcpy(cat + len, v, SVMIGD_TPM_DIGEST_LEN);
 		len += SVMIGD_TPM_DIGEST_LEN;
 	}
-	return sha256(cat, len, md);
+	return svmigd_tpm_int_sha256(cat, len, md);
 }
 
 /* ---- TPM context -------------------------------------------------------- */
@@ -566,7 +532,7 @@ static int tpm_ak_locked(struct svmigd_tpm *t, struct svmigd_tpm_ak *ak)
 static int pcr_take(uint32_t *want, const TPML_PCR_SELECTION *got,
 		    const TPML_DIGEST *vals, struct svmigd_tpm_pcrs *pcrs)
 {
-	int64_t mask = sel_mask(got);
+	int64_t mask = svmigd_tpm_int_sel_mask(got);
 	unsigned int i, k = 0;
 
 	if (mask <= 0 || (mask & ~(int64_t)*want))
@@ -613,7 +579,7 @@ static int pcr_read_sel(struct svmigd_tpm *t, const TPML_PCR_SELECTION *sel,
 {
 	TPML_PCR_SELECTION want = *sel, *got = NULL;
 	TPML_DIGEST *vals = NULL;
-	uint32_t left = (uint32_t)sel_mask(sel);
+	uint32_t left = (uint32_t)svmigd_tpm_int_sel_mask(sel);
 	unsigned int i;
 	TSS2_RC rc;
 	int err = 0;
@@ -878,13 +844,13 @@ static int quote_consistent(struct svmigd_tpm_quote *q)
 	int64_t mask;
 	int err;
 
-	err = attest_parse(q->attest, q->attest_len, &a);
+	err = svmigd_tpm_int_attest_parse(q->attest, q->attest_len, &a);
 	if (err)
 		return err;
-	mask = sel_mask(&a.attested.quote.pcrSelect);
+	mask = svmigd_tpm_int_sel_mask(&a.attested.quote.pcrSelect);
 	if (mask < 0)
 		return SVMIGD_TPM_ETPM;
-	err = pcrs_digest(&q->pcrs, (uint32_t)mask, md);
+	err = svmigd_tpm_int_pcrs_digest(&q->pcrs, (uint32_t)mask, md);
 	if (err)
 		return err;
 	if (a.attested.quote.pcrDigest.size != sizeof(md) ||
@@ -1139,243 +1105,6 @@ static void tpm_ecdh_free_locked(struct svmigd_tpm_ecdh *key)
 	tpm_flush(key->t, &key->handle);
 	OPENSSL_cleanse(key, sizeof(*key));
 	free(key);
-}
-
-/* ---- verifiers (userspace) ---------------------------------------------- */
-
-int svmigd_tpm_name(const uint8_t *pub, size_t pub_len,
-		    uint8_t name[SVMIGD_TPM_NAME_LEN])
-{
-	TPMT_PUBLIC p;
-	size_t off = 0;
-
-	if (!pub || !name)
-		return SVMIGD_TPM_EINVAL;
-	memset(&p, 0, sizeof(p));
-	if (Tss2_MU_TPMT_PUBLIC_Unmarshal(pub, pub_len, &off, &p) !=
-	    TSS2_RC_SUCCESS || off != pub_len || p.nameAlg != TPM2_ALG_SHA256)
-		return SVMIGD_TPM_EPUBLIC;
-	name[0] = TPM2_ALG_SHA256 >> 8;
-	name[1] = TPM2_ALG_SHA256 & 0xff;
-	return sha256(pub, pub_len, name + 2);
-}
-
-/* Does @sig verify with @pkey over SHA-256(@data)?  0 / ESIG / ECRYPTO. */
-static int ecdsa_verify(EVP_PKEY *pkey, const uint8_t *data, size_t len,
-			const uint8_t *sig, size_t sig_len)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok, err = SVMIGD_TPM_ECRYPTO;
-
-	if (!ctx)
-		return err;
-	if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey) != 1)
-		goto out;
-	ok = EVP_DigestVerify(ctx, sig, sig_len, data, len);
-	err = ok == 1 ? 0 : SVMIGD_TPM_ESIG;
-out:
-	EVP_MD_CTX_free(ctx);
-	return err;
-}
-
-/* The AK (public area, enrolled digest) and its signature over @attest. */
-static int check_sig(const uint8_t *ak_pub, size_t ak_pub_len,
-		     const uint8_t *ak_sha256, const uint8_t *attest,
-		     size_t attest_len, const uint8_t *sig, size_t sig_len,
-		     char *why, size_t why_len)
-{
-	EVP_PKEY *pkey;
-	int err;
-
-	err = svmigd_tpm_ak_pkey(ak_pub, ak_pub_len, ak_sha256, &pkey, why,
-				 why_len);
-	if (err)
-		return err;
-	err = ecdsa_verify(pkey, attest, attest_len, sig, sig_len);
-	EVP_PKEY_free(pkey);
-	if (err)
-		return verdict(why, why_len, err, "%s",
-			       err == SVMIGD_TPM_ESIG ?
-			       "the signature does not verify with the AK" :
-			       "cannot verify the signature");
-	return 0;
-}
-
-/* Checks shared by quotes and certifications, up to extraData. */
-static int check_attest(const uint8_t *ak_pub, size_t ak_pub_len,
-			const uint8_t *ak_sha256, const uint8_t *attest,
-			size_t attest_len, const uint8_t *sig, size_t sig_len,
-			const uint8_t qual[SVMIGD_TPM_QUAL_LEN], TPM2_ST type,
-			TPMS_ATTEST *a, char *why, size_t why_len)
-{
-	int err;
-
-	if (!attest || !attest_len || attest_len > SVMIGD_TPM_ATTEST_MAX ||
-	    !sig || !sig_len || sig_len > SVMIGD_TPM_SIG_MAX || !qual)
-		return verdict(why, why_len, SVMIGD_TPM_EINVAL,
-			       "missing or oversized attestation");
-	err = check_sig(ak_pub, ak_pub_len, ak_sha256, attest, attest_len,
-			sig, sig_len, why, why_len);
-	if (err)
-		return err;
-	if (attest_parse(attest, attest_len, a))
-		return verdict(why, why_len, SVMIGD_TPM_EATTEST,
-			       "the attestation structure does not unmarshal");
-	if (a->magic != TPM2_GENERATED_VALUE)
-		return verdict(why, why_len, SVMIGD_TPM_EMAGIC,
-			       "magic 0x%08x is not TPM_GENERATED_VALUE",
-			       (unsigned int)a->magic);
-	if (a->type != type)
-		return verdict(why, why_len, SVMIGD_TPM_ETYPE,
-			       "attestation type 0x%04x, expected 0x%04x",
-			       (unsigned int)a->type, (unsigned int)type);
-	if (a->extraData.size != SVMIGD_TPM_QUAL_LEN ||
-	    CRYPTO_memcmp(a->extraData.buffer, qual, SVMIGD_TPM_QUAL_LEN))
-		return verdict(why, why_len, SVMIGD_TPM_EQUAL,
-			       "the qualifying data is not this session's");
-	return 0;
-}
-
-/* Selection == the reported PCRs == the reference PCRs. */
-static int check_selection(const TPMS_QUOTE_INFO *qi,
-			   const struct svmigd_tpm_pcrs *got,
-			   const struct svmigd_tpm_pcrs *ref,
-			   char *why, size_t why_len)
-{
-	int64_t sel = sel_mask(&qi->pcrSelect);
-	int64_t have = pcrs_mask(got), want = pcrs_mask(ref);
-
-	if (want <= 0)
-		return verdict(why, why_len, SVMIGD_TPM_EINVAL,
-			       "bad reference PCR set");
-	if (sel < 0)
-		return verdict(why, why_len, SVMIGD_TPM_EPCRSEL,
-			       "the quote selects PCRs outside sha256 0-23");
-	if (have != sel)
-		return verdict(why, why_len, SVMIGD_TPM_EPCRSEL,
-			       "the PCR values sent are not the quoted ones");
-	if (sel != want)
-		return verdict(why, why_len, SVMIGD_TPM_EPCRSEL,
-			       "the quote covers PCRs 0x%06x, the policy 0x%06x",
-			       (unsigned int)sel, (unsigned int)want);
-	return 0;
-}
-
-static int check_pcrs(const TPMS_QUOTE_INFO *qi,
-		      const struct svmigd_tpm_pcrs *got,
-		      const struct svmigd_tpm_pcrs *ref,
-		      char *why, size_t why_len)
-{
-	uint8_t md[SVMIGD_TPM_DIGEST_LEN];
-	const uint8_t *v;
-	unsigned int i;
-	int err;
-
-	err = check_selection(qi, got, ref, why, why_len);
-	if (err)
-		return err;
-	err = pcrs_digest(got, (uint32_t)pcrs_mask(got), md);
-	if (err)
-		return verdict(why, why_len, err, "cannot hash the PCR values");
-	if (qi->pcrDigest.size != sizeof(md) ||
-	    CRYPTO_memcmp(qi->pcrDigest.buffer, md, sizeof(md)))
-		return verdict(why, why_len, SVMIGD_TPM_EPCRDIGEST,
-			       "the quoted PCR digest does not match the PCR values");
-	for (i = 0; i < ref->count; i++) {
-		v = pcrs_find(got, ref->index[i]);
-		if (!v || memcmp(v, ref->value[i], SVMIGD_TPM_DIGEST_LEN))
-			return verdict(why, why_len, SVMIGD_TPM_EPCRREF,
-				       "PCR %u differs from its reference value",
-				       ref->index[i]);
-	}
-	return 0;
-}
-
-int svmigd_tpm_verify_quote(const uint8_t *ak_pub, size_t ak_pub_len,
-			    const uint8_t *ak_sha256,
-			    const struct svmigd_tpm_quote *q,
-			    const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
-			    const struct svmigd_tpm_pcrs *ref,
-			    char *why, size_t why_len)
-{
-	TPMS_ATTEST a;
-	int err;
-
-	if (why && why_len)
-		why[0] = '\0';
-	if (!q || !ref)
-		return verdict(why, why_len, SVMIGD_TPM_EINVAL, "no quote");
-	err = check_attest(ak_pub, ak_pub_len, ak_sha256, q->attest,
-			   q->attest_len, q->sig, q->sig_len, qual,
-			   TPM2_ST_ATTEST_QUOTE, &a, why, why_len);
-	if (err)
-		return err;
-	return check_pcrs(&a.attested.quote, &q->pcrs, ref, why, why_len);
-}
-
-/* A peer's ECDH public area: what our template makes, on the curve. */
-static int check_ecdh_pub(const uint8_t *pub, size_t pub_len,
-			  uint8_t point[SVMIGD_TPM_POINT_LEN])
-{
-	const TPMS_ECC_PARMS *e;
-	TPMT_PUBLIC p;
-	EVP_PKEY *pkey;
-	size_t off = 0;
-
-	memset(&p, 0, sizeof(p));
-	if (!pub || !pub_len || pub_len > SVMIGD_TPM_PUBLIC_MAX ||
-	    Tss2_MU_TPMT_PUBLIC_Unmarshal(pub, pub_len, &off, &p) !=
-	    TSS2_RC_SUCCESS || off != pub_len)
-		return SVMIGD_TPM_EPUBLIC;
-	e = &p.parameters.eccDetail;
-	if (p.type != TPM2_ALG_ECC || p.nameAlg != TPM2_ALG_SHA256 ||
-	    (p.objectAttributes & ECDH_MUST) != ECDH_MUST ||
-	    (p.objectAttributes & ECDH_MUSTNOT) ||
-	    e->curveID != TPM2_ECC_NIST_P256 ||
-	    e->scheme.scheme != TPM2_ALG_ECDH ||
-	    e->kdf.scheme != TPM2_ALG_NULL)
-		return SVMIGD_TPM_EPUBLIC;
-	if (pub_point(&p, point))
-		return SVMIGD_TPM_EPUBLIC;
-	pkey = point_pkey(point);
-	if (!pkey)
-		return SVMIGD_TPM_EPUBLIC;
-	EVP_PKEY_free(pkey);
-	return 0;
-}
-
-int svmigd_tpm_verify_ecdh(const uint8_t *ak_pub, size_t ak_pub_len,
-			   const uint8_t *ak_sha256,
-			   const struct svmigd_tpm_ecdh_cert *cert,
-			   const uint8_t qual[SVMIGD_TPM_QUAL_LEN],
-			   uint8_t point[SVMIGD_TPM_POINT_LEN],
-			   char *why, size_t why_len)
-{
-	uint8_t name[SVMIGD_TPM_NAME_LEN], pt[SVMIGD_TPM_POINT_LEN];
-	const TPM2B_NAME *certified;
-	TPMS_ATTEST a;
-	int err;
-
-	if (why && why_len)
-		why[0] = '\0';
-	if (!cert || !point)
-		return verdict(why, why_len, SVMIGD_TPM_EINVAL, "no certification");
-	err = check_attest(ak_pub, ak_pub_len, ak_sha256, cert->attest,
-			   cert->attest_len, cert->sig, cert->sig_len, qual,
-			   TPM2_ST_ATTEST_CERTIFY, &a, why, why_len);
-	if (err)
-		return err;
-	if (check_ecdh_pub(cert->pub, cert->pub_len, pt) ||
-	    svmigd_tpm_name(cert->pub, cert->pub_len, name))
-		return verdict(why, why_len, SVMIGD_TPM_EPUBLIC,
-			       "the ECDH public area is not a TPM-bound P-256 ECDH key");
-	certified = &a.attested.certify.name;
-	if (certified->size != sizeof(name) ||
-	    memcmp(certified->name, name, sizeof(name)))
-		return verdict(why, why_len, SVMIGD_TPM_ENAME,
-			       "the certified key is not the one sent");
-	memcpy(point, pt, sizeof(pt));
-	return 0;
 }
 
 /* ---- the exported calls that use the TPM: one at a time ---- */

@@ -3,7 +3,8 @@
  * svmigd's TPM component (Documentation/svmigd.rst, "Identities and keys",
  * protocol steps ATTEST and KEY): the attestation key (AK), quotes, the
  * per-migration ECDH key certified by the AK, and the pure-userspace
- * verifiers of a peer's quote and certification (OpenSSL, no TPM).
+ * verifiers of a peer's quote and certification (OpenSSL, no TPM;
+ * tpm_verify.c and ak.c).
  *
  * TPM side (tpm2-tss ESAPI): every command runs without sessions (empty
  * passwords) and flushes each transient object it loads before it returns,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Between tpm.c and ak.c only: the AK verifier (ak.c) and the helpers of
- * tpm.c it shares.
+ * Between tpm.c, ak.c and tpm_verify.c only: the AK verifier (ak.c), the
+ * quote and ECDH verifier (tpm_verify.c) and the helpers of tpm.c they
+ * share.
  */
 #ifndef SVMIGD_TPM_INT_H
 #define SVMIGD_TPM_INT_H
@@ -35,6 +36,21 @@ int svmigd_tpm_int_primary(struct svmigd_tpm *t, const TPM2B_PUBLIC *tmpl,
 void svmigd_tpm_int_flush(struct svmigd_tpm *t, ESYS_TR *h);
 /* This host's AK, loaded. */
 int svmigd_tpm_int_ak(struct svmigd_tpm *t, ESYS_TR *h);
+
+/* SHA-256 of @n bytes at @p. */
+int svmigd_tpm_int_sha256(const void *p, size_t n,
+			  uint8_t md[SVMIGD_TPM_DIGEST_LEN]);
+/* All of @buf is one TPMS_ATTEST, into @a. */
+int svmigd_tpm_int_attest_parse(const uint8_t *buf, size_t len,
+				TPMS_ATTEST *a);
+/* PCR @idx's value in @p, or NULL. */
+const uint8_t *svmigd_tpm_int_pcrs_find(const struct svmigd_tpm_pcrs *p,
+					 unsigned int idx);
+/* Bitmask of a single-bank sha256 selection; -1 if it is anything else. */
+int64_t svmigd_tpm_int_sel_mask(const TPML_PCR_SELECTION *sel);
+/* SHA-256 of the values of @mask's PCRs in @p, in ascending index order. */
+int svmigd_tpm_int_pcrs_digest(const struct svmigd_tpm_pcrs *p, uint32_t mask,
+			       uint8_t md[SVMIGD_TPM_DIGEST_LEN]);
 
 /* SEC1 point of a P-256 public area (not checked on the curve). */
 int svmigd_tpm_int_point(const TPMT_PUBLIC *pub,
