@@ -414,6 +414,14 @@ two_host_phase 9c tests/vm/t2_libvirt.sh \
 # are trusted.
 two_host_phase 9d tests/vm/t2_akprov.sh \
 	"svmigd: AK provenance (public area checked, an unrestricted AK refused)"
+# Phase 9e: the policy bound to the TPM (tests/vm/t2_policy.sh): each host's
+# swtpm holds the authority and a counter of the highest policy serial;
+# hosts with different policies refuse each other naming both (serial,
+# digest), an older signed policy is refused on SIGHUP and at restart
+# (the TPM remembers), an expired one too, and svmigctl tpm-policy reads
+# the binding.
+two_host_phase 9e tests/vm/t2_policy.sh \
+	"svmigd: policy bound to the TPM (older policy refused, different policies refused by name, SIGHUP, expiry)"
 # Phase 9f: audit that holds for a third party, and admission that counts
 # what runs: a VM running on host-b makes a migration exceed its limit
 # (refused at ADMIT, no VM byte moved); after a migration each host's log

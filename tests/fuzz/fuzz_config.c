@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(ret < 0);
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)));
 		FUZZ_CHECK(!strncmp(err, conf.path, strlen(conf.path)));
-		FUZZ_CHECK(!cfg.host_name && !cfg.anchors && !cfg.n_anchors);
+		FUZZ_CHECK(!cfg.host_name && !cfg.anchors && !cfg.n_anchors &&
+			   !cfg.crls && !cfg.n_crls);
 		return 0;
 	}
 	FUZZ_CHECK(size <= SVMIGD_CONFIG_MAX);
@@ -46,6 +47,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!cfg.tpm_authority_nv ||
 		   (cfg.tpm_authority_nv >= SVMIGD_TPM_NV_FIRST &&
 		    cfg.tpm_authority_nv <= SVMIGD_TPM_NV_LAST));
+	FUZZ_CHECK(!cfg.tpm_policy_nv ||
+		   (cfg.tpm_policy_nv >= SVMIGD_TPM_NV_FIRST &&
+		    cfg.tpm_policy_nv <= SVMIGD_TPM_NV_LAST));
+	FUZZ_CHECK(cfg.n_crls <= SVMIGD_ANCHORS_MAX && (!cfg.n_crls) == !cfg.crls);
+	for (i = 0; i < cfg.n_crls; i++)
+		FUZZ_CHECK(cfg.crls[i] && cfg.crls[i][0] &&
+			   !strpbrk(cfg.crls[i], " \t"));
 	FUZZ_CHECK(cfg.max_mem_mib >= 1 && cfg.max_vcpus >= 1);
 	FUZZ_CHECK(cfg.state_dir && cfg.audit_log);
 	svmigd_config_free(&cfg);

@@ -5,9 +5,12 @@
  * too (with its transcript and JSON depth), and the decoding of every
  * message type a host reads: ERROR in place of any of them, ADMIT, ATTEST
  * (as the source, the target and an attestation verifier), KEY, CONFIRM,
- * RECEIPT, COMMIT, RESUMED, QUERY, OUTCOME and VTPM (vtpm.c: the
+ * RECEIPT, COMMIT, RESUMED, QUERY, OUTCOME, VTPM (vtpm.c: the
  * statement, then the state it declares against a vTPM state directory
- * holding a known permall).
+ * holding a known permall) and the target's REQUEST (its fields: nonce,
+ * the policy claim, channels; then the signed request).  The host's
+ * policy is fuzz_policy below: a claim of serial 1 and SHA-256 55..55 is
+ * its own, so that the checks after the claim are reached.
  * outcome.c and vtpm.c are compiled into this harness, and session_int.h
  * included, to reach their per-step readers and canonical forms;
  * the connection is tls_mem.h's buffer (the input), the peer "host-b".
@@ -47,13 +50,19 @@ static const uint8_t query_nonce[SVMIGD_OUTCOME_NONCE_LEN] = { [0 ... 31] = 0x44
 
 static struct svmigd_session_cfg cfg;
 static struct svmigd_policy_host peer_host;	/* enrolled nothing */
-static uint64_t dummy_policy[64], dummy_tpm[64];	/* never read */
+static uint64_t dummy_tpm[64];	/* never read */
+/* only its claim is read: serial 1, sha256 55..55 (no host, no CA) */
+static const struct svmigd_policy fuzz_policy = {
+	.sha256 = { [0 ... 31] = 0x55 },
+	.serial = 1,
+	.not_after = INT64_MAX,
+};
 static char audit_path[256];
 
 enum step {
 	ST_MSG, ST_ADMIT, ST_ATTEST_SRC, ST_ATTEST_TGT, ST_PROBE, ST_KEY,
 	ST_CONFIRM, ST_RECEIPT, ST_COMMIT, ST_RESUMED, ST_QUERY, ST_OUTCOME,
-	ST_VTPM, ST_COUNT
+	ST_VTPM, ST_REQUEST, ST_COUNT
 };
 
 static char audit_dir[128];
@@ -106,7 +115,7 @@ static void init(void)
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", audit_dir);
 	vtpm_init();
 	cfg.host_name = "host-a";
-	cfg.policy = (const struct svmigd_policy *)dummy_policy;
+	cfg.policy = &fuzz_policy;
 	cfg.tpm = (struct svmigd_tpm *)dummy_tpm;
 	cfg.host_key = EVP_EC_gen("P-256");
 	cfg.audit_log = audit_path;
@@ -357,6 +366,19 @@ static int run_step(struct svmig_tls_conn *c, enum step st, char *err,
 		FZ_CHECK(ret || !strcmp(hex, vtpm_state_hex),
 			 "a VTPM state %s accepted for a state %s", hex,
 			 vtpm_state_hex);
+		return ret;
+	case ST_REQUEST:	/* the target's first message, a REQUEST */
+		session_init(&ses, false);
+		sess_fake(&s, c, &ses, SVMIG_MSG_REQUEST, err, errlen);
+		s.verified = false;
+		ret = sess_recv(&s, SVMIG_MSG_REQUEST, &msg);
+		if (!ret) {
+			ret = tgt_request(&s, msg);
+			json_object_put(msg);
+		}
+		FZ_CHECK(ret || ses.channels <= SVMIGD_SESSION_CHANNELS_MAX,
+			 "%u multifd channels accepted", ses.channels);
+		sess_end(&s, ret);
 		return ret;
 	default:
 		break;

@@ -14,7 +14,10 @@
  *
  * Checked: a loaded policy keeps policy.h's promises (names valid, every
  * role of an operator defined, every source and target a host, at least
- * one reference PCR per host, no two operators with one certificate), and
+ * one reference PCR per host with 1 to 8 distinct allowed values, no two
+ * operators with one certificate, a serial in range and a time, at least
+ * one CA, each with host patterns, no two with one certificate), the
+ * reference PCR values of a quote (policy_scope.h) are allowed ones, and
  * every decision is what the policy says, allowed or refused with the
  * first failing check.
  */
@@ -26,6 +29,7 @@
 #include "fuzz_common.h"
 #include "config.h"
 #include "policy.h"
+#include "policy_scope.h"
 
 static struct fuzz_file pol, sig, cert;
 static EVP_PKEY *authority;
@@ -34,7 +38,39 @@ static void check_policy(const struct svmigd_policy *p)
 {
 	size_t i, j, k;
 
+	FUZZ_CHECK(p->serial >= 1 && p->serial <= SVMIGD_POLICY_SERIAL_MAX);
+	FUZZ_CHECK(p->not_after >= 0);
+	FUZZ_CHECK(p->n_cas >= 1);
+	for (i = 0; i < p->n_cas; i++) {
+		FUZZ_CHECK(svmigd_valid_name(p->cas[i].name));
+		FUZZ_CHECK(p->cas[i].n_hosts >= 1);
+		for (j = 0; j < i; j++)
+			FUZZ_CHECK(memcmp(p->cas[i].cert_sha256,
+					  p->cas[j].cert_sha256, SVMIGD_SHA256_LEN));
+	}
 	for (i = 0; i < p->n_hosts; i++) {
+		const struct svmigd_policy_host *h = &p->hosts[i];
+		struct svmigd_tpm_pcrs quoted = { 0 }, ref;
+
+		for (j = 0; j < SVMIGD_PCR_MAX; j++) {
+			if (!(h->pcr_mask & 1u << j)) {
+				FUZZ_CHECK(!h->n_pcr_values[j]);
+				continue;
+			}
+			FUZZ_CHECK(h->n_pcr_values[j] >= 1 &&
+				   h->n_pcr_values[j] <= SVMIGD_PCR_VALUES_MAX);
+			for (k = 0; k < h->n_pcr_values[j]; k++)
+				FUZZ_CHECK(svmigd_policy_pcr_allowed(h, (unsigned int)j,
+								     h->pcrs[j][k]));
+			/* a quote of the last allowed value of each PCR */
+			quoted.index[quoted.count] = (uint8_t)j;
+			memcpy(quoted.value[quoted.count++],
+			       h->pcrs[j][h->n_pcr_values[j] - 1], SVMIGD_SHA256_LEN);
+		}
+		svmigd_policy_pcrs_ref(h, &quoted, &ref);
+		FUZZ_CHECK(ref.count == quoted.count &&
+			   !memcmp(ref.value, quoted.value,
+				   quoted.count * sizeof(ref.value[0])));
 		FUZZ_CHECK(svmigd_valid_host_name(p->hosts[i].name));
 		FUZZ_CHECK(p->hosts[i].pcr_mask &&
 			   p->hosts[i].pcr_mask < (1u << SVMIGD_PCR_MAX));

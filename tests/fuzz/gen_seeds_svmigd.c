@@ -169,8 +169,10 @@ static void request_seeds(void)
 /* ---------------------------------------------------------- policy */
 
 static const char policy_json[] =
-	"{\"version\":1,\"hosts\":{"
-	"\"host-a\":{\"ak_sha256\":\"%s\",\"pcrs\":{\"sha256\":{\"0\":\"%s\",\"7\":\"%s\"}},"
+	"{\"version\":2,\"serial\":3,\"not_after\":\"2099-12-31T23:59:59Z\","
+	"\"cas\":{\"provider-a\":{\"cert_sha256\":\"%s\",\"hosts\":[\"host-a\",\"host-*\"]}},"
+	"\"hosts\":{"
+	"\"host-a\":{\"ak_sha256\":\"%s\",\"pcrs\":{\"sha256\":{\"0\":\"%s\",\"7\":[\"%s\",\"%s\"]}},"
 	"\"max_mem_mib\":4096,\"max_vcpus\":4},"
 	"\"host-b\":{\"ak_sha256\":\"%s\",\"pcrs\":{\"sha256\":{\"23\":\"%s\"}},"
 	"\"max_mem_mib\":8192,\"max_vcpus\":8}},"
@@ -204,16 +206,16 @@ static void query(struct fzw *w, unsigned int op, const char *vm,
 static void policy_seeds(void)
 {
 	EVP_PKEY *authority = fuzz_pkey(fuzz_ca_key_pem);
-	char h[8][65], text[4096];
+	char h[10][65], text[4096];
 	uint8_t *sig;
 	size_t siglen, n;
 	struct fzw w;
 	unsigned int i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 10; i++)
 		hexfill(h[i], i * 16);
-	n = (size_t)snprintf(text, sizeof(text), policy_json, h[0], h[1], h[2],
-			     h[3], h[4], h[5], h[6], h[7]);
+	n = (size_t)snprintf(text, sizeof(text), policy_json, h[8], h[0], h[1],
+			     h[2], h[9], h[3], h[4], h[5], h[6], h[7]);
 	if (n >= sizeof(text))
 		die("policy too long");
 	/* signed by the harness, with decisions of every outcome */

@@ -95,4 +95,38 @@ static inline int pki_write_key(const char *path, EVP_PKEY *key)
 	return ok ? 0 : -1;
 }
 
+/* A CRL of @ca (key @ca_key) revoking @revoked (or nothing), PEM at @path. */
+static inline int pki_write_crl(X509 *ca, EVP_PKEY *ca_key, X509 *revoked,
+				const char *path)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	X509_REVOKED *r = NULL;
+	FILE *f = NULL;
+	int ok;
+
+	ok = crl && t && X509_CRL_set_version(crl, 1) == 1 &&
+	     X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) == 1 &&
+	     X509_gmtime_adj(t, -60) && X509_CRL_set1_lastUpdate(crl, t) == 1 &&
+	     X509_gmtime_adj(t, 86400) && X509_CRL_set1_nextUpdate(crl, t) == 1;
+	if (ok && revoked) {
+		r = X509_REVOKED_new();
+		ok = r && X509_REVOKED_set_serialNumber(r,
+				X509_get_serialNumber(revoked)) == 1 &&
+		     X509_gmtime_adj(t, -30) &&
+		     X509_REVOKED_set_revocationDate(r, t) == 1 &&
+		     X509_CRL_add0_revoked(crl, r) == 1;
+		if (!ok)
+			X509_REVOKED_free(r);
+	}
+	ok = ok && X509_CRL_sort(crl) == 1 &&
+	     X509_CRL_sign(crl, ca_key, EVP_sha256()) > 0 &&
+	     (f = fopen(path, "w")) && PEM_write_X509_CRL(f, crl) == 1;
+	if (f && fclose(f))
+		ok = 0;
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return ok ? 0 : -1;
+}
+
 #endif /* SVMIG_TEST_PKI_H */

@@ -26,6 +26,8 @@
 #include "tmpdir.h"
 #include "pki.h"
 #include "policy.h"
+#include "policy_claim.h"
+#include "policy_scope.h"
 
 enum { ALICE, BOB, DAVE, MALLORY, N_OPS };
 
@@ -43,9 +45,16 @@ struct pt {
 
 static struct pt *T;
 
+#define HCA "cacacacacacacacacacacacacacacacacacacacacacacacacacacacacacacaca"
+#define HCC "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define H07 "0707070707070707070707070707070707070707070707070707070707070707"
+#define H08 "0808080808080808080808080808080808080808080808080808080808080808"
+
 static const char policy_fmt[] =
 	"{\n"
-	"  \"version\": 1,\n"
+	"  \"version\": 2,\n"
+	"  \"serial\": 7, \"not_after\": \"2099-01-01T00:00:00Z\",\n"
+	"  \"cas\": { \"provider-a\": { \"cert_sha256\": \"" HCA "\", \"hosts\": [\"host-a\", \"host-b\"] }, \"provider-c\": { \"cert_sha256\": \"" HCC "\", \"hosts\": [\"host-c*\"] } },\n"
 	"  \"hosts\": {\n"
 	"    \"host-a\": { \"ak_sha256\": \"%s\",\n"
 	"                \"pcrs\": { \"sha256\": { \"0\": \"%s\", \"7\": \"%s\" } },\n"
@@ -256,9 +265,10 @@ static void test_load(void **state)
 	assert_memory_equal(a->ak_sha256, h, sizeof(h));
 	assert_int_equal(a->pcr_mask, 1u << 0 | 1u << 7);
 	memset(h, 0x07, sizeof(h));
-	assert_memory_equal(a->pcrs[7], h, sizeof(h));
+	assert_memory_equal(a->pcrs[7][0], h, sizeof(h));
+	assert_int_equal(a->n_pcr_values[7], 1);
 	memset(h, 0x00, sizeof(h));
-	assert_memory_equal(a->pcrs[0], h, sizeof(h));
+	assert_memory_equal(a->pcrs[0][0], h, sizeof(h));
 	assert_int_equal(a->max_mem_mib, 4096);
 	assert_int_equal(a->max_vcpus, 4);
 	assert_int_equal(svmigd_policy_host(p, "host-b")->pcr_mask, 1u << 23);
@@ -516,11 +526,42 @@ struct invalid {
 };
 
 static const struct invalid invalids[] = {
-	{ "\"version\": 1", "\"version\": 2", "policy.json: version: expected 1" },
-	{ "\"version\": 1", "\"version\": \"1\"", "version: expected 1" },
-	{ "\"version\": 1,", "\"version\": 1, \"extra\": {},",
+	{ "\"version\": 2", "\"version\": 1", "policy.json: version: expected 2" },
+	{ "\"version\": 2", "\"version\": \"2\"", "version: expected 2" },
+	{ "\"version\": 2,", "\"version\": 2, \"extra\": {},",
 	  "policy.json: unknown key \"extra\"" },
-	{ "\"version\": 1,", "", "policy.json: missing key \"version\"" },
+	{ "\"version\": 2,", "", "policy.json: missing key \"version\"" },
+	{ "\"serial\": 7", "\"serial\": 0", "policy.json: serial: expected an integer from 1" },
+	{ "\"serial\": 7", "\"serial\": 9007199254740993",
+	  "serial: expected an integer from 1 to 9007199254740992" },
+	{ "\"serial\": 7", "\"serial\": \"7\"", "serial: expected an integer" },
+	{ "\"serial\": 7, ", "", "policy.json: missing key \"serial\"" },
+	{ "2099-01-01T00:00:00Z", "2099-01-01 00:00:00Z", "not_after: expected a UTC time" },
+	{ "2099-01-01T00:00:00Z", "2099-02-30T00:00:00Z", "not_after: expected a UTC time" },
+	{ "2099-01-01T00:00:00Z", "2100-02-29T00:00:00Z", "not_after: expected a UTC time" },
+	{ "2099-01-01T00:00:00Z", "2099-01-01T24:00:00Z", "not_after: expected a UTC time" },
+	{ "2099-01-01T00:00:00Z", "2099-01-01T00:00:00+01:00", "not_after: expected a UTC time" },
+	{ "\"2099-01-01T00:00:00Z\"", "4070908800", "not_after: expected a UTC time" },
+	{ "\"not_after\": \"2099-01-01T00:00:00Z\",", "", "missing key \"not_after\"" },
+	{ "\"cas\": { \"provider-a\"", "\"cas\": {}, \"old\": { \"provider-a\"",
+	  "policy.json: unknown key \"old\"" },
+	{ "\"hosts\": [\"host-c*\"]", "\"hosts\": []",
+	  "cas.provider-c.hosts: expected at least one host pattern" },
+	{ "\"hosts\": [\"host-c*\"]", "\"hosts\": [\"host-c*\"], \"crl\": 1",
+	  "cas.provider-c: unknown key \"crl\"" },
+	{ "\"cert_sha256\": \"" HCC, "\"cert_sha256\": \"" HCA,
+	  "cas.provider-c.cert_sha256: same certificate as CA provider-a" },
+	{ "\"cert_sha256\": \"caca", "\"cert_sha256\": \"cac",
+	  "cas.provider-a.cert_sha256: expected 64 lowercase hex digits" },
+	{ "\"7\": \"" H07 "\"", "\"7\": []",
+	  "hosts.host-a.pcrs.sha256.7: expected 1 to 8 values" },
+	{ "\"7\": \"" H07 "\"", "\"7\": [\"" H07 "\", \"" H08 "\", \"" H07 "\"]",
+	  "hosts.host-a.pcrs.sha256.7.2: same value as 0" },
+	{ "\"7\": \"" H07 "\"", "\"7\": [\"" H07 "\", 7]",
+	  "hosts.host-a.pcrs.sha256.7.1: expected 64 lowercase hex digits" },
+	{ "\"7\": \"" H07 "\"", "\"7\": [\"" H07 "\",\"" H07 "\",\"" H07 "\",\"" H07 "\",\""
+	  H07 "\",\"" H07 "\",\"" H07 "\",\"" H07 "\",\"" H07 "\"]",
+	  "hosts.host-a.pcrs.sha256.7: expected 1 to 8 values" },
 	{ "\"roles\": {", "\"roles\": [], \"x\": {",
 	  "policy.json: unknown key \"x\"" },
 	{ "\"ak_sha256\": \"abab", "\"ak_sha256\": \"aba",
@@ -583,14 +624,14 @@ static const struct invalid invalids[] = {
 	  "roles.migrator.vms.0: expected 1 to 128 characters, no control" },
 	{ "\"vms\": [\"db-*\"], ", "",
 	  "roles.db-ops: missing key \"vms\"" },
-	{ "\"roles\": {", "\"roles\": [", "JSON error on line 20" },
+	{ "\"roles\": {", "\"roles\": [", "JSON error on line 22" },
 	{ "\"operators\": {", "\"operators\": [],\n\"x\": {",
 	  "policy.json: unknown key \"x\"" },
 	{ "\"operators\": {", "\"operators\": 3, \"y\": {",
 	  "policy.json: unknown key \"y\"" },
-	{ "  \"version\": 1,", "  /* comment */ \"version\": 1,",
+	{ "  \"version\": 2,", "  /* comment */ \"version\": 2,",
 	  "JSON error on line 2" },
-	{ "\n}\n", "\n}\n{}\n", "JSON error on line 28" },
+	{ "\n}\n", "\n}\n{}\n", "JSON error on line 30" },
 	{ "\n}\n", "\n", "truncated JSON" },
 	{ "\"vms\": [\"web-*\"]", "\"vms\": [\"web\\u0000*\"]",
 	  "roles.migrator.vms.0: NUL character" },
@@ -669,6 +710,189 @@ static void test_helpers(void **state)
 	free(b64);
 }
 
+/* serial, not_after, cas; several values of one PCR; expiry. */
+static void test_v2_fields(void **state)
+{
+	uint8_t h7[SVMIGD_SHA256_LEN], h8[SVMIGD_SHA256_LEN], h9[SVMIGD_SHA256_LEN];
+	struct svmigd_tpm_pcrs quoted = { 0 }, ref;
+	const struct svmigd_policy_host *a;
+	struct svmigd_policy *p;
+	char text[8192], err[256], when[32];
+
+	(void)state;
+	write_signed(T->base, T->auth);
+	p = load_ok(T->auth_pem);
+	assert_int_equal(p->serial, 7);
+	assert_int_equal(p->not_after, 4070908800LL);
+	assert_int_equal(p->n_cas, 2);
+	assert_string_equal(p->cas[1].name, "provider-c");
+	assert_int_equal(p->cas[0].n_hosts, 2);
+	assert_string_equal(p->cas[1].hosts[0], "host-c*");
+	assert_int_equal(svmigd_policy_check_expiry(p, 4070908800LL, err,
+						    sizeof(err)), 0);
+	assert_int_equal(svmigd_policy_check_expiry(p, 4070908801LL, err,
+						    sizeof(err)), -EKEYEXPIRED);
+	assert_string_equal(err, "policy serial 7 expired at 2099-01-01T00:00:00Z");
+	svmigd_policy_free(p);
+
+	/* PCR 7 of host-a: either of two values (a rolling firmware update) */
+	variant(text, sizeof(text), "\"7\": \"" H07 "\"",
+		"\"7\": [\"" H07 "\", \"" H08 "\"]");
+	write_signed(text, T->auth);
+	p = load_ok(T->auth_pem);
+	a = svmigd_policy_host(p, "host-a");
+	memset(h7, 0x07, sizeof(h7));
+	memset(h8, 0x08, sizeof(h8));
+	memset(h9, 0x09, sizeof(h9));
+	assert_int_equal(a->n_pcr_values[7], 2);
+	assert_true(svmigd_policy_pcr_allowed(a, 7, h7));
+	assert_true(svmigd_policy_pcr_allowed(a, 7, h8));
+	assert_false(svmigd_policy_pcr_allowed(a, 7, h9));
+	assert_false(svmigd_policy_pcr_allowed(a, 6, h7));
+	assert_false(svmigd_policy_pcr_allowed(a, 99, h7));
+	/* the reference for a quote: the quoted value when it is allowed */
+	quoted.count = 2;
+	quoted.index[0] = 0;
+	quoted.index[1] = 7;
+	memcpy(quoted.value[1], h8, sizeof(h8));
+	svmigd_policy_pcrs_ref(a, &quoted, &ref);
+	assert_int_equal(ref.count, 2);
+	assert_int_equal(ref.index[1], 7);
+	assert_memory_equal(ref.value[1], h8, sizeof(h8));
+	memcpy(quoted.value[1], h9, sizeof(h9));
+	svmigd_policy_pcrs_ref(a, &quoted, &ref);
+	assert_memory_equal(ref.value[1], h7, sizeof(h7));	/* first allowed */
+	svmigd_policy_free(p);
+
+	assert_int_equal(svmigd_policy_parse_time("1970-01-01T00:00:00Z"), 0);
+	assert_int_equal(svmigd_policy_parse_time("2024-02-29T23:59:59Z"),
+			 1709251199LL);
+	assert_int_equal(svmigd_policy_parse_time("2023-02-29T00:00:00Z"), -1);
+	assert_int_equal(svmigd_policy_parse_time("1969-12-31T23:59:59Z"), -1);
+	assert_int_equal(svmigd_policy_parse_time("2024-1-01T00:00:00Z"), -1);
+	assert_int_equal(svmigd_policy_parse_time("2024-01-01T00:00:60Z"), -1);
+	assert_int_equal(svmigd_policy_parse_time(""), -1);
+	svmigd_policy_time_str(1709251199LL, when);
+	assert_string_equal(when, "2024-02-29T23:59:59Z");
+}
+
+/* The handshake's policy claim: equal, another serial, malformed. */
+static void test_claim(void **state)
+{
+	struct svmigd_policy mine = { .serial = 4 }, theirs = { .serial = 3 };
+	struct json_object *msg = json_object_new_object(), *o;
+	uint8_t q1[SVMIGD_SHA256_LEN] = { 1 }, q2[SVMIGD_SHA256_LEN] = { 1 };
+	char why[512];
+
+	(void)state;
+	memset(mine.sha256, 0x44, sizeof(mine.sha256));
+	memset(theirs.sha256, 0x33, sizeof(theirs.sha256));
+	assert_int_equal(svmigd_policy_claim_add(msg, &mine), 0);
+	assert_int_equal(svmigd_policy_claim_check(msg, &mine, "host-b", why,
+						   sizeof(why)), 0);
+	assert_int_equal(svmigd_policy_claim_check(msg, &theirs, "host-a", why,
+						   sizeof(why)), -EACCES);
+	assert_string_equal(why,
+		"policy mismatch: host-a enforces policy serial 4 (sha256 4444444444444444...), "
+		"this host serial 3 (sha256 3333333333333333...): this host must load the newer policy");
+	json_object_put(msg);
+	msg = json_object_new_object();
+	assert_int_equal(svmigd_policy_claim_add(msg, &theirs), 0);
+	assert_int_equal(svmigd_policy_claim_check(msg, &mine, "host-b", why,
+						   sizeof(why)), -EACCES);
+	assert_non_null(strstr(why, "host-b enforces policy serial 3"));
+	assert_non_null(strstr(why, "the peer must load the newer policy"));
+	theirs.serial = 4;
+	json_object_put(msg);
+	msg = json_object_new_object();
+	assert_int_equal(svmigd_policy_claim_add(msg, &theirs), 0);
+	assert_int_equal(svmigd_policy_claim_check(msg, &mine, "host-b", why,
+						   sizeof(why)), -EACCES);
+	assert_non_null(strstr(why, "two different policies with one serial"));
+	/* malformed: an extra key, a string serial, 0, none at all */
+	o = json_object_object_get(msg, "policy");
+	json_object_object_add(o, "x", json_object_new_int(1));
+	assert_int_equal(svmigd_policy_claim_check(msg, &mine, "host-b", why,
+						   sizeof(why)), -EPROTO);
+	json_object_object_del(o, "x");
+	json_object_object_add(o, "serial", json_object_new_string("4"));
+	assert_int_equal(svmigd_policy_claim_check(msg, &mine, "host-b", why,
+						   sizeof(why)), -EPROTO);
+	json_object_object_add(o, "serial", json_object_new_int(0));
+	assert_int_equal(svmigd_policy_claim_check(msg, &mine, "host-b", why,
+						   sizeof(why)), -EPROTO);
+	json_object_object_del(msg, "policy");
+	assert_int_equal(svmigd_policy_claim_check(msg, &mine, "host-b", why,
+						   sizeof(why)), -EPROTO);
+	json_object_put(msg);
+	/* the quote's qualifying data: bound to digest and serial */
+	assert_int_equal(svmigd_policy_claim_bind(q1, &mine), 0);
+	assert_int_equal(svmigd_policy_claim_bind(q2, &theirs), 0);
+	assert_memory_not_equal(q1, q2, sizeof(q1));
+}
+
+/* Which CA may certify which host. */
+static void test_scope(void **state)
+{
+	EVP_PKEY *ka = pki_key(), *kb = pki_key(), *kh = pki_key();
+	X509 *ca_a = pki_cert(ka, "provider-a-ca", NULL, NULL);
+	X509 *ca_b = pki_cert(kb, "provider-b-ca", NULL, NULL);
+	X509 *leaf_a = pki_cert(kh, "host-a", ca_a, ka);
+	X509 *leaf_b = pki_cert(kh, "host-a", ca_b, kb);
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	char *pa[] = { "host-a*" }, *pb[] = { "host-b", "host-z" };
+	struct svmigd_policy_ca cas[2] = {
+		{ .name = "provider-a", .hosts = pa, .n_hosts = 1 },
+		{ .name = "provider-b", .hosts = pb, .n_hosts = 2 },
+	};
+	struct svmigd_policy p = { .cas = cas, .n_cas = 2 };
+	char why[512];
+
+	(void)state;
+	assert_non_null(leaf_a);
+	assert_non_null(leaf_b);
+	assert_int_equal(svmigd_cert_sha256(ca_a, cas[0].cert_sha256), 0);
+	assert_int_equal(svmigd_cert_sha256(ca_b, cas[1].cert_sha256), 0);
+	/* host-a under provider A's CA: allowed */
+	sk_X509_push(chain, leaf_a);
+	sk_X509_push(chain, ca_a);
+	assert_int_equal(svmigd_policy_scope_check(&p, chain, "host-a", why,
+						   sizeof(why)), 0);
+	/* provider B's CA certifying host-a: refused, naming the CA */
+	sk_X509_zero(chain);
+	sk_X509_push(chain, leaf_b);
+	sk_X509_push(chain, ca_b);
+	assert_int_equal(svmigd_policy_scope_check(&p, chain, "host-a", why,
+						   sizeof(why)), -EACCES);
+	assert_string_equal(why, "host-a's certificate is issued under CA provider-b, "
+			    "which the policy does not allow to certify host-a");
+	assert_int_equal(svmigd_policy_scope_check(&p, chain, "host-b", why,
+						   sizeof(why)), 0);
+	/* a CA the policy does not list */
+	p.n_cas = 1;
+	assert_int_equal(svmigd_policy_scope_check(&p, chain, "host-b", why,
+						   sizeof(why)), -EACCES);
+	assert_non_null(strstr(why, "chains to no CA of the policy"));
+	/* the leaf itself never counts as a CA */
+	sk_X509_zero(chain);
+	sk_X509_push(chain, ca_a);
+	assert_int_equal(svmigd_policy_scope_check(&p, chain, "host-a", why,
+						   sizeof(why)), -EACCES);
+	sk_X509_zero(chain);
+	assert_int_equal(svmigd_policy_scope_check(&p, chain, "host-a", why,
+						   sizeof(why)), -EINVAL);
+	assert_int_equal(svmigd_policy_scope_check(&p, NULL, "host-a", why,
+						   sizeof(why)), -EINVAL);
+	sk_X509_free(chain);
+	X509_free(leaf_a);
+	X509_free(leaf_b);
+	X509_free(ca_a);
+	X509_free(ca_b);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	EVP_PKEY_free(kh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +905,9 @@ int main(void)
 		cmocka_unit_test(test_openssl_cli),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_v2_fields),
+		cmocka_unit_test(test_claim),
+		cmocka_unit_test(test_scope),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -27,6 +27,7 @@
 
 #include "tmpdir.h"
 #include "pki.h"
+#include "crl.h"
 #include "request.h"
 
 #define WINDOW	300
@@ -592,9 +593,10 @@ static void test_untrusted(void **state)
 	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), -EPERM);
 	assert_non_null(strstr(err, "not trusted"));
 	free(s);
-	/* an anchor chains to itself: only policy fingerprints make operators */
+	/* an anchor chains to itself, but is a CA's (keyUsage keyCertSign) */
 	s = sign(&r, T->ca_key, T->ca);
-	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), 0);
+	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), -EPERM);
+	assert_non_null(strstr(err, "not for client authentication"));
 	free(s);
 	/* expired by the time of verification (certificates last a day) */
 	r.time = T->now + 2 * 86400;
@@ -602,6 +604,81 @@ static void test_untrusted(void **state)
 	assert_int_equal(verify_at(s, r.time, err, sizeof(err), NULL), -EPERM);
 	assert_non_null(strstr(err, "certificate has expired"));
 	free(s);
+}
+
+/* Operator certificates need the client-authentication purpose. */
+static void test_purpose(void **state)
+{
+	static const char *const ekus[] = {
+		"serverAuth", "emailProtection", "clientAuth", "serverAuth,clientAuth",
+	};
+	struct svmigd_request r;
+	EVP_PKEY *key;
+	X509 *cert;
+	char *s, err[512];
+	size_t i;
+
+	(void)state;
+	fixed_request(&r);
+	for (i = 0; i < sizeof(ekus) / sizeof(ekus[0]); i++) {
+		key = pki_key();
+		cert = pki_cert(key, "alice", T->ca, T->ca_key);
+		assert_non_null(cert);
+		/* re-issued with the extendedKeyUsage under test */
+		assert_int_equal(pki_ext(cert, T->ca, NID_ext_key_usage, ekus[i]), 0);
+		assert_true(X509_sign(cert, T->ca_key, EVP_sha256()) > 0);
+		s = sign(&r, key, cert);
+		if (i < 2) {
+			assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL),
+					 -EPERM);
+			assert_non_null(strstr(err, "operator certificate not trusted: "
+					       "not for client authentication"));
+		} else {
+			assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), 0);
+		}
+		free(s);
+		X509_free(cert);
+		EVP_PKEY_free(key);
+	}
+	/* a keyUsage without digitalSignature */
+	key = pki_key();
+	cert = pki_cert(key, "alice", T->ca, T->ca_key);
+	assert_int_equal(pki_ext(cert, T->ca, NID_key_usage, "critical,keyEncipherment"), 0);
+	assert_true(X509_sign(cert, T->ca_key, EVP_sha256()) > 0);
+	s = sign(&r, key, cert);
+	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), -EPERM);
+	assert_non_null(strstr(err, "not for client authentication"));
+	free(s);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
+/* A revoked operator certificate, once CRLs are loaded (crl.h). */
+static void test_revoked(void **state)
+{
+	char path[160], err[512], *files[1] = { path };
+	struct svmigd_request r;
+	X509_STORE *saved = T->anchors, *store;
+	char *s, *anchors[1] = { T->ca_pem };
+
+	(void)state;
+	fixed_request(&r);
+	snprintf(path, sizeof(path), "%s/operator-ca.crl", T->dir);
+	assert_int_equal(pki_write_crl(T->ca, T->ca_key, T->bob, path), 0);
+	store = svmigd_request_anchors(anchors, 1, err, sizeof(err));
+	assert_non_null(store);
+	assert_int_equal(svmigd_crl_load(store, files, 1, err, sizeof(err)), 0);
+	T->anchors = store;
+	s = sign(&r, T->bob_key, T->bob);
+	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), -EPERM);
+	assert_non_null(strstr(err, "operator certificate not trusted: certificate revoked"));
+	free(s);
+	s = sign(&r, T->alice_key, T->alice);
+	assert_int_equal(verify_at(s, T->now, err, sizeof(err), NULL), 0);
+	free(s);
+	T->anchors = saved;
+	X509_STORE_free(store);
+	unlink(path);
 }
 
 static void test_freshness(void **state)
@@ -720,6 +797,8 @@ int main(void)
 		cmocka_unit_test(test_undecodable_key),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_untrusted),
+		cmocka_unit_test(test_purpose),
+		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_freshness),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_anchors),

@@ -40,6 +40,7 @@
 #include "outcome.h"
 #include "pki.h"
 #include "policy.h"
+#include "policy_claim.h"
 #include "request.h"
 #include "session.h"
 #include "swtpm.h"
@@ -51,7 +52,7 @@
 /* ---- the fixture ---- */
 
 enum { CA_A, CA_B, CA_X, CA_OP, CA_OP_X, N_CA };
-enum { H_A, H_B, H_X, H_ROGUE, N_H };
+enum { H_A, H_B, H_X, H_ROGUE, H_CROSS, N_H };
 enum { OP_ALICE, OP_BOB, OP_MALLORY, N_OP };
 enum { TPM_A, TPM_B, N_TPM };
 
@@ -68,6 +69,7 @@ static const struct {
 	[H_B] = { "host-b", CA_B },
 	[H_X] = { "host-x", CA_B },		/* trusted, not in the policy */
 	[H_ROGUE] = { "host-a", CA_X },		/* an unknown CA's host-a */
+	[H_CROSS] = { "host-a", CA_B },		/* provider B's CA certifying host-a */
 };
 
 static const struct {
@@ -239,7 +241,7 @@ static int write_file(const char *path, const void *buf, size_t len)
 
 static int make_policy(void)
 {
-	char a[1024], b[1024], fp[N_OP][65], zeros[65], err[256];
+	char a[1024], b[1024], fp[N_OP][65], zeros[65], err[256], ca[2][65];
 	uint8_t md[SVMIGD_SHA256_LEN], *sig = NULL;
 	size_t siglen;
 	int i, n;
@@ -251,13 +253,21 @@ static int make_policy(void)
 			return -1;
 		hex32(fp[i], md);
 	}
+	for (i = 0; i < 2; i++) {
+		if (svmigd_cert_sha256(F.ca[i == 0 ? CA_A : CA_B], md))
+			return -1;
+		hex32(ca[i], md);
+	}
 	memset(zeros, '0', 64);
 	zeros[64] = '\0';
 	F.policy_text = malloc(8192);
 	if (!F.policy_text)
 		return -1;
 	n = snprintf(F.policy_text, 8192,
-		     "{ \"version\": 1,\n\"hosts\": {\n%s,\n%s,\n"
+		     "{ \"version\": 2, \"serial\": 1, \"not_after\": \"2099-01-01T00:00:00Z\",\n"
+		     "\"cas\": { \"provider-a\": { \"cert_sha256\": \"%s\", \"hosts\": [\"host-a\"] },\n"
+		     "  \"provider-b\": { \"cert_sha256\": \"%s\", \"hosts\": [\"host-b\", \"host-x\"] } },\n"
+		     "\"hosts\": {\n%s,\n%s,\n"
 		     "\"host-c\": { \"ak_sha256\": \"%s\", \"pcrs\": { \"sha256\": "
 		     "{ \"0\": \"%s\" } }, \"max_mem_mib\": 1024, \"max_vcpus\": 1 } },\n"
 		     "\"operators\": {\n"
@@ -267,7 +277,7 @@ static int make_policy(void)
 		     "\"roles\": {\n"
 		     "  \"migrator\": { \"vms\": [\"web-*\"], \"sources\": [\"host-a\"], \"targets\": [\"host-b\"] },\n"
 		     "  \"narrow\": { \"vms\": [\"web-*\"], \"sources\": [\"host-a\"], \"targets\": [\"host-c\"] } } }\n",
-		     a, b, zeros, zeros, fp[OP_ALICE], fp[OP_BOB],
+		     ca[0], ca[1], a, b, zeros, zeros, fp[OP_ALICE], fp[OP_BOB],
 		     fp[OP_MALLORY]);
 	if (n <= 0 || n >= 8192)
 		return -1;
@@ -1027,8 +1037,12 @@ static void test_success(void **state)
 	free(req);
 	req = request("web-2", 1024, 1);
 	pair_init(&src2, &tgt2, req);
+	src2.s.channels = 3;	/* libvirt's multifd: the REQUEST carries it */
 	run(&src2, &tgt2);
 	check_established(&src2, &tgt2);
+	assert_int_equal(tgt.s.channels, 0);
+	assert_int_equal(src2.s.channels, 3);
+	assert_int_equal(tgt2.s.channels, 3);
 	assert_memory_not_equal(src.s.secret, src2.s.secret, 32);
 	assert_memory_not_equal(src.s.id, src2.s.id, SVMIGD_SESSION_ID_LEN);
 	audited(TPM_A, "request,session,receipt,commit,resumed,request,session");
@@ -1048,6 +1062,7 @@ static void script_request(struct side *d, struct svmig_tls_conn *conn)
 
 	json_object_object_add(msg, "request", json_tokener_parse(d->request));
 	svmig_msg_add_hex(msg, "nonce", nonce, sizeof(nonce));
+	svmigd_policy_claim_add(msg, F.policy[TPM_A]);
 	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
 	json_object_put(msg);
 	if (!d->ret)
@@ -1304,25 +1319,52 @@ static void test_protocol_violation(void **state)
 		const char *msg, *why;
 	} cases[] = {
 		{ "{\"type\":\"KEY\"}", "expected a REQUEST message, got KEY" },
-		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\"}",
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",%s}",
 		  "malformed REQUEST message: field \"nonce\"" },
-		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"x\":1}",
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"x\":1,%s}",
 		  "malformed REQUEST message: unknown fields" },
+		/* channels (libvirt's multifd): 1..8, a number */
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":9,%s}",
+		  "malformed REQUEST message: field \"channels\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":0,%s}",
+		  "malformed REQUEST message: field \"channels\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":\"2\",%s}",
+		  "malformed REQUEST message: field \"channels\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\",\"channels\":-1,%s}",
+		  "malformed REQUEST message: field \"channels\"" },
+		/* the policy claim: absent (7), malformed (8) */
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\"00\"}%s",
+		  "malformed REQUEST message: field \"policy\"" },
+		{ "{\"type\":\"REQUEST\",\"request\":{},\"nonce\":\""
+		  "0000000000000000000000000000000000000000000000000000000000000000\","
+		  "\"policy\":{\"sha256\":\"00\",\"serial\":1}}%s",
+		  "malformed REQUEST message: field \"policy\"" },
 		{ "{\"type\":\"REQUEST\",\"request\":[],\"nonce\":\""
-		  "0000000000000000000000000000000000000000000000000000000000000000\"}",
+		  "0000000000000000000000000000000000000000000000000000000000000000\",%s}",
 		  "request refused: signed request: expected an object" },
 	};
+	const size_t proto = sizeof(cases) / sizeof(cases[0]) - 1;
+	struct json_object *claim = json_object_new_object();
 	struct side src, tgt;
+	char text[1024], part[256];
 	size_t i;
 
 	(void)state;
 	SKIP_WITHOUT_SWTPM();
+	assert_int_equal(svmigd_policy_claim_add(claim, F.policy[TPM_A]), 0);
+	/* "policy":{...} as the honest source sends it */
+	snprintf(part, sizeof(part), "%s",
+		 json_object_to_json_string_ext(claim, JSON_C_TO_STRING_PLAIN) + 1);
+	part[strlen(part) - 1] = '\0';
+	json_object_put(claim);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), cases[i].msg,
+			 i == 7 || i == 8 ? "" : part);
 		test_setup(NULL);
-		pair_init(&src, &tgt, cases[i].msg);
+		pair_init(&src, &tgt, text);
 		src.script = script_raw;
 		run(&src, &tgt);
-		failed(&tgt, i < 3 ? -EPROTO : -EBADMSG, cases[i].why);
+		failed(&tgt, i < proto ? -EPROTO : -EBADMSG, cases[i].why);
 		has(src.answer, "ERROR: ");
 		has(src.answer, cases[i].why);
 		audited(TPM_B, "refused");
@@ -1515,6 +1557,7 @@ static struct json_object *quote_msg(int t, struct svmig_tls_conn *conn,
 	    EVP_DigestUpdate(md, "quote", 5) != 1 ||
 	    EVP_DigestUpdate(md, nonce, 32) != 1 ||
 	    EVP_DigestFinal_ex(md, qual, NULL) != 1 ||
+	    svmigd_policy_claim_bind(qual, F.policy[t]) ||
 	    svmigd_tpm_quote(F.tpm[t], qual, quote_pcrs, NQUOTE, &q)) {
 		EVP_MD_CTX_free(md);
 		json_object_put(msg);
@@ -1532,6 +1575,7 @@ static struct json_object *quote_msg(int t, struct svmig_tls_conn *conn,
 		svmig_msg_add_hex(pcrs, idx, q.pcrs.value[i], 32);
 	}
 	json_object_object_add(msg, "pcrs", pcrs);
+	svmigd_policy_claim_add(msg, F.policy[t]);
 	return msg;
 }
 
@@ -1603,6 +1647,7 @@ static void script_evil_source(struct side *d, struct svmig_tls_conn *conn)
 
 	json_object_object_add(msg, "request", json_tokener_parse(d->request));
 	svmig_msg_add_hex(msg, "nonce", nonce, sizeof(nonce));
+	svmigd_policy_claim_add(msg, F.policy[TPM_A]);
 	d->ret = svmig_msg_send(conn, msg, T_TIMEOUT);
 	json_object_put(msg);
 	if (!d->ret)
@@ -2473,6 +2518,118 @@ static void test_malformed_query(void **state)
 	audited_detail(TPM_B, "step", "QUERY");
 }
 
+/* ---- the policy each side enforces (policy_claim.h, policy_scope.h) ---- */
+
+/* F.policy_text with @from replaced by @to, signed and loaded. */
+static struct svmigd_policy *policy_variant(const char *from, const char *to)
+{
+	struct svmigd_policy *p = NULL;
+	char path[128], sig[128], err[256], *text;
+	const char *at = strstr(F.policy_text, from);
+	uint8_t *sigbuf = NULL;
+	size_t siglen;
+
+	assert_non_null(at);
+	text = malloc(strlen(F.policy_text) + strlen(to) + 1);
+	assert_non_null(text);
+	sprintf(text, "%.*s%s%s", (int)(at - F.policy_text), F.policy_text, to,
+		at + strlen(from));
+	fpath(path, "variant.json");
+	fpath(sig, "variant.json.sig");
+	assert_int_equal(write_file(path, text, strlen(text)), 0);
+	assert_int_equal(svmigd_sign(F.authority_key, text, strlen(text), &sigbuf,
+				     &siglen), 0);
+	assert_int_equal(write_file(sig, sigbuf, siglen), 0);
+	if (svmigd_policy_load(&p, path, sig, F.authority_path, err, sizeof(err)))
+		fail_msg("variant: %s", err);
+	free(sigbuf);
+	free(text);
+	return p;
+}
+
+/* Hosts with different policies: refused at once, saying which. */
+static void test_policy_mismatch(void **state)
+{
+	struct svmigd_policy *newer = policy_variant("\"serial\": 1", "\"serial\": 2");
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	tgt.cfg.policy = newer;
+	run(&src, &tgt);
+	failed(&tgt, -EACCES, "REQUEST: policy mismatch: host-a enforces policy serial 1");
+	has(tgt.err, "this host serial 2");
+	has(tgt.err, "the peer must load the newer policy");
+	failed(&src, -ECONNABORTED, "REQUEST: refused by host-b: policy mismatch: host-a enforces policy serial 1");
+	audited(TPM_B, "refused");
+
+	/* an older target (scripted past the REQUEST): the source refuses its ATTEST */
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	src.cfg.policy = newer;
+	tgt.script = script_evil_target;	/* claims TPM_B's (serial 1) */
+	free(recorded);
+	recorded = NULL;
+	run(&src, &tgt);
+	failed(&src, -EACCES, "ATTEST: policy mismatch: host-b enforces policy serial 1");
+	has(src.err, "this host serial 2");
+	has(tgt.answer, "ERROR: policy mismatch: host-b enforces policy serial 1");
+	free(recorded);
+	recorded = NULL;
+
+	/* the same serial, other content */
+	svmigd_policy_free(newer);
+	newer = policy_variant("\"max_vcpus\": 8", "\"max_vcpus\": 7");
+	test_setup(NULL);
+	pair_init(&src, &tgt, req);
+	tgt.cfg.policy = newer;
+	run(&src, &tgt);
+	failed(&tgt, -EACCES, "two different policies with one serial");
+	svmigd_policy_free(newer);
+	free(req);
+}
+
+/* An expired policy: no session. */
+static void test_policy_expired(void **state)
+{
+	struct svmigd_policy old = *F.policy[TPM_A];
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	old.not_after = 1000;
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.cfg.policy = &old;
+	run(&src, &tgt);
+	failed(&src, -EACCES, "policy serial 1 expired at 1970-01-01T00:16:40Z");
+	free(req);
+}
+
+/* Provider B's CA may not certify host-a, though TLS trusts it. */
+static void test_ca_scope(void **state)
+{
+	struct side src, tgt;
+	char *req;
+
+	(void)state;
+	SKIP_WITHOUT_SWTPM();
+	req = request("web-1", 2048, 2);
+	pair_init(&src, &tgt, req);
+	src.id = H_CROSS;
+	run(&src, &tgt);
+	assert_int_equal(tgt.hs, 0);		/* TLS itself accepts it */
+	failed(&tgt, -EACCES, "policy: host-a's certificate is issued under CA "
+	       "provider-b, which the policy does not allow to certify host-a");
+	failed(&src, -ECONNABORTED, "does not allow to certify host-a");
+	audited(TPM_B, "refused");
+	free(req);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2504,6 +2661,9 @@ int main(void)
 		cmocka_unit_test_setup(test_forged_outcome, test_setup),
 		cmocka_unit_test_setup(test_replayed_outcome, test_setup),
 		cmocka_unit_test_setup(test_malformed_query, test_setup),
+		cmocka_unit_test_setup(test_policy_mismatch, test_setup),
+		cmocka_unit_test_setup(test_policy_expired, test_setup),
+		cmocka_unit_test_setup(test_ca_scope, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

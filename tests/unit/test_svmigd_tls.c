@@ -25,10 +25,12 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "msg.h"
 #include "pki.h"
+#include "crl.h"
 #include "tls.h"
 
 #define T_TIMEOUT	3000	/* ms: generous, nothing should wait for it */
@@ -1064,6 +1066,94 @@ static void test_hex_fields(void **state)
 	json_object_put(msg);
 }
 
+/* ---- revocation lists (crl.h) ---- */
+
+static void write_crl(int ca, X509 *revoked, const char *path)
+{
+	assert_int_equal(pki_write_crl(pki.ca[ca], pki.ca_key[ca], revoked, path), 0);
+}
+
+/* host-a connects to a host-b whose store holds the CRLs @files. */
+static int crl_handshake(char *const *files, size_t n, struct srv *s)
+{
+	struct svmig_tls_ctx *ctx = NULL;
+	struct svmig_tls_conn *conn;
+	const char *anchors[] = { pki.ca_path[CA_A], pki.ca_path[CA_B] };
+	struct svmig_tls_config cfg = {
+		.cert_file = pki.cert_path[ID_B], .key_file = pki.key_path[ID_B],
+		.anchor_files = anchors, .n_anchor_files = 2,
+	};
+	char err[SVMIG_TLS_ERR_LEN];
+	int fd, ret;
+
+	assert_int_equal(svmig_tls_ctx_new(&cfg, &ctx, err, sizeof(err)), 0);
+	assert_int_equal(svmigd_crl_load(svmig_tls_ctx_store(ctx), files, n,
+					 err, sizeof(err)), 0);
+	memset(s, 0, sizeof(*s));
+	s->ctx = ctx;
+	fd = srv_start(s);
+	ret = cli_connect(ID_A, fd, "host-b", &conn, err);
+	if (!ret) {
+		struct json_object *msg = NULL;
+
+		svmig_msg_recv(conn, T_TIMEOUT, &msg);	/* the server's verdict */
+		json_object_put(msg);
+		svmig_tls_free(conn);
+	}
+	close(fd);
+	srv_join(s);
+	srv_done(s);
+	svmig_tls_ctx_free(ctx);
+	return s->ret;
+}
+
+static void test_crl(void **state)
+{
+	char a_rev[128], a_ok[128], b_ok[128], bad[128], err[256];
+	char *files[2];
+	X509_STORE *store;
+	struct srv s;
+
+	(void)state;
+	snprintf(a_rev, sizeof(a_rev), "%s/crl-a-revoked.pem", pki_dir);
+	snprintf(a_ok, sizeof(a_ok), "%s/crl-a.pem", pki_dir);
+	snprintf(b_ok, sizeof(b_ok), "%s/crl-b.pem", pki_dir);
+	snprintf(bad, sizeof(bad), "%s/crl-bad.pem", pki_dir);
+	write_crl(CA_A, pki.cert[ID_A], a_rev);
+	write_crl(CA_A, NULL, a_ok);
+	write_crl(CA_B, NULL, b_ok);
+
+	/* host-a's certificate revoked by its CA: refused */
+	files[0] = a_rev;
+	files[1] = b_ok;
+	assert_int_equal(crl_handshake(files, 2, &s), -EACCES);
+	assert_true(contains(s.err, "certificate revoked"));
+	/* the same CAs' CRLs without it: accepted */
+	files[0] = a_ok;
+	assert_int_equal(crl_handshake(files, 2, &s), 0);
+	assert_string_equal(s.cn, "host-a");
+	/* CRL checking on, but no CRL of host-a's CA: refused */
+	files[0] = b_ok;
+	assert_int_equal(crl_handshake(files, 1, &s), -EACCES);
+	assert_true(contains(s.err, "unable to get certificate CRL"));
+	/* no CRL at all: no checking (the default) */
+	assert_int_equal(crl_handshake(files, 0, &s), 0);
+
+	/* a file without a CRL is a configuration error */
+	store = X509_STORE_new();
+	assert_non_null(store);
+	files[0] = pki.ca_path[CA_A];
+	assert_int_equal(svmigd_crl_load(store, files, 1, err, sizeof(err)), -EINVAL);
+	assert_true(contains(err, "no PEM CRL"));
+	files[0] = bad;
+	assert_int_equal(svmigd_crl_load(store, files, 1, err, sizeof(err)), -EINVAL);
+	assert_true(contains(err, "cannot read"));
+	X509_STORE_free(store);
+	unlink(a_rev);
+	unlink(a_ok);
+	unlink(b_ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1087,6 +1177,7 @@ int main(void)
 		cmocka_unit_test(test_recv_timeout),
 		cmocka_unit_test(test_peer_gone),
 		cmocka_unit_test(test_hex_fields),
+		cmocka_unit_test(test_crl),
 	};
 
 	return cmocka_run_group_tests_name("svmigd_tls", tests, group_setup,

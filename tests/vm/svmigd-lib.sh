@@ -14,6 +14,9 @@
 #   TCTI               the host TPM (device:/dev/tpmrm0)
 #   AUTH_NV            the TPM NV index the policy authority is bound to
 #                      (0x01500016; svmigd.conf's [tpm] authority_nv)
+#   POLICY_NV POLICY_COUNTER_NV
+#                      the policy binding and its rollback counter
+#                      (0x01500017, 0x01500018; [tpm] policy_nv)
 # The caller sets T (a scratch directory), STATE (svmigd's state_dir) and
 # QMPDIR (its --qmp-dir); svmigd_start sets daemon_pid.
 #
@@ -25,7 +28,10 @@
 #   svmigd_cert_sha256 PEM      the certificate's SHA-256 (DER)
 #   svmigd_jfield JSON KEY      the string value of "KEY" in svmigctl's flat JSON
 #   svmigd_policy OUT A_AK B_AK ALICE_PEM BOB_PEM [CAROL_PEM]
-#                               policy.json: both hosts' AK digests and PCRs
+#                               policy.json (version 2: serial
+#                               $SVMIGD_POLICY_SERIAL or 1, valid 2 days,
+#                               CA ca-a certifies host-a, ca-b host-b, both
+#                               PEMs beside ALICE_PEM): both hosts' AK digests and PCRs
 #                               0, 7 (from svmigctl tpm-ak --json); alice:
 #                               migrator web-* host-a -> host-b; bob: local
 #                               web-* host-a -> host-a; with CAROL_PEM also
@@ -33,8 +39,10 @@
 #                               it, the file is as before carol existed)
 #   svmigd_bind_authority CERT  binds CERT to AUTH_NV in this host's TPM
 #                               (svmigctl tpm-bind-authority, the owner
-#                               authorization empty as a fresh TPM's),
-#                               once per run: later calls do nothing
+#                               authorization empty as a fresh TPM's), and
+#                               to POLICY_NV with its counter
+#                               (svmigctl tpm-bind-policy), once per run:
+#                               later calls do nothing
 #   svmigd_setup_trust          PKI, both AKs, the signed policy: the
 #                               preamble of every two-host test (below)
 #   svmigd_start LOG            binds $T/pki/authority.pem (above), writes
@@ -71,6 +79,8 @@ SVMIGD=$PWD/build/svmigd
 SVMIGCTL=$PWD/build/svmigctl
 TCTI=device:/dev/tpmrm0
 AUTH_NV=0x01500016
+POLICY_NV=0x01500017
+POLICY_COUNTER_NV=0x01500018
 daemon_pid=
 SVMIGD_EXTRA_ARGS=()
 svmigd_rc=
@@ -132,7 +142,8 @@ svmigd_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' 
 svmigd_jfield() { sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$1"; }
 
 svmigd_policy() {
-	local out=$1 host ak json='' carol_op='' carol_role=''
+	local out=$1 host ak json='' carol_op='' carol_role='' pki
+	pki=$(dirname "$4")
 	for host in host-a host-b; do
 		ak=$2
 		[[ $host == host-b ]] && ak=$3
@@ -146,7 +157,13 @@ svmigd_policy() {
 	fi
 	cat >"$out" <<EOF
 {
-  "version": 1,
+  "version": 2,
+  "serial": ${SVMIGD_POLICY_SERIAL:-1},
+  "not_after": "${SVMIGD_POLICY_NOT_AFTER:-$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)}",
+  "cas": {
+    "provider-a": { "cert_sha256": "$(svmigd_cert_sha256 "$pki/ca-a.pem")", "hosts": ["host-a"] },
+    "provider-b": { "cert_sha256": "$(svmigd_cert_sha256 "$pki/ca-b.pem")", "hosts": ["host-b"] }
+  },
   "hosts": { $json },
   "operators": {
     "alice": { "cert_sha256": "$(svmigd_cert_sha256 "$4")", "roles": ["migrator"] },
@@ -164,6 +181,8 @@ svmigd_bind_authority() { # CERT
 	[[ -n $svmigd_bound ]] && return 0
 	"$SVMIGCTL" tpm-bind-authority --tcti "$TCTI" --nv-index "$AUTH_NV" \
 		--authority "$1" || return 1
+	"$SVMIGCTL" tpm-bind-policy --tcti "$TCTI" --nv-index "$POLICY_NV" \
+		--counter-index "$POLICY_COUNTER_NV" --authority "$1" || return 1
 	svmigd_bound=1
 }
 
@@ -188,6 +207,7 @@ data = $SVMIG_ADDR:$DATA_PORT
 [tpm]
 tcti = $TCTI
 authority_nv = $AUTH_NV
+policy_nv = $POLICY_NV
 [limits]
 max_mem_mib = 1024
 max_vcpus = 2

@@ -17,6 +17,8 @@
 #   - bob's request (role local: host-a -> host-a only) is refused by
 #     policy before libvirt starts anything: web-1 runs on, no migration
 #     job ever ran, host-b's libvirtd has no domain;
+#   - svmigctl migrate --postcopy is refused (Documentation/libvirt.rst,
+#     "postcopy"), before anything starts;
 #   - a bit flipped in data record 50: libvirt's migration fails, web-1
 #     runs on host-a (its guest keeps passing self-checks) and host-b's
 #     libvirtd has no web-1;
@@ -27,6 +29,10 @@
 #     --libvirt web-1 --to host-b succeeds, web-1 is gone from host-a and
 #     runs on host-b, where its guest keeps passing self-checks; both
 #     channels (stream and return path) carried bytes;
+#   - alice's request for web-2 with --channels 2 through svmig-relay
+#     --connections 3, a bit flipped in record 50 of the second multifd
+#     channel: host-b's svmig.ko refuses it, libvirt's migration fails
+#     within 200 s (no job left running), web-2 runs on host-a only;
 #   - alice's request for web-2, which has a vTPM (libvirt's swtpm), with
 #     --channels 2 (QEMU multifd; the data through socat, the test relay
 #     taking one connection): it runs on host-b after both multifd
@@ -109,7 +115,12 @@ svmig_rdv_sync ready 300 >/dev/null || bail "$SVMIG_PEER's libvirtd and svmigd"
 TPM_XML="<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>"
 if [[ $SVMIG_HOST == host-a ]]; then
 	lv_domain_xml web-2 64 "$TPM_XML" >"$T/web-2.xml"
-	{ lv_virsh create "$T/web-2.xml" >"$T/web-2.create" 2>&1; echo $? >"$T/web-2.rc"; } &
+	# (under a heavy load libvirt may give up on swtpm's socket: once more)
+	{
+		lv_virsh create "$T/web-2.xml" >"$T/web-2.create" 2>&1 ||
+			{ sleep 5; lv_virsh create "$T/web-2.xml" >>"$T/web-2.create" 2>&1; }
+		echo $? >"$T/web-2.rc"
+	} &
 fi
 
 # tpm_state_sha256 DOMAIN: SHA-256 of its swtpm's permanent state, as
@@ -222,6 +233,17 @@ if [[ $SVMIG_HOST == host-a ]]; then
 
 	# ---- a bit flipped in data record 50
 	check "svmigctl request (alice, 1)" request alice "$T/req-1.json"
+
+	# ---- postcopy: refused by svmigctl, before svmigd or libvirt hear of it
+	migrate "$T/req-1.json" migrate-postcopy.txt "$VM" --postcopy
+	rc=$?
+	[[ $rc == 2 && $(lv_state "$VM") == running && $(peer_state) == absent ]] &&
+		grep -q -- '--postcopy: refused: postcopy runs the VM on the target before svmig verified' \
+			"$RES/migrate-postcopy.txt" && ! grep -q 'libvirt migrates' "$RES/migrate-postcopy.txt"
+	ok "$((! $?))" "svmigctl migrate --libvirt $VM --postcopy is refused with its reason; nothing started" \
+		"svmigctl exit $rc: $(cat "$RES/migrate-postcopy.txt")" \
+		"host-a: $(lv_state "$VM"), host-b: $(peer_state)"
+
 	relay_start flip || bail "svmig-relay (flip) listens"
 	migrate "$T/req-1.json" migrate-tamper.txt
 	rc=$?
@@ -291,6 +313,43 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	tpm_sha=$(tpm_state_sha256 web-2)
 	ok "$([[ $tpm_sha =~ ^[0-9a-f]{64}$ ]] && echo 1 || echo 0)" \
 		"web-2's vTPM state on host-a: sha256 $tpm_sha"
+
+	# ---- multifd, a bit flipped in record 50 of the second multifd
+	# channel's connection (the relay's third: main, multifd 1, multifd 2)
+	check "svmigctl request (alice, web-2 tampered)" request alice "$T/req-mt.json" web-2
+	relay_start flip --connections 3 --attack-conn 2 ||
+		bail "svmig-relay (flip, multifd connection 2) listens"
+	t0=$SECONDS
+	migrate "$T/req-mt.json" migrate-multifd-tamper.txt web-2 --channels 2
+	rc=$?
+	took=$((SECONDS - t0))
+	relay_end
+	mv "$RES/relay-flip.log" "$RES/relay-mfd-flip.log"
+	sed 's/^/# /' "$RES/migrate-multifd-tamper.txt"
+	[[ $rc == 1 && $(lv_state web-2) == running && $(peer_state_of web-2) == absent ]] &&
+		! grep -q '^commit:' "$RES/migrate-multifd-tamper.txt"
+	ok "$((! $?))" "tampered multifd channel: libvirt's migration fails, web-2 runs on host-a and not on host-b" \
+		"svmigctl exit $rc after $took s: $(tail -n 3 "$RES/migrate-multifd-tamper.txt")" \
+		"host-a: $(lv_state web-2), host-b: $(peer_state_of web-2)" \
+		"$(cat "$RES/relay-mfd-flip.log")"
+	((took < 200))
+	ok "$((! $?))" "tampered multifd channel: svmigctl returned within 200 s (took $took s)"
+	grep -Eq "signed receipt says it failed: multifd channel [0-9]+: svmig.ko refused the stream" \
+		"$RES/migrate-multifd-tamper.txt"
+	ok "$((! $?))" "tampered multifd channel: host-b's signed receipt names the refused channel" \
+		"$(cat "$RES/migrate-multifd-tamper.txt")"
+	grep -q 'flip on record 50' "$RES/relay-mfd-flip.log"
+	ok "$((! $?))" "tampered multifd channel: the relay flipped a bit in record 50 of connection 2" \
+		"$(cat "$RES/relay-mfd-flip.log")"
+	jobs=$(lv_virsh domjobinfo web-2 2>&1)
+	[[ $jobs == *None* ]]
+	ok "$((! $?))" "tampered multifd channel: no migration job of web-2 goes on at host-a" "$jobs"
+	guest_keeps_checking web-2
+	ok "$((! $?))" "tampered multifd channel: web-2's guest keeps passing self-checks on host-a" \
+		"$(tail -n 5 "$(lv_serial_log web-2)" 2>&1)"
+	svmig_rdv_post mfd-tampered
+
+	# ---- multifd, untampered, through socat
 	socat "TCP-LISTEN:$RELAY_PORT,reuseaddr,fork" "TCP:$SVMIG_PEER_ADDR:$DATA_PORT" \
 		>"$RES/socat.log" 2>&1 &
 	relay_pid=$!
@@ -308,8 +367,9 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	[[ $(lv_state web-2) == absent && $(peer_state_of web-2) == running ]]
 	ok "$((! $?))" "web-2 left host-a and runs on host-b" \
 		"host-a: $(lv_state web-2), host-b: $(peer_state_of web-2)"
-	grep -Eq '^data: 2 multifd channels ended \([1-9][0-9]* records\)' "$RES/migrate-multifd.txt"
-	ok "$((! $?))" "both multifd channels carried sealed records and were ended before the gate" \
+	grep -Eq '^data: 2 multifd channels ended \([1-9][0-9]* records\); the session.s ENDs: channel 0: [1-9][0-9]* records, [1-9][0-9]* bytes; channel 2: [1-9][0-9]* records, [1-9][0-9]* bytes; channel 3: [1-9][0-9]* records, [1-9][0-9]* bytes$' \
+		"$RES/migrate-multifd.txt"
+	ok "$((! $?))" "both multifd channels carried sealed records and were ended before the gate (counts per channel)" \
 		"$(cat "$RES/migrate-multifd.txt")"
 	svmig_rdv_post multifd "$tpm_sha"
 else
@@ -330,6 +390,14 @@ else
 	ok "$((! $?))" "host-b's svmigd verified the END before libvirt ran the VM" \
 		"$(tail -n 5 "$RES/svmigd.log")"
 
+	svmig_rdv_wait mfd-tampered 600 >/dev/null || bail "host-a's tampered multifd migration"
+	[[ $(lv_state web-2) == absent ]]
+	ok "$((! $?))" "tampered multifd channel: libvirt on host-b kept no web-2" \
+		"$(lv_virsh list --all 2>&1)"
+	grep -Eq 'multifd channel [0-9]+: svmig.ko refused the stream' "$RES/svmigd.log"
+	ok "$((! $?))" "tampered multifd channel: host-b's svmigd names svmig.ko's refusal" \
+		"$(grep -i 'DATA failed' "$RES/svmigd.log")"
+
 	a_tpm=$(svmig_rdv_wait multifd 600) || bail "host-a's multifd migration"
 	guest_keeps_checking web-2
 	ok "$((! $?))" "web-2 (multifd) keeps passing self-checks on host-b" \
@@ -338,8 +406,9 @@ else
 	[[ -n $a_tpm && $b_tpm == "$a_tpm" ]]
 	ok "$((! $?))" "web-2's vTPM state arrived: its swtpm state here is host-a's (sha256)" \
 		"host-a: $a_tpm" "host-b: $b_tpm"
-	grep -Eq 'data: 2 multifd channels verified \([1-9][0-9]* records\)' "$RES/svmigd.log"
-	ok "$((! $?))" "host-b verified the END of both multifd channels before its receipt" \
+	grep -Eq 'data: 2 multifd channels verified \([1-9][0-9]* records\): one session, one verdict over channel 0 \([1-9][0-9]* records, [1-9][0-9]* bytes\) and channel 2: [1-9][0-9]* records, [1-9][0-9]* bytes; channel 3: [1-9][0-9]* records, [1-9][0-9]* bytes' \
+		"$RES/svmigd.log"
+	ok "$((! $?))" "host-b: one kernel session's verdict covers the main channel and both multifd channels, before its receipt" \
 		"$(grep -E 'multifd|DATA failed' "$RES/svmigd.log")"
 fi
 

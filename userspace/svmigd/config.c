@@ -50,6 +50,7 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("host", "cert", CFG_PATH, host_cert, true),
 	KEY("host", "key", CFG_PATH, host_key, true),
 	KEY("trust", "anchors", CFG_LIST, anchors, true),
+	KEY("trust", "crls", CFG_LIST, crls, false),
 	KEY("policy", "file", CFG_PATH, policy_file, true),
 	KEY("policy", "signature", CFG_PATH, policy_signature, true),
 	KEY("policy", "authority_cert", CFG_PATH, policy_authority_cert, true),
@@ -57,6 +58,7 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("listen", "data", CFG_ADDR, listen_data, true),
 	KEY("tpm", "tcti", CFG_PATH, tpm_tcti, false),
 	KEY("tpm", "authority_nv", CFG_NVINDEX, tpm_authority_nv, false),
+	KEY("tpm", "policy_nv", CFG_NVINDEX, tpm_policy_nv, false),
 	KEY("limits", "max_mem_mib", CFG_U64, max_mem_mib, true),
 	KEY("limits", "max_vcpus", CFG_U32, max_vcpus, true),
 	KEY("paths", "state_dir", CFG_PATH, state_dir, true),
@@ -214,9 +216,14 @@ static bool cfg_valid_addr(const char *s)
 	return cfg_parse_uint(colon + 1, 65535, &port);
 }
 
-static int cfg_add_anchors(struct cfg_parse *p, const char *value)
+/* [trust] anchors or crls: whitespace-separated paths, appended. */
+static int cfg_add_list(struct cfg_parse *p, const struct cfg_key *k,
+			const char *value)
 {
 	struct svmigd_config *c = p->cfg;
+	bool crls = !strcmp(k->name, "crls");
+	char ***list = crls ? &c->crls : &c->anchors;
+	size_t *count = crls ? &c->n_crls : &c->n_anchors;
 	const char *s = value;
 	size_t n;
 	char **a;
@@ -226,17 +233,18 @@ static int cfg_add_anchors(struct cfg_parse *p, const char *value)
 		n = strcspn(s, " \t");
 		if (!n)
 			break;
-		if (c->n_anchors == SVMIGD_ANCHORS_MAX)
-			return cfg_error(p, -E2BIG, "more than %d trust anchors",
-					 SVMIGD_ANCHORS_MAX);
-		a = realloc(c->anchors, (c->n_anchors + 1) * sizeof(*a));
+		if (*count == SVMIGD_ANCHORS_MAX)
+			return cfg_error(p, -E2BIG, "more than %d %s",
+					 SVMIGD_ANCHORS_MAX,
+					 crls ? "CRL files" : "trust anchors");
+		a = realloc(*list, (*count + 1) * sizeof(*a));
 		if (!a)
 			return cfg_error(p, -ENOMEM, "out of memory");
-		c->anchors = a;
-		a[c->n_anchors] = strndup(s, n);
-		if (!a[c->n_anchors])
+		*list = a;
+		a[*count] = strndup(s, n);
+		if (!a[*count])
 			return cfg_error(p, -ENOMEM, "out of memory");
-		c->n_anchors++;
+		(*count)++;
 		s += n;
 	}
 	return 1;
@@ -263,7 +271,7 @@ static int cfg_set(struct cfg_parse *p, const struct cfg_key *k,
 					 k->section, k->name, value);
 		break;
 	case CFG_LIST:
-		return cfg_add_anchors(p, value);
+		return cfg_add_list(p, k, value);
 	case CFG_U64:
 	case CFG_U32:
 		if (!cfg_parse_uint(value, k->type == CFG_U32 ? UINT32_MAX :
@@ -441,6 +449,9 @@ void svmigd_config_free(struct svmigd_config *cfg)
 	for (i = 0; i < cfg->n_anchors; i++)
 		free(cfg->anchors[i]);
 	free(cfg->anchors);
+	for (i = 0; i < cfg->n_crls; i++)
+		free(cfg->crls[i]);
+	free(cfg->crls);
 	for (i = 0; i < N_KEYS; i++)
 		if (cfg_keys[i].type == CFG_PATH || cfg_keys[i].type == CFG_NAME ||
 		    cfg_keys[i].type == CFG_PATTERN ||

@@ -8,6 +8,9 @@
  *   [trust]   anchors                    CA certificate files (federation):
  *                                        a whitespace-separated list; the
  *                                        key may be repeated, each adds
+ *             crls                       optional: CRL files (PEM), listed
+ *                                        as anchors; with any, revocation
+ *                                        is checked (crl.h)
  *   [policy]  file, signature, authority_cert
  *   [listen]  control, data              "address:port" (IPv6: "[addr]:port")
  *   [tpm]     tcti                       optional, default SVMIGD_DEFAULT_TCTI
@@ -15,6 +18,11 @@
  *                                        NV index 0x01000000..0x01ffffff
  *                                        holding SHA-256 of the authority
  *                                        certificate (0 in the struct: none)
+ *             policy_nv                  optional: the owner NV index of
+ *                                        the policy binding (policy_nv.h:
+ *                                        authority key digest and a TPM
+ *                                        counter of the highest policy
+ *                                        serial accepted; 0: none)
  *   [limits]  max_mem_mib, max_vcpus     positive decimal integers
  *   [paths]   state_dir, audit_log       audit_log optional, default
  *                                        "<state_dir>/audit.log"
@@ -54,6 +62,8 @@ struct svmigd_config {
 	/* [trust] */
 	char **anchors;
 	size_t n_anchors;
+	char **crls;
+	size_t n_crls;
 	/* [policy] */
 	char *policy_file;
 	char *policy_signature;
@@ -64,6 +74,7 @@ struct svmigd_config {
 	/* [tpm] */
 	char *tpm_tcti;
 	uint32_t tpm_authority_nv;	/* 0: no binding required */
+	uint32_t tpm_policy_nv;		/* 0: no rollback protection */
 	/* [limits] */
 	uint64_t max_mem_mib;
 	uint32_t max_vcpus;

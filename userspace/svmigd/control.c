@@ -232,6 +232,7 @@ static void serve_migrate(struct daemon *d, int client, struct json_object *req,
 		goto out;
 	}
 	progress(&m, "session", "TLS up; REQUEST, ATTEST, ADMIT, KEY");
+	s.channels = channels;	/* in the REQUEST: the target keys as many */
 	ret = svmigd_session_source(m.conn, &d->scfg, text, strlen(text), &s,
 				    err, sizeof(err));
 	if (ret) {
@@ -342,6 +343,8 @@ void serve_client(struct daemon *d, int fd)
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "host", json_object_new_string(d->cfg.host_name));
 		json_object_object_add(o, "policy_sha256", json_object_new_string(hex));
+		json_object_object_add(o, "policy_serial",
+				       json_object_new_int64((int64_t)d->policy->serial));
 		journal_review(d, REVIEW_QUICK);
 		v = json_object_new_array();
 		svmigd_journal_scan(d->journal_dir, journal_list_one, NULL, v,

@@ -13,6 +13,8 @@
  *   ctl_offline.c   the commands on signed files: request, audit verify, policy check
  *   ctl_tpm.c       the commands on this host's TPM: tpm-ak, tpm-bind-authority,
  *                   tpm-authority
+ *   ctl_policy_nv.c tpm-bind-policy, tpm-policy: the policy binding with its
+ *                   rollback counter (policy_nv.h)
  *
  * Every command returns svmigctl's exit status: 0 success, 1 refused or
  * broken, 2 usage or setup error.
@@ -21,6 +23,7 @@
 #define SVMIGD_CTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -30,11 +33,12 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer, *nv_index, *owner_auth_file, *outcome, *libvirt, *to, *ek_ca,
+		   *peer, *nv_index, *counter_index, *owner_auth_file, *outcome, *libvirt, *to, *ek_ca,
 		   *peer_certs, *ca, *anchor;	/* audit verify */
 	unsigned long long mem;
 	unsigned long vcpus;
 	unsigned int channels;		/* migrate --libvirt: multifd, 0: none */
+	bool postcopy;			/* migrate --postcopy: refused */
 	bool json;
 };
 
@@ -91,5 +95,12 @@ int cmd_tpm_ak(const struct args *a);
 int cmd_tpm_ek(const struct args *a);
 int cmd_tpm_bind_authority(const struct args *a);
 int cmd_tpm_authority(const struct args *a);
+int ctl_parse_nv_index(const char *s, uint32_t *out);
+int ctl_read_owner_auth(const char *path, char *buf, size_t size);
+int ctl_tpm_open_fail(const struct args *a, const char *tcti, int ret);
+
+/* ctl_policy_nv.c */
+int cmd_tpm_bind_policy(const struct args *a);
+int cmd_tpm_policy(const struct args *a);
 
 #endif

@@ -15,6 +15,11 @@ int ctl_libvirt_check(const struct args *a, struct json_object *signed_req)
 	struct json_object *r = NULL;
 	const char *vm, *target;
 
+	if (a->postcopy)	/* Documentation/libvirt.rst, "postcopy" */
+		return setup_fail(a, "--postcopy: refused: postcopy runs the VM on the "
+				  "target before svmig verified the stream's END, and after "
+				  "the switchover the source can no longer take it back "
+				  "(Documentation/libvirt.rst, \"postcopy\")");
 	if (!a->libvirt) {
 		if (a->to || a->channels)
 			return setup_fail(a, "--to and --channels go with --libvirt");

@@ -30,7 +30,7 @@
  * The TPM did not open: name the device (a missing one is the usual
  * case: no TPM, or its driver not loaded) and the way to choose another.
  */
-static int tpm_open_fail(const struct args *a, const char *tcti, int ret)
+int ctl_tpm_open_fail(const struct args *a, const char *tcti, int ret)
 {
 	const char *dev = NULL;
 
@@ -74,7 +74,7 @@ int cmd_tpm_ak(const struct args *a)
 	}
 	ret = svmigd_tpm_open(a->tcti ?: SVMIGD_DEFAULT_TCTI, &t);
 	if (ret)
-		return tpm_open_fail(a, a->tcti ?: SVMIGD_DEFAULT_TCTI, ret);
+		return ctl_tpm_open_fail(a, a->tcti ?: SVMIGD_DEFAULT_TCTI, ret);
 	ret = svmigd_tpm_ak(t, &ak);
 	if (!ret && n)
 		ret = svmigd_tpm_pcr_read(t, idx, n, &pcrs);
@@ -129,7 +129,7 @@ int cmd_tpm_ek(const struct args *a)
 	ret = svmigd_tpm_open(a->tcti ?: SVMIGD_DEFAULT_TCTI, &t);
 	if (ret) {
 		free(ek);
-		return tpm_open_fail(a, a->tcti ?: SVMIGD_DEFAULT_TCTI, ret);
+		return ctl_tpm_open_fail(a, a->tcti ?: SVMIGD_DEFAULT_TCTI, ret);
 	}
 	ret = svmigd_tpm_ek(t, ek);
 	if (!ret)
@@ -202,7 +202,7 @@ out:
 /* ------------------------------------------------- tpm authority binding */
 
 /* "0x" and 1 to 8 hex digits, an owner NV index. */
-static int parse_nv_index(const char *s, uint32_t *out)
+int ctl_parse_nv_index(const char *s, uint32_t *out)
 {
 	unsigned long v;
 	char *end;
@@ -220,7 +220,7 @@ static int parse_nv_index(const char *s, uint32_t *out)
 }
 
 /* The owner password: the file's bytes, one final newline dropped. */
-static int read_owner_auth(const char *path, char *buf, size_t size)
+int ctl_read_owner_auth(const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "r");
 	size_t n;
@@ -245,7 +245,7 @@ static int tpm_binding_args(const struct args *a, uint32_t *nv)
 {
 	if (need(a->tcti, "--tcti") || need(a->nv_index, "--nv-index"))
 		return 2;
-	if (parse_nv_index(a->nv_index, nv)) {
+	if (ctl_parse_nv_index(a->nv_index, nv)) {
 		fprintf(stderr,
 			PROG ": --nv-index: not an NV index 0x%08x to 0x%08x: %s\n",
 			SVMIGD_TPM_NV_FIRST, SVMIGD_TPM_NV_LAST, a->nv_index);
@@ -268,7 +268,7 @@ int cmd_tpm_bind_authority(const struct args *a)
 	if (svmigd_authority_sha256(a->authority, digest, err, sizeof(err)))
 		return setup_fail(a, "%s", err);
 	if (a->owner_auth_file) {
-		ret = read_owner_auth(a->owner_auth_file, auth, sizeof(auth));
+		ret = ctl_read_owner_auth(a->owner_auth_file, auth, sizeof(auth));
 		if (ret)
 			return setup_fail(a, "%s: %s", a->owner_auth_file,
 					  ret == -E2BIG ? "longer than 64 bytes" :
@@ -278,7 +278,7 @@ int cmd_tpm_bind_authority(const struct args *a)
 	ret = svmigd_tpm_open(a->tcti, &t);
 	if (ret) {
 		OPENSSL_cleanse(auth, sizeof(auth));
-		return tpm_open_fail(a, a->tcti, ret);
+		return ctl_tpm_open_fail(a, a->tcti, ret);
 	}
 	ret = svmigd_tpm_nv_bind(t, nv, digest, auth);
 	OPENSSL_cleanse(auth, sizeof(auth));
@@ -324,7 +324,7 @@ int cmd_tpm_authority(const struct args *a)
 		return setup_fail(a, "%s", err);
 	ret = svmigd_tpm_open(a->tcti, &t);
 	if (ret)
-		return tpm_open_fail(a, a->tcti, ret);
+		return ctl_tpm_open_fail(a, a->tcti, ret);
 	ret = svmigd_tpm_nv_read(t, nv, got, sizeof(got));
 	if (ret) {
 		snprintf(err, sizeof(err), "TPM NV index 0x%08x: %s (%s)", nv,

@@ -20,18 +20,22 @@
 #include <systemd/sd-daemon.h>
 
 #include "admission.h"
+#include "crl.h"
 #include "daemon_int.h"
 #include "outcome.h"
 #include "policy.h"
+#include "policy_host.h"
 #include "tpm.h"
 #include "util.h"
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reloading;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGHUP)
+		reloading = 1;
+	else
+		stopping = 1;
 }
 
 static int unix_listen(struct daemon *d)
@@ -57,44 +61,6 @@ static int unix_listen(struct daemon *d)
 	return fd;
 }
 
-/*
- * [tpm] authority_nv: the authority certificate must be the one whose
- * SHA-256 the provisioner bound to that NV index of this host's TPM.
- */
-static int check_authority_nv(struct daemon *d)
-{
-	uint8_t want[SVMIGD_SHA256_LEN], got[SVMIGD_TPM_DIGEST_LEN];
-	char err[1024], tmp[512];
-	int ret;
-
-	if (!d->cfg.tpm_authority_nv)
-		return 0;
-	if (svmigd_authority_sha256(d->cfg.policy_authority_cert, want, tmp,
-				    sizeof(tmp))) {
-		snprintf(err, sizeof(err), "authority certificate: %s", tmp);
-	} else {
-		ret = svmigd_tpm_nv_read(d->tpm, d->cfg.tpm_authority_nv, got,
-					 sizeof(got));
-		if (ret)
-			snprintf(err, sizeof(err),
-				 "TPM NV index 0x%08x unreadable: %s (%s)",
-				 d->cfg.tpm_authority_nv,
-				 svmigd_tpm_strerror(ret),
-				 svmigd_tpm_last_error(d->tpm));
-		else if (CRYPTO_memcmp(want, got, sizeof(want)))
-			snprintf(err, sizeof(err),
-				 "authority certificate %s is not the one bound to TPM NV index 0x%08x",
-				 d->cfg.policy_authority_cert,
-				 d->cfg.tpm_authority_nv);
-		else
-			return 0;
-	}
-	logp_(LOG_ERR, "policy: %s", err);
-	if (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST)
-		audit_early(d, "refused", "start", NULL, NULL, "authority", err);
-	return -1;
-}
-
 static int setup(struct daemon *d)
 {
 	char err[1024];
@@ -110,26 +76,13 @@ static int setup(struct daemon *d)
 		logp_(LOG_ERR, "%s", err);
 		return -1;
 	}
-	if (svmigd_policy_load(&d->policy, d->cfg.policy_file,
-			       d->cfg.policy_signature,
-			       d->cfg.policy_authority_cert, err, sizeof(err))) {
-		logp_(LOG_ERR, "policy: %s", err);
-		if (!d->o->check_config &&
-		    (mkdir(d->cfg.state_dir, 0700) == 0 || errno == EEXIST))
-			audit_early(d, "refused", "start", NULL, NULL, "policy", err);
-		return -1;
-	}
-	if (!svmigd_policy_host(d->policy, d->cfg.host_name)) {
-		logp_(LOG_ERR, "policy: this host (%s) is not in it", d->cfg.host_name);
-		return -1;
-	}
 	/* --check-config leaves the TPM alone: a running svmigd may hold it. */
 	ret = d->o->check_config ? 0 : svmigd_tpm_open(d->cfg.tpm_tcti, &d->tpm);
 	if (ret) {
 		logp_(LOG_ERR, "TPM %s: %s", d->cfg.tpm_tcti, svmigd_tpm_strerror(ret));
 		return -1;
 	}
-	if (!d->o->check_config && check_authority_nv(d))
+	if (policy_start(d))	/* reload.c */
 		return -1;
 	tc.cert_file = d->cfg.host_cert;
 	tc.key_file = d->cfg.host_key;
@@ -149,6 +102,14 @@ static int setup(struct daemon *d)
 						       err, sizeof(err));
 	if (!d->op_anchors) {
 		logp_(LOG_ERR, "operator anchors: %s", err);
+		return -1;
+	}
+	/* [trust] crls: revocation checked for peers and operators (crl.h) */
+	if (svmigd_crl_load(svmig_tls_ctx_store(d->tls), d->cfg.crls,
+			    d->cfg.n_crls, err, sizeof(err)) ||
+	    svmigd_crl_load(d->op_anchors, d->cfg.crls, d->cfg.n_crls, err,
+			    sizeof(err))) {
+		logp_(LOG_ERR, "[trust] crls: %s", err);
 		return -1;
 	}
 	if (d->o->check_config)
@@ -219,6 +180,7 @@ static void teardown(struct daemon *d)
 	if (d->tpm)
 		svmigd_tpm_close(d->tpm);
 	svmigd_policy_free(d->policy);
+	svmigd_policy_retired_free();
 	svmigd_config_free(&d->cfg);
 	free(d->unauth);
 	free(d->unauth_used);
@@ -448,6 +410,7 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 	logp_init();
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (setup(&d))
 		goto out;
@@ -489,6 +452,10 @@ int svmigd_daemon_run(const struct svmigd_opts *o)
 		};
 		int fd;
 
+		if (reloading) {	/* SIGHUP */
+			reloading = 0;
+			policy_reload(&d);
+		}
 		if (poll(pfd, 2, 1000) <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {

@@ -16,6 +16,7 @@
  *   recovery.c       the journals after a restart, in-doubt migrations
  *   attest.c         svmigctl attest
  *   control.c        the svmigctl socket: status, migrate, settle
+ *   reload.c         the policy at start and on SIGHUP (policy_host.h)
  *   daemon.c         setup, teardown, listeners, threads, the stop
  */
 #ifndef SVMIGD_DAEMON_INT_H
@@ -271,6 +272,10 @@ void serve_attest(struct daemon *d, int client, struct json_object *req);
 
 /* control.c */
 void serve_client(struct daemon *d, int fd);
+
+/* reload.c */
+int policy_start(struct daemon *d);
+void policy_reload(struct daemon *d);
 
 /* mig_vtpm.c (vtpm.h): 0, or -1 with m->err */
 int mig_vtpm_check(struct mig *m);	/* target, after the END verified */

@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +31,9 @@
 
 #define ACCEPT_MS	60000	/* libvirt's Prepare starts the target QEMU first */
 #define STATE_POLL_MS	100
+#define DRAIN_MS	30000	/* after a failure: for QEMU to let go of multifd */
+#define JOB_END_MS	60000	/* after a failure: for libvirt's call to return */
+#define DISCARD_MS	10000	/* target, after a failure: for libvirt to discard */
 
 /* libvirt prints every error on stderr by default; ours go to err. */
 static void lv_quiet(void *arg, virErrorPtr e)
@@ -184,9 +189,14 @@ static void close_fd(int *fd)
 
 /* ------------------------------------------------------------ source */
 
-/* libvirt's migration call, which blocks until libvirt is done: a thread. */
+/*
+ * libvirt's migration call, which blocks until libvirt is done: a thread.
+ * The job is on the heap and counted (the thread's reference and the
+ * caller's): a caller that gives up on a call that never returns leaves
+ * it to the thread (lv_job_abandon), which frees it when the call returns.
+ */
 struct lv_job {
-	virDomainPtr dom;
+	virDomainPtr dom;	/* the thread's own reference */
 	const char *dconnuri;
 	char miguri[256];
 	unsigned int channels;	/* multifd, 0: none */
@@ -195,7 +205,19 @@ struct lv_job {
 	char err[512];
 	pthread_t thread;
 	bool started;
+	atomic_int refs;
 };
+
+static void lv_job_put(struct lv_job *j)
+{
+	if (atomic_fetch_sub(&j->refs, 1) != 1)
+		return;
+	if (j->dom)
+		virDomainFree(j->dom);
+	close_fd(&j->done[0]);
+	close_fd(&j->done[1]);
+	free(j);
+}
 
 static void *lv_job_run(void *arg)
 {
@@ -222,20 +244,52 @@ static void *lv_job_run(void *arg)
 	virTypedParamsFree(params, n);
 	if (write(j->done[1], "x", 1) != 1)
 		j->rc = -1;
+	lv_job_put(j);
 	return NULL;
+}
+
+static struct lv_job *lv_job_new(virDomainPtr dom, const char *dconnuri,
+				 unsigned int channels)
+{
+	struct lv_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->done[0] = j->done[1] = -1;
+	j->dconnuri = dconnuri;
+	j->channels = channels;
+	atomic_init(&j->refs, 1);
+	if (pipe2(j->done, O_CLOEXEC) || virDomainRef(dom)) {
+		lv_job_put(j);
+		return NULL;
+	}
+	j->dom = dom;
+	return j;
 }
 
 static int lv_job_start(struct lv_job *j)
 {
-	if (pipe2(j->done, O_CLOEXEC))
-		return -1;
+	atomic_fetch_add(&j->refs, 1);
 	if (pthread_create(&j->thread, NULL, lv_job_run, j)) {
-		close_fd(&j->done[0]);
-		close_fd(&j->done[1]);
+		atomic_fetch_sub(&j->refs, 1);
 		return -1;
 	}
 	j->started = true;
 	return 0;
+}
+
+/* Waits up to @ms for libvirt's call to return: 0 if it did. */
+static int lv_job_wait(struct lv_job *j, int ms)
+{
+	struct pollfd p = { .fd = j->done[0], .events = POLLIN };
+	int n;
+
+	if (!j->started)
+		return 0;
+	do
+		n = poll(&p, 1, ms);
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? 0 : -1;
 }
 
 /* Waits for libvirt's answer: 0 if it migrated the domain. */
@@ -245,9 +299,18 @@ static int lv_job_end(struct lv_job *j)
 		return -1;
 	pthread_join(j->thread, NULL);
 	j->started = false;
-	close_fd(&j->done[0]);
-	close_fd(&j->done[1]);
 	return j->rc ? -1 : 0;
+}
+
+/* The caller lets go of the job; the thread frees it if it still runs. */
+static void lv_job_abandon(struct lv_job *j)
+{
+	if (!j)
+		return;
+	if (j->started)
+		pthread_detach(j->thread);
+	j->started = false;
+	lv_job_put(j);
 }
 
 /*
@@ -282,8 +345,10 @@ static int fail_main(struct svmigd_lvmig *x, struct svmigd_mfd *mfd, const char 
 	unsigned int k;
 	const char *why = svmigd_mfd_failed(mfd, &k);
 
-	if (why)
+	if (why) {
+		x->mfd_failed = true;
 		return fail(x, "multifd channel %u: %s", k, why);
+	}
 	return fail(x, "%s", err);
 }
 
@@ -302,7 +367,8 @@ static void source_peer_failed(struct svmigd_lvmig *x)
 	if (svmigd_session_receipt_recv(x->conn, x->scfg, x->s, NULL, &x->receipt, err,
 					sizeof(err)) == -EREMOTEIO)
 		snprintf(x->err + len, sizeof(x->err) - len,
-			 " (%s's signed receipt says it failed)", x->s->peer);
+			 " (%s's signed receipt says it failed: %s)", x->s->peer,
+			 x->receipt.reason);
 }
 
 /* Up to the gate: relay until the target loaded, then the END and the receipt. */
@@ -311,7 +377,7 @@ static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 {
 	struct svmig_stats mst = { 0 };
 	struct svmigd_counts sent;
-	char err[512];
+	char err[512], counts[512];
 	int ret;
 
 	r->qemu = svmigd_relay_unix_accept(mfd->lfd, ACCEPT_MS, x->ctl_fd, j->done[0],
@@ -327,13 +393,18 @@ static int source_to_receipt(struct svmigd_lvmig *x, struct svmigd_relay *r,
 	}
 	if (svmigd_mfd_end(mfd, true, &mst, err, sizeof(err)))
 		return fail(x, "%s", err);
-	if (mfd->want)
-		progressf(x, "data", "%u multifd channels ended (%llu records)", mfd->n,
-			  (unsigned long long)mst.records);
 	ret = svmig_finish(r->out);
 	if (ret)
 		return fail(x, "SVMIG_IOC_FINISH: %s", svmigd_strerror(-ret));
 	svmig_get_stats(r->out, &x->st);
+	if (mfd->want) {
+		svmigd_mfd_counts(mfd, counts, sizeof(counts));
+		progressf(x, "data", "%u multifd channels ended (%llu records); the "
+			  "session's ENDs: channel 0: %llu records, %llu bytes; %s",
+			  mfd->n, (unsigned long long)mst.records,
+			  (unsigned long long)x->st.records,
+			  (unsigned long long)x->st.bytes, counts);
+	}
 	progressf(x, "data", "the target's QEMU loaded %llu bytes; END sent (%llu records)",
 		  (unsigned long long)r->fwd_bytes, (unsigned long long)x->st.records);
 	/* The receipt counts every channel's records: the main one and multifd's. */
@@ -377,14 +448,45 @@ static int source_gate(struct svmigd_lvmig *x, struct svmigd_relay *r, struct lv
 	return SVMIGD_LV_DONE;
 }
 
+/*
+ * After a failure on the source: QEMU's main connection closes (its
+ * migration fails there, libvirt keeps the VM), its multifd connections
+ * are drained until QEMU lets go of them (multifd.h), and libvirt's call
+ * returns, cancelled by virDomainAbortJob if it has not within
+ * JOB_END_MS.  If it still has not after that, the VM's fate is
+ * libvirt's: SVMIGD_LV_IN_DOUBT, and the job is left to its thread.
+ */
+static int source_failed(struct svmigd_lvmig *x, struct svmigd_relay *r,
+			 struct svmigd_mfd *mfd, struct lv_job *j)
+{
+	close_fd(&r->qemu);
+	shutdown(x->sock, SHUT_RDWR);
+	svmigd_mfd_drain(mfd, DRAIN_MS, j->done[0]);
+	svmigd_mfd_free(mfd);
+	if (lv_job_wait(j, JOB_END_MS)) {
+		progressf(x, "recover", "libvirt's migration job goes on: aborting it");
+		virDomainAbortJob(j->dom);
+		if (lv_job_wait(j, JOB_END_MS)) {
+			size_t len = strlen(x->err);
+
+			snprintf(x->err + len, sizeof(x->err) - len, "; libvirt's migration "
+				 "job did not end within %d s of its abort: CHECK the domain "
+				 "on both hosts", JOB_END_MS / 1000);
+			return SVMIGD_LV_IN_DOUBT;
+		}
+	}
+	lv_job_end(j);
+	return source_settle(x, j->dom);
+}
+
 int svmigd_lv_source(struct svmigd_lvmig *x)
 {
-	struct lv_job j = { .dconnuri = x->peer_uri, .channels = x->channels,
-			    .done = { -1, -1 } };
+	struct lv_job *j = NULL;
 	struct svmigd_relay r;
 	struct svmigd_mfd mfd;
 	char path[108] = "", err[512];
 	virConnectPtr c = NULL;
+	virDomainPtr dom = NULL;
 	int lfd = -1, ret, state, reason;
 
 	if (svmigd_relay_init(&r, x->idle_ms, x->err, sizeof(x->err)))
@@ -410,44 +512,40 @@ int svmigd_lv_source(struct svmigd_lvmig *x)
 		ret = fail(x, "%s", err);
 		goto out;
 	}
-	j.dom = virDomainLookupByName(c, x->s->request.req.vm);
-	if (!j.dom || virDomainGetState(j.dom, &state, &reason, 0)) {
+	dom = virDomainLookupByName(c, x->s->request.req.vm);
+	if (!dom || virDomainGetState(dom, &state, &reason, 0)) {
 		ret = fail(x, "libvirt: domain %s: %s", x->s->request.req.vm, lv_errmsg());
 		goto out;
 	}
 	x->was_running = state == VIR_DOMAIN_RUNNING;
 	mfd.lfd = lfd;
-	snprintf(j.miguri, sizeof(j.miguri), "unix://%s", path);
-	if (lv_job_start(&j)) {
+	j = lv_job_new(dom, x->peer_uri, x->channels);
+	if (j)
+		snprintf(j->miguri, sizeof(j->miguri), "unix://%s", path);
+	if (!j || lv_job_start(j)) {
 		ret = fail(x, "cannot start libvirt's migration thread");
 		goto out;
 	}
 	progressf(x, "data", "libvirt migrates %s to %s over %s", x->s->request.req.vm,
-		  x->peer_uri, j.miguri);
-	ret = source_to_receipt(x, &r, &mfd, &j);
+		  x->peer_uri, j->miguri);
+	ret = source_to_receipt(x, &r, &mfd, j);
 	if (!ret)
-		ret = source_gate(x, &r, &j);
-	if (ret == SVMIGD_LV_FAILED) {
-		/* QEMU's connection closes: its migration fails, libvirt keeps the VM */
-		svmigd_mfd_free(&mfd);
-		close_fd(&r.qemu);
-		shutdown(x->sock, SHUT_RDWR);
-		if (j.started)	/* if QEMU has not failed it yet: cancel the job */
-			virDomainAbortJob(j.dom);
-		lv_job_end(&j);
-		ret = source_settle(x, j.dom);
-	}
+		ret = source_gate(x, &r, j);
+	if (ret == SVMIGD_LV_FAILED)
+		ret = source_failed(x, &r, &mfd, j);
 out:
 	svmigd_mfd_free(&mfd);
-	lv_job_end(&j);
+	if (j && ret != SVMIGD_LV_IN_DOUBT)
+		lv_job_end(j);
+	lv_job_abandon(j);
 	close_fd(&r.qemu);
 	close_fd(&r.out);
 	close_fd(&r.in);
 	close_fd(&lfd);
 	if (path[0])
 		unlink(path);
-	if (j.dom)
-		virDomainFree(j.dom);
+	if (dom)
+		virDomainFree(dom);
 	if (c)
 		virConnectClose(c);
 	svmigd_relay_free(&r);
@@ -488,7 +586,7 @@ static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r,
 			struct svmigd_mfd *mfd)
 {
 	struct svmig_stats mst = { 0 };
-	char path[108], err[512];
+	char path[108], err[512], counts[512];
 	int ret;
 
 	if (svmigd_lv_sock_path(path, sizeof(path), x->relay_dir, x->s->request.req.vm))
@@ -501,19 +599,74 @@ static int target_relay(struct svmigd_lvmig *x, struct svmigd_relay *r,
 	if (svmigd_mfd_start(mfd, err, sizeof(err)) ||
 	    svmigd_relay_target_run(r, err, sizeof(err)))
 		return fail_main(x, mfd, err);
-	if (verify_stream(x, r->in))
-		return SVMIGD_LV_FAILED;
+	/* every multifd channel read its END too (the source ended them first) */
 	if (svmigd_mfd_end(mfd, true, &mst, err, sizeof(err)))
 		return fail(x, "%s", err);
-	if (mfd->n)
-		progressf(x, "data", "%u multifd channels verified (%llu records)",
-			  mfd->n, (unsigned long long)mst.records);
+	/* one VERIFY: the kernel session's verdict, over every channel */
+	if (verify_stream(x, r->in))
+		return SVMIGD_LV_FAILED;
+	if (mfd->n) {
+		svmigd_mfd_counts(mfd, counts, sizeof(counts));
+		progressf(x, "data", "%u multifd channels verified (%llu records): one "
+			  "session, one verdict over channel 0 (%llu records, %llu bytes) "
+			  "and %s", mfd->n, (unsigned long long)mst.records,
+			  (unsigned long long)x->st.records,
+			  (unsigned long long)x->st.bytes, counts);
+	}
 	x->st.records += mst.records;
 	x->st.bytes += mst.bytes;
 	ret = svmig_finish(r->out);
 	if (ret)
 		return fail(x, "SVMIG_IOC_FINISH (return path): %s", svmigd_strerror(-ret));
 	return 0;
+}
+
+/*
+ * Target, after a failure before any "ok" receipt (so the source never
+ * released the SHUT, and the VM never ran here): libvirt discards its
+ * incoming copy when the source's Finish says the migration failed.  A
+ * destination QEMU 7.2 whose multifd channel broke does not end its load,
+ * though: its main loop waits in multifd_recv_sync_main() for the broken
+ * channel for ever, so it answers no QMP command, and libvirt's Finish
+ * (which asks it one) hangs, and the source's migration call with it.
+ * So a copy still paused for the incoming migration after DISCARD_MS is
+ * destroyed (libvirt kills that QEMU before it takes the domain's job).
+ */
+static void target_discard(struct svmigd_lvmig *x)
+{
+	char err[512];
+	virConnectPtr c = lv_open(x->local_uri, err, sizeof(err));
+	virDomainPtr dom = NULL;
+	int waited, state = -1, reason = -1;
+
+	if (!c)
+		return;
+	for (waited = 0; waited < DISCARD_MS; waited += STATE_POLL_MS) {
+		dom = virDomainLookupByName(c, x->s->request.req.vm);
+		if (!dom)
+			goto out;	/* libvirt discarded it */
+		if (virDomainGetState(dom, &state, &reason, 0) ||
+		    state != VIR_DOMAIN_PAUSED || reason != VIR_DOMAIN_PAUSED_MIGRATION)
+			goto out;	/* not an incoming copy */
+		virDomainFree(dom);
+		dom = NULL;
+		usleep(STATE_POLL_MS * 1000);
+	}
+	dom = virDomainLookupByName(c, x->s->request.req.vm);
+	if (dom && !virDomainGetState(dom, &state, &reason, 0) &&
+	    state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION) {
+		if (virDomainDestroy(dom))
+			progressf(x, "recover", "the incoming copy of %s stays: %s",
+				  x->s->request.req.vm, lv_errmsg());
+		else
+			progressf(x, "recover", "destroyed the incoming copy of %s, whose "
+				  "QEMU did not end its failed load within %d s",
+				  x->s->request.req.vm, DISCARD_MS / 1000);
+	}
+out:
+	if (dom)
+		virDomainFree(dom);
+	virConnectClose(c);
 }
 
 int svmigd_lv_target(struct svmigd_lvmig *x)
@@ -527,7 +680,8 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 
 	if (svmigd_relay_init(&r, x->idle_ms, x->err, sizeof(x->err)))
 		return SVMIGD_LV_FAILED;
-	ret = svmigd_mfd_init(&mfd, false, SVMIGD_RELAY_MULTIFD_MAX, x->idle_ms,
+	/* as many multifd channels as the source's REQUEST said (session.h) */
+	ret = svmigd_mfd_init(&mfd, false, x->s->channels, x->idle_ms,
 			      x->ctl_fd, x->err, sizeof(x->err));
 	mfd.data_conn = x->data_conn;
 	mfd.arg = x->data_arg;
@@ -544,11 +698,13 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 		/* libvirt's QEMU sees its stream break, and libvirt discards it */
 		close_fd(&r.qemu);
 		shutdown(x->sock, SHUT_RDWR);
-		svmigd_stream_reason(r.in >= 0 ? &x->st : NULL, x->err, reason,
-				     sizeof(reason));
+		/* a multifd channel's refusal broke channel 0: the cause is its */
+		svmigd_stream_reason(r.in >= 0 && !x->mfd_failed ? &x->st : NULL, x->err,
+				     reason, sizeof(reason));
 		if (svmigd_session_receipt_send(x->conn, x->scfg, x->s, false, x->st.records,
 						x->st.bytes, reason, NULL, err, sizeof(err)))
 			progressf(x, "receipt", "%s", err);
+		target_discard(x);
 		goto out;
 	}
 	if (svmigd_session_receipt_send(x->conn, x->scfg, x->s, true, x->st.records,

@@ -57,6 +57,7 @@ struct svmigd_lvmig {
 	struct svmig_stats st;		/* the stream's channel (0) */
 	struct svmigd_receipt receipt;	/* source: the target's */
 	bool was_running;		/* source: before the migration */
+	bool mfd_failed;		/* a multifd channel failed first (err says which) */
 	char err[1024];
 };
 

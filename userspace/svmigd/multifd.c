@@ -66,7 +66,7 @@ int svmigd_mfd_init(struct svmigd_mfd *m, bool source, unsigned int want,
 int svmigd_mfd_key(struct svmigd_mfd *m, const uint8_t *session_id,
 		   const uint8_t *secret, bool no_tpm, char *err, size_t errlen)
 {
-	unsigned int k, count = m->source ? m->want : SVMIGD_RELAY_MULTIFD_MAX;
+	unsigned int k, count = m->want;	/* the source's N: the REQUEST says it */
 
 	if (count > SVMIGD_RELAY_MULTIFD_MAX)
 		return svmigd_fail(err, errlen, -1, "at most %d multifd channels",
@@ -85,13 +85,23 @@ int svmigd_mfd_key(struct svmigd_mfd *m, const uint8_t *session_id,
 	return 0;
 }
 
-/* A channel failed: QEMU's side and the main channel break with it. */
-static void chan_failed(struct svmigd_mfd_chan *c)
+/*
+ * A channel failed: the main channel breaks with it.  The target's QEMU
+ * side breaks too (its load fails).  The source's does not: a multifd
+ * send thread of QEMU 7.2 that fails while the migration thread waits in
+ * multifd_send_sync_main() for another channel's SYNC can leave that wait
+ * hanging for ever (the other channels exit without posting it), and
+ * libvirt's job with it.  So the source's QEMU sees its main channel
+ * break, and its multifd channels are drained (svmigd_mfd_drain) until
+ * QEMU's own cleanup closes them.
+ */
+static void chan_failed(struct svmigd_mfd_chan *c, bool source)
 {
 	unsigned int none = 0;
 
 	atomic_compare_exchange_strong(c->first_failed, &none, c->k);
-	shutdown(c->r.qemu, SHUT_RDWR);
+	if (!source)
+		shutdown(c->r.qemu, SHUT_RDWR);
 	shutdown(c->sock, SHUT_RDWR);
 	if (c->main_sock >= 0)
 		shutdown(c->main_sock, SHUT_RDWR);
@@ -103,7 +113,7 @@ static void *source_chan(void *arg)
 
 	c->rc = svmigd_relay_forward_run(&c->r, c->stop, c->err, sizeof(c->err));
 	if (c->rc)
-		chan_failed(c);
+		chan_failed(c, true);
 	return NULL;
 }
 
@@ -113,7 +123,7 @@ static void *target_chan(void *arg)
 
 	c->rc = svmigd_relay_target_run(&c->r, c->err, sizeof(c->err));
 	if (c->rc)
-		chan_failed(c);
+		chan_failed(c, false);
 	return NULL;
 }
 
@@ -193,10 +203,11 @@ static int target_take(struct svmigd_mfd *m, struct svmigd_mfd_chan **cp)
 		if (stopped(m, TAKE_POLL_MS))
 			return 1;	/* no more channels: not a failure */
 	k = peek_channel(sock);
-	if (!k || m->ch[k - 1].sock >= 0) {
+	if (!k || k > m->want || m->ch[k - 1].sock >= 0) {
 		close(sock);
 		return svmigd_fail(m->err, sizeof(m->err), -1, "a data connection names "
-				   "no multifd channel, or one taken already");
+				   "no multifd channel of this migration (%u), or one taken "
+				   "already", k);
 	}
 	c = *cp = &m->ch[k - 1];
 	c->sock = sock;
@@ -233,21 +244,16 @@ int svmigd_mfd_start(struct svmigd_mfd *m, char *err, size_t errlen)
 	return 0;
 }
 
-/* A target channel verified its END and nothing was refused on the way. */
-static int chan_verified(struct svmigd_mfd_chan *c, struct svmig_stats *st)
-{
-	int ret = svmig_verify(c->r.in);
-
-	if (ret || svmig_get_stats(c->r.in, st))
-		return -1;
-	return st->verdict == SVMIG_VERDICT_VERIFIED && !st->auth_failures &&
-	       !st->replays && !st->proto_errors ? 0 : -1;
-}
-
+/*
+ * Ends channel @k: the source FINISHes it (its END says how many channels
+ * the session has); the target has read its END (its relay ended there)
+ * and takes its counts; the session's one VERIFY (the caller's, on the
+ * main channel) answers for every channel.  Its counts go to c->st.
+ */
 static int chan_end(struct svmigd_mfd *m, struct svmigd_mfd_chan *c, unsigned int k,
 		    struct svmig_stats *sum, char *err, size_t errlen)
 {
-	struct svmig_stats st = { 0 };
+	struct svmig_stats *st = &c->st;
 	int ret;
 
 	if (c->rc)
@@ -257,13 +263,19 @@ static int chan_end(struct svmigd_mfd *m, struct svmigd_mfd_chan *c, unsigned in
 		if (ret)
 			return svmigd_fail(err, errlen, -1, "multifd channel %u: FINISH: %s",
 					   k, svmigd_strerror(-ret));
-		svmig_get_stats(c->r.out, &st);
-	} else if (chan_verified(c, &st)) {
-		return svmigd_fail(err, errlen, -1, "multifd channel %u: its END did not "
-				   "verify (verdict %u)", k, st.verdict);
 	}
-	sum->records += st.records;
-	sum->bytes += st.bytes;
+	ret = svmig_get_stats(m->source ? c->r.out : c->r.in, st);
+	if (ret)
+		return svmigd_fail(err, errlen, -1, "multifd channel %u: GET_STATS: %s",
+				   k, svmigd_strerror(-ret));
+	if (!m->source && (st->auth_failures || st->replays || st->proto_errors))
+		return svmigd_fail(err, errlen, -1, "multifd channel %u: %llu auth "
+				   "failures, %llu replays, %llu protocol errors", k,
+				   (unsigned long long)st->auth_failures,
+				   (unsigned long long)st->replays,
+				   (unsigned long long)st->proto_errors);
+	sum->records += st->records;
+	sum->bytes += st->bytes;
 	return 0;
 }
 
@@ -294,10 +306,70 @@ int svmigd_mfd_end(struct svmigd_mfd *m, bool ok, struct svmig_stats *st,
 	}
 	if (ok && !ret && m->rc)
 		ret = svmigd_fail(err, errlen, -1, "%s", m->err);
-	if (ok && !ret && m->source && m->n != m->want)
-		ret = svmigd_fail(err, errlen, -1, "QEMU opened %u of %u multifd channels",
-				  m->n, m->want);
+	if (ok && !ret && m->n != m->want)
+		ret = svmigd_fail(err, errlen, -1, m->source ?
+				  "QEMU opened %u of %u multifd channels" :
+				  "the source opened %u of %u multifd channels", m->n, m->want);
 	return ok ? ret : -1;
+}
+
+int svmigd_mfd_counts(const struct svmigd_mfd *m, char *out, size_t len)
+{
+	size_t off = 0;
+	unsigned int k;
+
+	if (len)
+		out[0] = '\0';
+	for (k = 0; k < SVMIGD_RELAY_MULTIFD_MAX && off < len; k++) {
+		const struct svmigd_mfd_chan *c = &m->ch[k];
+		int n;
+
+		if (c->sock < 0)
+			continue;
+		n = snprintf(out + off, len - off, "%schannel %u: %llu records, %llu bytes",
+			     off ? "; " : "", SVMIGD_RELAY_REV + k + 1,
+			     (unsigned long long)c->st.records,
+			     (unsigned long long)c->st.bytes);
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return off < len ? 0 : -1;
+}
+
+/* Source, after a failure: QEMU's multifd sockets, read and dropped. */
+void svmigd_mfd_drain(struct svmigd_mfd *m, int timeout_ms, int done)
+{
+	struct pollfd p[SVMIGD_RELAY_MULTIFD_MAX + 1];
+	unsigned int k, n, open;
+	int waited = 0;
+
+	svmigd_mfd_end(m, false, &(struct svmig_stats){ 0 }, NULL, 0);
+	while (waited < timeout_ms) {
+		for (k = n = open = 0; k < SVMIGD_RELAY_MULTIFD_MAX; k++) {
+			p[k] = (struct pollfd){ .fd = m->ch[k].r.qemu, .events = POLLIN };
+			open += m->ch[k].r.qemu >= 0;
+		}
+		p[k] = (struct pollfd){ .fd = done, .events = POLLIN };
+		if (!open)
+			return;
+		n = (unsigned int)poll(p, SVMIGD_RELAY_MULTIFD_MAX + 1, TAKE_POLL_MS);
+		waited += TAKE_POLL_MS;
+		if ((int)n <= 0)
+			continue;
+		if (p[SVMIGD_RELAY_MULTIFD_MAX].revents)
+			return;	/* libvirt's job ended: QEMU let go of them */
+		for (k = 0; k < SVMIGD_RELAY_MULTIFD_MAX; k++) {
+			struct svmigd_mfd_chan *c = &m->ch[k];
+			char sink[65536];
+
+			if (!p[k].revents)
+				continue;
+			if (recv(c->r.qemu, sink, sizeof(sink), MSG_DONTWAIT) == 0 ||
+			    (p[k].revents & (POLLERR | POLLHUP)))
+				close_fd(&c->r.qemu);
+		}
+	}
 }
 
 const char *svmigd_mfd_failed(struct svmigd_mfd *m, unsigned int *k)

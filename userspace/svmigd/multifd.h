@@ -38,6 +38,7 @@ struct svmigd_mfd_chan {
 	bool running;
 	int rc;
 	char err[512];
+	struct svmig_stats st;		/* its counts, once ended */
 };
 
 /* The extra connections of one migration; a thread takes them as they come. */
@@ -79,8 +80,9 @@ int svmigd_mfd_init(struct svmigd_mfd *m, bool source, unsigned int want,
 
 /*
  * Source: keys N senders (channels 2..N+1) with @secret (the caller wipes
- * it); target: keys SVMIGD_RELAY_MULTIFD_MAX receivers the same way, for
- * the channels that may come.
+ * it); target: keys N receivers the same way (N: the REQUEST's channels).
+ * All are channels of the migration's kernel session (SVMIG_KEY_SESSION,
+ * with the main channel 0): the session's END verification covers them.
  */
 int svmigd_mfd_key(struct svmigd_mfd *m, const uint8_t *session_id,
 		   const uint8_t *secret, bool no_tpm, char *err, size_t errlen);
@@ -91,8 +93,10 @@ int svmigd_mfd_start(struct svmigd_mfd *m, char *err, size_t errlen);
 /*
  * At the gate (or after a failure, @ok false): stops taking channels,
  * waits for every channel, and (@ok) ends each: the source FINISHes its
- * senders, the target checks each receiver verified its END.  0 if all
- * did; the channels' records and bytes are added to @st.
+ * senders, the target checks each receiver read its END with nothing
+ * refused (the caller's VERIFY on the main channel then answers for the
+ * session: every channel).  0 if all did; the channels' records and
+ * bytes are added to @st, each channel's in its ch[].st.
  */
 int svmigd_mfd_end(struct svmigd_mfd *m, bool ok, struct svmig_stats *st,
 		   char *err, size_t errlen);
@@ -103,6 +107,19 @@ int svmigd_mfd_end(struct svmigd_mfd *m, bool ok, struct svmig_stats *st,
  * (its number in *k, its error returned), else NULL.
  */
 const char *svmigd_mfd_failed(struct svmigd_mfd *m, unsigned int *k);
+
+/* "channel 2: R records, B bytes; channel 3: ..." of the ended channels. */
+int svmigd_mfd_counts(const struct svmigd_mfd *m, char *out, size_t len);
+
+/*
+ * Source, after a failure, the main channel's QEMU connection closed:
+ * stops the channels and reads and drops what QEMU still writes on its
+ * multifd connections until QEMU closes them (its migration failed on
+ * the main channel and its cleanup shut them), @done turns readable
+ * (libvirt's call returned), or @timeout_ms passed.  Closing them under
+ * QEMU instead can hang QEMU 7.2's migration thread (chan_failed()).
+ */
+void svmigd_mfd_drain(struct svmigd_mfd *m, int timeout_ms, int done);
 
 /* Closes everything (after svmigd_mfd_end, or instead of it). */
 void svmigd_mfd_free(struct svmigd_mfd *m);

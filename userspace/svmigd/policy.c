@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 #include <openssl/err.h>
@@ -261,6 +262,37 @@ static int pol_pcr_index(const char *s)
 	return v < SVMIGD_PCR_MAX ? v : -1;
 }
 
+/* One PCR's value: a digest or a list of 1..SVMIGD_PCR_VALUES_MAX distinct ones. */
+static int pol_pcr_values(struct pol_ctx *c, struct json_object *v,
+			  const char *where, struct svmigd_policy_host *h,
+			  int idx)
+{
+	char w[POL_WHERE_LEN], num[24];
+	size_t i, j, n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		h->n_pcr_values[idx] = 1;
+		return pol_hex(c, v, where, h->pcrs[idx][0], SVMIGD_SHA256_LEN);
+	}
+	n = json_object_array_length(v);
+	if (n < 1 || n > SVMIGD_PCR_VALUES_MAX)
+		return pol_fail(c, where, "expected 1 to %d values",
+				SVMIGD_PCR_VALUES_MAX);
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%zu", i);
+		pol_at(w, where, num);
+		if (pol_hex(c, json_object_array_get_idx(v, i), w,
+			    h->pcrs[idx][i], SVMIGD_SHA256_LEN))
+			return -EINVAL;
+		for (j = 0; j < i; j++)
+			if (!memcmp(h->pcrs[idx][j], h->pcrs[idx][i],
+				    SVMIGD_SHA256_LEN))
+				return pol_fail(c, w, "same value as %zu", j);
+	}
+	h->n_pcr_values[idx] = (uint8_t)n;
+	return 0;
+}
+
 static int pol_pcrs(struct pol_ctx *c, struct json_object *o,
 		    const char *where, struct svmigd_policy_host *h)
 {
@@ -287,8 +319,8 @@ static int pol_pcrs(struct pol_ctx *c, struct json_object *o,
 		if (idx < 0)
 			return pol_fail(c, w, "PCR index must be 0 to %d",
 					SVMIGD_PCR_MAX - 1);
-		ret = pol_hex(c, json_object_iter_peek_value(&it), w,
-			      h->pcrs[idx], SVMIGD_SHA256_LEN);
+		ret = pol_pcr_values(c, json_object_iter_peek_value(&it), w,
+				     h, idx);
 		if (ret)
 			return ret;
 		h->pcr_mask |= 1u << idx;
@@ -399,6 +431,41 @@ static int pol_operator(struct pol_ctx *c, const char *name,
 	return ret;
 }
 
+static int pol_ca(struct pol_ctx *c, const char *name, struct json_object *o,
+		  struct svmigd_policy_ca *ca)
+{
+	static const char *const keys[] = { "cert_sha256", "hosts" };
+	char where[POL_WHERE_LEN], w[POL_WHERE_LEN];
+	size_t i;
+	int ret;
+
+	pol_at(where, "cas", name);
+	ret = pol_name(c, where, name, false);
+	if (!ret)
+		ret = pol_object(c, o, where, keys, 2);
+	if (ret)
+		return ret;
+	pol_at(w, where, "cert_sha256");
+	ret = pol_hex(c, pol_get(o, "cert_sha256"), w, ca->cert_sha256,
+		      SVMIGD_SHA256_LEN);
+	if (ret)
+		return ret;
+	for (i = 0; i < c->p->n_cas - 1; i++)
+		if (!memcmp(c->p->cas[i].cert_sha256, ca->cert_sha256,
+			    SVMIGD_SHA256_LEN))
+			return pol_fail(c, w, "same certificate as CA %s",
+					c->p->cas[i].name);
+	ca->name = strdup(name);
+	if (!ca->name)
+		return -ENOMEM;
+	pol_at(w, where, "hosts");
+	ret = pol_strv(c, pol_get(o, "hosts"), w, false, &ca->hosts,
+		       &ca->n_hosts);
+	if (!ret && !ca->n_hosts)
+		ret = pol_fail(c, w, "expected at least one host pattern");
+	return ret;
+}
+
 /*
  * Parses the members of @o into an array of @size-byte elements, one
  * after the other; *count grows with each member parsed, so the lookups
@@ -446,6 +513,12 @@ static int pol_role_fn(struct pol_ctx *c, const char *name,
 	return pol_role(c, name, o, elem);
 }
 
+static int pol_ca_fn(struct pol_ctx *c, const char *name,
+		     struct json_object *o, void *elem)
+{
+	return pol_ca(c, name, o, elem);
+}
+
 static int pol_operator_fn(struct pol_ctx *c, const char *name,
 			   struct json_object *o, void *elem)
 {
@@ -464,10 +537,32 @@ static int pol_json(struct pol_ctx *c, struct json_object **root)
 	return ret;
 }
 
+/* "serial" and "not_after". */
+static int pol_header(struct pol_ctx *c, struct json_object *root)
+{
+	struct json_object *v = pol_get(root, "not_after");
+	int ret;
+
+	if (!json_object_is_type(pol_get(root, "version"), json_type_int) ||
+	    json_object_get_int64(pol_get(root, "version")) != 2)
+		return pol_fail(c, "version",
+				"expected 2 (version 1 has no serial, expiry or CA scopes)");
+	ret = pol_uint(c, pol_get(root, "serial"), "serial",
+		       (int64_t)SVMIGD_POLICY_SERIAL_MAX, &c->p->serial);
+	if (ret)
+		return ret;
+	if (!json_object_is_type(v, json_type_string) ||
+	    (c->p->not_after = svmigd_policy_parse_time(json_object_get_string(v))) < 0)
+		return pol_fail(c, "not_after",
+				"expected a UTC time \"YYYY-MM-DDTHH:MM:SSZ\"");
+	return 0;
+}
+
 static int pol_parse(struct pol_ctx *c)
 {
 	static const char *const keys[] = {
-		"version", "hosts", "operators", "roles",
+		"version", "serial", "not_after", "cas", "hosts", "operators",
+		"roles",
 	};
 	struct svmigd_policy *p = c->p;
 	struct json_object *root = NULL;
@@ -475,16 +570,18 @@ static int pol_parse(struct pol_ctx *c)
 
 	ret = pol_json(c, &root);
 	if (!ret)
-		ret = pol_object(c, root, "", keys, 4);
-	if (ret)
-		goto out;
-	if (!json_object_is_type(pol_get(root, "version"), json_type_int) ||
-	    json_object_get_int64(pol_get(root, "version")) != 1) {
-		ret = pol_fail(c, "version", "expected 1");
-		goto out;
-	}
-	ret = pol_members(c, pol_get(root, "hosts"), "hosts", sizeof(*p->hosts),
-			  (void **)&p->hosts, &p->n_hosts, pol_host_fn);
+		ret = pol_object(c, root, "", keys, 7);
+	if (!ret)
+		ret = pol_header(c, root);
+	if (!ret)
+		ret = pol_members(c, pol_get(root, "cas"), "cas", sizeof(*p->cas),
+				  (void **)&p->cas, &p->n_cas, pol_ca_fn);
+	if (!ret && !p->n_cas)
+		ret = pol_fail(c, "cas", "expected at least one CA");
+	if (!ret)
+		ret = pol_members(c, pol_get(root, "hosts"), "hosts",
+				  sizeof(*p->hosts), (void **)&p->hosts,
+				  &p->n_hosts, pol_host_fn);
 	if (!ret)
 		ret = pol_members(c, pol_get(root, "roles"), "roles",
 				  sizeof(*p->roles), (void **)&p->roles,
@@ -493,11 +590,78 @@ static int pol_parse(struct pol_ctx *c)
 		ret = pol_members(c, pol_get(root, "operators"), "operators",
 				  sizeof(*p->operators), (void **)&p->operators,
 				  &p->n_operators, pol_operator_fn);
-out:
 	if (ret == -ENOMEM)
 		pol_msg(c->err, c->errlen, "%s: out of memory", c->file);
 	json_object_put(root);
 	return ret;
+}
+
+/* ================================================== time, PCR values */
+
+int64_t svmigd_policy_parse_time(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	int y, mo, d, h, mi, se;
+	struct tm tm = { 0 };
+	size_t i;
+	time_t t;
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return -1;
+	for (i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return -1;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &se) != 6 ||
+	    y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))) ||
+	    h > 23 || mi > 59 || se > 59)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	t = timegm(&tm);
+	return t < 0 ? -1 : (int64_t)t;
+}
+
+void svmigd_policy_time_str(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+int svmigd_policy_check_expiry(const struct svmigd_policy *p, int64_t now,
+			       char *err, size_t errlen)
+{
+	char when[32];
+
+	if (now <= p->not_after)
+		return 0;
+	svmigd_policy_time_str(p->not_after, when);
+	pol_msg(err, errlen, "policy serial %llu expired at %s",
+		(unsigned long long)p->serial, when);
+	return -EKEYEXPIRED;
+}
+
+bool svmigd_policy_pcr_allowed(const struct svmigd_policy_host *h,
+			       unsigned int idx,
+			       const uint8_t value[SVMIGD_SHA256_LEN])
+{
+	unsigned int i;
+
+	if (idx >= SVMIGD_PCR_MAX || !(h->pcr_mask & 1u << idx))
+		return false;
+	for (i = 0; i < h->n_pcr_values[idx]; i++)
+		if (!CRYPTO_memcmp(h->pcrs[idx][i], value, SVMIGD_SHA256_LEN))
+			return true;
+	return false;
 }
 
 /* ================================================== loading */
@@ -603,6 +767,11 @@ void svmigd_policy_free(struct svmigd_policy *p)
 
 	if (!p)
 		return;
+	for (i = 0; i < p->n_cas; i++) {
+		free(p->cas[i].name);
+		pol_strv_free(p->cas[i].hosts, p->cas[i].n_hosts);
+	}
+	free(p->cas);
 	for (i = 0; i < p->n_hosts; i++)
 		free(p->hosts[i].name);
 	for (i = 0; i < p->n_operators; i++) {

@@ -19,12 +19,28 @@
  * "hosts", and no two operators share a certificate fingerprint.  Errors
  * name the file and the JSON path ("hosts.host-a.pcrs.sha256.7: ...").
  *
- *   { "version": 1,
- *     "hosts": { NAME: { "ak_sha256": HEX, "pcrs": { "sha256": { "N": HEX } },
+ *   { "version": 2,
+ *     "serial": N,                 the policy's own version, monotonic:
+ *                                  a host refuses a serial lower than the
+ *                                  highest its TPM recorded (policy_nv.h)
+ *     "not_after": "YYYY-MM-DDTHH:MM:SSZ",   expiry (UTC)
+ *     "cas": { NAME: { "cert_sha256": HEX, "hosts": [ GLOB ] } },
+ *                                  which CA (SHA-256 of its DER
+ *                                  certificate, a root or an intermediate
+ *                                  of the peer's verified chain) may
+ *                                  certify which host names (fnmatch)
+ *     "hosts": { NAME: { "ak_sha256": HEX,
+ *                        "pcrs": { "sha256": { "N": HEX | [ HEX, ... ] } },
  *                        "max_mem_mib": N, "max_vcpus": N } },
  *     "operators": { NAME: { "cert_sha256": HEX, "roles": [ ROLE ] } },
  *     "roles": { ROLE: { "vms": [ GLOB ], "sources": [ HOST ],
  *                        "targets": [ HOST ] } } }
+ *
+ * A PCR's value may be a list of 1 to SVMIGD_PCR_VALUES_MAX distinct
+ * digests: any of them is accepted (a firmware update rolling through a
+ * fleet).  "cas" needs at least one CA; two CAs may not share a
+ * fingerprint.  Version 1 (no serial, no expiry, no CA scoping) is
+ * refused.
  *
  * Functions return 0 or a negative errno, with a message in @err.
  */
@@ -43,12 +59,16 @@
 #define SVMIGD_PCR_MAX		24
 #define SVMIGD_POLICY_FILE_MAX	(1 << 20)	/* bytes of policy.json */
 #define SVMIGD_NAME_MAX		128	/* operator, role names, VM globs */
+#define SVMIGD_PCR_VALUES_MAX	8	/* allowed values per PCR */
+#define SVMIGD_POLICY_SERIAL_MAX	((uint64_t)1 << 53)	/* JSON-safe */
 
 struct svmigd_policy_host {
 	char *name;
 	uint8_t ak_sha256[SVMIGD_SHA256_LEN];
 	uint32_t pcr_mask;		/* bit i: pcrs[i] is a reference */
-	uint8_t pcrs[SVMIGD_PCR_MAX][SVMIGD_SHA256_LEN];	/* sha256 bank */
+	/* sha256 bank: pcrs[i][0 .. n_pcr_values[i]) are allowed for PCR i */
+	uint8_t pcrs[SVMIGD_PCR_MAX][SVMIGD_PCR_VALUES_MAX][SVMIGD_SHA256_LEN];
+	uint8_t n_pcr_values[SVMIGD_PCR_MAX];
 	uint64_t max_mem_mib;
 	uint32_t max_vcpus;
 };
@@ -70,9 +90,21 @@ struct svmigd_policy_role {
 	size_t n_targets;
 };
 
+/* A CA and the host names it may certify (policy_scope.h). */
+struct svmigd_policy_ca {
+	char *name;
+	uint8_t cert_sha256[SVMIGD_SHA256_LEN];	/* of its DER certificate */
+	char **hosts;			/* fnmatch(3) patterns */
+	size_t n_hosts;
+};
+
 struct svmigd_policy {
 	uint8_t sha256[SVMIGD_SHA256_LEN];	/* of policy.json's bytes */
 	uint8_t authority_sha256[SVMIGD_SHA256_LEN];	/* signer's key */
+	uint64_t serial;			/* 1 .. SVMIGD_POLICY_SERIAL_MAX */
+	int64_t not_after;			/* Unix time */
+	struct svmigd_policy_ca *cas;
+	size_t n_cas;
 	struct svmigd_policy_host *hosts;	/* in file order */
 	size_t n_hosts;
 	struct svmigd_policy_operator *operators;
@@ -106,6 +138,25 @@ void svmigd_policy_free(struct svmigd_policy *p);
 int svmigd_authority_sha256(const char *cert_path,
 			    uint8_t out[SVMIGD_SHA256_LEN],
 			    char *err, size_t errlen);
+
+/*
+ * "YYYY-MM-DDTHH:MM:SSZ" (exactly, UTC) to Unix time; -1 if it is not one
+ * (or before 1970).  svmigd_policy_time_str() writes it back (21 bytes).
+ */
+int64_t svmigd_policy_parse_time(const char *s);
+void svmigd_policy_time_str(int64_t t, char out[32]);
+
+/*
+ * 0 while @p is valid at @now, -EKEYEXPIRED after its not_after (@err:
+ * "policy serial 4 expired at 2026-12-08T10:00:00Z").
+ */
+int svmigd_policy_check_expiry(const struct svmigd_policy *p, int64_t now,
+			       char *err, size_t errlen);
+
+/* Whether @value is an allowed value of PCR @idx of @h. */
+bool svmigd_policy_pcr_allowed(const struct svmigd_policy_host *h,
+			       unsigned int idx,
+			       const uint8_t value[SVMIGD_SHA256_LEN]);
 
 /* Lookups; NULL when absent. */
 const struct svmigd_policy_host *

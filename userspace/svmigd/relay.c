@@ -53,7 +53,7 @@ int svmigd_relay_key(int *fd, uint32_t role, uint32_t channel,
 		     const uint8_t *session_id, const uint8_t *secret,
 		     bool no_tpm, char *err, size_t errlen)
 {
-	uint32_t flags = role | SVMIG_KEY_STREAM |
+	uint32_t flags = role | SVMIG_KEY_STREAM | SVMIG_KEY_SESSION |
 			 (no_tpm ? SVMIG_KEY_NO_TPM :
 			  role == SVMIG_ROLE_RECEIVER ? SVMIG_KEY_REQUIRE_TPM_SALT : 0);
 	struct svmig_info info;
@@ -68,11 +68,11 @@ int svmigd_relay_key(int *fd, uint32_t role, uint32_t channel,
 	if (ret)
 		return svmigd_fail(err, errlen, -1, "SVMIG_IOC_GET_INFO: %s",
 				   svmigd_strerror(-ret));
-	if (!(info.features & SVMIG_FEAT_STREAM) ||
+	if (!(info.features & SVMIG_FEAT_STREAM) || !(info.features & SVMIG_FEAT_SESSION) ||
 	    ((flags & SVMIG_KEY_REQUIRE_TPM_SALT) &&
 	     !(info.features & SVMIG_FEAT_TPM_SALT_FLAG)))
 		return svmigd_fail(err, errlen, -1, "svmig.ko has no stream mode or "
-				   "cannot tell a TPM-salted sender (too old)");
+				   "sessions, or cannot tell a TPM-salted sender (too old)");
 	ret = svmig_set_key(*fd, flags, channel, session_id, secret);
 	if (ret)
 		return svmigd_fail(err, errlen, -1, "SVMIG_IOC_SET_KEY (channel %u): %s",

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include "request.h"
 
@@ -376,12 +377,27 @@ static int req_chain(X509 *cert, X509_STORE *anchors, int64_t now,
 		goto out;
 	}
 	X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
+	/*
+	 * An operator certificate is a TLS client's: its extendedKeyUsage, if
+	 * any, lists clientAuth, its keyUsage, if any, digitalSignature (not a
+	 * CA's or a server's certificate); so are its CAs' (OpenSSL's
+	 * X509_PURPOSE_SSL_CLIENT).
+	 */
+	if (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1) {
+		ret = req_nomem(err, errlen);
+		goto out;
+	}
 	ret = 0;
 	if (X509_verify_cert(ctx) != 1)
-		ret = svmigd_fail(err, errlen, -EPERM,
-			       "operator certificate not trusted: %s",
-			       X509_verify_cert_error_string(
-				       X509_STORE_CTX_get_error(ctx)));
+		ret = X509_STORE_CTX_get_error(ctx) == X509_V_ERR_INVALID_PURPOSE ?
+		      svmigd_fail(err, errlen, -EPERM,
+				  "operator certificate not trusted: not for client "
+				  "authentication (extendedKeyUsage without clientAuth, "
+				  "or keyUsage without digitalSignature)") :
+		      svmigd_fail(err, errlen, -EPERM,
+				  "operator certificate not trusted: %s",
+				  X509_verify_cert_error_string(
+					  X509_STORE_CTX_get_error(ctx)));
 out:
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();

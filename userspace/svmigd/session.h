@@ -9,9 +9,12 @@
  * in lowercase hex; framed here rather than by svmig_msg_send/recv so that
  * the transcript holds the bytes as sent), in this order:
  *
- *   S -> T  REQUEST {request: <the operator's signed request>, nonce: Ns}
- *   T -> S  ATTEST  {nonce: Nt, ak, attest, sig, pcrs: {"<i>": hex}}
- *   S -> T  ATTEST  {ak, attest, sig, pcrs}
+ *   S -> T  REQUEST {request: <the operator's signed request>, nonce: Ns,
+ *                    policy: {sha256, serial} (policy_claim.h)
+ *                    [, channels: N]}   (N: 1..8 QEMU multifd channels of a
+ *                    libvirt migration; absent: none; in the transcript)
+ *   T -> S  ATTEST  {nonce: Nt, ak, attest, sig, pcrs: {"<i>": hex}, policy}
+ *   S -> T  ATTEST  {ak, attest, sig, pcrs, policy}
  *   T -> S  ADMIT   {verdict: "accept"} or
  *                   {verdict: "refuse", reason: "memory" | "vcpus" |
  *                    "policy", detail: <words>}
@@ -32,13 +35,21 @@
  * A later connection may carry a QUERY in place of the REQUEST: how a
  * session ended, asked by a source in doubt (outcome.h).
  *
+ * Before the first message each side checks that its policy has not
+ * expired and that a CA of the peer's TLS chain may certify the peer's
+ * name (policy_scope.h).  Each REQUEST and ATTEST carries the sender's
+ * policy claim, refused by the receiver when it is not its own policy
+ * ("policy mismatch: ..."), and each quote's qualifying data binds it
+ * (policy_claim.h).
+ *
  * REQUEST: both sides verify the request (request.h, operator anchors,
  * time window) and decide with their policy (policy.h); the source checks
  * that it is the request's source and that the TLS peer's CN is its
  * target, the target the converse.  ATTEST: each side quotes, with its AK,
  * the PCRs the policy lists for itself (the verifier compares them with
- * the same list: both hosts run the same signed policy), qualifying data
- * SHA-256(E || "quote" || the verifier's nonce), E being the TLS exporter
+ * the same list: both hosts run the same signed policy, as the claims
+ * showed), qualifying data SHA-256(SHA-256(E || "quote" || the verifier's
+ * nonce) || policy sha256 || be64 serial), E being the TLS exporter
  * (tls.h); each checks the peer's AK against the policy's ak_sha256 and
  * the quote against the policy's PCR values for the peer.  ADMIT: the
  * request's vm_mem_mib and vm_vcpus against the target's own limits
@@ -200,9 +211,18 @@ struct svmigd_session_cfg {
 /* @cfg's per-message timeout in ms (0: the default), -1 for none. */
 int svmigd_session_timeout(const struct svmigd_session_cfg *cfg);
 
+#define SVMIGD_SESSION_CHANNELS_MAX	8
+
 /* An established session (until DATA and the receipt). */
 struct svmigd_session {
 	bool source;				/* our role */
+	/*
+	 * QEMU multifd channels of a libvirt migration (0: none, at most
+	 * SVMIGD_SESSION_CHANNELS_MAX): the source sets it before
+	 * svmigd_session_source(), which sends it in the REQUEST (so in the
+	 * transcript, which both CONFIRMs cover); the target has the REQUEST's.
+	 */
+	unsigned int channels;
 	uint8_t secret[SVMIGD_SECRET_LEN];	/* wipe with svmigd_session_wipe */
 	uint8_t id[SVMIGD_SESSION_ID_LEN];
 	uint8_t transcript[SVMIGD_SHA256_LEN];	/* H */

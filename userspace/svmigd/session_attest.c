@@ -23,7 +23,7 @@ void sess_pcrs_ref(const struct svmigd_policy_host *h,
 		if (!(h->pcr_mask & 1u << i))
 			continue;
 		ref->index[ref->count] = (uint8_t)i;
-		memcpy(ref->value[ref->count++], h->pcrs[i],
+		memcpy(ref->value[ref->count++], h->pcrs[i][0],
 		       SVMIGD_TPM_DIGEST_LEN);
 	}
 }
@@ -98,6 +98,8 @@ static struct json_object *attest_msg(struct sess *s,
 		ret = svmig_msg_add_hex(msg, "nonce", s->nonce,
 					sizeof(s->nonce));
 	if (!ret)
+		ret = svmigd_policy_claim_add(msg, s->cfg->policy);
+	if (!ret)
 		ret = svmig_msg_add_hex(msg, "ak", s->ak.pub, s->ak.pub_len);
 	if (!ret)
 		ret = svmig_msg_add_hex(msg, "attest", q->attest,
@@ -151,11 +153,13 @@ static int attest_parse(struct sess *s, struct json_object *msg,
 			struct svmigd_tpm_quote *q)
 {
 	static const char *const keys[] = { "ak", "attest", "sig", "pcrs",
-					    "nonce" };
-	size_t n = s->ses->source ? 5 : 4;	/* the target's has a nonce */
+					    SVMIGD_POLICY_CLAIM_KEY, "nonce" };
+	size_t n = s->ses->source ? 6 : 5;	/* the target's has a nonce */
 	int ret;
 
 	ret = sess_keys(s, msg, keys, n);
+	if (!ret)
+		ret = sess_claim(s, msg);
 	if (!ret && s->ses->source)
 		ret = sess_get_hex(s, msg, "nonce", s->peer_nonce,
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
@@ -190,7 +194,7 @@ int attest_check(struct sess *s, struct json_object *msg)
 		ret = sess_qual(s, "quote", s->nonce, qual);
 	if (ret)
 		goto out;
-	sess_pcrs_ref(s->them, &ref);
+	svmigd_policy_pcrs_ref(s->them, &q->pcrs, &ref);
 	ret = svmigd_tpm_verify_quote(s->peer_ak, s->peer_ak_len,
 				      s->them->ak_sha256, q, qual, &ref, why,
 				      sizeof(why));

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -395,13 +396,48 @@ int sess_sha256(const void *a, size_t alen, const void *b,
 	return ok ? 0 : -ENOMEM;
 }
 
-/* SHA-256(E || @label || @nonce): the qualifying data of a quote or key. */
+/*
+ * SHA-256(E || @label || @nonce): the qualifying data of a key; a quote's
+ * also binds this host's policy (policy_claim.h).
+ */
 int sess_qual(struct sess *s, const char *label, const uint8_t *nonce,
 	      uint8_t qual[SVMIGD_TPM_QUAL_LEN])
 {
 	if (sess_sha256(s->e, sizeof(s->e), label, strlen(label), nonce,
-			nonce ? SVMIGD_NONCE_LEN : 0, qual))
+			nonce ? SVMIGD_NONCE_LEN : 0, qual) ||
+	    (!strcmp(label, "quote") &&
+	     svmigd_policy_claim_bind(qual, s->cfg->policy)))
 		return sess_nomem(s);
+	return 0;
+}
+
+/* The peer's policy claim in @msg (policy_claim.h) against ours. */
+int sess_claim(struct sess *s, struct json_object *msg)
+{
+	char why[SVMIGD_SESSION_ERR_LEN - 64];
+	int ret = svmigd_policy_claim_check(msg, s->cfg->policy, s->peer, why,
+					    sizeof(why));
+
+	if (ret == -EPROTO)
+		return sess_bad_field(s, svmig_msg_type(msg),
+				      SVMIGD_POLICY_CLAIM_KEY);
+	if (ret)
+		return sess_fail(s, SK_REFUSE, -EACCES, "%s", why);
+	return 0;
+}
+
+/* This host's policy still valid; the peer's CA allowed to certify it. */
+static int sess_policy_scope(struct sess *s)
+{
+	char why[SVMIGD_SESSION_ERR_LEN - 64];
+
+	if (svmigd_policy_check_expiry(s->cfg->policy, (int64_t)time(NULL),
+				       why, sizeof(why)))
+		return sess_fail(s, SK_REFUSE, -EACCES, "%s", why);
+	if (svmigd_policy_scope_check(s->cfg->policy,
+				      svmig_tls_peer_chain(s->conn), s->peer,
+				      why, sizeof(why)))
+		return sess_fail(s, SK_REFUSE, -EACCES, "policy: %s", why);
 	return 0;
 }
 
@@ -427,8 +463,11 @@ int sess_begin(struct sess *s, struct svmig_tls_conn *conn,
 	if (err && errlen)
 		err[0] = '\0';
 	if (out) {
+		unsigned int channels = source ? out->channels : 0;	/* the caller's */
+
 		memset(out, 0, sizeof(*out));
 		out->source = source;
+		out->channels = channels;
 	}
 	if (!out || !conn || !sess_cfg_ok(cfg, !source) ||
 	    !svmig_tls_peer_cn(conn)) {
@@ -454,7 +493,7 @@ int sess_begin(struct sess *s, struct svmig_tls_conn *conn,
 		return sess_fail(s, SK_REFUSE, -EACCES,
 				 "this host (%s) is not in the policy",
 				 cfg->host_name);
-	return 0;
+	return sess_policy_scope(s);
 }
 
 void sess_end(struct sess *s, int ret)

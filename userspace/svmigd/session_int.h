@@ -30,6 +30,8 @@
 #include "config.h"
 #include "msg.h"
 #include "policy.h"
+#include "policy_claim.h"
+#include "policy_scope.h"
 #include "request.h"
 #include "session.h"
 #include "tls.h"
@@ -118,6 +120,7 @@ int sess_get_hex(struct sess *s, struct json_object *msg,
 int sess_sha256(const void *a, size_t alen, const void *b,
 		size_t blen, const void *c, size_t clen,
 		uint8_t out[SVMIGD_SHA256_LEN]);
+int sess_claim(struct sess *s, struct json_object *msg);
 int sess_qual(struct sess *s, const char *label, const uint8_t *nonce,
 	      uint8_t qual[SVMIGD_TPM_QUAL_LEN]);
 bool sess_cfg_ok(const struct svmigd_session_cfg *cfg, bool target);
@@ -129,6 +132,8 @@ void sess_end(struct sess *s, int ret);
 /* session_request.c */
 int src_request(struct sess *s, const char *text, size_t len);
 int tgt_request(struct sess *s, struct json_object *msg);
+/* REQUEST's own fields (keys, "channels", "nonce"); not the signed request */
+int tgt_request_fields(struct sess *s, struct json_object *msg);
 
 /* session_attest.c */
 void sess_pcrs_ref(const struct svmigd_policy_host *h,

@@ -134,7 +134,10 @@ int src_request(struct sess *s, const char *text, size_t len)
 					  json_object_get(req)))
 		json_object_put(req);	/* the reference not taken */
 	if (!msg || !json_object_object_get_ex(msg, "request", NULL) ||
-	    svmig_msg_add_hex(msg, "nonce", s->nonce, sizeof(s->nonce))) {
+	    svmig_msg_add_hex(msg, "nonce", s->nonce, sizeof(s->nonce)) ||
+	    svmigd_policy_claim_add(msg, s->cfg->policy) ||
+	    (s->ses->channels && json_object_object_add(msg, "channels",
+			json_object_new_int((int)s->ses->channels)))) {
 		json_object_put(msg);
 		ret = sess_nomem(s);
 		goto out;
@@ -146,16 +149,45 @@ out:
 	return ret;
 }
 
-/* The source's REQUEST (@msg, borrowed). */
-int tgt_request(struct sess *s, struct json_object *msg)
+/* REQUEST's optional "channels": QEMU multifd channels, 1..8. */
+static int tgt_channels(struct sess *s, struct json_object *msg)
 {
-	static const char *const keys[] = { "request", "nonce" };
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(msg, "channels", &v))
+		return 0;
+	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+	if (n < 1 || n > SVMIGD_SESSION_CHANNELS_MAX)
+		return sess_bad_field(s, svmig_msg_type(msg), "channels");
+	s->out->channels = (unsigned int)n;
+	return 0;
+}
+
+int tgt_request_fields(struct sess *s, struct json_object *msg)
+{
+	static const char *const keys[] = { "request", "nonce",
+					    SVMIGD_POLICY_CLAIM_KEY, "channels" };
 	int ret;
 
-	ret = sess_keys(s, msg, keys, 2);
+	ret = sess_keys(s, msg, keys,
+			json_object_object_get_ex(msg, "channels", NULL) ? 4 : 3);
+	if (!ret)
+		ret = sess_claim(s, msg);
+	if (!ret)
+		ret = tgt_channels(s, msg);
 	if (!ret)
 		ret = sess_get_hex(s, msg, "nonce", s->peer_nonce,
 				   SVMIGD_NONCE_LEN, SVMIGD_NONCE_LEN, NULL);
+	return ret;
+}
+
+/* The source's REQUEST (@msg, borrowed). */
+int tgt_request(struct sess *s, struct json_object *msg)
+{
+	int ret;
+
+	ret = tgt_request_fields(s, msg);
 	if (!ret)
 		ret = sess_request(s, json_object_object_get(msg, "request"));
 	return ret;

@@ -20,6 +20,9 @@
  *   svmigctl tpm-bind-authority --tcti T --nv-index I --authority CERT
  *                    [--owner-auth-file F] [--json]
  *   svmigctl tpm-authority --tcti T --nv-index I [--authority CERT] [--json]
+ *   svmigctl tpm-bind-policy --tcti T --nv-index I --counter-index C
+ *                    --authority CERT [--owner-auth-file F] [--json]
+ *   svmigctl tpm-policy --tcti T --nv-index I [--authority CERT] [--json]
  *
  * With --json, standard output carries exactly one JSON object, with "ok"
  * true exactly when the exit status is 0 (a setup error too, when the
@@ -59,10 +62,11 @@ enum {
 	C_MIGRATE = 1 << 0, C_STATUS = 1 << 1, C_ATTEST = 1 << 2,
 	C_REQUEST = 1 << 3, C_AUDIT = 1 << 4, C_POLICY = 1 << 5,
 	C_TPM_AK = 1 << 6, C_TPM_BIND = 1 << 7, C_TPM_AUTH = 1 << 8,
-	C_SETTLE = 1 << 9, C_TPM_EK = 1 << 10,
+	C_SETTLE = 1 << 9, C_TPM_EK = 1 << 10, C_TPM_BINDP = 1 << 11,
+	C_TPM_POL = 1 << 12,
 	C_DAEMON = C_MIGRATE | C_STATUS | C_ATTEST | C_SETTLE,
-	C_NVTPM = C_TPM_BIND | C_TPM_AUTH,
-	C_ALL = (1 << 11) - 1,
+	C_NVTPM = C_TPM_BIND | C_TPM_AUTH | C_TPM_BINDP | C_TPM_POL,
+	C_ALL = (1 << 13) - 1,
 };
 
 struct cmd {
@@ -107,6 +111,12 @@ static const struct cmd cmds[] = {
 	{ "tpm-authority", C_TPM_AUTH, cmd_tpm_authority,
 	  "--tcti T --nv-index I [--authority CERT] [--json]",
 	  "read the authority bound in the TPM; compare it with CERT" },
+	{ "tpm-bind-policy", C_TPM_BINDP, cmd_tpm_bind_policy,
+	  "--tcti T --nv-index I --counter-index C --authority CERT [--owner-auth-file F] [--json]",
+	  "bind the policy authority and a rollback counter of policy serials to this host's TPM" },
+	{ "tpm-policy", C_TPM_POL, cmd_tpm_policy,
+	  "--tcti T --nv-index I [--authority CERT] [--json]",
+	  "read the policy binding: its authority and the highest policy serial accepted" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -130,6 +140,9 @@ static const struct optdef opts[] = {
 	  "with --libvirt: the target host (the request's target)" },
 	{ { "channels", required_argument, NULL, 'M' }, C_MIGRATE, "N",
 	  "with --libvirt: QEMU's multifd with N channels (1 to 8), each its own svmig channel" },
+	{ { "postcopy", no_argument, NULL, 'Y' }, C_MIGRATE, NULL,
+	  "refused: postcopy would run the VM on the target before svmig verified "
+	  "the stream's END (Documentation/libvirt.rst, \"postcopy\")" },
 	{ { "vm", required_argument, NULL, 'v' }, C_REQUEST | C_POLICY | C_SETTLE, "V",
 	  "the VM's name" },
 	{ { "outcome", required_argument, NULL, 'u' }, C_SETTLE, "O",
@@ -176,7 +189,9 @@ static const struct optdef opts[] = {
 	  "SHA-256 PCRs to read, comma-separated (e.g. 0,7)" },
 	{ { "nv-index", required_argument, NULL, 'N' }, C_NVTPM, "I",
 	  "the NV index, 0x01000000 to 0x01ffffff" },
-	{ { "owner-auth-file", required_argument, NULL, 'O' }, C_TPM_BIND, "F",
+	{ { "counter-index", required_argument, NULL, 'K' }, C_TPM_BINDP, "C",
+	  "the NV counter of the highest policy serial, 0x01000000 to 0x01ffffff" },
+	{ { "owner-auth-file", required_argument, NULL, 'O' }, C_TPM_BIND | C_TPM_BINDP, "F",
 	  "the TPM owner authorization (the file's bytes, one final newline dropped)" },
 	{ { "json", no_argument, NULL, 'j' }, C_ALL, NULL,
 	  "one JSON object on standard output, \"ok\" true exactly on success" },
@@ -265,6 +280,7 @@ static int set_opt(struct args *a, int c, const char *arg)
 			return bad_number("--channels", arg);
 		a->channels = (unsigned int)num;
 		break;
+	case 'Y': a->postcopy = true; break;
 	case 'v': a->vm = arg; break;
 	case 'u': a->outcome = arg; break;
 	case 's': a->source = arg; break;
@@ -293,6 +309,7 @@ static int set_opt(struct args *a, int c, const char *arg)
 	case 'A': a->ca = arg; break;
 	case 'H': a->anchor = arg; break;
 	case 'N': a->nv_index = arg; break;
+	case 'K': a->counter_index = arg; break;
 	case 'O': a->owner_auth_file = arg; break;
 	case 'j': a->json = true; break;
 	}

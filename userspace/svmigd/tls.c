@@ -741,6 +741,11 @@ void svmig_tls_free(struct svmig_tls_conn *conn)
 
 /* ---- the peer and the session ---- */
 
+X509_STORE *svmig_tls_ctx_store(struct svmig_tls_ctx *ctx)
+{
+	return ctx ? SSL_CTX_get_cert_store(ctx->ssl_ctx) : NULL;
+}
+
 const char *svmig_tls_peer_cn(const struct svmig_tls_conn *conn)
 {
 	return conn->peer_cn;

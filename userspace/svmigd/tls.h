@@ -79,6 +79,9 @@ int svmig_tls_ctx_new(const struct svmig_tls_config *cfg,
 /* After every connection made with it is freed. */
 void svmig_tls_ctx_free(struct svmig_tls_ctx *ctx);
 
+/* The context's trust store (the anchors), e.g. for CRLs (crl.h). */
+X509_STORE *svmig_tls_ctx_store(struct svmig_tls_ctx *ctx);
+
 /*
  * The TLS handshake as the client over the connected socket @fd, expecting
  * a server certificate that names @peer_host.  On failure *conn stays NULL
