@@ -422,6 +422,14 @@ two_host_phase 9d tests/vm/t2_akprov.sh \
 # the binding.
 two_host_phase 9e tests/vm/t2_policy.sh \
 	"svmigd: policy bound to the TPM (older policy refused, different policies refused by name, SIGHUP, expiry)"
+# Phase 9f: audit that holds for a third party, and admission that counts
+# what runs: a VM running on host-b makes a migration exceed its limit
+# (refused at ADMIT, no VM byte moved); after a migration each host's log
+# keeps the peer's signed messages and re-verifies them offline (--peer),
+# reaches the head its peer keeps (--anchor), and a cut tail or a log
+# rolled back with its head is detected.
+two_host_phase 9f tests/vm/t2_audit.sh \
+	"svmigd: audit evidence re-checked offline, cut tail and rollback detected; admission counts running VMs"
 # Phase 10: installable on a host (tests/install/run-install-test.sh): the
 # Debian packages build and pass lintian, make install/uninstall lay out
 # and remove every file, dpkg -i on a fresh root of this host has DKMS

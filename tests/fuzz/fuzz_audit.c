@@ -15,7 +15,17 @@
  *      with one record per successful append;
  *      then the byte at the offset is XORed with the mask (when not 0), and
  *      verify must report the record on the line holding that byte as the
- *      first broken one.
+ *      first broken one;
+ *   with bit 7 set (and bit 0 clear), bits 1-2 pick:
+ *   0  a head line (audit_head.h): svmigd_audit_head_parse with the host
+ *      key, and the same bytes as a HEAD message's JSON
+ *      (svmigd_audit_head_msg_check);
+ *   1  an anchor file (svmigd_audit_anchor_read: head lines, or a peer's
+ *      log with peer-head records), then the anchor check of a fixed
+ *      intact log against it;
+ *   2  the details' JSON text of a record appended to a fresh log, then
+ *      re-checked offline (svmigd_audit_verify_peer, audit_evidence.h)
+ *      with the host's certificate as the peer's and the fixed CA.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,10 +36,16 @@
 
 #include "fuzz_common.h"
 #include "audit.h"
+#include "audit_evidence.h"
+#include "audit_exchange.h"
+#include "audit_head.h"
 
 static struct fuzz_file raw_log;
-static char dir[64], log_path[96];
+static char dir[64], log_path[96], head_path[112];
 static EVP_PKEY *ec_key, *rsa_key;
+static X509 *ec_cert;
+static X509_STORE *ca_store;
+static char fixed_log[96];
 
 struct walk {
 	uint64_t visited;
@@ -50,8 +66,18 @@ static void init(void)
 {
 	fuzz_scratch_dir(dir, sizeof(dir), "audit");
 	snprintf(log_path, sizeof(log_path), "%s/audit.log", dir);
+	snprintf(head_path, sizeof(head_path), "%s.head", log_path);
 	ec_key = fuzz_pkey(fuzz_op_key_pem);
 	rsa_key = fuzz_pkey(fuzz_rsa_key_pem);
+	ec_cert = fuzz_x509(fuzz_op_cert_pem);	/* CN alice */
+	ca_store = X509_STORE_new();
+	FUZZ_CHECK(ca_store);
+	FUZZ_CHECK(X509_STORE_add_cert(ca_store, fuzz_x509(fuzz_ca_cert_pem)) == 1);
+	/* an intact log of 3 records, for the anchors */
+	snprintf(fixed_log, sizeof(fixed_log), "%s/fixed.log", dir);
+	for (int i = 0; i < 3; i++)
+		FUZZ_CHECK(!svmigd_audit_append(fixed_log, ec_key, "e", "w", "x",
+						NULL, NULL, NULL, 0));
 }
 
 static void write_log(const uint8_t *p, size_t n)
@@ -99,6 +125,7 @@ static void raw(const uint8_t *p, size_t n)
 	FUZZ_CHECK(ret == 0 || ret == -EBADMSG || ret == -ENOMEM);
 	/* append reads only the last line: it must agree with verify's view */
 	unlink(log_path);
+	unlink(head_path);
 	write_log(p, n);
 	ret = svmigd_audit_append(log_path, ec_key, "fuzz", "who", "what", NULL,
 				  &seq, err, sizeof(err));
@@ -144,6 +171,7 @@ static void records(struct fz *z)
 	int ret, n = 0;
 
 	unlink(log_path);
+	unlink(head_path);
 	while (z->n && n++ < 8) {
 		fz_cstr(z, event, sizeof(event));
 		fz_cstr(z, who, sizeof(who));
@@ -196,6 +224,76 @@ static void records(struct fz *z)
 	free(buf);
 }
 
+static void head_line(const uint8_t *p, size_t n)
+{
+	struct svmigd_audit_head h;
+	struct json_object *msg;
+	char why[256];
+	int ret;
+
+	ret = svmigd_audit_head_parse((const char *)p, n, ec_key, &h, why,
+				      sizeof(why));
+	FUZZ_CHECK(!ret || ret == -EBADMSG || ret == -ENOMEM);
+	FUZZ_CHECK(ret || (h.seq >= 1 && n <= SVMIGD_AUDIT_HEAD_MAX));
+	if (svmigd_json_parse((const char *)p, n, 16, &msg, why, sizeof(why)))
+		return;
+	ret = svmigd_audit_head_msg_check(msg, ec_key, &h, why, sizeof(why));
+	FUZZ_CHECK(!ret || ret == -EBADMSG || ret == -ENOMEM);
+	json_object_put(msg);
+}
+
+static void anchor(const uint8_t *p, size_t n)
+{
+	struct svmigd_audit_report rep;
+	struct svmigd_audit_head best;
+	char err[512];
+	uint64_t count;
+	int ret;
+
+	fuzz_file_put(&raw_log, p, n);
+	ret = svmigd_audit_anchor_read(raw_log.path, ec_key, &best, &count,
+				       err, sizeof(err));
+	FUZZ_CHECK(!ret || ret == -ENOMEM);
+	FUZZ_CHECK(!count == !best.seq);
+	ret = svmigd_audit_verify_anchor(fixed_log, ec_key, raw_log.path, &rep,
+					 err, sizeof(err));
+	FUZZ_CHECK(!ret || ret == -EBADMSG || ret == -ENOENT || ret == -ENOMEM);
+	/* the fixed log reaches every head of its own, and no other */
+	FUZZ_CHECK(ret != -EBADMSG || rep.anchor_seq > 3 || count);
+}
+
+static void evidence(const uint8_t *p, size_t n)
+{
+	struct svmigd_evidence_opts o = { .ca = ca_store };
+	struct svmigd_evidence_report rep;
+	struct svmigd_audit_report arep;
+	struct json_object *d;
+	char err[1024], *s;
+	int ret;
+
+	s = strndup((const char *)p, n);
+	FUZZ_CHECK(s);
+	d = json_tokener_parse(s);
+	free(s);
+	unlink(log_path);
+	unlink(head_path);
+	ret = json_object_is_type(d, json_type_object) ?
+	      svmigd_audit_append(log_path, ec_key, "receipt", "alice", "web-1",
+				  d, NULL, err, sizeof(err)) : -EINVAL;
+	json_object_put(d);
+	if (ret)
+		return;
+	o.peers = sk_X509_new_null();
+	FUZZ_CHECK(o.peers && sk_X509_push(o.peers, ec_cert));
+	ret = svmigd_audit_verify_peer(log_path, ec_key, &o, &rep, &arep, err,
+				       sizeof(err));
+	sk_X509_free(o.peers);
+	FUZZ_CHECK(!ret || ret == -EBADMSG || ret == -ENOMEM);
+	FUZZ_CHECK(ret != -EBADMSG || rep.seq == 1);
+	FUZZ_CHECK(rep.checked + rep.unchecked <= 1);
+	FUZZ_CHECK(memchr(err, '\0', sizeof(err)));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz z = { data, size };
@@ -204,8 +302,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ec_key)
 		init();
-	if (fz_u8(&z) & 1) {
+	uint8_t mode = fz_u8(&z);
+
+	if (mode & 1) {
 		records(&z);
+	} else if (mode & 0x80) {
+		rest = fz_rest(&z, &n);
+		if (((mode >> 1) & 3) == 0)
+			head_line(rest, n);
+		else if (((mode >> 1) & 3) == 1)
+			anchor(rest, n);
+		else
+			evidence(rest, n);
 	} else {
 		rest = fz_rest(&z, &n);
 		raw(rest, n);

@@ -77,9 +77,13 @@ static char vtpm_state_hex[2 * SVMIGD_SHA256_LEN + 1];
 
 static void cleanup(void)
 {
+	char head[sizeof(audit_path) + 8];
+
 	unlink(vtpm_file);
 	rmdir(vtpm_vm_dir);
 	unlink(audit_path);
+	snprintf(head, sizeof(head), "%s.head", audit_path);
+	unlink(head);
 	rmdir(audit_dir);
 }
 

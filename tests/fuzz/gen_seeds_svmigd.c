@@ -33,6 +33,8 @@
 #include "fuzz_common.h"
 #include "../unit/akpub.h"
 #include "audit.h"
+#include "audit_evidence.h"
+#include "audit_head.h"
 #include "msg.h"
 #include "policy.h"
 #include "request.h"
@@ -256,6 +258,8 @@ static void policy_seeds(void)
 
 /* ---------------------------------------------------------- audit */
 
+static void evidence_seeds(EVP_PKEY *key);
+
 static void audit_record(struct fzw *w, const char *event, const char *who,
 			 const char *what, const char *details)
 {
@@ -314,7 +318,108 @@ static void audit_seeds(void)
 		audit_record(&w, "refused", "unknown", "-", det[2]);
 		put_seed("audit", i ? "append-rsa-tamper" : "append-ec", &w);
 	}
+	evidence_seeds(key);
 	EVP_PKEY_free(key);
+}
+
+/* fuzz_audit's modes with bit 7: a head, an anchor, evidence. */
+static void put_text(const char *file, uint8_t mode, const char *text)
+{
+	struct fzw w = { .n = 0 };
+
+	fzw_uint(&w, mode, 1);
+	fzw_bytes(&w, text, strlen(text));
+	put_seed("audit", file, &w);
+}
+
+/* A record's details with @ev as evidence, as JSON text (malloc'd). */
+static char *ev_details(struct json_object *ev, const char *key,
+			const char *hex)
+{
+	struct json_object *d = json_object_new_object();
+	char *text;
+
+	json_object_object_add(d, "peer", json_object_new_string("alice"));
+	json_object_object_add(d, "session", json_object_new_string(
+				       "00112233445566778899aabbccddeeff"));
+	if (key)
+		json_object_object_add(d, key, json_object_new_string(hex));
+	json_object_object_add(d, "evidence", ev);
+	text = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+	json_object_put(d);
+	if (!text)
+		die("out of memory");
+	return text;
+}
+
+static void evidence_seeds(EVP_PKEY *key)
+{
+	static const char stmt[] = "{\"step\":\"commit\",\"session\":"
+		"\"00112233445566778899aabbccddeeff\",\"receipt\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\","
+		"\"time\":1700000000}";
+	uint8_t last[SVMIGD_SHA256_LEN] = { 1, 2, 3 }, md[SVMIGD_SHA256_LEN];
+	char *head, *text, *b64, hex[SVMIGD_SHA256_HEX_LEN + 1];
+	struct json_object *msg, *rec, *d;
+	uint8_t *sig;
+	size_t siglen;
+
+	if (svmigd_audit_head_sign(key, 2, last, &head))
+		die("head");
+	put_text("head", 0x80, head);
+	msg = json_object_new_object();
+	json_object_object_add(msg, "type", json_object_new_string("HEAD"));
+	json_object_object_add(msg, "head", json_object_new_string(head));
+	put_text("head-msg", 0x80, json_object_to_json_string_ext(
+			 msg, JSON_C_TO_STRING_PLAIN));
+	json_object_put(msg);
+
+	/* an anchor: a head line, and a peer's record holding one */
+	b64 = svmigd_base64_encode((uint8_t *)head, strlen(head));
+	d = json_tokener_parse("{\"peer\":\"alice\",\"evidence\":{\"kind\":\"head\"}}");
+	json_object_object_add(json_object_object_get(d, "evidence"), "head",
+			       json_object_new_string(b64));
+	rec = json_object_new_object();
+	json_object_object_add(rec, "seq", json_object_new_int(1));
+	json_object_object_add(rec, "event", json_object_new_string("peer-head"));
+	json_object_object_add(rec, "details", json_object_get(d));
+	if (asprintf(&text, "%s\n%s\n", head, json_object_to_json_string_ext(
+			     rec, JSON_C_TO_STRING_PLAIN)) < 0)
+		die("out of memory");
+	put_text("anchor", 0x82, text);
+	free(text);
+	json_object_put(rec);
+	put_text("evidence-head", 0x84, json_object_to_json_string_ext(
+			 d, JSON_C_TO_STRING_PLAIN));
+	json_object_put(d);
+	free(b64);
+
+	/* a COMMIT statement signed by the peer (CN alice) */
+	if (svmigd_sign(key, stmt, strlen(stmt), &sig, &siglen) ||
+	    svmigd_sha256(stmt, strlen(stmt), md))
+		die("sign");
+	svmigd_hex_encode(hex, md, sizeof(md));
+	text = ev_details(svmigd_evidence_statement("commit", stmt, sig, siglen),
+			  "statement", hex);
+	put_text("evidence-commit", 0x84, text);
+	free(text);
+	free(sig);
+	/* a quote (not a TPM's) and a request (not signed) */
+	msg = json_tokener_parse("{\"0\":\"" "0000000000000000000000000000000000000000000000000000000000000000" "\"}");
+	text = ev_details(svmigd_evidence_quote((const uint8_t *)"ak", 2,
+						(const uint8_t *)"attest", 6,
+						(const uint8_t *)"sig", 3, msg,
+						md, sizeof(md)),
+			  "peer_quote", hex);
+	json_object_put(msg);
+	put_text("evidence-quote", 0x84, text);
+	free(text);
+	msg = json_tokener_parse("{\"request\":{\"vm\":\"web-1\"},\"sig\":\"00\"}");
+	text = ev_details(svmigd_evidence_request(msg), "request", hex);
+	json_object_put(msg);
+	put_text("evidence-request", 0x84, text);
+	free(text);
+	free(head);
 }
 
 /* ---------------------------------------------------------- tpm */

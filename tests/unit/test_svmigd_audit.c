@@ -3,8 +3,11 @@
  * The audit log (userspace/svmigd/audit.c): a chain of records verifies;
  * changing any one byte of a small log (every byte, several ways) makes
  * verify name the record holding it; removed, repeated, swapped, re-signed
- * and cut records are found; append refuses to extend a broken log and to
- * write what verify would refuse; concurrent appenders keep one chain.
+ * and cut records are found (a cut tail from the signed head beside the
+ * log, a log and head rolled back together from an anchor: a head kept
+ * elsewhere or by the peer); append refuses to extend a broken or cut log
+ * and to write what verify would refuse; concurrent appenders keep one
+ * chain.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,11 +29,13 @@
 
 #include "tmpdir.h"
 #include "audit.h"
+#include "audit_exchange.h"
+#include "audit_head.h"
 #include "pki.h"
 
 struct at {
 	char dir[64];
-	char log[128], copy[128];
+	char log[128], copy[128], log_head[160], copy_head[160];
 	char host_pem[128], other_pem[128], rsa_pem[128];
 	EVP_PKEY *host, *other, *rsa;
 };
@@ -54,6 +59,8 @@ static int group_setup(void **state)
 	assert_non_null(mkdtemp(T->dir));
 	snprintf(T->log, sizeof(T->log), "%s/audit.log", T->dir);
 	snprintf(T->copy, sizeof(T->copy), "%s/copy.log", T->dir);
+	snprintf(T->log_head, sizeof(T->log_head), "%s.head", T->log);
+	snprintf(T->copy_head, sizeof(T->copy_head), "%s.head", T->copy);
 	snprintf(T->host_pem, sizeof(T->host_pem), "%s/host.pem", T->dir);
 	snprintf(T->other_pem, sizeof(T->other_pem), "%s/other.pem", T->dir);
 	snprintf(T->rsa_pem, sizeof(T->rsa_pem), "%s/rsa.pem", T->dir);
@@ -86,6 +93,8 @@ static int setup(void **state)
 	(void)state;
 	unlink(T->log);
 	unlink(T->copy);
+	unlink(T->log_head);
+	unlink(T->copy_head);
 	return 0;
 }
 
@@ -124,13 +133,27 @@ static char *slurp(const char *p, size_t *len)
 	return buf;
 }
 
-static void spill(const char *p, const char *buf, size_t len)
+static void spill_only(const char *p, const char *buf, size_t len)
 {
 	FILE *f = fopen(p, "w");
 
 	assert_non_null(f);
 	assert_int_equal(fwrite(buf, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* @buf into @p; into the copy, with the log's head beside it. */
+static void spill(const char *p, const char *buf, size_t len)
+{
+	char *head;
+	size_t n;
+
+	spill_only(p, buf, len);
+	if (p != T->copy)
+		return;
+	head = slurp(T->log_head, &n);
+	spill_only(T->copy_head, head, n);
+	free(head);
 }
 
 static int verify(const char *log, const char *pem,
@@ -339,13 +362,26 @@ static void test_records_moved(void **state)
 	spill(T->copy, buf, len + 1);
 	broken_at(T->copy, 2, "bad JSON");
 
-	/* whole records cut off the end go unseen: the count tells */
+	/* whole records cut off the end: the signed head names record 4 */
 	spill(T->copy, orig, (size_t)(l4 - orig));
-	assert_int_equal(verify(T->copy, T->host_pem, &rep, err, sizeof(err)), 0);
-	assert_int_equal(rep.records, 3);
+	broken_at(T->copy, 4, "cut tail: the signed head names record 4, "
+		  "the log ends at record 3");
+	spill(T->copy, orig, (size_t)(l2 - orig));
+	broken_at(T->copy, 2, "cut tail: the signed head names record 4, "
+		  "the log ends at record 1");
 	spill(T->copy, "", 0);
+	broken_at(T->copy, 1, "cut tail");
+	/* ... and so is the head deleted with them */
+	spill(T->copy, orig, (size_t)(l4 - orig));
+	assert_int_equal(unlink(T->copy_head), 0);
+	broken_at(T->copy, 4, "no signed head");
+	/* the whole log intact, with its head */
+	spill(T->copy, orig, len);
 	assert_int_equal(verify(T->copy, T->host_pem, &rep, err, sizeof(err)), 0);
-	assert_int_equal(rep.records, 0);
+	assert_int_equal(rep.records, 4);
+	assert_true(rep.head);
+	assert_int_equal(rep.head_seq, 4);
+	assert_int_equal(rep.after_head, 0);
 	free(buf);
 	free(orig);
 }
@@ -399,6 +435,179 @@ static void test_forged(void **state)
 	broken_at(T->copy, 3, "bad hash link");
 	free(forged);
 	free(orig);
+}
+
+/* The head file: forged, edited, behind the log, rolled back with it. */
+static void test_head(void **state)
+{
+	struct svmigd_audit_report rep;
+	struct svmigd_audit_head h;
+	char *orig, *head3, *head4, *l4, *forged, *cut, err[512], anchor[160];
+	uint64_t n;
+	size_t len, hlen;
+	FILE *f;
+
+	(void)state;
+	small_log(T->log, 3);
+	head3 = slurp(T->log_head, &hlen);
+	assert_int_equal(append(T->log, T->host, "e", "w", "x", NULL), 4);
+	head4 = slurp(T->log_head, &hlen);
+	orig = slurp(T->log, &len);
+	l4 = line_at(orig, 4);
+
+	/* a head signed by another key, or edited */
+	assert_int_equal(svmigd_audit_head_sign(T->other, 4,
+						(const uint8_t *)"0123456789abcdef0123456789abcdef",
+						&forged), 0);
+	spill_only(T->copy, orig, len);
+	spill_only(T->copy_head, forged, strlen(forged));
+	spill_only(T->copy_head, "", 0);
+	broken_at(T->copy, 5, "bad head: no newline");
+	f = fopen(T->copy_head, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", forged);
+	fclose(f);
+	broken_at(T->copy, 5, "bad head: its signature does not verify");
+	free(forged);
+	cut = strdup(head4);
+	assert_non_null(cut);
+	*strstr(cut, "\"seq\":4") = '\0';
+	assert_true(asprintf(&forged, "%s\"seq\":5%s", cut,
+			     strstr(head4, "\"seq\":4") + 7) > 0);
+	free(cut);
+	spill_only(T->copy_head, forged, strlen(forged));
+	broken_at(T->copy, 5, "bad head: its signature does not verify");
+	/* a head of record 4 with another hash: the log was rewritten */
+	spill_only(T->copy_head, head4, hlen);
+	assert_int_equal(svmigd_audit_head_write(T->copy, T->host, 4,
+						 (const uint8_t *)"0123456789abcdef0123456789abcdef",
+						 err, sizeof(err)), 0);
+	broken_at(T->copy, 5, "names another record 4");
+
+	/* a record after the head (a crash in between) verifies */
+	spill_only(T->copy, orig, len);
+	spill_only(T->copy_head, head3, strlen(head3));
+	assert_int_equal(verify(T->copy, T->host_pem, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.records, 4);
+	assert_int_equal(rep.head_seq, 3);
+	assert_int_equal(rep.after_head, 1);
+	/* ... and extends, the head following */
+	assert_int_equal(append(T->copy, T->host, "e", "w", "x", NULL), 5);
+	assert_int_equal(verify(T->copy, T->host_pem, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.head_seq, 5);
+	assert_int_equal(rep.after_head, 0);
+
+	/* a cut log is not extended */
+	spill(T->copy, orig, (size_t)(l4 - orig));
+	assert_int_equal(svmigd_audit_append(T->copy, T->host, "e", "w", "x",
+					     NULL, NULL, err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(err, "not extended: cut tail: the signed head "
+			       "names record 4, the log ends at record 3"));
+	assert_int_equal(unlink(T->copy_head), 0);
+	assert_int_equal(svmigd_audit_append(T->copy, T->host, "e", "w", "x",
+					     NULL, NULL, err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(err, "no signed head"));
+
+	/*
+	 * Log and head rolled back together to record 3: the local head
+	 * cannot tell, an anchor (head 4, kept elsewhere) can.
+	 */
+	spill_only(T->copy, orig, (size_t)(l4 - orig));
+	spill_only(T->copy_head, head3, strlen(head3));
+	assert_int_equal(verify(T->copy, T->host_pem, &rep, err, sizeof(err)), 0);
+	snprintf(anchor, sizeof(anchor), "%s/anchor", T->dir);
+	spill_only(anchor, head4, hlen);
+	assert_int_equal(svmigd_audit_anchor_read(anchor, T->host, &h, &n, err,
+						  sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h.seq, 4);
+	assert_int_equal(svmigd_audit_verify_anchor(T->copy, T->host, anchor,
+						    &rep, err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(rep.why, "cut tail: the anchor"));
+	assert_int_equal(svmigd_audit_verify_anchor(T->log, T->host, anchor,
+						    &rep, err, sizeof(err)), 0);
+	/* an anchor signed by another host proves nothing about this log */
+	free(forged);
+	assert_int_equal(svmigd_audit_head_sign(T->other, 9, h.last, &forged), 0);
+	spill_only(anchor, forged, strlen(forged));
+	assert_int_equal(svmigd_audit_verify_anchor(T->copy, T->host, anchor,
+						    &rep, err, sizeof(err)),
+			 -ENOENT);
+	spill_only(anchor, "junk\n", 5);
+	assert_int_equal(svmigd_audit_verify_anchor(T->log, T->host, anchor,
+						    &rep, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "no signed head"));
+	unlink(anchor);
+	free(forged);
+	free(head3);
+	free(head4);
+	free(orig);
+}
+
+/* HEAD: exactly {type, head}, the head signed by the peer's key. */
+static void test_head_msg(void **state)
+{
+	uint8_t last[SVMIGD_SHA256_LEN] = { 7 };
+	struct svmigd_audit_head h;
+	struct json_object *msg;
+	char *line, why[256];
+
+	(void)state;
+	assert_int_equal(svmigd_audit_head_sign(T->host, 3, last, &line), 0);
+	msg = json_object_new_object();
+	json_object_object_add(msg, "type", json_object_new_string("HEAD"));
+	json_object_object_add(msg, "head", json_object_new_string(line));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), 0);
+	assert_int_equal(h.seq, 3);
+	assert_memory_equal(h.last, last, sizeof(last));
+	/* another host's key: refused */
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->other, &h, why,
+						     sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "does not verify"));
+	/* an extra field, another type, no head */
+	json_object_object_add(msg, "extra", json_object_new_int(1));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	json_object_object_del(msg, "extra");
+	json_object_object_add(msg, "type", json_object_new_string("ERROR"));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	json_object_object_add(msg, "type", json_object_new_string("HEAD"));
+	json_object_object_add(msg, "head", json_object_new_int(3));
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	/* a head line in another spelling (a space) */
+	line[strlen(line) - 1] = '\0';	/* its final "}" */
+	{
+		char *spaced = NULL;
+
+		assert_true(asprintf(&spaced, "%s }", line) > 0);
+		json_object_object_add(msg, "head", json_object_new_string(spaced));
+		free(spaced);
+	}
+	assert_int_equal(svmigd_audit_head_msg_check(msg, T->host, &h, why,
+						     sizeof(why)), -EBADMSG);
+	/* "last" missing, another key in its place (fuzz_audit: a NULL) */
+	line[strlen(line)] = '}';
+	*strstr(line, "\"last\"") = '\0';
+	{
+		char *renamed = NULL;
+
+		assert_true(asprintf(&renamed, "%s\"sast\"%s", line,
+				     line + strlen(line) + 6) > 0);
+		assert_int_equal(svmigd_audit_head_parse(renamed, strlen(renamed),
+							 T->host, &h, why,
+							 sizeof(why)), -EBADMSG);
+		assert_non_null(strstr(why, "not a head"));
+		free(renamed);
+	}
+	json_object_put(msg);
+	free(line);
 }
 
 static void test_append_refuses(void **state)
@@ -536,6 +745,8 @@ int main(void)
 		cmocka_unit_test_setup(test_every_byte, setup),
 		cmocka_unit_test_setup(test_records_moved, setup),
 		cmocka_unit_test_setup(test_forged, setup),
+		cmocka_unit_test_setup(test_head, setup),
+		cmocka_unit_test_setup(test_head_msg, setup),
 		cmocka_unit_test_setup(test_append_refuses, setup),
 		cmocka_unit_test_setup(test_rsa, setup),
 		cmocka_unit_test_setup(test_concurrent, setup),

@@ -34,6 +34,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "audit.h"
+#include "audit_evidence.h"
 #include "msg.h"
 #include "journal.h"
 #include "outcome.h"
@@ -397,10 +398,16 @@ static int group_teardown(void **state)
 /* Fresh audit logs for each test. */
 static int test_setup(void **state)
 {
+	char head[160];
+	const char *logs[] = { F.audit[TPM_A], F.audit[TPM_B], F.forger_audit };
+	size_t i;
+
 	(void)state;
-	unlink(F.audit[TPM_A]);
-	unlink(F.audit[TPM_B]);
-	unlink(F.forger_audit);
+	for (i = 0; i < 3; i++) {	/* each log with its signed head */
+		unlink(logs[i]);
+		snprintf(head, sizeof(head), "%s.head", logs[i]);
+		unlink(head);
+	}
 	return 0;
 }
 
@@ -789,6 +796,180 @@ static void audited(int t, const char *events)
 			 'a' + t, got, events);
 }
 
+/* Re-checks host @t's log offline (svmigctl audit verify --peer). */
+static int evidence(int t, bool with_peer, bool with_policy,
+		    struct svmigd_evidence_report *rep, char *err, size_t len)
+{
+	char *files[] = { F.ca_path[CA_A], F.ca_path[CA_B], F.ca_path[CA_OP] };
+	struct svmigd_evidence_opts o = { 0 };
+	struct svmigd_audit_report arep;
+	STACK_OF(X509) *peers = sk_X509_new_null();
+	int ret;
+
+	assert_non_null(peers);
+	o.ca = svmigd_request_anchors(files, 3, err, len);
+	assert_non_null(o.ca);
+	if (with_peer)
+		sk_X509_push(peers, F.host[t == TPM_A ? H_B : H_A]);
+	o.peers = peers;
+	o.policy = with_policy ? F.policy[t] : NULL;
+	ret = svmigd_audit_verify_peer(F.audit[t],
+				       F.host_key[t == TPM_A ? H_A : H_B], &o,
+				       rep, &arep, err, len);
+	sk_X509_free(peers);
+	X509_STORE_free(o.ca);
+	return ret;
+}
+
+/* The last record of @event in host @t's log: its details (a copy). */
+static struct json_object *last_details(int t, const char *event)
+{
+	struct json_object *o, *d = NULL, *copy = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(F.audit[t], "r");
+
+	assert_non_null(f);
+	while (getline(&line, &cap, f) > 0) {
+		o = json_tokener_parse(line);
+		assert_non_null(o);
+		if (!strcmp(json_object_get_string(json_object_object_get(o, "event")),
+			    event)) {
+			json_object_put(d);
+			d = json_object_get(json_object_object_get(o, "details"));
+		}
+		json_object_put(o);
+	}
+	free(line);
+	fclose(f);
+	assert_non_null(d);
+	assert_int_equal(json_object_deep_copy(d, &copy, NULL), 0);
+	json_object_put(d);
+	return copy;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* Host @t's log and head saved (@save) or put back as saved. */
+static void log_state(int t, bool save)
+{
+	char head[160], bak[160], hbak[160];
+
+	snprintf(head, sizeof(head), "%s.head", F.audit[t]);
+	snprintf(bak, sizeof(bak), "%s.bak", F.audit[t]);
+	snprintf(hbak, sizeof(hbak), "%s.head.bak", F.audit[t]);
+	copy_file(save ? F.audit[t] : bak, save ? bak : F.audit[t]);
+	copy_file(save ? head : hbak, save ? hbak : head);
+}
+
+/*
+ * After a migration each log keeps what the other signed: it re-verifies
+ * offline; a host that appends a record with an altered peer statement
+ * (re-signed by itself, so the chain is intact) is caught by the peer's
+ * signature, and one whose digest does not match the stored message too.
+ */
+static void evidence_checks(void)
+{
+	struct svmigd_evidence_report rep;
+	struct json_object *d, *ev;
+	char err[1024], *text, hex[65];
+	uint8_t *raw, md[32];
+	size_t len;
+	int ret;
+
+	ret = evidence(TPM_A, true, true, &rep, err, sizeof(err));
+	if (ret)
+		fail_msg("host-a's evidence: %s", err);
+	/* request, host-b's quote, receipt, RESUMED */
+	assert_int_equal(rep.checked, 4);
+	assert_int_equal(rep.unchecked, 0);
+	ret = evidence(TPM_B, true, true, &rep, err, sizeof(err));
+	if (ret)
+		fail_msg("host-b's evidence: %s", err);
+	/* request, host-a's quote, COMMIT */
+	assert_int_equal(rep.checked, 3);
+	/* without the peer's certificate: checked what can be, counted */
+	assert_int_equal(evidence(TPM_A, false, false, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.checked, 2);
+	assert_int_equal(rep.unchecked, 2);
+	assert_non_null(strstr(rep.unchecked_why, "no certificate of host-b"));
+
+	log_state(TPM_A, true);
+	log_state(TPM_B, true);
+	/* host-a claims another RESUMED: its statement altered */
+	d = last_details(TPM_A, "resumed");
+	ev = json_object_object_get(d, "evidence");
+	assert_int_equal(svmigd_base64_decode(json_object_get_string(
+			json_object_object_get(ev, "statement")), 4096, &raw,
+			&len), 0);
+	text = strndup((char *)raw, len);
+	free(raw);
+	assert_non_null(strstr(text, "\"time\":"));
+	strstr(text, "\"time\":")[8] ^= 1;	/* another time */
+	raw = (uint8_t *)svmigd_base64_encode((uint8_t *)text, strlen(text));
+	json_object_object_add(ev, "statement",
+			       json_object_new_string((char *)raw));
+	free(raw);
+	assert_int_equal(svmigd_sha256(text, strlen(text), md), 0);
+	svmigd_hex_encode(hex, md, 32);
+	json_object_object_add(d, "statement", json_object_new_string(hex));
+	assert_int_equal(svmigd_audit_append(F.audit[TPM_A], F.host_key[H_A],
+					     "resumed", "alice", "web-1", d,
+					     NULL, err, sizeof(err)), 0);
+	assert_int_equal(evidence(TPM_A, true, true, &rep, err, sizeof(err)),
+			 -EBADMSG);
+	assert_int_equal(rep.seq, 6);
+	assert_non_null(strstr(err, "record 6: the stored resumed does not "
+			       "verify with host-b's certificate"));
+	/* ... or the genuine statement under another digest */
+	json_object_put(d);
+	d = last_details(TPM_B, "commit");
+	log_state(TPM_B, false);
+	json_object_object_add(d, "statement", json_object_new_string(
+				       "00000000000000000000000000000000"
+				       "00000000000000000000000000000000"));
+	assert_int_equal(svmigd_audit_append(F.audit[TPM_B], F.host_key[H_B],
+					     "commit", "alice", "web-1", d,
+					     NULL, err, sizeof(err)), 0);
+	assert_int_equal(evidence(TPM_B, true, true, &rep, err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(rep.why, "not the one whose digest"));
+	json_object_put(d);
+	log_state(TPM_B, false);
+	/* a quote whose PCR values were edited */
+	d = last_details(TPM_B, "session");
+	ev = json_object_object_get(d, "evidence");
+	json_object_object_add(json_object_object_get(ev, "pcrs"), "0",
+			       json_object_new_string(
+				       "1111111111111111111111111111111111111111111111111111111111111111"));
+	assert_int_equal(svmigd_audit_append(F.audit[TPM_B], F.host_key[H_B],
+					     "session", "alice", "web-1", d,
+					     NULL, err, sizeof(err)), 0);
+	free(text);
+	json_object_put(d);
+	assert_int_equal(evidence(TPM_B, true, true, &rep, err, sizeof(err)),
+			 -EBADMSG);
+	assert_int_equal(rep.seq, 6);
+	assert_non_null(strstr(rep.why, "the stored quote of host-a does not verify"));
+	/* without the policy, only against the values sent: still caught */
+	assert_int_equal(evidence(TPM_B, true, false, &rep, err, sizeof(err)),
+			 -EBADMSG);
+	log_state(TPM_A, false);
+	log_state(TPM_B, false);
+}
+
 /* The last record of host @t's log has @key == @val in its details. */
 static void audited_detail(int t, const char *key, const char *val)
 {
@@ -890,6 +1071,7 @@ static void test_success(void **state)
 	audited(TPM_A, "request,session,receipt,commit,resumed");
 	audited(TPM_B, "request,session,receipt,commit,resumed");
 	audited_detail(TPM_A, "step", "RESUMED");
+	evidence_checks();
 
 	/* another session: another secret, another id */
 	free(req);

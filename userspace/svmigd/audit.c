@@ -19,6 +19,7 @@
 #include <openssl/err.h>
 
 #include "audit.h"
+#include "audit_head.h"
 #include "util.h"
 
 #define AUDIT_JSON_DEPTH	32
@@ -184,6 +185,41 @@ static int audit_broken(struct svmigd_audit_report *rep, uint64_t line,
 			  (unsigned long long)line, rep->why);
 }
 
+/*
+ * The intact log of rep->records records (@lines lines) against its
+ * signed head @h (rep->head: whether there is one): a record the head
+ * names must be there, with the hash it names.
+ */
+static int audit_head_match(struct svmigd_audit_report *rep,
+			    const struct svmigd_audit_head *h,
+			    const uint8_t at_head[SVMIGD_SHA256_LEN],
+			    uint64_t lines, const char *path, char *err,
+			    size_t errlen)
+{
+	if (!rep->head && !rep->records)
+		return 0;
+	if (!rep->head)
+		snprintf(rep->why, sizeof(rep->why),
+			 "cut tail? the log has no signed head (%s.head), so "
+			 "records cut off its end would go unseen", path);
+	else if (h->seq > rep->records)
+		snprintf(rep->why, sizeof(rep->why),
+			 "cut tail: the signed head names record %llu, the "
+			 "log ends at record %llu",
+			 (unsigned long long)h->seq,
+			 (unsigned long long)rep->records);
+	else if (memcmp(at_head, h->last, SVMIGD_SHA256_LEN))
+		snprintf(rep->why, sizeof(rep->why),
+			 "the signed head names another record %llu (its hash "
+			 "differs): the log was rewritten",
+			 (unsigned long long)h->seq);
+	else {
+		rep->after_head = rep->records - h->seq;
+		return 0;
+	}
+	return audit_broken(rep, lines + 1, path, err, errlen);
+}
+
 /* Hands the intact record @line to @fn as an object (a second parse). */
 static int audit_visit(const char *line, size_t len,
 		       int (*fn)(void *arg, struct json_object *rec), void *arg,
@@ -201,12 +237,40 @@ static int audit_visit(const char *line, size_t len,
 	return ret;
 }
 
-int svmigd_audit_walk(const char *path, EVP_PKEY *key,
+/* The intact log against a head of an anchor: @at its record's hash. */
+static int audit_anchor_match(struct svmigd_audit_report *rep,
+			      const struct svmigd_audit_head *a,
+			      const uint8_t at[SVMIGD_SHA256_LEN],
+			      uint64_t lines, const char *path, char *err,
+			      size_t errlen)
+{
+	if (a->seq > rep->records)
+		snprintf(rep->why, sizeof(rep->why),
+			 "cut tail: the anchor holds this host's signed head "
+			 "of record %llu, the log ends at record %llu",
+			 (unsigned long long)a->seq,
+			 (unsigned long long)rep->records);
+	else if (memcmp(at, a->last, SVMIGD_SHA256_LEN))
+		snprintf(rep->why, sizeof(rep->why),
+			 "the anchor's signed head names another record %llu "
+			 "(its hash differs): the log was rewritten",
+			 (unsigned long long)a->seq);
+	else
+		return 0;
+	return audit_broken(rep, lines + 1, path, err, errlen);
+}
+
+static int audit_walk(const char *path, EVP_PKEY *key,
 		      int (*fn)(void *arg, struct json_object *rec), void *arg,
+		      const struct svmigd_audit_head *anchor,
 		      struct svmigd_audit_report *rep, char *err, size_t errlen)
 {
-	uint8_t prev[SVMIGD_SHA256_LEN] = { 0 };
+	uint8_t prev[SVMIGD_SHA256_LEN] = { 0 }, at_head[SVMIGD_SHA256_LEN];
+	uint8_t at_anchor[SVMIGD_SHA256_LEN] = { 0 };
+	struct svmigd_audit_head head;
+	char head_why[sizeof(rep->why)];
 	uint64_t lineno = 0;
+	int head_ret;
 	char *line = NULL;
 	size_t cap = 0, len;
 	ssize_t n;
@@ -229,6 +293,12 @@ int svmigd_audit_walk(const char *path, EVP_PKEY *key,
 		fclose(f);
 		return ret;
 	}
+	/* a head that does not verify is reported once the chain is */
+	head_ret = svmigd_audit_head_read(path, key, &head, &rep->head,
+					  head_why, sizeof(head_why));
+	if (head_ret && head_ret != -EBADMSG)
+		ret = svmigd_fail(err, errlen, head_ret, "%s", head_why);
+	rep->head_seq = head.seq;
 	while (!ret && (n = getline(&line, &cap, f)) > 0) {
 		lineno++;
 		len = (size_t)n;
@@ -252,17 +322,60 @@ int svmigd_audit_walk(const char *path, EVP_PKEY *key,
 			svmigd_fail(err, errlen, ret, "%s: %s", path, rep->why);
 		else if (svmigd_sha256(line, len, prev))
 			ret = svmigd_fail(err, errlen, -ENOMEM, "out of memory");
-		else
-			rep->records++;
+		else {
+			if (++rep->records == head.seq)
+				memcpy(at_head, prev, sizeof(prev));
+			if (anchor && rep->records == anchor->seq)
+				memcpy(at_anchor, prev, sizeof(prev));
+		}
 		if (!ret && fn)
 			ret = audit_visit(line, len, fn, arg, path, err, errlen);
 	}
 	if (!ret && ferror(f))
 		ret = svmigd_fail(err, errlen, -EIO, "%s: read error", path);
+	if (!ret && head_ret) {
+		snprintf(rep->why, sizeof(rep->why), "%s", head_why);
+		ret = audit_broken(rep, lineno + 1, path, err, errlen);
+	} else if (!ret) {
+		ret = audit_head_match(rep, &head, at_head, lineno, path, err,
+				       errlen);
+	}
+	if (!ret && anchor)
+		ret = audit_anchor_match(rep, anchor, at_anchor, lineno, path,
+					 err, errlen);
 	if (!ret)
 		memcpy(rep->last_sha256, prev, sizeof(prev));
 	free(line);
 	fclose(f);
+	return ret;
+}
+
+int svmigd_audit_walk(const char *path, EVP_PKEY *key,
+		      int (*fn)(void *arg, struct json_object *rec), void *arg,
+		      struct svmigd_audit_report *rep, char *err, size_t errlen)
+{
+	return audit_walk(path, key, fn, arg, NULL, rep, err, errlen);
+}
+
+int svmigd_audit_verify_anchor(const char *path, EVP_PKEY *key,
+			       const char *anchor,
+			       struct svmigd_audit_report *rep, char *err,
+			       size_t errlen)
+{
+	struct svmigd_audit_head best;
+	uint64_t n;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	ret = svmigd_audit_anchor_read(anchor, key, &best, &n, err, errlen);
+	if (ret)
+		return ret;
+	if (!n)
+		return svmigd_fail(err, errlen, -ENOENT,
+				   "%s: no signed head of this log's host in it",
+				   anchor);
+	ret = audit_walk(path, key, NULL, NULL, &best, rep, err, errlen);
+	rep->anchor_seq = best.seq;
 	return ret;
 }
 
@@ -339,6 +452,36 @@ static int audit_last_line(int fd, off_t size, char **line, size_t *len,
 	l[*len] = '\0';
 	*line = l;
 	return 0;
+}
+
+/* The log's last record (@seq, @last) against its signed head. */
+static int audit_tail_head(const char *path, EVP_PKEY *key, uint64_t seq,
+			   const uint8_t last[SVMIGD_SHA256_LEN], char *err,
+			   size_t errlen)
+{
+	struct svmigd_audit_head h;
+	bool found;
+	int ret;
+
+	ret = svmigd_audit_head_read(path, key, &h, &found, err, errlen);
+	if (ret)
+		return ret;
+	if (!found && seq)
+		return svmigd_fail(err, errlen, -EBADMSG,
+				   "cut tail? the log has records and no signed "
+				   "head (%s.head)", path);
+	if (found && h.seq > seq)
+		return svmigd_fail(err, errlen, -EBADMSG,
+				   "cut tail: the signed head names record %llu, "
+				   "the log ends at record %llu",
+				   (unsigned long long)h.seq,
+				   (unsigned long long)seq);
+	if (found && h.seq == seq && memcmp(h.last, last, SVMIGD_SHA256_LEN))
+		return svmigd_fail(err, errlen, -EBADMSG,
+				   "the signed head names another record %llu: "
+				   "the log was rewritten",
+				   (unsigned long long)seq);
+	return 0;	/* records after the head: a crash in between */
 }
 
 /* The seq and the hash of the last record, checked; 0 and zeros if none. */
@@ -485,7 +628,8 @@ static int audit_sync_dir(const char *path)
 static int audit_put(int fd, off_t size, const char *path, EVP_PKEY *key,
 		     uint64_t seq, const uint8_t prev[SVMIGD_SHA256_LEN],
 		     const char *event, const char *who, const char *what,
-		     struct json_object *details, char *err, size_t errlen)
+		     struct json_object *details,
+		     uint8_t last[SVMIGD_SHA256_LEN], char *err, size_t errlen)
 {
 	struct json_object *o = NULL;
 	char *line = NULL, why[256];
@@ -517,6 +661,8 @@ static int audit_put(int fd, off_t size, const char *path, EVP_PKEY *key,
 		ret = -errno;
 	if (!ret && !size)
 		ret = audit_sync_dir(path);
+	if (!ret && svmigd_sha256(line, len - 1, last))
+		ret = -ENOMEM;
 	free(line);
 	if (ret) {
 		if (ftruncate(fd, size))
@@ -566,7 +712,7 @@ int svmigd_audit_append(const char *path, EVP_PKEY *key, const char *event,
 			struct json_object *details, uint64_t *seq,
 			char *err, size_t errlen)
 {
-	uint8_t prev[SVMIGD_SHA256_LEN];
+	uint8_t prev[SVMIGD_SHA256_LEN], hash[SVMIGD_SHA256_LEN];
 	uint64_t last;
 	struct stat st;
 	char m[256];
@@ -591,12 +737,20 @@ int svmigd_audit_append(const char *path, EVP_PKEY *key, const char *event,
 		goto out;
 	}
 	ret = audit_tail(fd, st.st_size, key, &last, prev, m, sizeof(m));
+	if (!ret)
+		ret = audit_tail_head(path, key, last, prev, m, sizeof(m));
 	if (ret) {
 		svmigd_fail(err, errlen, ret, "%s: not extended: %s", path, m);
 		goto out;
 	}
 	ret = audit_put(fd, st.st_size, path, key, last + 1, prev, event, who,
-			what, details, err, errlen);
+			what, details, hash, err, errlen);
+	/* the record stays if only its head fails: a crash's state */
+	if (!ret && svmigd_audit_head_write(path, key, last + 1, hash, m,
+					    sizeof(m)))
+		ret = svmigd_fail(err, errlen, -EIO,
+				  "%s: record %llu written, its head not: %s",
+				  path, (unsigned long long)(last + 1), m);
 	if (!ret && seq)
 		*seq = last + 1;
 out:

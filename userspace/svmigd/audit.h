@@ -18,12 +18,14 @@
  *
  * Every line ends with "\n".  A line is accepted only in exactly this
  * spelling, so that changing any byte of the file is detected.  What the
- * chain cannot show is the loss of records at the end: compare
- * svmigd_audit_report.records and .last_sha256 with a copy kept elsewhere.
+ * chain alone cannot show, the loss of records at the end, the signed
+ * head beside the log shows (audit_head.h): the log verifies only when
+ * the record the head names is in it.
  */
 #ifndef SVMIGD_AUDIT_H
 #define SVMIGD_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,8 +42,11 @@
  * The log is locked (flock) while the last line is read, checked (its form
  * and signature: a log that does not end in a valid record of this key is
  * not extended, -EBADMSG) and chained to, and until the new line is
- * written and fsync'ed; a failed write is cut off again.  *seq (if not
- * NULL) receives the record's seq.
+ * written and fsync'ed and the head file rewritten (audit_head.h); a
+ * failed write is cut off again.  A log whose head file is missing (with
+ * records), does not verify, or names a record beyond the log's last or
+ * another last record is not extended either (-EBADMSG: a cut tail).
+ * *seq (if not NULL) receives the record's seq.
  */
 int svmigd_audit_append(const char *path, EVP_PKEY *key, const char *event,
 			const char *who, const char *what,
@@ -51,6 +56,11 @@ int svmigd_audit_append(const char *path, EVP_PKEY *key, const char *event,
 struct svmigd_audit_report {
 	uint64_t records;	/* intact records (before the broken one) */
 	uint8_t last_sha256[SVMIGD_SHA256_LEN];	/* of the last intact line */
+	bool head;		/* the log has a head file (audit_head.h) */
+	uint64_t head_seq;	/* the seq it names (0: none, or unreadable) */
+	uint64_t after_head;	/* records after it (a crash in between) */
+	uint64_t anchor_seq;	/* svmigd_audit_verify_anchor: the highest
+				 * head of this host the anchor holds */
 	/* the first broken record: */
 	uint64_t line;		/* its line, from 1; 0 when all is intact */
 	uint64_t seq;		/* the seq it should have */
@@ -60,7 +70,9 @@ struct svmigd_audit_report {
 
 /*
  * Walks the log at @path and checks every record with the public key of
- * the host certificate in @cert_path (PEM) or with @key.  Returns 0 when
+ * the host certificate in @cert_path (PEM) or with @key, then the log
+ * against its signed head (a cut tail is reported as a broken record
+ * after the last).  Returns 0 when
  * every record is intact, -EBADMSG when one is not (@rep names the first;
  * @err says "<path>: record <seq> (line <n>): <why>"), another negative
  * errno when the log or the certificate cannot be read.
@@ -71,6 +83,20 @@ int svmigd_audit_verify(const char *path, const char *cert_path,
 int svmigd_audit_verify_key(const char *path, EVP_PKEY *key,
 			    struct svmigd_audit_report *rep, char *err,
 			    size_t errlen);
+
+/*
+ * svmigd_audit_verify_key(), and then the log against the highest signed
+ * head of @key's host that the file @anchor holds (audit_head.h,
+ * svmigd_audit_anchor_read: a copy of a head file kept elsewhere, or the
+ * peer's audit log with its "peer-head" records): the record it names
+ * must be in the log with that hash, else -EBADMSG, reported as a broken
+ * record after the last ("cut tail: the anchor holds ...").  -ENOENT when
+ * the anchor holds no head of this host.
+ */
+int svmigd_audit_verify_anchor(const char *path, EVP_PKEY *key,
+			       const char *anchor,
+			       struct svmigd_audit_report *rep, char *err,
+			       size_t errlen);
 
 /*
  * svmigd_audit_verify_key(), handing each intact record, in order, to @fn

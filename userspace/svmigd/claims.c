@@ -11,6 +11,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "admission.h"
 #include "audit.h"
 #include "daemon_int.h"
 #include "util.h"
@@ -135,6 +136,18 @@ int check_request(void *arg, const struct svmigd_request_verified *v,
 	}
 	pthread_mutex_unlock(&d->lock);
 	return ret;
+}
+
+/* session.h's admit: the VMs running and arriving here count (admission.h). */
+const char *admit(void *arg, const struct svmigd_request *r,
+		  const struct svmigd_policy_host *me, char *detail, size_t len)
+{
+	struct daemon *d = ((struct conn *)arg)->d;
+
+	return svmigd_admit_request(d->qmp_dir, r->vm, r->vm_mem_mib,
+				    r->vm_vcpus, d->cfg.max_mem_mib,
+				    d->cfg.max_vcpus, me->max_mem_mib,
+				    me->max_vcpus, me->name, detail, len);
 }
 
 /* session.h's session_live: a target session of ours still being served. */

@@ -33,7 +33,8 @@
 struct args {
 	const char *socket, *config, *request, *vm, *source, *target, *cert,
 		   *key, *out, *log, *policy, *sig, *authority, *tcti, *pcrs,
-		   *peer, *nv_index, *counter_index, *owner_auth_file, *outcome, *libvirt, *to, *ek_ca;
+		   *peer, *nv_index, *counter_index, *owner_auth_file, *outcome, *libvirt, *to, *ek_ca,
+		   *peer_certs, *ca, *anchor;	/* audit verify */
 	unsigned long long mem;
 	unsigned long vcpus;
 	unsigned int channels;		/* migrate --libvirt: multifd, 0: none */

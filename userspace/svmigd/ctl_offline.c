@@ -2,8 +2,9 @@
 /*
  * svmigctl's commands on signed files, without svmigd: request writes an
  * operator's signed migration request, audit verify checks an audit
- * log's signatures and chain, policy check a signed policy and what it
- * allows.
+ * log's signatures, chain and signed head (and with --peer the peers' and
+ * operators' signed messages it keeps, with --anchor a head kept
+ * elsewhere), policy check a signed policy and what it allows.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,9 +14,12 @@
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "audit_evidence.h"
 #include "policy.h"
 #include "request.h"
 #include "util.h"
@@ -116,41 +120,192 @@ out:
 
 /* ------------------------------------------------------------ audit */
 
+/* The certificates of the PEM file @path (one or more). */
+static STACK_OF(X509) *load_certs(const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	FILE *f = fopen(path, "re");
+	X509 *c;
+
+	if (!sk || !f) {
+		snprintf(err, errlen, "%s: %s", path, f ? "out of memory" :
+			 strerror(errno));
+		goto fail;
+	}
+	while ((c = PEM_read_X509(f, NULL, NULL, NULL)))
+		if (!sk_X509_push(sk, c)) {
+			X509_free(c);
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	ERR_clear_error();
+	fclose(f);
+	if (sk_X509_num(sk))
+		return sk;
+	snprintf(err, errlen, "%s: no PEM certificate in it", path);
+	sk_X509_free(sk);
+	return NULL;
+fail:
+	if (f)
+		fclose(f);
+	sk_X509_pop_free(sk, X509_free);
+	return NULL;
+}
+
+struct verify_run {
+	struct svmigd_audit_report rep, anchor_rep;
+	struct svmigd_evidence_report ev;
+	int ret, ev_ret, anchor_ret;
+	char err[1024];
+};
+
+/* --peer [--ca] [--policy --sig --authority]: the stored evidence. */
+static int verify_evidence(const struct args *a, EVP_PKEY *key,
+			   struct verify_run *v)
+{
+	struct svmigd_evidence_opts o = { 0 };
+	struct svmigd_policy *p = NULL;
+	int ret = -EINVAL;
+
+	o.peers = load_certs(a->peer_certs, v->err, sizeof(v->err));
+	if (!o.peers)
+		goto out;
+	if (a->ca) {
+		char *files[] = { (char *)a->ca };
+
+		o.ca = svmigd_request_anchors(files, 1, v->err, sizeof(v->err));
+		if (!o.ca)
+			goto out;
+	}
+	if (a->policy) {
+		if (need(a->sig, "--sig") || need(a->authority, "--authority"))
+			return -EINVAL;
+		if (svmigd_policy_load(&p, a->policy, a->sig, a->authority,
+				       v->err, sizeof(v->err)))
+			goto out;
+		o.policy = p;
+	}
+	ret = svmigd_audit_verify_peer(a->log, key, &o, &v->ev, &v->rep,
+				       v->err, sizeof(v->err));
+out:
+	sk_X509_pop_free(o.peers, X509_free);
+	X509_STORE_free(o.ca);
+	svmigd_policy_free(p);
+	return ret;
+}
+
+static void verify_json(const struct args *a, const struct verify_run *v,
+			const char *hex)
+{
+	struct json_object *o = json_object_new_object();
+	int ret = v->ret;
+
+	json_object_object_add(o, "ok", json_object_new_boolean(!ret));
+	json_object_object_add(o, "intact", json_object_new_boolean(!ret));
+	json_object_object_add(o, "records", json_object_new_int64((int64_t)v->rep.records));
+	json_object_object_add(o, "last_sha256", json_object_new_string(hex));
+	json_object_object_add(o, "head", json_object_new_boolean(v->rep.head));
+	add_int(o, "head_seq", (long long)v->rep.head_seq);
+	add_int(o, "after_head", (long long)v->rep.after_head);
+	if (a->peer_certs) {
+		add_int(o, "evidence_checked", (long long)v->ev.checked);
+		add_int(o, "evidence_unchecked", (long long)v->ev.unchecked);
+		if (v->ev.unchecked)
+			add_str(o, "unchecked_why", v->ev.unchecked_why);
+		if (v->ev.seq)
+			add_int(o, "evidence_broken_seq", (long long)v->ev.seq);
+	}
+	if (a->anchor)
+		add_int(o, "anchor_seq", (long long)v->anchor_rep.anchor_seq);
+	if (ret == -EBADMSG && !v->ev.seq) {
+		const struct svmigd_audit_report *r = v->anchor_ret ?
+			&v->anchor_rep : &v->rep;
+
+		add_int(o, "broken_line", (long long)r->line);
+		add_int(o, "broken_seq", (long long)r->seq);
+	}
+	if (ret)
+		json_object_object_add(o, "error", json_object_new_string(v->err));
+	print_json(o);
+	json_object_put(o);
+}
+
+static void verify_text(const struct args *a, const struct verify_run *v,
+			const char *hex)
+{
+	if (v->ret == -EBADMSG) {
+		printf("%s: BROKEN: %s\n", a->log, v->err);
+		return;
+	}
+	if (v->ret) {
+		fprintf(stderr, PROG ": %s\n", v->err);
+		return;
+	}
+	printf("%s: %llu records, intact; last %s\n", a->log,
+	       (unsigned long long)v->rep.records, hex);
+	if (v->rep.head)
+		printf("signed head: record %llu%s\n",
+		       (unsigned long long)v->rep.head_seq,
+		       v->rep.after_head ? " (records after it: a crash "
+		       "between a record and its head)" : "");
+	if (a->peer_certs)
+		printf("evidence: %llu signed messages re-checked, %llu not "
+		       "checked%s%s\n", (unsigned long long)v->ev.checked,
+		       (unsigned long long)v->ev.unchecked,
+		       v->ev.unchecked ? ": " : "", v->ev.unchecked_why);
+	if (a->anchor)
+		printf("anchor %s: this host's signed head of record %llu, "
+		       "reached\n", a->anchor,
+		       (unsigned long long)v->anchor_rep.anchor_seq);
+}
+
 int cmd_audit_verify(const struct args *a)
 {
-	struct svmigd_audit_report rep;
-	char err[1024], hex[SVMIGD_SHA256_HEX_LEN + 1];
-	int ret, rc;
+	struct verify_run *v = calloc(1, sizeof(*v));
+	char hex[SVMIGD_SHA256_HEX_LEN + 1];
+	X509 *cert = NULL;
+	EVP_PKEY *key;
+	int rc = 2;
 
+	if (!v)
+		return setup_fail(a, "out of memory");
 	if (need(a->log, "--log") || need(a->cert, "--cert"))
-		return 2;
-	memset(&rep, 0, sizeof(rep));
-	ret = svmigd_audit_verify(a->log, a->cert, &rep, err, sizeof(err));
-	rc = ret == 0 ? 0 : ret == -EBADMSG ? 1 : 2;
-	svmigd_hex_encode(hex, rep.last_sha256, SVMIGD_SHA256_LEN);
-	if (a->json) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "ok", json_object_new_boolean(!ret));
-		json_object_object_add(o, "intact", json_object_new_boolean(!ret));
-		json_object_object_add(o, "records", json_object_new_int64((int64_t)rep.records));
-		json_object_object_add(o, "last_sha256", json_object_new_string(hex));
-		if (ret == -EBADMSG) {
-			add_int(o, "broken_line", (long long)rep.line);
-			add_int(o, "broken_seq", (long long)rep.seq);
-		}
-		if (ret)
-			json_object_object_add(o, "error", json_object_new_string(err));
-		print_json(o);
-		json_object_put(o);
-	} else if (!ret) {
-		printf("%s: %llu records, intact; last %s\n", a->log,
-		       (unsigned long long)rep.records, hex);
-	} else if (rc == 1) {
-		printf("%s: BROKEN: %s\n", a->log, err);
-	} else {
-		fprintf(stderr, PROG ": %s\n", err);
+		goto out;
+	if (a->ca && !a->peer_certs) {
+		fprintf(stderr, PROG ": --ca goes with --peer\n");
+		goto out;
 	}
+	if (a->policy && !a->peer_certs) {
+		fprintf(stderr, PROG ": --policy goes with --peer\n");
+		goto out;
+	}
+	cert = svmigd_load_cert(a->cert, v->err, sizeof(v->err));
+	key = cert ? X509_get0_pubkey(cert) : NULL;
+	if (!key) {
+		rc = setup_fail(a, "%s", cert ? "unreadable public key" : v->err);
+		goto out;
+	}
+	if (a->peer_certs)
+		v->ret = verify_evidence(a, key, v);
+	else
+		v->ret = svmigd_audit_verify_key(a->log, key, &v->rep, v->err,
+						 sizeof(v->err));
+	if (!v->ret && a->anchor) {
+		v->anchor_ret = svmigd_audit_verify_anchor(a->log, key, a->anchor,
+							   &v->anchor_rep,
+							   v->err,
+							   sizeof(v->err));
+		v->ret = v->anchor_ret;	/* -ENOENT, no head of ours: exit 2 */
+	}
+	rc = v->ret == 0 ? 0 : v->ret == -EBADMSG ? 1 : 2;
+	svmigd_hex_encode(hex, v->rep.last_sha256, SVMIGD_SHA256_LEN);
+	if (a->json)
+		verify_json(a, v, hex);
+	else
+		verify_text(a, v, hex);
+out:
+	X509_free(cert);
+	free(v);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <systemd/sd-daemon.h>
 
+#include "admission.h"
 #include "crl.h"
 #include "daemon_int.h"
 #include "outcome.h"
@@ -224,6 +225,8 @@ static void *worker(void *arg)
 		serve_client(d, c->fd);
 	else
 		serve_target(c);
+	if (!strncmp(c->claim_vm, "vm:", 3))	/* its ADMIT's reservation */
+		svmigd_admit_release(c->claim_vm + 3);
 	unclaim(d, c->claim_vm);
 	unclaim(d, c->claim_from);
 	pthread_mutex_lock(&d->lock);

@@ -233,6 +233,8 @@ void unclaim(struct daemon *d, const char *what);
 int check_request(void *arg, const struct svmigd_request_verified *v,
 		  char *why, size_t whylen);
 bool session_live(void *arg, const uint8_t *id);
+const char *admit(void *arg, const struct svmigd_request *r,
+		  const struct svmigd_policy_host *me, char *detail, size_t len);
 void live_add(struct conn *c, const uint8_t *id);
 void nonces_load(struct daemon *d);
 void conn_authenticated(struct conn *c);

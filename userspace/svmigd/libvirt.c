@@ -23,6 +23,7 @@
 
 #include "journal.h"
 #include "libvirt.h"
+#include "audit_exchange.h"
 #include "multifd.h"
 #include "relay.h"
 #include "util.h"
@@ -442,6 +443,8 @@ static int source_gate(struct svmigd_lvmig *x, struct svmigd_relay *r, struct lv
 	}
 	progressf(x, "quit", "%s resumed the VM; libvirt ended the source's copy",
 		  x->s->peer);
+	if (svmigd_audit_heads_exchange(x->conn, x->scfg, x->s, err, sizeof(err)))
+		progressf(x, "quit", "audit heads: %s (the migration is done)", err);
 	return SVMIGD_LV_DONE;
 }
 
@@ -725,6 +728,8 @@ int svmigd_lv_target(struct svmigd_lvmig *x)
 	if (svmigd_session_handover_send(x->conn, x->scfg, x->s, SVMIGD_RESUMED, receipt,
 					 err, sizeof(err)))
 		progressf(x, "resumed", "%s (the VM runs here)", err);
+	else if (svmigd_audit_heads_exchange(x->conn, x->scfg, x->s, err, sizeof(err)))
+		progressf(x, "resumed", "audit heads: %s (the migration is done)", err);
 	ret = SVMIGD_LV_DONE;
 out:
 	close_fd(&r.qemu);

@@ -183,6 +183,15 @@ struct svmigd_session_cfg {
 	 */
 	bool (*session_live)(void *arg, const uint8_t *id);
 	/*
+	 * Target, optional (called with check_arg, at ADMIT, once the
+	 * request fits the limits on its own): what already runs here and
+	 * arrives counted with it (admission.h); NULL admits, else the
+	 * ADMIT reason ("memory", "vcpus", "policy") with @detail.
+	 */
+	const char *(*admit)(void *arg, const struct svmigd_request *r,
+			     const struct svmigd_policy_host *me,
+			     char *detail, size_t len);
+	/*
 	 * Target, optional: its journal directory (journal.h).  A QUERY about
 	 * a session whose entry there is in phase "resumed" is answered
 	 * "resumed" even before the audit log says so (outcome.h).

@@ -34,6 +34,8 @@ static const char *tgt_limits(struct sess *s, char *detail, size_t len)
 			 r->vm_vcpus, s->me->max_vcpus, s->me->name);
 		return "policy";
 	}
+	if (cfg->admit)	/* with what runs and arrives here */
+		return cfg->admit(cfg->check_arg, r, s->me, detail, len);
 	return NULL;
 }
 

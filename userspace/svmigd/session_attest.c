@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_evidence.h"
 #include "session_int.h"
 #include "util.h"
 
@@ -212,6 +213,12 @@ int attest_check(struct sess *s, struct json_object *msg)
 		ret = svmigd_sha256(q->attest, q->attest_len,
 				    s->out->peer_quote_sha256) ?
 		      sess_nomem(s) : 0;
+	if (!ret)
+		sess_keep(s, svmigd_evidence_quote(s->peer_ak, s->peer_ak_len,
+						   q->attest, q->attest_len,
+						   q->sig, q->sig_len,
+						   json_object_object_get(msg, "pcrs"),
+						   qual, sizeof(qual)));
 out:
 	free(q);
 	return ret;

@@ -170,6 +170,9 @@ int sess_fail(struct sess *s, enum sess_kind kind, int ret,
 	char reason[SVMIGD_SESSION_ERR_LEN];
 	va_list ap;
 
+	json_object_put(s->evidence);	/* a refused step's record has none */
+	s->evidence = NULL;
+	s->evidence_lost = false;
 	if (s->failed)
 		return ret;
 	s->failed = true;
@@ -194,6 +197,13 @@ int sess_nomem(struct sess *s)
 	return sess_fail(s, SK_FAIL, -ENOMEM, "out of memory");
 }
 
+void sess_keep(struct sess *s, struct json_object *ev)
+{
+	json_object_put(s->evidence);
+	s->evidence = ev;
+	s->evidence_lost = !ev;
+}
+
 /*
  * Appends @event with @details (consumed) unless building them failed
  * (@built: their first error): the ending of every audited step.
@@ -204,6 +214,13 @@ int sess_record(struct sess *s, const char *event,
 	char why[256];
 	int ret;
 
+	if (!built && (s->evidence || s->evidence_lost))
+		built = s->evidence_lost ? -ENOMEM :
+			json_object_object_add(details, "evidence", s->evidence);
+	if (built && s->evidence && !s->evidence_lost)
+		json_object_put(s->evidence);
+	s->evidence = NULL;
+	s->evidence_lost = false;
 	if (built) {
 		json_object_put(details);
 		return sess_nomem(s);
@@ -484,6 +501,7 @@ void sess_end(struct sess *s, int ret)
 {
 	if (s->key)
 		svmigd_tpm_ecdh_free(s->key);
+	json_object_put(s->evidence);
 	EVP_MD_CTX_free(s->hash);
 	if (ret && s->out)
 		svmigd_session_wipe(s->out);

@@ -9,6 +9,7 @@
 
 #include <openssl/x509.h>
 
+#include "audit_evidence.h"
 #include "session_int.h"
 #include "util.h"
 
@@ -211,6 +212,9 @@ static int handover_check(struct sess *s, struct json_object *msg,
 	}
 	ret = cert ? svmigd_verify(X509_get0_pubkey(cert), text, strlen(text),
 				   sig, siglen) : -EBADMSG;
+	if (!ret)
+		sess_keep(s, svmigd_evidence_statement(handover_step(what),
+						       text, sig, siglen));
 	json_object_put(o);
 	if (ret == -ENOMEM)
 		return sess_nomem(s);

@@ -83,6 +83,9 @@ struct sess {
 	char who[SVMIGD_NAME_MAX + 1];	/* for the audit log */
 	char what[SVMIGD_NAME_MAX + 1];
 	const char *role;		/* audit "role"; NULL: source/target */
+	/* what the peer or operator signed, for the next record */
+	struct json_object *evidence;	/* audit_evidence.h */
+	bool evidence_lost;		/* building it failed */
 	char *err;
 	size_t errlen;
 };
@@ -100,6 +103,8 @@ int sess_fail(struct sess *s, enum sess_kind kind, int ret,
 	      const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int sess_nomem(struct sess *s);
+/* Keeps @ev (consumed; NULL: building it failed) for the next record. */
+void sess_keep(struct sess *s, struct json_object *ev);
 int sess_record(struct sess *s, const char *event,
 		struct json_object *details, int built);
 int sess_tpm_fail(struct sess *s, int err, const char *what);

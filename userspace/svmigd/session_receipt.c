@@ -10,6 +10,7 @@
 
 #include <openssl/x509.h>
 
+#include "audit_evidence.h"
 #include "session_int.h"
 #include "util.h"
 
@@ -221,6 +222,9 @@ static int receipt_signature(struct sess *s, struct svmigd_receipt *r,
 	}
 	ret = cert ? svmigd_verify(X509_get0_pubkey(cert), text, strlen(text),
 				   sig, siglen) : -EBADMSG;
+	if (!ret)
+		sess_keep(s, svmigd_evidence_statement("receipt", text, sig,
+						       siglen));
 	json_object_put(o);
 	if (ret == -ENOMEM)
 		return sess_nomem(s);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit_evidence.h"
 #include "session_int.h"
 #include "util.h"
 
@@ -47,6 +48,7 @@ static int sess_verify_request(struct sess *s, struct json_object *req)
 		return sess_fail(s, ret == -ENOMEM ? SK_FAIL : SK_REFUSE, ret,
 				 "request refused: %s", why);
 	s->verified = true;
+	sess_keep(s, svmigd_evidence_request(req));
 	sess_copy(s->who, sizeof(s->who), v->operator_cn[0] ?
 		  v->operator_cn : "unknown");
 	sess_copy(s->what, sizeof(s->what), v->req.vm);

@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <syslog.h>
 
+#include "audit_exchange.h"
 #include "daemon_int.h"
 #include "util.h"
 
@@ -156,5 +157,7 @@ int source_handover(struct mig *m, const struct svmigd_receipt *r)
 	journal_drop(m, m->d->journal_dir);
 	audit(m, "completed", "quit", NULL);
 	mig_vtpm_destroy(m);
+	if (svmigd_audit_heads_exchange(m->conn, cfg, m->s, err, sizeof(err)))
+		logp_(LOG_WARNING, "audit heads: %s (the migration is done)", err);
 	return 0;
 }

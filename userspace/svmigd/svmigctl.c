@@ -11,7 +11,8 @@
  *                   [--socket PATH | --config FILE] [--json]
  *   svmigctl request --vm V --source A --target B --mem MIB --vcpus N
  *                    --cert C --key K --out FILE [--json]
- *   svmigctl audit verify --log F --cert C [--json]
+ *   svmigctl audit verify --log F --cert C [--peer CERTS [--ca CAS]
+ *                    [--policy P --sig S --authority A]] [--anchor FILE] [--json]
  *   svmigctl policy check --policy P --sig S --authority A --cert OPCERT
  *                    --vm V --source A --target B [--json]
  *   svmigctl tpm-ak [--tcti T] [--pcrs 0,7] [--json]
@@ -93,8 +94,8 @@ static const struct cmd cmds[] = {
 	  "--vm V --source A --target B --mem MIB --vcpus N --cert C --key K --out FILE [--json]",
 	  "write a migration request signed with the operator's key" },
 	{ "audit verify", C_AUDIT, cmd_audit_verify,
-	  "--log F --cert C [--json]",
-	  "check an audit log's signatures and chain" },
+	  "--log F --cert C [--peer CERTS] [--ca CAS] [--policy P --sig S --authority A] [--anchor FILE] [--json]",
+	  "check an audit log's signatures, chain and signed head; with --peer, what the peers and operators signed" },
 	{ "policy check", C_POLICY, cmd_policy_check,
 	  "--policy P --sig S --authority A --cert OPCERT --vm V --source A --target B [--json]",
 	  "check a signed policy and whether it allows a migration" },
@@ -165,11 +166,20 @@ static const struct optdef opts[] = {
 	  "where to write the request" },
 	{ { "log", required_argument, NULL, 'l' }, C_AUDIT, "F",
 	  "the audit log (svmigd writes STATE_DIR/audit.log)" },
-	{ { "policy", required_argument, NULL, 'p' }, C_POLICY, "P",
-	  "policy.json" },
-	{ { "sig", required_argument, NULL, 'g' }, C_POLICY, "S",
+	{ { "peer", required_argument, NULL, 'e' }, C_AUDIT, "CERTS",
+	  "the peer hosts' certificates (PEM, one or more): re-check the signed "
+	  "messages the log keeps from them (matched by CN), quotes and requests" },
+	{ { "ca", required_argument, NULL, 'A' }, C_AUDIT, "CAS",
+	  "with --peer: CA certificates (PEM) the peers' and operators' certificates "
+	  "must chain to (without it, requests are not checked)" },
+	{ { "anchor", required_argument, NULL, 'H' }, C_AUDIT, "FILE",
+	  "a signed head of this log kept elsewhere, or the peer's audit log "
+	  "(its peer-head records): the log must reach the highest one" },
+	{ { "policy", required_argument, NULL, 'p' }, C_POLICY | C_AUDIT, "P",
+	  "policy.json (audit verify --peer: the AK digests and PCR values the quotes must match)" },
+	{ { "sig", required_argument, NULL, 'g' }, C_POLICY | C_AUDIT, "S",
 	  "its signature (DER)" },
-	{ { "authority", required_argument, NULL, 'a' }, C_POLICY | C_NVTPM, "CERT",
+	{ { "authority", required_argument, NULL, 'a' }, C_POLICY | C_AUDIT | C_NVTPM, "CERT",
 	  "the policy authority's certificate (PEM)" },
 	{ { "tcti", required_argument, NULL, 'T' }, C_TPM_AK | C_TPM_EK | C_NVTPM, "T",
 	  "the TPM, as a tpm2-tss TCTI (default " SVMIGD_DEFAULT_TCTI " for tpm-ak, tpm-ek)" },
@@ -295,6 +305,9 @@ static int set_opt(struct args *a, int c, const char *arg)
 	case 'T': a->tcti = arg; break;
 	case 'P': a->pcrs = arg; break;
 	case 'E': a->ek_ca = arg; break;
+	case 'e': a->peer_certs = arg; break;
+	case 'A': a->ca = arg; break;
+	case 'H': a->anchor = arg; break;
 	case 'N': a->nv_index = arg; break;
 	case 'K': a->counter_index = arg; break;
 	case 'O': a->owner_auth_file = arg; break;

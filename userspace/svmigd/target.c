@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit_exchange.h"
 #include "daemon_int.h"
 #include "policy.h"
 #include "util.h"
@@ -158,6 +159,8 @@ static void target_handover(struct mig *m)
 	if (ret)
 		logp_(LOG_WARNING, "%s (the VM runs here; %s keeps its paused copy until "
 		      "it asks again or an operator settles it)", err, m->s->peer);
+	else if (svmigd_audit_heads_exchange(m->conn, cfg, m->s, err, sizeof(err)))
+		logp_(LOG_WARNING, "audit heads: %s (the migration is done)", err);
 }
 
 /*
@@ -227,6 +230,7 @@ void serve_target(struct conn *c)
 	if (scfg.first_timeout_ms < 1)
 		scfg.first_timeout_ms = 1;
 	scfg.check_request = check_request;
+	scfg.admit = admit;
 	scfg.check_arg = c;
 	scfg.session_live = session_live;
 	ret = svmigd_session_target(m.conn, &scfg, &s, err, sizeof(err));
