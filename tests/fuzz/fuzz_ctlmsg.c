@@ -75,15 +75,20 @@ static char vtpm_pattern[160], vtpm_vm_dir[160], vtpm_file[192];
 static const char vtpm_state_bytes[] = "svmig fuzz vtpm state\n";
 static char vtpm_state_hex[2 * SVMIGD_SHA256_LEN + 1];
 
-static void cleanup(void)
+static void unlink_head(void)
 {
 	char head[sizeof(audit_path) + 8];
 
+	snprintf(head, sizeof(head), "%s.head", audit_path);
+	unlink(head);
+}
+
+static void cleanup(void)
+{
 	unlink(vtpm_file);
 	rmdir(vtpm_vm_dir);
 	unlink(audit_path);
-	snprintf(head, sizeof(head), "%s.head", audit_path);
-	unlink(head);
+	unlink_head();
 	rmdir(audit_dir);
 }
 
@@ -432,10 +437,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size || size > CTL_FUZZ_MAX)
 		return 0;
 	init();
-	/* each input starts with a fresh, empty audit log */
+	/*
+	 * Each input starts with a fresh, empty audit log, without a head:
+	 * an empty log beside the last input's head is a cut tail, and every
+	 * append would be refused.
+	 */
 	ret = open(audit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	FZ_CHECK(ret >= 0, "%s", audit_path);
 	close(ret);
+	unlink_head();
 	st = (enum step)((data[0] & 0x0f) % ST_COUNT);
 	if (data[0] & 0x80) {
 		frame = frame_of(data + 1, size - 1, st, &len);

@@ -2371,6 +2371,22 @@ static void test_outcome(void **state)
 	audited(TPM_B, "request,session,receipt,commit,resumed,outcome");
 	audited_detail(TPM_B, "outcome", "resumed");
 
+	/*
+	 * an answer the asker cannot write to its audit log settles nothing:
+	 * "unknown" and a failure, never "resumed" (fuzz_ctlmsg found the
+	 * outcome kept after a failed append)
+	 */
+	pair_init(&q, &a, NULL);
+	q.id = H_A;
+	q.script = script_ask;
+	memcpy(q.query, src.s.id, SVMIGD_SESSION_ID_LEN);
+	q.cfg.audit_log = "/nonexistent/svmig/audit.log";
+	run(&q, &a);
+	assert_true(q.ret < 0);
+	assert_string_equal(svmigd_outcome_name(q.outcome),
+			    svmigd_outcome_name(SVMIGD_OUTCOME_UNKNOWN));
+	has(q.err, "audit log");
+
 	/* the same session, asked by another trusted host: not its session */
 	ask(&q, &a, H_X, src.s.id);
 	answered(&q, &a, SVMIGD_OUTCOME_UNKNOWN);

@@ -525,11 +525,13 @@ static int outcome_ask_nonce(struct svmig_tls_conn *conn,
 	else
 		ret = answer_check(&s, msg, session, nonce, out, digest);
 	json_object_put(msg);
-	if (ret) {
+	if (!ret)
+		ret = side_audit(&s, "outcome", "outcome",
+				 svmigd_outcome_name(*out), digest);
+	/* an answer that could not be audited settles nothing */
+	if (ret)
 		*out = SVMIGD_OUTCOME_UNKNOWN;
-		return ret;
-	}
-	return side_audit(&s, "outcome", "outcome", svmigd_outcome_name(*out), digest);
+	return ret;
 }
 
 int svmigd_outcome_ask(struct svmig_tls_conn *conn,
