@@ -253,8 +253,14 @@ if [[ $SVMIG_HOST == host-a ]]; then
 	done
 	ok "$gone" "host-a destroyed web-1's vTPM state after the handover" \
 		"$(ls -la "$T/vtpm/$VM/" 2>&1)"
-	jq -e 'select(.event == "vtpm" and .details.step == "destroyed")' "$STATE/audit.log" >/dev/null 2>&1
-	ok "$((! $?))" "the destruction is audited" "$(grep '"vtpm"' "$STATE/audit.log")"
+	# the record follows the unlink (and the directory's fsync): wait for it
+	gone=0
+	for _ in $(seq 100); do
+		jq -e 'select(.event == "vtpm" and .details.step == "destroyed")' \
+			"$STATE/audit.log" >/dev/null 2>&1 && { gone=1; break; }
+		sleep 0.1
+	done
+	ok "$gone" "the destruction is audited" "$(grep '"vtpm"' "$STATE/audit.log")"
 	svmig_rdv_post migrated "$sent"
 
 	# A failure after the session: host-b has no QEMU for web-2, so it
